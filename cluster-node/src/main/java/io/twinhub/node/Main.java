@@ -1,0 +1,57 @@
+package io.twinhub.node;
+
+import java.io.PrintStream;
+import java.util.concurrent.TimeUnit;
+
+/** Entry point of a twinhub node: {@code ./twinhub run} starts this. */
+public final class Main {
+  private Main() {}
+
+  public static void main(String[] args) {
+    NodeSettings settings;
+    try {
+      settings = NodeSettings.fromArgs(args);
+    } catch (IllegalArgumentException e) {
+      System.err.println("twinhub: " + e.getMessage());
+      System.exit(64);
+      return;
+    }
+    TwinhubNode node;
+    try {
+      node = TwinhubNode.start(settings);
+    } catch (NodeStartException e) {
+      System.err.println("twinhub: " + e.getMessage());
+      System.exit(2);
+      return;
+    }
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      System.out.println("twinhub: stopping (leaving the cluster, then Cassandra)...");
+      try {
+        node.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
+        System.out.println("twinhub: stopped");
+      } catch (Exception e) {
+        System.err.println("twinhub: stop did not finish cleanly: " + e);
+      }
+    }, "twinhub-shutdown"));
+    printBanner(node, System.out);
+  }
+
+  static void printBanner(TwinhubNode node, PrintStream out) {
+    NodeSettings s = node.settings();
+    out.printf("%ntwinhub node ready in %.1f s%n", node.startedIn().toMillis() / 1000.0);
+    out.printf("  data dir     %s%n", s.dataDir());
+    if (node.embeddedCassandra() != null) {
+      out.printf("  cassandra    embedded, 127.0.0.1:%d (pid %d, up in %.1f s, data %s)%n",
+          node.embeddedCassandra().nativePort(), node.embeddedCassandra().pid(),
+          node.embeddedCassandra().startedIn().toMillis() / 1000.0, node.embeddedCassandra().dataDir());
+    } else {
+      out.printf("  cassandra    %s%n", String.join(",", s.cassandraContactPoints()));
+    }
+    String host = TwinhubNode.hostForUri(s.bindInterface());
+    out.printf("  health       http://%s:%d/ready  http://%s:%d/alive%n", host, s.managementPort(), host, s.managementPort());
+    out.printf("  cluster      akka://twinhub@%s:%d (management http://%s:%d/cluster/members)%n",
+        s.config().getString("akka.remote.artery.canonical.hostname"), s.remotingPort(), host, s.managementPort());
+    out.println("  stop with Ctrl-C (or SIGTERM)");
+    out.flush();
+  }
+}

@@ -1,0 +1,138 @@
+package io.twinhub.node;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigValueFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * The node's settings: application.conf (with its TWINHUB_* environment overrides), then
+ * command-line flags on top. The resolved {@link #config()} is what the ActorSystem runs with,
+ * so a flag, an env var and a config file all end up in one place.
+ */
+public record NodeSettings(
+    Path dataDir,
+    String hostName,
+    String bindInterface,
+    int httpPort,
+    int mqttPort,
+    int managementPort,
+    int remotingPort,
+    List<String> cassandraContactPoints,
+    int embeddedCassandraPort,
+    int embeddedCassandraStoragePort,
+    String embeddedCassandraHeap,
+    List<String> seedNodes,
+    Duration startupTimeout,
+    Config config) {
+
+  /** Command-line flags and the config keys they set. */
+  static final Map<String, String> FLAGS = Map.ofEntries(
+      Map.entry("--data-dir", "twinhub.data-dir"),
+      Map.entry("--host-name", "twinhub.host-name"),
+      Map.entry("--bind-interface", "twinhub.bind-interface"),
+      Map.entry("--http-port", "twinhub.http.port"),
+      Map.entry("--mqtt-port", "twinhub.mqtt.port"),
+      Map.entry("--management-port", "twinhub.management.port"),
+      Map.entry("--remoting-port", "twinhub.remoting.port"),
+      Map.entry("--cassandra-port", "twinhub.cassandra.embedded.native-port"),
+      Map.entry("--cassandra-storage-port", "twinhub.cassandra.embedded.storage-port"),
+      Map.entry("--cassandra-heap", "twinhub.cassandra.embedded.heap"),
+      Map.entry("--cassandra-contact-points", "twinhub.cassandra.contact-points"),
+      Map.entry("--seed-nodes", "twinhub.seed-nodes"));
+
+  /** Parses flags of the form {@code --name value} or {@code --name=value}. */
+  public static NodeSettings fromArgs(String... args) {
+    return fromConfig(parseFlags(args));
+  }
+
+  static Map<String, Object> parseFlags(String... args) {
+    Map<String, Object> overrides = new LinkedHashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      String arg = args[i];
+      String name = arg;
+      String value;
+      int eq = arg.indexOf('=');
+      if (arg.startsWith("--") && eq > 0) {
+        name = arg.substring(0, eq);
+        value = arg.substring(eq + 1);
+      } else if (i + 1 < args.length) {
+        value = args[++i];
+      } else {
+        throw new IllegalArgumentException("option " + arg + " needs a value");
+      }
+      String key = FLAGS.get(name);
+      if (key == null) {
+        throw new IllegalArgumentException(
+            "unknown option " + name + " (known: " + String.join(" ", FLAGS.keySet().stream().sorted().toList()) + ")");
+      }
+      overrides.put(key, value);
+    }
+    return overrides;
+  }
+
+  /** Overrides (config keys → values) on top of application.conf, system properties first. */
+  public static NodeSettings fromConfig(Map<String, Object> overrides) {
+    Config base = ConfigFactory.parseMap(overrides).withFallback(ConfigFactory.parseResourcesAnySyntax("application"));
+    Config resolved;
+    try {
+      resolved = ConfigFactory.load(base);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("configuration: " + e.getMessage());
+    }
+    Config t = resolved.getConfig("twinhub");
+    List<String> contactPoints = splitList(t.getString("cassandra.contact-points"));
+    List<String> seeds = splitList(t.getString("seed-nodes"));
+    NodeSettings s = new NodeSettings(
+        Path.of(t.getString("data-dir")).toAbsolutePath().normalize(),
+        t.getString("host-name"),
+        t.getString("bind-interface"),
+        port(t, "http.port"),
+        port(t, "mqtt.port"),
+        port(t, "management.port"),
+        port(t, "remoting.port"),
+        contactPoints,
+        port(t, "cassandra.embedded.native-port"),
+        port(t, "cassandra.embedded.storage-port"),
+        t.getString("cassandra.embedded.heap"),
+        seeds,
+        t.getDuration("startup-timeout"),
+        resolved);
+    return s;
+  }
+
+  /** The configuration after the node knows where Cassandra is. */
+  public NodeSettings withCassandraContactPoints(List<String> points) {
+    Config c = config
+        .withValue("datastax-java-driver.basic.contact-points", ConfigValueFactory.fromIterable(points))
+        .withValue("akka.cluster.seed-nodes", ConfigValueFactory.fromIterable(seedNodes));
+    return new NodeSettings(dataDir, hostName, bindInterface, httpPort, mqttPort, managementPort, remotingPort,
+        points, embeddedCassandraPort, embeddedCassandraStoragePort, embeddedCassandraHeap, seedNodes,
+        startupTimeout, c);
+  }
+
+  public boolean embeddedCassandra() {
+    return cassandraContactPoints.isEmpty();
+  }
+
+  private static int port(Config t, String path) {
+    int p;
+    try {
+      p = t.getInt(path);
+    } catch (RuntimeException e) {
+      throw new IllegalArgumentException("twinhub." + path + " must be a port number, got '" + t.getValue(path).unwrapped() + "'");
+    }
+    if (p < 0 || p > 65535) throw new IllegalArgumentException("twinhub." + path + " must be a port number 0-65535, got " + p);
+    return p;
+  }
+
+  private static List<String> splitList(String s) {
+    return Arrays.stream(s.split(",")).map(String::trim).filter(x -> !x.isEmpty()).toList();
+  }
+}

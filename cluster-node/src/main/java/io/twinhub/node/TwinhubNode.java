@@ -1,0 +1,181 @@
+package io.twinhub.node;
+
+import akka.Done;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import akka.management.javadsl.AkkaManagement;
+import io.twinhub.ops.cassandra.EmbeddedCassandra;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * One twinhub node: data-dir lock, Cassandra (embedded in dev mode), the ActorSystem with
+ * cluster, sharding and persistence, management health endpoints. Start-up is all or
+ * nothing: a failure stops whatever already started and reports one clear line.
+ */
+public final class TwinhubNode {
+  private static final Logger log = LoggerFactory.getLogger(TwinhubNode.class);
+
+  private final NodeSettings settings;
+  private final DataDirLock lock;
+  private final EmbeddedCassandra cassandra;
+  private final ActorSystem<Void> system;
+  private final Duration startedIn;
+  private volatile CompletableFuture<Done> stopped;
+
+  private TwinhubNode(NodeSettings settings, DataDirLock lock, EmbeddedCassandra cassandra,
+                      ActorSystem<Void> system, Duration startedIn) {
+    this.settings = settings;
+    this.lock = lock;
+    this.cassandra = cassandra;
+    this.system = system;
+    this.startedIn = startedIn;
+  }
+
+  public static TwinhubNode start(NodeSettings settings) {
+    long t0 = System.nanoTime();
+    DataDirLock lock = DataDirLock.acquire(settings.dataDir());
+    EmbeddedCassandra cassandra = null;
+    ActorSystem<Void> system = null;
+    try {
+      PortCheck.requireFree(settings.bindInterface(), settings.httpPort(), "HTTP", "--http-port");
+      PortCheck.requireFree(settings.bindInterface(), settings.mqttPort(), "MQTT", "--mqtt-port");
+      PortCheck.requireFree(settings.bindInterface(), settings.managementPort(), "management", "--management-port");
+      PortCheck.requireFree(settings.bindInterface(), settings.remotingPort(), "Akka remoting", "--remoting-port");
+
+      NodeSettings resolved = settings;
+      if (settings.embeddedCassandra()) {
+        cassandra = startEmbeddedCassandra(settings);
+        resolved = settings.withCassandraContactPoints(List.of("127.0.0.1:" + cassandra.nativePort()));
+      } else {
+        resolved = settings.withCassandraContactPoints(settings.cassandraContactPoints());
+      }
+
+      system = ActorSystem.create(Behaviors.setup(ctx -> {
+        NodeGuardian.init(ctx.getSystem());
+        return Behaviors.<Void>empty();
+      }), "twinhub", resolved.config());
+
+      Cluster cluster = Cluster.get(system);
+      if (resolved.seedNodes().isEmpty()) {
+        cluster.manager().tell(Join.create(cluster.selfMember().address()));
+      }
+      AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      awaitReady(resolved);
+      return new TwinhubNode(resolved, lock, cassandra, system, Duration.ofNanos(System.nanoTime() - t0));
+    } catch (NodeStartException e) {
+      abort(system, cassandra, lock);
+      throw e;
+    } catch (Exception e) {
+      abort(system, cassandra, lock);
+      throw new NodeStartException("node failed to start: " + rootMessage(e), e);
+    }
+  }
+
+  private static EmbeddedCassandra startEmbeddedCassandra(NodeSettings s) {
+    EmbeddedCassandra c = EmbeddedCassandra.builder()
+        .dataDir(s.dataDir().resolve("cassandra"))
+        .nativePort(s.embeddedCassandraPort())
+        .storagePort(s.embeddedCassandraStoragePort())
+        .heap(s.embeddedCassandraHeap())
+        .startTimeout(s.startupTimeout())
+        .build();
+    try {
+      c.start();
+    } catch (RuntimeException e) {
+      throw new NodeStartException("embedded Cassandra failed to start: " + e.getMessage(), e);
+    }
+    return c;
+  }
+
+  /** The node is started when its own management endpoint says ready (cluster Up, journal reachable). */
+  private static void awaitReady(NodeSettings s) throws InterruptedException {
+    HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
+    URI ready = URI.create("http://" + hostForUri(s.bindInterface()) + ":" + s.managementPort() + "/ready");
+    long deadline = System.nanoTime() + s.startupTimeout().toNanos();
+    String last = "no answer";
+    while (System.nanoTime() < deadline) {
+      try {
+        HttpResponse<String> r = http.send(HttpRequest.newBuilder(ready).timeout(Duration.ofSeconds(5)).build(),
+            HttpResponse.BodyHandlers.ofString());
+        if (r.statusCode() == 200) return;
+        last = r.statusCode() + " " + r.body();
+      } catch (java.io.IOException e) {
+        last = e.toString();
+      }
+      Thread.sleep(200);
+    }
+    throw new NodeStartException("node not ready within " + s.startupTimeout().toSeconds() + " s (" + ready + ": " + last + ")");
+  }
+
+  static String hostForUri(String host) {
+    return host.contains(":") ? "[" + host + "]" : host;
+  }
+
+  private static void abort(ActorSystem<Void> system, EmbeddedCassandra cassandra, DataDirLock lock) {
+    if (system != null) {
+      system.terminate();
+      try {
+        system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      } catch (Exception ignored) {
+        // best effort while failing
+      }
+    }
+    if (cassandra != null) cassandra.stop();
+    lock.close();
+  }
+
+  private static String rootMessage(Throwable e) {
+    Throwable t = e;
+    while (t.getCause() != null && t.getCause() != t) t = t.getCause();
+    // The class name matters here (ClassNotFoundException's message is just a class name).
+    return t.getClass().getSimpleName() + (t.getMessage() != null ? ": " + t.getMessage() : "");
+  }
+
+  /** Leaves the cluster gracefully (shards hand over), then stops Cassandra, then frees the data dir. */
+  public synchronized CompletionStage<Done> stop() {
+    if (stopped == null) {
+      stopped = new CompletableFuture<>();
+      // terminate() runs CoordinatedShutdown: cluster leave, shard hand-over, journal flush.
+      system.terminate();
+      system.getWhenTerminated()
+          .whenComplete((d, e) -> {
+            try {
+              if (cassandra != null) cassandra.stop();
+            } finally {
+              lock.close();
+              stopped.complete(Done.getInstance());
+            }
+          });
+    }
+    return stopped;
+  }
+
+  public NodeSettings settings() {
+    return settings;
+  }
+
+  public ActorSystem<Void> system() {
+    return system;
+  }
+
+  public Duration startedIn() {
+    return startedIn;
+  }
+
+  public EmbeddedCassandra embeddedCassandra() {
+    return cassandra;
+  }
+}
