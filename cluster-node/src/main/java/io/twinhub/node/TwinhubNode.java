@@ -91,6 +91,7 @@ public final class TwinhubNode {
         .storagePort(s.embeddedCassandraStoragePort())
         .heap(s.embeddedCassandraHeap())
         .startTimeout(s.startupTimeout())
+        .stopOnJvmExit(false) // stop() stops it after the ActorSystem, see Main
         .build();
     try {
       c.start();

@@ -82,6 +82,7 @@ public final class EmbeddedCassandra implements AutoCloseable {
     private final Duration startTimeout;
     private final Path javaHome;
     private final Path logFile;
+    private final boolean stopOnJvmExit;
 
     private volatile Process process;
     private OutputStream childStdin;
@@ -99,6 +100,7 @@ public final class EmbeddedCassandra implements AutoCloseable {
         this.heap = b.heap;
         this.startTimeout = b.startTimeout;
         this.javaHome = b.javaHome;
+        this.stopOnJvmExit = b.stopOnJvmExit;
         this.logFile = b.logTo != null ? b.logTo.toAbsolutePath().normalize()
                 : this.dataDir.resolve("logs").resolve("cassandra-stdout.log");
     }
@@ -504,7 +506,7 @@ public final class EmbeddedCassandra implements AutoCloseable {
         process = p;
         childStdin = p.getOutputStream();
         pid = p.pid();
-        if (shutdownHook == null) {
+        if (shutdownHook == null && stopOnJvmExit) {
             // Normal exit or SIGTERM of this JVM: stop the node cleanly. Not synchronized with start()
             // so that it cannot wait behind a start() that is still polling.
             Thread hook = new Thread(() -> {
@@ -695,6 +697,7 @@ public final class EmbeddedCassandra implements AutoCloseable {
         private Duration startTimeout = DEFAULT_START_TIMEOUT;
         private Path javaHome;
         private Path logTo;
+        private boolean stopOnJvmExit = true;
 
         private Builder() {
         }
@@ -745,6 +748,17 @@ public final class EmbeddedCassandra implements AutoCloseable {
         /** File for the node's stdout/stderr; default {@code <dataDir>/logs/cassandra-stdout.log}. */
         public Builder logTo(Path logFile) {
             this.logTo = logFile;
+            return this;
+        }
+
+        /**
+         * Whether a JVM shutdown hook stops the node (default true). An owner that must stop
+         * Cassandra at a precise point of its own shutdown (the hub node: after its journal
+         * writes) turns this off and calls {@link EmbeddedCassandra#stop()} itself; the
+         * watchdog still ends the child if this JVM dies.
+         */
+        public Builder stopOnJvmExit(boolean stop) {
+            this.stopOnJvmExit = stop;
             return this;
         }
 

@@ -1,0 +1,46 @@
+package io.twinhub.ops.cassandra;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * One embedded Cassandra per JVM for integration tests: started on first use on free ports
+ * in a temporary directory, stopped when the JVM exits (the watchdog covers a crash).
+ */
+public final class SharedEmbeddedCassandra {
+  private static EmbeddedCassandra instance;
+
+  private SharedEmbeddedCassandra() {}
+
+  public static synchronized EmbeddedCassandra get() {
+    if (instance == null || !instance.isRunning()) {
+      try {
+        Path dir = Files.createTempDirectory("twinhub-it-cassandra");
+        instance = EmbeddedCassandra.builder()
+            .dataDir(dir)
+            .nativePort(freePort())
+            .storagePort(freePort())
+            .heap("512m")
+            .build()
+            .start();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    }
+    return instance;
+  }
+
+  /** {@code host:port} for a driver or the node's contact points. */
+  public static String contactPoint() {
+    return "127.0.0.1:" + get().nativePort();
+  }
+
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+}

@@ -1,0 +1,64 @@
+package io.twinhub.twin.domain;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.Base64;
+
+/**
+ * Etags derived from versions, so they are the same after replay, failover or rebalancing.
+ * Twin etags follow IoT Hub's shape: base64 of the 8-byte big-endian version
+ * ({@code "AAAAAAAAAAE="} = 1). Identity etags ({@code deviceEtag}) follow IoT Hub's other
+ * shape: base64 of the decimal digits ({@code "MQ=="} = 1).
+ */
+public final class ETag {
+
+    private ETag() {}
+
+    public static String ofTwinVersion(long version) {
+        return Base64.getEncoder().encodeToString(ByteBuffer.allocate(Long.BYTES).putLong(version).array());
+    }
+
+    public static String ofIdentityVersion(long version) {
+        return Base64.getEncoder().encodeToString(Long.toString(version).getBytes(StandardCharsets.US_ASCII));
+    }
+
+    /** The etag as an HTTP {@code ETag} header value (RFC 7232 strong validator, quoted). */
+    public static String quoted(String etag) {
+        return '"' + etag + '"';
+    }
+
+    /**
+     * RFC 7232 {@code If-Match} against the current etag: absent, blank or {@code *} matches
+     * (unconditional); otherwise one of the listed etags, quoted or not, must equal it (strong
+     * comparison, so weak {@code W/"..."} tags never match).
+     */
+    public static boolean matches(String ifMatch, String current) {
+        if (ifMatch == null || ifMatch.isBlank()) {
+            return true;
+        }
+        for (String candidate : ifMatch.split(",")) {
+            String c = candidate.strip();
+            if (c.equals("*")) {
+                return true;
+            }
+            if (c.startsWith("W/")) {
+                continue;
+            }
+            if (c.length() >= 2 && c.startsWith("\"") && c.endsWith("\"")) {
+                c = c.substring(1, c.length() - 1);
+            }
+            if (c.equals(current)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** Rejection when {@code ifMatch} does not match {@code current}, as an Outcome of {@code value}. */
+    public static <T> Outcome<T> check(String ifMatch, String current, T value) {
+        return matches(ifMatch, current)
+                ? Outcome.accepted(value)
+                : Outcome.rejected(TwinRule.PRECONDITION_FAILED, "",
+                        "If-Match " + ifMatch + " does not match the current etag " + quoted(current));
+    }
+}

@@ -1,0 +1,73 @@
+package io.twinhub.twin.entity;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.javadsl.CommandHandlerWithReplyBuilderByState;
+import io.twinhub.twin.domain.Identity;
+import io.twinhub.twin.domain.TwinLimits;
+import io.twinhub.twin.error.IotHubError;
+import io.twinhub.twin.error.IotHubErrorCode;
+
+import java.time.Clock;
+import java.time.Instant;
+
+/** A module identity and its twin (entity id = {@code deviceId/moduleId}). */
+public final class ModuleEntity extends TwinEntity {
+  public static final EntityTypeKey<TwinCommand> TYPE_KEY = EntityTypeKey.create(TwinCommand.class, "Module");
+
+  private ModuleEntity(String deviceId, String moduleId, TwinLimits limits, Clock clock) {
+    super(PersistenceId.of(TYPE_KEY.name(), entityId(deviceId, moduleId)), deviceId, moduleId, limits, clock);
+  }
+
+  /** Device ids cannot contain '/', so the first '/' separates the two. */
+  public static String entityId(String deviceId, String moduleId) {
+    return deviceId + "/" + moduleId;
+  }
+
+  public static void init(ActorSystem<?> system, TwinLimits limits) {
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), limits, Clock.systemUTC())));
+  }
+
+  public static Behavior<TwinCommand> create(String entityId, TwinLimits limits, Clock clock) {
+    int slash = entityId.indexOf('/');
+    if (slash <= 0 || slash == entityId.length() - 1) {
+      throw new IllegalArgumentException("module entity id must be deviceId/moduleId, got " + entityId);
+    }
+    return new ModuleEntity(entityId.substring(0, slash), entityId.substring(slash + 1), limits, clock);
+  }
+
+  @Override
+  TwinEvent created(Identity identity, TwinEvent.Versions versions, Instant at) {
+    return new TwinEvent.ModuleCreated(identity, versions, at);
+  }
+
+  @Override
+  TwinEvent updated(Identity identity, Instant at) {
+    return new TwinEvent.ModuleUpdated(identity, at);
+  }
+
+  @Override
+  TwinEvent deleted(TwinRecord state, Instant at) {
+    return new TwinEvent.ModuleDeleted(at);
+  }
+
+  @Override
+  IotHubError notFound() {
+    return IotHubError.of(IotHubErrorCode.ModuleNotFound, "Module " + moduleId + " on device " + deviceId + " not found");
+  }
+
+  @Override
+  IotHubError alreadyExists() {
+    return IotHubError.of(IotHubErrorCode.ModuleAlreadyExistsOnDevice,
+        "Module " + moduleId + " already exists on device " + deviceId);
+  }
+
+  @Override
+  void addCommands(CommandHandlerWithReplyBuilderByState<TwinCommand, TwinEvent, TwinRecord, TwinRecord> b) {
+    // Module registration commands are the device's business; a module has none of its own.
+  }
+}

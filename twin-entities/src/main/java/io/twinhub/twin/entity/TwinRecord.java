@@ -1,0 +1,101 @@
+package io.twinhub.twin.entity;
+
+import io.twinhub.twin.TwinhubSerializable;
+import io.twinhub.twin.domain.Identity;
+import io.twinhub.twin.domain.PropertySection;
+import io.twinhub.twin.domain.Twin;
+import io.twinhub.twin.domain.TwinState;
+
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * State of a device or module entity. {@code twin} is the live twin, or after a deletion the
+ * last one (kept so that a re-created identity continues its versions and never repeats
+ * one); {@code null} only if the identity never existed.
+ *
+ * @param modules                module ids registered under a device (always empty for a module)
+ * @param pendingModuleDeletions modules of a deleted device whose deletion is not yet confirmed
+ */
+public record TwinRecord(Twin twin, boolean deleted, List<String> modules, List<String> pendingModuleDeletions)
+    implements TwinhubSerializable {
+
+  public static final TwinRecord EMPTY = new TwinRecord(null, false, List.of(), List.of());
+
+  public TwinRecord {
+    modules = List.copyOf(modules);
+    pendingModuleDeletions = List.copyOf(pendingModuleDeletions);
+  }
+
+  public boolean exists() {
+    return twin != null && !deleted;
+  }
+
+  /**
+   * Versions a newly created identity starts at: 1 the first time, and one past the last
+   * ones after a deletion, so (twin id, version) stays unique for every consumer.
+   */
+  public TwinEvent.Versions versionsOnCreate() {
+    if (twin == null) return new TwinEvent.Versions(1, 1, 1);
+    TwinState s = twin.state();
+    return new TwinEvent.Versions(s.version() + 1, s.desired().version() + 1, s.reported().version() + 1);
+  }
+
+  /** Identity version a (re-)created identity starts at, so that its etag is new too. */
+  public long identityVersionOnCreate() {
+    return twin == null ? 1 : twin.identity().version() + 1;
+  }
+
+  /** The event handler: total and deterministic (everything comes from the event). */
+  public TwinRecord apply(TwinEvent event) {
+    if (event instanceof TwinEvent.IdentityCreated e) {
+      return new TwinRecord(new Twin(e.identity(), createdState(e.versions(), e.at())), false, List.of(),
+          pendingModuleDeletions);
+    } else if (event instanceof TwinEvent.IdentityUpdated e) {
+      return withTwin(twin.withIdentity(e.identity()));
+    } else if (event instanceof TwinEvent.DeviceDeleted e) {
+      List<String> pending = new ArrayList<>(pendingModuleDeletions);
+      e.modules().stream().filter(m -> !pending.contains(m)).forEach(pending::add);
+      return new TwinRecord(twin, true, List.of(), pending);
+    } else if (event instanceof TwinEvent.ModuleDeleted) {
+      return new TwinRecord(twin, true, List.of(), List.of());
+    } else if (event instanceof TwinEvent.ModuleAdded e) {
+      List<String> ms = new ArrayList<>(modules);
+      if (!ms.contains(e.moduleId())) ms.add(e.moduleId());
+      return new TwinRecord(twin, deleted, ms, pendingModuleDeletions);
+    } else if (event instanceof TwinEvent.ModuleRemoved e) {
+      List<String> ms = new ArrayList<>(modules);
+      ms.remove(e.moduleId());
+      List<String> pending = new ArrayList<>(pendingModuleDeletions);
+      pending.remove(e.moduleId());
+      return new TwinRecord(twin, deleted, ms, pending);
+    } else if (event instanceof TwinEvent.ConnectionStateChanged e) {
+      return withTwin(twin.withIdentity(twin.identity().withConnectionState(e.state(), e.at())));
+    } else if (event instanceof TwinEvent.TwinChanged e) {
+      return withTwin(twin.withState(twin.state().apply(e.update(), e.at())));
+    }
+    throw new IllegalArgumentException("unknown event " + event);
+  }
+
+  private TwinRecord withTwin(Twin t) {
+    return new TwinRecord(t, deleted, modules, pendingModuleDeletions);
+  }
+
+  private static TwinState createdState(TwinEvent.Versions v, Instant at) {
+    TwinState fresh = TwinState.created(at);
+    return new TwinState(v.version(), fresh.tags(),
+        new PropertySection(fresh.desired().values(), fresh.desired().metadata(), v.desiredVersion()),
+        new PropertySection(fresh.reported().values(), fresh.reported().metadata(), v.reportedVersion()));
+  }
+
+  /** The identity to persist on creation, with its version continuing any earlier life. */
+  public Identity continuing(Identity created) {
+    long v = identityVersionOnCreate();
+    if (v == created.version()) return created;
+    return new Identity(created.deviceId(), created.moduleId(), created.generationId(), v, created.status(),
+        created.statusReason(), created.statusUpdatedTime(), created.authentication(), created.iotEdge(),
+        created.connectionState(), created.connectionStateUpdatedTime(), created.lastActivityTime(),
+        created.cloudToDeviceMessageCount(), created.modelId());
+  }
+}

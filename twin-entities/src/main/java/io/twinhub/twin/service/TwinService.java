@@ -1,0 +1,138 @@
+package io.twinhub.twin.service;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.EntityRef;
+import akka.japi.function.Function;
+import io.twinhub.twin.domain.Authentication;
+import io.twinhub.twin.domain.ConnectionState;
+import io.twinhub.twin.domain.IdentitySpec;
+import io.twinhub.twin.domain.TwinUpdate;
+import io.twinhub.twin.entity.DeviceEntity;
+import io.twinhub.twin.entity.ModuleEntity;
+import io.twinhub.twin.entity.TwinCommand;
+import io.twinhub.twin.entity.TwinReply;
+import io.twinhub.twin.error.IotHubError;
+import io.twinhub.twin.error.IotHubErrorCode;
+
+import java.security.SecureRandom;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+
+/**
+ * The Java API the gateways (REST, MQTT) call: one method per IoT Hub operation, answered
+ * with a {@link TwinReply}. Routes to the sharded entity wherever it lives; an entity that
+ * does not answer in time becomes a typed ServiceUnavailable (clients retry), never an
+ * exception. Module operations that touch both the device and the module are sequenced here.
+ */
+public final class TwinService {
+  /** IoT Hub's id syntax for device and module ids. */
+  private static final Pattern ID = Pattern.compile("[A-Za-z0-9\\-.+%_#*?!(),:=@$']{1,128}");
+
+  private final ClusterSharding sharding;
+  private final Duration askTimeout;
+  private final SecureRandom random = new SecureRandom();
+
+  public TwinService(ActorSystem<?> system, Duration askTimeout) {
+    this.sharding = ClusterSharding.get(system);
+    this.askTimeout = askTimeout;
+  }
+
+  public CompletionStage<TwinReply> getTwin(String deviceId, String moduleId) {
+    return ask(deviceId, moduleId, TwinCommand.GetTwin::new);
+  }
+
+  public CompletionStage<TwinReply> updateTwin(String deviceId, String moduleId, TwinUpdate update, String ifMatch) {
+    return ask(deviceId, moduleId, r -> new TwinCommand.UpdateTwin(update, ifMatch, r));
+  }
+
+  /** Creates a device; symmetric keys absent from {@code spec} are generated. */
+  public CompletionStage<TwinReply> createDevice(String deviceId, IdentitySpec spec) {
+    return ask(deviceId, null, r -> new TwinCommand.CreateIdentity(withKeys(spec), newGenerationId(), r));
+  }
+
+  public CompletionStage<TwinReply> updateDevice(String deviceId, IdentitySpec spec, String ifMatch) {
+    return ask(deviceId, null, r -> new TwinCommand.UpdateIdentity(withKeys(spec), ifMatch, r));
+  }
+
+  /** Deletes the device and, through the device entity, all its modules. */
+  public CompletionStage<TwinReply> deleteDevice(String deviceId, String ifMatch) {
+    return ask(deviceId, null, r -> new TwinCommand.DeleteIdentity(ifMatch, false, r));
+  }
+
+  /**
+   * Registers the module under its device (device must exist, module limit), then creates
+   * the module. Registration is idempotent, so a retry after a failure in between succeeds;
+   * whether the module already exists is the module entity's answer.
+   */
+  public CompletionStage<TwinReply> createModule(String deviceId, String moduleId, IdentitySpec spec) {
+    return ask(deviceId, null, r -> new TwinCommand.AddModule(moduleId, r))
+        .thenCompose(reply -> reply instanceof TwinReply.Rejected ? done(reply)
+            : ask(deviceId, moduleId, r -> new TwinCommand.CreateIdentity(withKeys(spec), newGenerationId(), r)));
+  }
+
+  public CompletionStage<TwinReply> updateModule(String deviceId, String moduleId, IdentitySpec spec, String ifMatch) {
+    return ask(deviceId, moduleId, r -> new TwinCommand.UpdateIdentity(withKeys(spec), ifMatch, r));
+  }
+
+  /** Deletes the module, then unregisters it from its device (idempotent, so safe to retry). */
+  public CompletionStage<TwinReply> deleteModule(String deviceId, String moduleId, String ifMatch) {
+    return ask(deviceId, moduleId, r -> new TwinCommand.DeleteIdentity(ifMatch, false, r))
+        .thenCompose(reply -> reply instanceof TwinReply.Rejected ? done(reply)
+            : ask(deviceId, null, r -> new TwinCommand.RemoveModule(moduleId, r)).thenApply(ignored -> reply));
+  }
+
+  public CompletionStage<TwinReply> setConnectionState(String deviceId, String moduleId, ConnectionState state) {
+    return ask(deviceId, moduleId, r -> new TwinCommand.SetConnectionState(state, r));
+  }
+
+  private CompletionStage<TwinReply> ask(String deviceId, String moduleId,
+                                         Function<ActorRef<TwinReply>, TwinCommand> command) {
+    IotHubError invalid = checkIds(deviceId, moduleId);
+    if (invalid != null) return done(new TwinReply.Rejected(invalid));
+    EntityRef<TwinCommand> ref = moduleId == null
+        ? sharding.entityRefFor(DeviceEntity.TYPE_KEY, deviceId)
+        : sharding.entityRefFor(ModuleEntity.TYPE_KEY, ModuleEntity.entityId(deviceId, moduleId));
+    return ref.<TwinReply>ask(command::apply, askTimeout)
+        .exceptionally(failure -> new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,
+            (moduleId == null ? "device " + deviceId : "module " + deviceId + "/" + moduleId)
+                + " did not answer within " + askTimeout.toMillis() + " ms; retry")));
+  }
+
+  /** Checked before anything reaches an entity: a malformed id never creates one. */
+  static IotHubError checkIds(String deviceId, String moduleId) {
+    if (deviceId == null || !ID.matcher(deviceId).matches()) {
+      return IotHubError.of(IotHubErrorCode.ArgumentInvalid, "invalid device id '" + printable(deviceId)
+          + "': 1..128 ASCII letters, digits or - . + % _ # * ? ! ( ) , : = @ $ '");
+    }
+    if (moduleId != null && !ID.matcher(moduleId).matches()) {
+      return IotHubError.of(IotHubErrorCode.ArgumentInvalid, "invalid module id '" + printable(moduleId)
+          + "': 1..128 ASCII letters, digits or - . + % _ # * ? ! ( ) , : = @ $ '");
+    }
+    return null;
+  }
+
+  private static String printable(String s) {
+    if (s == null) return "";
+    String cut = s.length() > 140 ? s.substring(0, 140) + "..." : s;
+    return cut.replaceAll("\\p{Cntrl}", "?");
+  }
+
+  private IdentitySpec withKeys(IdentitySpec spec) {
+    Authentication a = spec.authentication().withKeysGeneratedIfAbsent(random);
+    return a == spec.authentication() ? spec : new IdentitySpec(spec.status(), spec.statusReason(), a, spec.iotEdge());
+  }
+
+  private static String newGenerationId() {
+    // IoT Hub's generation ids are opaque 18-digit strings; uniqueness is what matters.
+    return String.valueOf(Math.abs(UUID.randomUUID().getMostSignificantBits()) % 1_000_000_000_000_000_000L);
+  }
+
+  private static CompletionStage<TwinReply> done(TwinReply reply) {
+    return CompletableFuture.completedFuture(reply);
+  }
+}

@@ -1,0 +1,41 @@
+package io.twinhub.twin.domain;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class ETagTest {
+
+    @Test
+    void twinEtagIsBase64OfTheBigEndianVersion() {
+        assertEquals("AAAAAAAAAAE=", ETag.ofTwinVersion(1));
+        assertEquals("AAAAAAAAAAc=", ETag.ofTwinVersion(7)); // seed 003's module twin
+        assertEquals("AAAAAAAAAQA=", ETag.ofTwinVersion(256));
+        assertEquals(ETag.ofTwinVersion(42), ETag.ofTwinVersion(42));
+    }
+
+    @Test
+    void identityEtagIsBase64OfTheDecimalVersion() {
+        assertEquals("MQ==", ETag.ofIdentityVersion(1));
+        assertEquals("NzM4NzU4NTA4", ETag.ofIdentityVersion(738758508));
+    }
+
+    @Test
+    void ifMatch() {
+        String e = "AAAAAAAAAAE=";
+        assertTrue(ETag.matches(null, e));
+        assertTrue(ETag.matches("", e));
+        assertTrue(ETag.matches("*", e));
+        assertTrue(ETag.matches(e, e));
+        assertTrue(ETag.matches("\"" + e + "\"", e));
+        assertTrue(ETag.matches(" \"x\" , \"" + e + "\" ", e));
+        assertFalse(ETag.matches("\"AAAAAAAAAAI=\"", e));
+        assertFalse(ETag.matches("W/\"" + e + "\"", e));
+        assertFalse(ETag.matches("\"" + e, e));
+        assertEquals("\"" + e + "\"", ETag.quoted(e));
+        assertEquals(TwinRule.PRECONDITION_FAILED,
+                ETag.check("x", e, "v").optionalRejection().orElseThrow().rule());
+    }
+}
