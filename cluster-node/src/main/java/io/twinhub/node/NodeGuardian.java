@@ -1,12 +1,15 @@
 package io.twinhub.node;
 
 import akka.actor.typed.ActorSystem;
+import io.twinhub.twin.entity.DeviceEntity;
+import io.twinhub.twin.entity.ModuleEntity;
 
 /** Wires the node's parts into the ActorSystem: sharded entities, gateways, projections. */
 final class NodeGuardian {
   private NodeGuardian() {}
 
-  static void init(ActorSystem<?> system) {
-    // Sharded twin entities, REST, MQTT and projections are registered here as they land.
+  static void init(ActorSystem<?> system, TwinSettings twin) {
+    DeviceEntity.init(system, twin.limits());
+    ModuleEntity.init(system, twin.limits());
   }
 }

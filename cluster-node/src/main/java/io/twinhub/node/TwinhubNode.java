@@ -7,6 +7,7 @@ import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.management.javadsl.AkkaManagement;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
+import io.twinhub.twin.service.TwinService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,15 +33,17 @@ public final class TwinhubNode {
   private final DataDirLock lock;
   private final EmbeddedCassandra cassandra;
   private final ActorSystem<Void> system;
+  private final TwinService twins;
   private final Duration startedIn;
   private volatile CompletableFuture<Done> stopped;
 
   private TwinhubNode(NodeSettings settings, DataDirLock lock, EmbeddedCassandra cassandra,
-                      ActorSystem<Void> system, Duration startedIn) {
+                      ActorSystem<Void> system, TwinService twins, Duration startedIn) {
     this.settings = settings;
     this.lock = lock;
     this.cassandra = cassandra;
     this.system = system;
+    this.twins = twins;
     this.startedIn = startedIn;
   }
 
@@ -63,8 +66,9 @@ public final class TwinhubNode {
         resolved = settings.withCassandraContactPoints(settings.cassandraContactPoints());
       }
 
+      TwinSettings twinSettings = TwinSettings.from(resolved.config());
       system = ActorSystem.create(Behaviors.setup(ctx -> {
-        NodeGuardian.init(ctx.getSystem());
+        NodeGuardian.init(ctx.getSystem(), twinSettings);
         return Behaviors.<Void>empty();
       }), "twinhub", resolved.config());
 
@@ -74,7 +78,8 @@ public final class TwinhubNode {
       }
       AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
       awaitReady(resolved);
-      return new TwinhubNode(resolved, lock, cassandra, system, Duration.ofNanos(System.nanoTime() - t0));
+      TwinService twins = new TwinService(system, twinSettings.askTimeout());
+      return new TwinhubNode(resolved, lock, cassandra, system, twins, Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
       abort(system, cassandra, lock);
       throw e;
@@ -170,6 +175,11 @@ public final class TwinhubNode {
 
   public ActorSystem<Void> system() {
     return system;
+  }
+
+  /** The twin API the gateways use. */
+  public TwinService twins() {
+    return twins;
   }
 
   public Duration startedIn() {

@@ -16,6 +16,13 @@ public record Authentication(AuthenticationType type, SymmetricKey symmetricKey,
     public record SymmetricKey(String primaryKey, String secondaryKey) {
         public static final SymmetricKey NONE = new SymmetricKey(null, null);
 
+        /** Keys never reach logs. */
+        @Override
+        public String toString() {
+            return "SymmetricKey[primaryKey=" + (primaryKey == null ? "null" : "***")
+                    + ", secondaryKey=" + (secondaryKey == null ? "null" : "***") + "]";
+        }
+
         /** A fresh 32-byte key (IoT Hub's size); randomness comes from the caller, never from here. */
         public static String generateKey(RandomGenerator random) {
             byte[] key = new byte[32];

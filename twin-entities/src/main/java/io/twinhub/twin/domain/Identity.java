@@ -136,7 +136,8 @@ public record Identity(
                         "a device has at most " + limits.maxModulesPerDevice() + " modules");
     }
 
-    private static Optional<Rejection> checkId(String id, String field) {
+    /** IoT Hub's id syntax, checked before any operation reaches an entity. */
+    public static Optional<Rejection> checkId(String id, String field) {
         return id != null && ID.matcher(id).matches()
                 ? Optional.empty()
                 : Optional.of(Rejection.of(TwinRule.ID_INVALID, field,

@@ -25,7 +25,7 @@ public record PropertySection(JsonDoc values, Metadata metadata, long version) {
         return new PropertySection(JsonDoc.empty(), new Metadata(at, null, Map.of()), 1);
     }
 
-    PropertySection withVersion(long newVersion) {
+    public PropertySection withVersion(long newVersion) {
         return new PropertySection(values, metadata, newVersion);
     }
 

@@ -2,7 +2,6 @@ package io.twinhub.twin.entity;
 
 import io.twinhub.twin.TwinhubSerializable;
 import io.twinhub.twin.domain.Identity;
-import io.twinhub.twin.domain.PropertySection;
 import io.twinhub.twin.domain.Twin;
 import io.twinhub.twin.domain.TwinState;
 
@@ -42,11 +41,6 @@ public record TwinRecord(Twin twin, boolean deleted, List<String> modules, List<
     return new TwinEvent.Versions(s.version() + 1, s.desired().version() + 1, s.reported().version() + 1);
   }
 
-  /** Identity version a (re-)created identity starts at, so that its etag is new too. */
-  public long identityVersionOnCreate() {
-    return twin == null ? 1 : twin.identity().version() + 1;
-  }
-
   /** The event handler: total and deterministic (everything comes from the event). */
   public TwinRecord apply(TwinEvent event) {
     if (event instanceof TwinEvent.IdentityCreated e) {
@@ -84,18 +78,12 @@ public record TwinRecord(Twin twin, boolean deleted, List<String> modules, List<
 
   private static TwinState createdState(TwinEvent.Versions v, Instant at) {
     TwinState fresh = TwinState.created(at);
-    return new TwinState(v.version(), fresh.tags(),
-        new PropertySection(fresh.desired().values(), fresh.desired().metadata(), v.desiredVersion()),
-        new PropertySection(fresh.reported().values(), fresh.reported().metadata(), v.reportedVersion()));
+    return new TwinState(v.version(), fresh.tags(), fresh.desired().withVersion(v.desiredVersion()),
+        fresh.reported().withVersion(v.reportedVersion()));
   }
 
   /** The identity to persist on creation, with its version continuing any earlier life. */
   public Identity continuing(Identity created) {
-    long v = identityVersionOnCreate();
-    if (v == created.version()) return created;
-    return new Identity(created.deviceId(), created.moduleId(), created.generationId(), v, created.status(),
-        created.statusReason(), created.statusUpdatedTime(), created.authentication(), created.iotEdge(),
-        created.connectionState(), created.connectionStateUpdatedTime(), created.lastActivityTime(),
-        created.cloudToDeviceMessageCount(), created.modelId());
+    return twin == null ? created : created.continuing(twin.identity());
   }
 }

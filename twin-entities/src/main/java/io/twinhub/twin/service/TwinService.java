@@ -7,6 +7,7 @@ import akka.cluster.sharding.typed.javadsl.EntityRef;
 import akka.japi.function.Function;
 import io.twinhub.twin.domain.Authentication;
 import io.twinhub.twin.domain.ConnectionState;
+import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.IdentitySpec;
 import io.twinhub.twin.domain.TwinUpdate;
 import io.twinhub.twin.entity.DeviceEntity;
@@ -15,13 +16,14 @@ import io.twinhub.twin.entity.TwinCommand;
 import io.twinhub.twin.entity.TwinReply;
 import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
+import io.twinhub.twin.error.RejectionErrors;
 
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.regex.Pattern;
+import java.util.Optional;
 
 /**
  * The Java API the gateways (REST, MQTT) call: one method per IoT Hub operation, answered
@@ -30,9 +32,6 @@ import java.util.regex.Pattern;
  * exception. Module operations that touch both the device and the module are sequenced here.
  */
 public final class TwinService {
-  /** IoT Hub's id syntax for device and module ids. */
-  private static final Pattern ID = Pattern.compile("[A-Za-z0-9\\-.+%_#*?!(),:=@$']{1,128}");
-
   private final ClusterSharding sharding;
   private final Duration askTimeout;
   private final SecureRandom random = new SecureRandom();
@@ -105,21 +104,10 @@ public final class TwinService {
 
   /** Checked before anything reaches an entity: a malformed id never creates one. */
   static IotHubError checkIds(String deviceId, String moduleId) {
-    if (deviceId == null || !ID.matcher(deviceId).matches()) {
-      return IotHubError.of(IotHubErrorCode.ArgumentInvalid, "invalid device id '" + printable(deviceId)
-          + "': 1..128 ASCII letters, digits or - . + % _ # * ? ! ( ) , : = @ $ '");
-    }
-    if (moduleId != null && !ID.matcher(moduleId).matches()) {
-      return IotHubError.of(IotHubErrorCode.ArgumentInvalid, "invalid module id '" + printable(moduleId)
-          + "': 1..128 ASCII letters, digits or - . + % _ # * ? ! ( ) , : = @ $ '");
-    }
-    return null;
-  }
-
-  private static String printable(String s) {
-    if (s == null) return "";
-    String cut = s.length() > 140 ? s.substring(0, 140) + "..." : s;
-    return cut.replaceAll("\\p{Cntrl}", "?");
+    return Identity.checkId(deviceId, "deviceId")
+        .or(() -> moduleId == null ? Optional.empty() : Identity.checkId(moduleId, "moduleId"))
+        .map(RejectionErrors::toError)
+        .orElse(null);
   }
 
   private IdentitySpec withKeys(IdentitySpec spec) {
@@ -129,7 +117,7 @@ public final class TwinService {
 
   private static String newGenerationId() {
     // IoT Hub's generation ids are opaque 18-digit strings; uniqueness is what matters.
-    return String.valueOf(Math.abs(UUID.randomUUID().getMostSignificantBits()) % 1_000_000_000_000_000_000L);
+    return String.valueOf(Math.floorMod(UUID.randomUUID().getMostSignificantBits(), 1_000_000_000_000_000_000L));
   }
 
   private static CompletionStage<TwinReply> done(TwinReply reply) {

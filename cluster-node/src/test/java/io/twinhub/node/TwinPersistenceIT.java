@@ -1,0 +1,150 @@
+package io.twinhub.node;
+
+import io.twinhub.twin.domain.Authentication;
+import io.twinhub.twin.domain.ConnectionState;
+import io.twinhub.twin.domain.DeviceStatus;
+import io.twinhub.twin.domain.IdentitySpec;
+import io.twinhub.twin.domain.JsonDoc;
+import io.twinhub.twin.domain.Twin;
+import io.twinhub.twin.domain.TwinJson;
+import io.twinhub.twin.domain.TwinUpdate;
+import io.twinhub.twin.entity.TwinReply;
+import io.twinhub.twin.error.IotHubErrorCode;
+import io.twinhub.twin.service.TwinService;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Twins on the real embedded Cassandra survive an ActorSystem restart exactly: versions,
+ * metadata, etags, identities. Also: a deleted device takes its modules with it.
+ */
+class TwinPersistenceIT {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  @TempDir
+  Path dataDir;
+
+  record TwinKey(String deviceId, String moduleId) {}
+
+  @Test
+  void thousandMixedCommandsSurviveARestartExactly() throws Exception {
+    String run = UUID.randomUUID().toString().substring(0, 8);
+    Random random = new Random(42);
+    Map<TwinKey, Twin> expected = new LinkedHashMap<>();
+    List<TwinKey> keys = new ArrayList<>();
+
+    TwinhubNode node = TestNodes.start(dataDir);
+    try {
+      TwinService twins = node.twins();
+      for (int d = 0; d < 35; d++) keys.add(new TwinKey("dev-" + run + "-" + d, null));
+      for (int m = 0; m < 15; m++) keys.add(new TwinKey("dev-" + run + "-" + (m % 5), "mod" + m));
+      for (TwinKey k : keys) {
+        TwinReply r = k.moduleId() == null ? await(twins.createDevice(k.deviceId(), spec()))
+            : await(twins.createModule(k.deviceId(), k.moduleId(), spec()));
+        assertInstanceOf(TwinReply.Accepted.class, r, () -> "create " + k + ": " + r);
+      }
+      int accepted = 0;
+      int rejected = 0;
+      for (int i = 0; i < 1000 - keys.size(); i++) {
+        TwinKey k = keys.get(random.nextInt(keys.size()));
+        TwinReply r = await(randomCommand(twins, k, random, i));
+        if (r instanceof TwinReply.Accepted) accepted++;
+        else rejected++;
+      }
+      assertTrue(accepted > 700, "most commands are accepted: " + accepted);
+      assertTrue(rejected > 10, "stale etags are rejected: " + rejected);
+      for (TwinKey k : keys) expected.put(k, twin(await(twins.getTwin(k.deviceId(), k.moduleId()))));
+    } finally {
+      node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+
+    TwinhubNode restarted = TestNodes.start(dataDir);
+    try {
+      for (TwinKey k : keys) {
+        Twin after = twin(await(restarted.twins().getTwin(k.deviceId(), k.moduleId())));
+        assertEquals(expected.get(k), after, "twin " + k + " after restart");
+        assertEquals(TwinJson.toText(TwinJson.serviceView(expected.get(k))), TwinJson.toText(TwinJson.serviceView(after)));
+      }
+    } finally {
+      restarted.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  @Test
+  void deletingADeviceDeletesItsModules() throws Exception {
+    String dev = "cascade-" + UUID.randomUUID().toString().substring(0, 8);
+    TwinhubNode node = TestNodes.start(dataDir);
+    try {
+      TwinService twins = node.twins();
+      assertInstanceOf(TwinReply.Accepted.class, await(twins.createDevice(dev, spec())));
+      for (String m : List.of("a", "b", "c")) {
+        assertInstanceOf(TwinReply.Accepted.class, await(twins.createModule(dev, m, spec())));
+      }
+      TwinReply deleted = await(twins.deleteDevice(dev, "*"));
+      assertEquals(List.of("a", "b", "c"), ((TwinReply.Accepted) deleted).moduleIds());
+      long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+      for (String m : List.of("a", "b", "c")) {
+        TwinReply r;
+        do {
+          r = await(twins.getTwin(dev, m));
+          if (r instanceof TwinReply.Accepted) Thread.sleep(100);
+        } while (r instanceof TwinReply.Accepted && System.nanoTime() < deadline);
+        assertEquals(IotHubErrorCode.ModuleNotFound, ((TwinReply.Rejected) r).error().code(), "module " + m);
+      }
+      assertEquals(IotHubErrorCode.DeviceNotFound,
+          ((TwinReply.Rejected) await(twins.createModule(dev, "d", spec()))).error().code());
+    } finally {
+      node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  private static java.util.concurrent.CompletionStage<TwinReply> randomCommand(TwinService twins, TwinKey k, Random random, int i)
+      throws Exception {
+    String d = k.deviceId();
+    String m = k.moduleId();
+    return switch (random.nextInt(7)) {
+      case 0 -> twins.updateTwin(d, m, new TwinUpdate.PatchDesired(doc("{\"cfg\":{\"n\":" + i + ",\"on\":" + (i % 2 == 0) + "}}")), null);
+      case 1 -> twins.updateTwin(d, m, new TwinUpdate.PatchReported(doc("{\"temp\":" + (i * 0.5) + ",\"drop\":null}")), null);
+      case 2 -> twins.updateTwin(d, m, new TwinUpdate.PatchTags(doc("{\"site\":\"s" + (i % 7) + "\"}")), null);
+      case 3 -> twins.updateTwin(d, m, new TwinUpdate.ReplaceTwin(doc("{\"t\":" + i + "}"), doc("{\"r\":\"x" + i + "\"}")), null);
+      case 4 -> {
+        // Conditional write with the current etag: accepted; with a stale one: rejected.
+        Twin current = twin(await(twins.getTwin(d, m)));
+        String etag = random.nextBoolean() ? current.etag() : "AAAAAAAAAAE=";
+        yield twins.updateTwin(d, m, new TwinUpdate.UpdateTwin(doc("{\"c\":" + i + "}"), doc("{\"c\":" + i + "}")), etag);
+      }
+      case 5 -> twins.setConnectionState(d, m, i % 2 == 0 ? ConnectionState.CONNECTED : ConnectionState.DISCONNECTED);
+      default -> twins.updateTwin(d, m, new TwinUpdate.PatchReported(doc("{\"bad key\":1}")), null);
+    };
+  }
+
+  static IdentitySpec spec() {
+    return new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(null, null), false);
+  }
+
+  static JsonDoc doc(String json) throws Exception {
+    return JsonDoc.of((ObjectNode) JSON.readTree(json));
+  }
+
+  static Twin twin(TwinReply r) {
+    return assertInstanceOf(TwinReply.Accepted.class, r, () -> "rejected: " + r).twin();
+  }
+
+  static TwinReply await(java.util.concurrent.CompletionStage<TwinReply> f) throws Exception {
+    return f.toCompletableFuture().get(30, TimeUnit.SECONDS);
+  }
+}
