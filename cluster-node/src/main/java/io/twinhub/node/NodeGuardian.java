@@ -9,7 +9,7 @@ final class NodeGuardian {
   private NodeGuardian() {}
 
   static void init(ActorSystem<?> system, TwinSettings twin) {
-    DeviceEntity.init(system, twin.limits());
-    ModuleEntity.init(system, twin.limits());
+    DeviceEntity.init(system, twin.entitySettings());
+    ModuleEntity.init(system, twin.entitySettings());
   }
 }

@@ -2,11 +2,18 @@ package io.twinhub.node;
 
 import com.typesafe.config.Config;
 import io.twinhub.twin.domain.TwinLimits;
+import io.twinhub.twin.entity.EntitySettings;
+
+import java.time.Clock;
 
 import java.time.Duration;
 
 /** The {@code twinhub.twin} config block, bound once. */
-public record TwinSettings(TwinLimits limits, Duration askTimeout) {
+public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sessionTimeout) {
+
+  public EntitySettings entitySettings() {
+    return new EntitySettings(limits, sessionTimeout, Clock.systemUTC());
+  }
 
   public static TwinSettings from(Config config) {
     Config t = config.getConfig("twinhub.twin");
@@ -21,6 +28,6 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout) {
         l.getInt("max-desired-bytes"),
         l.getInt("max-reported-bytes"),
         l.getInt("max-modules-per-device"));
-    return new TwinSettings(limits, t.getDuration("ask-timeout"));
+    return new TwinSettings(limits, t.getDuration("ask-timeout"), t.getDuration("session-timeout"));
   }
 }

@@ -70,16 +70,17 @@ class NodeProcessIT {
     Process p2 = startNodeProcess(dataDir, freePort(), second);
     assertTrue(p2.waitFor(60, TimeUnit.SECONDS), "second node must give up quickly");
     assertEquals(2, p2.exitValue());
-    assertTrue(second.stream().anyMatch(l -> l.contains("is in use by another twinhub node")), String.join("\n", second));
+    assertTrue(eventuallyContains(second, l -> l.contains("is in use by another twinhub node")), String.join("\n", second));
 
     // SIGTERM: graceful stop of node and Cassandra, nothing left running.
-    node.destroy();
+    // ProcessHandle.destroy sends SIGTERM without closing our end of its stdout (Process.destroy would).
+    node.toHandle().destroy();
     assertTrue(node.waitFor(90, TimeUnit.SECONDS), "node stops within 90 s");
     for (ProcessHandle child : children) {
       child.onExit().get(30, TimeUnit.SECONDS);
       assertFalse(child.isAlive(), "child " + child.pid() + " still running");
     }
-    assertTrue(output.stream().anyMatch(l -> l.contains("twinhub: stopped")), String.join("\n", output));
+    assertTrue(eventuallyContains(output, l -> l.contains("twinhub: stopped")), String.join("\n", output));
   }
 
   @Test
@@ -89,7 +90,7 @@ class NodeProcessIT {
       Process p = startNodeProcess(otherDir, freePort(), out, "--http-port", String.valueOf(taken.getLocalPort()));
       assertTrue(p.waitFor(30, TimeUnit.SECONDS));
       assertEquals(2, p.exitValue());
-      assertTrue(out.stream().anyMatch(l -> l.equals("twinhub: HTTP port " + taken.getLocalPort()
+      assertTrue(eventuallyContains(out, l -> l.equals("twinhub: HTTP port " + taken.getLocalPort()
           + " on 127.0.0.1 is already in use; choose another with --http-port")), String.join("\n", out));
     }
   }
@@ -130,6 +131,15 @@ class NodeProcessIT {
       Thread.sleep(100);
     }
     fail("no '" + text + "' within " + timeout + ":\n" + String.join("\n", sink));
+  }
+
+  /** The reader thread may still be draining the last lines of an exited process. */
+  static boolean eventuallyContains(List<String> sink, java.util.function.Predicate<String> line) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    while (sink.stream().noneMatch(line) && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+    }
+    return sink.stream().anyMatch(line);
   }
 
   static int freePort() throws IOException {

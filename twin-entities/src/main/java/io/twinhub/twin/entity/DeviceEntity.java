@@ -13,12 +13,10 @@ import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.javadsl.CommandHandlerWithReplyBuilderByState;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.twinhub.twin.domain.Identity;
-import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.entity.TwinCommand.*;
 import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
 
-import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 
@@ -32,22 +30,17 @@ public final class DeviceEntity extends TwinEntity {
   public static final EntityTypeKey<TwinCommand> TYPE_KEY = EntityTypeKey.create(TwinCommand.class, "Device");
   static final Duration MODULE_DELETION_RETRY = Duration.ofSeconds(5);
 
-  private final ActorContext<TwinCommand> context;
-  private final TimerScheduler<TwinCommand> timers;
-
-  private DeviceEntity(String deviceId, TwinLimits limits, Clock clock,
+  private DeviceEntity(String deviceId, EntitySettings settings,
                        ActorContext<TwinCommand> context, TimerScheduler<TwinCommand> timers) {
-    super(PersistenceId.of(TYPE_KEY.name(), deviceId), deviceId, null, limits, clock);
-    this.context = context;
-    this.timers = timers;
+    super(PersistenceId.of(TYPE_KEY.name(), deviceId), deviceId, null, settings, context, timers);
   }
 
-  public static void init(ActorSystem<?> system, TwinLimits limits) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), limits, Clock.systemUTC())));
+  public static void init(ActorSystem<?> system, EntitySettings settings) {
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings)));
   }
 
-  public static Behavior<TwinCommand> create(String deviceId, TwinLimits limits, Clock clock) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DeviceEntity(deviceId, limits, clock, ctx, timers)));
+  public static Behavior<TwinCommand> create(String deviceId, EntitySettings settings) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new DeviceEntity(deviceId, settings, ctx, timers)));
   }
 
   @Override

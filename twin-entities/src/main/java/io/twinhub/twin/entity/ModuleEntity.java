@@ -8,19 +8,21 @@ import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.javadsl.CommandHandlerWithReplyBuilderByState;
 import io.twinhub.twin.domain.Identity;
-import io.twinhub.twin.domain.TwinLimits;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.TimerScheduler;
 import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
 
-import java.time.Clock;
 import java.time.Instant;
 
 /** A module identity and its twin (entity id = {@code deviceId/moduleId}). */
 public final class ModuleEntity extends TwinEntity {
   public static final EntityTypeKey<TwinCommand> TYPE_KEY = EntityTypeKey.create(TwinCommand.class, "Module");
 
-  private ModuleEntity(String deviceId, String moduleId, TwinLimits limits, Clock clock) {
-    super(PersistenceId.of(TYPE_KEY.name(), entityId(deviceId, moduleId)), deviceId, moduleId, limits, clock);
+  private ModuleEntity(String deviceId, String moduleId, EntitySettings settings,
+                       ActorContext<TwinCommand> context, TimerScheduler<TwinCommand> timers) {
+    super(PersistenceId.of(TYPE_KEY.name(), entityId(deviceId, moduleId)), deviceId, moduleId, settings, context, timers);
   }
 
   /** Device ids cannot contain '/', so the first '/' separates the two. */
@@ -28,16 +30,18 @@ public final class ModuleEntity extends TwinEntity {
     return deviceId + "/" + moduleId;
   }
 
-  public static void init(ActorSystem<?> system, TwinLimits limits) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), limits, Clock.systemUTC())));
+  public static void init(ActorSystem<?> system, EntitySettings settings) {
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings)));
   }
 
-  public static Behavior<TwinCommand> create(String entityId, TwinLimits limits, Clock clock) {
+  public static Behavior<TwinCommand> create(String entityId, EntitySettings settings) {
     int slash = entityId.indexOf('/');
     if (slash <= 0 || slash == entityId.length() - 1) {
       throw new IllegalArgumentException("module entity id must be deviceId/moduleId, got " + entityId);
     }
-    return new ModuleEntity(entityId.substring(0, slash), entityId.substring(slash + 1), limits, clock);
+    String deviceId = entityId.substring(0, slash);
+    String moduleId = entityId.substring(slash + 1);
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new ModuleEntity(deviceId, moduleId, settings, ctx, timers)));
   }
 
   @Override

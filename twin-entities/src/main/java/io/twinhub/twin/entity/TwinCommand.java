@@ -31,6 +31,27 @@ public sealed interface TwinCommand extends TwinhubSerializable {
 
   record SetConnectionState(ConnectionState state, ActorRef<TwinReply> replyTo) implements WithReply {}
 
+  /**
+   * A device session (MQTT connection) attaches, or re-attaches as a heartbeat. The entity
+   * keeps the one current session in memory (not journaled): it pushes desired changes to
+   * it when {@code desired} is subscribed and delivers direct methods when {@code methods}
+   * is. A different {@code sessionId} takes over: the previous session is told to close.
+   * Marks the twin Connected. The reply carries the twin, so the session knows the current
+   * desired {@code $version}.
+   */
+  record AttachSession(ActorRef<SessionMessage> session, String sessionId, boolean desired, boolean methods,
+                       ActorRef<TwinReply> replyTo) implements WithReply {}
+
+  /** The session's connection closed: Disconnected, unless another session has taken over. */
+  record DetachSession(String sessionId, ActorRef<TwinReply> replyTo) implements WithReply {}
+
+  /** A direct method for the attached session; answered by the session, or here if there is none. */
+  record InvokeMethod(String methodName, com.fasterxml.jackson.databind.JsonNode payload,
+                      java.time.Duration responseTimeout, ActorRef<DirectMethodReply> replyTo) implements TwinCommand {}
+
+  /** Internal timer tick: a session that stopped heart-beating is considered gone. */
+  record ExpireSession() implements TwinCommand {}
+
   /** Device only: register a module under the device (checks the module limit); idempotent. */
   record AddModule(String moduleId, ActorRef<TwinReply> replyTo) implements WithReply {}
 

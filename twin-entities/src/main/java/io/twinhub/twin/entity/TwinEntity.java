@@ -1,6 +1,8 @@
 package io.twinhub.twin.entity;
 
 import akka.actor.typed.ActorRef;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.TimerScheduler;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
 import akka.persistence.typed.javadsl.CommandHandlerWithReplyBuilderByState;
@@ -8,14 +10,21 @@ import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.ReplyEffect;
 import akka.persistence.typed.javadsl.RetentionCriteria;
+import io.twinhub.twin.domain.ConnectionState;
+import io.twinhub.twin.domain.DeviceStatus;
 import io.twinhub.twin.domain.Identity;
+import io.twinhub.twin.domain.JsonDoc;
+import io.twinhub.twin.domain.TwinJson;
+import io.twinhub.twin.domain.TwinUpdate;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.domain.TwinState;
 import io.twinhub.twin.entity.TwinCommand.*;
 import io.twinhub.twin.error.IotHubError;
+import io.twinhub.twin.error.IotHubErrorCode;
 import io.twinhub.twin.error.RejectionErrors;
 
 import java.time.Clock;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.Set;
 
@@ -31,13 +40,27 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   protected final String moduleId;
   protected final TwinLimits limits;
   protected final Clock clock;
+  protected final ActorContext<TwinCommand> context;
+  protected final TimerScheduler<TwinCommand> timers;
+  private final Duration sessionTimeout;
 
-  TwinEntity(PersistenceId persistenceId, String deviceId, String moduleId, TwinLimits limits, Clock clock) {
+  // The attached device session: in memory only. A session re-attaches as a heartbeat, so a
+  // restarted or moved entity learns it again; one that stops heart-beating expires.
+  private ActorRef<SessionMessage> session;
+  private String sessionId;
+  private boolean desiredSubscribed;
+  private boolean methodsSubscribed;
+
+  TwinEntity(PersistenceId persistenceId, String deviceId, String moduleId, EntitySettings settings,
+             ActorContext<TwinCommand> context, TimerScheduler<TwinCommand> timers) {
     super(persistenceId);
     this.deviceId = deviceId;
     this.moduleId = moduleId;
-    this.limits = limits;
-    this.clock = clock;
+    this.limits = settings.limits();
+    this.clock = settings.clock();
+    this.sessionTimeout = settings.sessionTimeout();
+    this.context = context;
+    this.timers = timers;
   }
 
   // What differs between a device and a module.
@@ -67,7 +90,11 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
         .onCommand(UpdateIdentity.class, this::onUpdateIdentity)
         .onCommand(DeleteIdentity.class, this::onDelete)
         .onCommand(UpdateTwin.class, this::onUpdateTwin)
-        .onCommand(SetConnectionState.class, this::onConnectionState);
+        .onCommand(SetConnectionState.class, this::onConnectionState)
+        .onCommand(AttachSession.class, this::onAttach)
+        .onCommand(DetachSession.class, this::onDetach)
+        .onCommand(InvokeMethod.class, this::onInvokeMethod)
+        .onCommand(ExpireSession.class, this::onExpireSession);
     addCommands(b);
     return b.build();
   }
@@ -103,7 +130,11 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().identity().update(c.spec(), c.ifMatch(), at).fold(
-        identity -> persistAndReply(updated(identity, at), c.replyTo()),
+        identity -> Effect().persist(updated(identity, at))
+            .thenRun(after -> {
+              if (identity.status() == DeviceStatus.DISABLED) closeSession("identity disabled");
+            })
+            .thenReply(c.replyTo(), TwinEntity::accepted),
         rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
   }
 
@@ -113,6 +144,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     }
     return s.twin().identity().checkDelete(c.ifMatch()).fold(
         ok -> Effect().persist(deleted(s, clock.instant()))
+            .thenRun(after -> closeSession("identity deleted"))
             .thenRun(this::afterDelete)
             .thenReply(c.replyTo(), after -> new TwinReply.Accepted(s.twin(), s.modules())),
         rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
@@ -125,13 +157,88 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(
-        next -> persistAndReply(TwinEvent.of(c.update(), versionsOf(next), at), c.replyTo()),
+        next -> Effect().persist(TwinEvent.of(c.update(), versionsOf(next), at))
+            .thenRun(after -> notifyDesired(c.update(), after))
+            .thenReply(c.replyTo(), TwinEntity::accepted),
         rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
   }
 
   private ReplyEffect<TwinEvent, TwinRecord> onConnectionState(TwinRecord s, SetConnectionState c) {
     if (!s.exists()) return reject(c.replyTo(), notFound());
     return persistAndReply(new TwinEvent.ConnectionStateChanged(c.state(), clock.instant()), c.replyTo());
+  }
+
+  private ReplyEffect<TwinEvent, TwinRecord> onAttach(TwinRecord s, AttachSession c) {
+    if (!s.exists()) return reject(c.replyTo(), notFound());
+    if (session != null && !session.equals(c.session())) {
+      session.tell(new SessionMessage.CloseSession("taken over by session " + c.sessionId()));
+    }
+    session = c.session();
+    sessionId = c.sessionId();
+    desiredSubscribed = c.desired();
+    methodsSubscribed = c.methods();
+    timers.startSingleTimer(ExpireSession.class, new ExpireSession(), sessionTimeout);
+    return s.twin().identity().connectionState() == ConnectionState.CONNECTED
+        ? Effect().reply(c.replyTo(), accepted(s))
+        : persistAndReply(new TwinEvent.ConnectionStateChanged(ConnectionState.CONNECTED, clock.instant()), c.replyTo());
+  }
+
+  private ReplyEffect<TwinEvent, TwinRecord> onDetach(TwinRecord s, DetachSession c) {
+    if (!c.sessionId().equals(sessionId)) {
+      // An older, taken-over session: the twin stays Connected for the current one.
+      return Effect().reply(c.replyTo(), new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
+    }
+    forgetSession();
+    return disconnect(s, c.replyTo());
+  }
+
+  private ReplyEffect<TwinEvent, TwinRecord> onExpireSession(TwinRecord s, ExpireSession c) {
+    if (session == null) return Effect().noReply();
+    context.getLog().info("session {} of {} stopped heart-beating; marking Disconnected", sessionId, persistenceId());
+    forgetSession();
+    return disconnect(s, null);
+  }
+
+  private ReplyEffect<TwinEvent, TwinRecord> disconnect(TwinRecord s, ActorRef<TwinReply> replyTo) {
+    boolean connected = s.exists() && s.twin().identity().connectionState() == ConnectionState.CONNECTED;
+    if (!connected) {
+      return replyTo == null ? Effect().noReply()
+          : Effect().reply(replyTo, new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
+    }
+    var persist = Effect().persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, clock.instant()));
+    return replyTo == null ? persist.thenNoReply() : persist.thenReply(replyTo, TwinEntity::accepted);
+  }
+
+  private ReplyEffect<TwinEvent, TwinRecord> onInvokeMethod(TwinRecord s, InvokeMethod c) {
+    if (!s.exists()) {
+      c.replyTo().tell(new DirectMethodReply.Failed(notFound()));
+    } else if (session == null || !methodsSubscribed) {
+      c.replyTo().tell(new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.DeviceNotOnline,
+          "Timed out waiting for device to connect: " + persistenceId().entityId() + " is not connected and subscribed to methods")));
+    } else {
+      session.tell(new SessionMessage.MethodRequest(c.methodName(), c.payload(), c.responseTimeout(), c.replyTo()));
+    }
+    return Effect().noReply();
+  }
+
+  /** Pushes a journaled desired change to the attached session, in $version order. */
+  private void notifyDesired(TwinUpdate update, TwinRecord after) {
+    if (session == null || !desiredSubscribed) return;
+    TwinJson.desiredNotification(update, after.twin().state()).ifPresent(body ->
+        session.tell(new SessionMessage.DesiredChanged(after.twin().state().desired().version(), JsonDoc.of(body))));
+  }
+
+  private void closeSession(String reason) {
+    if (session != null) session.tell(new SessionMessage.CloseSession(reason));
+    forgetSession();
+  }
+
+  private void forgetSession() {
+    session = null;
+    sessionId = null;
+    desiredSubscribed = false;
+    methodsSubscribed = false;
+    timers.cancel(ExpireSession.class);
   }
 
   protected ReplyEffect<TwinEvent, TwinRecord> persistAndReply(TwinEvent event, ActorRef<TwinReply> replyTo) {

@@ -10,7 +10,10 @@ import io.twinhub.twin.domain.ConnectionState;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.IdentitySpec;
 import io.twinhub.twin.domain.TwinUpdate;
+import com.fasterxml.jackson.databind.JsonNode;
 import io.twinhub.twin.entity.DeviceEntity;
+import io.twinhub.twin.entity.DirectMethodReply;
+import io.twinhub.twin.entity.SessionMessage;
 import io.twinhub.twin.entity.ModuleEntity;
 import io.twinhub.twin.entity.TwinCommand;
 import io.twinhub.twin.entity.TwinReply;
@@ -89,14 +92,45 @@ public final class TwinService {
     return ask(deviceId, moduleId, r -> new TwinCommand.SetConnectionState(state, r));
   }
 
+  /**
+   * Attaches (or, as a heartbeat, re-attaches) a device session to its twin: the twin
+   * becomes Connected and pushes desired changes / direct methods to {@code session}.
+   */
+  public CompletionStage<TwinReply> attachSession(String deviceId, String moduleId, ActorRef<SessionMessage> session,
+                                                  String sessionId, boolean desired, boolean methods) {
+    return ask(deviceId, moduleId, r -> new TwinCommand.AttachSession(session, sessionId, desired, methods, r));
+  }
+
+  public CompletionStage<TwinReply> detachSession(String deviceId, String moduleId, String sessionId) {
+    return ask(deviceId, moduleId, r -> new TwinCommand.DetachSession(sessionId, r));
+  }
+
+  /**
+   * Invokes a direct method on the connected device (or module). Not connected and
+   * subscribed → DeviceNotOnline (404103); no answer within {@code responseTimeout} →
+   * GatewayTimeout (504101).
+   */
+  public CompletionStage<DirectMethodReply> invokeMethod(String deviceId, String moduleId, String methodName,
+                                                         JsonNode payload, Duration responseTimeout) {
+    IotHubError invalid = checkIds(deviceId, moduleId);
+    if (invalid != null) return CompletableFuture.completedFuture(new DirectMethodReply.Failed(invalid));
+    return entityRef(deviceId, moduleId).<DirectMethodReply>ask(
+            r -> new TwinCommand.InvokeMethod(methodName, payload, responseTimeout, r), responseTimeout.plus(askTimeout))
+        .exceptionally(failure -> new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.GatewayTimeout,
+            "device did not answer method " + methodName + " within " + responseTimeout.toSeconds() + " s")));
+  }
+
+  private EntityRef<TwinCommand> entityRef(String deviceId, String moduleId) {
+    return moduleId == null
+        ? sharding.entityRefFor(DeviceEntity.TYPE_KEY, deviceId)
+        : sharding.entityRefFor(ModuleEntity.TYPE_KEY, ModuleEntity.entityId(deviceId, moduleId));
+  }
+
   private CompletionStage<TwinReply> ask(String deviceId, String moduleId,
                                          Function<ActorRef<TwinReply>, TwinCommand> command) {
     IotHubError invalid = checkIds(deviceId, moduleId);
     if (invalid != null) return done(new TwinReply.Rejected(invalid));
-    EntityRef<TwinCommand> ref = moduleId == null
-        ? sharding.entityRefFor(DeviceEntity.TYPE_KEY, deviceId)
-        : sharding.entityRefFor(ModuleEntity.TYPE_KEY, ModuleEntity.entityId(deviceId, moduleId));
-    return ref.<TwinReply>ask(command::apply, askTimeout)
+    return entityRef(deviceId, moduleId).<TwinReply>ask(command::apply, askTimeout)
         .exceptionally(failure -> new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,
             (moduleId == null ? "device " + deviceId : "module " + deviceId + "/" + moduleId)
                 + " did not answer within " + askTimeout.toMillis() + " ms; retry")));

@@ -30,7 +30,7 @@ class DeviceEntityTest {
   @BeforeEach
   void setUp() {
     kit = EventSourcedBehaviorTestKit.create(testKit.system(),
-        DeviceEntity.create("dev1", TwinLimits.DEFAULT, steppingClock()));
+        DeviceEntity.create("dev1", EntitySettings.DEFAULT.withClock(steppingClock())));
   }
 
   private CommandResultWithReply<TwinCommand, TwinEvent, TwinRecord, TwinReply> create() {

@@ -25,7 +25,7 @@ class ModuleEntityTest {
   @BeforeEach
   void setUp() {
     kit = EventSourcedBehaviorTestKit.create(testKit.system(),
-        ModuleEntity.create("dev1/sensor", TwinLimits.DEFAULT, steppingClock()));
+        ModuleEntity.create("dev1/sensor", EntitySettings.DEFAULT.withClock(steppingClock())));
   }
 
   @Test
@@ -56,6 +56,6 @@ class ModuleEntityTest {
 
   @Test
   void rejectsMalformedEntityId() {
-    assertThrows(IllegalArgumentException.class, () -> ModuleEntity.create("no-slash", TwinLimits.DEFAULT, steppingClock()));
+    assertThrows(IllegalArgumentException.class, () -> ModuleEntity.create("no-slash", EntitySettings.DEFAULT));
   }
 }
