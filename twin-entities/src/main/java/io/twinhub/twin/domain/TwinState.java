@@ -36,6 +36,14 @@ public record TwinState(long version, JsonDoc tags, PropertySection desired, Pro
      * The twin of an identity created again after {@code previous} was deleted: empty, but every
      * version one past the previous life's, so (twin id, version) and etags are never reused.
      */
+    /** An empty twin as created at {@code at} with the given versions (events carry them). */
+    public static TwinState created(Instant at, long version, long desiredVersion, long reportedVersion) {
+        Instant t = truncate(at);
+        return new TwinState(version, JsonDoc.empty(),
+                PropertySection.created(t).withVersion(desiredVersion),
+                PropertySection.created(t).withVersion(reportedVersion));
+    }
+
     public static TwinState recreated(TwinState previous, Instant at) {
         Instant t = truncate(at);
         return new TwinState(previous.version + 1, JsonDoc.empty(),

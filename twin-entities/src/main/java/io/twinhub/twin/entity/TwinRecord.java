@@ -77,9 +77,7 @@ public record TwinRecord(Twin twin, boolean deleted, List<String> modules, List<
   }
 
   private static TwinState createdState(TwinEvent.Versions v, Instant at) {
-    TwinState fresh = TwinState.created(at);
-    return new TwinState(v.version(), fresh.tags(), fresh.desired().withVersion(v.desiredVersion()),
-        fresh.reported().withVersion(v.reportedVersion()));
+    return TwinState.created(at, v.version(), v.desiredVersion(), v.reportedVersion());
   }
 
   /** The identity to persist on creation, with its version continuing any earlier life. */

@@ -1,0 +1,152 @@
+package io.twinhub.projections.streams;
+
+import akka.NotUsed;
+import akka.http.javadsl.marshalling.sse.EventStreamMarshalling;
+import akka.http.javadsl.model.ContentType;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpRequest;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.MediaRanges;
+import akka.http.javadsl.model.MediaTypes;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.RawHeader;
+import akka.http.javadsl.model.sse.ServerSentEvent;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.Route;
+import akka.stream.javadsl.Source;
+import akka.util.ByteString;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.twin.error.IotHubError;
+import io.twinhub.twin.error.IotHubErrorCode;
+
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.Predicate;
+
+/**
+ * {@code GET /streams/{source}}: the journal as Server-Sent Events (each with its offset
+ * as {@code id}, so a reconnect with {@code Last-Event-ID} resumes exactly) or NDJSON (each
+ * line with an {@code offset} for {@code ?from=}). {@code GET /routes} lists the configured
+ * routes and {@code GET /routes/{name}/stream} streams one. The HTTP response back-pressures
+ * the journal query, so a slow consumer slows only its own stream.
+ */
+public final class ChangeStreamRoutes extends AllDirectives {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final ContentType NDJSON = ContentTypes.create(
+      MediaTypes.customWithFixedCharset("application", "x-ndjson", akka.http.javadsl.model.HttpCharsets.UTF_8,
+          java.util.Map.of(), false));
+  private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+
+  private final ChangeFeed feed;
+  private final List<NamedRoute> routes;
+  private final Function<HttpRequest, Optional<HttpResponse>> authorize;
+  private final Clock clock;
+
+  /**
+   * @param authorize the caller's check of the request's SAS token: empty = allowed, else the
+   *                  401 response to send
+   */
+  public ChangeStreamRoutes(ChangeFeed feed, List<NamedRoute> routes,
+                            Function<HttpRequest, Optional<HttpResponse>> authorize, Clock clock) {
+    this.feed = feed;
+    this.routes = List.copyOf(routes);
+    this.authorize = authorize;
+    this.clock = clock;
+  }
+
+  public Route route() {
+    return get(() -> extractRequest(request -> authorize.apply(request).<Route>map(this::complete).orElseGet(() -> concat(
+        pathPrefix("streams", () -> path(source -> stream(request, source, m -> true))),
+        pathPrefix("routes", () -> concat(
+            pathEnd(() -> complete(StatusCodes.OK, HttpEntities.create(ContentTypes.APPLICATION_JSON, routesJson()))),
+            pathPrefix(name -> path("stream", () -> namedStream(request, name)))))))));
+  }
+
+  private Route namedStream(HttpRequest request, String name) {
+    return routes.stream().filter(r -> r.name().equals(name)).findFirst()
+        .map(r -> stream(request, r.source().wire(), r.condition()))
+        .orElseGet(() -> complete(error(IotHubErrorCode.NotFound, "no route named '" + name + "'")));
+  }
+
+  private Route stream(HttpRequest request, String source, Predicate<HubMessage> condition) {
+    return parameterOptional("from", from -> parameterOptional("deviceId", deviceId ->
+        parameterOptional("maxLagSeconds", maxLag -> optionalHeaderValueByName("Last-Event-ID", lastEventId -> {
+          StreamRequest.Parsed parsed = StreamRequest.parse(source, from.orElse(null), lastEventId.orElse(null),
+              deviceId.orElse(null), maxLag.orElse(null));
+          if (parsed instanceof StreamRequest.Invalid invalid) {
+            return complete(error(IotHubErrorCode.ArgumentInvalid, invalid.message()));
+          }
+          StreamRequest req = ((StreamRequest.Valid) parsed).request();
+          Source<Delivery, NotUsed> messages = boundLag(feed.messages(req.start(feed), req.filter().and(condition)), req.maxLag());
+          boolean sse = request.getHeader(akka.http.javadsl.model.headers.Accept.class)
+              .map(a -> a.getMediaRanges().iterator().hasNext()
+                  && java.util.stream.StreamSupport.stream(a.getMediaRanges().spliterator(), false)
+                  .anyMatch(r -> r.matches(MediaTypes.TEXT_EVENT_STREAM) && !r.equals(MediaRanges.ALL)))
+              .orElse(false);
+          if (sse) {
+            return completeOK(messages.map(ChangeStreamRoutes::sse).keepAlive(KEEP_ALIVE, ServerSentEvent::heartbeat),
+                EventStreamMarshalling.toEventStream());
+          }
+          return complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
+              messages.map(m -> ByteString.fromString(JSON.writeValueAsString(json(m)) + "\n")))));
+        }))));
+  }
+
+  /**
+   * A consumer more than {@code maxLag} behind the newest journal time is told so (a final
+   * "lagging" message with its offset) and the stream ends; it resumes by offset when ready.
+   */
+  private Source<Delivery, NotUsed> boundLag(Source<HubMessage, NotUsed> messages, Duration maxLag) {
+    Source<Delivery, NotUsed> deliveries = messages.map(m -> new Delivery(m,
+        maxLag != null && Duration.between(m.enqueuedTime(), Instant.now(clock)).compareTo(maxLag) > 0));
+    return maxLag == null ? deliveries : deliveries.takeWhile(d -> !d.lagging(), true);
+  }
+
+  /** A message, and whether it is the one that found the consumer lagging (then the last). */
+  record Delivery(HubMessage message, boolean lagging) {}
+
+  static ServerSentEvent sse(Delivery d) {
+    HubMessage m = d.message();
+    try {
+      return ServerSentEvent.create(JSON.writeValueAsString(json(d)),
+          Optional.of(d.lagging() ? "lagging" : m.source().wire()), Optional.of(m.offset()), java.util.OptionalInt.empty());
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
+  static ObjectNode json(Delivery d) {
+    HubMessage m = d.message();
+    ObjectNode o = JSON.createObjectNode();
+    if (d.lagging()) o.put("lagging", true);
+    o.put("offset", m.offset());
+    o.put("source", m.source().wire());
+    o.put("twinId", m.twinId());
+    o.put("sequenceNr", m.sequenceNr());
+    if (m.version() != null) o.put("version", m.version());
+    o.set("properties", JSON.valueToTree(m.properties()));
+    o.set("systemProperties", JSON.valueToTree(m.systemProperties()));
+    o.set("body", m.body());
+    return o;
+  }
+
+  private String routesJson() {
+    var array = JSON.createArrayNode();
+    routes.forEach(r -> array.addObject().put("name", r.name()).put("source", r.source().wire())
+        .put("condition", r.conditionText()));
+    return array.toString();
+  }
+
+  private HttpResponse error(IotHubErrorCode code, String message) {
+    IotHubError e = IotHubError.of(code, message);
+    return HttpResponse.create().withStatus(e.status())
+        .addHeader(RawHeader.create(IotHubError.ERROR_CODE_HEADER, code.name()))
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, e.toJsonBody(clock)));
+  }
+}
