@@ -1,0 +1,182 @@
+package io.twinhub.mqtt;
+
+import akka.Done;
+import akka.NotUsed;
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Adapter;
+import akka.actor.typed.javadsl.AskPattern;
+import akka.japi.Pair;
+import akka.stream.Attributes;
+import akka.stream.BoundedSourceQueue;
+import akka.stream.Materializer;
+import akka.stream.TLSClosing;
+import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import akka.stream.javadsl.Tcp;
+import akka.stream.typed.javadsl.ActorSink;
+import akka.util.ByteString;
+import io.twinhub.mqtt.codec.MqttCodec;
+import io.twinhub.mqtt.codec.MqttPacket;
+import io.twinhub.mqtt.session.MqttSession;
+import io.twinhub.mqtt.session.Outbound;
+import io.twinhub.mqtt.session.SessionDeps;
+import io.twinhub.mqtt.telemetry.TelemetryService;
+import io.twinhub.twin.auth.PolicyLookup;
+import io.twinhub.twin.auth.SasVerifier;
+import io.twinhub.twin.domain.TwinLimits;
+import io.twinhub.twin.service.TwinService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The MQTT 3.1.1 device gateway: a TLS listener on Akka Streams TCP; per connection one stream
+ * (TLS ⇄ {@link MqttCodec} ⇄ session) and one {@link MqttSession} actor. Stops with the
+ * ActorSystem (CoordinatedShutdown: unbind first, then every session closes and detaches from
+ * its twin while sharding still runs).
+ */
+public final class MqttGateway {
+  private static final Logger log = LoggerFactory.getLogger(MqttGateway.class);
+
+  private final ActorSystem<?> system;
+  private final MqttSettings settings;
+  private final Tcp.ServerBinding binding;
+  private final Set<ActorRef<MqttSession.Command>> sessions;
+  private final AtomicLong accepted;
+  private volatile CompletionStage<Done> stopped;
+
+  private MqttGateway(ActorSystem<?> system, MqttSettings settings, Tcp.ServerBinding binding,
+                      Set<ActorRef<MqttSession.Command>> sessions, AtomicLong accepted) {
+    this.system = system;
+    this.settings = settings;
+    this.binding = binding;
+    this.sessions = sessions;
+    this.accepted = accepted;
+  }
+
+  /**
+   * Binds {@code settings.bindInterface():settings.port()} with TLS from {@code ssl}. Device
+   * tokens are accepted for {@code settings.hostNames()}; {@code policies} may grant
+   * DeviceConnect to hub-level tokens (IoT Hub's {@code device} policy).
+   */
+  public static CompletionStage<MqttGateway> start(ActorSystem<?> system, TwinService twins, SSLContext ssl,
+                                                   MqttSettings settings, TwinLimits limits, PolicyLookup policies) {
+    Clock clock = Clock.systemUTC();
+    TelemetryService telemetry = new TelemetryService(system, settings.askTimeout());
+    SessionDeps deps = new SessionDeps(twins, telemetry, new SasVerifier(settings.hostNames(), clock), policies,
+        limits, settings, clock);
+    Materializer mat = Materializer.matFromSystem(system);
+    Set<ActorRef<MqttSession.Command>> sessions = ConcurrentHashMap.newKeySet();
+    AtomicLong counter = new AtomicLong();
+
+    CompletionStage<Tcp.ServerBinding> bound = Tcp.get(system)
+        .bindWithTls(settings.bindInterface(), settings.port(), () -> serverEngine(ssl), settings.backlog(),
+            List.of(), Optional.empty(), session -> Optional.empty(), TLSClosing.eagerClose())
+        .to(Sink.foreach(connection -> {
+          long n = counter.incrementAndGet();
+          try {
+            connection.handleWith(connectionFlow(system, deps, sessions, n, connection.remoteAddress()), mat);
+          } catch (RuntimeException e) {
+            log.warn("could not set up MQTT connection from {}: {}", connection.remoteAddress(), e.toString());
+          }
+        }))
+        .run(mat);
+    return bound.thenApply(b -> {
+      MqttGateway gateway = new MqttGateway(system, settings, b, sessions, counter);
+      CoordinatedShutdown cs = CoordinatedShutdown.get(Adapter.toClassic(system));
+      cs.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "mqtt-unbind", () -> b.unbind().thenApply(x -> Done.getInstance()));
+      cs.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "mqtt-close-sessions", gateway::closeSessions);
+      log.info("MQTT gateway listening on {} (TLS)", b.localAddress());
+      return gateway;
+    });
+  }
+
+  private static SSLEngine serverEngine(SSLContext ssl) {
+    SSLEngine engine = ssl.createSSLEngine();
+    engine.setUseClientMode(false);
+    engine.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+    return engine;
+  }
+
+  /** socket bytes ⇄ codec ⇄ (sink into the session actor, bounded queue out of it). */
+  private static Flow<ByteString, ByteString, NotUsed> connectionFlow(ActorSystem<?> system, SessionDeps deps,
+      Set<ActorRef<MqttSession.Command>> sessions, long n, InetSocketAddress remote) {
+    MqttSettings s = deps.settings();
+    Materializer mat = Materializer.matFromSystem(system);
+    Pair<BoundedSourceQueue<MqttPacket>, Source<MqttPacket, NotUsed>> queue =
+        Source.<MqttPacket>queue(s.maxOutboundQueue()).preMaterialize(mat);
+    ActorRef<MqttSession.Command> session = system.systemActorOf(
+        MqttSession.create(deps, Outbound.of(queue.first()), remote.getAddress().getHostAddress() + ":" + remote.getPort()),
+        "mqtt-session-" + n, Props.empty());
+    sessions.add(session);
+    Sink<MqttPacket, NotUsed> toSession = ActorSink.<MqttPacket, MqttSession.Command, MqttSession.Ack>actorRefWithBackpressure(
+        session,
+        (ackTo, packet) -> new MqttSession.Inbound(packet, ackTo),
+        MqttSession.StreamInit::new,
+        MqttSession.Ack.ACK,
+        new MqttSession.StreamCompleted(),
+        MqttSession.StreamFailed::new);
+    Flow<MqttPacket, MqttPacket, NotUsed> sessionFlow = Flow.fromSinkAndSourceCoupled(
+        Flow.<MqttPacket>create().buffer(s.maxInflight(), akka.stream.OverflowStrategy.backpressure()).to(toSession),
+        queue.second());
+    return MqttCodec.bidi(s.maxPacketSize()).join(sessionFlow)
+        .watchTermination((notUsed, done) -> {
+          done.whenComplete((d, e) -> sessions.remove(session));
+          return NotUsed.getInstance();
+        })
+        .addAttributes(Attributes.name("mqtt-connection-" + n));
+  }
+
+  /** Closes every session (each detaches from its twin) and waits up to the drain timeout. */
+  private CompletionStage<Done> closeSessions() {
+    List<CompletableFuture<MqttSession.Closed>> closing = new ArrayList<>();
+    for (ActorRef<MqttSession.Command> s : sessions) {
+      closing.add(AskPattern.<MqttSession.Command, MqttSession.Closed>ask(s, MqttSession.Shutdown::new,
+          settings.drainTimeout(), system.scheduler()).toCompletableFuture().exceptionally(e -> null));
+    }
+    if (!closing.isEmpty()) log.info("closing {} MQTT sessions", closing.size());
+    return CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).thenApply(x -> Done.getInstance());
+  }
+
+  /** Unbinds and closes every session; the system keeps running (tests, embedding). */
+  public synchronized CompletionStage<Done> stop() {
+    if (stopped == null) {
+      stopped = binding.unbind().thenCompose(x -> closeSessions());
+    }
+    return stopped;
+  }
+
+  public InetSocketAddress localAddress() {
+    return binding.localAddress();
+  }
+
+  /** Connections with a live session right now. */
+  public int sessionCount() {
+    return sessions.size();
+  }
+
+  /** Connections accepted since start. */
+  public long acceptedConnections() {
+    return accepted.get();
+  }
+
+  public MqttSettings settings() {
+    return settings;
+  }
+}

@@ -1,0 +1,66 @@
+package io.twinhub.mqtt;
+
+import com.typesafe.config.Config;
+
+import java.time.Duration;
+import java.util.List;
+
+/** The {@code twinhub.mqtt} config block (defaults in mqtt-edge's reference.conf), bound once. */
+public record MqttSettings(
+    String bindInterface,
+    int port,
+    List<String> hostNames,
+    int maxPacketSize,
+    int maxTelemetrySize,
+    int maxInflight,
+    int maxOutboundQueue,
+    int maxPendingMethods,
+    Duration connectTimeout,
+    Duration maxKeepAlive,
+    Duration heartbeatInterval,
+    Duration gapGrace,
+    double twinOpsPerSecond,
+    int twinOpsBurst,
+    Duration askTimeout,
+    int backlog,
+    Duration drainTimeout) {
+
+  public MqttSettings {
+    hostNames = List.copyOf(hostNames);
+    if (maxTelemetrySize > maxPacketSize) {
+      throw new IllegalArgumentException("twinhub.mqtt.max-telemetry-size must not exceed max-packet-size");
+    }
+  }
+
+  /** Reads {@code twinhub.mqtt}, {@code twinhub.host-name} and {@code twinhub.bind-interface}. */
+  public static MqttSettings from(Config config) {
+    Config m = config.getConfig("twinhub.mqtt");
+    List<String> hosts = new java.util.ArrayList<>();
+    hosts.add(config.getString("twinhub.host-name"));
+    for (String h : m.getStringList("extra-host-names")) if (!hosts.contains(h)) hosts.add(h);
+    return new MqttSettings(
+        config.getString("twinhub.bind-interface"),
+        m.getInt("port"),
+        hosts,
+        (int) m.getBytes("max-packet-size").longValue(),
+        (int) m.getBytes("max-telemetry-size").longValue(),
+        m.getInt("max-inflight"),
+        m.getInt("max-outbound-queue"),
+        m.getInt("max-pending-methods"),
+        m.getDuration("connect-timeout"),
+        m.getDuration("max-keep-alive"),
+        m.getDuration("heartbeat-interval"),
+        m.getDuration("gap-grace"),
+        m.getDouble("twin-ops-per-second"),
+        m.getInt("twin-ops-burst"),
+        m.getDuration("ask-timeout"),
+        m.getInt("backlog"),
+        m.getDuration("drain-timeout"));
+  }
+
+  public MqttSettings withPort(int p) {
+    return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
+        maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
+        askTimeout, backlog, drainTimeout);
+  }
+}

@@ -1,0 +1,225 @@
+package io.twinhub.mqtt.session;
+
+import java.nio.ByteBuffer;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * IoT Hub's device-facing MQTT topics for one connected identity (device, or module of a
+ * device): what it may publish to, what it may subscribe to, and the topics the hub publishes
+ * on. Everything else is refused (the session closes the connection).
+ */
+public final class DeviceTopics {
+  public static final String TWIN_RES_FILTER = "$iothub/twin/res/#";
+  public static final String TWIN_DESIRED_FILTER = "$iothub/twin/PATCH/properties/desired/#";
+  public static final String METHODS_FILTER = "$iothub/methods/POST/#";
+
+  static final String TWIN_GET = "$iothub/twin/GET/";
+  static final String TWIN_PATCH_REPORTED = "$iothub/twin/PATCH/properties/reported/";
+  static final String METHOD_RES = "$iothub/methods/res/";
+
+  private final String deviceId;
+  private final String moduleId;
+  private final String eventsPrefix;
+  private final String deviceboundFilter;
+  private final String inputsFilter;
+
+  public DeviceTopics(String deviceId, String moduleId) {
+    this.deviceId = deviceId;
+    this.moduleId = moduleId;
+    String base = moduleId == null ? "devices/" + deviceId : "devices/" + deviceId + "/modules/" + moduleId;
+    this.eventsPrefix = base + "/messages/events";
+    this.deviceboundFilter = base + "/messages/devicebound/#";
+    this.inputsFilter = moduleId == null ? null : base + "/inputs/#";
+  }
+
+  /** What a subscription filter is, for this identity; empty = not allowed. */
+  public enum Subscription { TWIN_RESPONSES, DESIRED, METHODS, CLOUD_TO_DEVICE }
+
+  public Optional<Subscription> subscription(String filter) {
+    return switch (filter) {
+      case TWIN_RES_FILTER -> Optional.of(Subscription.TWIN_RESPONSES);
+      case TWIN_DESIRED_FILTER -> Optional.of(Subscription.DESIRED);
+      case METHODS_FILTER -> Optional.of(Subscription.METHODS);
+      default -> filter.equals(deviceboundFilter) || filter.equals(inputsFilter)
+          ? Optional.of(Subscription.CLOUD_TO_DEVICE) : Optional.empty();
+    };
+  }
+
+  /** A PUBLISH from the device, classified. */
+  public sealed interface Inbound {}
+
+  public record TwinGet(String rid) implements Inbound {}
+
+  public record TwinPatchReported(String rid) implements Inbound {}
+
+  public record MethodResponse(int status, String rid) implements Inbound {}
+
+  /** Telemetry with its decoded property bag (application and system properties). */
+  public record Telemetry(Map<String, String> properties, Map<String, String> systemProperties) implements Inbound {}
+
+  /** Not a topic this identity may publish to, with why. */
+  public record Refused(String reason) implements Inbound {}
+
+  public Inbound classify(String topic) {
+    if (topic.startsWith("$iothub/")) {
+      if (topic.startsWith(TWIN_GET)) {
+        return rid(topic.substring(TWIN_GET.length())).<Inbound>map(TwinGet::new)
+            .orElse(new Refused("twin GET without a valid $rid"));
+      }
+      if (topic.startsWith(TWIN_PATCH_REPORTED)) {
+        return rid(topic.substring(TWIN_PATCH_REPORTED.length())).<Inbound>map(TwinPatchReported::new)
+            .orElse(new Refused("reported patch without a valid $rid"));
+      }
+      if (topic.startsWith(METHOD_RES)) {
+        String rest = topic.substring(METHOD_RES.length());
+        int slash = rest.indexOf('/');
+        if (slash <= 0 || slash > 3) return new Refused("method response without a status");
+        int status;
+        try {
+          status = Integer.parseInt(rest.substring(0, slash));
+        } catch (NumberFormatException e) {
+          return new Refused("method response status is not a number");
+        }
+        Optional<String> rid = rid(rest.substring(slash + 1));
+        return rid.<Inbound>map(r -> new MethodResponse(status, r)).orElse(new Refused("method response without a valid $rid"));
+      }
+      return new Refused("unknown $iothub topic");
+    }
+    if (topic.startsWith("devices/")) {
+      if (!topic.startsWith(eventsPrefix)) return new Refused("topic of another identity or not a telemetry topic");
+      String rest = topic.substring(eventsPrefix.length());
+      if (rest.isEmpty()) return new Telemetry(Map.of(), Map.of());
+      if (rest.charAt(0) != '/') return new Refused("not a telemetry topic");
+      String bag = rest.substring(1);
+      // Modules (and some SDKs) end the property bag with '/'.
+      if (bag.endsWith("/")) bag = bag.substring(0, bag.length() - 1);
+      return propertyBag(bag);
+    }
+    return new Refused("unknown topic");
+  }
+
+  /**
+   * {@code ?$rid=<rid>[&...]} (IoT Hub also accepts it without '?'). The rid is what the
+   * device chose; the hub echoes it. Letters, digits and {@code -_.:} only, at most 128.
+   */
+  static Optional<String> rid(String query) {
+    String q = query.startsWith("?") ? query.substring(1) : query;
+    for (String part : q.split("&", -1)) {
+      if (part.startsWith("$rid=")) {
+        String rid = part.substring(5);
+        return rid.matches("[A-Za-z0-9\\-_.:]{1,128}") ? Optional.of(rid) : Optional.empty();
+      }
+    }
+    return Optional.empty();
+  }
+
+  /** The url-encoded property bag {@code k=v&k2=v2}; keys starting with {@code $.} are system properties. */
+  static Inbound propertyBag(String bag) {
+    Map<String, String> app = new LinkedHashMap<>();
+    Map<String, String> sys = new LinkedHashMap<>();
+    if (bag.isEmpty()) return new Telemetry(app, sys);
+    for (String pair : bag.split("&", -1)) {
+      int eq = pair.indexOf('=');
+      // The Java SDK omits properties with empty values; a key alone is a property with value "".
+      String rawKey = eq < 0 ? pair : pair.substring(0, eq);
+      String rawValue = eq < 0 ? "" : pair.substring(eq + 1);
+      Optional<String> key = percentDecode(rawKey);
+      Optional<String> value = percentDecode(rawValue);
+      if (key.isEmpty() || key.get().isEmpty() || value.isEmpty()) {
+        return new Refused("malformed telemetry property bag");
+      }
+      if (key.get().startsWith("$.")) {
+        sys.put(systemPropertyName(key.get()), value.get());
+      } else if (app.put(key.get(), value.get()) != null) {
+        return new Refused("duplicate telemetry property '" + key.get() + "'");
+      }
+      if (app.size() + sys.size() > 128) return new Refused("more than 128 telemetry properties");
+    }
+    return new Telemetry(app, sys);
+  }
+
+  /** IoT Hub's names for the MQTT system property keys. */
+  static String systemPropertyName(String key) {
+    return switch (key) {
+      case "$.mid" -> "message-id";
+      case "$.cid" -> "correlation-id";
+      case "$.uid" -> "user-id";
+      case "$.to" -> "to";
+      case "$.ct" -> "content-type";
+      case "$.ce" -> "content-encoding";
+      case "$.ctime" -> "iothub-creation-time-utc";
+      case "$.exp" -> "absolute-expiry-time";
+      case "$.on" -> "iothub-outputname";
+      case "$.cdid" -> "iothub-connection-device-id-claimed";
+      case "$.cmid" -> "iothub-connection-module-id-claimed";
+      case "$.ifid" -> "iothub-interface-id";
+      case "$.sub" -> "dt-subject";
+      default -> key;
+    };
+  }
+
+  /** Strict percent-decoding to UTF-8 ('+' stays '+'); empty on bad escapes, bad UTF-8 or control characters. */
+  static Optional<String> percentDecode(String s) {
+    if (s.indexOf('%') < 0) return noControls(s);
+    ByteBuffer out = ByteBuffer.allocate(s.length() * 4);
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c == '%') {
+        if (i + 2 >= s.length()) return Optional.empty();
+        int hi = Character.digit(s.charAt(i + 1), 16);
+        int lo = Character.digit(s.charAt(i + 2), 16);
+        if (hi < 0 || lo < 0) return Optional.empty();
+        out.put((byte) (hi * 16 + lo));
+        i += 2;
+      } else {
+        out.put(String.valueOf(c).getBytes(StandardCharsets.UTF_8));
+      }
+    }
+    out.flip();
+    try {
+      return noControls(StandardCharsets.UTF_8.newDecoder().onMalformedInput(CodingErrorAction.REPORT)
+          .onUnmappableCharacter(CodingErrorAction.REPORT).decode(out).toString());
+    } catch (CharacterCodingException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static Optional<String> noControls(String s) {
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      if (c < 0x20 || c == 0x7f) return Optional.empty();
+    }
+    return Optional.of(s);
+  }
+
+  // ---- topics the hub publishes on
+
+  public static String twinResponse(int status, String rid) {
+    return "$iothub/twin/res/" + status + "/?$rid=" + rid;
+  }
+
+  public static String twinPatchResponse(int status, String rid, long version) {
+    return "$iothub/twin/res/" + status + "/?$rid=" + rid + "&$version=" + version;
+  }
+
+  public static String desiredNotification(long version) {
+    return "$iothub/twin/PATCH/properties/desired/?$version=" + version;
+  }
+
+  public static String methodRequest(String methodName, String rid) {
+    return "$iothub/methods/POST/" + methodName + "/?$rid=" + rid;
+  }
+
+  public String deviceId() {
+    return deviceId;
+  }
+
+  public String moduleId() {
+    return moduleId;
+  }
+}

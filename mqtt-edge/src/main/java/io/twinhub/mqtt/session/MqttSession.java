@@ -1,0 +1,735 @@
+package io.twinhub.mqtt.session;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.Receive;
+import akka.actor.typed.javadsl.TimerScheduler;
+import akka.util.ByteString;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.mqtt.codec.MqttPacket;
+import io.twinhub.mqtt.codec.MqttPacket.*;
+import io.twinhub.mqtt.session.DeviceTopics.Subscription;
+import io.twinhub.mqtt.telemetry.TelemetryLog;
+import io.twinhub.twin.auth.SasOutcome;
+import io.twinhub.twin.auth.SasToken;
+import io.twinhub.twin.auth.SasVerifier;
+import io.twinhub.twin.auth.SymmetricKeyPair;
+import io.twinhub.twin.domain.Authentication;
+import io.twinhub.twin.domain.DeviceStatus;
+import io.twinhub.twin.domain.Identity;
+import io.twinhub.twin.domain.Section;
+import io.twinhub.twin.domain.Twin;
+import io.twinhub.twin.domain.TwinJson;
+import io.twinhub.twin.domain.TwinUpdate;
+import io.twinhub.twin.entity.DirectMethodReply;
+import io.twinhub.twin.entity.SessionMessage;
+import io.twinhub.twin.entity.TwinReply;
+import io.twinhub.twin.error.IotHubError;
+import io.twinhub.twin.error.IotHubErrorCode;
+import io.twinhub.twin.error.RejectionErrors;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.BiConsumer;
+
+/**
+ * One MQTT connection of a device or module: the protocol state machine between the socket
+ * (packets in through a back-pressured sink, packets out through a bounded queue) and the
+ * device's twin entity.
+ *
+ * <ul>
+ *   <li>Inbound packets are handled one at a time, in order: the next one is requested (acked
+ *       to the stream) only when the work of the previous one is durable and answered. A slow
+ *       entity or journal therefore back-pressures the socket.
+ *   <li>CONNECT: client id, user name and SAS token are checked against the identity's keys in
+ *       its twin; then the session attaches to the twin entity (which closes any previous session
+ *       of the same identity, on any node) and answers CONNACK. It re-attaches every
+ *       heartbeat-interval; the token's expiry closes the connection.
+ *   <li>Desired-change notifications are delivered in {@code $version} order without gaps: a gap
+ *       (a version skipped, or a heartbeat showing a version never delivered) closes the
+ *       connection so that the SDK reconnects and re-reads the twin.
+ * </ul>
+ */
+public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
+
+  public interface Command {}
+
+  /** Stream protocol (ActorSink.actorRefWithBackpressure). */
+  public enum Ack { ACK }
+
+  public record StreamInit(ActorRef<Ack> ackTo) implements Command {}
+
+  public record Inbound(MqttPacket packet, ActorRef<Ack> ackTo) implements Command {}
+
+  public record StreamCompleted() implements Command {}
+
+  public record StreamFailed(Throwable cause) implements Command {}
+
+  /** The gateway stops: close the connection, detach, then answer. */
+  public record Shutdown(ActorRef<Closed> replyTo) implements Command {}
+
+  public record Closed() {}
+
+  private record FromTwin(SessionMessage message) implements Command {}
+
+  private record Resume(Runnable action) implements Command {}
+
+  private enum Tick implements Command { CONNECT_TIMEOUT, KEEP_ALIVE, HEARTBEAT, GAP_CHECK, TOKEN_EXPIRED, STOP }
+
+  private record MethodTimeout(String rid) implements Command {}
+
+  private enum Phase { AWAIT_CONNECT, CONNECTING, CONNECTED, CLOSED }
+
+  private record PendingMethod(String name, ActorRef<DirectMethodReply> replyTo) {}
+
+  static final Set<Integer> SDK_STATUSES = Set.of(200, 204, 400, 401, 403, 404, 412, 413, 429, 500, 503);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final int MAX_BUFFERED_DESIRED = 256;
+
+  private final ActorContext<Command> ctx;
+  private final TimerScheduler<Command> timers;
+  private final SessionDeps deps;
+  private final Outbound out;
+  private final String remote;
+  private final ActorRef<SessionMessage> twinAdapter;
+  private final String sessionId = UUID.randomUUID().toString();
+
+  private Phase phase = Phase.AWAIT_CONNECT;
+  private ActorRef<Ack> ackTo;
+  private boolean busy;
+  private String deviceId;
+  private String moduleId;
+  private DeviceTopics topics;
+  private long keepAliveNanos;
+  private long lastInbound = System.nanoTime();
+  private final EnumMap<Subscription, Integer> subscriptions = new EnumMap<>(Subscription.class);
+  private boolean attachedDesired;
+  private boolean attachedMethods;
+  /** Last desired $version the device has (baseline at subscription, then each notification); -1 unknown. */
+  private long deliveredDesired = -1;
+  private long awaitedDesired = -1;
+  private List<SessionMessage.DesiredChanged> bufferedDesired;
+  private final Map<String, PendingMethod> pendingMethods = new HashMap<>();
+  private int ridCounter;
+  private int heartbeatFailures;
+  private double tokens;
+  private long tokensAt = System.nanoTime();
+  private final List<ActorRef<Closed>> closeWaiters = new ArrayList<>(0);
+
+  public static Behavior<Command> create(SessionDeps deps, Outbound out, String remote) {
+    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new MqttSession(ctx, timers, deps, out, remote)));
+  }
+
+  private MqttSession(ActorContext<Command> ctx, TimerScheduler<Command> timers, SessionDeps deps, Outbound out,
+                      String remote) {
+    super(ctx);
+    this.ctx = ctx;
+    this.timers = timers;
+    this.deps = deps;
+    this.out = out;
+    this.remote = remote;
+    this.twinAdapter = ctx.messageAdapter(SessionMessage.class, FromTwin::new);
+    this.tokens = deps.settings().twinOpsBurst();
+    timers.startSingleTimer(Tick.CONNECT_TIMEOUT, Tick.CONNECT_TIMEOUT, deps.settings().connectTimeout());
+  }
+
+  @Override
+  public Receive<Command> createReceive() {
+    return newReceiveBuilder()
+        .onMessage(StreamInit.class, m -> {
+          m.ackTo().tell(Ack.ACK);
+          return this;
+        })
+        .onMessage(Inbound.class, this::onInbound)
+        .onMessage(StreamCompleted.class, m -> streamDone("connection closed by the device"))
+        .onMessage(StreamFailed.class, m -> streamDone("connection failed: " + m.cause().getMessage()))
+        .onMessage(FromTwin.class, m -> {
+          onTwinMessage(m.message());
+          return this;
+        })
+        .onMessage(Resume.class, m -> {
+          m.action().run();
+          return this;
+        })
+        .onMessage(Tick.class, this::onTick)
+        .onMessage(MethodTimeout.class, m -> {
+          PendingMethod p = pendingMethods.remove(m.rid());
+          if (p != null) {
+            p.replyTo().tell(new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.GatewayTimeout,
+                "Timed out waiting for the response from device " + clientId() + " to method " + p.name())));
+          }
+          return this;
+        })
+        .onMessage(Shutdown.class, m -> {
+          if (phase == Phase.CLOSED) {
+            m.replyTo().tell(new Closed());
+          } else {
+            closeWaiters.add(m.replyTo());
+            close("server shutting down");
+          }
+          return this;
+        })
+        .build();
+  }
+
+  // ------------------------------------------------------------------ inbound packets
+
+  private Behavior<Command> onInbound(Inbound m) {
+    ackTo = m.ackTo();
+    if (phase == Phase.CLOSED) return this; // no more demand: the connection is going away
+    lastInbound = System.nanoTime();
+    busy = true;
+    MqttPacket p = m.packet();
+    try {
+      if (phase == Phase.AWAIT_CONNECT) {
+        if (p instanceof Connect c) onConnect(c);
+        else close("first packet is " + MqttCodec_name(p) + ", not CONNECT");
+        return this;
+      }
+      if (p instanceof Publish pub) onPublish(pub);
+      else if (p instanceof Subscribe s) onSubscribe(s);
+      else if (p instanceof Unsubscribe u) onUnsubscribe(u);
+      else if (p.type() == MqttPacket.PINGREQ) {
+        send(Empty.PINGRESP_PACKET);
+        done();
+      } else if (p.type() == MqttPacket.DISCONNECT) close("device disconnected");
+      else if (p.type() == MqttPacket.PUBACK) done(); // the hub publishes at QoS 0; a stray PUBACK is harmless
+      else close(MqttCodec_name(p) + " is not accepted here" + (p.type() >= MqttPacket.PUBREC && p.type() <= MqttPacket.PUBCOMP ? " (QoS 2 is not supported)" : ""));
+    } catch (RuntimeException e) {
+      ctx.getLog().warn("session {} of {}: {}", sessionId, clientId(), e.toString());
+      close("internal error");
+    }
+    return this;
+  }
+
+  private static String MqttCodec_name(MqttPacket p) {
+    return io.twinhub.mqtt.codec.MqttCodec.name(p.type());
+  }
+
+  /** The current packet is handled: ask the stream for the next one. */
+  private void done() {
+    busy = false;
+    if (phase != Phase.CLOSED && ackTo != null) {
+      ActorRef<Ack> a = ackTo;
+      ackTo = null;
+      a.tell(Ack.ACK);
+    }
+  }
+
+  private <T> void await(CompletionStage<T> stage, BiConsumer<T, Throwable> then) {
+    ctx.pipeToSelf(stage, (v, e) -> new Resume(() -> {
+      if (phase != Phase.CLOSED) then.accept(v, e);
+    }));
+  }
+
+  // ------------------------------------------------------------------ CONNECT
+
+  private void onConnect(Connect c) {
+    phase = Phase.CONNECTING;
+    if (!c.protocolName().equals("MQTT") || c.protocolLevel() != 4) {
+      refuse(ConnectReturnCode.UNACCEPTABLE_PROTOCOL_VERSION, "protocol " + c.protocolName() + " level " + c.protocolLevel());
+      return;
+    }
+    String cid = c.clientId();
+    int slash = cid.indexOf('/');
+    String dev = slash < 0 ? cid : cid.substring(0, slash);
+    String mod = slash < 0 ? null : cid.substring(slash + 1);
+    if (Identity.checkId(dev, "deviceId").isPresent() || (mod != null && Identity.checkId(mod, "moduleId").isPresent())) {
+      refuse(ConnectReturnCode.IDENTIFIER_REJECTED, "client id is not <deviceId> or <deviceId>/<moduleId>");
+      return;
+    }
+    if (!userNameMatches(c.userName(), cid)) {
+      refuse(ConnectReturnCode.BAD_USERNAME_OR_PASSWORD, "user name is not <host>/" + cid + "/?api-version=...");
+      return;
+    }
+    String token = c.passwordText();
+    Optional<SasToken> parsed = SasToken.tryParse(token);
+    if (parsed.isEmpty()) {
+      refuse(ConnectReturnCode.NOT_AUTHORIZED, "password is not a SAS token");
+      return;
+    }
+    deviceId = dev;
+    moduleId = mod;
+    long ka = c.keepAliveSeconds();
+    long max = deps.settings().maxKeepAlive().toSeconds();
+    keepAliveNanos = Duration.ofSeconds(ka == 0 || ka > max ? max : ka).toNanos();
+
+    // The keys: the identity's own, and the device's when a module presents a device-scoped token.
+    boolean deviceScoped = mod != null && !parsed.get().resourceUri().contains("/modules/");
+    CompletionStage<TwinReply> own = deps.twins().getTwin(dev, mod);
+    CompletionStage<TwinReply> device = deviceScoped ? deps.twins().getTwin(dev, null) : CompletableFuture.completedFuture(null);
+    await(own.thenCombine(device, (a, b) -> new TwinReply[] {a, b}), (replies, failure) -> {
+      if (failure != null) {
+        refuse(ConnectReturnCode.SERVER_UNAVAILABLE, "twin lookup failed: " + failure);
+        return;
+      }
+      Map<String, SymmetricKeyPair> keys = new HashMap<>();
+      for (TwinReply r : replies) {
+        if (r == null) continue;
+        if (r instanceof TwinReply.Rejected rej) {
+          boolean unavailable = rej.error().status() >= 500;
+          refuse(unavailable ? ConnectReturnCode.SERVER_UNAVAILABLE : ConnectReturnCode.NOT_AUTHORIZED,
+              rej.error().message());
+          return;
+        }
+        Twin t = ((TwinReply.Accepted) r).twin();
+        if (t.identity().status() == DeviceStatus.DISABLED) {
+          refuse(ConnectReturnCode.NOT_AUTHORIZED, "identity " + key(t.identity().deviceId(), t.identity().moduleId()) + " is disabled");
+          return;
+        }
+        keysOf(t.identity().authentication()).ifPresent(k -> keys.put(key(t.identity().deviceId(), t.identity().moduleId()), k));
+      }
+      SasOutcome outcome = deps.verifier().verifyDevice(token, dev, mod,
+          (d, m) -> Optional.ofNullable(keys.get(key(d, m))), deps.policies());
+      if (!(outcome instanceof SasOutcome.Valid valid)) {
+        refuse(ConnectReturnCode.NOT_AUTHORIZED, "SAS token refused: " + outcome);
+        return;
+      }
+      attach(false, false, (reply, err) -> {
+        if (reply instanceof TwinReply.Accepted) {
+          timers.cancel(Tick.CONNECT_TIMEOUT);
+          phase = Phase.CONNECTED;
+          topics = new DeviceTopics(dev, mod);
+          send(new ConnAck(false, ConnectReturnCode.ACCEPTED));
+          long checkEvery = Math.max(Duration.ofSeconds(1).toNanos(), keepAliveNanos / 2);
+          timers.startTimerWithFixedDelay(Tick.KEEP_ALIVE, Tick.KEEP_ALIVE, Duration.ofNanos(checkEvery));
+          timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, deps.settings().heartbeatInterval());
+          long secondsLeft = valid.expiryEpochSeconds() - deps.clock().instant().getEpochSecond();
+          timers.startSingleTimer(Tick.TOKEN_EXPIRED, Tick.TOKEN_EXPIRED,
+              Duration.ofSeconds(Math.max(0, Math.min(secondsLeft, 365L * 24 * 3600))));
+          ctx.getLog().debug("{} connected from {} (session {})", clientId(), remote, sessionId);
+          done();
+        } else {
+          IotHubError e = reply instanceof TwinReply.Rejected rej ? rej.error() : null;
+          refuse(e == null || e.status() >= 500 ? ConnectReturnCode.SERVER_UNAVAILABLE : ConnectReturnCode.NOT_AUTHORIZED,
+              e == null ? String.valueOf(err) : e.message());
+        }
+      });
+    });
+  }
+
+  private boolean userNameMatches(String userName, String clientId) {
+    if (userName == null) return false;
+    int slash = userName.indexOf('/');
+    if (slash <= 0) return false;
+    String host = userName.substring(0, slash);
+    Optional<String> normalized = SasVerifier.normalizeHostName(host);
+    if (normalized.isEmpty() || !deps.verifier().hostNames().contains(normalized.get())) return false;
+    String rest = userName.substring(slash + 1);
+    if (!rest.startsWith(clientId)) return false;
+    String tail = rest.substring(clientId.length());
+    return tail.isEmpty() || tail.equals("/") || tail.startsWith("/?");
+  }
+
+  private static Optional<SymmetricKeyPair> keysOf(Authentication a) {
+    Authentication.SymmetricKey k = a.symmetricKey();
+    if (k == null || k.primaryKey() == null || k.secondaryKey() == null) return Optional.empty();
+    try {
+      return Optional.of(new SymmetricKeyPair(k.primaryKey(), k.secondaryKey()));
+    } catch (IllegalArgumentException e) {
+      return Optional.empty();
+    }
+  }
+
+  private static String key(String d, String m) {
+    return m == null ? d : d + "/" + m;
+  }
+
+  private void refuse(ConnectReturnCode code, String why) {
+    ctx.getLog().debug("CONNECT from {} refused ({}): {}", remote, code, why);
+    send(new ConnAck(false, code));
+    close("CONNECT refused: " + why);
+  }
+
+  private void attach(boolean desired, boolean methods, BiConsumer<TwinReply, Throwable> then) {
+    ctx.pipeToSelf(deps.twins().attachSession(deviceId, moduleId, twinAdapter, sessionId, desired, methods),
+        (reply, err) -> new Resume(() -> {
+          if (phase == Phase.CLOSED) {
+            // Closed while attaching (connect timeout, takeover): do not leave the twin Connected.
+            if (reply instanceof TwinReply.Accepted) deps.twins().detachSession(deviceId, moduleId, sessionId);
+            return;
+          }
+          if (reply instanceof TwinReply.Accepted) {
+            attachedDesired = desired;
+            attachedMethods = methods;
+          }
+          then.accept(reply, err);
+        }));
+  }
+
+  // ------------------------------------------------------------------ PUBLISH
+
+  private void onPublish(Publish p) {
+    if (p.qos() == 2) {
+      close("QoS 2 is not supported");
+      return;
+    }
+    DeviceTopics.Inbound what = topics.classify(p.topic());
+    if (what instanceof DeviceTopics.Refused r) {
+      close("PUBLISH to " + p.topic() + " refused: " + r.reason());
+    } else if (what instanceof DeviceTopics.TwinGet g) {
+      if (!takeToken()) {
+        twinResult(p, 429, g.rid(), null, IotHubError.of(IotHubErrorCode.ThrottlingException, "too many twin operations"));
+        return;
+      }
+      await(deps.twins().getTwin(deviceId, moduleId), (reply, err) -> {
+        if (reply instanceof TwinReply.Accepted a) {
+          twinResult(p, 200, g.rid(), ByteString.fromArrayUnsafe(TwinJson.toBytes(TwinJson.deviceView(a.twin().state()))), null);
+        } else {
+          IotHubError e = errorOf(reply, err);
+          twinResult(p, mqttStatus(e), g.rid(), null, e);
+        }
+      });
+    } else if (what instanceof DeviceTopics.TwinPatchReported patch) {
+      if (!takeToken()) {
+        twinResult(p, 429, patch.rid(), null, IotHubError.of(IotHubErrorCode.ThrottlingException, "too many twin operations"));
+        return;
+      }
+      var parsed = TwinJson.parseSectionPatch(p.payload().toArrayUnsafe(), Section.REPORTED, deps.limits());
+      if (!parsed.isAccepted()) {
+        IotHubError e = RejectionErrors.toError(parsed.optionalRejection().orElseThrow());
+        twinResult(p, mqttStatus(e), patch.rid(), null, e);
+        return;
+      }
+      TwinUpdate update = parsed.optionalValue().orElseThrow();
+      await(deps.twins().updateTwin(deviceId, moduleId, update, null), (reply, err) -> {
+        if (reply instanceof TwinReply.Accepted a) {
+          long v = a.twin().state().reported().version();
+          publishIfSubscribed(Subscription.TWIN_RESPONSES, DeviceTopics.twinPatchResponse(204, patch.rid(), v), ByteString.emptyByteString());
+          pubAckAndDone(p);
+        } else {
+          IotHubError e = errorOf(reply, err);
+          twinResult(p, mqttStatus(e), patch.rid(), null, e);
+        }
+      });
+    } else if (what instanceof DeviceTopics.MethodResponse mr) {
+      PendingMethod pending = pendingMethods.remove(mr.rid());
+      if (pending != null) {
+        timers.cancel(new MethodTimeout(mr.rid()));
+        pending.replyTo().tell(new DirectMethodReply.Responded(mr.status(), methodPayload(p.payload())));
+      }
+      pubAckAndDone(p);
+    } else if (what instanceof DeviceTopics.Telemetry t) {
+      if (p.payload().size() > deps.settings().maxTelemetrySize()) {
+        close("device-to-cloud message of " + p.payload().size() + " bytes exceeds " + deps.settings().maxTelemetrySize());
+        return;
+      }
+      Instant now = deps.clock().instant();
+      Map<String, String> sys = new LinkedHashMap<>(t.systemProperties());
+      sys.put("iothub-connection-device-id", deviceId);
+      if (moduleId != null) sys.put("iothub-connection-module-id", moduleId);
+      sys.put("iothub-connection-auth-method", "{\"scope\":\"" + (moduleId == null ? "device" : "module")
+          + "\",\"type\":\"sas\",\"issuer\":\"iothub\"}");
+      sys.put("iothub-enqueuedtime", TwinJson.timestamp(now));
+      var message = new TelemetryLog.TelemetryReceived(deviceId, moduleId, t.properties(), sys, p.payload().toArray(), now);
+      await(deps.telemetry().append(message), (appended, err) -> {
+        if (err != null) {
+          // Not durable: no PUBACK. Closing makes the SDK reconnect and send the message again.
+          close("telemetry not stored: " + err.getMessage());
+          return;
+        }
+        pubAckAndDone(p);
+      });
+    }
+  }
+
+  private void twinResult(Publish p, int status, String rid, ByteString body, IotHubError error) {
+    ByteString payload = body;
+    if (payload == null) {
+      ObjectNode e = JsonNodeFactory.instance.objectNode();
+      e.put("errorCode", error == null ? status * 1000 : error.errorCode());
+      e.put("message", error == null ? "" : error.message());
+      payload = ByteString.fromString(e.toString());
+    }
+    publishIfSubscribed(Subscription.TWIN_RESPONSES, DeviceTopics.twinResponse(status, rid), payload);
+    pubAckAndDone(p);
+  }
+
+  private void pubAckAndDone(Publish p) {
+    if (p.qos() == 1) send(PacketIdOnly.pubAck(p.packetId()));
+    done();
+  }
+
+  private static JsonNode methodPayload(ByteString bytes) {
+    if (bytes.isEmpty()) return JsonNodeFactory.instance.nullNode();
+    try {
+      return JSON.readTree(bytes.toArrayUnsafe());
+    } catch (Exception e) {
+      // Not JSON: hand it to the caller as a string rather than lose it.
+      return JsonNodeFactory.instance.textNode(bytes.utf8String());
+    }
+  }
+
+  private static IotHubError errorOf(TwinReply reply, Throwable err) {
+    if (reply instanceof TwinReply.Rejected r) return r.error();
+    return IotHubError.of(IotHubErrorCode.ServiceUnavailable, err == null ? "no answer" : err.getMessage());
+  }
+
+  /** The status in a result topic: one the device SDKs know (they fail on others, e.g. 409 or 504). */
+  static int mqttStatus(IotHubError e) {
+    int s = e.status();
+    if (SDK_STATUSES.contains(s)) return s;
+    return s >= 500 ? 500 : 400;
+  }
+
+  /** Token bucket for twin operations of this connection. */
+  private boolean takeToken() {
+    long now = System.nanoTime();
+    tokens = Math.min(deps.settings().twinOpsBurst(), tokens + (now - tokensAt) / 1e9 * deps.settings().twinOpsPerSecond());
+    tokensAt = now;
+    if (tokens < 1) return false;
+    tokens -= 1;
+    return true;
+  }
+
+  // ------------------------------------------------------------------ SUBSCRIBE / UNSUBSCRIBE
+
+  private void onSubscribe(Subscribe s) {
+    List<Integer> granted = new ArrayList<>();
+    EnumMap<Subscription, Integer> next = new EnumMap<>(subscriptions);
+    for (TopicFilter f : s.filters()) {
+      Optional<Subscription> sub = topics.subscription(f.filter());
+      if (sub.isEmpty()) {
+        close("SUBSCRIBE to " + f.filter() + " refused: not a topic of " + clientId());
+        return;
+      }
+      int qos = Math.min(f.qos(), 1); // IoT Hub grants at most QoS 1
+      next.put(sub.get(), qos);
+      granted.add(qos);
+    }
+    boolean newDesired = next.containsKey(Subscription.DESIRED) && !subscriptions.containsKey(Subscription.DESIRED);
+    changeSubscriptions(next, newDesired, () -> {
+      send(new SubAck(s.packetId(), granted));
+      done();
+    });
+  }
+
+  private void onUnsubscribe(Unsubscribe u) {
+    EnumMap<Subscription, Integer> next = new EnumMap<>(subscriptions);
+    for (String f : u.filters()) topics.subscription(f).ifPresent(next::remove);
+    changeSubscriptions(next, false, () -> {
+      send(PacketIdOnly.unsubAck(u.packetId()));
+      done();
+    });
+  }
+
+  /**
+   * Applies the new subscriptions; when the entity must learn about them (desired, methods), the
+   * acknowledgement waits for its answer, so that a twin GET after SUBACK sees at least the
+   * desired version from which notifications are delivered.
+   */
+  private void changeSubscriptions(EnumMap<Subscription, Integer> next, boolean newDesired, Runnable ack) {
+    boolean desired = next.containsKey(Subscription.DESIRED);
+    boolean methods = next.containsKey(Subscription.METHODS);
+    subscriptions.clear();
+    subscriptions.putAll(next);
+    if (!desired) {
+      deliveredDesired = -1;
+      bufferedDesired = null;
+    }
+    if (desired == attachedDesired && methods == attachedMethods && !newDesired) {
+      ack.run();
+      return;
+    }
+    if (newDesired) {
+      deliveredDesired = -1;
+      bufferedDesired = new ArrayList<>();
+    }
+    attach(desired, methods, (reply, err) -> {
+      if (!(reply instanceof TwinReply.Accepted a)) {
+        close("could not attach to the twin: " + errorOf(reply, err).message());
+        return;
+      }
+      if (newDesired) {
+        deliveredDesired = a.twin().state().desired().version();
+        List<SessionMessage.DesiredChanged> early = bufferedDesired;
+        bufferedDesired = null;
+        ack.run();
+        if (early != null) for (SessionMessage.DesiredChanged d : early) deliverDesired(d);
+      } else {
+        ack.run();
+      }
+    });
+  }
+
+  // ------------------------------------------------------------------ from the twin entity
+
+  private void onTwinMessage(SessionMessage m) {
+    if (phase == Phase.CLOSED) {
+      if (m instanceof SessionMessage.MethodRequest r) {
+        r.replyTo().tell(new DirectMethodReply.Failed(notOnline()));
+      }
+      return;
+    }
+    if (m instanceof SessionMessage.DesiredChanged d) {
+      if (!subscriptions.containsKey(Subscription.DESIRED)) return;
+      if (deliveredDesired < 0) {
+        if (bufferedDesired != null && bufferedDesired.size() < MAX_BUFFERED_DESIRED) bufferedDesired.add(d);
+        else if (bufferedDesired != null) close("too many desired changes before the subscription completed");
+        return;
+      }
+      deliverDesired(d);
+    } else if (m instanceof SessionMessage.CloseSession c) {
+      close("closed by the twin: " + c.reason());
+    } else if (m instanceof SessionMessage.MethodRequest r) {
+      onMethodRequest(r);
+    }
+  }
+
+  private void deliverDesired(SessionMessage.DesiredChanged d) {
+    if (phase == Phase.CLOSED) return;
+    long v = d.desiredVersion();
+    if (v <= deliveredDesired) return; // already covered by the baseline or delivered
+    if (v != deliveredDesired + 1) {
+      close("desired $version " + v + " arrived after " + deliveredDesired + ": versions in between were missed");
+      return;
+    }
+    deliveredDesired = v;
+    publishIfSubscribed(Subscription.DESIRED, DeviceTopics.desiredNotification(v),
+        ByteString.fromArrayUnsafe(TwinJson.toBytes(d.body().toObjectNode())));
+  }
+
+  private void onMethodRequest(SessionMessage.MethodRequest r) {
+    if (!subscriptions.containsKey(Subscription.METHODS)) {
+      r.replyTo().tell(new DirectMethodReply.Failed(notOnline()));
+      return;
+    }
+    if (!r.methodName().matches("[^/#+\\x00-\\x1f]{1,128}")) {
+      r.replyTo().tell(new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.ArgumentInvalid,
+          "method name must be 1..128 characters without '/', '#', '+' or control characters")));
+      return;
+    }
+    if (pendingMethods.size() >= deps.settings().maxPendingMethods()) {
+      r.replyTo().tell(new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.ThrottlingException,
+          "too many direct methods waiting for " + clientId())));
+      return;
+    }
+    String rid = Integer.toHexString(++ridCounter);
+    pendingMethods.put(rid, new PendingMethod(r.methodName(), r.replyTo()));
+    timers.startSingleTimer(new MethodTimeout(rid), new MethodTimeout(rid), r.responseTimeout());
+    ByteString payload = r.payload() == null ? ByteString.fromString("null") : ByteString.fromArrayUnsafe(TwinJson.toBytes(r.payload()));
+    publishIfSubscribed(Subscription.METHODS, DeviceTopics.methodRequest(r.methodName(), rid), payload);
+  }
+
+  private IotHubError notOnline() {
+    return IotHubError.of(IotHubErrorCode.DeviceNotOnline, "Timed out waiting for device to connect: " + clientId()
+        + " is not connected and subscribed to methods");
+  }
+
+  // ------------------------------------------------------------------ timers
+
+  private Behavior<Command> onTick(Tick t) {
+    switch (t) {
+      case CONNECT_TIMEOUT -> {
+        if (phase == Phase.AWAIT_CONNECT || phase == Phase.CONNECTING) close("no CONNECT within " + deps.settings().connectTimeout());
+      }
+      case KEEP_ALIVE -> {
+        if (phase == Phase.CONNECTED && !busy && System.nanoTime() - lastInbound > keepAliveNanos * 3 / 2) {
+          close("keep-alive expired");
+        }
+      }
+      case HEARTBEAT -> heartbeat();
+      case GAP_CHECK -> {
+        if (phase == Phase.CONNECTED && deliveredDesired >= 0 && deliveredDesired < awaitedDesired) {
+          close("desired $version " + awaitedDesired + " exists but only " + deliveredDesired + " was delivered");
+        }
+      }
+      case TOKEN_EXPIRED -> close("SAS token expired");
+      case STOP -> {
+        return Behaviors.stopped();
+      }
+    }
+    return this;
+  }
+
+  /** Re-attach: keeps the entity's in-memory session alive (also after it moved) and checks for gaps. */
+  private void heartbeat() {
+    if (phase != Phase.CONNECTED) return;
+    boolean desired = subscriptions.containsKey(Subscription.DESIRED);
+    boolean methods = subscriptions.containsKey(Subscription.METHODS);
+    ctx.pipeToSelf(deps.twins().attachSession(deviceId, moduleId, twinAdapter, sessionId, desired, methods),
+        (reply, err) -> new Resume(() -> onHeartbeatReply(reply, err)));
+  }
+
+  private void onHeartbeatReply(TwinReply reply, Throwable err) {
+    if (phase != Phase.CONNECTED) return;
+    if (reply instanceof TwinReply.Accepted a) {
+      heartbeatFailures = 0;
+      long current = a.twin().state().desired().version();
+      if (subscriptions.containsKey(Subscription.DESIRED) && deliveredDesired >= 0) {
+        if (current < deliveredDesired) {
+          close("twin desired $version " + current + " is behind the delivered " + deliveredDesired);
+        } else if (current > deliveredDesired) {
+          awaitedDesired = Math.max(awaitedDesired, current);
+          timers.startSingleTimer(Tick.GAP_CHECK, Tick.GAP_CHECK, deps.settings().gapGrace());
+        }
+      }
+    } else if (reply instanceof TwinReply.Rejected r && r.error().status() < 500) {
+      close("twin refused the session: " + r.error().message());
+    } else if (++heartbeatFailures >= 3) {
+      close("twin unreachable for " + heartbeatFailures + " heartbeats");
+    }
+  }
+
+  // ------------------------------------------------------------------ output and closing
+
+  private void publishIfSubscribed(Subscription s, String topic, ByteString payload) {
+    if (subscriptions.containsKey(s)) send(Publish.qos0(topic, payload));
+  }
+
+  private void send(MqttPacket p) {
+    if (phase == Phase.CLOSED) return;
+    if (!out.offer(p)) close("device does not read its packets (outbound queue full)");
+  }
+
+  private void close(String reason) {
+    if (phase == Phase.CLOSED) return;
+    boolean attached = phase == Phase.CONNECTED;
+    phase = Phase.CLOSED;
+    ctx.getLog().debug("closing {} from {} (session {}): {}", clientId(), remote, sessionId, reason);
+    for (Tick t : Tick.values()) timers.cancel(t);
+    for (Map.Entry<String, PendingMethod> e : pendingMethods.entrySet()) {
+      timers.cancel(new MethodTimeout(e.getKey()));
+      e.getValue().replyTo().tell(new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.GatewayTimeout,
+          clientId() + " disconnected before answering method " + e.getValue().name())));
+    }
+    pendingMethods.clear();
+    out.close();
+    List<ActorRef<Closed>> waiters = List.copyOf(closeWaiters);
+    if (attached) {
+      // The detach completes on another thread: it only tells the waiters, never touches state.
+      deps.twins().detachSession(deviceId, moduleId, sessionId)
+          .whenComplete((r, e) -> waiters.forEach(w -> w.tell(new Closed())));
+    } else {
+      waiters.forEach(w -> w.tell(new Closed()));
+    }
+    // The stream ends once the queue is drained; stop then, or after a grace period at the latest.
+    timers.startSingleTimer(Tick.STOP, Tick.STOP, Duration.ofSeconds(10));
+  }
+
+  private Behavior<Command> streamDone(String reason) {
+    close(reason);
+    return Behaviors.stopped();
+  }
+
+  private String clientId() {
+    return deviceId == null ? "(not connected)" : key(deviceId, moduleId);
+  }
+}

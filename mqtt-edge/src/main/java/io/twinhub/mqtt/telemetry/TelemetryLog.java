@@ -1,0 +1,120 @@
+package io.twinhub.mqtt.telemetry;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Behavior;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.javadsl.CommandHandlerWithReply;
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
+import akka.persistence.typed.javadsl.RetentionCriteria;
+import io.twinhub.twin.TwinhubSerializable;
+
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.stream.IntStream;
+
+/**
+ * The durable log of one device's (or module's) device-to-cloud messages: a sharded persistent
+ * entity, one journaled {@link TelemetryReceived} per message, tagged {@code telemetry-<n>} by
+ * device so that analytics read them in order with {@code eventsByTag}. A message is
+ * acknowledged (MQTT PUBACK) only after its event is in the journal.
+ *
+ * <p>The state is just a counter; snapshots every {@value #SNAPSHOT_EVERY} events bound recovery,
+ * events are never deleted (they are the log).
+ */
+public final class TelemetryLog
+    extends EventSourcedBehaviorWithEnforcedReplies<TelemetryLog.Command, TelemetryLog.TelemetryReceived, TelemetryLog.State> {
+
+  public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Telemetry");
+  public static final int TAG_COUNT = 8;
+  public static final List<String> TAGS = IntStream.range(0, TAG_COUNT).mapToObj(i -> "telemetry-" + i).toList();
+  static final int SNAPSHOT_EVERY = 500;
+
+  public sealed interface Command extends TwinhubSerializable {}
+
+  /** Append one message; answered with its sequence number once journaled. */
+  public record Append(TelemetryReceived message, ActorRef<Appended> replyTo) implements Command {}
+
+  public record Appended(long sequenceNr) implements TwinhubSerializable {}
+
+  /**
+   * One device-to-cloud message as IoT Hub routes it: application properties, system
+   * properties (message-id, content-type, ..., {@code iothub-connection-device-id},
+   * {@code iothub-enqueuedtime}), the body, and when the hub accepted it.
+   */
+  public record TelemetryReceived(String deviceId, String moduleId, Map<String, String> properties,
+                                  Map<String, String> systemProperties, byte[] body, Instant enqueuedTime)
+      implements TwinhubSerializable {
+    public TelemetryReceived {
+      properties = Map.copyOf(properties);
+      systemProperties = Map.copyOf(systemProperties);
+    }
+
+    @Override
+    public String toString() {
+      return "TelemetryReceived[" + deviceId + (moduleId == null ? "" : "/" + moduleId) + ", " + body.length
+          + " bytes, properties=" + properties + ", system=" + systemProperties + ", at " + enqueuedTime + "]";
+    }
+  }
+
+  public record State(long count) implements TwinhubSerializable {}
+
+  private final String deviceId;
+
+  private TelemetryLog(String entityId) {
+    super(PersistenceId.of(TYPE_KEY.name(), entityId));
+    int slash = entityId.indexOf('/');
+    this.deviceId = slash < 0 ? entityId : entityId.substring(0, slash);
+  }
+
+  /** {@code deviceId} or {@code deviceId/moduleId}. */
+  public static String entityId(String deviceId, String moduleId) {
+    return moduleId == null ? deviceId : deviceId + "/" + moduleId;
+  }
+
+  public static String tagFor(String deviceId) {
+    return TAGS.get(Math.floorMod(deviceId.hashCode(), TAG_COUNT));
+  }
+
+  public static void init(ActorSystem<?> system) {
+    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId())));
+  }
+
+  public static Behavior<Command> create(String entityId) {
+    return new TelemetryLog(entityId);
+  }
+
+  @Override
+  public State emptyState() {
+    return new State(0);
+  }
+
+  @Override
+  public CommandHandlerWithReply<Command, TelemetryReceived, State> commandHandler() {
+    return newCommandHandlerWithReplyBuilder().forAnyState()
+        .onCommand(Append.class, (state, c) -> Effect().persist(c.message())
+            .thenReply(c.replyTo(), after -> new Appended(after.count())))
+        .build();
+  }
+
+  @Override
+  public EventHandler<State, TelemetryReceived> eventHandler() {
+    return newEventHandlerBuilder().forAnyState().onAnyEvent((s, e) -> new State(s.count() + 1));
+  }
+
+  @Override
+  public Set<String> tagsFor(TelemetryReceived event) {
+    return Set.of(tagFor(deviceId));
+  }
+
+  @Override
+  public RetentionCriteria retentionCriteria() {
+    return RetentionCriteria.snapshotEvery(SNAPSHOT_EVERY, 1);
+  }
+}
