@@ -79,6 +79,7 @@ public final class TwinhubNode {
       AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
       awaitReady(resolved);
       TwinService twins = new TwinService(system, twinSettings.askTimeout());
+      DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
       return new TwinhubNode(resolved, lock, cassandra, system, twins, Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
       abort(system, cassandra, lock);

@@ -1,0 +1,42 @@
+package io.twinhub.node;
+
+import akka.actor.typed.ActorSystem;
+import com.typesafe.config.Config;
+import io.twinhub.mqtt.MqttGateway;
+import io.twinhub.mqtt.MqttSettings;
+import io.twinhub.node.security.SharedAccessPolicies;
+import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.twin.domain.TwinLimits;
+import io.twinhub.twin.service.TwinService;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * Starts the node's MQTT device gateway (mqtt-edge) on {@code twinhub.mqtt.port} with the same
+ * TLS identity as the REST API (the generated CA under {@code <data-dir>/tls}, or the operator's
+ * {@code twinhub.http.tls.keystore}). It stops with the ActorSystem (CoordinatedShutdown).
+ */
+final class DeviceGateway {
+  private DeviceGateway() {}
+
+  static MqttGateway start(ActorSystem<?> system, TwinService twins, TwinLimits limits, NodeSettings s) {
+    Config c = s.config();
+    try {
+      String keystore = c.hasPath("twinhub.http.tls.keystore") ? c.getString("twinhub.http.tls.keystore").strip() : "";
+      TlsMaterial tls = keystore.isEmpty()
+          ? TlsMaterial.loadOrCreate(s.dataDir(), List.of(s.hostName()), Clock.systemUTC())
+          : TlsMaterial.fromPkcs12(s.dataDir(), Path.of(keystore),
+              c.getString("twinhub.http.tls.keystore-password").toCharArray());
+      return MqttGateway.start(system, twins, tls.serverSslContext(), MqttSettings.from(c), limits,
+              SharedAccessPolicies.loadOrCreate(s.dataDir()))
+          .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
+      throw new NodeStartException("MQTT gateway failed to start on " + s.bindInterface() + ":" + s.mqttPort()
+          + ": " + cause.getMessage(), cause);
+    }
+  }
+}
