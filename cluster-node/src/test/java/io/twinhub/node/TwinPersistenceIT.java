@@ -68,6 +68,16 @@ class TwinPersistenceIT {
       assertTrue(accepted > 700, "most commands are accepted: " + accepted);
       assertTrue(rejected > 10, "stale etags are rejected: " + rejected);
       for (TwinKey k : keys) expected.put(k, twin(await(twins.getTwin(k.deviceId(), k.moduleId()))));
+
+      // The round trips are visible to Prometheus on the management port.
+      String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+              java.net.URI.create("http://127.0.0.1:" + node.settings().managementPort() + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(metrics.contains("twinhub_twin_requests_seconds_count{")
+          && metrics.contains("operation=\"updateTwin\"") && metrics.contains("outcome=\"PreconditionFailed\""),
+          "twin request metrics exported");
+      assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM metrics exported");
+      assertTrue(metrics.contains("twinhub_sharding_entities"), "sharding gauges exported");
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }

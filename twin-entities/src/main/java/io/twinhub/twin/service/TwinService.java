@@ -5,6 +5,8 @@ import akka.actor.typed.ActorSystem;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.EntityRef;
 import akka.japi.function.Function;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Timer;
 import io.twinhub.twin.domain.Authentication;
 import io.twinhub.twin.domain.ConnectionState;
 import io.twinhub.twin.domain.Identity;
@@ -26,6 +28,7 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
 import java.util.Optional;
 
 /**
@@ -45,25 +48,26 @@ public final class TwinService {
   }
 
   public CompletionStage<TwinReply> getTwin(String deviceId, String moduleId) {
-    return ask(deviceId, moduleId, TwinCommand.GetTwin::new);
+    return ask("getTwin", deviceId, moduleId, TwinCommand.GetTwin::new);
   }
 
   public CompletionStage<TwinReply> updateTwin(String deviceId, String moduleId, TwinUpdate update, String ifMatch) {
-    return ask(deviceId, moduleId, r -> new TwinCommand.UpdateTwin(update, ifMatch, r));
+    return ask(update instanceof TwinUpdate.PatchReported ? "patchReported" : "updateTwin", deviceId, moduleId,
+        r -> new TwinCommand.UpdateTwin(update, ifMatch, r));
   }
 
   /** Creates a device; symmetric keys absent from {@code spec} are generated. */
   public CompletionStage<TwinReply> createDevice(String deviceId, IdentitySpec spec) {
-    return ask(deviceId, null, r -> new TwinCommand.CreateIdentity(withKeys(spec), newGenerationId(), r));
+    return ask("createDevice", deviceId, null, r -> new TwinCommand.CreateIdentity(withKeys(spec), newGenerationId(), r));
   }
 
   public CompletionStage<TwinReply> updateDevice(String deviceId, IdentitySpec spec, String ifMatch) {
-    return ask(deviceId, null, r -> new TwinCommand.UpdateIdentity(withKeys(spec), ifMatch, r));
+    return ask("updateDevice", deviceId, null, r -> new TwinCommand.UpdateIdentity(withKeys(spec), ifMatch, r));
   }
 
   /** Deletes the device and, through the device entity, all its modules. */
   public CompletionStage<TwinReply> deleteDevice(String deviceId, String ifMatch) {
-    return ask(deviceId, null, r -> new TwinCommand.DeleteIdentity(ifMatch, false, r));
+    return ask("deleteDevice", deviceId, null, r -> new TwinCommand.DeleteIdentity(ifMatch, false, r));
   }
 
   /**
@@ -72,24 +76,24 @@ public final class TwinService {
    * whether the module already exists is the module entity's answer.
    */
   public CompletionStage<TwinReply> createModule(String deviceId, String moduleId, IdentitySpec spec) {
-    return ask(deviceId, null, r -> new TwinCommand.AddModule(moduleId, r))
+    return ask("addModule", deviceId, null, r -> new TwinCommand.AddModule(moduleId, r))
         .thenCompose(reply -> reply instanceof TwinReply.Rejected ? done(reply)
-            : ask(deviceId, moduleId, r -> new TwinCommand.CreateIdentity(withKeys(spec), newGenerationId(), r)));
+            : ask("createModule", deviceId, moduleId, r -> new TwinCommand.CreateIdentity(withKeys(spec), newGenerationId(), r)));
   }
 
   public CompletionStage<TwinReply> updateModule(String deviceId, String moduleId, IdentitySpec spec, String ifMatch) {
-    return ask(deviceId, moduleId, r -> new TwinCommand.UpdateIdentity(withKeys(spec), ifMatch, r));
+    return ask("updateModule", deviceId, moduleId, r -> new TwinCommand.UpdateIdentity(withKeys(spec), ifMatch, r));
   }
 
   /** Deletes the module, then unregisters it from its device (idempotent, so safe to retry). */
   public CompletionStage<TwinReply> deleteModule(String deviceId, String moduleId, String ifMatch) {
-    return ask(deviceId, moduleId, r -> new TwinCommand.DeleteIdentity(ifMatch, false, r))
+    return ask("deleteModule", deviceId, moduleId, r -> new TwinCommand.DeleteIdentity(ifMatch, false, r))
         .thenCompose(reply -> reply instanceof TwinReply.Rejected ? done(reply)
-            : ask(deviceId, null, r -> new TwinCommand.RemoveModule(moduleId, r)).thenApply(ignored -> reply));
+            : ask("removeModule", deviceId, null, r -> new TwinCommand.RemoveModule(moduleId, r)).thenApply(ignored -> reply));
   }
 
   public CompletionStage<TwinReply> setConnectionState(String deviceId, String moduleId, ConnectionState state) {
-    return ask(deviceId, moduleId, r -> new TwinCommand.SetConnectionState(state, r));
+    return ask("setConnectionState", deviceId, moduleId, r -> new TwinCommand.SetConnectionState(state, r));
   }
 
   /**
@@ -98,11 +102,11 @@ public final class TwinService {
    */
   public CompletionStage<TwinReply> attachSession(String deviceId, String moduleId, ActorRef<SessionMessage> session,
                                                   String sessionId, boolean desired, boolean methods) {
-    return ask(deviceId, moduleId, r -> new TwinCommand.AttachSession(session, sessionId, desired, methods, r));
+    return ask("attachSession", deviceId, moduleId, r -> new TwinCommand.AttachSession(session, sessionId, desired, methods, r));
   }
 
   public CompletionStage<TwinReply> detachSession(String deviceId, String moduleId, String sessionId) {
-    return ask(deviceId, moduleId, r -> new TwinCommand.DetachSession(sessionId, r));
+    return ask("detachSession", deviceId, moduleId, r -> new TwinCommand.DetachSession(sessionId, r));
   }
 
   /**
@@ -126,14 +130,30 @@ public final class TwinService {
         : sharding.entityRefFor(ModuleEntity.TYPE_KEY, ModuleEntity.entityId(deviceId, moduleId));
   }
 
-  private CompletionStage<TwinReply> ask(String deviceId, String moduleId,
+  private CompletionStage<TwinReply> ask(String operation, String deviceId, String moduleId,
                                          Function<ActorRef<TwinReply>, TwinCommand> command) {
     IotHubError invalid = checkIds(deviceId, moduleId);
     if (invalid != null) return done(new TwinReply.Rejected(invalid));
+    long start = System.nanoTime();
     return entityRef(deviceId, moduleId).<TwinReply>ask(command::apply, askTimeout)
         .exceptionally(failure -> new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,
             (moduleId == null ? "device " + deviceId : "module " + deviceId + "/" + moduleId)
-                + " did not answer within " + askTimeout.toMillis() + " ms; retry")));
+                + " did not answer within " + askTimeout.toMillis() + " ms; retry")))
+        .whenComplete((reply, e) -> record(operation, reply, System.nanoTime() - start));
+  }
+
+  /**
+   * Round trip to the entity, journal write included for writes: the latency a gateway adds
+   * to every request, by operation and outcome (accepted, or the IoT Hub error name).
+   */
+  private void record(String operation, TwinReply reply, long nanos) {
+    String outcome = reply instanceof TwinReply.Rejected r ? r.error().code().name() : "accepted";
+    Timer.builder("twinhub.twin.requests")
+        .description("Twin entity round trips (journal write included for writes)")
+        .tag("operation", operation).tag("outcome", outcome)
+        .publishPercentileHistogram()
+        .register(Metrics.globalRegistry)
+        .record(nanos, TimeUnit.NANOSECONDS);
   }
 
   /** Checked before anything reaches an entity: a malformed id never creates one. */
