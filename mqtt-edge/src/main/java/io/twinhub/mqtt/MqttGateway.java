@@ -24,6 +24,7 @@ import io.twinhub.mqtt.codec.MqttPacket;
 import io.twinhub.mqtt.session.MqttSession;
 import io.twinhub.mqtt.session.Outbound;
 import io.twinhub.mqtt.session.SessionDeps;
+import io.twinhub.mqtt.session.SessionStore;
 import io.twinhub.mqtt.telemetry.TelemetryService;
 import io.twinhub.twin.auth.PolicyLookup;
 import io.twinhub.twin.auth.SasVerifier;
@@ -79,7 +80,8 @@ public final class MqttGateway {
                                                    MqttSettings settings, TwinLimits limits, PolicyLookup policies) {
     Clock clock = Clock.systemUTC();
     TelemetryService telemetry = new TelemetryService(system, settings.askTimeout());
-    SessionDeps deps = new SessionDeps(twins, telemetry, new SasVerifier(settings.hostNames(), clock), policies,
+    SessionDeps deps = new SessionDeps(twins, telemetry, new SessionStore.Client(system, settings.askTimeout()),
+        new SasVerifier(settings.hostNames(), clock), policies,
         limits, settings, clock);
     Materializer mat = Materializer.matFromSystem(system);
     Set<ActorRef<MqttSession.Command>> sessions = ConcurrentHashMap.newKeySet();

@@ -120,6 +120,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private long keepAliveNanos;
   private long lastInbound = System.nanoTime();
   private final EnumMap<Subscription, Integer> subscriptions = new EnumMap<>(Subscription.class);
+  /** The subscribed filters as the device wrote them (what a persistent session stores). */
+  private final Map<String, Integer> filters = new LinkedHashMap<>();
+  /** CleanSession=0: subscriptions are kept in the {@link SessionStore} across connections. */
+  private boolean persistent;
   private boolean attachedDesired;
   private boolean attachedMethods;
   /** Last desired $version the device has (baseline at subscription, then each notification); -1 unknown. */
@@ -302,12 +306,44 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
         refuse(ConnectReturnCode.NOT_AUTHORIZED, "SAS token refused: " + outcome);
         return;
       }
-      attach(false, false, (reply, err) -> {
-        if (reply instanceof TwinReply.Accepted) {
+      persistent = !c.cleanSession();
+      topics = new DeviceTopics(dev, mod);
+      CompletionStage<SessionStore.Stored> stored = persistent
+          ? deps.sessions().load(key(dev, mod))
+          : deps.sessions().clear(key(dev, mod)).thenApply(x -> new SessionStore.Stored(false, Map.of()));
+      await(stored, (session, loadFailure) -> {
+        if (loadFailure != null) {
+          refuse(ConnectReturnCode.SERVER_UNAVAILABLE, "session store: " + loadFailure.getMessage());
+          return;
+        }
+        completeConnect(valid, session);
+      });
+    });
+  }
+
+  /** Restores a persistent session's subscriptions, attaches to the twin, answers CONNACK. */
+  private void completeConnect(SasOutcome.Valid valid, SessionStore.Stored session) {
+    for (Map.Entry<String, Integer> f : session.subscriptions().entrySet()) {
+      topics.subscription(f.getKey()).ifPresent(sub -> {
+        filters.put(f.getKey(), f.getValue());
+        subscriptions.put(sub, f.getValue());
+      });
+    }
+    boolean desired = subscriptions.containsKey(Subscription.DESIRED);
+    if (desired) bufferedDesired = new ArrayList<>();
+    {
+      attach(desired, subscriptions.containsKey(Subscription.METHODS), (reply, err) -> {
+        if (reply instanceof TwinReply.Accepted accepted) {
           timers.cancel(Tick.CONNECT_TIMEOUT);
           phase = Phase.CONNECTED;
-          topics = new DeviceTopics(dev, mod);
-          send(new ConnAck(false, ConnectReturnCode.ACCEPTED));
+          send(new ConnAck(session.present(), ConnectReturnCode.ACCEPTED));
+          if (desired) {
+            // Notifications continue from the twin's version now; the device re-reads the twin after a reconnect.
+            deliveredDesired = accepted.twin().state().desired().version();
+            List<SessionMessage.DesiredChanged> early = bufferedDesired;
+            bufferedDesired = null;
+            if (early != null) for (SessionMessage.DesiredChanged d : early) deliverDesired(d);
+          }
           long checkEvery = Math.max(Duration.ofSeconds(1).toNanos(), keepAliveNanos / 2);
           timers.startTimerWithFixedDelay(Tick.KEEP_ALIVE, Tick.KEEP_ALIVE, Duration.ofNanos(checkEvery));
           timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, deps.settings().heartbeatInterval());
@@ -322,7 +358,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
               e == null ? String.valueOf(err) : e.message());
         }
       });
-    });
+    }
   }
 
   private boolean userNameMatches(String userName, String clientId) {
@@ -504,6 +540,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private void onSubscribe(Subscribe s) {
     List<Integer> granted = new ArrayList<>();
     EnumMap<Subscription, Integer> next = new EnumMap<>(subscriptions);
+    Map<String, Integer> nextFilters = new LinkedHashMap<>(filters);
     for (TopicFilter f : s.filters()) {
       Optional<Subscription> sub = topics.subscription(f.filter());
       if (sub.isEmpty()) {
@@ -512,10 +549,11 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       }
       int qos = Math.min(f.qos(), 1); // IoT Hub grants at most QoS 1
       next.put(sub.get(), qos);
+      nextFilters.put(f.filter(), qos);
       granted.add(qos);
     }
     boolean newDesired = next.containsKey(Subscription.DESIRED) && !subscriptions.containsKey(Subscription.DESIRED);
-    changeSubscriptions(next, newDesired, () -> {
+    changeSubscriptions(next, nextFilters, newDesired, () -> {
       send(new SubAck(s.packetId(), granted));
       done();
     });
@@ -523,8 +561,12 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   private void onUnsubscribe(Unsubscribe u) {
     EnumMap<Subscription, Integer> next = new EnumMap<>(subscriptions);
-    for (String f : u.filters()) topics.subscription(f).ifPresent(next::remove);
-    changeSubscriptions(next, false, () -> {
+    Map<String, Integer> nextFilters = new LinkedHashMap<>(filters);
+    for (String f : u.filters()) {
+      nextFilters.remove(f);
+      topics.subscription(f).ifPresent(next::remove);
+    }
+    changeSubscriptions(next, nextFilters, false, () -> {
       send(PacketIdOnly.unsubAck(u.packetId()));
       done();
     });
@@ -535,11 +577,21 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
    * acknowledgement waits for its answer, so that a twin GET after SUBACK sees at least the
    * desired version from which notifications are delivered.
    */
-  private void changeSubscriptions(EnumMap<Subscription, Integer> next, boolean newDesired, Runnable ack) {
+  private void changeSubscriptions(EnumMap<Subscription, Integer> next, Map<String, Integer> nextFilters,
+                                   boolean newDesired, Runnable acknowledge) {
     boolean desired = next.containsKey(Subscription.DESIRED);
     boolean methods = next.containsKey(Subscription.METHODS);
+    boolean filtersChanged = !filters.equals(nextFilters);
     subscriptions.clear();
     subscriptions.putAll(next);
+    filters.clear();
+    filters.putAll(nextFilters);
+    // A persistent session's subscriptions are stored before they are acknowledged.
+    Runnable ack = !persistent || !filtersChanged ? acknowledge : () -> await(
+        deps.sessions().save(key(deviceId, moduleId), Map.copyOf(filters)), (saved, err) -> {
+          if (err != null) close("session store: " + err.getMessage());
+          else acknowledge.run();
+        });
     if (!desired) {
       deliveredDesired = -1;
       bufferedDesired = null;

@@ -21,7 +21,11 @@ public interface Outbound {
 
       @Override
       public void close() {
-        queue.complete();
+        try {
+          queue.complete();
+        } catch (IllegalStateException alreadyDone) {
+          // the connection ended first (device closed it, or the stream failed): nothing to close
+        }
       }
     };
   }

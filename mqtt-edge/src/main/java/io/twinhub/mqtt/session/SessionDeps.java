@@ -10,5 +10,5 @@ import io.twinhub.twin.service.TwinService;
 import java.time.Clock;
 
 /** What every session of a gateway shares. */
-public record SessionDeps(TwinService twins, TelemetryService telemetry, SasVerifier verifier, PolicyLookup policies,
-                          TwinLimits limits, MqttSettings settings, Clock clock) {}
+public record SessionDeps(TwinService twins, TelemetryService telemetry, SessionStore.Client sessions, SasVerifier verifier,
+                          PolicyLookup policies, TwinLimits limits, MqttSettings settings, Clock clock) {}

@@ -325,4 +325,34 @@ class MqttSessionTest {
     assertEquals(ConnectReturnCode.ACCEPTED, ((ConnAck) c.receive()).returnCode());
     c.expectClosed();
   }
+
+  @Test
+  void persistentSessionKeepsSubscriptionsAcrossConnectionsAndCleanSessionDropsThem() {
+    String dev = hub.createDevice("persistent");
+    var first = hub.new Client();
+    ConnAck ack = first.connect(connect(dev, null, token(dev, null, KEY1, 3600), 60)); // CleanSession=0 like the SDK
+    assertFalse(ack.sessionPresent());
+    first.acks.expectMessage(MqttSession.Ack.ACK);
+    first.subscribe(DeviceTopics.TWIN_DESIRED_FILTER, DeviceTopics.METHODS_FILTER);
+    first.send(Empty.DISCONNECT_PACKET);
+    first.expectClosed();
+
+    var second = hub.new Client();
+    ack = second.connect(connect(dev, null, token(dev, null, KEY1, 3600), 60));
+    assertTrue(ack.sessionPresent(), "the session was stored");
+    second.acks.expectMessage(MqttSession.Ack.ACK);
+    await(hub.twins.updateTwin(dev, null, new TwinUpdate.PatchDesired(hub.doc("{\"x\":1}")), null));
+    assertEquals("$iothub/twin/PATCH/properties/desired/?$version=2", second.receivePublish().topic(),
+        "delivered without subscribing again");
+    second.send(Empty.DISCONNECT_PACKET);
+    second.expectClosed();
+
+    var clean = hub.new Client();
+    Connect c = connect(dev, null, token(dev, null, KEY1, 3600), 60);
+    ack = clean.connect(new Connect(c.protocolName(), c.protocolLevel(), c.clientId(), true, 60, null, c.userName(), c.password()));
+    assertFalse(ack.sessionPresent());
+    clean.acks.expectMessage(MqttSession.Ack.ACK);
+    await(hub.twins.updateTwin(dev, null, new TwinUpdate.PatchDesired(hub.doc("{\"x\":2}")), null));
+    clean.expectNothing(Duration.ofMillis(300));
+  }
 }

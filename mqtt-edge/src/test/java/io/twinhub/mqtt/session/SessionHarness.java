@@ -87,6 +87,7 @@ final class SessionHarness {
     twins = new TwinService(testKit.system(), Duration.ofSeconds(5));
     MqttSettings settings = MqttSettings.from(config);
     deps = new SessionDeps(twins, new TelemetryService(testKit.system(), Duration.ofSeconds(5)),
+        new SessionStore.Client(testKit.system(), Duration.ofSeconds(5)),
         new SasVerifier(settings.hostNames(), Clock.systemUTC()), PolicyLookup.NONE, TwinLimits.DEFAULT, settings,
         Clock.systemUTC());
   }
