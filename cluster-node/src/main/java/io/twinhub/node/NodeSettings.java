@@ -38,6 +38,8 @@ public record NodeSettings(
       Map.entry("--host-name", "twinhub.host-name"),
       Map.entry("--bind-interface", "twinhub.bind-interface"),
       Map.entry("--http-port", "twinhub.http.port"),
+      Map.entry("--http-plain-port", "twinhub.http.plain-port"),
+      Map.entry("--tls-keystore", "twinhub.http.tls.keystore"),
       Map.entry("--mqtt-port", "twinhub.mqtt.port"),
       Map.entry("--management-port", "twinhub.management.port"),
       Map.entry("--remoting-port", "twinhub.remoting.port"),
@@ -104,6 +106,12 @@ public record NodeSettings(
         seeds,
         t.getDuration("startup-timeout"),
         resolved);
+    // Fails early, with the key named, on a bad twinhub.http / twinhub.api block.
+    try {
+      io.twinhub.node.api.ApiSettings.from(resolved);
+    } catch (com.typesafe.config.ConfigException e) {
+      throw new IllegalArgumentException("configuration: " + e.getMessage());
+    }
     return s;
   }
 

@@ -6,6 +6,11 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.typed.Cluster;
 import akka.cluster.typed.Join;
 import akka.management.javadsl.AkkaManagement;
+import io.twinhub.node.api.ApiServer;
+import io.twinhub.node.api.ApiSettings;
+import io.twinhub.node.api.DirectMethods;
+import io.twinhub.node.security.SharedAccessPolicies;
+import io.twinhub.node.security.TlsMaterial;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
 import io.twinhub.twin.service.TwinService;
 import org.slf4j.Logger;
@@ -15,6 +20,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.time.Clock;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -34,16 +40,21 @@ public final class TwinhubNode {
   private final EmbeddedCassandra cassandra;
   private final ActorSystem<Void> system;
   private final TwinService twins;
+  private final SharedAccessPolicies policies;
+  private final ApiServer api;
   private final Duration startedIn;
   private volatile CompletableFuture<Done> stopped;
 
   private TwinhubNode(NodeSettings settings, DataDirLock lock, EmbeddedCassandra cassandra,
-                      ActorSystem<Void> system, TwinService twins, Duration startedIn) {
+                      ActorSystem<Void> system, TwinService twins, SharedAccessPolicies policies, ApiServer api,
+                      Duration startedIn) {
     this.settings = settings;
     this.lock = lock;
     this.cassandra = cassandra;
     this.system = system;
     this.twins = twins;
+    this.policies = policies;
+    this.api = api;
     this.startedIn = startedIn;
   }
 
@@ -54,6 +65,10 @@ public final class TwinhubNode {
     ActorSystem<Void> system = null;
     try {
       PortCheck.requireFree(settings.bindInterface(), settings.httpPort(), "HTTP", "--http-port");
+      ApiSettings apiSettings = ApiSettings.from(settings.config());
+      if (apiSettings.plainPort().isPresent()) {
+        PortCheck.requireFree(settings.bindInterface(), apiSettings.plainPort().getAsInt(), "plain HTTP", "--http-plain-port");
+      }
       PortCheck.requireFree(settings.bindInterface(), settings.mqttPort(), "MQTT", "--mqtt-port");
       PortCheck.requireFree(settings.bindInterface(), settings.managementPort(), "management", "--management-port");
       PortCheck.requireFree(settings.bindInterface(), settings.remotingPort(), "Akka remoting", "--remoting-port");
@@ -73,14 +88,21 @@ public final class TwinhubNode {
       }), "twinhub", resolved.config());
 
       Cluster cluster = Cluster.get(system);
-      if (resolved.seedNodes().isEmpty()) {
+      boolean bootstrap = resolved.config().getBoolean("twinhub.cluster.bootstrap");
+      if (resolved.seedNodes().isEmpty() && !bootstrap) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
       AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      if (bootstrap) {
+        akka.management.cluster.bootstrap.ClusterBootstrap.get(system).start();
+      }
       awaitReady(resolved);
       TwinService twins = new TwinService(system, twinSettings.askTimeout());
       DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
-      return new TwinhubNode(resolved, lock, cassandra, system, twins, Duration.ofNanos(System.nanoTime() - t0));
+      SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());
+      ApiServer api = startApi(system, twins, twinSettings, apiSettings, policies, resolved);
+      return new TwinhubNode(resolved, lock, cassandra, system, twins, policies, api,
+          Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
       abort(system, cassandra, lock);
       throw e;
@@ -88,6 +110,23 @@ public final class TwinhubNode {
       abort(system, cassandra, lock);
       throw new NodeStartException("node failed to start: " + rootMessage(e), e);
     }
+  }
+
+  /** The REST API over HTTPS with the generated (or configured) TLS identity. */
+  private static ApiServer startApi(ActorSystem<Void> system, TwinService twins, TwinSettings twin, ApiSettings api,
+                                    SharedAccessPolicies policies, NodeSettings s) throws Exception {
+    TlsMaterial tls;
+    try {
+      tls = TlsMaterial.forNode(s.dataDir(), List.of(s.hostName()), api.keystore(), api.keystorePassword(),
+          Clock.systemUTC());
+    } catch (java.io.IOException | java.security.GeneralSecurityException e) {
+      throw new NodeStartException("TLS material: " + (api.keystore() != null
+          ? "cannot use keystore " + api.keystore() + " (" + e.getMessage() + ")" : e.getMessage()), e);
+    }
+    ApiServer server = ApiServer.create(system, twins, twin.limits(), api, policies, tls, s.hostName(),
+        DirectMethods.NO_DEVICE_GATEWAY);
+    server.bind(s.bindInterface(), List.of(), Duration.ofSeconds(10));
+    return server;
   }
 
   private static EmbeddedCassandra startEmbeddedCassandra(NodeSettings s) {
@@ -181,6 +220,16 @@ public final class TwinhubNode {
   /** The twin API the gateways use. */
   public TwinService twins() {
     return twins;
+  }
+
+  /** The REST API (HTTPS and, when configured, plain HTTP). */
+  public ApiServer api() {
+    return api;
+  }
+
+  /** The hub's shared access policies (keys: never log them). */
+  public SharedAccessPolicies policies() {
+    return policies;
   }
 
   public Duration startedIn() {

@@ -1,0 +1,190 @@
+package io.twinhub.node.api;
+
+import akka.actor.typed.ActorSystem;
+import akka.http.javadsl.ConnectionContext;
+import akka.http.javadsl.Http;
+import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.ServerBuilder;
+import akka.http.javadsl.server.Route;
+import akka.http.javadsl.settings.ParserSettings;
+import akka.http.javadsl.settings.ServerSettings;
+import akka.persistence.query.PersistenceQuery;
+import akka.persistence.query.javadsl.EventsByTagQuery;
+import akka.persistence.cassandra.query.javadsl.CassandraReadJournal;
+import akka.stream.Materializer;
+import io.twinhub.node.security.ServiceAuthenticator;
+import io.twinhub.twin.auth.AccessRight;
+import io.twinhub.twin.auth.PolicyLookup;
+import akka.http.javadsl.model.HttpHeader;
+import akka.http.javadsl.model.HttpRequest;
+import akka.http.javadsl.model.HttpResponse;
+import java.util.function.Function;
+import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.twin.auth.SasVerifier;
+import io.twinhub.twin.domain.TwinLimits;
+import io.twinhub.twin.entity.TwinTags;
+import io.twinhub.twin.service.TwinService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.net.InetSocketAddress;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The REST API of a node: the registry view it answers statistics and lists from, the routes, and
+ * the listeners, HTTPS always and plain HTTP when configured. Created first ({@link #create}), so
+ * that routes of other modules can use its {@link #authorizer}, then bound ({@link #bind}) with
+ * those routes beside its own. Unbinds in CoordinatedShutdown's service-unbind phase, letting
+ * requests in flight finish (up to the request timeout).
+ */
+public final class ApiServer {
+
+  private static final Logger log = LoggerFactory.getLogger(ApiServer.class);
+
+  private final ActorSystem<?> system;
+  private final ApiSettings settings;
+  private final TlsMaterial tls;
+  private final ServiceAuth auth;
+  private final ApiResponses responses;
+  private final JournalRegistryView view;
+  private final ServiceRoutes routes;
+  private volatile ServerBinding https;
+  private volatile Optional<ServerBinding> plain = Optional.empty();
+
+  private ApiServer(ActorSystem<?> system, ApiSettings settings, TlsMaterial tls, ServiceAuth auth,
+                    ApiResponses responses, JournalRegistryView view, ServiceRoutes routes) {
+    this.system = system;
+    this.settings = settings;
+    this.tls = tls;
+    this.auth = auth;
+    this.responses = responses;
+    this.view = view;
+    this.routes = routes;
+  }
+
+  /**
+   * Starts the registry view and prepares the routes; nothing listens yet.
+   *
+   * @param hostName the name clients use ({@code twinhub.host-name}); tokens must be scoped to it or
+   *                 to one of {@link ApiSettings#extraHostNames()}, with or without the port
+   */
+  public static ApiServer create(ActorSystem<?> system, TwinService twins, TwinLimits limits, ApiSettings settings,
+                                 PolicyLookup policies, TlsMaterial tls, String hostName, DirectMethods methods) {
+    Set<String> names = new LinkedHashSet<>();
+    names.add(hostName);
+    names.addAll(settings.extraHostNames());
+    Clock clock = Clock.systemUTC();
+    ServiceAuth auth = new ServiceAuth(new SasVerifier(names, clock), policies, clock, settings.sasCacheSize());
+    EventsByTagQuery journal = PersistenceQuery.get(system)
+        .getReadJournalFor(CassandraReadJournal.class, CassandraReadJournal.Identifier());
+    JournalRegistryView view = JournalRegistryView.start(system, journal, TwinTags.ALL);
+    Materializer materializer = Materializer.matFromSystem(system);
+    ApiResponses responses = new ApiResponses(clock, settings.retryAfter());
+    ServiceRoutes routes = new ServiceRoutes(twins, auth, view, view, methods, settings, limits, responses, materializer);
+    return new ApiServer(system, settings, tls, auth, responses, view, routes);
+  }
+
+  /**
+   * A check for routes of other modules (change streams, query): empty when the request's SAS
+   * token is a service token of this hub granting {@code required}, else the 401 to answer.
+   */
+  public Function<HttpRequest, Optional<HttpResponse>> authorizer(AccessRight required) {
+    return request -> {
+      ServiceAuthenticator.Result r = auth.authenticate(
+          request.getHeader("Authorization").map(HttpHeader::value).orElse(null), required);
+      return r instanceof ServiceAuthenticator.Denied d ? Optional.of(responses.error(d.error())) : Optional.empty();
+    };
+  }
+
+  /**
+   * Binds HTTPS (and plain HTTP when configured) on {@code bindInterface}, serving this API and
+   * {@code extraRoutes} (tried first, before the API answers 404 for an unknown path).
+   */
+  public void bind(String bindInterface, List<Route> extraRoutes, Duration bindTimeout) throws Exception {
+    Route route = routes.route(extraRoutes);
+    ServerSettings serverSettings = serverSettings(system, settings);
+    try {
+      https = bind(Http.get(system).newServerAt(bindInterface, settings.httpsPort())
+          .enableHttps(ConnectionContext.httpsServer(tls.serverSslContext())), serverSettings, route, bindTimeout, "HTTPS");
+      if (settings.plainPort().isPresent()) {
+        plain = Optional.of(bind(Http.get(system).newServerAt(bindInterface, settings.plainPort().getAsInt()),
+            serverSettings, route, bindTimeout, "plain HTTP"));
+      }
+    } catch (Exception e) {
+      stop();
+      throw e;
+    }
+    Duration drain = settings.requestTimeout();
+    https.addToCoordinatedShutdown(drain, system);
+    plain.ifPresent(b -> b.addToCoordinatedShutdown(drain, system));
+    log.info("REST API listening on https://{}{}", address(https), plain.map(b -> " and http://" + address(b)).orElse(""));
+  }
+
+  private static ServerBinding bind(ServerBuilder builder, ServerSettings settings, Route route, Duration timeout,
+                                    String what) throws Exception {
+    try {
+      return builder.withSettings(settings).bind(route).toCompletableFuture()
+          .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("cannot bind the " + what + " listener: " + e.getCause().getMessage(), e.getCause());
+    }
+  }
+
+  /**
+   * The node's Akka HTTP server settings with the API's bounds: connection count (with one request
+   * in flight per connection, the most work the API accepts; beyond it TCP back-pressures), body
+   * size, request timeout, and IoT Hub-shaped answers for unparseable requests.
+   */
+  static ServerSettings serverSettings(ActorSystem<?> system, ApiSettings api) {
+    ServerSettings base = ServerSettings.create(system.settings().config());
+    ParserSettings parser = base.getParserSettings()
+        .withMaxContentLength(api.maxBodyBytes())
+        // The service SDK sends If-Match unquoted, which Akka would log as an illegal header each time.
+        .withIllegalHeaderWarnings(false);
+    return base
+        .withMaxConnections(api.maxConnections())
+        .withPipeliningLimit(1)
+        .withParserSettings(parser)
+        .withTimeouts(base.getTimeouts().withRequestTimeout(
+            scala.concurrent.duration.Duration.fromNanos(api.requestTimeout().toNanos())))
+        .withParsingErrorHandler(IotHubParsingErrorHandler.class.getName());
+  }
+
+  private static String address(ServerBinding b) {
+    InetSocketAddress a = b.localAddress();
+    return a.getHostString() + ":" + a.getPort();
+  }
+
+  /** The bound HTTPS port (useful when configured as 0). */
+  public int httpsPort() {
+    return https.localAddress().getPort();
+  }
+
+  public Optional<Integer> plainPort() {
+    return plain.map(b -> b.localAddress().getPort());
+  }
+
+  public RegistryStatistics statistics() {
+    return view;
+  }
+
+  public TlsMaterial tls() {
+    return tls;
+  }
+
+  /** Closes the listeners and the view (CoordinatedShutdown unbinds the same on node stop). */
+  public void stop() {
+    List<ServerBinding> all = new ArrayList<>();
+    if (https != null) all.add(https);
+    plain.ifPresent(all::add);
+    all.forEach(ServerBinding::unbind);
+    view.close();
+  }
+}

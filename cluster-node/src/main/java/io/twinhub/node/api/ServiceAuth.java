@@ -1,0 +1,78 @@
+package io.twinhub.node.api;
+
+import io.twinhub.node.security.ServiceAuthenticator;
+import io.twinhub.twin.auth.AccessRight;
+import io.twinhub.twin.auth.PolicyLookup;
+import io.twinhub.twin.auth.Principal;
+import io.twinhub.twin.auth.SasOutcome;
+import io.twinhub.twin.auth.SasVerifier;
+
+import java.time.Clock;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Service-route authentication: {@link SasVerifier#verifyService} (IoT Hub's rules: policy token,
+ * scoped to this hub, genuine, current, right granted), with verified tokens remembered by their
+ * exact header value until they expire. A back end reuses one token for many requests, so the
+ * HMAC and parsing run once per token instead of once per request; expiry and rights are still
+ * checked on every request. The cache holds only tokens that verified, is bounded (cleared when
+ * full), and policy keys cannot change while the node runs.
+ */
+public final class ServiceAuth {
+
+  private record Verified(Principal.ServicePolicy principal, long expiryEpochSeconds) {}
+
+  private final SasVerifier verifier;
+  private final PolicyLookup policies;
+  private final Clock clock;
+  private final int maxEntries;
+  private final ConcurrentHashMap<String, Verified> verified = new ConcurrentHashMap<>();
+
+  public ServiceAuth(SasVerifier verifier, PolicyLookup policies, Clock clock, int maxEntries) {
+    this.verifier = verifier;
+    this.policies = policies;
+    this.clock = clock;
+    this.maxEntries = maxEntries;
+  }
+
+  /**
+   * @param authorizationHeader the {@code Authorization} header, null when absent
+   * @param required            the right the route needs
+   */
+  public ServiceAuthenticator.Result authenticate(String authorizationHeader, AccessRight required) {
+    if (authorizationHeader != null) {
+      Verified v = verified.get(authorizationHeader);
+      if (v != null) {
+        if (clock.instant().getEpochSecond() < v.expiryEpochSeconds()) {
+          return v.principal().has(required)
+              ? new ServiceAuthenticator.Authorized(v.principal())
+              : denied(new SasOutcome.Invalid(SasOutcome.Reason.INSUFFICIENT_RIGHTS,
+                  "policy '" + v.principal().name() + "' does not grant " + required));
+        }
+        verified.remove(authorizationHeader);
+      }
+    }
+    SasOutcome outcome = verifier.verifyService(authorizationHeader, required, policies);
+    if (outcome instanceof SasOutcome.Valid valid && valid.principal() instanceof Principal.ServicePolicy p) {
+      if (verified.size() >= maxEntries) {
+        verified.clear();
+      }
+      verified.put(authorizationHeader, new Verified(p, valid.expiryEpochSeconds()));
+      return new ServiceAuthenticator.Authorized(p);
+    }
+    if (outcome instanceof SasOutcome.Invalid invalid) {
+      return denied(invalid);
+    }
+    // A device principal on a service route: verifyService never yields one, but refuse it all the same.
+    return denied(new SasOutcome.Invalid(SasOutcome.Reason.WRONG_SCOPE, "device tokens are not accepted on service routes"));
+  }
+
+  private static ServiceAuthenticator.Denied denied(SasOutcome.Invalid invalid) {
+    return new ServiceAuthenticator.Denied(ServiceAuthenticator.unauthorized(invalid), invalid.reason());
+  }
+
+  /** For tests: how many verified tokens are remembered. */
+  int cachedTokens() {
+    return verified.size();
+  }
+}

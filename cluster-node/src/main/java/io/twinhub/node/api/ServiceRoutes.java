@@ -1,0 +1,510 @@
+package io.twinhub.node.api;
+
+import akka.http.javadsl.model.ContentType;
+import akka.http.javadsl.model.HttpEntity;
+import akka.http.javadsl.model.HttpMethods;
+import akka.http.javadsl.model.HttpRequest;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.MediaTypes;
+import akka.http.javadsl.model.RequestEntity;
+import akka.http.javadsl.model.headers.RawHeader;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.ExceptionHandler;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.RejectionHandler;
+import akka.http.javadsl.server.Route;
+import akka.http.scaladsl.model.EntityStreamSizeException;
+import akka.stream.Materializer;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.node.security.ServiceAuthenticator;
+import io.twinhub.twin.auth.AccessRight;
+import io.twinhub.twin.domain.Identity;
+import io.twinhub.twin.domain.JsonDoc;
+import io.twinhub.twin.domain.Outcome;
+import io.twinhub.twin.domain.TwinJson;
+import io.twinhub.twin.domain.TwinLimits;
+import io.twinhub.twin.domain.TwinRule;
+import io.twinhub.twin.domain.TwinUpdate;
+import io.twinhub.twin.entity.TwinReply;
+import io.twinhub.twin.error.IotHubError;
+import io.twinhub.twin.error.IotHubErrorCode;
+import io.twinhub.twin.error.RejectionErrors;
+import io.twinhub.twin.service.TwinService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * IoT Hub's service-facing REST API (PROTOCOL.md "REST API"): device and module identities, device
+ * and module twins, registry statistics, and the entry of direct methods.
+ *
+ * <p>Every request goes through the same gate, in this order: the route (unknown path → 404, wrong
+ * method → 400 InvalidOperation with {@code Allow}), {@code api-version} (missing or unknown →
+ * 400 InvalidProtocolVersion), the SAS token ({@link ServiceAuth}, 401 IotHubUnauthorizedAccess),
+ * the ids in the path (IoT Hub's syntax, 400 ArgumentInvalid), and for writes the body
+ * ({@code application/json}, at most {@code max-body-size} bytes → 413 before it is read, strict
+ * JSON → 400). Only then does a command reach the twin entity, which validates the content and
+ * changes all or nothing. Nothing blocks: every step is a {@link CompletionStage}; fan-out calls
+ * (lists, bulk) run at most {@code fan-out} at a time.
+ *
+ * <p>The service SDK's quirks are honoured: PATCH arrives as POST with
+ * {@code X-HTTP-Method-Override: PATCH}; {@code Content-Type} comes on bodiless GETs too; If-Match
+ * comes quoted or not; a twin fetched and sent back carries {@code properties.desired.$version},
+ * which is accepted and ignored (any other {@code $} member is refused).
+ */
+public final class ServiceRoutes extends AllDirectives {
+
+  private static final Logger log = LoggerFactory.getLogger(ServiceRoutes.class);
+  private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
+  private static final byte[] DOLLAR_VERSION = "$version".getBytes(StandardCharsets.US_ASCII);
+
+  private final TwinService twins;
+  private final ServiceAuth auth;
+  private final RegistryStatistics statistics;
+  private final DeviceListing listing;
+  private final DirectMethods methods;
+  private final ApiSettings settings;
+  private final TwinLimits limits;
+  private final ApiResponses responses;
+  private final Materializer materializer;
+  private final BulkRegistry bulk;
+
+  public ServiceRoutes(TwinService twins, ServiceAuth auth, RegistryStatistics statistics, DeviceListing listing,
+                       DirectMethods methods, ApiSettings settings, TwinLimits limits, ApiResponses responses,
+                       Materializer materializer) {
+    this.twins = twins;
+    this.auth = auth;
+    this.statistics = statistics;
+    this.listing = listing;
+    this.methods = methods;
+    this.settings = settings;
+    this.limits = limits;
+    this.responses = responses;
+    this.materializer = materializer;
+    this.bulk = new BulkRegistry(twins, settings, materializer);
+  }
+
+  /**
+   * The whole API, every outcome in IoT Hub's shape; {@code extraRoutes} (other modules' routes on
+   * the same listeners) are tried first and share the error handling.
+   */
+  public Route route(List<Route> extraRoutes) {
+    List<Route> all = new java.util.ArrayList<>(extraRoutes);
+    all.add(pathPrefix("devices", this::devices));
+    all.add(pathPrefix("twins", this::twins));
+    all.add(pathPrefix("statistics", this::statistics));
+    all.add(unknownResource());
+    return handleExceptions(exceptionHandler(), () ->
+        handleRejections(rejectionHandler(), () ->
+            withRequestTimeoutResponse(this::timedOut, () ->
+                methodOverride(() -> concat(all.get(0), all.subList(1, all.size()).toArray(Route[]::new))))));
+  }
+
+  // ------------------------------------------------------------------ resources
+
+  private Route devices() {
+    return concat(
+        pathEnd(() -> concat(
+            get(() -> authorized(AccessRight.RegistryRead, this::listDevices)),
+            post(() -> authorized(AccessRight.RegistryWrite, () -> jsonBody(body ->
+                completeWithFuture(bulk.execute(body).thenApply(this::bulkResponse))))),
+            notAllowed("GET, POST"))),
+        pathPrefix(PathMatchers.segment(), deviceId -> concat(
+            pathEnd(() -> concat(
+                get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
+                    reply(twins.getTwin(deviceId, null), this::identityResponse)))),
+                put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
+                    putIdentity(deviceId, null)))),
+                delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
+                    ifMatch(etag -> reply(twins.deleteDevice(deviceId, etag), r -> responses.noContent()))))),
+                notAllowed("GET, PUT, DELETE"))),
+            pathPrefix("modules", () -> concat(
+                pathEnd(() -> concat(
+                    get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
+                        listModules(deviceId)))),
+                    notAllowed("GET"))),
+                path(PathMatchers.segment(), moduleId -> concat(
+                    get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
+                        reply(twins.getTwin(deviceId, moduleId), this::identityResponse)))),
+                    put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
+                        putIdentity(deviceId, moduleId)))),
+                    delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
+                        ifMatch(etag -> reply(twins.deleteModule(deviceId, moduleId, etag),
+                            r -> responses.noContent()))))),
+                    notAllowed("GET, PUT, DELETE"))))))));
+  }
+
+  private Route twins() {
+    return pathPrefix(PathMatchers.segment(), deviceId -> concat(
+        pathEnd(() -> twin(deviceId, null)),
+        path("methods", () -> directMethod(deviceId, null)),
+        pathPrefix("modules", () -> pathPrefix(PathMatchers.segment(), moduleId -> concat(
+            pathEnd(() -> twin(deviceId, moduleId)),
+            path("methods", () -> directMethod(deviceId, moduleId)))))));
+  }
+
+  private Route twin(String deviceId, String moduleId) {
+    return concat(
+        get(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+            reply(twins.getTwin(deviceId, moduleId), this::twinResponse)))),
+        patch(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+            updateTwin(deviceId, moduleId, false)))),
+        put(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+            updateTwin(deviceId, moduleId, true)))),
+        notAllowed("GET, PATCH, PUT"));
+  }
+
+  private Route statistics() {
+    return concat(
+        path("devices", () -> concat(
+            get(() -> authorized(AccessRight.RegistryRead, () -> {
+              RegistryStatistics.DeviceCounts c = statistics.deviceCounts();
+              ObjectNode out = NODES.objectNode();
+              out.put("totalDeviceCount", c.total());
+              out.put("enabledDeviceCount", c.enabled());
+              out.put("disabledDeviceCount", c.disabled());
+              // iot-service-client 2.x reads "enableDeviceCount" (sic); IoT Hub's documented name is
+              // the one above. Both, so the Java SDK and everything else see the real number.
+              out.put("enableDeviceCount", c.enabled());
+              return complete(responses.ok(out));
+            })),
+            notAllowed("GET"))),
+        path("service", () -> concat(
+            get(() -> authorized(AccessRight.ServiceConnect, () ->
+                complete(responses.ok(NODES.objectNode().put("connectedDeviceCount", statistics.connectedDeviceCount()))))),
+            notAllowed("GET"))));
+  }
+
+  // ------------------------------------------------------------------ operations
+
+  private Route putIdentity(String deviceId, String moduleId) {
+    return jsonObject("", doc -> {
+      RegistryJson.Parsed parsed = RegistryJson.parse(doc.toObjectNode(), deviceId, moduleId);
+      if (parsed instanceof RegistryJson.Invalid invalid) {
+        return complete(responses.error(invalid.error()));
+      }
+      var spec = ((RegistryJson.Spec) parsed).spec();
+      // No If-Match: create (409 when it exists, as IoT Hub). If-Match (* or an etag): update.
+      return ifMatch(etag -> reply(etag == null
+          ? (moduleId == null ? twins.createDevice(deviceId, spec) : twins.createModule(deviceId, moduleId, spec))
+          : (moduleId == null ? twins.updateDevice(deviceId, spec, etag) : twins.updateModule(deviceId, moduleId, spec, etag)),
+          this::identityResponse));
+    });
+  }
+
+  private Route updateTwin(String deviceId, String moduleId, boolean replace) {
+    return jsonBody(body -> {
+      Outcome<TwinUpdate> update = parseTwinBody(body, replace);
+      if (update instanceof Outcome.Rejected<TwinUpdate> r) {
+        return complete(responses.error(RejectionErrors.toError(r.rejection())));
+      }
+      TwinUpdate u = ((Outcome.Accepted<TwinUpdate>) update).value();
+      return ifMatch(etag -> reply(twins.updateTwin(deviceId, moduleId, u, etag), this::twinResponse));
+    });
+  }
+
+  /**
+   * A PATCH or PUT twin body. The service SDK echoes the fetched desired {@code $version} at the
+   * root of {@code properties.desired}: a non-negative integer there is dropped before the domain
+   * sees the body; everything else starting with {@code $} is the domain's READ_ONLY_MEMBER.
+   */
+  Outcome<TwinUpdate> parseTwinBody(byte[] body, boolean replace) {
+    byte[] effective = body;
+    if (contains(body, DOLLAR_VERSION)) {
+      Outcome<JsonDoc> doc = TwinJson.parseObject(body, "", limits);
+      if (doc instanceof Outcome.Rejected<JsonDoc> r) {
+        return r.cast();
+      }
+      ObjectNode root = ((Outcome.Accepted<JsonDoc>) doc).value().toObjectNode();
+      JsonNode desired = root.path("properties").path("desired");
+      if (desired.isObject() && desired.has("$version")) {
+        JsonNode v = desired.get("$version");
+        if (!v.isIntegralNumber() || !v.canConvertToLong() || v.longValue() < 0) {
+          return Outcome.rejected(TwinRule.READ_ONLY_MEMBER, "properties.desired.$version",
+              "'$version' is maintained by the hub; only the value a fetched twin carries (an integer) may be echoed");
+        }
+        ((ObjectNode) desired).remove("$version");
+        effective = TwinJson.toBytes(root);
+      }
+    }
+    return replace ? TwinJson.parseTwinReplacement(effective, limits) : TwinJson.parseTwinPatch(effective, limits);
+  }
+
+  private Route listDevices() {
+    return parameterOptional("top", top -> {
+      int n = settings.maxListTop();
+      if (top.isPresent()) {
+        try {
+          long t = Long.parseLong(top.get().strip());
+          // IoT Hub: "any value outside the range of 1-1000 is considered to be 1000".
+          n = t >= 1 && t <= settings.maxListTop() ? (int) t : settings.maxListTop();
+        } catch (NumberFormatException e) {
+          return complete(responses.error(IotHubErrorCode.ArgumentInvalid,
+              "'top' must be an integer, got '" + RegistryJson.clip(top.get()) + "'"));
+        }
+      }
+      List<String> ids = listing.firstDeviceIds(n);
+      return completeWithFuture(fetchIdentities(ids, id -> twins.getTwin(id, null), IotHubErrorCode.DeviceNotFound));
+    });
+  }
+
+  private Route listModules(String deviceId) {
+    return replyAsync(twins.getTwin(deviceId, null), accepted ->
+        fetchIdentities(accepted.moduleIds(), mid -> twins.getTwin(deviceId, mid), IotHubErrorCode.ModuleNotFound));
+  }
+
+  /**
+   * Reads each identity from its entity, {@code fan-out} at a time, in order; one that vanished in
+   * between ({@code gone}) is left out, any other rejection (503) answers the whole request.
+   */
+  private CompletionStage<HttpResponse> fetchIdentities(List<String> ids, Function<String, CompletionStage<TwinReply>> get,
+                                                        IotHubErrorCode gone) {
+    return Source.from(ids)
+        .mapAsync(settings.fanOut(), get::apply)
+        .runWith(Sink.seq(), materializer)
+        .thenApply(replies -> {
+          ArrayNode out = NODES.arrayNode();
+          for (TwinReply r : replies) {
+            if (r instanceof TwinReply.Accepted a) {
+              out.add(RegistryJson.identity(a.twin().identity()));
+            } else if (((TwinReply.Rejected) r).error().code() != gone) {
+              return responses.error(((TwinReply.Rejected) r).error());
+            }
+          }
+          return responses.ok(out);
+        });
+  }
+
+  private Route directMethod(String deviceId, String moduleId) {
+    return concat(
+        post(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+            jsonObject("", doc -> {
+              DirectMethodRequests.Parsed parsed = DirectMethodRequests.parse(doc.toObjectNode(), deviceId, moduleId);
+              if (parsed instanceof DirectMethodRequests.Invalid invalid) {
+                return complete(responses.error(invalid.error()));
+              }
+              DirectMethods.Request request = ((DirectMethodRequests.Valid) parsed).request();
+              return completeWithFuture(methods.invoke(request).thenApply(result ->
+                  result instanceof DirectMethods.Answered a
+                      ? responses.ok(NODES.objectNode().put("status", a.status()).set("payload", a.payload()))
+                      : responses.error(((DirectMethods.Failed) result).error())));
+            })))),
+        notAllowed("POST"));
+  }
+
+  // ------------------------------------------------------------------ replies
+
+  private HttpResponse identityResponse(TwinReply.Accepted a) {
+    Identity id = a.twin().identity();
+    return responses.ok(RegistryJson.identity(id), id.etag());
+  }
+
+  private HttpResponse twinResponse(TwinReply.Accepted a) {
+    return responses.ok(TwinJson.serviceView(a.twin()), a.twin().etag());
+  }
+
+  private HttpResponse bulkResponse(BulkRegistry.Result result) {
+    if (result instanceof BulkRegistry.Refused r) {
+      return responses.error(r.error());
+    }
+    BulkRegistry.Done done = (BulkRegistry.Done) result;
+    if (done.succeeded()) {
+      return responses.ok(done.body());
+    }
+    return responses.ok(done.body()).withStatus(400)
+        .addHeader(RawHeader.create(IotHubError.ERROR_CODE_HEADER, IotHubErrorCode.BulkRegistryOperationFailure.headerValue()));
+  }
+
+  /** Completes with {@code onAccepted} of an accepted reply, or the rejection's error. */
+  private Route reply(CompletionStage<TwinReply> reply, Function<TwinReply.Accepted, HttpResponse> onAccepted) {
+    return completeWithFuture(reply.thenApply(r -> r instanceof TwinReply.Accepted a
+        ? onAccepted.apply(a)
+        : responses.error(((TwinReply.Rejected) r).error())));
+  }
+
+  private Route replyAsync(CompletionStage<TwinReply> reply,
+                           Function<TwinReply.Accepted, CompletionStage<HttpResponse>> onAccepted) {
+    return completeWithFuture(reply.thenCompose(r -> r instanceof TwinReply.Accepted a
+        ? onAccepted.apply(a)
+        : CompletableFuture.completedFuture(responses.error(((TwinReply.Rejected) r).error()))));
+  }
+
+  // ------------------------------------------------------------------ the gate
+
+  /**
+   * api-version, then the SAS token with the right {@code required}. Public so that routes of
+   * other modules (query, jobs) can sit behind the same gate.
+   */
+  public Route authorized(AccessRight required, Supplier<Route> inner) {
+    return parameterList("api-version", versions -> {
+      if (versions.isEmpty()) {
+        return complete(responses.error(IotHubErrorCode.InvalidProtocolVersion,
+            "the query parameter api-version is required, e.g. api-version=2021-04-12"));
+      }
+      if (versions.size() > 1 || !settings.apiVersions().contains(versions.get(0))) {
+        return complete(responses.error(IotHubErrorCode.InvalidProtocolVersion,
+            "api-version '" + RegistryJson.clip(String.join(",", versions)) + "' is not supported; supported: "
+                + settings.apiVersions().stream().sorted().toList()));
+      }
+      return optionalHeaderValueByName("Authorization", header -> {
+        ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
+        if (r instanceof ServiceAuthenticator.Denied d) {
+          return complete(responses.error(d.error()));
+        }
+        return inner.get();
+      });
+    });
+  }
+
+  /** IoT Hub's id syntax for the ids in the path: anything else never reaches an entity. */
+  private Route ids(String deviceId, String moduleId, Supplier<Route> inner) {
+    Optional<IotHubError> bad = Identity.checkId(deviceId, "deviceId")
+        .or(() -> moduleId == null ? Optional.empty() : Identity.checkId(moduleId, "moduleId"))
+        .map(RejectionErrors::toError);
+    return bad.isPresent() ? complete(responses.error(bad.get())) : inner.get();
+  }
+
+  /** The If-Match header as sent (quoted or not, {@code *}), or null. */
+  private Route ifMatch(Function<String, Route> inner) {
+    return optionalHeaderValueByName("If-Match", v -> inner.apply(v.map(String::strip).filter(s -> !s.isEmpty()).orElse(null)));
+  }
+
+  /**
+   * The request body as bytes: {@code application/json} (always UTF-8), at most {@code
+   * max-body-size}. A declared length over the limit is refused before anything is read; a
+   * chunked body is cut off at the limit.
+   */
+  private Route jsonBody(Function<byte[], Route> inner) {
+    return extractRequestEntity(entity -> {
+      OptionalLong length = entity.getContentLengthOption();
+      if (length.isPresent() && length.getAsLong() > settings.maxBodyBytes()) {
+        return complete(tooLarge());
+      }
+      Optional<String> contentProblem = checkContentType(entity);
+      if (contentProblem.isPresent()) {
+        return complete(responses.error(IotHubErrorCode.IotHubFormatError, contentProblem.get()));
+      }
+      CompletionStage<HttpEntity.Strict> strict = entity.withSizeLimit(settings.maxBodyBytes())
+          .toStrict(settings.requestTimeout().toMillis(), materializer);
+      return onComplete(strict, t -> {
+        if (t.isFailure()) {
+          Throwable e = t.failed().get();
+          return complete(isTooLarge(e) ? tooLarge()
+              : responses.error(IotHubErrorCode.BadFormat, "the request body could not be read"));
+        }
+        return inner.apply(t.get().getData().toArray());
+      });
+    });
+  }
+
+  /** The body as one JSON object (strict: no duplicate keys, no trailing data, bounded nesting). */
+  private Route jsonObject(String path, Function<JsonDoc, Route> inner) {
+    return jsonBody(body -> {
+      Outcome<JsonDoc> doc = TwinJson.parseObject(body, path, limits);
+      if (doc instanceof Outcome.Rejected<JsonDoc> r) {
+        return complete(responses.error(RejectionErrors.toError(r.rejection())));
+      }
+      return inner.apply(((Outcome.Accepted<JsonDoc>) doc).value());
+    });
+  }
+
+  private static Optional<String> checkContentType(RequestEntity entity) {
+    ContentType ct = entity.getContentType();
+    // JSON is UTF-8 by definition (RFC 8259: a charset parameter has no effect); bytes that are
+    // not UTF-8 fail the strict parse.
+    return ct.mediaType().equals(MediaTypes.APPLICATION_JSON)
+        ? Optional.empty()
+        : Optional.of("Content-Type must be application/json, got '" + ct + "'");
+  }
+
+  /** {@code X-HTTP-Method-Override: PATCH} on a POST is a PATCH (the service SDK sends PATCH so). */
+  private Route methodOverride(Supplier<Route> inner) {
+    return extractRequest(request -> {
+      Optional<String> override = request.getHeader("X-HTTP-Method-Override").map(h -> h.value().strip());
+      if (override.isEmpty()) {
+        return inner.get();
+      }
+      if (request.method() != HttpMethods.POST || !override.get().equalsIgnoreCase("PATCH")) {
+        return complete(responses.error(IotHubErrorCode.InvalidOperation,
+            "X-HTTP-Method-Override is supported on POST with the value PATCH only"));
+      }
+      return mapRequest(r -> r.withMethod(HttpMethods.PATCH), inner);
+    });
+  }
+
+  private Route notAllowed(String allowed) {
+    return extractMethod(m -> complete(responses.error(IotHubErrorCode.InvalidOperation.error(
+            m.name() + " is not supported on this resource; use " + allowed),
+        List.of(RawHeader.create("Allow", allowed)))));
+  }
+
+  private Route unknownResource() {
+    return extractUri(uri -> complete(responses.error(IotHubErrorCode.NotFound,
+        "no such resource: " + RegistryJson.clip(uri.path()))));
+  }
+
+  // ------------------------------------------------------------------ failures
+
+  private HttpResponse tooLarge() {
+    return responses.error(IotHubErrorCode.RequestEntityTooLarge,
+        "the request body is larger than " + settings.maxBodyBytes() + " bytes");
+  }
+
+  private static boolean isTooLarge(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof EntityStreamSizeException) return true;
+    }
+    return false;
+  }
+
+  private HttpResponse timedOut(HttpRequest request) {
+    return responses.error(IotHubErrorCode.ServiceUnavailable,
+        "the request was not answered within " + settings.requestTimeout().toSeconds() + " s; retry");
+  }
+
+  private ExceptionHandler exceptionHandler() {
+    return ExceptionHandler.newBuilder()
+        .match(EntityStreamSizeException.class, e -> complete(tooLarge()))
+        .matchAny(e -> {
+          if (isTooLarge(e)) {
+            return complete(tooLarge());
+          }
+          log.warn("request failed unexpectedly", e);
+          return complete(responses.error(IotHubErrorCode.ServerError, "internal error; retry later"));
+        })
+        .build();
+  }
+
+  /** Routes complete explicitly; a rejection that still escapes is a client mistake. */
+  private RejectionHandler rejectionHandler() {
+    return RejectionHandler.newBuilder()
+        .handleNotFound(unknownResource())
+        .handleAll(akka.http.javadsl.server.Rejection.class, rejections ->
+            complete(responses.error(IotHubErrorCode.BadFormat, "the request cannot be handled: " + rejections.get(0))))
+        .build();
+  }
+
+  private static boolean contains(byte[] haystack, byte[] needle) {
+    outer:
+    for (int i = 0; i + needle.length <= haystack.length; i++) {
+      for (int j = 0; j < needle.length; j++) {
+        if (haystack[i + j] != needle[j]) continue outer;
+      }
+      return true;
+    }
+    return false;
+  }
+}
