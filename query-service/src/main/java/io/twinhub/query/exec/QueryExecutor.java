@@ -1,0 +1,358 @@
+package io.twinhub.query.exec;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.databind.node.TextNode;
+import io.twinhub.query.eval.Evaluator;
+import io.twinhub.query.eval.Groups;
+import io.twinhub.query.eval.InMemoryQuery;
+import io.twinhub.query.eval.Values;
+import io.twinhub.query.exec.ContinuationTokens.Cursor;
+import io.twinhub.query.index.TwinFields;
+import io.twinhub.query.lang.Expr;
+import io.twinhub.query.lang.Query;
+import io.twinhub.query.plan.Planner;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.SortedDocValues;
+import org.apache.lucene.index.StoredFields;
+import org.apache.lucene.search.FieldDoc;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.ScoreDoc;
+import org.apache.lucene.search.ScoreMode;
+import org.apache.lucene.search.SimpleCollector;
+import org.apache.lucene.search.Sort;
+import org.apache.lucene.search.SortField;
+import org.apache.lucene.search.TopFieldDocs;
+import org.apache.lucene.util.BytesRef;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.PriorityQueue;
+import java.util.Set;
+
+/**
+ * Runs a checked query against an index searcher, one page at a time.
+ *
+ * <ul>
+ *   <li>Listing (no ORDER BY): twins come in twin-id order straight from Lucene (the index is
+ *       sorted by it, so the first page of a selective query stops early), and the next page
+ *       starts strictly after the last twin id returned: a twin that exists throughout paging
+ *       and keeps matching is returned exactly once, however other twins change meanwhile.</li>
+ *   <li>ORDER BY: all candidates are ranked by doc values (the stored JSON only for values that
+ *       are not in doc values), keeping the top page in a bounded heap; the next page starts after
+ *       the last (values, twin id).</li>
+ *   <li>GROUP BY / aggregates: group keys and aggregate arguments come from doc values; COUNT()
+ *       without GROUP BY is a plain Lucene count. Pages of groups resume after the last key.</li>
+ * </ul>
+ * Conditions the planner cannot push down completely are checked in Java on the candidates'
+ * stored JSON.
+ */
+public final class QueryExecutor {
+  private static final ObjectMapper JSON = new ObjectMapper();
+  private static final Sort BY_TWIN_ID = new Sort(new SortField(TwinFields.ORDER, SortField.Type.STRING));
+  private static final Set<String> JSON_ONLY = Set.of(TwinFields.JSON);
+  private static final int MAX_RESIDUAL_BATCH = 4096;
+
+  /** One page: the items (each a JSON object, UTF-8) and where the next page starts, null at the end. */
+  public record Page(List<byte[]> items, Cursor next) {}
+
+  private QueryExecutor() {}
+
+  public static Page execute(IndexSearcher searcher, Query q, int pageSize, Cursor cursor) {
+    Planner.Plan plan = Planner.plan(q.from(), q.where());
+    long limit = pageSize;
+    if (q.top() != null) limit = Math.min(limit, q.top() - cursor.returned());
+    if (limit <= 0) return new Page(List.of(), null);
+    try {
+      Run run = new Run(searcher, q, plan, (int) limit, cursor);
+      if (q.aggregating()) return run.grouped();
+      if (!q.orderBy().isEmpty()) return run.ordered();
+      return run.listed();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static final class Run {
+    final IndexSearcher searcher;
+    final Query q;
+    final Planner.Plan plan;
+    final int limit;
+    final Cursor cursor;
+    final StoredFields stored;
+
+    Run(IndexSearcher searcher, Query q, Planner.Plan plan, int limit, Cursor cursor) throws IOException {
+      this.searcher = searcher;
+      this.q = q;
+      this.plan = plan;
+      this.limit = limit;
+      this.cursor = cursor;
+      this.stored = searcher.storedFields();
+    }
+
+    /** Whether more items may follow a full page (TOP not yet reached). */
+    boolean topAllowsMore() {
+      return q.top() == null || cursor.returned() + limit < q.top();
+    }
+
+    Cursor next(JsonNode after, int returnedNow) {
+      return new Cursor(cursor.returned() + returnedNow, after);
+    }
+
+    // ---------------------------------------------------------------- listing in twin-id order
+
+    Page listed() throws IOException {
+      int maxDoc = searcher.getIndexReader().maxDoc();
+      if (maxDoc == 0) return new Page(List.of(), null);
+      // Resume strictly after the last twin id: ties (the same id) are excluded by the highest doc id.
+      FieldDoc after = cursor.after() == null ? null
+          : new FieldDoc(maxDoc - 1, Float.NaN, new Object[] {new BytesRef(cursor.after().asText())});
+      int batch = plan.exact() ? limit + 1 : Math.min(Math.max(2 * (limit + 1), 64), MAX_RESIDUAL_BATCH);
+      List<byte[]> items = new ArrayList<>();
+      String lastKey = null;
+      boolean more = false;
+      outer:
+      while (true) {
+        TopFieldDocs top = searcher.searchAfter(after, plan.query(), batch, BY_TWIN_ID, false);
+        for (ScoreDoc sd : top.scoreDocs) {
+          after = (FieldDoc) sd;
+          byte[] json = null;
+          JsonNode twin = null;
+          if (!plan.exact()) {
+            json = json(stored, sd.doc);
+            twin = JSON.readTree(json);
+            if (!Evaluator.isTrue(q.where(), twin)) continue;
+          }
+          if (items.size() == limit) {
+            more = true;
+            break outer;
+          }
+          items.add(item(stored, sd.doc, json, twin));
+          lastKey = ((BytesRef) after.fields[0]).utf8ToString();
+        }
+        if (top.scoreDocs.length < batch) break;
+      }
+      return new Page(items, more && topAllowsMore() ? next(TextNode.valueOf(lastKey), items.size()) : null);
+    }
+
+    // ---------------------------------------------------------------- ORDER BY
+
+    record Ranked(List<JsonNode> values, String key, int doc, byte[] json) {}
+
+    Page ordered() throws IOException {
+      List<JsonNode> afterValues = null;
+      String afterKey = null;
+      if (cursor.after() != null) {
+        ArrayNode a = (ArrayNode) cursor.after();
+        afterValues = new ArrayList<>();
+        for (int i = 0; i < a.size() - 1; i++) afterValues.add(decodeValue(a.get(i)));
+        afterKey = a.get(a.size() - 1).asText();
+      }
+      Comparator<Ranked> order = (x, y) -> InMemoryQuery.compareOrder(q, x.values(), x.key(), y.values(), y.key());
+      PriorityQueue<Ranked> best = new PriorityQueue<>(limit + 2, order.reversed());
+      final List<JsonNode> fAfterValues = afterValues;
+      final String fAfterKey = afterKey;
+      List<Query.OrderItem> items = q.orderBy();
+      searcher.search(plan.query(), new SimpleCollector() {
+        PathValues[] readers;
+        SortedDocValues keys;
+        StoredFields leafStored;
+
+        @Override
+        protected void doSetNextReader(LeafReaderContext context) throws IOException {
+          readers = new PathValues[items.size()];
+          for (int i = 0; i < items.size(); i++) {
+            if (items.get(i).expr() instanceof Expr.Path p) readers[i] = new PathValues(context.reader(), p.dotted());
+          }
+          keys = context.reader().getSortedDocValues(TwinFields.ORDER);
+          leafStored = context.reader().storedFields();
+          docBase = context.docBase;
+        }
+
+        int docBase;
+
+        @Override
+        public void collect(int doc) throws IOException {
+          byte[] json = null;
+          JsonNode twin = null;
+          if (!plan.exact()) {
+            json = json(leafStored, doc);
+            twin = JSON.readTree(json);
+            if (!Evaluator.isTrue(q.where(), twin)) return;
+          }
+          List<JsonNode> values = new ArrayList<>(items.size());
+          for (int i = 0; i < items.size(); i++) {
+            JsonNode v = readers[i] != null && twin == null ? readers[i].value(doc) : PathValues.COMPLEX;
+            if (v == PathValues.COMPLEX) {
+              if (twin == null) {
+                json = json(leafStored, doc);
+                twin = JSON.readTree(json);
+              }
+              v = Evaluator.eval(items.get(i).expr(), twin);
+            }
+            values.add(v);
+          }
+          keys.advanceExact(doc);
+          String key = keys.lookupOrd(keys.ordValue()).utf8ToString();
+          if (fAfterValues != null && InMemoryQuery.compareOrder(q, values, key, fAfterValues, fAfterKey) <= 0) return;
+          best.add(new Ranked(values, key, docBase + doc, json));
+          if (best.size() > limit + 1) best.poll();
+        }
+
+        @Override
+        public ScoreMode scoreMode() {
+          return ScoreMode.COMPLETE_NO_SCORES;
+        }
+      });
+      List<Ranked> ranked = new ArrayList<>(best);
+      ranked.sort(order);
+      boolean more = ranked.size() > limit;
+      if (more) ranked = ranked.subList(0, limit);
+      List<byte[]> out = new ArrayList<>(ranked.size());
+      for (Ranked r : ranked) out.add(item(stored, r.doc(), r.json(), null));
+      Cursor next = null;
+      if (more && topAllowsMore()) {
+        Ranked last = ranked.get(ranked.size() - 1);
+        ArrayNode a = JsonNodeFactory.instance.arrayNode();
+        for (JsonNode v : last.values()) a.add(encodeValue(v));
+        a.add(last.key());
+        next = next(a, out.size());
+      }
+      return new Page(out, next);
+    }
+
+    // ---------------------------------------------------------------- GROUP BY and aggregates
+
+    Page grouped() throws IOException {
+      List<Expr.Aggregate> aggregates = Groups.aggregates(q);
+      Map<Groups.Key, Groups.Accumulator> groups = new HashMap<>();
+      boolean countOnly = aggregates.stream().allMatch(a -> a.arg() == null);
+      if (q.groupBy().isEmpty() && countOnly && plan.exact()) {
+        Groups.Accumulator acc = new Groups.Accumulator(aggregates.size());
+        acc.addCount(searcher.count(plan.query()));
+        groups.put(Groups.Key.of(List.of()), acc);
+      } else {
+        collectGroups(aggregates, groups);
+        if (q.groupBy().isEmpty()) groups.computeIfAbsent(Groups.Key.of(List.of()), k -> new Groups.Accumulator(aggregates.size()));
+      }
+      List<Map.Entry<Groups.Key, Groups.Accumulator>> entries = new ArrayList<>(groups.entrySet());
+      entries.sort((x, y) -> x.getKey().compareTo(y.getKey()));
+      Groups.Key after = null;
+      if (cursor.after() != null) {
+        List<JsonNode> values = new ArrayList<>();
+        for (JsonNode v : cursor.after()) values.add(decodeValue(v));
+        after = Groups.Key.of(values);
+      }
+      List<byte[]> out = new ArrayList<>();
+      Groups.Key last = null;
+      boolean more = false;
+      for (Map.Entry<Groups.Key, Groups.Accumulator> e : entries) {
+        if (after != null && e.getKey().compareTo(after) <= 0) continue;
+        if (out.size() == limit) {
+          more = true;
+          break;
+        }
+        out.add(JSON.writeValueAsBytes(Groups.row(q, e.getKey(), e.getValue())));
+        last = e.getKey();
+      }
+      Cursor next = null;
+      if (more && topAllowsMore()) {
+        ArrayNode a = JsonNodeFactory.instance.arrayNode();
+        for (JsonNode v : last.values()) a.add(encodeValue(v));
+        next = next(a, out.size());
+      }
+      return new Page(out, next);
+    }
+
+    private void collectGroups(List<Expr.Aggregate> aggregates, Map<Groups.Key, Groups.Accumulator> groups)
+        throws IOException {
+      List<Expr> keys = q.groupBy();
+      searcher.search(plan.query(), new SimpleCollector() {
+        PathValues[] keyReaders;
+        PathValues[] argReaders;
+        StoredFields leafStored;
+
+        @Override
+        protected void doSetNextReader(LeafReaderContext context) throws IOException {
+          keyReaders = new PathValues[keys.size()];
+          for (int i = 0; i < keys.size(); i++) {
+            if (keys.get(i) instanceof Expr.Path p) keyReaders[i] = new PathValues(context.reader(), p.dotted());
+          }
+          argReaders = new PathValues[aggregates.size()];
+          for (int i = 0; i < aggregates.size(); i++) {
+            if (aggregates.get(i).arg() instanceof Expr.Path p) argReaders[i] = new PathValues(context.reader(), p.dotted());
+          }
+          leafStored = context.reader().storedFields();
+        }
+
+        @Override
+        public void collect(int doc) throws IOException {
+          JsonNode twin = null;
+          if (!plan.exact()) {
+            twin = JSON.readTree(json(leafStored, doc));
+            if (!Evaluator.isTrue(q.where(), twin)) return;
+          }
+          List<JsonNode> values = new ArrayList<>(keys.size());
+          for (int i = 0; i < keys.size(); i++) {
+            JsonNode v = keyReaders[i] != null && twin == null ? keyReaders[i].value(doc) : PathValues.COMPLEX;
+            if (v == PathValues.COMPLEX) {
+              if (twin == null) twin = JSON.readTree(json(leafStored, doc));
+              v = Evaluator.eval(keys.get(i), twin);
+            }
+            values.add(v);
+          }
+          Groups.Accumulator acc = groups.computeIfAbsent(Groups.Key.of(values), k -> new Groups.Accumulator(aggregates.size()));
+          acc.countTwin();
+          for (int i = 0; i < aggregates.size(); i++) {
+            Expr arg = aggregates.get(i).arg();
+            if (arg == null) continue;
+            if (argReaders[i] != null && twin == null) {
+              double d = argReaders[i].number(doc);
+              if (!Double.isNaN(d)) acc.addNumber(i, d);
+            } else {
+              if (twin == null) twin = JSON.readTree(json(leafStored, doc));
+              acc.add(i, Evaluator.eval(arg, twin));
+            }
+          }
+        }
+
+        @Override
+        public ScoreMode scoreMode() {
+          return ScoreMode.COMPLETE_NO_SCORES;
+        }
+      });
+    }
+
+    // ---------------------------------------------------------------- items
+
+    /** The result item of one twin: its stored JSON verbatim for SELECT *, else the projection. */
+    byte[] item(StoredFields fields, int doc, byte[] json, JsonNode twin) throws IOException {
+      if (q.selectStar()) return json != null ? json : json(fields, doc);
+      if (twin == null) twin = JSON.readTree(json != null ? json : json(fields, doc));
+      return JSON.writeValueAsBytes(InMemoryQuery.project(q, twin));
+    }
+  }
+
+  static byte[] json(StoredFields fields, int doc) throws IOException {
+    BytesRef b = fields.document(doc, JSON_ONLY).getBinaryValue(TwinFields.JSON);
+    return java.util.Arrays.copyOfRange(b.bytes, b.offset, b.offset + b.length);
+  }
+
+  /** Cursor values: [v] for a value, [] for undefined. */
+  static JsonNode encodeValue(JsonNode v) {
+    ArrayNode a = JsonNodeFactory.instance.arrayNode();
+    if (v != null) a.add(v.isNumber() ? Values.numberNode(Values.number(v)) : v);
+    return a;
+  }
+
+  static JsonNode decodeValue(JsonNode encoded) {
+    return encoded.size() == 0 ? null : encoded.get(0);
+  }
+}

@@ -1,0 +1,359 @@
+package io.twinhub.query.index;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.apache.lucene.document.Document;
+import org.apache.lucene.index.DirectoryReader;
+import org.apache.lucene.index.IndexWriter;
+import org.apache.lucene.index.IndexWriterConfig;
+import org.apache.lucene.index.LeafReader;
+import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.NumericDocValues;
+import org.apache.lucene.index.PostingsEnum;
+import org.apache.lucene.index.SegmentInfos;
+import org.apache.lucene.index.StoredFields;
+import org.apache.lucene.index.Term;
+import org.apache.lucene.index.Terms;
+import org.apache.lucene.index.TermsEnum;
+import org.apache.lucene.index.TieredMergePolicy;
+import org.apache.lucene.search.DocIdSetIterator;
+import org.apache.lucene.search.IndexSearcher;
+import org.apache.lucene.search.ReferenceManager;
+import org.apache.lucene.search.SearcherFactory;
+import org.apache.lucene.search.SearcherManager;
+import org.apache.lucene.search.Sort;
+import org.apache.lucene.search.SortField;
+import org.apache.lucene.store.ByteBuffersDirectory;
+import org.apache.lucene.store.Directory;
+import org.apache.lucene.store.FSDirectory;
+import org.apache.lucene.util.Bits;
+import org.apache.lucene.util.BytesRef;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.Closeable;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Function;
+
+/**
+ * The local Lucene index of twins: written by one projection thread, read by any number of
+ * query threads through near-real-time searchers.
+ *
+ * <p>Writes become visible to queries on {@link #refresh()} and durable on {@link
+ * #commit(Map)}, which stores the caller's data (the projection's journal offsets) in the same
+ * Lucene commit as the documents: after a crash the index is exactly as of its last commit,
+ * offsets included. The writer never commits on its own (not on close either).
+ *
+ * <p>Besides the JSON a query returns, every document stores the writer's own state for the
+ * twin ({@code state}: opaque bytes, the projection's fold state) and the journal sequence
+ * number it reflects, so the projection resumes without any other store.
+ */
+public final class TwinIndex implements Closeable {
+  private static final Logger log = LoggerFactory.getLogger(TwinIndex.class);
+
+  /** Bumped whenever the document model changes; an index of another schema is rebuilt. */
+  public static final String SCHEMA = "1";
+  public static final String SCHEMA_KEY = "twinhub.index.schema";
+
+  static final Sort INDEX_SORT = new Sort(new SortField(TwinFields.ORDER, SortField.Type.STRING));
+  private static final ObjectMapper JSON = new ObjectMapper();
+
+  private final Path path;
+  private final Directory directory;
+  private final IndexWriter writer;
+  private final SearcherManager searchers;
+  private final Map<TwinKey, Pending> pending = new ConcurrentHashMap<>();
+  private final AtomicLong writeGeneration = new AtomicLong();
+  private final List<Runnable> refreshListeners = new CopyOnWriteArrayList<>();
+  private volatile Map<String, String> committed;
+
+  /** What the writer last stored for a twin. {@code deleted}: the twin is gone (the document stays as a marker). */
+  public record Stored(long seq, long version, boolean deleted, byte[] state) {}
+
+  private record Pending(long generation, Stored stored) {}
+
+  private TwinIndex(Path path, Directory directory) throws IOException {
+    this.path = path;
+    this.directory = directory;
+    IndexWriterConfig config = new IndexWriterConfig()
+        .setIndexSort(INDEX_SORT)
+        .setCommitOnClose(false)
+        .setRAMBufferSizeMB(48)
+        .setMergePolicy(new TieredMergePolicy());
+    config.setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND);
+    this.writer = new IndexWriter(directory, config);
+    if (!DirectoryReader.indexExists(directory)) {
+      writer.setLiveCommitData(Map.of(SCHEMA_KEY, SCHEMA).entrySet());
+      writer.commit();
+    }
+    this.committed = readCommitData(directory);
+    String schema = committed.get(SCHEMA_KEY);
+    if (!SCHEMA.equals(schema)) {
+      writer.rollback();
+      directory.close();
+      throw new IndexUnusableException("index at " + path + " has schema " + schema + ", this build writes " + SCHEMA);
+    }
+    this.searchers = new SearcherManager(writer, true, false, new SearcherFactory());
+    this.searchers.addListener(new ReferenceManager.RefreshListener() {
+      @Override
+      public void beforeRefresh() {}
+
+      @Override
+      public void afterRefresh(boolean didRefresh) {
+        if (didRefresh) refreshListeners.forEach(Runnable::run);
+      }
+    });
+  }
+
+  /**
+   * Opens (or creates) the index in {@code dir}. A missing index is created empty; one that
+   * cannot be read (corrupt, truncated, another format or schema) is an {@link
+   * IndexUnusableException}: the caller moves it aside and rebuilds from the journal.
+   */
+  public static TwinIndex open(Path dir) {
+    try {
+      Files.createDirectories(dir);
+      FSDirectory directory = FSDirectory.open(dir);
+      try {
+        if (DirectoryReader.indexExists(directory)) {
+          // Opening a reader verifies the commit point's checksum and every segment's headers and footers.
+          DirectoryReader.open(directory).close();
+        }
+        return new TwinIndex(dir, directory);
+      } catch (IndexUnusableException e) {
+        throw e;
+      } catch (IOException | RuntimeException e) {
+        try {
+          directory.close();
+        } catch (IOException ignored) {
+          // already failing
+        }
+        throw new IndexUnusableException("index at " + dir + " cannot be opened: " + e, e);
+      }
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot open index directory " + dir, e);
+    }
+  }
+
+  /** An index in memory (tests, benchmarks). */
+  public static TwinIndex inMemory() {
+    try {
+      return new TwinIndex(null, new ByteBuffersDirectory());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The index directory, null for an in-memory index. */
+  public Path path() {
+    return path;
+  }
+
+  // ------------------------------------------------------------------ writing (one thread)
+
+  /** Adds or replaces the twin's document. {@code view} is the service-view JSON. */
+  public void put(TwinKey key, JsonNode view, long seq, byte[] state) {
+    try {
+      byte[] json = JSON.writeValueAsBytes(view);
+      long version = view.path("version").asLong();
+      Document doc = TwinFields.twin(key, view, json, seq, version, state);
+      writer.updateDocument(new Term(TwinFields.KEY, key.term()), doc);
+      pending.put(key, new Pending(writeGeneration.incrementAndGet(), new Stored(seq, version, false, state)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Replaces the twin's document by a deletion marker that no query finds. */
+  public void putDeleted(TwinKey key, long seq, long version, byte[] state) {
+    try {
+      writer.updateDocument(new Term(TwinFields.KEY, key.term()), TwinFields.deleted(key, seq, version, state));
+      pending.put(key, new Pending(writeGeneration.incrementAndGet(), new Stored(seq, version, true, state)));
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** What was last written for {@code key}, refreshed or not; empty if never. */
+  public Optional<Stored> lookup(TwinKey key) {
+    Pending p = pending.get(key);
+    if (p != null) return Optional.of(p.stored());
+    return withSearcher(s -> storedOf(s, key));
+  }
+
+  /** Makes every write so far visible to queries (near-real-time; not durable). */
+  public void refresh() {
+    long generation = writeGeneration.get();
+    try {
+      searchers.maybeRefreshBlocking();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    pending.values().removeIf(p -> p.generation() <= generation);
+  }
+
+  /**
+   * Makes every write so far durable together with {@code data} (merged over the schema key) as
+   * the commit's user data. The caller must not write concurrently, so that the data describes
+   * exactly the documents of the commit.
+   */
+  public void commit(Map<String, String> data) {
+    Map<String, String> all = new HashMap<>(data);
+    all.put(SCHEMA_KEY, SCHEMA);
+    try {
+      writer.setLiveCommitData(all.entrySet());
+      writer.commit();
+      committed = Map.copyOf(all);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** The user data of the last commit (what {@link #commit} stored). */
+  public Map<String, String> committedData() {
+    return committed;
+  }
+
+  /** Drops every document (a rebuild starts here); becomes durable with the next commit. */
+  public void deleteAll() {
+    try {
+      writer.deleteAll();
+      pending.clear();
+      writeGeneration.incrementAndGet();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  // ------------------------------------------------------------------ reading (any thread)
+
+  /** Runs {@code f} with the current searcher (released afterwards). */
+  public <T> T withSearcher(Function<IndexSearcher, T> f) {
+    IndexSearcher s;
+    try {
+      s = searchers.acquire();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+    try {
+      return f.apply(s);
+    } finally {
+      try {
+        searchers.release(s);
+      } catch (IOException e) {
+        log.warn("cannot release searcher: {}", e.toString());
+      }
+    }
+  }
+
+  /** Called after each refresh that made new writes visible (read-your-writes waiters). */
+  public void addRefreshListener(Runnable listener) {
+    refreshListeners.add(listener);
+  }
+
+  /** The twin {@code version} queries see for {@code key} now (deleted twins too), or -1. */
+  public long visibleVersion(TwinKey key) {
+    return withSearcher(s -> storedOf(s, key).map(Stored::version).orElse(-1L));
+  }
+
+  /** Live twins (devices and modules) visible to queries. */
+  public int twinCount() {
+    return withSearcher(s -> {
+      try {
+        return s.count(new org.apache.lucene.search.TermQuery(new Term(TwinFields.KIND, TwinFields.KIND_DEVICE)))
+            + s.count(new org.apache.lucene.search.TermQuery(new Term(TwinFields.KIND, TwinFields.KIND_MODULE)));
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+    });
+  }
+
+  /** Bytes of all files of the index (0 in memory). */
+  public long sizeOnDisk() {
+    try {
+      long total = 0;
+      for (String f : directory.listAll()) {
+        try {
+          total += directory.fileLength(f);
+        } catch (IOException gone) {
+          // merged away while listing
+        }
+      }
+      return total;
+    } catch (IOException e) {
+      return -1;
+    }
+  }
+
+  private static Optional<Stored> storedOf(IndexSearcher s, TwinKey key) {
+    BytesRef term = new BytesRef(key.term());
+    try {
+      List<LeafReaderContext> leaves = s.getIndexReader().leaves();
+      for (int i = leaves.size() - 1; i >= 0; i--) {
+        LeafReader r = leaves.get(i).reader();
+        Terms terms = r.terms(TwinFields.KEY);
+        if (terms == null) continue;
+        TermsEnum te = terms.iterator();
+        if (!te.seekExact(term)) continue;
+        PostingsEnum pe = te.postings(null, PostingsEnum.NONE);
+        Bits live = r.getLiveDocs();
+        for (int doc = pe.nextDoc(); doc != DocIdSetIterator.NO_MORE_DOCS; doc = pe.nextDoc()) {
+          if (live != null && !live.get(doc)) continue;
+          StoredFields fields = r.storedFields();
+          Document d = fields.document(doc, java.util.Set.of(TwinFields.SEQ, TwinFields.STATE, TwinFields.KIND));
+          NumericDocValues versions = r.getNumericDocValues(TwinFields.VERSION);
+          long version = versions != null && versions.advanceExact(doc) ? versions.longValue() : -1;
+          BytesRef state = d.getBinaryValue(TwinFields.STATE);
+          return Optional.of(new Stored(d.getField(TwinFields.SEQ).numericValue().longValue(), version,
+              TwinFields.KIND_DELETED.equals(d.get(TwinFields.KIND)),
+              state == null ? null : BytesRef.deepCopyOf(state).bytes));
+        }
+      }
+      return Optional.empty();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  private static Map<String, String> readCommitData(Directory dir) throws IOException {
+    return Map.copyOf(SegmentInfos.readLatestCommit(dir).getUserData());
+  }
+
+  /** Closes without committing: what is not committed is re-read from the journal next time. */
+  @Override
+  public void close() {
+    try {
+      searchers.close();
+      writer.rollback();
+    } catch (IOException e) {
+      log.warn("closing the index: {}", e.toString());
+    } finally {
+      try {
+        directory.close();
+      } catch (IOException e) {
+        log.warn("closing the index directory: {}", e.toString());
+      }
+    }
+  }
+
+  /** The index on disk cannot be used and must be rebuilt. */
+  public static final class IndexUnusableException extends RuntimeException {
+    public IndexUnusableException(String message) {
+      super(message);
+    }
+
+    public IndexUnusableException(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+}
