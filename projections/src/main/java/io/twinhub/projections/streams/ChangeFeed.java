@@ -45,8 +45,22 @@ public final class ChangeFeed {
 
   /** Messages after {@code from}, live (never completes), filtered by {@code filter}. */
   public Source<HubMessage, NotUsed> messages(JournalPosition from, Predicate<HubMessage> filter) {
+    return messages(from, filter, false);
+  }
+
+  /**
+   * Messages after {@code from} that the journal holds now, up to {@code until}; completes.
+   * For exports: a finite, resumable copy of history.
+   */
+  public Source<HubMessage, NotUsed> history(JournalPosition from, Instant until, Predicate<HubMessage> filter) {
+    return messages(from, filter.and(m -> !m.enqueuedTime().isAfter(until)), true);
+  }
+
+  private Source<HubMessage, NotUsed> messages(JournalPosition from, Predicate<HubMessage> filter, boolean current) {
     return Source.from(IntStream.range(0, TwinTags.COUNT).boxed().toList())
-        .flatMapMerge(TwinTags.COUNT, tag -> journal.eventsByTag(TwinTags.ALL.get(tag), offset(from, tag))
+        .flatMapMerge(TwinTags.COUNT, tag -> (current
+                ? journal.currentEventsByTag(TwinTags.ALL.get(tag), offset(from, tag))
+                : journal.eventsByTag(TwinTags.ALL.get(tag), offset(from, tag)))
             .map(env -> new Tagged(tag, env)))
         // The merged position of this materialization: every message carries it with its own
         // tag's offset advanced, also the ones the filter drops (they are passed, not lost).

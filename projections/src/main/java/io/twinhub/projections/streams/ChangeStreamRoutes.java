@@ -75,15 +75,25 @@ public final class ChangeStreamRoutes extends AllDirectives {
   }
 
   private Route stream(HttpRequest request, String source, Predicate<HubMessage> condition) {
-    return parameterOptional("from", from -> parameterOptional("deviceId", deviceId ->
-        parameterOptional("maxLagSeconds", maxLag -> optionalHeaderValueByName("Last-Event-ID", lastEventId -> {
-          StreamRequest.Parsed parsed = StreamRequest.parse(source, from.orElse(null), lastEventId.orElse(null),
-              deviceId.orElse(null), maxLag.orElse(null));
+    return parameterOptional("from", from -> parameterOptional("to", to -> parameterOptional("deviceId", deviceId ->
+        parameterOptional("maxLagSeconds", maxLag -> parameterOptional("condition", adHoc ->
+            optionalHeaderValueByName("Last-Event-ID", lastEventId -> {
+          Predicate<HubMessage> adHocCondition;
+          try {
+            adHocCondition = RouteConditions.parse(adHoc.orElse(null));
+          } catch (io.twinhub.query.lang.QueryException e) {
+            return complete(error(IotHubErrorCode.ArgumentInvalid, "condition: " + e.getMessage()));
+          }
+          StreamRequest.Parsed parsed = StreamRequest.parse(source, from.orElse(null), to.orElse(null),
+              lastEventId.orElse(null), deviceId.orElse(null), maxLag.orElse(null), Instant.now(clock));
           if (parsed instanceof StreamRequest.Invalid invalid) {
             return complete(error(IotHubErrorCode.ArgumentInvalid, invalid.message()));
           }
           StreamRequest req = ((StreamRequest.Valid) parsed).request();
-          Source<Delivery, NotUsed> messages = boundLag(feed.messages(req.start(feed), req.filter().and(condition)), req.maxLag());
+          Predicate<HubMessage> filter = req.filter().and(condition).and(adHocCondition);
+          Source<Delivery, NotUsed> messages = boundLag(req.until() == null
+              ? feed.messages(req.start(feed), filter)
+              : feed.history(req.start(feed), req.until(), filter), req.maxLag());
           boolean sse = request.getHeader(akka.http.javadsl.model.headers.Accept.class)
               .map(a -> a.getMediaRanges().iterator().hasNext()
                   && java.util.stream.StreamSupport.stream(a.getMediaRanges().spliterator(), false)
@@ -95,7 +105,7 @@ public final class ChangeStreamRoutes extends AllDirectives {
           }
           return complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
               messages.map(m -> ByteString.fromString(JSON.writeValueAsString(json(m)) + "\n")))));
-        }))));
+        }))))));
   }
 
   /**

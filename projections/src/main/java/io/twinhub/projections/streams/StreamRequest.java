@@ -13,7 +13,7 @@ import java.util.function.Predicate;
  * behind it may fall. Parsing is pure so every client mistake becomes a message, never an
  * exception.
  */
-public record StreamRequest(Set<MessageSource> sources, From from, String deviceId, Duration maxLag) {
+public record StreamRequest(Set<MessageSource> sources, From from, Instant until, String deviceId, Duration maxLag) {
 
   /** Where to start. */
   public sealed interface From {
@@ -38,6 +38,15 @@ public record StreamRequest(Set<MessageSource> sources, From from, String device
    * @param lastEventId SSE's Last-Event-ID header: an offset token that wins over {@code from}
    */
   public static Parsed parse(String source, String from, String lastEventId, String deviceId, String maxLagSeconds) {
+    return parse(source, from, null, lastEventId, deviceId, maxLagSeconds, Instant.now());
+  }
+
+  /**
+   * @param to  "now" or an ISO-8601 instant: a finite stream of what the journal holds up to
+   *            then (exports); null = live, never ending
+   */
+  public static Parsed parse(String source, String from, String to, String lastEventId, String deviceId,
+                             String maxLagSeconds, Instant now) {
     Set<MessageSource> sources;
     if ("all".equalsIgnoreCase(source)) {
       sources = EnumSet.allOf(MessageSource.class);
@@ -62,7 +71,19 @@ public record StreamRequest(Set<MessageSource> sources, From from, String device
         return new Invalid("maxLagSeconds must be a positive whole number of seconds, got '" + maxLagSeconds + "'");
       }
     }
-    return new Valid(new StreamRequest(sources, ((StartParsed) start).from, blankToNull(deviceId), lag));
+    Instant until = null;
+    if (to != null && !to.isBlank()) {
+      if (to.trim().equalsIgnoreCase("now")) {
+        until = now;
+      } else {
+        try {
+          until = Instant.parse(to.trim());
+        } catch (DateTimeParseException e) {
+          return new Invalid("to='" + to + "' is neither 'now' nor an ISO-8601 instant like 2026-11-24T10:00:00Z");
+        }
+      }
+    }
+    return new Valid(new StreamRequest(sources, ((StartParsed) start).from, until, blankToNull(deviceId), lag));
   }
 
   private record StartParsed(From from) implements Parsed {}

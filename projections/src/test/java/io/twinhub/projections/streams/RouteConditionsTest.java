@@ -1,0 +1,56 @@
+package io.twinhub.projections.streams;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigFactory;
+import io.twinhub.twin.domain.JsonDoc;
+import io.twinhub.twin.domain.TwinUpdate;
+import io.twinhub.twin.entity.TwinEvent;
+import org.junit.jupiter.api.Test;
+
+import java.time.Instant;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class RouteConditionsTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final Instant T0 = Instant.parse("2026-11-24T10:00:00Z");
+
+  static HubMessage desiredChange(String persistenceId, String patch) throws Exception {
+    TwinUpdate u = new TwinUpdate.PatchDesired(JsonDoc.of((ObjectNode) JSON.readTree(patch)));
+    return HubMessages.of("h", persistenceId, 2, TwinEvent.of(u, new TwinEvent.Versions(2, 2, 1), T0)).orElseThrow();
+  }
+
+  @Test
+  void conditionsSeeTheChangeAndTheIds() throws Exception {
+    var eco = RouteConditions.parse("properties.desired.mode = 'eco' AND STARTSWITH(deviceId, 'pump-')");
+    assertTrue(eco.test(desiredChange("Device|pump-1", "{\"mode\":\"eco\"}")));
+    assertFalse(eco.test(desiredChange("Device|fan-1", "{\"mode\":\"eco\"}")));
+    assertFalse(eco.test(desiredChange("Device|pump-1", "{\"mode\":\"boost\"}")));
+    assertFalse(eco.test(desiredChange("Device|pump-1", "{\"other\":1}")), "undefined is never equal");
+    var modules = RouteConditions.parse("IS_DEFINED(moduleId) AND opType = 'updateTwin'");
+    assertTrue(modules.test(desiredChange("Module|pump-1/m", "{\"a\":1}")));
+    assertFalse(modules.test(desiredChange("Device|pump-1", "{\"a\":1}")));
+    assertTrue(RouteConditions.parse(" ").test(desiredChange("Device|x", "{}")));
+  }
+
+  @Test
+  void routesComeFromConfigAndBadOnesAreNamed() throws Exception {
+    List<NamedRoute> routes = RouteConditions.fromConfig(ConfigFactory.parseString("""
+        twinhub.routes = [
+          { name = eco, source = twinChangeEvents, condition = "properties.desired.mode = 'eco'" },
+          { name = lifecycle, source = deviceLifecycleEvents }
+        ]"""));
+    assertEquals(List.of("eco", "lifecycle"), routes.stream().map(NamedRoute::name).toList());
+    assertTrue(routes.get(0).condition().test(desiredChange("Device|d", "{\"mode\":\"eco\"}")));
+    assertFalse(routes.get(1).condition().test(desiredChange("Device|d", "{\"mode\":\"eco\"}")), "wrong source");
+
+    var bad = assertThrows(IllegalArgumentException.class, () -> RouteConditions.fromConfig(ConfigFactory.parseString(
+        "twinhub.routes = [ { name = broken, source = twinChangeEvents, condition = \"properties.desired.x = \" } ]")));
+    assertTrue(bad.getMessage().contains("'broken'"), bad.getMessage());
+    var unknown = assertThrows(IllegalArgumentException.class, () -> RouteConditions.fromConfig(ConfigFactory.parseString(
+        "twinhub.routes = [ { name = r, source = nowhere } ]")));
+    assertTrue(unknown.getMessage().contains("unknown source 'nowhere'"));
+  }
+}
