@@ -58,6 +58,7 @@ public final class Main {
       out.printf("               (SDKs reach port %d with host name \"%s:%d\" and a SAS token, see README)%n",
           httpsPort, s.hostName(), httpsPort);
     }
+    out.printf("  MQTT         mqtts://%s:%d (devices, MQTT 3.1.1 over TLS with the same CA; the device SDKs need port 8883)%n", apiHost, s.mqttPort());
     out.printf("  health       http://%s:%d/ready  http://%s:%d/alive%n", host, s.managementPort(), host, s.managementPort());
     out.printf("  cluster      akka://twinhub@%s:%d (management http://%s:%d/cluster/members)%n",
         s.config().getString("akka.remote.artery.canonical.hostname"), s.remotingPort(), host, s.managementPort());

@@ -8,7 +8,7 @@ import akka.cluster.typed.Join;
 import akka.management.javadsl.AkkaManagement;
 import io.twinhub.node.api.ApiServer;
 import io.twinhub.node.api.ApiSettings;
-import io.twinhub.node.api.DirectMethods;
+import io.twinhub.node.api.GatewayDirectMethods;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.node.security.TlsMaterial;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
@@ -124,7 +124,7 @@ public final class TwinhubNode {
           ? "cannot use keystore " + api.keystore() + " (" + e.getMessage() + ")" : e.getMessage()), e);
     }
     ApiServer server = ApiServer.create(system, twins, twin.limits(), api, policies, tls, s.hostName(),
-        DirectMethods.NO_DEVICE_GATEWAY);
+        new GatewayDirectMethods(twins, system));
     server.bind(s.bindInterface(), List.of(), Duration.ofSeconds(10));
     return server;
   }

@@ -201,6 +201,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     lastInbound = System.nanoTime();
     busy = true;
     MqttPacket p = m.packet();
+    if (ctx.getLog().isTraceEnabled()) ctx.getLog().trace("{} <- {}", clientId(), p);
     try {
       if (phase == Phase.AWAIT_CONNECT) {
         if (p instanceof Connect c) onConnect(c);
@@ -448,8 +449,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       await(deps.twins().updateTwin(deviceId, moduleId, update, null), (reply, err) -> {
         if (reply instanceof TwinReply.Accepted a) {
           long v = a.twin().state().reported().version();
+          // PUBACK first, as IoT Hub does: the device SDK only correlates a response with a request it saw acknowledged.
+          if (p.qos() == 1) send(PacketIdOnly.pubAck(p.packetId()));
           publishIfSubscribed(Subscription.TWIN_RESPONSES, DeviceTopics.twinPatchResponse(204, patch.rid(), v), ByteString.emptyByteString());
-          pubAckAndDone(p);
+          done();
         } else {
           IotHubError e = errorOf(reply, err);
           twinResult(p, mqttStatus(e), patch.rid(), null, e);
@@ -494,8 +497,9 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       e.put("message", error == null ? "" : error.message());
       payload = ByteString.fromString(e.toString());
     }
+    if (p.qos() == 1) send(PacketIdOnly.pubAck(p.packetId()));
     publishIfSubscribed(Subscription.TWIN_RESPONSES, DeviceTopics.twinResponse(status, rid), payload);
-    pubAckAndDone(p);
+    done();
   }
 
   private void pubAckAndDone(Publish p) {
@@ -748,6 +752,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   private void send(MqttPacket p) {
     if (phase == Phase.CLOSED) return;
+    if (ctx.getLog().isTraceEnabled()) ctx.getLog().trace("{} -> {}", clientId(), p);
     if (!out.offer(p)) close("device does not read its packets (outbound queue full)");
   }
 
