@@ -29,7 +29,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Errors: {@link QueryException} (syntax, type, bad continuation token: 400) and {@link
  * IndexBehindException} (read-your-writes wait timed out: 503).
  */
-public final class QueryEngine implements AutoCloseable {
+public final class QueryEngine implements TwinQueries, AutoCloseable {
   private final TwinIndex index;
   private final QuerySettings settings;
   private final ContinuationTokens tokens;
@@ -86,6 +86,7 @@ public final class QueryEngine implements AutoCloseable {
    * {@link #query(String, int, String)} on the engine's executor, after waiting (bounded by
    * {@code read-your-writes-timeout}) for the versions in {@code readYourWrites}.
    */
+  @Override
   public CompletionStage<QueryResult> query(String sql, int maxItems, String continuation,
                                             Optional<ReadYourWrites> readYourWrites) {
     CompletionStage<Void> ready = readYourWrites.map(r -> awaitVisible(r, settings.readYourWritesTimeout()))

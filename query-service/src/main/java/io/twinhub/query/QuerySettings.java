@@ -38,6 +38,11 @@ public record QuerySettings(int defaultPageSize, int maxPageSize, Duration readY
         c.getInt("parsed-query-cache"));
   }
 
+  /** These settings with {@code key} as the continuation-token key. */
+  public QuerySettings withContinuationKey(byte[] key) {
+    return new QuerySettings(defaultPageSize, maxPageSize, readYourWritesTimeout, key, parsedQueryCache);
+  }
+
   /** The page size for a request's {@code x-ms-max-item-count} (absent or &lt;= 0: the default). */
   public int pageSize(int requested) {
     if (requested <= 0) return defaultPageSize;

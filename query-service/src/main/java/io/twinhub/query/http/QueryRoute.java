@@ -15,6 +15,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinhub.query.QueryEngine;
 import io.twinhub.query.QueryResult;
 import io.twinhub.query.ReadYourWrites;
+import io.twinhub.query.TwinQueries;
 import io.twinhub.query.lang.QueryException;
 import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
@@ -57,10 +58,10 @@ public final class QueryRoute extends AllDirectives {
   /** Largest request body read (the query itself is at most 8 KB). */
   public static final long MAX_BODY_BYTES = 64 * 1024;
 
-  private final QueryEngine engine;
+  private final TwinQueries engine;
   private final Clock clock;
 
-  private QueryRoute(QueryEngine engine, Clock clock) {
+  private QueryRoute(TwinQueries engine, Clock clock) {
     this.engine = engine;
     this.clock = clock;
   }
@@ -71,7 +72,7 @@ public final class QueryRoute extends AllDirectives {
    * @param authorized wraps the handling route with the caller's authentication (for example
    *                   {@code inner -> sasAuth(AccessRight.ServiceConnect, AccessRight.RegistryRead, inner)})
    */
-  public static Route route(QueryEngine engine, Function<Supplier<Route>, Route> authorized) {
+  public static Route route(TwinQueries engine, Function<Supplier<Route>, Route> authorized) {
     return new QueryRoute(engine, Clock.systemUTC()).build(authorized);
   }
 

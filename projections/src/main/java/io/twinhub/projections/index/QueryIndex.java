@@ -1,0 +1,223 @@
+package io.twinhub.projections.index;
+
+import akka.Done;
+import akka.actor.typed.ActorSystem;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.Route;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Metrics;
+import io.micrometer.core.instrument.Tags;
+import io.twinhub.query.QueryEngine;
+import io.twinhub.query.QueryResult;
+import io.twinhub.query.QuerySettings;
+import io.twinhub.query.ReadYourWrites;
+import io.twinhub.query.TwinQueries;
+import io.twinhub.query.http.QueryRoute;
+import io.twinhub.query.index.TwinIndex;
+import io.twinhub.twin.entity.TwinTags;
+import org.HdrHistogram.Histogram;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The running query index of a node (what {@link QueryIndexModule#start} returns): the Lucene
+ * index, the per-tag projections feeding it, and the query engine over it.
+ *
+ * <ul>
+ *   <li>{@link #query} — one page of a query (also behind {@link #route});</li>
+ *   <li>{@link #status} — lag, events behind, counts (JSON at {@link #statusRoute}, gauges in
+ *       Micrometer's global registry: {@code twinhub_query_index_*});</li>
+ *   <li>{@link #reindex} — rebuild from the journal while the old index keeps answering, then swap;</li>
+ *   <li>{@link #stop} — stop the projections, commit, close.</li>
+ * </ul>
+ */
+public final class QueryIndex implements TwinQueries {
+  private static final Logger log = LoggerFactory.getLogger(QueryIndex.class);
+
+  private final ActorSystem<?> system;
+  private final Path dir;
+  private final JournalReader journal;
+  private final TwinStateCodec codec;
+  private final IndexProjectionSettings settings;
+  private final QuerySettings querySettings;
+  private final ExecutorService queryThreads;
+  private final String startedFrom;
+  private final List<Meter> meters = new ArrayList<>();
+  private volatile Running running;
+  private volatile String state = "live";
+  private volatile Histogram lastVisibleLag = new Histogram(3);
+  private CompletableFuture<Done> stopped;
+
+  /** The parts that are replaced together when a reindex swaps in a new index. */
+  private record Running(TwinIndex index, TwinIndexWriter writer, IndexProjection projection, QueryEngine engine) {}
+
+  QueryIndex(ActorSystem<?> system, Path dir, TwinIndex index, JournalReader journal, TwinStateCodec codec,
+             IndexProjectionSettings settings, QuerySettings querySettings, ExecutorService queryThreads, String startedFrom) {
+    this.system = system;
+    this.dir = dir;
+    this.journal = journal;
+    this.codec = codec;
+    this.settings = settings;
+    this.querySettings = querySettings;
+    this.queryThreads = queryThreads;
+    this.startedFrom = startedFrom;
+    this.running = startOn(index);
+    registerMetrics(Metrics.globalRegistry);
+  }
+
+  private Running startOn(TwinIndex index) {
+    TwinIndexWriter writer = new TwinIndexWriter(index, codec, journal, settings, Clock.systemUTC());
+    IndexProjection projection = new IndexProjection(system, journal, writer, settings).start();
+    return new Running(index, writer, projection, new QueryEngine(index, querySettings, queryThreads));
+  }
+
+  // ------------------------------------------------------------------ queries
+
+  @Override
+  public CompletionStage<QueryResult> query(String sql, int maxItems, String continuation, Optional<ReadYourWrites> ryw) {
+    return running.engine().query(sql, maxItems, continuation, ryw);
+  }
+
+  /** The engine answering queries now (replaced by a reindex). */
+  public QueryEngine engine() {
+    return running.engine();
+  }
+
+  /**
+   * {@code POST /devices/query} for the REST layer to mount; {@code authorized} wraps it with
+   * the caller's authentication (rights ServiceConnect or RegistryRead).
+   */
+  public Route route(Function<Supplier<Route>, Route> authorized) {
+    return QueryRoute.route(this, authorized);
+  }
+
+  /** {@code GET /query-index/status}: {@link #status()} as JSON (for the management port, next to /ready). */
+  public Route statusRoute() {
+    return new AllDirectives() {
+      Route build() {
+        return path(akka.http.javadsl.server.PathMatchers.segment("query-index").slash("status"), () ->
+            get(() -> extractRequest(r -> complete(HttpResponse.create()
+                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, status().toJson().toString()))))));
+      }
+    }.build();
+  }
+
+  // ------------------------------------------------------------------ status and metrics
+
+  public IndexStatus status() {
+    Running r = running;
+    long now = System.currentTimeMillis();
+    List<IndexStatus.Tag> tags = new ArrayList<>();
+    long behindTotal = 0;
+    long lag = 0;
+    boolean counted = true;
+    for (int t = 0; t < TwinTags.COUNT; t++) {
+      UUID offset = r.writer().offset(t);
+      long at = r.writer().lastEventAt(t);
+      long behind = r.projection().eventsBehind(t);
+      long age = at == 0 ? 0 : now - at;
+      long tagLag = behind > 0 ? age : 0;
+      if (behind < 0) counted = false;
+      else behindTotal += behind;
+      lag = Math.max(lag, tagLag);
+      tags.add(new IndexStatus.Tag(TwinTags.ALL.get(t), offset == null ? null : offset.toString(),
+          at == 0 ? null : Instant.ofEpochMilli(at), age, tagLag, behind, r.projection().restarts(t)));
+    }
+    Histogram h = r.writer().takeVisibleLag();
+    if (h.getTotalCount() > 0) lastVisibleLag = h;
+    Histogram v = lastVisibleLag;
+    long commit = r.writer().lastCommitAt();
+    return new IndexStatus(state, r.index().twinCount(), r.index().sizeOnDisk(), lag, counted ? behindTotal : -1,
+        v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(50), v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(99),
+        r.writer().applied.get(), r.writer().duplicates.get(), r.writer().gapsFilled.get(), r.writer().failed.get(),
+        commit == 0 ? null : Instant.ofEpochMilli(commit), startedFrom, r.projection().lastError(), tags);
+  }
+
+  private void registerMetrics(MeterRegistry registry) {
+    // One query index per node; a previous one (a test's) must not keep the names.
+    registry.getMeters().stream().filter(m -> m.getId().getName().startsWith("twinhub_query_index_")).toList()
+        .forEach(registry::remove);
+    meters.add(Gauge.builder("twinhub_query_index_lag_seconds", this, q -> q.status().lagMillis() / 1000.0)
+        .description("now minus the timestamp of the last applied event, where events are behind").register(registry));
+    meters.add(Gauge.builder("twinhub_query_index_events_behind", this, q -> q.status().eventsBehind())
+        .description("journal events the index has not applied yet (capped per tag)").register(registry));
+    meters.add(Gauge.builder("twinhub_query_index_visible_lag_p99_seconds", this, q -> q.lastVisibleLag.getValueAtPercentile(99) / 1000.0)
+        .description("event written to visible to queries, 99th percentile of the last interval").register(registry));
+    meters.add(Gauge.builder("twinhub_query_index_twins", this, q -> q.running.index().twinCount()).register(registry));
+    meters.add(Gauge.builder("twinhub_query_index_size_bytes", this, q -> q.running.index().sizeOnDisk()).register(registry));
+    meters.add(Gauge.builder("twinhub_query_index_events_applied", this, q -> q.running.writer().applied.get()).register(registry));
+    for (int t = 0; t < TwinTags.COUNT; t++) {
+      int tag = t;
+      meters.add(Gauge.builder("twinhub_query_index_tag_events_behind", this, q -> q.running.projection().eventsBehind(tag))
+          .tags(Tags.of("tag", TwinTags.ALL.get(t))).register(registry));
+    }
+  }
+
+  // ------------------------------------------------------------------ reindex and stop
+
+  /**
+   * Rebuilds the index from the journal into a directory beside it while the current index keeps
+   * answering queries, then swaps it in and resumes the projections from the rebuilt offsets.
+   */
+  public synchronized CompletionStage<Reindexer.Progress> reindex(Reindexer.Listener listener) {
+    return CompletableFuture.supplyAsync(() -> {
+      state = "rebuilding";
+      try {
+        Path rebuilt = dir.resolveSibling(dir.getFileName() + ".rebuild");
+        Reindexer.Progress p = Reindexer.build(system, journal, codec, settings, rebuilt, listener);
+        Running old = running;
+        old.projection().stop().toCompletableFuture().join();
+        old.writer().close();
+        old.engine().close();
+        old.index().close();
+        Reindexer.swap(rebuilt, dir);
+        running = startOn(TwinIndex.open(dir));
+        log.info("query index rebuilt from the journal: {} events, {} twins, {} s", p.events(), p.twins(),
+            p.elapsed().toSeconds());
+        return p;
+      } finally {
+        state = "live";
+      }
+    }, queryThreads);
+  }
+
+  /** Stops the projections, makes the index durable with its offsets, closes it. */
+  public synchronized CompletionStage<Done> stop() {
+    if (stopped == null) {
+      Running r = running;
+      stopped = r.projection().stop().toCompletableFuture().thenApply(d -> {
+        state = "stopped";
+        r.writer().close();
+        r.engine().close();
+        r.index().close();
+        meters.forEach(Metrics.globalRegistry::remove);
+        queryThreads.shutdown();
+        return Done.getInstance();
+      });
+    }
+    return stopped;
+  }
+
+  /** The index directory. */
+  public Path directory() {
+    return dir;
+  }
+}

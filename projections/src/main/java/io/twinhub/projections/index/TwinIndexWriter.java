@@ -1,0 +1,303 @@
+package io.twinhub.projections.index;
+
+import akka.persistence.query.EventEnvelope;
+import akka.persistence.query.TimeBasedUUID;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.query.index.TwinIndex;
+import io.twinhub.query.index.TwinKey;
+import io.twinhub.twin.domain.TwinJson;
+import io.twinhub.twin.entity.TwinEvent;
+import io.twinhub.twin.entity.TwinRecord;
+import io.twinhub.twin.entity.TwinTags;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.time.Clock;
+import java.util.Comparator;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+
+/**
+ * Applies journal events to the twin index on one thread, in the order each tag's stream
+ * delivers them (a device and its modules share a tag, so each twin's events arrive in order).
+ *
+ * <p>The fold is the entity's own: {@link TwinRecord#apply}, from the state stored with the
+ * twin's document. Each document remembers the journal sequence number it reflects:
+ * <ul>
+ *   <li>an event at or below it was applied already (a re-read after a restart) and is skipped
+ *       — the sequence number orders every event of a twin, also identity and connection
+ *       events that leave the twin {@code version} unchanged;</li>
+ *   <li>an event more than one above it means events were not delivered (yet): they are read
+ *       from the twin's own journal and applied first, so the fold never skips one.</li>
+ * </ul>
+ * Visibility ({@link TwinIndex#refresh}) follows every {@code refresh-interval}; durability
+ * ({@link TwinIndex#commit}) every {@code commit-interval}, with each tag's offset in the same
+ * Lucene commit, so a restart resumes exactly where the durable index is.
+ */
+final class TwinIndexWriter implements AutoCloseable {
+  private static final Logger log = LoggerFactory.getLogger(TwinIndexWriter.class);
+  private static final ObjectMapper JSON = new ObjectMapper();
+  /** Commit user data key: per tag {"offset": uuid, "at": epoch millis of the last applied event}. */
+  static final String OFFSETS_KEY = "twinhub.projection.offsets";
+
+  private final TwinIndex index;
+  private final TwinStateCodec codec;
+  private final JournalReader journal;
+  private final IndexProjectionSettings settings;
+  private final Clock clock;
+  private final ScheduledExecutorService thread;
+
+  // Written on the writer thread only; read by status() from any thread.
+  private final UUID[] offsets = new UUID[TwinTags.COUNT];
+  private final AtomicLongArray lastEventAt = new AtomicLongArray(TwinTags.COUNT);
+  final AtomicLong applied = new AtomicLong();
+  final AtomicLong duplicates = new AtomicLong();
+  final AtomicLong gapsFilled = new AtomicLong();
+  final AtomicLong failed = new AtomicLong();
+  private final AtomicLong lastCommit = new AtomicLong();
+  private final Recorder visibleLag = new Recorder(3);
+  private long[] notYetVisible = new long[1024];
+  private int notYetVisibleCount;
+  private long lastRefresh;
+  private boolean dirty;
+  private boolean uncommitted;
+
+  TwinIndexWriter(TwinIndex index, TwinStateCodec codec, JournalReader journal, IndexProjectionSettings settings, Clock clock) {
+    this.index = index;
+    this.codec = codec;
+    this.journal = journal;
+    this.settings = settings;
+    this.clock = clock;
+    this.thread = Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "twinhub-index-writer");
+      t.setDaemon(true);
+      return t;
+    });
+    readOffsets(index.committedData());
+    long tick = Math.max(10, settings.refreshInterval().toMillis());
+    thread.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.MILLISECONDS);
+  }
+
+  /** The offset of {@code tag} the index reflects (applied, maybe not yet committed); null before any. */
+  synchronized UUID offset(int tag) {
+    return offsets[tag];
+  }
+
+  /** Epoch millis of the last applied event of {@code tag} (0 before any). */
+  long lastEventAt(int tag) {
+    return lastEventAt.get(tag);
+  }
+
+  long lastCommitAt() {
+    return lastCommit.get();
+  }
+
+  /** Applies a batch of one tag's events; completes when they are in the index (not yet visible). */
+  CompletionStage<Void> apply(int tag, List<EventEnvelope> batch) {
+    return CompletableFuture.runAsync(() -> {
+      for (EventEnvelope env : batch) {
+        applyEvent(env);
+        advance(tag, env);
+      }
+      maybeRefresh(false);
+      maybeCommit(false);
+    }, thread);
+  }
+
+  /** Makes everything applied visible and durable now (on the writer thread). */
+  CompletionStage<Void> flush() {
+    return CompletableFuture.runAsync(() -> {
+      maybeRefresh(true);
+      maybeCommit(true);
+    }, thread);
+  }
+
+  /** Index lag percentiles since the last call: event written → visible to queries, in ms. */
+  Histogram takeVisibleLag() {
+    return visibleLag.getIntervalHistogram();
+  }
+
+  // ------------------------------------------------------------------ the fold
+
+  void applyEvent(EventEnvelope env) {
+    TwinKey key = keyOf(env.persistenceId());
+    if (key == null || !(env.event() instanceof TwinEvent event)) return;
+    Optional<TwinIndex.Stored> stored = index.lookup(key);
+    long last = stored.map(TwinIndex.Stored::seq).orElse(0L);
+    long seq = env.sequenceNr();
+    if (seq <= last) {
+      duplicates.incrementAndGet();
+      return;
+    }
+    try {
+      TwinRecord record = stored.map(TwinIndex.Stored::state).map(codec::decode).orElse(TwinRecord.EMPTY);
+      if (seq > last + 1) {
+        gapsFilled.incrementAndGet();
+        for (EventEnvelope missing : journal.events(env.persistenceId(), last + 1, seq - 1, settings.gapTimeout())) {
+          if (missing.sequenceNr() > last && missing.sequenceNr() < seq && missing.event() instanceof TwinEvent m) {
+            record = record.apply(m);
+          }
+        }
+      }
+      write(key, record.apply(event), seq);
+    } catch (RuntimeException e) {
+      refold(key, env, e);
+    }
+    applied.incrementAndGet();
+  }
+
+  /** The stored state could not take the event: fold the twin's whole journal from the start. */
+  private void refold(TwinKey key, EventEnvelope env, RuntimeException cause) {
+    log.warn("index: event {} of {} did not apply to the stored state ({}); refolding the twin from its journal",
+        env.sequenceNr(), env.persistenceId(), cause.toString());
+    try {
+      TwinRecord record = TwinRecord.EMPTY;
+      for (EventEnvelope e : journal.events(env.persistenceId(), 1, env.sequenceNr(), settings.gapTimeout())) {
+        if (e.event() instanceof TwinEvent t) record = record.apply(t);
+      }
+      write(key, record, env.sequenceNr());
+    } catch (RuntimeException e) {
+      failed.incrementAndGet();
+      log.error("index: cannot fold {} up to event {}; the twin stays as it was: {}", env.persistenceId(),
+          env.sequenceNr(), e.toString());
+    }
+  }
+
+  private void write(TwinKey key, TwinRecord record, long seq) {
+    byte[] state = codec.encode(record);
+    if (record.exists()) {
+      index.put(key, TwinJson.serviceView(record.twin()), seq, state);
+    } else {
+      index.putDeleted(key, seq, record.twin() == null ? 0 : record.twin().state().version(), state);
+    }
+    dirty = true;
+    uncommitted = true;
+  }
+
+  /** "Device|dev1" → device dev1; "Module|dev1/mod1" → module mod1 of dev1; anything else null. */
+  static TwinKey keyOf(String persistenceId) {
+    int bar = persistenceId.indexOf('|');
+    if (bar < 0) return null;
+    String type = persistenceId.substring(0, bar);
+    String id = persistenceId.substring(bar + 1);
+    if (type.equals("Device")) return TwinKey.device(id);
+    if (type.equals("Module")) {
+      int slash = id.indexOf('/');
+      return slash > 0 ? TwinKey.module(id.substring(0, slash), id.substring(slash + 1)) : null;
+    }
+    return null;
+  }
+
+  // ------------------------------------------------------------------ offsets, visibility, durability
+
+  private synchronized void advance(int tag, EventEnvelope env) {
+    if (env.offset() instanceof TimeBasedUUID t && (offsets[tag] == null || UUID_ORDER.compare(t.value(), offsets[tag]) > 0)) {
+      offsets[tag] = t.value();
+      lastEventAt.set(tag, env.timestamp());
+    }
+    if (notYetVisibleCount == notYetVisible.length) notYetVisible = java.util.Arrays.copyOf(notYetVisible, notYetVisibleCount * 2);
+    notYetVisible[notYetVisibleCount++] = env.timestamp();
+  }
+
+  private void tick() {
+    try {
+      maybeRefresh(false);
+      maybeCommit(false);
+    } catch (RuntimeException e) {
+      log.error("index: refresh/commit failed: {}", e.toString(), e);
+    }
+  }
+
+  private void maybeRefresh(boolean force) {
+    long now = clock.millis();
+    if (!dirty || (!force && now - lastRefresh < settings.refreshInterval().toMillis())) return;
+    index.refresh();
+    lastRefresh = clock.millis();
+    dirty = false;
+    for (int i = 0; i < notYetVisibleCount; i++) {
+      visibleLag.recordValue(Math.max(0, lastRefresh - notYetVisible[i]));
+    }
+    notYetVisibleCount = 0;
+  }
+
+  private void maybeCommit(boolean force) {
+    long now = clock.millis();
+    if (!uncommitted || (!force && now - lastCommit.get() < settings.commitInterval().toMillis())) return;
+    index.commit(Map.of(OFFSETS_KEY, offsetsJson()));
+    lastCommit.set(clock.millis());
+    uncommitted = false;
+  }
+
+  private synchronized String offsetsJson() {
+    ObjectNode o = JSON.createObjectNode();
+    for (int t = 0; t < TwinTags.COUNT; t++) {
+      if (offsets[t] == null) continue;
+      o.putObject(TwinTags.ALL.get(t)).put("offset", offsets[t].toString()).put("at", lastEventAt.get(t));
+    }
+    return o.toString();
+  }
+
+  private synchronized void readOffsets(Map<String, String> data) {
+    String json = data.get(OFFSETS_KEY);
+    if (json == null) return;
+    try {
+      JsonNode o = JSON.readTree(json);
+      for (int t = 0; t < TwinTags.COUNT; t++) {
+        JsonNode n = o.get(TwinTags.ALL.get(t));
+        if (n == null) continue;
+        offsets[t] = UUID.fromString(n.get("offset").asText());
+        lastEventAt.set(t, n.path("at").asLong());
+      }
+    } catch (IOException | RuntimeException e) {
+      throw new TwinIndex.IndexUnusableException("the index's stored offsets cannot be read: " + e);
+    }
+  }
+
+  /** The committed offsets of an index, by tag index (null where none), for status and tests. */
+  static Map<Integer, UUID> committedOffsets(TwinIndex index) {
+    Map<Integer, UUID> out = new HashMap<>();
+    String json = index.committedData().get(OFFSETS_KEY);
+    if (json == null) return out;
+    try {
+      JsonNode o = JSON.readTree(json);
+      for (int t = 0; t < TwinTags.COUNT; t++) {
+        JsonNode n = o.get(TwinTags.ALL.get(t));
+        if (n != null) out.put(t, UUID.fromString(n.get("offset").asText()));
+      }
+    } catch (IOException e) {
+      throw new IllegalStateException(e);
+    }
+    return out;
+  }
+
+  /** Time-based UUIDs in time order (then by their other bits), as Cassandra orders timeuuids. */
+  static final Comparator<UUID> UUID_ORDER = Comparator.comparingLong(UUID::timestamp)
+      .thenComparing(u -> u.getLeastSignificantBits() ^ Long.MIN_VALUE);
+
+  /** Stops the thread after a final refresh and commit. */
+  @Override
+  public void close() {
+    try {
+      flush().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      log.warn("index: final commit failed: {}", e.toString());
+    } finally {
+      thread.shutdownNow();
+    }
+  }
+}

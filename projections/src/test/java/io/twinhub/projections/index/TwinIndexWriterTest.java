@@ -1,0 +1,248 @@
+package io.twinhub.projections.index;
+
+import akka.actor.testkit.typed.javadsl.ActorTestKit;
+import akka.persistence.query.EventEnvelope;
+import akka.persistence.query.Offset;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigFactory;
+import io.twinhub.query.QueryEngine;
+import io.twinhub.query.QuerySettings;
+import io.twinhub.query.index.TwinIndex;
+import io.twinhub.query.index.TwinKey;
+import io.twinhub.twin.domain.Authentication;
+import io.twinhub.twin.domain.ConnectionState;
+import io.twinhub.twin.domain.DeviceStatus;
+import io.twinhub.twin.domain.Identity;
+import io.twinhub.twin.domain.IdentitySpec;
+import io.twinhub.twin.domain.JsonDoc;
+import io.twinhub.twin.domain.TwinJson;
+import io.twinhub.twin.entity.TwinEvent;
+import io.twinhub.twin.entity.TwinRecord;
+import io.twinhub.twin.entity.TwinTags;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Clock;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.UUID;
+import java.util.concurrent.ForkJoinPool;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The writer's fold against the entity's own ({@link TwinRecord#apply}), without a journal:
+ * every event kind, duplicates, deletion and re-creation, connection events that leave the
+ * version as it is, keys never stored, offsets committed with the documents.
+ */
+class TwinIndexWriterTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final Instant T0 = Instant.parse("2026-11-20T10:00:00Z");
+  static ActorTestKit kit;
+  TwinIndex index;
+  TwinIndexWriter writer;
+  long time;
+
+  @BeforeAll
+  static void system() {
+    kit = ActorTestKit.create(ConfigFactory.parseString(
+        "akka.actor.serialization-bindings { \"io.twinhub.twin.TwinhubSerializable\" = jackson-json }\n"
+            + "akka.actor.allow-java-serialization = off").withFallback(ConfigFactory.load()));
+  }
+
+  @AfterAll
+  static void down() {
+    kit.shutdownTestKit();
+  }
+
+  @BeforeEach
+  void open() {
+    index = TwinIndex.inMemory();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null,
+        IndexProjectionSettings.from(kit.system().settings().config()), Clock.systemUTC());
+  }
+
+  @AfterEach
+  void close() {
+    writer.close();
+    index.close();
+  }
+
+  static Identity identity(String deviceId, String moduleId) {
+    IdentitySpec spec = new IdentitySpec(DeviceStatus.ENABLED, null,
+        Authentication.sas("c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MTI=", "c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0c2VjcmV0MzQ="), false);
+    return Identity.create(deviceId, moduleId, spec, "gen").optionalValue().orElseThrow();
+  }
+
+  static JsonDoc doc(String json) {
+    try {
+      return JsonDoc.of((ObjectNode) JSON.readTree(json));
+    } catch (Exception e) {
+      throw new IllegalArgumentException(e);
+    }
+  }
+
+  /** The events of one twin, with the record the entity folds from them. */
+  final class Journal {
+    final String pid;
+    final List<EventEnvelope> envelopes = new ArrayList<>();
+    TwinRecord record = TwinRecord.EMPTY;
+
+    Journal(String pid) {
+      this.pid = pid;
+    }
+
+    Journal add(TwinEvent e) {
+      record = record.apply(e);
+      time += 1000;
+      envelopes.add(EventEnvelope.apply(Offset.timeBasedUUID(timeUuid(time)), pid, envelopes.size() + 1, e, time));
+      return this;
+    }
+
+    TwinEvent.Versions next(int dDesired, int dReported) {
+      var s = record.twin().state();
+      return new TwinEvent.Versions(s.version() + 1, s.desired().version() + dDesired, s.reported().version() + dReported);
+    }
+  }
+
+  static UUID timeUuid(long millis) {
+    long ts = (millis * 10_000) + 0x01B21DD213814000L;
+    long msb = (ts << 32) | ((ts & 0xFFFF00000000L) >>> 16) | 0x1000L | ((ts >>> 48) & 0x0FFF);
+    return new UUID(msb, 0x8000000000000000L | (millis & 0xFFFF));
+  }
+
+  void apply(int tag, List<EventEnvelope> events) throws Exception {
+    writer.apply(tag, events).toCompletableFuture().get(10, TimeUnit.SECONDS);
+    writer.flush().toCompletableFuture().get(10, TimeUnit.SECONDS);
+  }
+
+  ObjectNode indexed(String sql) {
+    QueryEngine engine = new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool());
+    var rows = engine.query(sql, 10, null).json();
+    engine.close();
+    return rows.isEmpty() ? null : rows.get(0);
+  }
+
+  @Test
+  void everyEventKindFoldsLikeTheEntity() throws Exception {
+    Journal dev = new Journal("Device|pump-1");
+    dev.add(new TwinEvent.DeviceCreated(identity("pump-1", null), new TwinEvent.Versions(1, 1, 1), T0));
+    dev.add(new TwinEvent.TagsPatched(doc("{\"site\":\"north\",\"floor\":2}"), dev.next(0, 0), T0.plusSeconds(1)));
+    dev.add(new TwinEvent.DesiredPatched(doc("{\"rate\":5}"), dev.next(1, 0), T0.plusSeconds(2)));
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"battery\":80,\"fw\":{\"v\":\"1.0\"}}"), dev.next(0, 1), T0.plusSeconds(3)));
+    dev.add(new TwinEvent.ConnectionStateChanged(ConnectionState.CONNECTED, T0.plusSeconds(4)));
+    dev.add(new TwinEvent.TwinPatched(doc("{\"floor\":null}"), doc("{\"rate\":6}"), dev.next(1, 0), T0.plusSeconds(5)));
+    dev.add(new TwinEvent.ModuleAdded("sensor", T0.plusSeconds(6)));
+    dev.add(new TwinEvent.DesiredReplaced(doc("{\"mode\":\"eco\"}"), dev.next(1, 0), T0.plusSeconds(7)));
+    dev.add(new TwinEvent.TagsReplaced(doc("{\"site\":\"south\"}"), dev.next(0, 0), T0.plusSeconds(8)));
+    dev.add(new TwinEvent.TwinReplaced(doc("{\"site\":\"west\"}"), doc("{\"mode\":\"max\"}"), dev.next(1, 0), T0.plusSeconds(9)));
+    Journal mod = new Journal("Module|pump-1/sensor");
+    mod.add(new TwinEvent.ModuleCreated(identity("pump-1", "sensor"), new TwinEvent.Versions(1, 1, 1), T0));
+    mod.add(new TwinEvent.ReportedPatched(doc("{\"t\":21.5}"), mod.next(0, 1), T0.plusSeconds(1)));
+
+    apply(TwinTags.ALL.indexOf(TwinTags.forDevice("pump-1")), concat(dev.envelopes, mod.envelopes));
+
+    assertEquals(TwinJson.serviceView(dev.record.twin()), indexed("SELECT * FROM devices WHERE deviceId = 'pump-1'"));
+    assertEquals(TwinJson.serviceView(mod.record.twin()), indexed("SELECT * FROM devices.modules WHERE moduleId = 'sensor'"));
+    assertEquals("Connected", indexed("SELECT connectionState FROM devices").get("connectionState").asText());
+    assertEquals(dev.envelopes.size(), index.lookup(TwinKey.device("pump-1")).orElseThrow().seq());
+    assertEquals(dev.envelopes.size() + mod.envelopes.size(), writer.applied.get());
+  }
+
+  @Test
+  void eventsAtOrBelowTheStoredSequenceNumberAreSkipped() throws Exception {
+    Journal dev = new Journal("Device|d1");
+    dev.add(new TwinEvent.DeviceCreated(identity("d1", null), new TwinEvent.Versions(1, 1, 1), T0));
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"n\":1}"), dev.next(0, 1), T0.plusSeconds(1)));
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"n\":2}"), dev.next(0, 1), T0.plusSeconds(2)));
+    apply(0, dev.envelopes);
+    // A re-read (restart rewind) delivers all three again, then a new one.
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"n\":3}"), dev.next(0, 1), T0.plusSeconds(3)));
+    apply(0, dev.envelopes);
+    assertEquals(3, writer.duplicates.get());
+    assertEquals(4, writer.applied.get());
+    assertEquals(3, indexed("SELECT properties.reported.n AS n FROM devices").get("n").asInt());
+    assertEquals(TwinJson.serviceView(dev.record.twin()), indexed("SELECT * FROM devices"));
+  }
+
+  @Test
+  void deletedTwinsDisappearAndReappearWithContinuedVersions() throws Exception {
+    Journal dev = new Journal("Device|d2");
+    dev.add(new TwinEvent.DeviceCreated(identity("d2", null), new TwinEvent.Versions(1, 1, 1), T0));
+    dev.add(new TwinEvent.TagsPatched(doc("{\"a\":1}"), dev.next(0, 0), T0.plusSeconds(1)));
+    dev.add(new TwinEvent.DeviceDeleted(List.of(), T0.plusSeconds(2)));
+    apply(0, dev.envelopes);
+    assertNull(indexed("SELECT * FROM devices"));
+    assertEquals("[{\"n\":0}]", new String(new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool())
+        .query("SELECT COUNT() AS n FROM devices", 10, null).body(), StandardCharsets.UTF_8));
+    assertTrue(index.lookup(TwinKey.device("d2")).orElseThrow().deleted());
+
+    dev.add(new TwinEvent.DeviceCreated(identity("d2", null).continuing(dev.record.twin().identity()),
+        dev.record.versionsOnCreate(), T0.plusSeconds(3)));
+    apply(0, dev.envelopes);
+    ObjectNode again = indexed("SELECT * FROM devices");
+    assertEquals(TwinJson.serviceView(dev.record.twin()), again);
+    assertEquals(3, again.get("version").asInt(), "versions continue after a re-creation");
+    assertTrue(again.get("tags").isEmpty());
+  }
+
+  @Test
+  void symmetricKeysNeverReachTheIndex() throws Exception {
+    Journal dev = new Journal("Device|d3");
+    dev.add(new TwinEvent.DeviceCreated(identity("d3", null), new TwinEvent.Versions(1, 1, 1), T0));
+    apply(0, dev.envelopes);
+    byte[] state = index.lookup(TwinKey.device("d3")).orElseThrow().state();
+    String text = new String(state, StandardCharsets.ISO_8859_1);
+    assertFalse(text.contains("c2VjcmV0c2VjcmV0"), "stored state holds no key");
+    assertTrue(text.contains("d3"));
+  }
+
+  @Test
+  void offsetsAreCommittedWithTheDocuments() throws Exception {
+    Journal dev = new Journal("Device|d4");
+    dev.add(new TwinEvent.DeviceCreated(identity("d4", null), new TwinEvent.Versions(1, 1, 1), T0));
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"n\":1}"), dev.next(0, 1), T0.plusSeconds(1)));
+    apply(5, dev.envelopes);
+    UUID last = ((akka.persistence.query.TimeBasedUUID) dev.envelopes.get(1).offset()).value();
+    assertEquals(last, TwinIndexWriter.committedOffsets(index).get(5));
+    assertEquals(last, writer.offset(5));
+    assertNull(writer.offset(4));
+    // Re-read events never move the offset back.
+    apply(5, dev.envelopes.subList(0, 1));
+    assertEquals(last, writer.offset(5));
+  }
+
+  @Test
+  void persistenceIdsMapToTwins() {
+    assertEquals(TwinKey.device("a|b"), TwinIndexWriter.keyOf("Device|a|b"));
+    assertEquals(TwinKey.module("dev", "mod/x"), TwinIndexWriter.keyOf("Module|dev/mod/x"));
+    assertNull(TwinIndexWriter.keyOf("Other|x"));
+    assertNull(TwinIndexWriter.keyOf("nobar"));
+  }
+
+  @Test
+  void visibleLagIsRecordedOnRefresh() throws Exception {
+    Journal dev = new Journal("Device|d5");
+    time = System.currentTimeMillis() - 250;
+    dev.add(new TwinEvent.DeviceCreated(identity("d5", null), new TwinEvent.Versions(1, 1, 1), T0));
+    apply(0, dev.envelopes);
+    var h = writer.takeVisibleLag();
+    assertEquals(1, h.getTotalCount());
+    assertTrue(h.getMaxValue() >= 0 && h.getMaxValue() < Duration.ofMinutes(1).toMillis(), "lag " + h.getMaxValue());
+  }
+
+  @SafeVarargs
+  static <T> List<T> concat(List<T>... lists) {
+    List<T> out = new ArrayList<>();
+    for (List<T> l : lists) out.addAll(l);
+    return out;
+  }
+}
