@@ -137,7 +137,7 @@ public final class MqttGateway {
     Flow<MqttPacket, MqttPacket, NotUsed> sessionFlow = Flow.fromSinkAndSourceCoupled(
         Flow.<MqttPacket>create().buffer(s.maxInflight(), akka.stream.OverflowStrategy.backpressure()).to(toSession),
         queue.second());
-    return MqttCodec.bidi(s.maxPacketSize()).join(sessionFlow)
+    return MqttCodec.bidi(s.maxPacketSize(), true).join(sessionFlow)
         .watchTermination((notUsed, done) -> {
           done.whenComplete((d, e) -> sessions.remove(session));
           return NotUsed.getInstance();

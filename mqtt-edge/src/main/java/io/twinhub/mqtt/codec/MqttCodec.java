@@ -32,8 +32,13 @@ public final class MqttCodec {
    * as their header is read, before their body is buffered.
    */
   public static BidiFlow<ByteString, MqttPacket, MqttPacket, ByteString, NotUsed> bidi(int maxPacketSize) {
+    return bidi(maxPacketSize, false);
+  }
+
+  /** As above; {@code serverSide}: the first packet must be a CONNECT (see {@link MqttFraming}). */
+  public static BidiFlow<ByteString, MqttPacket, MqttPacket, ByteString, NotUsed> bidi(int maxPacketSize, boolean serverSide) {
     return BidiFlow.fromFlows(
-        Flow.fromGraph(new MqttFraming(maxPacketSize)),
+        Flow.fromGraph(new MqttFraming(maxPacketSize, serverSide)),
         Flow.<MqttPacket>create().map(MqttCodec::encode));
   }
 

@@ -133,6 +133,16 @@ public sealed interface MqttPacket {
     }
   }
 
+  /**
+   * Not a packet: what {@link MqttFraming} emits, as its last element, for bytes that are not
+   * MQTT (a stream failure would be logged as an error for every bad client).
+   */
+  record Malformed(String reason) implements MqttPacket {
+    public int type() {
+      return 0;
+    }
+  }
+
   /** PINGREQ, PINGRESP, DISCONNECT: nothing but the type. */
   record Empty(int type) implements MqttPacket {
     public static final Empty PINGREQ_PACKET = new Empty(PINGREQ);

@@ -203,6 +203,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     MqttPacket p = m.packet();
     if (ctx.getLog().isTraceEnabled()) ctx.getLog().trace("{} <- {}", clientId(), p);
     try {
+      if (p instanceof Malformed bad) {
+        close("malformed input: " + bad.reason());
+        return this;
+      }
       if (phase == Phase.AWAIT_CONNECT) {
         if (p instanceof Connect c) onConnect(c);
         else close("first packet is " + MqttCodec_name(p) + ", not CONNECT");

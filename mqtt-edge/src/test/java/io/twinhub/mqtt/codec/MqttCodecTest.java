@@ -199,22 +199,38 @@ class MqttCodecTest {
   }
 
   @Test
-  void framingRefusesOversizePacketsBeforeTheirBodyArrives() {
-    // Header announcing 2 MB; only the header is sent.
-    ByteString header = ByteString.fromArray(hex("30808080" + "01"));
-    var failure = assertThrows(ExecutionException.class, () -> Source.single(header)
-        .concat(Source.maybe())
-        .via(new MqttFraming(1024)).runWith(Sink.seq(), testKit.system()).toCompletableFuture().get(5, TimeUnit.SECONDS));
-    assertInstanceOf(MqttProtocolException.class, failure.getCause());
-    assertTrue(failure.getCause().getMessage().contains("exceeds the maximum of 1024"));
+  void framingRefusesOversizePacketsBeforeTheirBodyArrives() throws Exception {
+    // Header announcing 2 MB; only the header is sent, the connection stays open.
+    assertEquals("packet of 2097152 bytes exceeds the maximum of 1024", malformed(hex("30808080" + "01"), 1024, false));
   }
 
   @Test
-  void framingFailsOnATruncatedPacketAtEndOfStream() {
+  void framingReportsATruncatedPacketAtEndOfStream() throws Exception {
     ByteString bytes = MqttCodec.encode(Publish.qos0("a/b", ByteString.fromString("hello")));
-    var failure = assertThrows(ExecutionException.class, () -> Source.single(bytes.take(bytes.size() - 2))
-        .via(new MqttFraming(1024)).runWith(Sink.seq(), testKit.system()).toCompletableFuture().get(5, TimeUnit.SECONDS));
-    assertTrue(failure.getCause().getMessage().contains("closed inside a packet"));
+    List<MqttPacket> out = Source.single(bytes.take(bytes.size() - 2))
+        .via(new MqttFraming(1024)).runWith(Sink.seq(), testKit.system()).toCompletableFuture().get(5, TimeUnit.SECONDS);
+    assertTrue(((Malformed) out.get(out.size() - 1)).reason().contains("closed inside a packet"));
+  }
+
+  @Test
+  void serverSideFramingRefusesAFirstPacketThatIsNotConnectAtItsFirstByte() throws Exception {
+    for (String hex : new String[] {"47", "30", "c0", "ff"}) {
+      assertEquals("first packet is not CONNECT", malformed(hex(hex), 1024, true), hex);
+    }
+    assertTrue(malformed(hex("10ffff03"), 1_000_000, true).startsWith("CONNECT of"));
+    assertTrue(malformed(hex("c000"), 1024, false) == null, "PINGREQ is fine on a client-side or later stream");
+  }
+
+  /** Feeds bytes into a stream that stays open; the reason of the Malformed element, or null if none within 1 s. */
+  private static String malformed(byte[] bytes, int max, boolean serverSide) throws Exception {
+    var first = Source.single(ByteString.fromArray(bytes)).concat(Source.<ByteString>maybe())
+        .via(new MqttFraming(max, serverSide)).runWith(Sink.head(), testKit.system()).toCompletableFuture();
+    try {
+      MqttPacket p = first.get(1, TimeUnit.SECONDS);
+      return p instanceof Malformed m ? m.reason() : null;
+    } catch (java.util.concurrent.TimeoutException e) {
+      return null;
+    }
   }
 
   private static ByteString paho(MqttWireMessage m) throws Exception {
