@@ -12,6 +12,10 @@ import io.twinhub.node.api.GatewayDirectMethods;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.node.security.TlsMaterial;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
+import io.twinhub.projections.streams.ChangeFeed;
+import io.twinhub.projections.streams.ChangeStreamRoutes;
+import io.twinhub.projections.streams.RouteConditions;
+import io.twinhub.twin.auth.AccessRight;
 import io.twinhub.twin.service.TwinService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -125,8 +129,16 @@ public final class TwinhubNode {
     }
     ApiServer server = ApiServer.create(system, twins, twin.limits(), api, policies, tls, s.hostName(),
         new GatewayDirectMethods(twins, system));
-    server.bind(s.bindInterface(), List.of(), Duration.ofSeconds(10));
+    server.bind(s.bindInterface(), List.of(changeStreams(system, server, s)), Duration.ofSeconds(10));
     return server;
+  }
+
+  /** GET /streams/..., GET /routes: the journal as resumable change streams (service right). */
+  private static akka.http.javadsl.server.Route changeStreams(ActorSystem<Void> system, ApiServer server, NodeSettings s) {
+    String readJournal = s.config().getString("twinhub.streams.read-journal");
+    ChangeFeed feed = new ChangeFeed(system, s.hostName(), readJournal);
+    return new ChangeStreamRoutes(feed, RouteConditions.fromConfig(s.config()),
+        server.authorizer(AccessRight.ServiceConnect), Clock.systemUTC()).route();
   }
 
   private static EmbeddedCassandra startEmbeddedCassandra(NodeSettings s) {

@@ -28,8 +28,17 @@ public final class ChangeFeed {
   private final String hubName;
 
   public ChangeFeed(ActorSystem<?> system, String hubName) {
+    this(system, hubName, CassandraReadJournal.Identifier());
+  }
+
+  /**
+   * @param readJournalPluginId config path of the Cassandra read journal to use; the node
+   *                            passes one tuned for low lag (short eventual-consistency delay,
+   *                            pub-sub notifications)
+   */
+  public ChangeFeed(ActorSystem<?> system, String hubName, String readJournalPluginId) {
     this.journal = PersistenceQuery.get(system.classicSystem())
-        .getReadJournalFor(CassandraReadJournal.class, CassandraReadJournal.Identifier());
+        .getReadJournalFor(CassandraReadJournal.class, readJournalPluginId);
     this.hubName = hubName;
   }
 
