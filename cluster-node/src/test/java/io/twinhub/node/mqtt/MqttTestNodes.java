@@ -1,0 +1,106 @@
+package io.twinhub.node.mqtt;
+
+import io.twinhub.node.NodeSettings;
+import io.twinhub.node.TwinhubNode;
+import io.twinhub.node.security.SharedAccessPolicies;
+import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
+import io.twinhub.twin.auth.SasToken;
+import io.twinhub.twin.domain.Authentication;
+import io.twinhub.twin.domain.DeviceStatus;
+import io.twinhub.twin.domain.IdentitySpec;
+import io.twinhub.twin.entity.TwinReply;
+import io.twinhub.twin.service.TwinService;
+
+import javax.net.ssl.SSLContext;
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Nodes for the MQTT acceptance tests: real node, shared embedded Cassandra, host name
+ * {@code 127.0.0.1} (the device SDK refuses a host name without a dot, and 127.0.0.1 is in
+ * the certificate's SANs).
+ *
+ * <p>The Java device SDK connects to {@code ssl://<host>:8883} with the port hard-wired
+ * ({@code MqttIotHubConnection.SSL_PORT_SUFFIX}); {@code GatewayHostName} changes only the host.
+ * The alternative, its HTTP-proxy socket factory pointed at a CONNECT proxy that ignores the
+ * port, would put a home-made proxy between the SDK and the hub. So SDK tests run the node's
+ * MQTT listener on 127.0.0.1:8883 and fail with a clear message when that port is taken; tests
+ * with their own clients use a free port.
+ */
+final class MqttTestNodes {
+  static final String HOST = "127.0.0.1";
+  static final int SDK_PORT = 8883;
+  static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
+  static final String KEY2 = "d29ybGQtd29ybGQtd29ybGQtd29ybGQtd29ybGQtd28=";
+
+  private MqttTestNodes() {}
+
+  static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
+    Map<String, Object> o = new HashMap<>();
+    o.put("twinhub.data-dir", dataDir.toString());
+    o.put("twinhub.host-name", HOST);
+    o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
+    o.put("twinhub.mqtt.port", mqttPort);
+    o.put("twinhub.management.port", SharedEmbeddedCassandra.freePort());
+    o.put("twinhub.remoting.port", SharedEmbeddedCassandra.freePort());
+    o.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());
+    return TwinhubNode.start(NodeSettings.fromConfig(o));
+  }
+
+  /** The SDK's port: fails the test with a clear message when something else holds it. */
+  static int requireSdkPortFree() {
+    try (ServerSocket s = new ServerSocket(SDK_PORT, 1, InetAddress.getByName(HOST))) {
+      s.setReuseAddress(true);
+      return SDK_PORT;
+    } catch (IOException e) {
+      return fail("The Azure IoT device SDK only connects to port " + SDK_PORT + " (hard-wired); "
+          + HOST + ":" + SDK_PORT + " is in use by another process, so the SDK acceptance tests cannot run: " + e);
+    }
+  }
+
+  static SSLContext clientTls(Path dataDir) throws Exception {
+    return TlsMaterial.loadOrCreate(dataDir, List.of(HOST), Clock.systemUTC()).clientSslContext();
+  }
+
+  static String ownerToken(Path dataDir) throws IOException {
+    var owner = SharedAccessPolicies.loadOrCreate(dataDir).get(SharedAccessPolicies.IOTHUBOWNER);
+    return SasToken.signForService(HOST, owner.keyName(), owner.keys().primaryKey(), System.currentTimeMillis() / 1000 + 3600);
+  }
+
+  static void createDevice(TwinService twins, String deviceId) {
+    TwinReply r = await(twins.createDevice(deviceId, new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY1, KEY2), false)));
+    assertInstanceOf(TwinReply.Accepted.class, r, () -> "create " + deviceId + ": " + r);
+  }
+
+  static void createModule(TwinService twins, String deviceId, String moduleId) {
+    TwinReply r = await(twins.createModule(deviceId, moduleId, new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY2, KEY1), false)));
+    assertInstanceOf(TwinReply.Accepted.class, r, () -> "create module " + moduleId + ": " + r);
+  }
+
+  static String deviceConnectionString(String deviceId) {
+    return "HostName=" + HOST + ";DeviceId=" + deviceId + ";SharedAccessKey=" + KEY1;
+  }
+
+  static String moduleConnectionString(String deviceId, String moduleId) {
+    return "HostName=" + HOST + ";DeviceId=" + deviceId + ";ModuleId=" + moduleId + ";SharedAccessKey=" + KEY2;
+  }
+
+  static <T> T await(CompletionStage<T> f) {
+    try {
+      return f.toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new AssertionError(e);
+    }
+  }
+}
