@@ -12,6 +12,8 @@ import io.twinhub.node.api.GatewayDirectMethods;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.node.security.TlsMaterial;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
+import io.twinhub.projections.index.QueryIndex;
+import io.twinhub.projections.index.QueryIndexModule;
 import io.twinhub.projections.streams.ChangeFeed;
 import io.twinhub.projections.streams.ChangeStreamRoutes;
 import io.twinhub.projections.streams.RouteConditions;
@@ -129,8 +131,36 @@ public final class TwinhubNode {
     }
     ApiServer server = ApiServer.create(system, twins, twin.limits(), api, policies, tls, s.hostName(),
         new GatewayDirectMethods(twins, system));
-    server.bind(s.bindInterface(), List.of(changeStreams(system, server, s)), Duration.ofSeconds(10));
+    List<akka.http.javadsl.server.Route> routes = new java.util.ArrayList<>();
+    routes.add(changeStreams(system, server, s));
+    queryIndex(system, server, s).ifPresent(routes::add);
+    server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
     return server;
+  }
+
+  /**
+   * On nodes with the query role: the Lucene index under {@code <data-dir>/index}, fed by the
+   * journal, serving POST /devices/query (service or registry-read right) and
+   * GET /query-index/status; closed (offsets committed) before the ActorSystem stops.
+   */
+  private static java.util.Optional<akka.http.javadsl.server.Route> queryIndex(ActorSystem<Void> system, ApiServer server,
+                                                                               NodeSettings s) {
+    if (!Cluster.get(system).selfMember().hasRole(QueryIndexModule.QUERY_ROLE)) return java.util.Optional.empty();
+    QueryIndex index = QueryIndexModule.start(system, s.dataDir().resolve("index"));
+    akka.actor.CoordinatedShutdown.get(system).addTask(akka.actor.CoordinatedShutdown.PhaseServiceStop(), "query-index",
+        index::stop);
+    var service = server.authorizer(AccessRight.ServiceConnect);
+    var registryRead = server.authorizer(AccessRight.RegistryRead);
+    java.util.function.Function<java.util.function.Supplier<akka.http.javadsl.server.Route>, akka.http.javadsl.server.Route>
+        authorized = inner -> akka.http.javadsl.server.Directives.extractRequest(request -> {
+          var denied = service.apply(request);
+          if (denied.isPresent()) denied = registryRead.apply(request).isPresent() ? denied : java.util.Optional.empty();
+          return denied.map(akka.http.javadsl.server.Directives::complete).orElseGet(inner);
+        });
+    return java.util.Optional.of(akka.http.javadsl.server.Directives.concat(index.route(authorized),
+        akka.http.javadsl.server.Directives.pathPrefixTest("query-index", () ->
+            akka.http.javadsl.server.Directives.extractRequest(request -> service.apply(request)
+                .map(akka.http.javadsl.server.Directives::complete).orElseGet(index::statusRoute)))));
   }
 
   /** GET /streams/..., GET /routes: the journal as resumable change streams (service right). */
