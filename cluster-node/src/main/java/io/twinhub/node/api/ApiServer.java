@@ -171,10 +171,6 @@ public final class ApiServer {
     return plain.map(b -> b.localAddress().getPort());
   }
 
-  public RegistryStatistics statistics() {
-    return view;
-  }
-
   public TlsMaterial tls() {
     return tls;
   }

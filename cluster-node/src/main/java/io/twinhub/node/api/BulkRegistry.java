@@ -90,6 +90,8 @@ final class BulkRegistry {
 
   record Operation(String deviceId, ImportMode mode, String etag, IdentitySpec spec) {}
 
+  private record Ran(Operation operation, TwinReply reply) {}
+
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
   private static final ObjectMapper STRICT = JsonMapper.builder()
       .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
@@ -112,15 +114,14 @@ final class BulkRegistry {
       return CompletableFuture.completedFuture(refused);
     }
     return Source.from(((Operations) plan).operations())
-        .mapAsync(settings.fanOut(), op -> run(op).thenApply(r -> new Object[] {op, r}))
+        .mapAsync(settings.fanOut(), op -> run(op).thenApply(reply -> new Ran(op, reply)))
         .runWith(Sink.seq(), materializer)
         .thenApply(results -> {
           ArrayNode errors = NODES.arrayNode();
-          for (Object[] pair : results) {
-            if (pair[1] instanceof TwinReply.Rejected rejected) {
-              Operation op = (Operation) pair[0];
+          for (Ran ran : results) {
+            if (ran.reply() instanceof TwinReply.Rejected rejected) {
               ObjectNode e = errors.addObject();
-              e.put("deviceId", op.deviceId());
+              e.put("deviceId", ran.operation().deviceId());
               e.put("errorCode", rejected.error().code().name());
               e.put("errorStatus", rejected.error().message());
             }

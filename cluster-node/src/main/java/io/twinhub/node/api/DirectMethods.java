@@ -2,10 +2,8 @@ package io.twinhub.node.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.twinhub.twin.error.IotHubError;
-import io.twinhub.twin.error.IotHubErrorCode;
 
 import java.time.Duration;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -14,9 +12,7 @@ import java.util.concurrent.CompletionStage;
  * parses the request into a {@link Request} and renders the {@link Result}; the implementation
  * delivers the call to the connected device (MQTT) and waits for its answer.
  *
- * <p>The node plugs in the MQTT gateway's implementation; without one ({@link #NO_DEVICE_GATEWAY})
- * no device can be connected, so every call is answered as IoT Hub answers a call to an offline
- * device: 404 {@code DeviceNotOnline}.
+ * <p>The node plugs in the device gateway's implementation ({@link GatewayDirectMethods}).
  */
 @FunctionalInterface
 public interface DirectMethods {
@@ -39,9 +35,4 @@ public interface DirectMethods {
   record Failed(IotHubError error) implements Result {}
 
   CompletionStage<Result> invoke(Request request);
-
-  DirectMethods NO_DEVICE_GATEWAY = request -> CompletableFuture.completedFuture(new Failed(
-      IotHubErrorCode.DeviceNotOnline.error("device " + request.deviceId()
-          + (request.moduleId() == null ? "" : " module " + request.moduleId())
-          + " is not connected (this node runs no device gateway)")));
 }

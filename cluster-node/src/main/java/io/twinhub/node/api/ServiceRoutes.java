@@ -10,6 +10,7 @@ import akka.http.javadsl.model.RequestEntity;
 import akka.http.javadsl.model.headers.RawHeader;
 import akka.http.javadsl.server.AllDirectives;
 import akka.http.javadsl.server.ExceptionHandler;
+import akka.http.javadsl.server.MethodRejection;
 import akka.http.javadsl.server.PathMatchers;
 import akka.http.javadsl.server.RejectionHandler;
 import akka.http.javadsl.server.Route;
@@ -98,15 +99,18 @@ public final class ServiceRoutes extends AllDirectives {
   }
 
   /**
-   * The whole API, every outcome in IoT Hub's shape; {@code extraRoutes} (other modules' routes on
-   * the same listeners) are tried first and share the error handling.
+   * The whole API, every outcome in IoT Hub's shape. {@code extraRoutes} (other modules' routes on
+   * the same listeners) are tried after this API's own resources and share the error handling:
+   * routes reject what they do not serve, and only when every route has rejected a request does
+   * it get 404 (unknown resource) or 400 InvalidOperation with {@code Allow} (known resource,
+   * unsupported method).
    */
   public Route route(List<Route> extraRoutes) {
-    List<Route> all = new java.util.ArrayList<>(extraRoutes);
+    List<Route> all = new java.util.ArrayList<>();
     all.add(pathPrefix("devices", this::devices));
     all.add(pathPrefix("twins", this::twins));
     all.add(pathPrefix("statistics", this::statistics));
-    all.add(unknownResource());
+    all.addAll(extraRoutes);
     return handleExceptions(exceptionHandler(), () ->
         handleRejections(rejectionHandler(), () ->
             withRequestTimeoutResponse(this::timedOut, () ->
@@ -120,8 +124,7 @@ public final class ServiceRoutes extends AllDirectives {
         pathEnd(() -> concat(
             get(() -> authorized(AccessRight.RegistryRead, this::listDevices)),
             post(() -> authorized(AccessRight.RegistryWrite, () -> jsonBody(body ->
-                completeWithFuture(bulk.execute(body).thenApply(this::bulkResponse))))),
-            notAllowed("GET, POST"))),
+                completeWithFuture(bulk.execute(body).thenApply(this::bulkResponse))))))),
         pathPrefix(PathMatchers.segment(), deviceId -> concat(
             pathEnd(() -> concat(
                 get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
@@ -129,13 +132,10 @@ public final class ServiceRoutes extends AllDirectives {
                 put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
                     putIdentity(deviceId, null)))),
                 delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
-                    ifMatch(etag -> reply(twins.deleteDevice(deviceId, etag), r -> responses.noContent()))))),
-                notAllowed("GET, PUT, DELETE"))),
+                    ifMatch(etag -> reply(twins.deleteDevice(deviceId, etag), r -> responses.noContent()))))))),
             pathPrefix("modules", () -> concat(
-                pathEnd(() -> concat(
-                    get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
-                        listModules(deviceId)))),
-                    notAllowed("GET"))),
+                pathEnd(() -> get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
+                    listModules(deviceId))))),
                 path(PathMatchers.segment(), moduleId -> concat(
                     get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
                         reply(twins.getTwin(deviceId, moduleId), this::identityResponse)))),
@@ -143,8 +143,7 @@ public final class ServiceRoutes extends AllDirectives {
                         putIdentity(deviceId, moduleId)))),
                     delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         ifMatch(etag -> reply(twins.deleteModule(deviceId, moduleId, etag),
-                            r -> responses.noContent()))))),
-                    notAllowed("GET, PUT, DELETE"))))))));
+                            r -> responses.noContent()))))))))))));
   }
 
   private Route twins() {
@@ -163,13 +162,12 @@ public final class ServiceRoutes extends AllDirectives {
         patch(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
             updateTwin(deviceId, moduleId, false)))),
         put(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
-            updateTwin(deviceId, moduleId, true)))),
-        notAllowed("GET, PATCH, PUT"));
+            updateTwin(deviceId, moduleId, true)))));
   }
 
   private Route statistics() {
     return concat(
-        path("devices", () -> concat(
+        path("devices", () ->
             get(() -> authorized(AccessRight.RegistryRead, () -> {
               RegistryStatistics.DeviceCounts c = statistics.deviceCounts();
               ObjectNode out = NODES.objectNode();
@@ -180,12 +178,10 @@ public final class ServiceRoutes extends AllDirectives {
               // the one above. Both, so the Java SDK and everything else see the real number.
               out.put("enableDeviceCount", c.enabled());
               return complete(responses.ok(out));
-            })),
-            notAllowed("GET"))),
-        path("service", () -> concat(
+            }))),
+        path("service", () ->
             get(() -> authorized(AccessRight.ServiceConnect, () ->
-                complete(responses.ok(NODES.objectNode().put("connectedDeviceCount", statistics.connectedDeviceCount()))))),
-            notAllowed("GET"))));
+                complete(responses.ok(NODES.objectNode().put("connectedDeviceCount", statistics.connectedDeviceCount())))))));
   }
 
   // ------------------------------------------------------------------ operations
@@ -289,8 +285,7 @@ public final class ServiceRoutes extends AllDirectives {
   }
 
   private Route directMethod(String deviceId, String moduleId) {
-    return concat(
-        post(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+    return post(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
             jsonObject("", doc -> {
               DirectMethodRequests.Parsed parsed = DirectMethodRequests.parse(doc.toObjectNode(), deviceId, moduleId);
               if (parsed instanceof DirectMethodRequests.Invalid invalid) {
@@ -301,8 +296,7 @@ public final class ServiceRoutes extends AllDirectives {
                   result instanceof DirectMethods.Answered a
                       ? responses.ok(NODES.objectNode().put("status", a.status()).set("payload", a.payload()))
                       : responses.error(((DirectMethods.Failed) result).error())));
-            })))),
-        notAllowed("POST"));
+            }))));
   }
 
   // ------------------------------------------------------------------ replies
@@ -445,12 +439,6 @@ public final class ServiceRoutes extends AllDirectives {
     });
   }
 
-  private Route notAllowed(String allowed) {
-    return extractMethod(m -> complete(responses.error(IotHubErrorCode.InvalidOperation.error(
-            m.name() + " is not supported on this resource; use " + allowed),
-        List.of(RawHeader.create("Allow", allowed)))));
-  }
-
   private Route unknownResource() {
     return extractUri(uri -> complete(responses.error(IotHubErrorCode.NotFound,
         "no such resource: " + RegistryJson.clip(uri.path()))));
@@ -488,9 +476,20 @@ public final class ServiceRoutes extends AllDirectives {
         .build();
   }
 
-  /** Routes complete explicitly; a rejection that still escapes is a client mistake. */
+  /**
+   * What no route served: a known resource with another method is 400 InvalidOperation naming the
+   * methods it supports (also in {@code Allow}); an unknown resource is 404; any other rejection
+   * (from other modules' routes) is a 400.
+   */
   private RejectionHandler rejectionHandler() {
     return RejectionHandler.newBuilder()
+        .handleAll(MethodRejection.class, rejections -> {
+          String allowed = rejections.stream().map(r -> r.supported().name()).distinct()
+              .collect(java.util.stream.Collectors.joining(", "));
+          return extractMethod(m -> complete(responses.error(IotHubErrorCode.InvalidOperation.error(
+                  m.name() + " is not supported on this resource; use " + allowed),
+              List.of(RawHeader.create("Allow", allowed)))));
+        })
         .handleNotFound(unknownResource())
         .handleAll(akka.http.javadsl.server.Rejection.class, rejections ->
             complete(responses.error(IotHubErrorCode.BadFormat, "the request cannot be handled: " + rejections.get(0))))
