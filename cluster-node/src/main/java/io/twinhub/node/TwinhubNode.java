@@ -208,7 +208,8 @@ public final class TwinhubNode {
     throw new NodeStartException("node not ready within " + s.startupTimeout().toSeconds() + " s (" + ready + ": " + last + ")");
   }
 
-  static String hostForUri(String host) {
+  /** {@code host} as it goes into a URI: IPv6 literals in brackets. */
+  public static String hostForUri(String host) {
     return host.contains(":") ? "[" + host + "]" : host;
   }
 

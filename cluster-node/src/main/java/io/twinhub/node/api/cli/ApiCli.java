@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.node.NodeSettings;
+import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.node.security.TlsMaterial;
 import io.twinhub.twin.auth.ConnectionString;
@@ -116,7 +117,7 @@ public final class ApiCli {
         overrides.put("twinhub.data-dir", options.get("--data-dir"));
       }
       NodeSettings settings = NodeSettings.fromConfig(overrides);
-      URI base = URI.create(options.getOrDefault("--url", "https://" + hostForUri(settings.hostName()) + ":" + settings.httpPort()));
+      URI base = URI.create(options.getOrDefault("--url", "https://" + TwinhubNode.hostForUri(settings.hostName()) + ":" + settings.httpPort()));
       if (base.getHost() == null || !"https".equals(base.getScheme()) && !"http".equals(base.getScheme())) {
         throw new IllegalArgumentException("--url must look like https://host:port, got " + base);
       }
@@ -223,10 +224,6 @@ public final class ApiCli {
   /** Ids go into the path percent-encoded, so any id reaches the API as typed (and is judged there). */
   private static String enc(String s) {
     return URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
-  }
-
-  private static String hostForUri(String host) {
-    return host.contains(":") ? "[" + host + "]" : host;
   }
 
   private static int usage(PrintStream err, String problem) {
