@@ -61,11 +61,18 @@ public final class ChangeStreamRoutes extends AllDirectives {
   }
 
   public Route route() {
-    return get(() -> extractRequest(request -> authorize.apply(request).<Route>map(this::complete).orElseGet(() -> concat(
-        pathPrefix("streams", () -> path(source -> stream(request, source, m -> true))),
+    // Paths first, then the token: requests for other resources fall through untouched.
+    return get(() -> concat(
+        pathPrefix("streams", () -> path(source -> authorized(request -> stream(request, source, m -> true)))),
         pathPrefix("routes", () -> concat(
-            pathEnd(() -> complete(StatusCodes.OK, HttpEntities.create(ContentTypes.APPLICATION_JSON, routesJson()))),
-            pathPrefix(name -> path("stream", () -> namedStream(request, name)))))))));
+            pathEnd(() -> authorized(request ->
+                complete(StatusCodes.OK, HttpEntities.create(ContentTypes.APPLICATION_JSON, routesJson())))),
+            pathPrefix(name -> path("stream", () -> authorized(request -> namedStream(request, name))))))));
+  }
+
+  private Route authorized(Function<HttpRequest, Route> inner) {
+    return extractRequest(request -> authorize.apply(request).<Route>map(this::complete)
+        .orElseGet(() -> inner.apply(request)));
   }
 
   private Route namedStream(HttpRequest request, String name) {
