@@ -64,6 +64,7 @@ public final class QueryIndex implements TwinQueries {
   private volatile Running running;
   private volatile String state = "live";
   private volatile Histogram lastVisibleLag = new Histogram(3);
+  private final Histogram visibleLagSinceStart = new Histogram(3);
   private CompletableFuture<Done> stopped;
 
   /** The parts that are replaced together when a reindex swaps in a new index. */
@@ -142,7 +143,12 @@ public final class QueryIndex implements TwinQueries {
           at == 0 ? null : Instant.ofEpochMilli(at), age, tagLag, behind, r.projection().restarts(t)));
     }
     Histogram h = r.writer().takeVisibleLag();
-    if (h.getTotalCount() > 0) lastVisibleLag = h;
+    if (h.getTotalCount() > 0) {
+      lastVisibleLag = h;
+      synchronized (visibleLagSinceStart) {
+        visibleLagSinceStart.add(h);
+      }
+    }
     Histogram v = lastVisibleLag;
     long commit = r.writer().lastCommitAt();
     return new IndexStatus(state, r.index().twinCount(), r.index().sizeOnDisk(), lag, counted ? behindTotal : -1,
@@ -168,6 +174,14 @@ public final class QueryIndex implements TwinQueries {
       int tag = t;
       meters.add(Gauge.builder("twinhub_query_index_tag_events_behind", this, q -> q.running.projection().eventsBehind(tag))
           .tags(Tags.of("tag", TwinTags.ALL.get(t))).register(registry));
+    }
+  }
+
+  /** Event written → visible to queries (ms), every event since this index started (for benchmarks). */
+  public Histogram visibleLagSinceStart() {
+    status(); // takes the writer's latest interval
+    synchronized (visibleLagSinceStart) {
+      return visibleLagSinceStart.copy();
     }
   }
 

@@ -87,6 +87,8 @@ public final class QueryExecutor {
     final int limit;
     final Cursor cursor;
     final StoredFields stored;
+    /** The check of what the plan leaves to Java; null when the plan is exact. */
+    final Residual residual;
 
     Run(IndexSearcher searcher, Query q, Planner.Plan plan, int limit, Cursor cursor) throws IOException {
       this.searcher = searcher;
@@ -95,6 +97,32 @@ public final class QueryExecutor {
       this.limit = limit;
       this.cursor = cursor;
       this.stored = searcher.storedFields();
+      this.residual = plan.exact() ? null : new Residual(q.where());
+    }
+
+    /**
+     * The residual check of a batch of hits (global doc ids, any order): per segment in doc order
+     * from doc values, from the stored JSON only where needed. Returns the hits that pass.
+     */
+    java.util.Set<Integer> passing(ScoreDoc[] hits) throws IOException {
+      java.util.Set<Integer> pass = new java.util.HashSet<>();
+      int[] docs = new int[hits.length];
+      for (int i = 0; i < hits.length; i++) docs[i] = hits[i].doc;
+      java.util.Arrays.sort(docs);
+      List<LeafReaderContext> leaves = searcher.getIndexReader().leaves();
+      Residual.Leaf leaf = null;
+      int leafIndex = -1;
+      for (int doc : docs) {
+        int li = org.apache.lucene.index.ReaderUtil.subIndex(doc, leaves);
+        if (li != leafIndex) {
+          leafIndex = li;
+          leaf = residual.forLeaf(leaves.get(li).reader());
+        }
+        int r = leaf.test(doc - leaves.get(li).docBase);
+        if (r == Residual.NEEDS_JSON) r = Evaluator.isTrue(q.where(), JSON.readTree(json(stored, doc))) ? 1 : 0;
+        if (r == 1) pass.add(doc);
+      }
+      return pass;
     }
 
     /** Whether more items may follow a full page (TOP not yet reached). */
@@ -121,20 +149,15 @@ public final class QueryExecutor {
       outer:
       while (true) {
         TopFieldDocs top = searcher.searchAfter(after, plan.query(), batch, BY_TWIN_ID, false);
+        java.util.Set<Integer> pass = plan.exact() ? null : passing(top.scoreDocs);
         for (ScoreDoc sd : top.scoreDocs) {
           after = (FieldDoc) sd;
-          byte[] json = null;
-          JsonNode twin = null;
-          if (!plan.exact()) {
-            json = json(stored, sd.doc);
-            twin = JSON.readTree(json);
-            if (!Evaluator.isTrue(q.where(), twin)) continue;
-          }
+          if (pass != null && !pass.contains(sd.doc)) continue;
           if (items.size() == limit) {
             more = true;
             break outer;
           }
-          items.add(item(stored, sd.doc, json, twin));
+          items.add(item(stored, sd.doc, null, null));
           lastKey = ((BytesRef) after.fields[0]).utf8ToString();
         }
         if (top.scoreDocs.length < batch) break;
@@ -164,9 +187,11 @@ public final class QueryExecutor {
         PathValues[] readers;
         SortedDocValues keys;
         StoredFields leafStored;
+        Residual.Leaf check;
 
         @Override
         protected void doSetNextReader(LeafReaderContext context) throws IOException {
+          check = residual == null ? null : residual.forLeaf(context.reader());
           readers = new PathValues[items.size()];
           for (int i = 0; i < items.size(); i++) {
             if (items.get(i).expr() instanceof Expr.Path p) readers[i] = new PathValues(context.reader(), p.dotted());
@@ -182,10 +207,14 @@ public final class QueryExecutor {
         public void collect(int doc) throws IOException {
           byte[] json = null;
           JsonNode twin = null;
-          if (!plan.exact()) {
-            json = json(leafStored, doc);
-            twin = JSON.readTree(json);
-            if (!Evaluator.isTrue(q.where(), twin)) return;
+          if (check != null) {
+            int r = check.test(doc);
+            if (r == Residual.NEEDS_JSON) {
+              json = json(leafStored, doc);
+              twin = JSON.readTree(json);
+              r = Evaluator.isTrue(q.where(), twin) ? 1 : 0;
+            }
+            if (r == 0) return;
           }
           List<JsonNode> values = new ArrayList<>(items.size());
           for (int i = 0; i < items.size(); i++) {
@@ -278,9 +307,11 @@ public final class QueryExecutor {
         PathValues[] keyReaders;
         PathValues[] argReaders;
         StoredFields leafStored;
+        Residual.Leaf check;
 
         @Override
         protected void doSetNextReader(LeafReaderContext context) throws IOException {
+          check = residual == null ? null : residual.forLeaf(context.reader());
           keyReaders = new PathValues[keys.size()];
           for (int i = 0; i < keys.size(); i++) {
             if (keys.get(i) instanceof Expr.Path p) keyReaders[i] = new PathValues(context.reader(), p.dotted());
@@ -295,9 +326,13 @@ public final class QueryExecutor {
         @Override
         public void collect(int doc) throws IOException {
           JsonNode twin = null;
-          if (!plan.exact()) {
-            twin = JSON.readTree(json(leafStored, doc));
-            if (!Evaluator.isTrue(q.where(), twin)) return;
+          if (check != null) {
+            int r = check.test(doc);
+            if (r == Residual.NEEDS_JSON) {
+              twin = JSON.readTree(json(leafStored, doc));
+              r = Evaluator.isTrue(q.where(), twin) ? 1 : 0;
+            }
+            if (r == 0) return;
           }
           List<JsonNode> values = new ArrayList<>(keys.size());
           for (int i = 0; i < keys.size(); i++) {
