@@ -21,6 +21,8 @@ import java.time.Duration;
  * @param behindInterval    how often "events behind" is counted in the journal
  * @param behindCap         counting stops here ("at least")
  * @param gapTimeout        how long filling a twin's missing events from the journal may take
+ * @param stateCacheSize    twins whose folded state the writer keeps in memory (saves reading it
+ *                          back from the index for the next event)
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -33,7 +35,8 @@ public record IndexProjectionSettings(
     Duration maxBackoff,
     Duration behindInterval,
     int behindCap,
-    Duration gapTimeout) {
+    Duration gapTimeout,
+    int stateCacheSize) {
 
   public static IndexProjectionSettings from(Config root) {
     Config c = root.getConfig("twinhub.projections.index");
@@ -48,6 +51,7 @@ public record IndexProjectionSettings(
         c.getDuration("restart-backoff.max"),
         c.getDuration("events-behind.interval"),
         c.getInt("events-behind.cap"),
-        c.getDuration("gap-timeout"));
+        c.getDuration("gap-timeout"),
+        c.getInt("state-cache-size"));
   }
 }
