@@ -46,6 +46,15 @@ import java.util.stream.IntStream;
  * </pre>
  */
 public final class IndexLagBench {
+  /** CPU time of the index writer thread so far (ns). */
+  static long writerCpu() {
+    var threads = ManagementFactory.getThreadMXBean();
+    for (var info : threads.getThreadInfo(threads.getAllThreadIds())) {
+      if (info != null && info.getThreadName().equals("twinhub-index-writer")) return threads.getThreadCpuTime(info.getThreadId());
+    }
+    return 0;
+  }
+
   public static void main(String[] args) throws Exception {
     int devices = args.length > 0 ? Integer.parseInt(args[0]) : 10_000;
     int rate = args.length > 1 ? Integer.parseInt(args[1]) : 2000;
@@ -75,6 +84,8 @@ public final class IndexLagBench {
     Histogram before = index.visibleLagSinceStart();
 
     System.out.printf("load average %.1f before the patch phase%n", ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    long writerCpu0 = writerCpu();
+    long applied0 = index.status().eventsApplied();
     AtomicLong accepted = new AtomicLong();
     AtomicLong rejected = new AtomicLong();
     JsonNodeFactory f = JsonNodeFactory.instance;
@@ -88,6 +99,7 @@ public final class IndexLagBench {
     double writeSeconds = (System.nanoTime() - p0) / 1e9;
     while (index.status().eventsBehind() != 0) Thread.sleep(200);
     Thread.sleep(1000);
+    double writerCpuPerEvent = (writerCpu() - writerCpu0) / 1e3 / Math.max(1, index.status().eventsApplied() - applied0);
     Histogram all = index.visibleLagSinceStart();
     Histogram lag = all.copy();
     lag.subtract(before);
@@ -97,9 +109,27 @@ public final class IndexLagBench {
     System.out.printf("index lag (event written -> visible): p50 %d ms, p90 %d ms, p99 %d ms, p99.9 %d ms, max %d ms over %,d events%n",
         lag.getValueAtPercentile(50), lag.getValueAtPercentile(90), lag.getValueAtPercentile(99),
         lag.getValueAtPercentile(99.9), lag.getMaxValue(), lag.getTotalCount());
+    System.out.printf("index writer thread: %.0f us CPU per event (fold, service view, state, Lucene) = %,.0f events/s per core%n",
+        writerCpuPerEvent, 1e6 / writerCpuPerEvent);
     System.out.printf("index: %,d twins, %.1f MB on disk; heap used %.0f MB%n", s.twins(), s.indexBytes() / 1e6,
         (Runtime.getRuntime().totalMemory() - Runtime.getRuntime().freeMemory()) / 1e6);
     index.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
+
+    // Catch-up: how fast the projection alone consumes the journal (read, deserialize, fold, index).
+    int backlog = rate * Math.min(seconds, 30);
+    Source.from(() -> IntStream.range(0, backlog).iterator())
+        .mapAsyncUnordered(256, i -> twins.updateTwin("lag-" + (i % devices), null,
+            new TwinUpdate.PatchReported(JsonDoc.of(f.objectNode().put("m", i))), null))
+        .runWith(Sink.ignore(), system).toCompletableFuture().get(30, TimeUnit.MINUTES);
+    long c0 = System.nanoTime();
+    QueryIndex resumed = QueryIndexModule.start(system, dir);
+    long cpu0 = writerCpu();
+    while (resumed.status().eventsApplied() < backlog) Thread.sleep(50);
+    double catchUp = (System.nanoTime() - c0) / 1e9;
+    System.out.printf("catch-up: %,d events written while the index was stopped applied in %.1f s = %,.0f events/s "
+            + "(writer %.0f us CPU per event; load average %.1f)%n", backlog, catchUp, backlog / catchUp,
+        (writerCpu() - cpu0) / 1e3 / backlog, ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage());
+    resumed.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
     system.terminate();
     system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
     Reindexer.deleteRecursively(dir);

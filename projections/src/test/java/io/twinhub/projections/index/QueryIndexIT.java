@@ -314,4 +314,71 @@ class QueryIndexIT {
     }
     await(rebuilt.stop());
   }
+
+  @Test
+  @org.junit.jupiter.api.Order(3)
+  void reindexOfflineWithAProgressBarAndLiveWithASwap() throws Exception {
+    io.micrometer.core.instrument.simple.SimpleMeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+    io.micrometer.core.instrument.Metrics.addRegistry(meters);
+    List<TwinKey> mine = new ArrayList<>();
+    for (int d = 0; d < 6; d++) {
+      String id = "rx-" + RUN + "-" + d;
+      accepted(await(twins.createDevice(id, SPEC)));
+      accepted(await(twins.updateTwin(id, null, new TwinUpdate.PatchTags(doc("{\"d\":" + d + "}")), null)));
+      mine.add(TwinKey.device(id));
+    }
+    ReadYourWrites versions = versionsOf(mine);
+    Path dir = data.resolve("reindex");
+
+    // Offline (./twinhub reindex): the journal as it is now, with a progress bar, then the node resumes from there.
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    // The rebuild reads what the journal shows after its eventual-consistency delay.
+    Thread.sleep(1000);
+    Reindexer.Progress p = QueryIndexModule.reindexOffline(system, dir, new java.io.PrintStream(out, true));
+    String bar = out.toString();
+    assertTrue(bar.contains("] 100%") && bar.contains("done in"), bar);
+    assertTrue(p.done() && p.twins() >= 6, p.toString());
+    QueryIndex index = QueryIndexModule.start(system, dir);
+    assertEquals("offsets", index.status().startedFrom());
+    assertSameTwins(entityViews(mine), rxTwins(index, versions));
+    Thread.sleep(1500);
+    assertEquals(0, index.status().eventsApplied(), "everything came with the rebuilt index: " + index.status().toJson());
+
+    // Live: more changes, then a rebuild beside the running index, swapped in.
+    for (TwinKey k : mine) {
+      accepted(await(twins.updateTwin(k.deviceId(), null, new TwinUpdate.PatchReported(doc("{\"r\":1}")), null)));
+    }
+    versions = versionsOf(mine);
+    rxTwins(index, versions);
+    List<Reindexer.Progress> reported = new java.util.concurrent.CopyOnWriteArrayList<>();
+    Reindexer.Progress live = index.reindex(reported::add).toCompletableFuture().get(120, TimeUnit.SECONDS);
+    assertTrue(live.done());
+    assertTrue(reported.get(reported.size() - 1).done());
+    assertEquals("live", index.status().state());
+    accepted(await(twins.updateTwin(mine.get(0).deviceId(), null, new TwinUpdate.PatchReported(doc("{\"after\":true}")), null)));
+    assertSameTwins(entityViews(mine), rxTwins(index, versionsOf(mine)));
+
+    // Status over HTTP and as metrics.
+    var binding = akka.http.javadsl.Http.get(system).newServerAt("127.0.0.1", 0).bind(index.statusRoute())
+        .toCompletableFuture().get(10, TimeUnit.SECONDS);
+    var response = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+        "http://127.0.0.1:" + binding.localAddress().getPort() + "/query-index/status")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(200, response.statusCode());
+    var json = JSON.readTree(response.body());
+    assertEquals("live", json.get("state").asText());
+    assertEquals(8, json.get("tags").size());
+    binding.unbind();
+    eventually("caught up", () -> index.status().eventsBehind() == 0);
+    assertEquals(0.0, meters.find("twinhub_query_index_lag_seconds").gauge().value());
+    assertEquals(0.0, meters.find("twinhub_query_index_events_behind").gauge().value());
+    assertTrue(meters.find("twinhub_query_index_twins").gauge().value() >= 6);
+    await(index.stop());
+    io.micrometer.core.instrument.Metrics.removeRegistry(meters);
+  }
+
+  static List<ObjectNode> rxTwins(QueryIndex index, ReadYourWrites versions) throws Exception {
+    return await(index.query("SELECT * FROM devices WHERE STARTSWITH(deviceId, 'rx-" + RUN + "')", 100, null,
+        Optional.of(versions))).json();
+  }
 }
