@@ -90,7 +90,7 @@ final class JournalReader {
     long from = offset == null ? firstBucket : bucket(timestampOf(offset));
     long to = bucket(now);
     var session = journal.session();
-    Source<Long, NotUsed> counts = Source.range(0, (int) Math.min(Integer.MAX_VALUE - 1, (to - from) / bucketMillis))
+    Source<Long, NotUsed> counts = Source.range(0, (int) Math.max(0, Math.min(Integer.MAX_VALUE - 1, (to - from) / bucketMillis)))
         .map(i -> from + i * bucketMillis)
         .flatMapConcat(b -> (b == from && offset != null
             ? session.select("SELECT timestamp FROM " + tagViews + " WHERE tag_name = ? AND timebucket = ? AND timestamp > ?",

@@ -192,8 +192,11 @@ public final class QueryIndex implements TwinQueries {
    * answering queries, then swaps it in and resumes the projections from the rebuilt offsets.
    */
   public synchronized CompletionStage<Reindexer.Progress> reindex(Reindexer.Listener listener) {
+    if (!state.equals("live")) {
+      return CompletableFuture.failedFuture(new IllegalStateException("the query index is " + state + "; no reindex now"));
+    }
+    state = "rebuilding";
     return CompletableFuture.supplyAsync(() -> {
-      state = "rebuilding";
       try {
         Path rebuilt = dir.resolveSibling(dir.getFileName() + ".rebuild");
         Reindexer.Progress p = Reindexer.build(system, journal, codec, settings, rebuilt, listener);

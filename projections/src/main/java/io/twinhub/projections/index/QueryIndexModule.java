@@ -42,7 +42,7 @@ public final class QueryIndexModule {
   private QueryIndexModule() {}
 
   public static QueryIndex start(ActorSystem<?> system, Path indexDir) {
-    if (system.settings().config().getString("akka.actor.provider").equals("cluster")
+    if (system.settings().config().getString("akka.actor.provider").contains("cluster")
         && !Cluster.get(system).selfMember().hasRole(QUERY_ROLE)) {
       throw new IllegalStateException("the query index runs on nodes with the '" + QUERY_ROLE + "' role; this node has "
           + Cluster.get(system).selfMember().getRoles());
@@ -55,23 +55,18 @@ public final class QueryIndexModule {
       new SecureRandom().nextBytes(key);
       querySettings = querySettings.withContinuationKey(key);
     }
-    String startedFrom;
+    String startedFrom = null;
     TwinIndex index;
-    if (!Files.exists(indexDir.resolve("write.lock")) && !hasIndexFiles(indexDir)) {
-      startedFrom = "rebuild: no index at " + indexDir;
+    try {
+      index = openWithOffsets(indexDir);
+    } catch (TwinIndex.IndexUnusableException e) {
+      Path aside = moveAside(indexDir);
+      log.warn("query index unusable ({}); moved to {} and rebuilding from the journal", e.getMessage(), aside);
+      startedFrom = "rebuild: " + e.getMessage();
       index = TwinIndex.open(indexDir);
-    } else {
-      try {
-        index = TwinIndex.open(indexDir);
-        startedFrom = "offsets";
-        // Fail here, not in the writer, if the offsets cannot be read.
-        TwinIndexWriter.committedOffsets(index);
-      } catch (TwinIndex.IndexUnusableException e) {
-        Path aside = moveAside(indexDir);
-        log.warn("query index unusable ({}); moved to {} and rebuilding from the journal", e.getMessage(), aside);
-        startedFrom = "rebuild: " + e.getMessage();
-        index = TwinIndex.open(indexDir);
-      }
+    }
+    if (startedFrom == null) {
+      startedFrom = TwinIndexWriter.committedOffsets(index).isEmpty() ? "rebuild: no index at " + indexDir : "offsets";
     }
     if (startedFrom.startsWith("rebuild")) log.info("query index: {}", startedFrom);
     else log.info("query index resumes from its stored offsets ({} twins)", index.twinCount());
@@ -109,12 +104,15 @@ public final class QueryIndexModule {
     return p;
   }
 
-  private static boolean hasIndexFiles(Path dir) {
-    if (!Files.isDirectory(dir)) return false;
-    try (var files = Files.list(dir)) {
-      return files.anyMatch(f -> f.getFileName().toString().startsWith("segments"));
-    } catch (IOException e) {
-      return true; // let opening it tell what is wrong
+  /** Opens the index and checks that its stored offsets can be read; either failing makes it unusable. */
+  private static TwinIndex openWithOffsets(Path dir) {
+    TwinIndex index = TwinIndex.open(dir);
+    try {
+      TwinIndexWriter.committedOffsets(index);
+      return index;
+    } catch (RuntimeException e) {
+      index.close();
+      throw new TwinIndex.IndexUnusableException("the index's stored offsets cannot be read: " + e.getMessage(), e);
     }
   }
 

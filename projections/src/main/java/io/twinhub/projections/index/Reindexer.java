@@ -46,7 +46,7 @@ public final class Reindexer {
     long start = journal.firstBucketMillis();
     TwinIndex index = TwinIndex.open(target);
     TwinIndexWriter writer = new TwinIndexWriter(index, codec, journal, settings, Clock.systemUTC());
-    boolean[] finished = new boolean[TwinTags.COUNT];
+    java.util.concurrent.atomic.AtomicIntegerArray finished = new java.util.concurrent.atomic.AtomicIntegerArray(TwinTags.COUNT);
     Runnable report = () -> listener.onProgress(progress(writer, index, finished, start, began, false));
     Cancellable ticker = system.scheduler().scheduleAtFixedRate(Duration.ofMillis(500), Duration.ofMillis(500), report,
         system.executionContext());
@@ -56,7 +56,7 @@ public final class Reindexer {
               .groupedWithin(settings.batchSize(), settings.batchWindow())
               .mapAsync(1, batch -> writer.apply(tag, batch))
               .watchTermination((m, done) -> {
-                done.thenRun(() -> finished[tag] = true);
+                done.thenRun(() -> finished.set(tag, 1));
                 return m;
               }))
           .runWith(Sink.ignore(), system)
@@ -74,12 +74,13 @@ public final class Reindexer {
     }
   }
 
-  private static Progress progress(TwinIndexWriter writer, TwinIndex index, boolean[] finished, long start, long began,
+  private static Progress progress(TwinIndexWriter writer, TwinIndex index, java.util.concurrent.atomic.AtomicIntegerArray finished,
+                                   long start, long began,
                                    boolean done) {
     double sum = 0;
     for (int t = 0; t < TwinTags.COUNT; t++) {
       long at = writer.lastEventAt(t);
-      sum += finished[t] || done ? 1.0 : at == 0 ? 0.0 : Math.min(1.0, (double) (at - start) / Math.max(1, began - start));
+      sum += finished.get(t) == 1 || done ? 1.0 : at == 0 ? 0.0 : Math.min(1.0, (double) (at - start) / Math.max(1, began - start));
     }
     long elapsed = System.currentTimeMillis() - began;
     long events = writer.applied.get() + writer.duplicates.get();
