@@ -10,7 +10,6 @@ import akka.stream.UniqueKillSwitch;
 import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.RestartSource;
 import akka.stream.javadsl.Sink;
-import akka.stream.javadsl.Source;
 import io.twinhub.twin.entity.TwinTags;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
