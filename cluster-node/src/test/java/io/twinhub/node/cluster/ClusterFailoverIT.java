@@ -52,7 +52,9 @@ class ClusterFailoverIT {
       SharedAccessPolicy owner = SharedAccessPolicies.loadOrCreate(node1Data).get(SharedAccessPolicies.IOTHUBOWNER);
       HttpClient http = HttpClient.newBuilder()
           .sslContext(TlsMaterial.clientSslContext(node1Data.resolve("tls/ca.pem")))
-          .connectTimeout(Duration.ofSeconds(2)).build();
+          // Generous: on a loaded 2-core box a TLS connect to a healthy node can take seconds; a dead
+          // node refuses at once, so this does not slow the writers down.
+          .connectTimeout(Duration.ofSeconds(15)).build();
       String token = SasToken.signForService("127.0.0.1", owner.keyName(), owner.keys().primaryKey(),
           Instant.now().plus(Duration.ofHours(1)).getEpochSecond());
 
