@@ -1,0 +1,191 @@
+package io.twinhub.ops.bench;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The hub nodes of a bench run, started the way {@code ./twinhub run} and {@code ./twinhub cluster}
+ * start them, but on free loopback ports and in a temporary directory: one node with its embedded
+ * Cassandra, or (with {@code --nodes N}) a shared embedded Cassandra and N nodes forming a cluster
+ * (nodes 1 and 2 are seeds; nodes 2..N get node 1's keys and CA, as {@code ops/cluster.sh} does).
+ * Closing stops every process it started (SIGTERM, then SIGKILL after a minute).
+ */
+public final class BenchNodes implements AutoCloseable {
+
+  static final Duration START_TIMEOUT = Duration.ofMinutes(4);
+
+  private final List<Process> processes = new ArrayList<>();
+  private final Thread hook = new Thread(this::stopAll, "bench-nodes-stop");
+  private BenchTarget target;
+  private long cassandraPid = -1;
+  private Process sharedCassandra;
+
+  private BenchNodes() {
+    Runtime.getRuntime().addShutdownHook(hook);
+  }
+
+  public BenchTarget target() {
+    return target;
+  }
+
+  /** The embedded Cassandra's process (the child of node 1 when it embeds it), -1 if unknown. */
+  public long cassandraPid() {
+    return cassandraPid;
+  }
+
+  public static BenchNodes start(int count, String javaOpts, Path workDir) throws Exception {
+    BenchNodes n = new BenchNodes();
+    try {
+      n.startAll(count, javaOpts, workDir);
+      return n;
+    } catch (Exception e) {
+      n.close();
+      throw e;
+    }
+  }
+
+  private void startAll(int count, String javaOpts, Path workDir) throws Exception {
+    long t0 = System.nanoTime();
+    int cqlPort = freePort();
+    int storagePort = freePort();
+    int[][] ports = new int[count][];
+    for (int i = 0; i < count; i++) ports[i] = new int[] {freePort(), freePort(), freePort(), freePort()}; // https, mqtt, mgmt, remoting
+    List<String> common = new ArrayList<>();
+    if (count > 1) {
+      Path log = workDir.resolve("cassandra.log");
+      Process c = spawn(List.of("-Xmx128m"), "io.twinhub.ops.cassandra.EmbeddedCassandraMain",
+          List.of("--data-dir", workDir.resolve("cassandra").toString(), "--native-port", Integer.toString(cqlPort),
+              "--storage-port", Integer.toString(storagePort)), log);
+      sharedCassandra = c;
+      awaitLine(c, log, "Cassandra ready");
+      String seeds = "akka://twinhub@127.0.0.1:" + ports[0][3] + ",akka://twinhub@127.0.0.1:" + ports[1][3];
+      common.addAll(List.of("--cassandra-contact-points", "127.0.0.1:" + cqlPort, "--seed-nodes", seeds));
+      cassandraPid = c.children().findFirst().map(ProcessHandle::pid).orElse(-1L);
+    } else {
+      common.addAll(List.of("--cassandra-port", Integer.toString(cqlPort), "--cassandra-storage-port", Integer.toString(storagePort)));
+    }
+    List<BenchTarget.Node> nodes = new ArrayList<>();
+    List<Process> started = new ArrayList<>();
+    for (int i = 0; i < count; i++) {
+      Path dir = workDir.resolve("node-" + (i + 1));
+      Files.createDirectories(dir);
+      if (i > 0) shareCredentials(workDir.resolve("node-1"), dir);
+      List<String> args = new ArrayList<>(List.of("--data-dir", dir.toString(),
+          "--http-port", Integer.toString(ports[i][0]), "--mqtt-port", Integer.toString(ports[i][1]),
+          "--management-port", Integer.toString(ports[i][2]), "--remoting-port", Integer.toString(ports[i][3])));
+      args.addAll(common);
+      Path log = workDir.resolve("node-" + (i + 1) + ".log");
+      Process p = spawn(List.of(javaOpts.trim().split("\\s+")), "io.twinhub.node.Main", args, log);
+      started.add(p);
+      nodes.add(new BenchTarget.Node(URI.create("https://127.0.0.1:" + ports[i][0]), "127.0.0.1", ports[i][1], ports[i][2], p.pid()));
+      if (i == 0) awaitLine(p, log, "twinhub node ready"); // node 1 makes the keys the others copy
+    }
+    for (int i = 1; i < count; i++) awaitLine(started.get(i), workDir.resolve("node-" + (i + 1) + ".log"), "twinhub node ready");
+    String banner = Files.readString(workDir.resolve("node-1.log"));
+    String owner = ownerConnectionString(banner).orElseThrow(() -> new IOException("no owner connection string in node-1.log"));
+    if (count == 1) {
+      cassandraPid = started.get(0).children().findFirst().map(ProcessHandle::pid).orElse(-1L);
+    }
+    target = new BenchTarget(List.copyOf(nodes), workDir.resolve("node-1/tls/ca.pem"), owner,
+        Optional.of(new InetSocketAddress("127.0.0.1", cqlPort)), workDir);
+    System.out.printf("bench: %d node(s) ready in %.1f s (%s; logs in %s)%n", count, (System.nanoTime() - t0) / 1e9,
+        String.join(" ", target.restUrls().stream().map(URI::toString).toList()), workDir);
+  }
+
+  /** "  owner        HostName=...;SharedAccessKeyName=iothubowner;SharedAccessKey=..." from the ready banner. */
+  static Optional<String> ownerConnectionString(String banner) {
+    for (String line : banner.split("\n")) {
+      String t = line.strip();
+      if (t.startsWith("owner ") && t.contains("HostName=")) return Optional.of(t.substring(t.indexOf("HostName=")).strip());
+    }
+    return Optional.empty();
+  }
+
+  private static void shareCredentials(Path from, Path to) throws IOException {
+    for (String f : List.of("security/policies.json", "tls/ca.pem", "tls/ca.key")) {
+      Files.createDirectories(to.resolve(f).getParent());
+      Files.copy(from.resolve(f), to.resolve(f), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.COPY_ATTRIBUTES);
+    }
+  }
+
+  /** A JVM on this process's own classpath (which holds the node's). */
+  Process spawn(List<String> jvmOpts, String mainClass, List<String> args, Path log) throws IOException {
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(jvmOpts);
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), mainClass));
+    cmd.addAll(args);
+    Process p = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    synchronized (processes) {
+      processes.add(p);
+    }
+    return p;
+  }
+
+  static void awaitLine(Process p, Path log, String text) throws Exception {
+    long deadline = System.nanoTime() + START_TIMEOUT.toNanos();
+    while (System.nanoTime() < deadline) {
+      if (Files.exists(log) && Files.readString(log).contains(text)) return;
+      if (!p.isAlive()) throw new IOException("process exited (" + p.exitValue() + ") before '" + text + "'; see " + log + ":\n" + tail(log));
+      Thread.sleep(200);
+    }
+    throw new IOException("no '" + text + "' within " + START_TIMEOUT.toSeconds() + " s; see " + log);
+  }
+
+  static String tail(Path log) throws IOException {
+    List<String> lines = Files.readAllLines(log);
+    return String.join("\n", lines.subList(Math.max(0, lines.size() - 20), lines.size()));
+  }
+
+  /** A port free on loopback now (bound and released; the OS does not hand it out again soon). */
+  public static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  private void stopAll() {
+    List<Process> ps;
+    synchronized (processes) {
+      ps = new ArrayList<>(processes);
+      processes.clear();
+    }
+    // Nodes first (they leave the cluster and flush), the shared Cassandra last.
+    ps.remove(sharedCassandra);
+    if (sharedCassandra != null) ps.add(sharedCassandra);
+    for (Process p : ps) if (p != sharedCassandra) p.destroy();
+    for (Process p : ps) {
+      if (p == sharedCassandra) p.destroy();
+      try {
+        if (!p.waitFor(60, TimeUnit.SECONDS)) {
+          p.descendants().forEach(ProcessHandle::destroyForcibly);
+          p.destroyForcibly();
+        }
+      } catch (InterruptedException e) {
+        p.destroyForcibly();
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+
+  @Override
+  public void close() {
+    stopAll();
+    try {
+      Runtime.getRuntime().removeShutdownHook(hook);
+    } catch (IllegalStateException ignored) {
+      // already shutting down: the hook runs stopAll, which finds nothing left
+    }
+  }
+}

@@ -1,0 +1,79 @@
+package io.twinhub.ops.bench;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The result table of a bench run, in Markdown: every twinhub row with its ratio to the baseline
+ * measured in the same run (issue #9's goals: PATCH ≥ 0.6 × raw Cassandra inserts, GET ≥ 0.7 ×
+ * bare Akka HTTP, MQTT reported patch ≥ 0.5 × Mosquitto), plus latency percentiles, the server's
+ * CPU and heap.
+ */
+public final class BenchTable {
+
+  /** Which baseline a workload is compared with, and the goal for the ratio (NaN: no goal). */
+  public record Baseline(String workload, double goal) {}
+
+  /** twinhub workload → its baseline. Workloads not listed have no ratio. */
+  public static final Map<String, Baseline> BASELINES = Map.of(
+      "twin-patch", new Baseline("cassandra-insert", 0.6),
+      "twin-get", new Baseline("http-bare", 0.7),
+      "mixed", new Baseline("http-bare", Double.NaN),
+      "mqtt-reported", new Baseline("mosquitto", 0.5));
+
+  private final List<BenchResult> rows = new ArrayList<>();
+
+  public BenchTable add(BenchResult r) {
+    rows.add(r);
+    return this;
+  }
+
+  public List<BenchResult> rows() {
+    return List.copyOf(rows);
+  }
+
+  /** The ratio of a row's rate to its baseline's rate in this table, if both are there. */
+  public Optional<Double> ratio(BenchResult r) {
+    Baseline b = BASELINES.get(r.workload());
+    if (b == null) return Optional.empty();
+    return rows.stream().filter(x -> x.workload().equals(b.workload()) && x.rate() > 0).findFirst()
+        .map(base -> r.rate() / base.rate());
+  }
+
+  public static final String HEADER =
+      "| workload | operations | errors | rate /s | vs baseline | ratio (goal) | p50 ms | p99 ms | p99.9 ms | server CPU % | server heap MB | note |\n"
+    + "|---|---|---|---|---|---|---|---|---|---|---|---|";
+
+  public String markdown() {
+    StringBuilder sb = new StringBuilder(HEADER).append('\n');
+    for (BenchResult r : rows) sb.append(row(r)).append('\n');
+    return sb.toString();
+  }
+
+  String row(BenchResult r) {
+    Baseline b = BASELINES.get(r.workload());
+    String ratio = "";
+    if (b != null) {
+      Optional<Double> x = ratio(r);
+      ratio = x.map(v -> String.format(Locale.ROOT, "**%.2f**", v)).orElse("n/a");
+      if (!Double.isNaN(b.goal())) {
+        ratio += String.format(Locale.ROOT, " (≥ %.1f%s)", b.goal(),
+            x.map(v -> v >= b.goal() ? ", met" : ", not met").orElse(""));
+      }
+    }
+    return String.format(Locale.ROOT, "| %s | %,d | %,d | %,.0f | %s | %s | %s | %s | %s | %s | %s | %s |",
+        r.workload(), r.operations(), r.errors(), r.rate(), b == null ? "" : b.workload(), ratio,
+        millis(r.p50Micros()), millis(r.p99Micros()), millis(r.p999Micros()),
+        Double.isNaN(r.nodeCpuPercent()) ? "n/a" : String.format(Locale.ROOT, "%.0f", r.nodeCpuPercent()),
+        r.nodeHeapBytes() < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f", r.nodeHeapBytes() / 1048576.0),
+        r.note().replace("|", "/"));
+  }
+
+  static String millis(long micros) {
+    return micros < 10_000 ? String.format(Locale.ROOT, "%.2f", micros / 1000.0)
+        : String.format(Locale.ROOT, "%,.0f", micros / 1000.0);
+  }
+}
