@@ -1,63 +1,278 @@
 package io.twinhub.ops.bench;
 
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 
-/** One bench run: nodes up (or an existing target), the workload(s), the table, nodes down. */
-final class BenchRun {
+/**
+ * One bench run: nodes up (or an existing target), the workload(s) one after the other, each a
+ * warm-up then a measured phase with the server's CPU and heap, the table; nodes down.
+ */
+final class BenchRun implements AutoCloseable {
 
-  private BenchRun() {}
+  /** The order of {@code all}: each baseline right before the workload compared with it. */
+  static final List<String> ALL = List.of("cassandra-insert", "twin-patch", "http-bare", "twin-get", "mixed", "query-mix",
+      "mosquitto", "mqtt-reported");
+
+  private final BenchOptions options;
+  private final BenchTarget target;
+  private final BenchNodes nodes;      // null for an existing target
+  private RestClient client;
+  private RestWorkloads rest;
+
+  private BenchRun(BenchOptions options, BenchTarget target, BenchNodes nodes) {
+    this.options = options;
+    this.target = target;
+    this.nodes = nodes;
+  }
 
   static BenchTable run(BenchOptions o) throws Exception {
     BenchTable table = new BenchTable();
     Path work = Files.createTempDirectory("twinhub-bench-");
+    System.out.printf(Locale.ROOT, "bench: %s, load average %s%n", o.workload(), loadAverage());
     if (!o.startsNodes()) {
-      runAll(o, existing(o, work), null, table);
+      try (BenchRun run = new BenchRun(o, existing(o, work), null)) {
+        run.runAll(table);
+      }
       return table;
     }
-    try (BenchNodes nodes = BenchNodes.start(o.nodes(), o.nodeJavaOpts(), work)) {
-      runAll(o, nodes.target(), nodes, table);
+    try (BenchNodes nodes = BenchNodes.start(o.nodes(), o.nodeJavaOpts(), work);
+         BenchRun run = new BenchRun(o, nodes.target(), nodes)) {
+      run.runAll(table);
     }
+    System.out.printf(Locale.ROOT, "bench: done, load average %s%n", loadAverage());
     return table;
   }
 
   static BenchTarget existing(BenchOptions o, Path work) {
-    List<BenchTarget.Node> nodes = new ArrayList<>();
+    List<BenchTarget.Node> list = new ArrayList<>();
     for (int i = 0; i < o.urls().size(); i++) {
       URI url = URI.create(o.urls().get(i).replaceAll("/+$", ""));
       long pid = i < o.pids().size() ? o.pids().get(i) : -1;
-      nodes.add(new BenchTarget.Node(url, url.getHost(), Integer.parseInt(o.extra().getOrDefault("mqtt-port", "8883")),
+      list.add(new BenchTarget.Node(url, url.getHost(), Integer.parseInt(o.extra().getOrDefault("mqtt-port", "8883")),
           Integer.parseInt(o.extra().getOrDefault("management-port", "8558")), pid));
     }
     Optional<InetSocketAddress> cassandra = o.cassandra().map(hp -> {
       int colon = hp.lastIndexOf(':');
       return new InetSocketAddress(hp.substring(0, colon), Integer.parseInt(hp.substring(colon + 1)));
     });
-    return new BenchTarget(nodes, Path.of(o.ca().orElseThrow()), o.connectionString().orElseThrow(), cassandra, work);
+    return new BenchTarget(list, Path.of(o.ca().orElseThrow()), o.connectionString().orElseThrow(), cassandra, work);
   }
 
-  private static void runAll(BenchOptions o, BenchTarget target, BenchNodes nodes, BenchTable table) throws Exception {
-    List<String> workloads = o.workload().equals("all") ? ALL : List.of(o.workload());
+  private void runAll(BenchTable table) throws Exception {
+    List<String> workloads = options.workload().equals("all") ? ALL : List.of(options.workload());
     for (String w : workloads) {
-      for (BenchResult r : runOne(o.forWorkload(w), target, nodes)) {
+      System.out.printf(Locale.ROOT, "bench: --- %s (load average %s)%n", w, loadAverage());
+      for (BenchResult r : runOne(options.forWorkload(w))) {
         table.add(r);
-        System.out.println(BenchTable.HEADER.lines().findFirst().orElseThrow());
         System.out.println(table.row(r));
       }
     }
   }
 
-  /** The order of {@code all}: each baseline right before the workload compared with it. */
-  static final List<String> ALL = List.of("cassandra-insert", "twin-patch", "http-bare", "twin-get", "mixed", "query-mix",
-      "mosquitto", "mqtt-reported");
+  List<BenchResult> runOne(BenchOptions o) throws Exception {
+    String w = o.workload();
+    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target);
+    return switch (w) {
+      case "twin-get" -> List.of(twins(o, (i, node) -> rest.get(RestWorkloads.anyTwin(o.twins()), node)));
+      case "twin-patch" -> List.of(twins(o, (i, node) -> rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
+      case "mixed" -> List.of(twins(o, (i, node) -> ThreadLocalRandom.current().nextInt(10) < 8
+          ? rest.get(RestWorkloads.anyTwin(o.twins()), node) : rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
+      case "query-mix" -> List.of(queryMix(o));
+      case "cassandra-insert" -> List.of(cassandraInsert(o));
+      case "http-bare" -> List.of(httpBare(o));
+      default -> throw new IllegalArgumentException("unknown workload " + w);
+    };
+  }
 
-  static List<BenchResult> runOne(BenchOptions o, BenchTarget target, BenchNodes nodes) throws Exception {
-    if (BenchMain.isMqtt(o.workload())) return BenchMain.runMqtt(o, target);
-    throw new UnsupportedOperationException(o.workload() + " is not built yet");
+  interface TwinOp {
+    java.util.concurrent.CompletionStage<Boolean> apply(long i, int node);
+  }
+
+  private RestWorkloads rest() throws Exception {
+    if (client == null) {
+      client = new RestClient(target.restUrls(), target.caPem(), target.ownerConnectionString(), options.concurrency());
+      rest = new RestWorkloads(client);
+    }
+    return rest;
+  }
+
+  private BenchResult twins(BenchOptions o, TwinOp op) throws Exception {
+    rest();
+    double seeded = rest.seed(o.twins());
+    double swept = rest.sweep(o.twins(), o.concurrency());
+    LoadLoop.Operation operation = i -> op.apply(i, (int) i);
+    BenchResult r = measure(o, new NodeProbe(target.pids()), operation, client.materializer());
+    return r.withNote(note(o.twins() + " twins", seeded, swept));
+  }
+
+  private BenchResult queryMix(BenchOptions o) throws Exception {
+    rest();
+    double seeded = rest.seed(o.queryTwins());
+    double indexed = rest.awaitIndexed(o.queryTwins(), Duration.ofMinutes(20));
+    System.out.printf(Locale.ROOT, "bench: query index holds %,d twins (waited %.1f s)%n", o.queryTwins(), indexed);
+    int twins = o.queryTwins();
+    BenchResult r = measure(o, new NodeProbe(target.pids()), i -> rest.query(i, twins), client.materializer());
+    return r.withNote(note(String.format(Locale.ROOT, "%,d twins; 4 queries round robin", twins), seeded, 0)
+        + String.format(Locale.ROOT, "; index caught up %.0f s after seeding", indexed));
+  }
+
+  private BenchResult cassandraInsert(BenchOptions o) throws Exception {
+    InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("cassandra-insert needs --cassandra H:P"));
+    rest();
+    rest.seed(1);
+    // The payload: as big as the journal event a twin PATCH writes (measured, not assumed).
+    if (!client.sendAndWait(0, "PATCH", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION,
+        "{\"properties\":{\"desired\":{\"bench\":{\"n\":0}}}}").ok()) {
+      throw new IllegalStateException("PATCH of " + RestWorkloads.id(0) + " failed");
+    }
+    try (CassandraBaseline base = new CassandraBaseline(cql)) {
+      int bytes = base.lastEventBytes(RestWorkloads.id(0));
+      if (bytes <= 0) throw new IllegalStateException("no journal event of " + RestWorkloads.id(0) + " found");
+      System.out.printf(Locale.ROOT, "bench: a twin PATCH's journal event is %d bytes%n", bytes);
+      NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
+      base.run(client.materializer(), o.concurrency(), o.warmup(), o.count(), o.twins(), bytes);
+      NodeProbe.Mark m = cassandra.mark();
+      LoadLoop.Outcome out = base.run(client.materializer(), o.concurrency(), o.duration(), o.count(), o.twins(), bytes);
+      double cpu = cassandra.cpuPercentSince(m);
+      return out.result("cassandra-insert").withNode(cpu, cassandra.heapAfterGc())
+          .withNote(bytes + " B payload, RF 1; server = Cassandra");
+    }
+  }
+
+  private BenchResult httpBare(BenchOptions o) throws Exception {
+    rest();
+    rest.seed(1);
+    RestClient.Answer twin = client.sendAndWait(0, "GET", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION, null);
+    if (!twin.ok()) throw new IllegalStateException("GET of " + RestWorkloads.id(0) + " answered " + twin.status());
+    int bytes = twin.body().size();
+    Path dir = target.workDir().resolve("http-bare");
+    Files.createDirectories(dir.resolve("tls"));
+    Files.copy(target.caPem(), dir.resolve("tls/ca.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Path caKey = target.caPem().resolveSibling("ca.key");
+    if (!Files.exists(caKey)) throw new IllegalStateException("http-bare needs the hub's CA key beside " + target.caPem());
+    Files.copy(caKey, dir.resolve("tls/ca.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    int port = BenchNodes.freePort();
+    Path log = target.workDir().resolve("http-bare.log");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(List.of(o.nodeJavaOpts().trim().split("\\s+")));
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BareHttpServer.class.getName(),
+        dir.toString(), Integer.toString(port), Integer.toString(bytes)));
+    Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      BenchNodes.awaitLine(server, log, "bare http ready");
+      try (RestClient bare = new RestClient(List.of(URI.create("https://127.0.0.1:" + port)), target.caPem(),
+          target.ownerConnectionString(), o.concurrency())) {
+        String path = "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION;
+        BenchResult r = measure(o, new NodeProbe(List.of(server.pid())),
+            i -> bare.send(0, "GET", path, null).thenApply(a -> a.ok() && a.body().size() == bytes), bare.materializer());
+        return r.withNote(bytes + " B document, one JVM; server = bare endpoint");
+      }
+    } finally {
+      server.destroy();
+      if (!server.waitFor(30, TimeUnit.SECONDS)) server.destroyForcibly();
+    }
+  }
+
+  /** Warm-up, then the measured phase with CPU (and a JFR profile of node 1 for twin-patch) and heap after. */
+  private BenchResult measure(BenchOptions o, NodeProbe probe, LoadLoop.Operation op, akka.stream.Materializer mat) throws Exception {
+    if (!o.warmup().isZero()) LoadLoop.run(mat, o.concurrency(), o.warmup(), o.count(), op);
+    NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
+    Optional<Path> jfr = o.workload().equals("twin-patch") ? startJfr(o) : Optional.empty();
+    NodeProbe.Mark m = probe.mark();
+    NodeProbe.Mark mc = cassandra.mark();
+    LoadLoop.Outcome out = LoadLoop.run(mat, o.concurrency(), o.duration(), o.count(), op);
+    double cpu = probe.cpuPercentSince(m);
+    double cassandraCpu = cassandra.cpuPercentSince(mc);
+    jfr.ifPresent(this::printProfile);
+    BenchResult r = out.result(o.workload()).withNode(cpu, probe.heapAfterGc());
+    System.out.printf(Locale.ROOT, "bench: %s: %,d operations, %,d errors in %.1f s; Cassandra CPU %.0f %%%n",
+        o.workload(), out.operations(), out.errors(), out.elapsed().toMillis() / 1000.0, cassandraCpu);
+    return Double.isNaN(cassandraCpu) || o.workload().equals("http-bare") ? r
+        : r.withNote(String.format(Locale.ROOT, "Cassandra CPU %.0f %%", cassandraCpu));
+  }
+
+  private static String note(String what, double seeded, double swept) {
+    StringBuilder sb = new StringBuilder(what);
+    if (seeded > 0) sb.append(String.format(Locale.ROOT, "; seeded in %.0f s", seeded));
+    if (swept > 0) sb.append(String.format(Locale.ROOT, "; first read in %.0f s", swept));
+    return sb.toString();
+  }
+
+  private long cassandraPid() {
+    return nodes == null ? -1 : nodes.cassandraPid();
+  }
+
+  private Optional<Path> startJfr(BenchOptions o) {
+    if (o.jfr() <= 0 || target.pids().isEmpty()) return Optional.empty();
+    long pid = target.pids().get(0);
+    long seconds = Math.min(o.jfr(), Math.max(1, o.duration().toSeconds()));
+    Path file = target.workDir().resolve("twin-patch-node1.jfr");
+    if (run(jcmd(), Long.toString(pid), "JFR.start", "name=bench", "settings=profile",
+        "duration=" + seconds + "s", "filename=" + file) == null) return Optional.empty();
+    return Optional.of(file);
+  }
+
+  private void printProfile(Path file) {
+    try {
+      for (int i = 0; i < 60 && !(Files.exists(file) && Files.size(file) > 0); i++) Thread.sleep(1000);
+      Thread.sleep(1000); // the dump is written, then closed
+      String out = run(Path.of(System.getProperty("java.home"), "bin", "jfr").toString(), "print", "--events",
+          "jdk.ExecutionSample", "--stack-depth", "64", file.toString());
+      if (out == null) return;
+      String summary = JfrSummary.render(out, 15);
+      Files.writeString(target.workDir().resolve("twin-patch-profile.txt"), summary);
+      System.out.println("bench: JFR profile of node 1 during twin-patch (" + file + "):");
+      System.out.print(summary);
+    } catch (IOException e) {
+      System.out.println("bench: JFR profile unreadable: " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+
+  private static String jcmd() {
+    return Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
+  }
+
+  private static String run(String... cmd) {
+    try {
+      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
+      String out = new String(p.getInputStream().readAllBytes());
+      if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
+        System.out.println("bench: " + String.join(" ", cmd) + " failed: " + out.strip());
+        return null;
+      }
+      return out;
+    } catch (IOException e) {
+      return null;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return null;
+    }
+  }
+
+  static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (IOException e) {
+      return "n/a";
+    }
+  }
+
+  @Override
+  public void close() {
+    if (client != null) client.close();
   }
 }

@@ -1,0 +1,72 @@
+package io.twinhub.ops.bench;
+
+import akka.actor.ActorSystem;
+import akka.http.javadsl.ConnectionContext;
+import akka.http.javadsl.Http;
+import akka.http.javadsl.ServerBinding;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.ResponseEntity;
+import akka.http.javadsl.settings.ServerSettings;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.twinhub.node.security.TlsMaterial;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.Arrays;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The HTTP baseline ({@code http-bare}): a bare Akka HTTP HTTPS endpoint answering every request
+ * with one fixed JSON document (as big as a twin GET's answer), in a JVM of its own like a node,
+ * with the node's TLS (a server certificate from {@link TlsMaterial} under the hub's CA) and the
+ * node's connection settings (one request in flight per connection, same connection cap). What is
+ * left out is everything twinhub adds: routing DSL, SAS check, sharding ask, twin rendering.
+ *
+ * <pre>java -cp ... io.twinhub.ops.bench.BareHttpServer DATA_DIR PORT BODY_BYTES</pre>
+ * DATA_DIR must hold {@code tls/ca.pem} and {@code tls/ca.key} (copied from the node).
+ */
+public final class BareHttpServer {
+
+  public static void main(String[] args) throws Exception {
+    Path dir = Path.of(args[0]);
+    int port = Integer.parseInt(args[1]);
+    byte[] body = document(Integer.parseInt(args[2]));
+    Config node = ConfigFactory.load();
+    // Akka's reference settings, not the node's cluster config: this JVM serves HTTP only.
+    Config config = ConfigFactory.parseString("akka.actor.provider = local\nakka.loglevel = WARNING")
+        .withFallback(node.getConfig("akka.http").atPath("akka.http"))
+        .withFallback(ConfigFactory.defaultReference());
+    ActorSystem system = ActorSystem.create("bare-http", config);
+    TlsMaterial tls = TlsMaterial.loadOrCreate(dir, List.of("127.0.0.1"), Clock.systemUTC());
+    ServerSettings settings = ServerSettings.create(system)
+        .withMaxConnections(node.getInt("twinhub.api.max-connections"))
+        .withPipeliningLimit(1);
+    ResponseEntity entity = HttpEntities.create(ContentTypes.APPLICATION_JSON, body);
+    HttpResponse response = HttpResponse.create().withEntity(entity);
+    ServerBinding binding = Http.get(system).newServerAt("127.0.0.1", port)
+        .enableHttps(ConnectionContext.httpsServer(tls.serverSslContext()))
+        .withSettings(settings)
+        .bindSync(request -> {
+          request.discardEntityBytes(system);
+          return response;
+        })
+        .toCompletableFuture().get(30, TimeUnit.SECONDS);
+    System.out.println("bare http ready on " + binding.localAddress() + ", " + body.length + " byte document");
+    Runtime.getRuntime().addShutdownHook(new Thread(system::terminate));
+  }
+
+  /** A JSON object of exactly {@code bytes} bytes (at least 12). */
+  static byte[] document(int bytes) {
+    String head = "{\"pad\":\"";
+    String tail = "\"}";
+    int pad = Math.max(0, bytes - head.length() - tail.length());
+    char[] p = new char[pad];
+    Arrays.fill(p, 'x');
+    return (head + new String(p) + tail).getBytes(StandardCharsets.UTF_8);
+  }
+}

@@ -1,0 +1,145 @@
+package io.twinhub.ops.bench;
+
+import akka.actor.ActorSystem;
+import akka.http.javadsl.ConnectionContext;
+import akka.http.javadsl.Http;
+import akka.http.javadsl.HttpsConnectionContext;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpMethods;
+import akka.http.javadsl.model.HttpRequest;
+import akka.http.javadsl.model.headers.RawHeader;
+import akka.stream.Materializer;
+import akka.util.ByteString;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.twinhub.node.security.TlsMaterial;
+
+import javax.crypto.Mac;
+import javax.crypto.spec.SecretKeySpec;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.Base64;
+import java.util.List;
+import java.util.Locale;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * The REST load client: Akka HTTP's client connection pools (one per node, keep-alive HTTPS
+ * connections trusting the hub's CA), every request signed with one SAS token of the owner
+ * policy. Also drives the bare-HTTP baseline, so both sides of a ratio pay the same client cost.
+ */
+public final class RestClient implements AutoCloseable {
+
+  public static final String API_VERSION = "api-version=2021-04-12";
+
+  /** An answered request: status and the whole body. */
+  public record Answer(int status, ByteString body) {
+    public boolean ok() {
+      return status >= 200 && status < 300;
+    }
+
+    public String text() {
+      return body.utf8String();
+    }
+  }
+
+  private final ActorSystem system;
+  private final Materializer materializer;
+  private final HttpsConnectionContext https;
+  private final List<URI> urls;
+  private final String authorization;
+
+  public RestClient(List<URI> urls, Path caPem, String ownerConnectionString, int concurrency) throws Exception {
+    this.urls = List.copyOf(urls);
+    this.system = ActorSystem.create("bench-client", config(concurrency));
+    this.materializer = Materializer.createMaterializer(system);
+    this.https = ConnectionContext.httpsClient(TlsMaterial.clientSslContext(caPem));
+    this.authorization = sasToken(ownerConnectionString, Instant.now().plus(Duration.ofHours(6)));
+  }
+
+  /**
+   * Akka's reference settings (not the node's application.conf, which is on this classpath too and
+   * would make this a cluster member) with a pool per node big enough for the whole concurrency.
+   */
+  static Config config(int concurrency) {
+    int open = Integer.highestOneBit(Math.max(concurrency, 16) * 2 - 1) * 2;
+    return ConfigFactory.parseString(String.format(Locale.ROOT, """
+        akka.actor.provider = local
+        akka.loglevel = WARNING
+        akka.stdout-loglevel = WARNING
+        akka.http.host-connection-pool.max-connections = %d
+        akka.http.host-connection-pool.max-open-requests = %d
+        akka.http.host-connection-pool.max-retries = 0
+        akka.http.host-connection-pool.response-entity-subscription-timeout = 30s
+        akka.http.client.idle-timeout = 60s
+        """, Math.max(concurrency, 4), open)).withFallback(ConfigFactory.defaultReference());
+  }
+
+  public List<URI> urls() {
+    return urls;
+  }
+
+  public ActorSystem system() {
+    return system;
+  }
+
+  public Materializer materializer() {
+    return materializer;
+  }
+
+  /** Sends a request to node {@code node % nodes} and reads the whole answer. */
+  public CompletionStage<Answer> send(int node, String method, String pathAndQuery, String jsonBody) {
+    URI base = urls.get(Math.floorMod(node, urls.size()));
+    HttpRequest req = HttpRequest.create(base + pathAndQuery)
+        .withMethod(HttpMethods.lookup(method).orElseThrow())
+        .addHeader(RawHeader.create("Authorization", authorization));
+    if (jsonBody != null) req = req.withEntity(ContentTypes.APPLICATION_JSON, jsonBody);
+    return Http.get(system).singleRequest(req, https)
+        .thenCompose(resp -> resp.entity().toStrict(30_000, materializer)
+            .thenApply(strict -> new Answer(resp.status().intValue(), strict.getData())));
+  }
+
+  public Answer sendAndWait(int node, String method, String pathAndQuery, String jsonBody) throws Exception {
+    return send(node, method, pathAndQuery, jsonBody).toCompletableFuture().get(120, TimeUnit.SECONDS);
+  }
+
+  /** An IoT Hub service SAS token: sig = HMAC-SHA256(key, urlencode(host) + "\n" + expiry). */
+  static String sasToken(String connectionString, Instant expiry) throws Exception {
+    String host = null, keyName = null, key = null;
+    for (String part : connectionString.split(";")) {
+      int eq = part.indexOf('=');
+      if (eq <= 0) continue;
+      String k = part.substring(0, eq).strip(), v = part.substring(eq + 1).strip();
+      switch (k) {
+        case "HostName" -> host = v;
+        case "SharedAccessKeyName" -> keyName = v;
+        case "SharedAccessKey" -> key = v;
+        default -> { }
+      }
+    }
+    if (host == null || keyName == null || key == null) {
+      throw new IllegalArgumentException("connection string needs HostName, SharedAccessKeyName and SharedAccessKey");
+    }
+    String sr = URLEncoder.encode(host.toLowerCase(Locale.ROOT), StandardCharsets.UTF_8);
+    long se = expiry.getEpochSecond();
+    Mac mac = Mac.getInstance("HmacSHA256");
+    mac.init(new SecretKeySpec(Base64.getDecoder().decode(key), "HmacSHA256"));
+    String sig = Base64.getEncoder().encodeToString(mac.doFinal((sr + "\n" + se).getBytes(StandardCharsets.UTF_8)));
+    return "SharedAccessSignature sr=" + sr + "&sig=" + URLEncoder.encode(sig, StandardCharsets.UTF_8) + "&se=" + se + "&skn=" + keyName;
+  }
+
+  @Override
+  public void close() {
+    try {
+      Http.get(system).shutdownAllConnectionPools().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    } catch (Exception ignored) {
+      // terminating anyway
+    }
+    system.terminate();
+  }
+}
