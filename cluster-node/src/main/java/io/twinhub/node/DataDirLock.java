@@ -55,6 +55,20 @@ final class DataDirLock implements AutoCloseable {
     }
   }
 
+  /** The lock when no other process holds it, else empty (a node is running on {@code dataDir}). */
+  static java.util.Optional<DataDirLock> tryAcquire(Path dataDir) {
+    try {
+      return java.util.Optional.of(acquire(dataDir));
+    } catch (NodeStartException e) {
+      // Held by a node: in another process, or (tests, embedding) in this one.
+      if (e.getMessage().contains("is in use by another twinhub node")
+          || e.getMessage().contains("is already used by a node in this process")) {
+        return java.util.Optional.empty();
+      }
+      throw e;
+    }
+  }
+
   @Override
   public void close() {
     try {

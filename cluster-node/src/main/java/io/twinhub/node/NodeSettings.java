@@ -125,6 +125,11 @@ public record NodeSettings(
         startupTimeout, c);
   }
 
+  /** The node's Lucene query index (nodes with the query role). */
+  public Path queryIndexDir() {
+    return dataDir.resolve("index");
+  }
+
   public boolean embeddedCassandra() {
     return cassandraContactPoints.isEmpty();
   }

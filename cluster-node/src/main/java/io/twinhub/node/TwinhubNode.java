@@ -48,12 +48,13 @@ public final class TwinhubNode {
   private final TwinService twins;
   private final SharedAccessPolicies policies;
   private final ApiServer api;
+  private final QueryIndex queryIndex;
   private final Duration startedIn;
   private volatile CompletableFuture<Done> stopped;
 
   private TwinhubNode(NodeSettings settings, DataDirLock lock, EmbeddedCassandra cassandra,
                       ActorSystem<Void> system, TwinService twins, SharedAccessPolicies policies, ApiServer api,
-                      Duration startedIn) {
+                      QueryIndex queryIndex, Duration startedIn) {
     this.settings = settings;
     this.lock = lock;
     this.cassandra = cassandra;
@@ -61,6 +62,7 @@ public final class TwinhubNode {
     this.twins = twins;
     this.policies = policies;
     this.api = api;
+    this.queryIndex = queryIndex;
     this.startedIn = startedIn;
   }
 
@@ -106,8 +108,9 @@ public final class TwinhubNode {
       TwinService twins = new TwinService(system, twinSettings.askTimeout());
       DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());
-      ApiServer api = startApi(system, twins, twinSettings, apiSettings, policies, resolved);
-      return new TwinhubNode(resolved, lock, cassandra, system, twins, policies, api,
+      QueryIndex queryIndex = startQueryIndex(system, resolved);
+      ApiServer api = startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex);
+      return new TwinhubNode(resolved, lock, cassandra, system, twins, policies, api, queryIndex,
           Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
       abort(system, cassandra, lock);
@@ -120,7 +123,7 @@ public final class TwinhubNode {
 
   /** The REST API over HTTPS with the generated (or configured) TLS identity. */
   private static ApiServer startApi(ActorSystem<Void> system, TwinService twins, TwinSettings twin, ApiSettings api,
-                                    SharedAccessPolicies policies, NodeSettings s) throws Exception {
+                                    SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex) throws Exception {
     TlsMaterial tls;
     try {
       tls = TlsMaterial.forNode(s.dataDir(), List.of(s.hostName()), api.keystore(), api.keystorePassword(),
@@ -133,22 +136,28 @@ public final class TwinhubNode {
         new GatewayDirectMethods(twins, system));
     List<akka.http.javadsl.server.Route> routes = new java.util.ArrayList<>();
     routes.add(changeStreams(system, server, s));
-    queryIndex(system, server, s).ifPresent(routes::add);
+    if (queryIndex != null) routes.add(queryRoutes(queryIndex, server));
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
     return server;
   }
 
   /**
    * On nodes with the query role: the Lucene index under {@code <data-dir>/index}, fed by the
-   * journal, serving POST /devices/query (service or registry-read right) and
-   * GET /query-index/status; closed (offsets committed) before the ActorSystem stops.
+   * journal; closed (offsets committed) before the ActorSystem stops. Null on other nodes.
    */
-  private static java.util.Optional<akka.http.javadsl.server.Route> queryIndex(ActorSystem<Void> system, ApiServer server,
-                                                                               NodeSettings s) {
-    if (!Cluster.get(system).selfMember().hasRole(QueryIndexModule.QUERY_ROLE)) return java.util.Optional.empty();
-    QueryIndex index = QueryIndexModule.start(system, s.dataDir().resolve("index"));
+  private static QueryIndex startQueryIndex(ActorSystem<Void> system, NodeSettings s) {
+    if (!Cluster.get(system).selfMember().hasRole(QueryIndexModule.QUERY_ROLE)) return null;
+    QueryIndex index = QueryIndexModule.start(system, s.queryIndexDir());
     akka.actor.CoordinatedShutdown.get(system).addTask(akka.actor.CoordinatedShutdown.PhaseServiceStop(), "query-index",
         index::stop);
+    return index;
+  }
+
+  /**
+   * POST /devices/query (service or registry-read right), GET /query-index/status and
+   * POST /query-index/reindex (service right).
+   */
+  private static akka.http.javadsl.server.Route queryRoutes(QueryIndex index, ApiServer server) {
     var service = server.authorizer(AccessRight.ServiceConnect);
     var registryRead = server.authorizer(AccessRight.RegistryRead);
     java.util.function.Function<java.util.function.Supplier<akka.http.javadsl.server.Route>, akka.http.javadsl.server.Route>
@@ -157,10 +166,10 @@ public final class TwinhubNode {
           if (denied.isPresent()) denied = registryRead.apply(request).isPresent() ? denied : java.util.Optional.empty();
           return denied.map(akka.http.javadsl.server.Directives::complete).orElseGet(inner);
         });
-    return java.util.Optional.of(akka.http.javadsl.server.Directives.concat(index.route(authorized),
+    return akka.http.javadsl.server.Directives.concat(index.route(authorized),
         akka.http.javadsl.server.Directives.pathPrefixTest("query-index", () ->
             akka.http.javadsl.server.Directives.extractRequest(request -> service.apply(request)
-                .map(akka.http.javadsl.server.Directives::complete).orElseGet(index::statusRoute)))));
+                .map(akka.http.javadsl.server.Directives::complete).orElseGet(index::statusRoute))));
   }
 
   /** GET /streams/..., GET /routes: the journal as resumable change streams (service right). */
@@ -171,7 +180,7 @@ public final class TwinhubNode {
         server.authorizer(AccessRight.ServiceConnect), Clock.systemUTC()).route();
   }
 
-  private static EmbeddedCassandra startEmbeddedCassandra(NodeSettings s) {
+  static EmbeddedCassandra startEmbeddedCassandra(NodeSettings s) {
     EmbeddedCassandra c = EmbeddedCassandra.builder()
         .dataDir(s.dataDir().resolve("cassandra"))
         .nativePort(s.embeddedCassandraPort())
@@ -273,6 +282,11 @@ public final class TwinhubNode {
   /** The hub's shared access policies (keys: never log them). */
   public SharedAccessPolicies policies() {
     return policies;
+  }
+
+  /** The query index on nodes with the query role. */
+  public java.util.Optional<QueryIndex> queryIndex() {
+    return java.util.Optional.ofNullable(queryIndex);
   }
 
   public Duration startedIn() {

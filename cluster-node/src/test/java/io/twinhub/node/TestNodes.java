@@ -6,16 +6,17 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.UUID;
 
 /** In-process nodes for integration tests: free ports, the JVM's shared embedded Cassandra. */
-final class TestNodes {
+public final class TestNodes {
   private TestNodes() {}
 
-  static TwinhubNode start(Path dataDir) throws IOException {
+  public static TwinhubNode start(Path dataDir) throws IOException {
     return TwinhubNode.start(settings(dataDir, Map.of()));
   }
 
-  static NodeSettings settings(Path dataDir, Map<String, Object> extra) throws IOException {
+  public static NodeSettings settings(Path dataDir, Map<String, Object> extra) throws IOException {
     Map<String, Object> o = new HashMap<>();
     o.put("twinhub.data-dir", dataDir.toString());
     o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
@@ -25,5 +26,15 @@ final class TestNodes {
     o.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());
     o.putAll(extra);
     return NodeSettings.fromConfig(o);
+  }
+
+  /**
+   * Journal and snapshot keyspaces of the test's own, so what reads the whole journal (registry
+   * statistics, the query index, streams) sees only this test's twins.
+   */
+  public static Map<String, Object> ownKeyspace(String prefix) {
+    String keyspace = prefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    return Map.of("akka.persistence.cassandra.journal.keyspace", keyspace,
+        "akka.persistence.cassandra.snapshot.keyspace", keyspace + "_snapshot");
   }
 }

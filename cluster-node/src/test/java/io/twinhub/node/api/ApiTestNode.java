@@ -1,6 +1,6 @@
 package io.twinhub.node.api;
 
-import io.twinhub.node.NodeSettings;
+import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
@@ -9,7 +9,6 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -33,18 +32,9 @@ final class ApiTestNode implements AutoCloseable {
   }
 
   static ApiTestNode start(Path dataDir, Map<String, Object> extra) throws Exception {
-    String keyspace = "api_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    Map<String, Object> o = new HashMap<>();
-    o.put("twinhub.data-dir", dataDir.toString());
-    o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.mqtt.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.management.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.remoting.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());
-    o.put("akka.persistence.cassandra.journal.keyspace", keyspace);
-    o.put("akka.persistence.cassandra.snapshot.keyspace", keyspace + "_snapshot");
+    Map<String, Object> o = new HashMap<>(TestNodes.ownKeyspace("api_it"));
     o.putAll(extra);
-    return new ApiTestNode(TwinhubNode.start(NodeSettings.fromConfig(o)));
+    return new ApiTestNode(TwinhubNode.start(TestNodes.settings(dataDir, o)));
   }
 
   SharedAccessPolicies policies() {

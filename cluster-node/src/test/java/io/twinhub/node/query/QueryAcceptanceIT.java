@@ -1,11 +1,5 @@
 package io.twinhub.node.query;
 
-import akka.http.javadsl.ConnectionContext;
-import akka.http.javadsl.Http;
-import akka.http.javadsl.ServerBinding;
-import akka.http.javadsl.model.HttpResponse;
-import akka.http.javadsl.server.Directives;
-import akka.http.javadsl.server.Route;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import com.azure.core.credential.AzureSasCredential;
@@ -16,14 +10,12 @@ import com.microsoft.azure.sdk.iot.service.query.QueryPageOptions;
 import com.microsoft.azure.sdk.iot.service.query.RawQueryResponse;
 import com.microsoft.azure.sdk.iot.service.query.TwinQueryResponse;
 import com.microsoft.azure.sdk.iot.service.twin.Twin;
-import io.twinhub.node.NodeSettings;
+import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
+import io.micrometer.core.instrument.Metrics;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.node.security.TlsMaterial;
-import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 import io.twinhub.projections.index.QueryIndex;
-import io.twinhub.projections.index.QueryIndexModule;
-import io.twinhub.twin.auth.AccessRight;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.Authentication;
 import io.twinhub.twin.domain.DeviceStatus;
@@ -48,9 +40,6 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
-import java.util.function.Supplier;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -58,9 +47,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * Acceptance: the official Java service SDK's QueryClient (iot-service-client 2.1.9, unchanged)
  * pages through 1,000 twins written through a real node, 100 per page, over HTTPS with the
  * node's TLS identity and SAS policies; the index behind it is the projection of the node's
- * journal. The query route sits behind the REST layer's own authorizer (ServiceConnect or
- * RegistryRead). Until the node mounts the route on its API port, the test serves it on a
- * listener of its own with the node's TLS material.
+ * journal. The SDK talks to the node's own API port (POST /devices/query behind the REST
+ * layer's authorizer: ServiceConnect or RegistryRead).
  */
 class QueryAcceptanceIT {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -71,39 +59,16 @@ class QueryAcceptanceIT {
 
   static TwinhubNode node;
   static QueryIndex index;
-  static ServerBinding binding;
   static String host;
   static SSLSocketFactory previousFactory;
-  static final AtomicInteger queryRequests = new AtomicInteger();
 
   @BeforeAll
   static void start() throws Exception {
-    String keyspace = "query_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
-    Map<String, Object> o = new HashMap<>();
-    o.put("twinhub.data-dir", dataDir.toString());
-    o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.mqtt.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.management.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.remoting.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());
-    o.put("akka.persistence.cassandra.journal.keyspace", keyspace);
-    o.put("akka.persistence.cassandra.snapshot.keyspace", keyspace + "_snapshot");
+    Map<String, Object> o = new HashMap<>(TestNodes.ownKeyspace("query_it"));
     o.put("twinhub.query.read-your-writes-timeout", "60s");
-    // SAS tokens are not RFC 7235 credentials; the API server silences this warning the same way.
-    o.put("akka.http.server.parsing.illegal-header-warnings", "off");
-    node = TwinhubNode.start(NodeSettings.fromConfig(o));
-    index = QueryIndexModule.start(node.system(), dataDir.resolve("query-index"));
-
-    Function<Supplier<Route>, Route> serviceOrRegistryRead = inner -> Directives.extractRequest(request -> {
-      queryRequests.incrementAndGet();
-      Optional<HttpResponse> denied = node.api().authorizer(AccessRight.ServiceConnect).apply(request)
-          .flatMap(d -> node.api().authorizer(AccessRight.RegistryRead).apply(request));
-      return denied.map(Directives::complete).orElseGet(inner);
-    });
-    binding = Http.get(node.system()).newServerAt("127.0.0.1", SharedEmbeddedCassandra.freePort())
-        .enableHttps(ConnectionContext.httpsServer(node.api().tls().serverSslContext()))
-        .bind(index.route(serviceOrRegistryRead)).toCompletableFuture().get(10, TimeUnit.SECONDS);
-    host = node.settings().hostName() + ":" + binding.localAddress().getPort();
+    node = TwinhubNode.start(TestNodes.settings(dataDir, o));
+    index = node.queryIndex().orElseThrow();
+    host = node.settings().hostName() + ":" + node.api().httpsPort();
     previousFactory = HttpsURLConnection.getDefaultSSLSocketFactory();
     HttpsURLConnection.setDefaultSSLSocketFactory(
         TlsMaterial.clientSslContext(node.api().tls().caPemPath()).getSocketFactory());
@@ -112,9 +77,12 @@ class QueryAcceptanceIT {
   @AfterAll
   static void stop() throws Exception {
     if (previousFactory != null) HttpsURLConnection.setDefaultSSLSocketFactory(previousFactory);
-    if (binding != null) binding.unbind();
-    if (index != null) index.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
     if (node != null) node.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
+  }
+
+  /** Query pages the node has answered so far (its {@code twinhub.query.requests} timer). */
+  static long queryPages() {
+    return Metrics.globalRegistry.get("twinhub.query.requests").timer().count();
   }
 
   static QueryClient client(String policy) {
@@ -147,7 +115,7 @@ class QueryAcceptanceIT {
       Thread.sleep(200);
     }
 
-    queryRequests.set(0);
+    long pagesBefore = queryPages();
     QueryPageOptions pages = QueryPageOptions.builder().pageSize(100).build();
     TwinQueryResponse r = client(SharedAccessPolicies.SERVICE)
         .queryTwins("SELECT * FROM devices WHERE STARTSWITH(deviceId, 'acc-" + RUN + "')", pages);
@@ -160,7 +128,7 @@ class QueryAcceptanceIT {
       assertEquals(2, t.getVersion());
     }
     assertEquals(ids, seen, "every twin once, in id order");
-    assertEquals(10, queryRequests.get(), "ten pages of 100, no empty eleventh");
+    assertEquals(10, queryPages() - pagesBefore, "ten pages of 100, no empty eleventh");
   }
 
   @Test

@@ -63,9 +63,21 @@ public final class QueryIndex implements TwinQueries {
   private final List<Meter> meters = new ArrayList<>();
   private volatile Running running;
   private volatile String state = "live";
+  /** The last progress of the running (or last finished) live reindex; null before any. */
+  private volatile Reindexer.Progress rebuild;
+  private volatile String rebuildError;
+  /**
+   * Completes when no swap is in progress. While a reindex swaps the new index in, the old one is
+   * closed for a moment: queries and status reads that meet the closed index wait for this, then
+   * run on the new one.
+   */
+  private volatile CompletableFuture<Void> swapped = CompletableFuture.completedFuture(null);
   private volatile Histogram lastVisibleLag = new Histogram(3);
   private final Histogram visibleLagSinceStart = new Histogram(3);
   private CompletableFuture<Done> stopped;
+  /** Query pages answered (also failed ones) and their latency, on the node's /metrics. */
+  private final io.micrometer.core.instrument.Timer queries = io.micrometer.core.instrument.Timer.builder("twinhub.query.requests")
+      .description("query pages answered (POST /devices/query), with their latency").register(Metrics.globalRegistry);
 
   /** The parts that are replaced together when a reindex swaps in a new index. */
   private record Running(TwinIndex index, TwinIndexWriter writer, IndexProjection projection, QueryEngine engine) {}
@@ -94,7 +106,13 @@ public final class QueryIndex implements TwinQueries {
 
   @Override
   public CompletionStage<QueryResult> query(String sql, int maxItems, String continuation, Optional<ReadYourWrites> ryw) {
-    return running.engine().query(sql, maxItems, continuation, ryw);
+    long t0 = System.nanoTime();
+    return running.engine().query(sql, maxItems, continuation, ryw)
+        .handle((r, e) -> e == null ? CompletableFuture.completedFuture(r)
+            : closedDuringSwap(e) ? swapped.thenCompose(v -> running.engine().query(sql, maxItems, continuation, ryw))
+            : CompletableFuture.<QueryResult>failedFuture(e))
+        .thenCompose(f -> f)
+        .whenComplete((r, e) -> queries.record(System.nanoTime() - t0, java.util.concurrent.TimeUnit.NANOSECONDS));
   }
 
   /** The engine answering queries now (replaced by a reindex). */
@@ -110,21 +128,90 @@ public final class QueryIndex implements TwinQueries {
     return QueryRoute.route(this, authorized);
   }
 
-  /** {@code GET /query-index/status}: {@link #status()} as JSON (for the management port, next to /ready). */
+  /**
+   * {@code GET /query-index/status}: {@link #status()} as JSON, with the progress of the current or
+   * last reindex under {@code rebuild}; {@code POST /query-index/reindex} starts a live reindex
+   * (202 with the status, 409 when one is already running). Callers wrap it with authorization.
+   */
   public Route statusRoute() {
     return new AllDirectives() {
       Route build() {
-        return path(akka.http.javadsl.server.PathMatchers.segment("query-index").slash("status"), () ->
-            get(() -> extractRequest(r -> complete(HttpResponse.create()
-                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, status().toJson().toString()))))));
+        return concat(
+            path(akka.http.javadsl.server.PathMatchers.segment("query-index").slash("status"), () ->
+                get(() -> complete(statusResponse(200)))),
+            path(akka.http.javadsl.server.PathMatchers.segment("query-index").slash("reindex"), () ->
+                post(() -> complete(startReindex()))));
       }
     }.build();
+  }
+
+  private synchronized HttpResponse startReindex() {
+    if (!state.equals("live")) return conflict("the query index is " + state + "; no reindex now");
+    reindex(p -> {}).whenComplete((p, e) -> {
+      if (e != null) log.error("live reindex failed", e);
+    });
+    return statusResponse(202);
+  }
+
+  private HttpResponse statusResponse(int code) {
+    com.fasterxml.jackson.databind.node.ObjectNode json = status().toJson();
+    Reindexer.Progress p = rebuild;
+    if (p != null) {
+      com.fasterxml.jackson.databind.node.ObjectNode r = progressJson(p);
+      if (rebuildError != null) r.put("error", rebuildError);
+      json.set("rebuild", r);
+    }
+    return HttpResponse.create().withStatus(code)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, json.toString()));
+  }
+
+  /** Same shape as IoT Hub's error bodies (the CLI prints {@code Message}). */
+  private static HttpResponse conflict(String message) {
+    var body = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    body.put("Message", "ErrorCode:Conflict;" + message);
+    body.put("ExceptionMessage", "");
+    return HttpResponse.create().withStatus(409)
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+  }
+
+  /** A reindex's progress as JSON (what {@code ./twinhub reindex} draws its bar from). */
+  public static com.fasterxml.jackson.databind.node.ObjectNode progressJson(Reindexer.Progress p) {
+    var o = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
+    o.put("fraction", p.fraction());
+    o.put("events", p.events());
+    o.put("twins", p.twins());
+    o.put("eventsPerSecond", p.eventsPerSecond());
+    o.put("elapsedMillis", p.elapsed().toMillis());
+    o.put("done", p.done());
+    return o;
+  }
+
+  /** The inverse of {@link #progressJson}. */
+  public static Reindexer.Progress progressFromJson(com.fasterxml.jackson.databind.JsonNode o) {
+    return new Reindexer.Progress(o.path("fraction").asDouble(), o.path("events").asLong(), o.path("twins").asLong(),
+        o.path("eventsPerSecond").asDouble(), java.time.Duration.ofMillis(o.path("elapsedMillis").asLong()),
+        o.path("done").asBoolean());
   }
 
   // ------------------------------------------------------------------ status and metrics
 
   public IndexStatus status() {
-    Running r = running;
+    try {
+      return statusOf(running);
+    } catch (org.apache.lucene.store.AlreadyClosedException e) {
+      swapped.join(); // a swap is closing the old index: milliseconds
+      return statusOf(running);
+    }
+  }
+
+  private static boolean closedDuringSwap(Throwable e) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (t instanceof org.apache.lucene.store.AlreadyClosedException) return true;
+    }
+    return false;
+  }
+
+  private IndexStatus statusOf(Running r) {
     long now = System.currentTimeMillis();
     List<IndexStatus.Tag> tags = new ArrayList<>();
     long behindTotal = 0;
@@ -196,20 +283,35 @@ public final class QueryIndex implements TwinQueries {
       return CompletableFuture.failedFuture(new IllegalStateException("the query index is " + state + "; no reindex now"));
     }
     state = "rebuilding";
+    rebuild = new Reindexer.Progress(0, 0, 0, 0, java.time.Duration.ZERO, false);
+    rebuildError = null;
     return CompletableFuture.supplyAsync(() -> {
       try {
         Path rebuilt = dir.resolveSibling(dir.getFileName() + ".rebuild");
-        Reindexer.Progress p = Reindexer.build(system, journal, codec, settings, rebuilt, listener);
+        Reindexer.Progress p = Reindexer.build(system, journal, codec, settings, rebuilt, progress -> {
+          rebuild = progress;
+          listener.onProgress(progress);
+        });
         Running old = running;
         old.projection().stop().toCompletableFuture().join();
-        old.writer().close();
-        old.engine().close();
-        old.index().close();
-        Reindexer.swap(rebuilt, dir);
-        running = startOn(TwinIndex.open(dir));
+        CompletableFuture<Void> swap = new CompletableFuture<>();
+        swapped = swap;
+        try {
+          old.writer().close();
+          old.engine().close();
+          old.index().close();
+          Reindexer.swap(rebuilt, dir);
+        } finally {
+          // Also after a failed swap: serve whatever index is in place rather than a closed one.
+          running = startOn(TwinIndex.open(dir));
+          swap.complete(null);
+        }
         log.info("query index rebuilt from the journal: {} events, {} twins, {} s", p.events(), p.twins(),
             p.elapsed().toSeconds());
         return p;
+      } catch (RuntimeException e) {
+        rebuildError = e.getMessage();
+        throw e;
       } finally {
         state = "live";
       }

@@ -96,9 +96,9 @@ public final class ApiCli {
     if (request == null) {
       return usage(err, "unknown command '" + String.join(" ", positional) + "'");
     }
-    Target target;
+    NodeTarget target;
     try {
-      target = Target.resolve(options);
+      target = NodeTarget.resolve(options);
     } catch (IllegalArgumentException | IOException | java.security.GeneralSecurityException e) {
       err.println("twinhub: " + e.getMessage());
       return 2;
@@ -108,48 +108,7 @@ public final class ApiCli {
 
   private record Request(String method, String path, String body, String ifMatch) {}
 
-  /** Where and how to reach the API. */
-  private record Target(URI base, String hostName, String authorization, SSLContext ssl) {
-
-    static Target resolve(Map<String, String> options) throws IOException, java.security.GeneralSecurityException {
-      Map<String, Object> overrides = new HashMap<>();
-      if (options.containsKey("--data-dir")) {
-        overrides.put("twinhub.data-dir", options.get("--data-dir"));
-      }
-      NodeSettings settings = NodeSettings.fromConfig(overrides);
-      URI base = URI.create(options.getOrDefault("--url", "https://" + TwinhubNode.hostForUri(settings.hostName()) + ":" + settings.httpPort()));
-      if (base.getHost() == null || !"https".equals(base.getScheme()) && !"http".equals(base.getScheme())) {
-        throw new IllegalArgumentException("--url must look like https://host:port, got " + base);
-      }
-      String cs = options.getOrDefault("--connection-string", System.getenv("TWINHUB_CONNECTION_STRING"));
-      long expiry = Instant.now().getEpochSecond() + 3600;
-      String token;
-      String hostName;
-      if (cs != null && !cs.isBlank()) {
-        ConnectionString parsed = ConnectionString.parse(cs);
-        if (!parsed.isService()) {
-          throw new IllegalArgumentException("--connection-string must be a service (policy) connection string");
-        }
-        hostName = parsed.hostName();
-        token = parsed.sasToken(expiry);
-      } else {
-        Path policies = SharedAccessPolicies.fileIn(settings.dataDir());
-        if (!Files.exists(policies)) {
-          throw new IllegalArgumentException("no node data in " + settings.dataDir()
-              + " (no security/policies.json): start a node with ./twinhub run, or pass --data-dir or --connection-string");
-        }
-        hostName = settings.hostName();
-        token = SasToken.signForService(hostName, SharedAccessPolicies.IOTHUBOWNER,
-            SharedAccessPolicies.loadOrCreate(settings.dataDir()).get(SharedAccessPolicies.IOTHUBOWNER).keys().primaryKey(),
-            expiry);
-      }
-      Path ca = Path.of(options.getOrDefault("--ca", settings.dataDir().resolve("tls").resolve("ca.pem").toString()));
-      SSLContext ssl = "https".equals(base.getScheme()) ? TlsMaterial.clientSslContext(ca) : null;
-      return new Target(base, hostName, token, ssl);
-    }
-  }
-
-  private static int send(Target target, Request request, PrintStream out, PrintStream err) {
+  private static int send(NodeTarget target, Request request, PrintStream out, PrintStream err) {
     HttpClient.Builder http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5));
     if (target.ssl() != null) {
       http.sslContext(target.ssl());
