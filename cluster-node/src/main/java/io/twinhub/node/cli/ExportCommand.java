@@ -29,7 +29,8 @@ import java.util.Optional;
 import java.util.stream.Stream;
 
 /**
- * {@code ./twinhub export}: copies the journal (all message sources) from a running node
+ * {@code ./twinhub export}: copies the journal (all message sources, device telemetry
+ * included) from a running node
  * into an NDJSON file for offline analytics, with a progress bar. Resumable: run it again
  * on the same file and it continues after the last complete line's offset. It reads the
  * node's credentials and CA from the data directory, so nothing secret is typed.
@@ -51,7 +52,8 @@ public final class ExportCommand {
     }
   }
 
-  static int run(String[] args, PrintStream err) throws Exception {
+  /** The command without the exit: 0 when the export completed. */
+  public static int run(String[] args, PrintStream err) throws Exception {
     Map<String, String> o = options(args);
     Path to = Path.of(require(o, "--to"));
     Path dataDir = Path.of(o.getOrDefault("--data-dir", "data"));

@@ -12,12 +12,13 @@ import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import io.twinhub.twin.TwinhubSerializable;
+import io.twinhub.twin.telemetry.TelemetryMessage;
+import io.twinhub.twin.telemetry.TelemetryTags;
 
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.stream.IntStream;
 
 /**
  * The durable log of one device's (or module's) device-to-cloud messages: a sharded persistent
@@ -32,8 +33,8 @@ public final class TelemetryLog
     extends EventSourcedBehaviorWithEnforcedReplies<TelemetryLog.Command, TelemetryLog.TelemetryReceived, TelemetryLog.State> {
 
   public static final EntityTypeKey<Command> TYPE_KEY = EntityTypeKey.create(Command.class, "Telemetry");
-  public static final int TAG_COUNT = 8;
-  public static final List<String> TAGS = IntStream.range(0, TAG_COUNT).mapToObj(i -> "telemetry-" + i).toList();
+  public static final int TAG_COUNT = TelemetryTags.COUNT;
+  public static final List<String> TAGS = TelemetryTags.ALL;
   static final int SNAPSHOT_EVERY = 500;
 
   public sealed interface Command extends TwinhubSerializable {}
@@ -46,11 +47,13 @@ public final class TelemetryLog
   /**
    * One device-to-cloud message as IoT Hub routes it: application properties, system
    * properties (message-id, content-type, ..., {@code iothub-connection-device-id},
-   * {@code iothub-enqueuedtime}), the body, and when the hub accepted it.
+   * {@code iothub-enqueuedtime}), the body, and when the hub accepted it. Its class name is the
+   * journal manifest of every telemetry event written so far: keep it (readers outside the
+   * gateway use {@link TelemetryMessage}).
    */
   public record TelemetryReceived(String deviceId, String moduleId, Map<String, String> properties,
                                   Map<String, String> systemProperties, byte[] body, Instant enqueuedTime)
-      implements TwinhubSerializable {
+      implements TwinhubSerializable, TelemetryMessage {
     public TelemetryReceived {
       properties = Map.copyOf(properties);
       systemProperties = Map.copyOf(systemProperties);
@@ -79,7 +82,7 @@ public final class TelemetryLog
   }
 
   public static String tagFor(String deviceId) {
-    return TAGS.get(Math.floorMod(deviceId.hashCode(), TAG_COUNT));
+    return TelemetryTags.forDevice(deviceId);
   }
 
   public static void init(ActorSystem<?> system) {

@@ -10,16 +10,20 @@ import akka.persistence.query.PersistenceQuery;
 import akka.persistence.query.TimeBasedUUID;
 import akka.stream.javadsl.Source;
 import io.twinhub.twin.entity.TwinEvent;
-import io.twinhub.twin.entity.TwinTags;
+import io.twinhub.twin.telemetry.TelemetryMessage;
 
 import java.time.Instant;
+import java.util.EnumSet;
+import java.util.List;
 import java.util.Optional;
+import java.util.Set;
 import java.util.function.Predicate;
-import java.util.stream.IntStream;
 
 /**
- * The journal as one live stream of {@link HubMessage}s: eventsByTag over every tag,
- * merged. Per-device order holds because a device and its modules share a tag. Each
+ * The journal as one live stream of {@link HubMessage}s: eventsByTag over the twin tags and
+ * the telemetry tags ({@link JournalTags}), merged. Per-device order holds within each source
+ * family because a device and its modules share a tag (a device's twin events and its telemetry
+ * are two tags, so their relative order is by journal time only). Each
  * message carries the position right after it, so a consumer that stores it resumes with
  * nothing lost and nothing repeated.
  */
@@ -54,7 +58,12 @@ public final class ChangeFeed {
 
   /** Messages after {@code from}, live (never completes), filtered by {@code filter}. */
   public Source<HubMessage, NotUsed> messages(JournalPosition from, Predicate<HubMessage> filter) {
-    return messages(from, filter, false);
+    return messages(from, Scope.ALL, filter);
+  }
+
+  /** Live messages of the tags {@code scope} needs, filtered by {@code filter}. */
+  public Source<HubMessage, NotUsed> messages(JournalPosition from, Scope scope, Predicate<HubMessage> filter) {
+    return messages(from, scope, filter, false);
   }
 
   /**
@@ -62,36 +71,60 @@ public final class ChangeFeed {
    * For exports: a finite, resumable copy of history.
    */
   public Source<HubMessage, NotUsed> history(JournalPosition from, Instant until, Predicate<HubMessage> filter) {
-    return messages(from, filter.and(m -> !m.enqueuedTime().isAfter(until)), true);
+    return history(from, until, Scope.ALL, filter);
   }
 
-  private Source<HubMessage, NotUsed> messages(JournalPosition from, Predicate<HubMessage> filter, boolean current) {
-    return Source.from(IntStream.range(0, TwinTags.COUNT).boxed().toList())
-        .flatMapMerge(TwinTags.COUNT, tag -> (current
-                ? journal.currentEventsByTag(TwinTags.ALL.get(tag), offset(from, tag))
-                : journal.eventsByTag(TwinTags.ALL.get(tag), offset(from, tag)))
-            .map(env -> new Tagged(tag, env)))
+  public Source<HubMessage, NotUsed> history(JournalPosition from, Instant until, Scope scope,
+                                             Predicate<HubMessage> filter) {
+    return messages(from, scope, filter.and(m -> !m.enqueuedTime().isAfter(until)), true);
+  }
+
+  /**
+   * Which journal tags a stream reads: those of its message sources, narrowed to one device's
+   * tags when it follows one device. Reading fewer tags is cheaper (each is its own polled
+   * Cassandra query); the stream's filter still decides what is delivered.
+   */
+  public record Scope(Set<MessageSource> sources, String deviceId) {
+    public static final Scope ALL = new Scope(EnumSet.allOf(MessageSource.class), null);
+
+    List<Integer> slots() {
+      return JournalTags.slotsFor(sources, deviceId);
+    }
+  }
+
+  private Source<HubMessage, NotUsed> messages(JournalPosition from, Scope scope, Predicate<HubMessage> filter,
+                                               boolean current) {
+    List<Integer> slots = scope.slots();
+    return Source.from(slots)
+        .flatMapMerge(Math.max(1, slots.size()), slot -> (current
+                ? journal.currentEventsByTag(JournalTags.name(slot), offset(from, slot))
+                : journal.eventsByTag(JournalTags.name(slot), offset(from, slot)))
+            .map(env -> new Tagged(slot, env)))
         // The merged position of this materialization: every message carries it with its own
         // tag's offset advanced, also the ones the filter drops (they are passed, not lost).
         .statefulMapConcat(() -> {
           JournalPosition[] position = {from};
           return t -> {
-            position[0] = position[0].with(t.tag, ((TimeBasedUUID) t.envelope.offset()).value());
-            String token = position[0].token();
-            return toMessage(t.envelope).map(m -> m.withOffset(token)).filter(filter).stream().toList();
+            position[0] = position[0].with(t.slot, ((TimeBasedUUID) t.envelope.offset()).value());
+            Optional<HubMessage> message = toMessage(t.envelope).filter(filter);
+            return message.isEmpty() ? List.of() : List.of(message.get().withOffset(position[0].token()));
           };
         });
   }
 
   private Optional<HubMessage> toMessage(EventEnvelope env) {
-    return env.event() instanceof TwinEvent e
-        ? HubMessages.of(hubName, env.persistenceId(), env.sequenceNr(), e)
-        : Optional.empty();
+    if (env.event() instanceof TwinEvent e) {
+      return HubMessages.of(hubName, env.persistenceId(), env.sequenceNr(), e);
+    }
+    if (env.event() instanceof TelemetryMessage t) {
+      return Optional.of(HubMessages.ofTelemetry(env.persistenceId(), env.sequenceNr(), t));
+    }
+    return Optional.empty();
   }
 
-  private static Offset offset(JournalPosition from, int tag) {
-    return from.offset(tag).<Offset>map(Offset::timeBasedUUID).orElse(NoOffset.getInstance());
+  private static Offset offset(JournalPosition from, int slot) {
+    return from.offset(slot).<Offset>map(Offset::timeBasedUUID).orElse(NoOffset.getInstance());
   }
 
-  private record Tagged(int tag, EventEnvelope envelope) {}
+  private record Tagged(int slot, EventEnvelope envelope) {}
 }

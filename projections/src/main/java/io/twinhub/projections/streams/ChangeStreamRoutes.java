@@ -99,8 +99,8 @@ public final class ChangeStreamRoutes extends AllDirectives {
           StreamRequest req = ((StreamRequest.Valid) parsed).request();
           Predicate<HubMessage> filter = req.filter().and(condition).and(adHocCondition);
           Source<Delivery, NotUsed> messages = boundLag(req.until() == null
-              ? feed.messages(req.start(feed), filter)
-              : feed.history(req.start(feed), req.until(), filter), req.maxLag());
+              ? feed.messages(req.start(feed), req.scope(), filter)
+              : feed.history(req.start(feed), req.until(), req.scope(), filter), req.maxLag());
           boolean sse = request.getHeader(akka.http.javadsl.model.headers.Accept.class)
               .map(a -> a.getMediaRanges().iterator().hasNext()
                   && java.util.stream.StreamSupport.stream(a.getMediaRanges().spliterator(), false)
@@ -149,6 +149,7 @@ public final class ChangeStreamRoutes extends AllDirectives {
     if (m.version() != null) o.put("version", m.version());
     o.set("properties", JSON.valueToTree(m.properties()));
     o.set("systemProperties", JSON.valueToTree(m.systemProperties()));
+    if (m.bodyEncoding() != null) o.put("bodyEncoding", m.bodyEncoding());
     o.set("body", m.body());
     return o;
   }

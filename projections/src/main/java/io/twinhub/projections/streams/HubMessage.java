@@ -11,8 +11,12 @@ import java.util.Map;
  * journal event, so consumers can deduplicate; {@code version} is the twin version where
  * the event has one.
  *
- * @param twinId    {@code deviceId} or {@code deviceId/moduleId}
- * @param offset    opaque position to resume right after this message (set by the feed)
+ * @param twinId       {@code deviceId} or {@code deviceId/moduleId}
+ * @param sequenceNr   the event's number in its journal stream: the twin's for twin sources,
+ *                     the device's (or module's) telemetry log for {@code deviceMessages}
+ * @param bodyEncoding how a device message's body is embedded ({@link TelemetryBody}); null for
+ *                     the hub's own JSON notifications
+ * @param offset       opaque position to resume right after this message (set by the feed)
  */
 public record HubMessage(
     MessageSource source,
@@ -25,10 +29,11 @@ public record HubMessage(
     Map<String, String> properties,
     Map<String, String> systemProperties,
     JsonNode body,
+    String bodyEncoding,
     String offset) {
 
   public HubMessage withOffset(String newOffset) {
     return new HubMessage(source, deviceId, moduleId, twinId, sequenceNr, version, enqueuedTime, properties,
-        systemProperties, body, newOffset);
+        systemProperties, body, bodyEncoding, newOffset);
   }
 }

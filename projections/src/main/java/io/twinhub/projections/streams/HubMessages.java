@@ -8,11 +8,13 @@ import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.domain.TwinState;
 import io.twinhub.twin.domain.TwinUpdate;
 import io.twinhub.twin.entity.TwinEvent;
+import io.twinhub.twin.telemetry.TelemetryMessage;
 
 import java.time.Instant;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Optional;
+import java.util.TreeMap;
 
 /**
  * Turns a journaled twin event into the message IoT Hub would route for it. Pure: it needs
@@ -77,7 +79,30 @@ public final class HubMessages {
     system.put("$iothub-message-source", source.wire());
     system.put("$iothub-connection-device-id", deviceId);
     if (moduleId != null) system.put("$iothub-connection-module-id", moduleId);
-    return new HubMessage(source, deviceId, moduleId, twinId, sequenceNr, version, at, props, system, body, null);
+    return new HubMessage(source, deviceId, moduleId, twinId, sequenceNr, version, at, props, system, body, null, null);
+  }
+
+  /**
+   * A device-to-cloud message as IoT Hub routes it ({@code iothub-message-source: Telemetry}):
+   * the device's application properties as sent, the system properties the gateway journaled
+   * ({@code message-id}, {@code correlation-id}, {@code content-type}, {@code content-encoding},
+   * {@code iothub-connection-device-id}, {@code iothub-enqueuedtime}, ...) under the same
+   * {@code $}-prefixed names as the hub's own notifications, and the body ({@link TelemetryBody}).
+   *
+   * @param persistenceId "Telemetry|deviceId" or "Telemetry|deviceId/moduleId"
+   */
+  public static HubMessage ofTelemetry(String persistenceId, long sequenceNr, TelemetryMessage t) {
+    String twinId = persistenceId.substring(persistenceId.indexOf('|') + 1);
+    Map<String, String> system = new LinkedHashMap<>();
+    t.systemProperties().entrySet().stream().sorted(Map.Entry.comparingByKey())
+        .forEach(e -> system.put("$" + e.getKey(), e.getValue()));
+    system.put("$iothub-connection-device-id", t.deviceId());
+    if (t.moduleId() != null) system.put("$iothub-connection-module-id", t.moduleId());
+    system.putIfAbsent("$iothub-enqueuedtime", TwinJson.timestamp(t.enqueuedTime()));
+    system.put("$iothub-message-source", "Telemetry");
+    TelemetryBody body = TelemetryBody.of(t.body(), t.systemProperties().get("content-type"));
+    return new HubMessage(MessageSource.DEVICE_MESSAGES, t.deviceId(), t.moduleId(), twinId, sequenceNr, null,
+        t.enqueuedTime(), new TreeMap<>(t.properties()), system, body.value(), body.encoding(), null);
   }
 
   /**

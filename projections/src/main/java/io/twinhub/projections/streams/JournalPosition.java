@@ -1,7 +1,5 @@
 package io.twinhub.projections.streams;
 
-import io.twinhub.twin.entity.TwinTags;
-
 import java.nio.ByteBuffer;
 import java.util.Arrays;
 import java.util.Base64;
@@ -10,35 +8,40 @@ import java.util.UUID;
 
 /**
  * Where a consumer is in the journal: the last delivered offset (a Cassandra time-based
- * UUID) of each journal tag, or none yet. A stream resumed from a position delivers
- * exactly the events after it: per tag, offsets are exclusive and ordered. Encoded as an
- * opaque URL-safe token (16 bytes per tag).
+ * UUID) of each journal tag slot ({@link JournalTags}), or none yet. A stream resumed from a
+ * position delivers exactly the events after it: per tag, offsets are exclusive and ordered.
+ *
+ * <p>Encoded as an opaque URL-safe token: a format byte ({@value #FORMAT}), a 16-bit mask of
+ * the slots that hold an offset, then 16 bytes per such offset. Tokens of the first format
+ * (exactly 8 × 16 bytes: the twin tags only, issued before telemetry was a source) are still
+ * accepted; they carry no telemetry offsets, so telemetry resumes from the beginning of the
+ * journal (nothing of it was delivered on them).
  */
 public record JournalPosition(UUID[] offsets) {
   private static final UUID NONE = new UUID(0, 0);
+  private static final byte FORMAT = 2;
+  private static final int LEGACY_SLOTS = JournalTags.TWIN;
 
   public JournalPosition {
-    if (offsets.length != TwinTags.COUNT) {
-      throw new IllegalArgumentException("a position has one offset per tag");
+    if (offsets.length != JournalTags.COUNT) {
+      throw new IllegalArgumentException("a position has one offset per tag slot");
     }
     offsets = offsets.clone();
   }
 
   /** Before every event. */
   public static JournalPosition start() {
-    UUID[] o = new UUID[TwinTags.COUNT];
-    Arrays.fill(o, NONE);
-    return new JournalPosition(o);
+    return uniform(NONE);
   }
 
   /** The same offset for every tag (e.g. "now" or a timestamp). */
   public static JournalPosition uniform(UUID offset) {
-    UUID[] o = new UUID[TwinTags.COUNT];
+    UUID[] o = new UUID[JournalTags.COUNT];
     Arrays.fill(o, offset);
     return new JournalPosition(o);
   }
 
-  /** Offset of tag {@code index}, empty when nothing was delivered from it yet. */
+  /** Offset of slot {@code index}, empty when nothing was delivered from it yet. */
   public Optional<UUID> offset(int index) {
     return offsets[index].equals(NONE) ? Optional.empty() : Optional.of(offsets[index]);
   }
@@ -50,9 +53,17 @@ public record JournalPosition(UUID[] offsets) {
   }
 
   public String token() {
-    ByteBuffer b = ByteBuffer.allocate(16 * offsets.length);
+    int mask = 0;
+    int set = 0;
+    for (int i = 0; i < offsets.length; i++) {
+      if (!offsets[i].equals(NONE)) {
+        mask |= 1 << i;
+        set++;
+      }
+    }
+    ByteBuffer b = ByteBuffer.allocate(3 + 16 * set).put(FORMAT).putShort((short) mask);
     for (UUID u : offsets) {
-      b.putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits());
+      if (!u.equals(NONE)) b.putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits());
     }
     return Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
   }
@@ -65,12 +76,24 @@ public record JournalPosition(UUID[] offsets) {
     } catch (IllegalArgumentException e) {
       return Optional.empty();
     }
-    if (bytes.length != 16 * TwinTags.COUNT) return Optional.empty();
+    UUID[] o = new UUID[JournalTags.COUNT];
+    Arrays.fill(o, NONE);
     ByteBuffer b = ByteBuffer.wrap(bytes);
-    UUID[] o = new UUID[TwinTags.COUNT];
-    for (int i = 0; i < o.length; i++) {
-      o[i] = new UUID(b.getLong(), b.getLong());
-      if (!o[i].equals(NONE) && o[i].version() != 1) return Optional.empty();
+    if (bytes.length == 16 * LEGACY_SLOTS) {
+      for (int i = 0; i < LEGACY_SLOTS; i++) o[i] = new UUID(b.getLong(), b.getLong());
+    } else {
+      if (bytes.length < 3 || b.get() != FORMAT) return Optional.empty();
+      int mask = Short.toUnsignedInt(b.getShort());
+      if (bytes.length != 3 + 16 * Integer.bitCount(mask)) return Optional.empty();
+      for (int i = 0; i < o.length; i++) {
+        if ((mask & (1 << i)) != 0) {
+          o[i] = new UUID(b.getLong(), b.getLong());
+          if (o[i].equals(NONE)) return Optional.empty();
+        }
+      }
+    }
+    for (UUID u : o) {
+      if (!u.equals(NONE) && u.version() != 1) return Optional.empty();
     }
     return Optional.of(new JournalPosition(o));
   }

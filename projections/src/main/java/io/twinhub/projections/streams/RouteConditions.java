@@ -10,6 +10,7 @@ import io.twinhub.query.lang.QueryParser;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.function.Predicate;
 
 /**
@@ -30,12 +31,41 @@ public final class RouteConditions {
   }
 
   static ObjectNode document(HubMessage m) {
+    if (m.source() == MessageSource.DEVICE_MESSAGES) return deviceMessageDocument(m);
     ObjectNode doc = m.body() instanceof ObjectNode body ? body.deepCopy() : JsonNodeFactory.instance.objectNode();
     doc.put("deviceId", m.deviceId());
     if (m.moduleId() != null) doc.put("moduleId", m.moduleId());
     doc.put("opType", m.properties().get("opType"));
     doc.put("source", m.source().wire());
     return doc;
+  }
+
+  /**
+   * A device message as IoT Hub's routing queries read one: application properties by their
+   * names, the JSON body under {@code $body} (only when it is JSON), system properties as
+   * {@code $contentType}, {@code $contentEncoding}, {@code $messageId}, {@code $correlationId},
+   * {@code $connectionDeviceId}, {@code $connectionModuleId}; plus {@code deviceId},
+   * {@code moduleId} and {@code source} as for the other sources.
+   */
+  static ObjectNode deviceMessageDocument(HubMessage m) {
+    ObjectNode doc = JsonNodeFactory.instance.objectNode();
+    m.properties().forEach(doc::put);
+    if (TelemetryBody.JSON.equals(m.bodyEncoding())) doc.set("$body", m.body());
+    Map<String, String> sys = m.systemProperties();
+    putIfPresent(doc, "$contentType", sys.get("$content-type"));
+    putIfPresent(doc, "$contentEncoding", sys.get("$content-encoding"));
+    putIfPresent(doc, "$messageId", sys.get("$message-id"));
+    putIfPresent(doc, "$correlationId", sys.get("$correlation-id"));
+    putIfPresent(doc, "$connectionDeviceId", sys.get("$iothub-connection-device-id"));
+    putIfPresent(doc, "$connectionModuleId", sys.get("$iothub-connection-module-id"));
+    doc.put("deviceId", m.deviceId());
+    if (m.moduleId() != null) doc.put("moduleId", m.moduleId());
+    doc.put("source", m.source().wire());
+    return doc;
+  }
+
+  private static void putIfPresent(ObjectNode doc, String name, String value) {
+    if (value != null) doc.put(name, value);
   }
 
   /**

@@ -119,6 +119,11 @@ public record StreamRequest(Set<MessageSource> sources, From from, Instant until
     return JournalPosition.start();
   }
 
+  /** The journal tags this request needs read. */
+  public ChangeFeed.Scope scope() {
+    return new ChangeFeed.Scope(sources, deviceId);
+  }
+
   /** The source and device filter; a route's condition is combined by the caller. */
   public Predicate<HubMessage> filter() {
     Predicate<HubMessage> p = m -> sources.contains(m.source());

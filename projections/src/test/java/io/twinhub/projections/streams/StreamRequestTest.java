@@ -26,7 +26,59 @@ class StreamRequestTest {
     assertTrue(JournalPosition.parse("AAAA").isEmpty(), "wrong length");
     String tampered = JournalPosition.uniform(new UUID(0x4000L, 1)).token();
     assertTrue(JournalPosition.parse(tampered).isEmpty(), "offsets are time-based (version 1) UUIDs");
-    assertEquals(TwinTags.COUNT * 16 * 4 / 3 + 1, p.token().length());
+    assertEquals(base64Length(3 + 2 * 16), p.token().length(), "only offsets that are set are in the token");
+    assertEquals(base64Length(3 + JournalTags.COUNT * 16), JournalPosition.uniform(timeUuid(1)).token().length());
+    JournalPosition telemetry = p.with(JournalTags.TWIN + 3, timeUuid(44));
+    assertEquals(timeUuid(44), JournalPosition.parse(telemetry.token()).orElseThrow().offset(JournalTags.TWIN + 3).orElseThrow());
+  }
+
+  /** Tokens issued before telemetry was a source: the 8 twin offsets back to back, still accepted. */
+  @Test
+  void firstFormatTokensStillResume() {
+    java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(TwinTags.COUNT * 16);
+    for (int i = 0; i < TwinTags.COUNT; i++) {
+      UUID u = i == 2 ? new UUID(0, 0) : timeUuid(100 + i);
+      b.putLong(u.getMostSignificantBits()).putLong(u.getLeastSignificantBits());
+    }
+    String legacy = java.util.Base64.getUrlEncoder().withoutPadding().encodeToString(b.array());
+    JournalPosition p = JournalPosition.parse(legacy).orElseThrow();
+    assertEquals(timeUuid(100), p.offset(0).orElseThrow());
+    assertTrue(p.offset(2).isEmpty());
+    assertEquals(timeUuid(107), p.offset(7).orElseThrow());
+    for (int slot = JournalTags.TWIN; slot < JournalTags.COUNT; slot++) {
+      assertTrue(p.offset(slot).isEmpty(), "no telemetry was delivered on an old token");
+    }
+    assertEquals(p, JournalPosition.parse(p.token()).orElseThrow());
+  }
+
+  @Test
+  void tokensWithAWrongFormatOrLengthAreRefused() {
+    String good = JournalPosition.start().with(0, timeUuid(1)).token();
+    byte[] bytes = java.util.Base64.getUrlDecoder().decode(good);
+    byte[] wrongFormat = bytes.clone();
+    wrongFormat[0] = 9;
+    assertTrue(JournalPosition.parse(java.util.Base64.getUrlEncoder().encodeToString(wrongFormat)).isEmpty());
+    byte[] truncated = java.util.Arrays.copyOf(bytes, bytes.length - 1);
+    assertTrue(JournalPosition.parse(java.util.Base64.getUrlEncoder().encodeToString(truncated)).isEmpty());
+    byte[] wrongMask = bytes.clone();
+    wrongMask[2] = 3; // claims two offsets, holds one
+    assertTrue(JournalPosition.parse(java.util.Base64.getUrlEncoder().encodeToString(wrongMask)).isEmpty());
+  }
+
+  @Test
+  void aStreamReadsOnlyTheTagsItsSourcesAndDeviceNeed() {
+    assertEquals(JournalTags.COUNT, valid(StreamRequest.parse("all", null, null, null, null)).scope().slots().size());
+    var twin = valid(StreamRequest.parse("twinChangeEvents", null, null, null, null)).scope().slots();
+    assertEquals(java.util.List.of(0, 1, 2, 3, 4, 5, 6, 7), twin);
+    var telemetry = valid(StreamRequest.parse("deviceMessages", null, null, null, null)).scope().slots();
+    assertEquals(java.util.List.of(8, 9, 10, 11, 12, 13, 14, 15), telemetry);
+    int tag = TwinTags.ALL.indexOf(TwinTags.forDevice("pump-7"));
+    assertEquals(java.util.List.of(tag, JournalTags.TWIN + tag),
+        valid(StreamRequest.parse("all", null, null, "pump-7", null)).scope().slots());
+    assertEquals(java.util.List.of(JournalTags.TWIN + tag),
+        valid(StreamRequest.parse("deviceMessages", null, null, "pump-7", null)).scope().slots());
+    assertEquals("telemetry-" + tag, JournalTags.name(JournalTags.TWIN + tag));
+    assertEquals(io.twinhub.twin.telemetry.TelemetryTags.forDevice("pump-7"), JournalTags.name(JournalTags.TWIN + tag));
   }
 
   @Test
@@ -54,6 +106,10 @@ class StreamRequestTest {
     assertTrue(invalid(StreamRequest.parse("all", null, "garbage", null, null)).contains("Last-Event-ID"));
     assertTrue(invalid(StreamRequest.parse("all", null, null, null, "-3")).contains("maxLagSeconds"));
     assertTrue(invalid(StreamRequest.parse("all", null, null, null, "soon")).contains("maxLagSeconds"));
+  }
+
+  private static int base64Length(int bytes) {
+    return (bytes * 8 + 5) / 6;
   }
 
   private static StreamRequest valid(StreamRequest.Parsed p) {
