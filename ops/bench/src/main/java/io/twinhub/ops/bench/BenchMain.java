@@ -50,8 +50,8 @@ public final class BenchMain {
     }
   }
 
-  static boolean isKnown(String workload) {
-    return WORKLOADS.contains(workload) || isMqtt(workload);
+  static boolean isKnown(String workloads) {
+    return java.util.Arrays.stream(workloads.split(",")).allMatch(w -> WORKLOADS.contains(w) || isMqtt(w));
   }
 
   static boolean isMqtt(String workload) {

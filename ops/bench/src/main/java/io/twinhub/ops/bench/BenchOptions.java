@@ -34,6 +34,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
                  cassandra-insert | http-bare                     (baselines)
                  mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto   (MQTT)
                  all                                              (baselines + workloads, one table)
+                 or several separated by commas: cassandra-insert,twin-patch
       options:
         --duration 30s          measured phase, at most (ms, s, m)
         --warmup 10s            unmeasured phase before it
@@ -45,7 +46,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
         --node-java-opts '-Xms256m -Xmx2g'   JVM options of each started node and baseline server
         --jfr 30                JFR profile (s) of node 1 during twin-patch, top frames printed
         --url https://H:P[,..]  run against existing nodes instead (with --connection-string, --ca,
-                                optionally --cassandra H:P and --pid PID[,..] for CPU/heap)
+                                optionally --cassandra H:P, --journal-keyspace twinhub, --pid PID[,..] for CPU/heap)
       """;
 
   public static BenchOptions parse(String... args) {

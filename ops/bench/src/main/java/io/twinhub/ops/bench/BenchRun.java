@@ -50,6 +50,7 @@ final class BenchRun implements AutoCloseable {
       run.runAll(table);
     }
     System.out.printf(Locale.ROOT, "bench: done, load average %s%n", loadAverage());
+    deleteData(work);
     return table;
   }
 
@@ -69,7 +70,7 @@ final class BenchRun implements AutoCloseable {
   }
 
   private void runAll(BenchTable table) throws Exception {
-    List<String> workloads = options.workload().equals("all") ? ALL : List.of(options.workload());
+    List<String> workloads = workloads(options.workload());
     for (String w : workloads) {
       System.out.printf(Locale.ROOT, "bench: --- %s (load average %s)%n", w, loadAverage());
       for (BenchResult r : runOne(options.forWorkload(w))) {
@@ -77,6 +78,11 @@ final class BenchRun implements AutoCloseable {
         System.out.println(table.row(r));
       }
     }
+  }
+
+  /** {@code all}, one workload, or several separated by commas. */
+  static List<String> workloads(String spec) {
+    return spec.equals("all") ? ALL : List.of(spec.split(","));
   }
 
   List<BenchResult> runOne(BenchOptions o) throws Exception {
@@ -136,7 +142,7 @@ final class BenchRun implements AutoCloseable {
       throw new IllegalStateException("PATCH of " + RestWorkloads.id(0) + " failed");
     }
     try (CassandraBaseline base = new CassandraBaseline(cql)) {
-      int bytes = base.lastEventBytes(RestWorkloads.id(0));
+      int bytes = base.lastEventBytes(o.extra().getOrDefault("journal-keyspace", "twinhub"), RestWorkloads.id(0));
       if (bytes <= 0) throw new IllegalStateException("no journal event of " + RestWorkloads.id(0) + " found");
       System.out.printf(Locale.ROOT, "bench: a twin PATCH's journal event is %d bytes%n", bytes);
       NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
@@ -196,8 +202,9 @@ final class BenchRun implements AutoCloseable {
     double cassandraCpu = cassandra.cpuPercentSince(mc);
     jfr.ifPresent(this::printProfile);
     BenchResult r = out.result(o.workload()).withNode(cpu, probe.heapAfterGc());
-    System.out.printf(Locale.ROOT, "bench: %s: %,d operations, %,d errors in %.1f s; Cassandra CPU %.0f %%%n",
-        o.workload(), out.operations(), out.errors(), out.elapsed().toMillis() / 1000.0, cassandraCpu);
+    System.out.printf(Locale.ROOT, "bench: %s: %,d operations, %,d errors in %.1f s; Cassandra CPU %s%n",
+        o.workload(), out.operations(), out.errors(), out.elapsed().toMillis() / 1000.0,
+        Double.isNaN(cassandraCpu) ? "n/a" : String.format(Locale.ROOT, "%.0f %%", cassandraCpu));
     return Double.isNaN(cassandraCpu) || o.workload().equals("http-bare") ? r
         : r.withNote(String.format(Locale.ROOT, "Cassandra CPU %.0f %%", cassandraCpu));
   }
@@ -268,6 +275,22 @@ final class BenchRun implements AutoCloseable {
       return f[0] + " " + f[1] + " " + f[2];
     } catch (IOException e) {
       return "n/a";
+    }
+  }
+
+  /** Removes the Cassandra data of a finished run; logs and profiles stay. */
+  static void deleteData(Path work) {
+    List<Path> data = new ArrayList<>(List.of(work.resolve("cassandra")));   // the shared one (--nodes N)
+    try (var dirs = Files.list(work)) {
+      dirs.filter(Files::isDirectory).forEach(d -> data.add(d.resolve("cassandra")));   // node-i/cassandra (embedded)
+      for (Path c : data) {
+        if (!Files.isDirectory(c)) continue;
+        try (var walk = Files.walk(c)) {
+          walk.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        }
+      }
+    } catch (IOException e) {
+      System.out.println("bench: could not clean " + work + ": " + e);
     }
   }
 

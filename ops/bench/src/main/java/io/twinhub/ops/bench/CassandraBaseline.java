@@ -33,8 +33,8 @@ final class CassandraBaseline implements AutoCloseable {
   }
 
   /** Size of the newest journal event of a device twin (the one a PATCH just wrote); -1 if none. */
-  int lastEventBytes(String deviceId) {
-    List<Row> rows = session.execute("SELECT event FROM twinhub.messages WHERE persistence_id = ? AND partition_nr = 0 "
+  int lastEventBytes(String journalKeyspace, String deviceId) {
+    List<Row> rows = session.execute("SELECT event FROM " + journalKeyspace + ".messages WHERE persistence_id = ? AND partition_nr = 0 "
         + "ORDER BY sequence_nr DESC LIMIT 1", "Device|" + deviceId).all();
     if (rows.isEmpty() || rows.get(0).getByteBuffer(0) == null) return -1;
     return rows.get(0).getByteBuffer(0).remaining();

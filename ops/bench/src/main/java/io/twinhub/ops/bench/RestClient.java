@@ -70,8 +70,9 @@ public final class RestClient implements AutoCloseable {
     int open = Integer.highestOneBit(Math.max(concurrency, 16) * 2 - 1) * 2;
     return ConfigFactory.parseString(String.format(Locale.ROOT, """
         akka.actor.provider = local
-        akka.loglevel = WARNING
-        akka.stdout-loglevel = WARNING
+        # ERROR: closing the pools at the end logs every TLS connection's termination at WARNING.
+        akka.loglevel = ERROR
+        akka.stdout-loglevel = ERROR
         akka.http.host-connection-pool.max-connections = %d
         akka.http.host-connection-pool.max-open-requests = %d
         akka.http.host-connection-pool.max-retries = 0

@@ -1,0 +1,82 @@
+package io.twinhub.ops.bench;
+
+import io.twinhub.node.NodeSettings;
+import io.twinhub.node.TwinhubNode;
+import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The harness against a real node (in process, on the JVM's shared embedded Cassandra, HTTPS with
+ * its generated CA): tiny bounded runs of the REST workloads and both baselines (the bare
+ * endpoint in a JVM of its own, inserts into the same Cassandra). Checks counts and that nothing
+ * failed; never timings.
+ */
+class BenchIT {
+
+  @TempDir
+  static Path dir;
+  static TwinhubNode node;
+  static String keyspace;
+
+  @BeforeAll
+  static void startNode() throws Exception {
+    keyspace = "bench_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
+    Map<String, Object> o = new HashMap<>();
+    o.put("twinhub.data-dir", dir.resolve("node").toString());
+    o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
+    o.put("twinhub.mqtt.port", SharedEmbeddedCassandra.freePort());
+    o.put("twinhub.management.port", SharedEmbeddedCassandra.freePort());
+    o.put("twinhub.remoting.port", SharedEmbeddedCassandra.freePort());
+    o.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());
+    o.put("akka.persistence.cassandra.journal.keyspace", keyspace);
+    o.put("akka.persistence.cassandra.snapshot.keyspace", keyspace + "_snapshot");
+    node = TwinhubNode.start(NodeSettings.fromConfig(o));
+  }
+
+  @AfterAll
+  static void stopNode() throws Exception {
+    if (node != null) node.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
+  }
+
+  @Test
+  void boundedRunsOfRestWorkloadsAndBaselinesAnswerEveryOperation() throws Exception {
+    BenchOptions o = BenchOptions.parse("twin-get,twin-patch,mixed,http-bare,cassandra-insert",
+        "--url", "https://127.0.0.1:" + node.api().httpsPort(),
+        "--connection-string", node.policies().ownerConnectionString(node.settings().hostName()),
+        "--ca", node.api().tls().caPemPath().toString(),
+        "--cassandra", SharedEmbeddedCassandra.contactPoint(),
+        "--journal-keyspace", keyspace,
+        "--pid", Long.toString(ProcessHandle.current().pid()),
+        "--node-java-opts", "-Xmx256m",
+        "--count", "200", "--warmup", "0s", "--duration", "120s", "--twins", "50", "--concurrency", "8");
+    BenchTable table = BenchRun.run(o);
+    List<BenchResult> rows = table.rows();
+    assertEquals(List.of("twin-get", "twin-patch", "mixed", "http-bare", "cassandra-insert"),
+        rows.stream().map(BenchResult::workload).toList());
+    for (BenchResult r : rows) {
+      assertEquals(200, r.operations(), r.workload());
+      assertEquals(0, r.errors(), r.workload());
+      assertTrue(r.rate() > 0 && r.p50Micros() > 0 && r.p50Micros() <= r.p99Micros() && r.p99Micros() <= r.p999Micros(),
+          r.toString());
+    }
+    // The REST rows measured this JVM (the node is in process); the ratios exist because both
+    // baselines ran in the same table.
+    assertTrue(rows.get(0).nodeHeapBytes() > 0, rows.get(0).toString());
+    assertTrue(table.ratio(rows.get(0)).isPresent());
+    assertTrue(table.ratio(rows.get(1)).isPresent());
+    assertTrue(table.markdown().contains("| twin-patch | 200 | 0 |"), table.markdown());
+  }
+}

@@ -1,0 +1,82 @@
+package io.twinhub.ops.bench;
+
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BenchOptionsTest {
+
+  @Test
+  void defaultsAreBounded() {
+    BenchOptions o = BenchOptions.parse("twin-get");
+    assertEquals("twin-get", o.workload());
+    assertEquals(Duration.ofSeconds(30), o.duration());
+    assertEquals(Duration.ofSeconds(10), o.warmup());
+    assertEquals(0, o.count());
+    assertEquals(64, o.concurrency());
+    assertEquals(10_000, o.twins());
+    assertEquals(100_000, o.queryTwins());
+    assertEquals(1, o.nodes());
+    assertTrue(o.startsNodes());
+    assertEquals(Map.of(), o.extra());
+  }
+
+  @Test
+  void readsEveryOptionAndKeepsUnknownOnesForOtherWorkloads() {
+    BenchOptions o = BenchOptions.parse("mqtt-reported", "--duration", "2m", "--warmup", "500ms", "--count", "1_000",
+        "--concurrency", "8", "--twins", "300", "--query-twins", "2000", "--nodes", "3", "--devices", "10000", "--jfr", "20");
+    assertEquals(Duration.ofMinutes(2), o.duration());
+    assertEquals(Duration.ofMillis(500), o.warmup());
+    assertEquals(1000, o.count());
+    assertEquals(8, o.concurrency());
+    assertEquals(300, o.twins());
+    assertEquals(2000, o.queryTwins());
+    assertEquals(3, o.nodes());
+    assertEquals(20, o.jfr());
+    assertEquals(Map.of("devices", "10000"), o.extra());
+    assertEquals("twin-patch", o.forWorkload("twin-patch").workload());
+    assertEquals(Map.of("devices", "10000"), o.forWorkload("twin-patch").extra());
+  }
+
+  @Test
+  void existingTargetNeedsItsCredentials() {
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--url", "https://127.0.0.1:18443"));
+    BenchOptions o = BenchOptions.parse("twin-get", "--url", "https://127.0.0.1:1,https://127.0.0.1:2",
+        "--connection-string", "HostName=h;SharedAccessKeyName=k;SharedAccessKey=a2V5", "--ca", "/tmp/ca.pem", "--pid", "12,13");
+    assertFalse(o.startsNodes());
+    assertEquals(List.of("https://127.0.0.1:1", "https://127.0.0.1:2"), o.urls());
+    assertEquals(List.of(12L, 13L), o.pids());
+  }
+
+  @Test
+  void refusesMistakesWithAMessage() {
+    assertEquals("name a workload", assertThrows(IllegalArgumentException.class, BenchOptions::parse).getMessage());
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("--duration", "5s"));
+    assertEquals("--concurrency must be a number, got 'many'",
+        assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--concurrency", "many")).getMessage());
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--concurrency", "0"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--duration"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--duration", "0s"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--duration", "soon"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "stray"));
+  }
+
+  @Test
+  void knowsWhichWorkloadsExist() {
+    assertTrue(BenchMain.isKnown("all"));
+    assertTrue(BenchMain.isKnown("cassandra-insert,twin-patch"));
+    assertTrue(BenchMain.isKnown("mqtt-storm"));
+    assertTrue(BenchMain.isKnown("mosquitto"));
+    assertFalse(BenchMain.isKnown("twin-delete"));
+    assertFalse(BenchMain.isKnown("twin-get,nope"));
+    assertEquals(List.of("twin-get", "mixed"), BenchRun.workloads("twin-get,mixed"));
+    assertEquals(BenchRun.ALL, BenchRun.workloads("all"));
+  }
+}

@@ -1,0 +1,88 @@
+package io.twinhub.ops.bench;
+
+import org.HdrHistogram.Histogram;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class BenchTableTest {
+
+  static BenchResult result(String workload, long ops, long errors, double seconds) {
+    Histogram h = new Histogram(3_600_000_000L, 3);
+    for (int i = 1; i <= 1000; i++) h.recordValue(i * 10L);   // 10 µs .. 10 ms, uniform
+    return BenchResult.of(workload, ops, errors, Duration.ofMillis((long) (seconds * 1000)), h);
+  }
+
+  @Test
+  void resultFromHistogramAndCounts() {
+    BenchResult r = result("twin-get", 10_100, 100, 10);
+    assertEquals(1000.0, r.rate(), 1e-9);              // successful operations per second
+    assertEquals(10.0, r.seconds(), 1e-9);
+    assertEquals(5000, r.p50Micros(), 5);
+    assertEquals(9900, r.p99Micros(), 10);
+    assertEquals(9990, r.p999Micros(), 10);
+    assertTrue(Double.isNaN(r.nodeCpuPercent()));
+    assertEquals(-1, r.nodeHeapBytes());
+    BenchResult withNode = r.withNode(150, 64 << 20).withNote("10k twins");
+    assertEquals(150, withNode.nodeCpuPercent());
+    assertEquals(64 << 20, withNode.nodeHeapBytes());
+    assertEquals("10k twins", withNode.note());
+    assertEquals(5000, withNode.p50Micros(), 5);
+  }
+
+  @Test
+  void emptyHistogramGivesZeroLatenciesNotAnError() {
+    BenchResult r = BenchResult.of("twin-get", 0, 0, Duration.ofSeconds(1), new Histogram(3));
+    assertEquals(0, r.rate());
+    assertEquals(0, r.p99Micros());
+  }
+
+  @Test
+  void ratioToTheBaselineOfTheSameRun() {
+    BenchTable t = new BenchTable();
+    BenchResult patch = result("twin-patch", 3000, 0, 10);      // 300/s
+    assertEquals(Optional.empty(), t.add(patch).ratio(patch));  // no baseline measured yet
+    t.add(result("cassandra-insert", 10_000, 0, 10));           // 1000/s
+    assertEquals(0.3, t.ratio(patch).orElseThrow(), 1e-9);
+    BenchResult get = result("twin-get", 8000, 0, 10);
+    t.add(result("http-bare", 10_000, 0, 10)).add(get);
+    assertEquals(0.8, t.ratio(get).orElseThrow(), 1e-9);
+    assertEquals(Optional.empty(), t.ratio(result("query-mix", 10, 0, 1)));
+  }
+
+  @Test
+  void markdownRowsSayWhetherTheGoalIsMet() {
+    BenchTable t = new BenchTable()
+        .add(result("cassandra-insert", 10_000, 0, 10).withNode(95.4, 100 << 20))
+        .add(result("twin-patch", 3000, 2, 10).withNode(180, 300 << 20).withNote("a|b"))
+        .add(result("http-bare", 10_000, 0, 10))
+        .add(result("twin-get", 8000, 0, 10))
+        .add(result("query-mix", 500, 0, 10));
+    String md = t.markdown();
+    String[] lines = md.split("\n");
+    assertEquals(2 + 5, lines.length);
+    assertEquals(BenchTable.HEADER, lines[0] + "\n" + lines[1]);
+    assertEquals("| cassandra-insert | 10,000 | 0 | 1,000 |  |  | 5.00 | 9.90 | 9.99 | 95 | 100 |  |", lines[2]);
+    assertEquals("| twin-patch | 3,000 | 2 | 300 | cassandra-insert | **0.30** (≥ 0.6, not met) | 5.00 | 9.90 | 9.99 | 180 | 300 | a/b |", lines[3]);
+    assertEquals("| twin-get | 8,000 | 0 | 800 | http-bare | **0.80** (≥ 0.7, met) | 5.00 | 9.90 | 9.99 | n/a | n/a |  |", lines[5]);
+    assertEquals("| query-mix | 500 | 0 | 50 |  |  | 5.00 | 9.90 | 9.99 | n/a | n/a |  |", lines[6]);
+  }
+
+  @Test
+  void missingBaselineIsNotAGuess() {
+    BenchTable t = new BenchTable().add(result("twin-get", 100, 0, 1));
+    assertTrue(t.markdown().contains("| http-bare | n/a (≥ 0.7) |"));
+  }
+
+  @Test
+  void millisecondsKeepTwoDecimalsBelowTen() {
+    assertEquals("0.25", BenchTable.millis(250));
+    assertEquals("9.99", BenchTable.millis(9990));
+    assertEquals("148", BenchTable.millis(148_400));
+    assertEquals("1,463", BenchTable.millis(1_463_000));
+  }
+}
