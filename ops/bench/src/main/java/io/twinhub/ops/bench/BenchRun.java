@@ -118,7 +118,7 @@ final class BenchRun implements AutoCloseable {
     double swept = rest.sweep(o.twins(), o.concurrency());
     LoadLoop.Operation operation = i -> op.apply(i, (int) i);
     BenchResult r = measure(o, new NodeProbe(target.pids()), operation, client.materializer());
-    return r.withNote(note(o.twins() + " twins", seeded, swept));
+    return r.withNote(note(o.twins() + " twins", seeded, swept) + "; " + r.note());
   }
 
   private BenchResult queryMix(BenchOptions o) throws Exception {
@@ -129,7 +129,7 @@ final class BenchRun implements AutoCloseable {
     int twins = o.queryTwins();
     BenchResult r = measure(o, new NodeProbe(target.pids()), i -> rest.query(i, twins), client.materializer());
     return r.withNote(note(String.format(Locale.ROOT, "%,d twins; 4 queries round robin", twins), seeded, 0)
-        + String.format(Locale.ROOT, "; index caught up %.0f s after seeding", indexed));
+        + String.format(Locale.ROOT, "; index caught up %.0f s after seeding; ", indexed) + r.note());
   }
 
   private BenchResult cassandraInsert(BenchOptions o) throws Exception {
@@ -147,11 +147,13 @@ final class BenchRun implements AutoCloseable {
       System.out.printf(Locale.ROOT, "bench: a twin PATCH's journal event is %d bytes%n", bytes);
       NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
       base.run(client.materializer(), o.concurrency(), o.warmup(), o.count(), o.twins(), bytes);
+      NodeProbe self = new NodeProbe(List.of(ProcessHandle.current().pid()));
       NodeProbe.Mark m = cassandra.mark();
+      NodeProbe.Mark ms = self.mark();
       LoadLoop.Outcome out = base.run(client.materializer(), o.concurrency(), o.duration(), o.count(), o.twins(), bytes);
       double cpu = cassandra.cpuPercentSince(m);
       return out.result("cassandra-insert").withNode(cpu, cassandra.heapAfterGc())
-          .withNote(bytes + " B payload, RF 1; server = Cassandra");
+          .withNote(String.format(Locale.ROOT, "%d B payload, RF 1; server = Cassandra; client CPU %.0f %%", bytes, self.cpuPercentSince(ms)));
     }
   }
 
@@ -182,7 +184,7 @@ final class BenchRun implements AutoCloseable {
         String path = "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION;
         BenchResult r = measure(o, new NodeProbe(List.of(server.pid())),
             i -> bare.send(0, "GET", path, null).thenApply(a -> a.ok() && a.body().size() == bytes), bare.materializer());
-        return r.withNote(bytes + " B document, one JVM; server = bare endpoint");
+        return r.withNote(bytes + " B document, one JVM; server = bare endpoint; " + r.note());
       }
     } finally {
       server.destroy();
@@ -195,18 +197,24 @@ final class BenchRun implements AutoCloseable {
     if (!o.warmup().isZero()) LoadLoop.run(mat, o.concurrency(), o.warmup(), o.count(), op);
     NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
     Optional<Path> jfr = o.workload().equals("twin-patch") ? startJfr(o) : Optional.empty();
+    NodeProbe self = new NodeProbe(List.of(ProcessHandle.current().pid()));
     NodeProbe.Mark m = probe.mark();
     NodeProbe.Mark mc = cassandra.mark();
+    NodeProbe.Mark ms = self.mark();
     LoadLoop.Outcome out = LoadLoop.run(mat, o.concurrency(), o.duration(), o.count(), op);
     double cpu = probe.cpuPercentSince(m);
     double cassandraCpu = cassandra.cpuPercentSince(mc);
+    double clientCpu = self.cpuPercentSince(ms);
     jfr.ifPresent(this::printProfile);
     BenchResult r = out.result(o.workload()).withNode(cpu, probe.heapAfterGc());
-    System.out.printf(Locale.ROOT, "bench: %s: %,d operations, %,d errors in %.1f s; Cassandra CPU %s%n",
+    System.out.printf(Locale.ROOT, "bench: %s: %,d operations, %,d errors in %.1f s; Cassandra CPU %s, load client CPU %.0f %%%n",
         o.workload(), out.operations(), out.errors(), out.elapsed().toMillis() / 1000.0,
-        Double.isNaN(cassandraCpu) ? "n/a" : String.format(Locale.ROOT, "%.0f %%", cassandraCpu));
-    return Double.isNaN(cassandraCpu) || o.workload().equals("http-bare") ? r
-        : r.withNote(String.format(Locale.ROOT, "Cassandra CPU %.0f %%", cassandraCpu));
+        Double.isNaN(cassandraCpu) ? "n/a" : String.format(Locale.ROOT, "%.0f %%", cassandraCpu), clientCpu);
+    String note = String.format(Locale.ROOT, "client CPU %.0f %%", clientCpu);
+    if (!Double.isNaN(cassandraCpu) && !o.workload().equals("http-bare")) {
+      note += String.format(Locale.ROOT, ", Cassandra CPU %.0f %%", cassandraCpu);
+    }
+    return r.withNote(note);
   }
 
   private static String note(String what, double seeded, double swept) {

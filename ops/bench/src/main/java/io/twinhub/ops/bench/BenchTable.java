@@ -44,8 +44,8 @@ public final class BenchTable {
   }
 
   public static final String HEADER =
-      "| workload | operations | errors | rate /s | vs baseline | ratio (goal) | p50 ms | p99 ms | p99.9 ms | server CPU % | server heap MB | note |\n"
-    + "|---|---|---|---|---|---|---|---|---|---|---|---|";
+      "| workload | operations | errors | rate /s | vs baseline | ratio (goal) | p50 ms | p99 ms | p99.9 ms | server CPU % | server CPU µs/op | server heap MB | note |\n"
+    + "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
   public String markdown() {
     StringBuilder sb = new StringBuilder(HEADER).append('\n');
@@ -64,12 +64,22 @@ public final class BenchTable {
             x.map(v -> v >= b.goal() ? ", met" : ", not met").orElse(""));
       }
     }
-    return String.format(Locale.ROOT, "| %s | %,d | %,d | %,.0f | %s | %s | %s | %s | %s | %s | %s | %s |",
+    return String.format(Locale.ROOT, "| %s | %,d | %,d | %,.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
         r.workload(), r.operations(), r.errors(), r.rate(), b == null ? "" : b.workload(), ratio,
         millis(r.p50Micros()), millis(r.p99Micros()), millis(r.p999Micros()),
         Double.isNaN(r.nodeCpuPercent()) ? "n/a" : String.format(Locale.ROOT, "%.0f", r.nodeCpuPercent()),
+        cpuPerOperation(r).map(v -> String.format(Locale.ROOT, "%,.0f", v)).orElse("n/a"),
         r.nodeHeapBytes() < 0 ? "n/a" : String.format(Locale.ROOT, "%.0f", r.nodeHeapBytes() / 1048576.0),
         r.note().replace("|", "/"));
+  }
+
+  /**
+   * Server CPU time per operation in µs: what an operation costs the server whatever else the
+   * box was doing (on a shared box the rate also measures the neighbours; this does not).
+   */
+  static Optional<Double> cpuPerOperation(BenchResult r) {
+    if (Double.isNaN(r.nodeCpuPercent()) || r.operations() == 0) return Optional.empty();
+    return Optional.of(r.nodeCpuPercent() / 100.0 * r.seconds() * 1e6 / r.operations());
   }
 
   static String millis(long micros) {
