@@ -53,6 +53,19 @@ public final class BenchTable {
     return sb.toString();
   }
 
+  /**
+   * The baseline's server CPU per operation over this row's: the ratio the rates would have if
+   * server CPU were the only limit (on a shared box, or with the load client saturated, the rate
+   * ratio says more about the box than about the servers).
+   */
+  public Optional<Double> cpuRatio(BenchResult r) {
+    Baseline b = BASELINES.get(r.workload());
+    if (b == null) return Optional.empty();
+    Optional<Double> mine = cpuPerOperation(r);
+    Optional<Double> base = rows.stream().filter(x -> x.workload().equals(b.workload())).findFirst().flatMap(BenchTable::cpuPerOperation);
+    return mine.isPresent() && base.isPresent() && mine.get() > 0 ? Optional.of(base.get() / mine.get()) : Optional.empty();
+  }
+
   String row(BenchResult r) {
     Baseline b = BASELINES.get(r.workload());
     String ratio = "";
@@ -63,6 +76,7 @@ public final class BenchTable {
         ratio += String.format(Locale.ROOT, " (≥ %.1f%s)", b.goal(),
             x.map(v -> v >= b.goal() ? ", met" : ", not met").orElse(""));
       }
+      ratio += cpuRatio(r).map(v -> String.format(Locale.ROOT, "; by CPU/op %.2f", v)).orElse("");
     }
     return String.format(Locale.ROOT, "| %s | %,d | %,d | %,.0f | %s | %s | %s | %s | %s | %s | %s | %s | %s |",
         r.workload(), r.operations(), r.errors(), r.rate(), b == null ? "" : b.workload(), ratio,
