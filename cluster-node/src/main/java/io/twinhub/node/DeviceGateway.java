@@ -2,6 +2,9 @@ package io.twinhub.node;
 
 import akka.actor.typed.ActorSystem;
 import com.typesafe.config.Config;
+import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Metrics;
 import io.twinhub.mqtt.MqttGateway;
 import io.twinhub.mqtt.MqttSettings;
 import io.twinhub.node.security.SharedAccessPolicies;
@@ -30,9 +33,14 @@ final class DeviceGateway {
           ? TlsMaterial.loadOrCreate(s.dataDir(), List.of(s.hostName()), Clock.systemUTC())
           : TlsMaterial.fromPkcs12(s.dataDir(), Path.of(keystore),
               c.getString("twinhub.http.tls.keystore-password").toCharArray());
-      return MqttGateway.start(system, twins, tls.serverSslContext(), MqttSettings.from(c), limits,
+      MqttGateway gateway = MqttGateway.start(system, twins, tls.serverSslContext(), MqttSettings.from(c), limits,
               SharedAccessPolicies.loadOrCreate(s.dataDir()))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
+      Gauge.builder("twinhub.mqtt.sessions", gateway, MqttGateway::sessionCount)
+          .description("connected MQTT sessions on this node").register(Metrics.globalRegistry);
+      FunctionCounter.builder("twinhub.mqtt.connections.accepted", gateway, MqttGateway::acceptedConnections)
+          .description("TCP connections the MQTT gateway accepted").register(Metrics.globalRegistry);
+      return gateway;
     } catch (Exception e) {
       Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;
       throw new NodeStartException("MQTT gateway failed to start on " + s.bindInterface() + ":" + s.mqttPort()

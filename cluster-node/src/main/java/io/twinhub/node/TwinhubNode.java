@@ -105,6 +105,7 @@ public final class TwinhubNode {
         akka.management.cluster.bootstrap.ClusterBootstrap.get(system).start();
       }
       awaitReady(resolved);
+      io.twinhub.node.metrics.CassandraMetrics.start(system, io.micrometer.core.instrument.Metrics.globalRegistry);
       TwinService twins = new TwinService(system, twinSettings.askTimeout());
       DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());

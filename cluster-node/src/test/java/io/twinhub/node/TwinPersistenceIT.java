@@ -69,6 +69,12 @@ class TwinPersistenceIT {
       assertTrue(rejected > 10, "stale etags are rejected: " + rejected);
       for (TwinKey k : keys) expected.put(k, twin(await(twins.getTwin(k.deviceId(), k.moduleId()))));
 
+      // A REST request without credentials: 401, counted as a 4xx.
+      var https = java.net.http.HttpClient.newBuilder()
+          .sslContext(io.twinhub.node.security.TlsMaterial.clientSslContext(node.api().tls().caPemPath())).build();
+      assertEquals(401, https.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+              "https://127.0.0.1:" + node.api().httpsPort() + "/twins/nobody?api-version=2021-04-12")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
       // The round trips are visible to Prometheus on the management port.
       String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
               java.net.URI.create("http://127.0.0.1:" + node.settings().managementPort() + "/metrics")).build(),
@@ -78,6 +84,12 @@ class TwinPersistenceIT {
           "twin request metrics exported");
       assertTrue(metrics.contains("jvm_memory_used_bytes"), "JVM metrics exported");
       assertTrue(metrics.contains("twinhub_sharding_entities"), "sharding gauges exported");
+      assertTrue(metrics.contains("twinhub_http_requests_seconds_count{") && metrics.contains("status=\"4xx\""),
+          "REST request metrics exported");
+      assertTrue(metrics.matches("(?s).*twinhub_cassandra_requests_total\\{[^}]*} [1-9].*"),
+          "journal session's CQL request count exported");
+      assertTrue(metrics.contains("twinhub_cassandra_request_latency_seconds{"), "CQL latency exported");
+      assertTrue(metrics.contains("twinhub_mqtt_sessions{"), "MQTT session gauge exported");
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }

@@ -108,7 +108,7 @@ public final class ApiServer {
    * {@code extraRoutes} (tried first, before the API answers 404 for an unknown path).
    */
   public void bind(String bindInterface, List<Route> extraRoutes, Duration bindTimeout) throws Exception {
-    Route route = routes.route(extraRoutes);
+    Route route = io.twinhub.node.metrics.HttpMetrics.timed(routes.route(extraRoutes));
     ServerSettings serverSettings = serverSettings(system, settings);
     try {
       https = bind(Http.get(system).newServerAt(bindInterface, settings.httpsPort())
