@@ -10,7 +10,6 @@ import io.twinhub.projections.index.Reindexer;
 import java.io.PrintStream;
 import java.util.List;
 import java.util.Optional;
-import java.util.concurrent.TimeUnit;
 
 /**
  * {@code ./twinhub reindex} on a stopped node: holds the data-dir lock (so no node starts on it
@@ -41,15 +40,7 @@ public final class OfflineReindex {
       out.println("rebuilding the query index " + settings.queryIndexDir() + " from the journal");
       return Optional.of(QueryIndexModule.reindexOffline(system, settings.queryIndexDir(), out));
     } finally {
-      if (system != null) {
-        system.terminate();
-        try {
-          system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
-        } catch (Exception ignored) {
-          // stopping anyway
-        }
-      }
-      if (cassandra != null) cassandra.stop();
+      TwinhubNode.stopQuietly(system, cassandra);
     }
   }
 }

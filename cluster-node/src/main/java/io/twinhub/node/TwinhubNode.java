@@ -224,16 +224,21 @@ public final class TwinhubNode {
   }
 
   private static void abort(ActorSystem<Void> system, EmbeddedCassandra cassandra, DataDirLock lock) {
+    stopQuietly(system, cassandra);
+    lock.close();
+  }
+
+  /** Terminates the ActorSystem (waiting up to 30 s), then stops Cassandra; either may be null. */
+  static void stopQuietly(ActorSystem<?> system, EmbeddedCassandra cassandra) {
     if (system != null) {
       system.terminate();
       try {
         system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
       } catch (Exception ignored) {
-        // best effort while failing
+        // best effort: stopping anyway
       }
     }
     if (cassandra != null) cassandra.stop();
-    lock.close();
   }
 
   private static String rootMessage(Throwable e) {
