@@ -38,6 +38,13 @@ import java.util.Optional;
  * exception. Module operations that touch both the device and the module are sequenced here.
  */
 public final class TwinService {
+  /**
+   * Runs a callback on the thread that completes the ask. Akka's Java API hands out Scala-converted
+   * stages whose plain {@code exceptionally}/{@code whenComplete} hop to the common pool (on 2
+   * cores: a new thread per callback); these callbacks are a few field reads.
+   */
+  private static final java.util.concurrent.Executor INLINE = Runnable::run;
+
   private final ClusterSharding sharding;
   private final Duration askTimeout;
   private final SecureRandom random = new SecureRandom();
@@ -120,8 +127,9 @@ public final class TwinService {
     if (invalid != null) return CompletableFuture.completedFuture(new DirectMethodReply.Failed(invalid));
     return entityRef(deviceId, moduleId).<DirectMethodReply>ask(
             r -> new TwinCommand.InvokeMethod(methodName, payload, responseTimeout, r), responseTimeout.plus(askTimeout))
-        .exceptionally(failure -> new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.GatewayTimeout,
-            "device did not answer method " + methodName + " within " + responseTimeout.toSeconds() + " s")));
+        .handleAsync((reply, failure) -> failure == null ? reply
+            : new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.GatewayTimeout,
+                "device did not answer method " + methodName + " within " + responseTimeout.toSeconds() + " s")), INLINE);
   }
 
   private EntityRef<TwinCommand> entityRef(String deviceId, String moduleId) {
@@ -136,10 +144,14 @@ public final class TwinService {
     if (invalid != null) return done(new TwinReply.Rejected(invalid));
     long start = System.nanoTime();
     return entityRef(deviceId, moduleId).<TwinReply>ask(command::apply, askTimeout)
-        .exceptionally(failure -> new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,
-            (moduleId == null ? "device " + deviceId : "module " + deviceId + "/" + moduleId)
-                + " did not answer within " + askTimeout.toMillis() + " ms; retry")))
-        .whenComplete((reply, e) -> record(operation, reply, System.nanoTime() - start));
+        .handleAsync((answer, failure) -> {
+          TwinReply reply = failure == null ? answer
+              : new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,
+                  (moduleId == null ? "device " + deviceId : "module " + deviceId + "/" + moduleId)
+                      + " did not answer within " + askTimeout.toMillis() + " ms; retry"));
+          record(operation, reply, System.nanoTime() - start);
+          return reply;
+        }, INLINE);
   }
 
   /**
