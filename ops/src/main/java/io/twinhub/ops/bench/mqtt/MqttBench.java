@@ -1,0 +1,666 @@
+package io.twinhub.ops.bench.mqtt;
+
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+import javax.net.ssl.SSLContext;
+import java.io.File;
+import java.io.IOException;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * MQTT workloads against a running node (and the Mosquitto baseline), loopback only, bounded in
+ * count and time:
+ *
+ * <ul>
+ *   <li>{@code mqtt-idle}: N devices connect at a controlled rate and stay idle (keep-alive PINGREQs);
+ *       with {@code --node-pid} the node's heap after a full GC before and with the N sessions gives
+ *       the heap per idle session, and the class histogram diff shows what it is made of.
+ *   <li>{@code mqtt-reported}: N connected devices send reported-property patches
+ *       ({@code $iothub/twin/PATCH/properties/reported/?$rid=}); latency to the {@code res/204}.
+ *       Open loop at {@code --rate}, or closed loop with {@code --concurrency} when the rate is 0.
+ *   <li>{@code mqtt-notify}: N devices subscribed to desired changes; REST {@code PATCH /twins/{id}}
+ *       of a desired property at {@code --rate}; latency from the REST answer to the device's receipt.
+ *   <li>{@code mqtt-storm}: M devices connect as fast as the hub takes them; connects/s, CONNACK latency.
+ *   <li>{@code mosquitto}: the same client, concurrency and payload against Mosquitto (Debian package)
+ *       over TLS: QoS 1 PUBLISH → PUBACK, the MQTT limit of this box.
+ * </ul>
+ *
+ * <pre>
+ * java -cp "$(cat cluster-node/target/twinhub.classpath)" io.twinhub.ops.bench.mqtt.MqttBench mqtt-reported \
+ *   --url https://127.0.0.1:18443 --mqtt-port 18883 --ca /tmp/d/tls/ca.pem \
+ *   --connection-string 'HostName=127.0.0.1;SharedAccessKeyName=iothubowner;SharedAccessKey=...' \
+ *   --devices 10000 --setup --rate 2000 --duration 30s
+ * </pre>
+ */
+public final class MqttBench {
+  /** The symmetric key the workloads give their devices (bench devices only). */
+  static final String DEVICE_KEY = java.util.Base64.getEncoder().encodeToString(
+      "twinhub-mqtt-bench-device-key-32".getBytes(StandardCharsets.US_ASCII));
+  static final Pattern VERSION = Pattern.compile("\\$version=(\\d+)");
+  static final Pattern RID = Pattern.compile("\\$rid=(\\d+)");
+  static final Pattern SEQ = Pattern.compile("\"n\":(\\d+)");
+
+  /** Command-line options (see {@link #usage()}). */
+  public record Options(String workload, String host, int mqttPort, URI url, Path ca, String keyName, String key,
+                        int devices, boolean setup, String prefix, double connectRate, int connectInflight,
+                        int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
+                        int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections) {}
+
+  /** One measured figure of a run. */
+  public record Figure(String name, String value) {}
+
+  public static void main(String[] args) throws Exception {
+    if (args.length == 0 || args[0].equals("--help")) {
+      System.out.println(usage());
+      return;
+    }
+    List<Figure> figures = run(parse(args));
+    System.out.println();
+    for (Figure f : figures) System.out.printf(Locale.ROOT, "  %-40s %s%n", f.name(), f.value());
+    System.exit(0);
+  }
+
+  /** Runs one workload, prints progress, returns its figures. */
+  public static List<Figure> run(Options o) throws Exception {
+    System.out.printf(Locale.ROOT, "%s: %s, load average %s%n", o.workload(), java.time.Instant.now(), loadAverage());
+    List<Figure> f = switch (o.workload()) {
+      case "mqtt-idle" -> idle(o);
+      case "mqtt-reported" -> reported(o, false);
+      case "mqtt-notify" -> notify(o);
+      case "mqtt-storm" -> storm(o);
+      case "mosquitto" -> mosquitto(o);
+      default -> throw new IllegalArgumentException("unknown workload " + o.workload() + "\n" + usage());
+    };
+    List<Figure> all = new ArrayList<>(f);
+    all.add(new Figure("load average (1/5/15 min) at the end", loadAverage()));
+    return all;
+  }
+
+  // ---------------------------------------------------------------- workloads
+
+  static List<Figure> idle(Options o) throws Exception {
+    setupIfAsked(o);
+    List<Figure> out = new ArrayList<>();
+    long heap0 = 0;
+    Map<String, long[]> histo0 = null;
+    if (o.nodePid() > 0) {
+      heap0 = NodeProbe.heapUsedAfterGc(o.nodePid());
+      histo0 = NodeProbe.classHistogram(o.nodePid());
+      System.out.printf(Locale.ROOT, "node heap after full GC before connecting: %.1f MB%n", heap0 / 1e6);
+    }
+    try (MqttLoadClient client = client(o)) {
+      LongAdder closedByHub = new LongAdder();
+      Connected c = connectAll(o, client, o.devices(), o.connectRate(), o.connectInflight(),
+          List.of("$iothub/twin/res/#", "$iothub/twin/PATCH/properties/desired/#", "$iothub/methods/POST/#"),
+          new MqttLoadClient.Listener() {
+            @Override
+            public void onClosed(MqttLoadClient.Device d) {
+              closedByHub.increment();
+            }
+          });
+      out.addAll(c.figures("connect"));
+      Thread.sleep(10_000); // heartbeats, session store writes and first-access recoveries settle
+      if (o.nodePid() > 0) {
+        long heap1 = NodeProbe.heapUsedAfterGc(o.nodePid());
+        long open = c.devices.stream().filter(MqttLoadClient.Device::isOpen).count();
+        System.out.printf(Locale.ROOT, "node heap after full GC with %d sessions: %.1f MB%n", open, heap1 / 1e6);
+        out.add(new Figure("node heap before / with sessions", String.format(Locale.ROOT, "%.1f MB / %.1f MB", heap0 / 1e6, heap1 / 1e6)));
+        out.add(new Figure("heap per idle session", String.format(Locale.ROOT, "%.1f KB (%d sessions)",
+            (heap1 - heap0) / 1024.0 / Math.max(1, open), open)));
+        out.add(new Figure("node RSS with sessions", String.format(Locale.ROOT, "%.0f MB", NodeProbe.rssBytes(o.nodePid()) / 1e6)));
+        System.out.println("what the sessions are made of (class histogram diff, top 25, bytes per session):");
+        System.out.print(NodeProbe.histogramDiff(histo0, NodeProbe.classHistogram(o.nodePid()), open, 25));
+      }
+      long holdStart = System.nanoTime();
+      System.out.printf(Locale.ROOT, "holding %d idle sessions for %s ...%n", c.devices.size(), o.hold());
+      Thread.sleep(o.hold().toMillis());
+      long open = c.devices.stream().filter(MqttLoadClient.Device::isOpen).count();
+      out.add(new Figure("sessions open after hold", String.format(Locale.ROOT, "%d of %d (%d closed by the hub during %s)",
+          open, c.devices.size(), closedByHub.sum(), Duration.ofNanos(System.nanoTime() - holdStart).toSeconds() + " s")));
+      disconnectAll(c.devices);
+    }
+    return out;
+  }
+
+  /**
+   * Reported patches from N connected devices ({@code mosquitto}: plain QoS 1 publishes, same
+   * client, rate, concurrency and payload size, to measure the MQTT limit).
+   */
+  static List<Figure> reported(Options o, boolean plainBroker) throws Exception {
+    if (!plainBroker) setupIfAsked(o);
+    List<Figure> out = new ArrayList<>();
+    Recorder latency = new Recorder(60_000_000L, 3);
+    ConcurrentHashMap<Integer, Long> sentAt = new ConcurrentHashMap<>();
+    Map<String, LongAdder> statuses = new ConcurrentHashMap<>();
+    LongAdder done = new LongAdder();
+    AtomicLong seq = new AtomicLong();
+    byte[] pad = "x".repeat(Math.max(0, o.payloadBytes() - 30)).getBytes(StandardCharsets.US_ASCII);
+    AtomicInteger cursor = new AtomicInteger();
+    List<MqttLoadClient.Device>[] holder = new List[1];
+    boolean closedLoop = o.rate() <= 0;
+    // One request: a reported patch with a fresh $rid (or a QoS 1 publish to Mosquitto).
+    Runnable[] sendNext = new Runnable[1];
+    sendNext[0] = () -> {
+      List<MqttLoadClient.Device> ds = holder[0];
+      MqttLoadClient.Device d = ds.get(Math.floorMod(cursor.getAndIncrement(), ds.size()));
+      if (!d.isOpen()) return;
+      long n = seq.incrementAndGet();
+      byte[] body = payload(n, pad);
+      if (plainBroker) {
+        // Packet ids are per connection: key by device index and id.
+        int id = d.publish("bench/" + d.clientId + "/reported", 1, body);
+        sentAt.put(key(d, id), System.nanoTime());
+      } else {
+        int rid = (int) (n & 0x7fffffff);
+        sentAt.put(rid, System.nanoTime());
+        d.publish("$iothub/twin/PATCH/properties/reported/?$rid=" + rid, 1, body);
+      }
+    };
+    MqttLoadClient.Listener listener = new MqttLoadClient.Listener() {
+      @Override
+      public void onPublish(MqttLoadClient.Device d, MqttWire.Publish p, long nanos) {
+        if (plainBroker || !p.topic().startsWith("$iothub/twin/res/")) return;
+        Matcher m = RID.matcher(p.topic());
+        if (!m.find()) return;
+        Long t0 = sentAt.remove(Integer.parseInt(m.group(1)));
+        if (t0 == null) return;
+        String status = p.topic().substring("$iothub/twin/res/".length(), p.topic().indexOf('/', "$iothub/twin/res/".length()));
+        complete(status, nanos - t0);
+      }
+
+      @Override
+      public void onPubAck(MqttLoadClient.Device d, int packetId, long nanos) {
+        if (!plainBroker) return;
+        Long t0 = sentAt.remove(key(d, packetId));
+        if (t0 != null) complete("PUBACK", nanos - t0);
+      }
+
+      private void complete(String status, long nanos) {
+        latency.recordValue(Math.min(nanos / 1000, 60_000_000L));
+        statuses.computeIfAbsent(status, s -> new LongAdder()).increment();
+        done.increment();
+        if (closedLoop && running) sendNext[0].run();
+      }
+    };
+    try (MqttLoadClient client = client(o)) {
+      Connected c = connectAll(o, client, o.devices(), o.connectRate(), o.connectInflight(),
+          plainBroker ? List.of() : List.of("$iothub/twin/res/#"), listener);
+      out.addAll(c.figures("connect"));
+      holder[0] = c.devices.stream().filter(MqttLoadClient.Device::isOpen).collect(Collectors.toCollection(ArrayList::new));
+      Collections.shuffle(holder[0]);
+      if (holder[0].isEmpty()) throw new IllegalStateException("no device connected");
+      System.out.printf(Locale.ROOT, "warm-up %s (%s) ...%n", o.warmup(), closedLoop ? o.concurrency() + " in flight" : o.rate() + "/s");
+      running = true;
+      drive(o, sendNext[0], closedLoop, o.warmup());
+      Thread.sleep(500);
+      latency.reset();
+      statuses.clear();
+      done.reset();
+      long cpu0 = o.nodePid() > 0 ? NodeProbe.cpuNanos(o.nodePid()) : 0;
+      long lost0 = sentAt.size();
+      long t0 = System.nanoTime();
+      System.out.printf(Locale.ROOT, "measuring %s ...%n", o.duration());
+      drive(o, sendNext[0], closedLoop, o.duration());
+      long elapsed = System.nanoTime() - t0;
+      running = false;
+      long completed = done.sum();
+      Histogram h = latency.getIntervalHistogram();
+      Thread.sleep(1000);
+      long cpu = o.nodePid() > 0 ? NodeProbe.cpuNanos(o.nodePid()) - cpu0 : 0;
+      String what = plainBroker ? "QoS 1 PUBLISH → PUBACK" : "reported PATCH → res/204";
+      out.add(new Figure(what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)", completed * 1e9 / elapsed,
+          completed, elapsed / 1e9, closedLoop ? o.concurrency() + " in flight" : "offered " + o.rate() + "/s")));
+      out.add(new Figure(what + " latency", latencyLine(h)));
+      out.add(new Figure("answers", statuses.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue().sum())
+          .sorted().collect(Collectors.joining(" ")) + "; unanswered at the end " + Math.max(0, sentAt.size() - lost0)));
+      if (cpu > 0) {
+        out.add(new Figure("node CPU per request", String.format(Locale.ROOT, "%.2f ms", cpu / 1e6 / Math.max(1, completed))));
+      }
+      disconnectAll(c.devices);
+    }
+    return out;
+  }
+
+  private static volatile boolean running;
+
+  /** Open loop: {@code --rate} requests per second, paced; closed loop: {@code --concurrency} in flight. */
+  private static void drive(Options o, Runnable send, boolean closedLoop, Duration length) throws InterruptedException {
+    long end = System.nanoTime() + length.toNanos();
+    if (closedLoop) {
+      for (int i = 0; i < o.concurrency(); i++) send.run();
+      while (System.nanoTime() < end) Thread.sleep(50);
+      return;
+    }
+    long interval = (long) (1e9 / o.rate());
+    long next = System.nanoTime();
+    while (next < end) {
+      long now = System.nanoTime();
+      while (next <= now) {
+        send.run();
+        next += interval;
+      }
+      long sleep = next - System.nanoTime();
+      if (sleep > 200_000) Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+    }
+  }
+
+  static List<Figure> notify(Options o) throws Exception {
+    setupIfAsked(o);
+    List<Figure> out = new ArrayList<>();
+    Recorder fromAck = new Recorder(60_000_000L, 3);
+    Recorder fromRequest = new Recorder(60_000_000L, 3);
+    Recorder restLatency = new Recorder(60_000_000L, 3);
+    // seq → {sent, acked, received} nanos; the notification may arrive before the REST answer is read.
+    ConcurrentHashMap<Long, long[]> inFlight = new ConcurrentHashMap<>();
+    LongAdder received = new LongAdder();
+    LongAdder restFailed = new LongAdder();
+    MqttLoadClient.Listener listener = new MqttLoadClient.Listener() {
+      @Override
+      public void onPublish(MqttLoadClient.Device d, MqttWire.Publish p, long nanos) {
+        if (!p.topic().startsWith("$iothub/twin/PATCH/properties/desired/")) return;
+        Matcher m = SEQ.matcher(new String(p.payload(), StandardCharsets.UTF_8));
+        if (!m.find()) return;
+        long[] t = inFlight.get(Long.parseLong(m.group(1)));
+        if (t == null) return;
+        received.increment();
+        synchronized (t) {
+          t[2] = nanos;
+          record(t, fromAck, fromRequest, inFlight, Long.parseLong(m.group(1)));
+        }
+      }
+    };
+    try (MqttLoadClient client = client(o)) {
+      Connected c = connectAll(o, client, o.devices(), o.connectRate(), o.connectInflight(),
+          List.of("$iothub/twin/res/#", "$iothub/twin/PATCH/properties/desired/#"), listener);
+      out.addAll(c.figures("connect"));
+      List<MqttLoadClient.Device> open = c.devices.stream().filter(MqttLoadClient.Device::isOpen).toList();
+      SSLContext ssl = HubRest.trusting(o.ca());
+      AtomicLong seq = new AtomicLong();
+      for (boolean measuring : new boolean[] {false, true}) {
+        Duration length = measuring ? o.duration() : o.warmup();
+        System.out.printf(Locale.ROOT, "%s %s: %s desired patches/s over %d REST connections to %d devices ...%n",
+            measuring ? "measuring" : "warm-up", length, o.rate(), o.restConnections(), open.size());
+        fromAck.reset();
+        fromRequest.reset();
+        restLatency.reset();
+        received.reset();
+        long sent0 = seq.get();
+        long t0 = System.nanoTime();
+        long end = t0 + length.toNanos();
+        List<Thread> threads = new ArrayList<>();
+        for (int i = 0; i < o.restConnections(); i++) {
+          double perConnection = o.rate() / o.restConnections();
+          Thread t = new Thread(() -> restLoop(o, ssl, open, seq, inFlight, perConnection, end, restLatency, fromAck,
+              fromRequest, restFailed), "bench-rest-" + i);
+          t.start();
+          threads.add(t);
+        }
+        for (Thread t : threads) t.join();
+        Thread.sleep(1000); // late notifications
+        long sent = seq.get() - sent0;
+        if (measuring) {
+          double secs = (System.nanoTime() - t0 - 1e9) / 1e9;
+          out.add(new Figure("desired PATCHes (REST)", String.format(Locale.ROOT, "%d in %.1f s = %.0f /s; REST failures %d",
+              sent, secs, sent / secs, restFailed.sum())));
+          out.add(new Figure("REST PATCH latency", latencyLine(restLatency.getIntervalHistogram())));
+          out.add(new Figure("notification latency from REST answer", latencyLine(fromAck.getIntervalHistogram())));
+          out.add(new Figure("notification latency from REST request", latencyLine(fromRequest.getIntervalHistogram())));
+          out.add(new Figure("notifications received", received.sum() + " of " + sent));
+        }
+      }
+      disconnectAll(c.devices);
+    }
+    return out;
+  }
+
+  private static void record(long[] t, Recorder fromAck, Recorder fromRequest, Map<Long, long[]> inFlight, long seq) {
+    if (t[1] == 0 || t[2] == 0) return;
+    // Received before the answer was read: the device had it no later than the back end, i.e. 0.
+    fromAck.recordValue(Math.max(0, Math.min((t[2] - t[1]) / 1000, 60_000_000L)));
+    fromRequest.recordValue(Math.min((t[2] - t[0]) / 1000, 60_000_000L));
+    inFlight.remove(seq);
+  }
+
+  private static void restLoop(Options o, SSLContext ssl, List<MqttLoadClient.Device> devices, AtomicLong seq,
+                               ConcurrentHashMap<Long, long[]> inFlight, double rate, long end, Recorder restLatency,
+                               Recorder fromAck, Recorder fromRequest, LongAdder failed) {
+    long interval = (long) (1e9 / rate);
+    long next = System.nanoTime();
+    String token = serviceToken(o);
+    HubRest rest = null;
+    while (next < end) {
+      try {
+        long sleep = next - System.nanoTime();
+        if (sleep > 0) Thread.sleep(sleep / 1_000_000, (int) (sleep % 1_000_000));
+        next += interval;
+        if (rest == null) rest = new HubRest(ssl, o.url().getHost(), o.url().getPort());
+        MqttLoadClient.Device d = devices.get(ThreadLocalRandom.current().nextInt(devices.size()));
+        long n = seq.incrementAndGet();
+        long[] t = new long[3];
+        inFlight.put(n, t);
+        t[0] = System.nanoTime();
+        HubRest.Response r = rest.exchange("PATCH", "/twins/" + d.clientId + "?" + HubRest.API_VERSION, token,
+            "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + n + "}}}}");
+        long acked = System.nanoTime();
+        restLatency.recordValue(Math.min((acked - t[0]) / 1000, 60_000_000L));
+        if (r.status() != 200) {
+          failed.increment();
+          inFlight.remove(n);
+          continue;
+        }
+        synchronized (t) {
+          t[1] = acked;
+          record(t, fromAck, fromRequest, inFlight, n);
+        }
+      } catch (Exception e) {
+        failed.increment();
+        if (rest != null) rest.close();
+        rest = null;
+      }
+    }
+    if (rest != null) rest.close();
+  }
+
+  static List<Figure> storm(Options o) throws Exception {
+    setupIfAsked(o);
+    List<Figure> out = new ArrayList<>();
+    try (MqttLoadClient client = client(o)) {
+      Connected c = connectAll(o, client, o.devices(), 0, o.connectInflight(), List.of(), new MqttLoadClient.Listener() {});
+      out.addAll(c.figures("storm"));
+      disconnectAll(c.devices);
+    }
+    return out;
+  }
+
+  /** The same QoS 1 workload against Mosquitto over TLS on a free loopback port. */
+  static List<Figure> mosquitto(Options o) throws Exception {
+    try (Mosquitto m = Mosquitto.start()) {
+      Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
+          false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
+          o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections());
+      List<Figure> out = new ArrayList<>();
+      out.add(new Figure("broker", m.version()));
+      out.addAll(reported(b, true));
+      return out;
+    }
+  }
+
+  // ---------------------------------------------------------------- connecting
+
+  record Connected(List<MqttLoadClient.Device> devices, Histogram connectMicros, long failed, Map<String, Long> reasons,
+                   long elapsedNanos) {
+    List<Figure> figures(String what) {
+      long ok = devices.size() - failed;
+      return List.of(
+          new Figure(what + ": devices connected", String.format(Locale.ROOT, "%d of %d in %.1f s = %.0f connects/s",
+              ok, devices.size(), elapsedNanos / 1e9, ok * 1e9 / elapsedNanos)),
+          new Figure(what + ": failures", failed + (reasons.isEmpty() ? "" : " " + reasons)),
+          new Figure(what + ": CONNACK latency (TCP+TLS+CONNECT)", latencyLine(connectMicros)));
+    }
+  }
+
+  /**
+   * Connects {@code n} devices at {@code rate} per second (0 = as fast as possible) with at most
+   * {@code inflight} connects in progress, then subscribes each to {@code filters}.
+   */
+  static Connected connectAll(Options o, MqttLoadClient client, int n, double rate, int inflight, List<String> filters,
+                              MqttLoadClient.Listener listener) throws InterruptedException {
+    Semaphore slots = new Semaphore(inflight);
+    Histogram h = new Histogram(600_000_000L, 3);
+    LongAdder failed = new LongAdder();
+    Map<String, Long> reasons = new ConcurrentHashMap<>();
+    List<MqttLoadClient.Device> devices = Collections.synchronizedList(new ArrayList<>(n));
+    long expiry = System.currentTimeMillis() / 1000 + 6 * 3600;
+    String policyToken = o.policyAuth() ? HubRest.sas(o.host(), o.key(), o.keyName(), expiry) : null;
+    long t0 = System.nanoTime();
+    long interval = rate > 0 ? (long) (1e9 / rate) : 0;
+    long lastReport = t0;
+    for (int i = 0; i < n; i++) {
+      if (interval > 0) {
+        long due = t0 + i * interval - System.nanoTime();
+        if (due > 0) TimeUnit.NANOSECONDS.sleep(due);
+      }
+      slots.acquire();
+      String id = o.prefix() + i;
+      String password = policyToken != null ? policyToken : HubRest.sas(o.host() + "/devices/" + id, DEVICE_KEY, null, expiry);
+      MqttLoadClient.Device d = client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(), listener);
+      devices.add(d);
+      d.connAck().whenComplete((code, err) -> {
+        String reason = err != null ? err.getClass().getSimpleName() : code != 0 ? "CONNACK " + code : null;
+        if (reason != null || filters.isEmpty()) {
+          finishConnect(d, reason, h, failed, reasons, slots);
+        } else {
+          d.subscribe(filters, 1).orTimeout(60, TimeUnit.SECONDS)
+              .whenComplete((x, e) -> finishConnect(d, e == null ? null : "SUBSCRIBE failed", h, failed, reasons, slots));
+        }
+      });
+      if (System.nanoTime() - lastReport > 5_000_000_000L) {
+        lastReport = System.nanoTime();
+        System.out.printf(Locale.ROOT, "  %d started, %d failed, %.0f s%n", i + 1, failed.sum(), (lastReport - t0) / 1e9);
+      }
+    }
+    // Every connect finished (each ends within the hub's connect timeout or the SUBSCRIBE timeout).
+    if (!slots.tryAcquire(inflight, 120, TimeUnit.SECONDS)) {
+      long noConnAck = devices.stream().filter(d -> !d.connAck().isDone()).count();
+      throw new IllegalStateException((inflight - slots.availablePermits()) + " connects unfinished after 120 s; "
+          + noConnAck + " without CONNACK");
+    }
+    long elapsed = System.nanoTime() - t0;
+    slots.release(inflight);
+    synchronized (h) {
+      return new Connected(List.copyOf(devices), h.copy(), failed.sum(), new LinkedHashMap<>(reasons), elapsed);
+    }
+  }
+
+  private static void finishConnect(MqttLoadClient.Device d, String failure, Histogram h, LongAdder failed,
+                                    Map<String, Long> reasons, Semaphore slots) {
+    try {
+      finishConnect(d, failure, h, failed, reasons);
+    } finally {
+      slots.release();
+    }
+  }
+
+  private static void finishConnect(MqttLoadClient.Device d, String failure, Histogram h, LongAdder failed,
+                                    Map<String, Long> reasons) {
+    if (failure != null) {
+      failed.increment();
+      reasons.merge(failure, 1L, Long::sum);
+      d.disconnect();
+    } else {
+      synchronized (h) {
+        h.recordValue(Math.max(0, Math.min(d.connectNanos() / 1000, 600_000_000L)));
+      }
+    }
+  }
+
+  static void disconnectAll(List<MqttLoadClient.Device> devices) throws InterruptedException {
+    List<CompletableFuture<Void>> closing = new ArrayList<>();
+    for (MqttLoadClient.Device d : devices) {
+      d.disconnect();
+      closing.add(d.closed());
+    }
+    try {
+      CompletableFuture.allOf(closing.toArray(CompletableFuture[]::new)).get(60, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      System.out.println("some connections did not close within 60 s: " + e);
+    }
+  }
+
+  // ---------------------------------------------------------------- setup and plumbing
+
+  /** Creates the bench devices (bulk createOrUpdate, 100 per call) with the bench key. */
+  static void setupIfAsked(Options o) throws Exception {
+    if (!o.setup()) return;
+    long t0 = System.nanoTime();
+    String token = serviceToken(o);
+    int failedCalls = 0;
+    try (HubRest rest = new HubRest(HubRest.trusting(o.ca()), o.url().getHost(), o.url().getPort())) {
+      for (int from = 0; from < o.devices(); from += 100) {
+        String body = IntStream.range(from, Math.min(from + 100, o.devices()))
+            .mapToObj(i -> "{\"id\":\"" + o.prefix() + i + "\",\"importMode\":\"createOrUpdate\",\"authentication\":"
+                + "{\"type\":\"sas\",\"symmetricKey\":{\"primaryKey\":\"" + DEVICE_KEY + "\",\"secondaryKey\":\"" + DEVICE_KEY + "\"}}}")
+            .collect(Collectors.joining(",", "[", "]"));
+        HubRest.Response r = rest.exchange("POST", "/devices?" + HubRest.API_VERSION, token, body);
+        if (r.status() != 200 || r.body().contains("\"isSuccessful\":false")) {
+          failedCalls++;
+          if (failedCalls <= 3) System.out.println("bulk call: " + r.status() + " " + r.body().substring(0, Math.min(300, r.body().length())));
+        }
+      }
+    }
+    System.out.printf(Locale.ROOT, "setup: %d devices in %.1f s (%d bulk calls not fully successful)%n",
+        o.devices(), (System.nanoTime() - t0) / 1e9, failedCalls);
+  }
+
+  static String serviceToken(Options o) {
+    return HubRest.sas(o.host(), o.key(), o.keyName(), System.currentTimeMillis() / 1000 + 6 * 3600);
+  }
+
+  static MqttLoadClient client(Options o) throws Exception {
+    return new MqttLoadClient(o.host(), o.mqttPort(), o.ca().toFile(), o.threads());
+  }
+
+  private static int key(MqttLoadClient.Device d, int packetId) {
+    return System.identityHashCode(d) * 65536 + packetId;
+  }
+
+  static byte[] payload(long n, byte[] pad) {
+    byte[] head = ("{\"bench\":{\"n\":" + n + ",\"p\":\"").getBytes(StandardCharsets.US_ASCII);
+    byte[] b = Arrays.copyOf(head, head.length + pad.length + 3);
+    System.arraycopy(pad, 0, b, head.length, pad.length);
+    b[b.length - 3] = '"';
+    b[b.length - 2] = '}';
+    b[b.length - 1] = '}';
+    return b;
+  }
+
+  static String latencyLine(Histogram h) {
+    if (h.getTotalCount() == 0) return "no samples";
+    return String.format(Locale.ROOT, "p50 %.2f ms, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f (n=%d)",
+        h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(90) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
+        h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0, h.getTotalCount());
+  }
+
+  static String loadAverage() {
+    try {
+      String[] p = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return p[0] + " " + p[1] + " " + p[2];
+    } catch (IOException e) {
+      return "?";
+    }
+  }
+
+  static int freePort() throws IOException {
+    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+      return s.getLocalPort();
+    }
+  }
+
+  static boolean listening(int port) {
+    try (Socket s = new Socket()) {
+      s.connect(new InetSocketAddress("127.0.0.1", port), 500);
+      return true;
+    } catch (IOException e) {
+      return false;
+    }
+  }
+
+  static String usage() {
+    return """
+        usage: MqttBench <mqtt-idle|mqtt-reported|mqtt-notify|mqtt-storm|mosquitto> [options]
+          --url https://127.0.0.1:8443      the node's REST API (setup, desired PATCHes)
+          --mqtt-port 8883                   the node's MQTT port (host from --url)
+          --ca data/tls/ca.pem               CA the node's certificate chains to
+          --connection-string CS             iothubowner connection string (or TWINHUB_CONNECTION_STRING)
+          --devices N (10000)                devices (ids <prefix>0 .. <prefix>N-1)
+          --setup                            create the devices first (bulk, with the bench key)
+          --prefix mqtt-bench-               device id prefix
+          --connect-rate R (200)             connects per second (storm: unlimited)
+          --connect-inflight K (200)         connects in progress at once (storm: 1000)
+          --keep-alive S (60)                MQTT keep-alive; the client PINGs every S seconds
+          --rate R (2000)                    reported: patches/s (0 = closed loop); notify: desired PATCHes/s (200)
+          --concurrency C (100)              closed loop: requests in flight
+          --warmup 10s --duration 30s        phases of reported, notify, mosquitto
+          --hold 30s                         idle: how long the idle sessions are held
+          --payload-bytes 64                 reported patch / publish payload size
+          --node-pid PID                     node JVM: heap after full GC (jcmd), class histogram, CPU per request
+          --policy-auth                      devices sign with the connection string's policy instead of their key
+          --rest-connections 8               notify: keep-alive HTTPS connections sending the PATCHes
+          --threads 2                        event-loop threads of the load client
+        """;
+  }
+
+  public static Options parse(String[] args) {
+    String workload = args[0];
+    Map<String, String> a = new HashMap<>();
+    for (int i = 1; i < args.length; i++) {
+      if (args[i].equals("--setup") || args[i].equals("--policy-auth")) a.put(args[i], "true");
+      else if (i + 1 < args.length) a.put(args[i], args[++i]);
+      else throw new IllegalArgumentException("option " + args[i] + " needs a value");
+    }
+    String connectionString = a.getOrDefault("--connection-string", System.getenv().getOrDefault("TWINHUB_CONNECTION_STRING", ""));
+    Map<String, String> cs = new HashMap<>();
+    for (String part : connectionString.split(";")) {
+      int eq = part.indexOf('=');
+      if (eq > 0) cs.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
+    }
+    boolean needsHub = !workload.equals("mosquitto");
+    if (needsHub && (!cs.containsKey("SharedAccessKey") || !cs.containsKey("SharedAccessKeyName"))) {
+      throw new IllegalArgumentException("--connection-string 'HostName=..;SharedAccessKeyName=..;SharedAccessKey=..' is required");
+    }
+    URI url = URI.create(a.getOrDefault("--url", "https://127.0.0.1:8443"));
+    boolean storm = workload.equals("mqtt-storm");
+    boolean notify = workload.equals("mqtt-notify");
+    return new Options(workload, cs.getOrDefault("HostName", url.getHost()),
+        Integer.parseInt(a.getOrDefault("--mqtt-port", "8883")), url, Path.of(a.getOrDefault("--ca", "data/tls/ca.pem")),
+        cs.get("SharedAccessKeyName"), cs.get("SharedAccessKey"),
+        Integer.parseInt(a.getOrDefault("--devices", "10000")), a.containsKey("--setup"),
+        a.getOrDefault("--prefix", "mqtt-bench-"),
+        Double.parseDouble(a.getOrDefault("--connect-rate", "200")),
+        Integer.parseInt(a.getOrDefault("--connect-inflight", storm ? "1000" : "200")),
+        Integer.parseInt(a.getOrDefault("--keep-alive", "60")),
+        Double.parseDouble(a.getOrDefault("--rate", notify ? "200" : "2000")),
+        Integer.parseInt(a.getOrDefault("--concurrency", "100")),
+        duration(a.getOrDefault("--warmup", "10s")), duration(a.getOrDefault("--duration", "30s")),
+        duration(a.getOrDefault("--hold", "30s")),
+        Integer.parseInt(a.getOrDefault("--payload-bytes", "64")),
+        Long.parseLong(a.getOrDefault("--node-pid", "0")),
+        Integer.parseInt(a.getOrDefault("--threads", "2")),
+        a.containsKey("--policy-auth"),
+        Integer.parseInt(a.getOrDefault("--rest-connections", "8")));
+  }
+
+  static Duration duration(String s) {
+    if (s.endsWith("ms")) return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
+    if (s.endsWith("m")) return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
+    return Duration.ofSeconds(Long.parseLong(s.replaceAll("s$", "")));
+  }
+}
