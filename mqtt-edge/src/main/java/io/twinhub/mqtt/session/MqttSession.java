@@ -110,6 +110,8 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private final String remote;
   private final ActorRef<SessionMessage> twinAdapter;
   private final String sessionId = UUID.randomUUID().toString();
+  /** Newer connections get larger generations: the twin refuses attaches of a connection older than its current one. */
+  private final long generation = nextGeneration();
 
   private Phase phase = Phase.AWAIT_CONNECT;
   private ActorRef<Ack> ackTo;
@@ -119,6 +121,8 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private DeviceTopics topics;
   private long keepAliveNanos;
   private long lastInbound = System.nanoTime();
+  /** Last PUBLISH from the device (its activity for lastActivityTime); 0 = none on this connection yet. */
+  private long lastPublish;
   private final EnumMap<Subscription, Integer> subscriptions = new EnumMap<>(Subscription.class);
   /** The subscribed filters as the device wrote them (what a persistent session stores). */
   private final Map<String, Integer> filters = new LinkedHashMap<>();
@@ -212,7 +216,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
         else close("first packet is " + MqttCodec_name(p) + ", not CONNECT");
         return this;
       }
-      if (p instanceof Publish pub) onPublish(pub);
+      if (p instanceof Publish pub) {
+        lastPublish = lastInbound;
+        onPublish(pub);
+      }
       else if (p instanceof Subscribe s) onSubscribe(s);
       else if (p instanceof Unsubscribe u) onUnsubscribe(u);
       else if (p.type() == MqttPacket.PINGREQ) {
@@ -359,7 +366,9 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
           done();
         } else {
           IotHubError e = reply instanceof TwinReply.Rejected rej ? rej.error() : null;
-          refuse(e == null || e.status() >= 500 ? ConnectReturnCode.SERVER_UNAVAILABLE : ConnectReturnCode.NOT_AUTHORIZED,
+          // 409: a newer connection of the same identity holds the twin (this one is already replaced): retryable.
+          boolean retryable = e == null || e.status() >= 500 || e.status() == 409;
+          refuse(retryable ? ConnectReturnCode.SERVER_UNAVAILABLE : ConnectReturnCode.NOT_AUTHORIZED,
               e == null ? String.valueOf(err) : e.message());
         }
       });
@@ -400,7 +409,8 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   }
 
   private void attach(boolean desired, boolean methods, BiConsumer<TwinReply, Throwable> then) {
-    ctx.pipeToSelf(deps.twins().attachSession(deviceId, moduleId, twinAdapter, sessionId, desired, methods),
+    ctx.pipeToSelf(deps.twins().attachSession(deviceId, moduleId, twinAdapter, sessionId, generation, desired, methods,
+            -1, null),
         (reply, err) -> new Resume(() -> {
           if (phase == Phase.CLOSED) {
             // Closed while attaching (connect timeout, takeover): do not leave the twin Connected.
@@ -724,7 +734,12 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     if (phase != Phase.CONNECTED) return;
     boolean desired = subscriptions.containsKey(Subscription.DESIRED);
     boolean methods = subscriptions.containsKey(Subscription.METHODS);
-    ctx.pipeToSelf(deps.twins().attachSession(deviceId, moduleId, twinAdapter, sessionId, desired, methods),
+    // What the device has (the twin re-sends newer desired changes it still holds) and when it last sent something.
+    long delivered = desired ? deliveredDesired : -1;
+    Instant activity = lastPublish == 0 ? null
+        : deps.clock().instant().minusNanos(System.nanoTime() - lastPublish);
+    ctx.pipeToSelf(deps.twins().attachSession(deviceId, moduleId, twinAdapter, sessionId, generation, desired, methods,
+            delivered, activity),
         (reply, err) -> new Resume(() -> onHeartbeatReply(reply, err)));
   }
 
@@ -792,5 +807,17 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   private String clientId() {
     return deviceId == null ? "(not connected)" : key(deviceId, moduleId);
+  }
+
+  private static final java.util.concurrent.atomic.AtomicLong GENERATIONS = new java.util.concurrent.atomic.AtomicLong();
+
+  /**
+   * Microseconds of wall-clock time, strictly increasing on this node: across nodes, a connection
+   * made later has the larger generation as long as the nodes' clocks agree within the time between
+   * the two connections.
+   */
+  static long nextGeneration() {
+    long now = System.currentTimeMillis() * 1000;
+    return GENERATIONS.updateAndGet(prev -> Math.max(prev + 1, now));
   }
 }

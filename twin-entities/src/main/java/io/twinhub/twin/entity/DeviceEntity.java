@@ -9,9 +9,7 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
-import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.javadsl.CommandHandlerWithReplyBuilderByState;
-import akka.persistence.typed.javadsl.SignalHandler;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.entity.TwinCommand.*;
 import io.twinhub.twin.error.IotHubError;
@@ -94,8 +92,9 @@ public final class DeviceEntity extends TwinEntity {
   }
 
   @Override
-  public SignalHandler<TwinRecord> signalHandler() {
-    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::driveModuleDeletions).build();
+  void recovered(TwinRecord state) {
+    super.recovered(state);
+    driveModuleDeletions(state);
   }
 
   @Override

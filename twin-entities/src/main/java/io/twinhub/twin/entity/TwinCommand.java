@@ -35,12 +35,27 @@ public sealed interface TwinCommand extends TwinhubSerializable {
    * A device session (MQTT connection) attaches, or re-attaches as a heartbeat. The entity
    * keeps the one current session in memory (not journaled): it pushes desired changes to
    * it when {@code desired} is subscribed and delivers direct methods when {@code methods}
-   * is. A different {@code sessionId} takes over: the previous session is told to close.
+   * is. A different {@code sessionId} with a {@code generation} at least the current one's
+   * takes over: the previous session is told to close. An older generation (a late heartbeat
+   * of a connection that was taken over) is refused with 409, so it cannot steal the twin back.
    * Marks the twin Connected. The reply carries the twin, so the session knows the current
    * desired {@code $version}.
+   *
+   * @param generation       monotonically increasing per connection (newer connections are larger)
+   * @param deliveredDesired the last desired {@code $version} the device has, -1 if unknown: the
+   *                         entity re-sends what it still holds of newer changes (in order)
+   * @param lastActivity     the device's last traffic on this connection (kept in memory as
+   *                         {@code lastActivityTime}, journaled only with connection-state events), or null
    */
-  record AttachSession(ActorRef<SessionMessage> session, String sessionId, boolean desired, boolean methods,
-                       ActorRef<TwinReply> replyTo) implements WithReply {}
+  record AttachSession(ActorRef<SessionMessage> session, String sessionId, long generation, boolean desired,
+                       boolean methods, long deliveredDesired, java.time.Instant lastActivity,
+                       ActorRef<TwinReply> replyTo) implements WithReply {
+    /** A first attach without generation or delivery state (tests, tools). */
+    public AttachSession(ActorRef<SessionMessage> session, String sessionId, boolean desired, boolean methods,
+                         ActorRef<TwinReply> replyTo) {
+      this(session, sessionId, 0, desired, methods, -1, null, replyTo);
+    }
+  }
 
   /** The session's connection closed: Disconnected, unless another session has taken over. */
   record DetachSession(String sessionId, ActorRef<TwinReply> replyTo) implements WithReply {}

@@ -4,12 +4,14 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
 import akka.persistence.typed.javadsl.CommandHandlerWithReplyBuilderByState;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.ReplyEffect;
 import akka.persistence.typed.javadsl.RetentionCriteria;
+import akka.persistence.typed.javadsl.SignalHandler;
 import io.twinhub.twin.domain.ConnectionState;
 import io.twinhub.twin.domain.DeviceStatus;
 import io.twinhub.twin.domain.Identity;
@@ -26,6 +28,7 @@ import io.twinhub.twin.error.RejectionErrors;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.Set;
 
 /**
@@ -44,12 +47,26 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   protected final TimerScheduler<TwinCommand> timers;
   private final Duration sessionTimeout;
 
+  /** Desired changes kept for a device that is connected but not attached here (see {@link #undelivered}). */
+  static final int MAX_UNDELIVERED = 32;
+
   // The attached device session: in memory only. A session re-attaches as a heartbeat, so a
   // restarted or moved entity learns it again; one that stops heart-beating expires.
   private ActorRef<SessionMessage> session;
   private String sessionId;
   private boolean desiredSubscribed;
   private boolean methodsSubscribed;
+  /** Highest connection generation seen by this incarnation: older connections cannot take the twin back. */
+  private long generation = Long.MIN_VALUE;
+  /** Device traffic newer than the journaled lastActivityTime (in memory; journaled with the next connection-state event). */
+  private Instant lastActivity;
+  /**
+   * Desired notifications journaled while the twin is Connected but no subscribed session is attached
+   * here (after a restart or a move, until the session's next heartbeat), also rebuilt by replay
+   * since the last snapshot: re-sent in order when the session re-attaches, so that a short absence
+   * of the session does not force the device to reconnect. Empty whenever a session is attached.
+   */
+  private final ArrayDeque<SessionMessage.DesiredChanged> undelivered = new ArrayDeque<>(0);
 
   TwinEntity(PersistenceId persistenceId, String deviceId, String moduleId, EntitySettings settings,
              ActorContext<TwinCommand> context, TimerScheduler<TwinCommand> timers) {
@@ -101,7 +118,24 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
 
   @Override
   public EventHandler<TwinRecord, TwinEvent> eventHandler() {
-    return newEventHandlerBuilder().forAnyState().onAnyEvent(TwinRecord::apply);
+    return newEventHandlerBuilder().forAnyState().onAnyEvent((s, e) -> {
+      TwinRecord after = s.apply(e);
+      keepUndelivered(e, after);
+      return after;
+    });
+  }
+
+  @Override
+  public SignalHandler<TwinRecord> signalHandler() {
+    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::recovered).build();
+  }
+
+  /**
+   * After recovery: a twin journaled as Connected has a session somewhere that will re-attach
+   * within the session timeout, or none any more (its node died): then it expires as usual.
+   */
+  void recovered(TwinRecord state) {
+    if (isConnected(state)) timers.startSingleTimer(ExpireSession.class, new ExpireSession(), sessionTimeout);
   }
 
   @Override
@@ -115,7 +149,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   }
 
   private ReplyEffect<TwinEvent, TwinRecord> onGet(TwinRecord s, GetTwin c) {
-    return s.exists() ? Effect().reply(c.replyTo(), accepted(s)) : reject(c.replyTo(), notFound());
+    return s.exists() ? Effect().reply(c.replyTo(), view(s)) : reject(c.replyTo(), notFound());
   }
 
   private ReplyEffect<TwinEvent, TwinRecord> onCreate(TwinRecord s, CreateIdentity c) {
@@ -134,7 +168,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
             .thenRun(after -> {
               if (identity.status() == DeviceStatus.DISABLED) closeSession("identity disabled");
             })
-            .thenReply(c.replyTo(), TwinEntity::accepted),
+            .thenReply(c.replyTo(), this::view),
         rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
   }
 
@@ -158,8 +192,11 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(
         next -> Effect().persist(TwinEvent.of(c.update(), versionsOf(next), at))
-            .thenRun(after -> notifyDesired(c.update(), after))
-            .thenReply(c.replyTo(), TwinEntity::accepted),
+            .thenRun(after -> {
+              if (c.update() instanceof TwinUpdate.PatchReported) noteActivity(at); // a device write
+              notifyDesired(c.update(), after);
+            })
+            .thenReply(c.replyTo(), this::view),
         rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
   }
 
@@ -170,17 +207,71 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
 
   private ReplyEffect<TwinEvent, TwinRecord> onAttach(TwinRecord s, AttachSession c) {
     if (!s.exists()) return reject(c.replyTo(), notFound());
-    if (session != null && !session.equals(c.session())) {
+    boolean current = c.sessionId().equals(sessionId);
+    if (!current && c.generation() < generation) {
+      // A late attach or heartbeat of a connection that a newer one has replaced: it must not steal the twin back.
+      return reject(c.replyTo(), IotHubError.of(IotHubErrorCode.Conflict,
+          "session " + c.sessionId() + " was taken over by a newer connection"));
+    }
+    if (session != null && !current) {
       session.tell(new SessionMessage.CloseSession("taken over by session " + c.sessionId()));
     }
     session = c.session();
     sessionId = c.sessionId();
+    generation = Math.max(generation, c.generation());
     desiredSubscribed = c.desired();
     methodsSubscribed = c.methods();
+    if (c.lastActivity() != null) noteActivity(c.lastActivity());
+    resendUndelivered(c);
     timers.startSingleTimer(ExpireSession.class, new ExpireSession(), sessionTimeout);
-    return s.twin().identity().connectionState() == ConnectionState.CONNECTED
-        ? Effect().reply(c.replyTo(), accepted(s))
+    return isConnected(s)
+        ? Effect().reply(c.replyTo(), view(s))
         : persistAndReply(new TwinEvent.ConnectionStateChanged(ConnectionState.CONNECTED, clock.instant()), c.replyTo());
+  }
+
+  /**
+   * Re-sends to a re-attaching session the desired changes it missed, if they follow on from what
+   * it has without a hole; otherwise nothing (the session's gap check then closes the connection).
+   */
+  private void resendUndelivered(AttachSession c) {
+    if (c.desired() && c.deliveredDesired() >= 0 && !undelivered.isEmpty()) {
+      long next = c.deliveredDesired() + 1;
+      SessionMessage.DesiredChanged first = undelivered.stream().filter(d -> d.desiredVersion() >= next).findFirst().orElse(null);
+      if (first != null && first.desiredVersion() == next) {
+        for (SessionMessage.DesiredChanged d : undelivered) if (d.desiredVersion() >= next) c.session().tell(d);
+      }
+    }
+    undelivered.clear();
+  }
+
+  /** Keeps a desired notification that no attached session receives while the twin is Connected. */
+  private void keepUndelivered(TwinEvent e, TwinRecord after) {
+    if (!isConnected(after)) {
+      undelivered.clear(); // disconnected or deleted: the device re-reads its twin when it comes back
+      return;
+    }
+    if (e instanceof TwinEvent.TwinChanged change && session == null) {
+      TwinJson.desiredNotification(change.update(), after.twin().state()).ifPresent(body -> {
+        if (undelivered.size() >= MAX_UNDELIVERED) undelivered.removeFirst(); // the hole then closes the session
+        undelivered.addLast(new SessionMessage.DesiredChanged(after.twin().state().desired().version(), JsonDoc.of(body)));
+      });
+    }
+  }
+
+  private void noteActivity(Instant at) {
+    if (lastActivity == null || at.isAfter(lastActivity)) lastActivity = at;
+  }
+
+  private static boolean isConnected(TwinRecord s) {
+    return s.exists() && s.twin().identity().connectionState() == ConnectionState.CONNECTED;
+  }
+
+  /** The reply for {@code s}, with the in-memory lastActivityTime when it is newer than the journaled one. */
+  TwinReply view(TwinRecord s) {
+    if (lastActivity == null || !s.exists()) return accepted(s);
+    Identity id = s.twin().identity();
+    if (id.lastActivityTime() != null && !lastActivity.isAfter(id.lastActivityTime())) return accepted(s);
+    return new TwinReply.Accepted(s.twin().withIdentity(id.withActivity(lastActivity)), s.modules());
   }
 
   private ReplyEffect<TwinEvent, TwinRecord> onDetach(TwinRecord s, DetachSession c) {
@@ -193,8 +284,9 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   }
 
   private ReplyEffect<TwinEvent, TwinRecord> onExpireSession(TwinRecord s, ExpireSession c) {
-    if (session == null) return Effect().noReply();
-    context.getLog().info("session {} of {} stopped heart-beating; marking Disconnected", sessionId, persistenceId());
+    if (session == null && !isConnected(s)) return Effect().noReply();
+    context.getLog().info("session {} of {} stopped heart-beating (or none re-attached after recovery); marking Disconnected",
+        sessionId, persistenceId());
     forgetSession();
     return disconnect(s, null);
   }
@@ -206,7 +298,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
           : Effect().reply(replyTo, new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
     }
     var persist = Effect().persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, clock.instant()));
-    return replyTo == null ? persist.thenNoReply() : persist.thenReply(replyTo, TwinEntity::accepted);
+    return replyTo == null ? persist.thenNoReply() : persist.thenReply(replyTo, this::view);
   }
 
   private ReplyEffect<TwinEvent, TwinRecord> onInvokeMethod(TwinRecord s, InvokeMethod c) {
@@ -242,7 +334,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   }
 
   protected ReplyEffect<TwinEvent, TwinRecord> persistAndReply(TwinEvent event, ActorRef<TwinReply> replyTo) {
-    return Effect().persist(event).thenReply(replyTo, TwinEntity::accepted);
+    return Effect().persist(event).thenReply(replyTo, this::view);
   }
 
   protected ReplyEffect<TwinEvent, TwinRecord> reject(ActorRef<TwinReply> replyTo, IotHubError error) {

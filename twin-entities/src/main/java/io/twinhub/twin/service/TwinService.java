@@ -105,11 +105,15 @@ public final class TwinService {
 
   /**
    * Attaches (or, as a heartbeat, re-attaches) a device session to its twin: the twin
-   * becomes Connected and pushes desired changes / direct methods to {@code session}.
+   * becomes Connected and pushes desired changes / direct methods to {@code session}. See
+   * {@link TwinCommand.AttachSession} for {@code generation}, {@code deliveredDesired} and
+   * {@code lastActivity} (null: none to report).
    */
   public CompletionStage<TwinReply> attachSession(String deviceId, String moduleId, ActorRef<SessionMessage> session,
-                                                  String sessionId, boolean desired, boolean methods) {
-    return ask("attachSession", deviceId, moduleId, r -> new TwinCommand.AttachSession(session, sessionId, desired, methods, r));
+                                                  String sessionId, long generation, boolean desired, boolean methods,
+                                                  long deliveredDesired, java.time.Instant lastActivity) {
+    return ask("attachSession", deviceId, moduleId, r -> new TwinCommand.AttachSession(session, sessionId, generation,
+        desired, methods, deliveredDesired, lastActivity, r));
   }
 
   public CompletionStage<TwinReply> detachSession(String deviceId, String moduleId, String sessionId) {

@@ -13,6 +13,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
+import java.time.Instant;
 
 import static io.twinhub.twin.entity.EntityTestSupport.*;
 import static org.junit.jupiter.api.Assertions.*;
@@ -110,6 +111,65 @@ class TwinSessionTest {
     assertEquals(ConnectionState.DISCONNECTED, twin.identity().connectionState());
     patchDesired("{\"a\":1}");
     session.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  private TwinReply heartbeat(TestProbe<SessionMessage> session, String id, long generation, long delivered, Instant activity) {
+    return kit.<TwinReply>runCommand(r -> new TwinCommand.AttachSession(session.ref(), id, generation, true, true, delivered,
+        activity, r)).reply();
+  }
+
+  @Test
+  void aLateHeartbeatOfATakenOverConnectionIsRefusedAndDoesNotStealTheTwin() {
+    TestProbe<SessionMessage> s1 = testKit.createTestProbe();
+    TestProbe<SessionMessage> s2 = testKit.createTestProbe();
+    assertInstanceOf(TwinReply.Accepted.class, heartbeat(s1, "s1", 10, -1, null));
+    assertInstanceOf(TwinReply.Accepted.class, heartbeat(s2, "s2", 20, -1, null));
+    assertInstanceOf(SessionMessage.CloseSession.class, s1.receiveMessage());
+
+    // s1's heartbeat was already on its way when it was taken over.
+    var stale = assertInstanceOf(TwinReply.Rejected.class, heartbeat(s1, "s1", 10, 1, null));
+    assertEquals(409, stale.error().status());
+    // An older connection's first attach arriving late is refused too.
+    TestProbe<SessionMessage> s0 = testKit.createTestProbe();
+    assertInstanceOf(TwinReply.Rejected.class, heartbeat(s0, "s0", 5, -1, null));
+    s2.expectNoMessage(Duration.ofMillis(100)); // s2 was not told to close
+
+    patchDesired("{\"a\":1}");
+    assertEquals(2, s2.expectMessageClass(SessionMessage.DesiredChanged.class).desiredVersion());
+    s1.expectNoMessage(Duration.ofMillis(100));
+    s0.expectNoMessage(Duration.ofMillis(10));
+    // A newer connection still takes over.
+    TestProbe<SessionMessage> s3 = testKit.createTestProbe();
+    assertInstanceOf(TwinReply.Accepted.class, heartbeat(s3, "s3", 30, -1, null));
+    assertInstanceOf(SessionMessage.CloseSession.class, s2.receiveMessage());
+  }
+
+  @Test
+  void deviceActivityIsShownAsLastActivityTimeWithoutJournalingIt() {
+    TestProbe<SessionMessage> session = testKit.createTestProbe();
+    var connected = ((TwinReply.Accepted) heartbeat(session, "s1", 1, -1, null)).twin().identity();
+    Instant later = connected.lastActivityTime().plusSeconds(30);
+    var beat = kit.<TwinReply>runCommand(r -> new TwinCommand.AttachSession(session.ref(), "s1", 1, true, true, -1, later, r));
+    assertTrue(beat.hasNoEvents(), "activity is not journaled on its own");
+    assertEquals(later, ((TwinReply.Accepted) beat.reply()).twin().identity().lastActivityTime());
+    var get = kit.<TwinReply>runCommand(TwinCommand.GetTwin::new);
+    assertEquals(later, ((TwinReply.Accepted) get.reply()).twin().identity().lastActivityTime());
+    assertEquals(connected.connectionStateUpdatedTime(), ((TwinReply.Accepted) get.reply()).twin().identity().connectionStateUpdatedTime());
+    // An older report does not move it back.
+    heartbeat(session, "s1", 1, -1, later.minusSeconds(10));
+    assertEquals(later, ((TwinReply.Accepted) kit.<TwinReply>runCommand(TwinCommand.GetTwin::new).reply()).twin().identity().lastActivityTime());
+  }
+
+  @Test
+  void aReportedPatchIsDeviceActivity() {
+    TestProbe<SessionMessage> session = testKit.createTestProbe();
+    heartbeat(session, "s1", 1, -1, null);
+    var patched = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(new TwinUpdate.PatchReported(doc("{\"t\":1}")), null, r));
+    Instant at = patched.event().at();
+    assertEquals(at, ((TwinReply.Accepted) patched.reply()).twin().identity().lastActivityTime());
+    // A desired write by a back end is not device activity.
+    var desired = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(new TwinUpdate.PatchDesired(doc("{\"t\":1}")), null, r));
+    assertEquals(at, ((TwinReply.Accepted) desired.reply()).twin().identity().lastActivityTime());
   }
 
   @Test
