@@ -42,7 +42,7 @@ public final class BenchMain {
       BenchTable table = BenchRun.run(options);
       System.out.println();
       System.out.print(table.markdown());
-      System.exit(table.rows().stream().anyMatch(r -> r.operations() == 0) ? 1 : 0);
+      System.exit(!table.failedWorkloads().isEmpty() || table.rows().stream().anyMatch(r -> r.operations() == 0) ? 1 : 0);
     } catch (Exception e) {
       System.err.println("twinhub bench: " + e);
       e.printStackTrace();

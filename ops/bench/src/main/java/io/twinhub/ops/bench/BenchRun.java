@@ -73,9 +73,16 @@ final class BenchRun implements AutoCloseable {
     List<String> workloads = workloads(options.workload());
     for (String w : workloads) {
       System.out.printf(Locale.ROOT, "bench: --- %s (load average %s)%n", w, loadAverage());
-      for (BenchResult r : runOne(options.forWorkload(w))) {
-        table.add(r);
-        System.out.println(table.row(r));
+      try {
+        for (BenchResult r : runOne(options.forWorkload(w))) {
+          table.add(r);
+          System.out.println(table.row(r));
+        }
+      } catch (Exception e) {
+        // One workload failing (e.g. seeding refused) leaves the others' figures standing.
+        System.out.println("bench: " + w + " FAILED: " + e);
+        e.printStackTrace(System.out);
+        table.failed(w);
       }
     }
   }

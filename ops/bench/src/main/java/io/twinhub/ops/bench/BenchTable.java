@@ -25,6 +25,16 @@ public final class BenchTable {
       "mqtt-reported", new Baseline("mosquitto", 0.5));
 
   private final List<BenchResult> rows = new ArrayList<>();
+  private final List<String> failed = new ArrayList<>();
+
+  /** A workload that could not be measured (no row; the run exits non-zero). */
+  public void failed(String workload) {
+    failed.add(workload);
+  }
+
+  public List<String> failedWorkloads() {
+    return List.copyOf(failed);
+  }
 
   public BenchTable add(BenchResult r) {
     rows.add(r);
@@ -50,6 +60,7 @@ public final class BenchTable {
   public String markdown() {
     StringBuilder sb = new StringBuilder(HEADER).append('\n');
     for (BenchResult r : rows) sb.append(row(r)).append('\n');
+    if (!failed.isEmpty()) sb.append("\nnot measured (failed, see the log above): ").append(String.join(", ", failed)).append('\n');
     return sb.toString();
   }
 

@@ -57,11 +57,8 @@ final class RestWorkloads {
               .mapToObj(i -> "{\"id\":\"" + id(i) + "\",\"importMode\":\"createOrUpdate\""
                   + (i % 100 == 0 ? ",\"status\":\"disabled\"" : "") + "}")
               .collect(Collectors.joining(",", "[", "]"));
-          return client.send(c, "POST", "/devices?" + RestClient.API_VERSION, body).handle((a, err) -> {
-            if (err != null || !a.ok() || a.text().contains("\"isSuccessful\":false")) {
-              failed.increment();
-              logError("bulk create", a, err);
-            }
+          return bulk(c, body, 1).thenApply(ok -> {
+            if (!ok) failed.increment();
             return 1;
           });
         })
@@ -73,6 +70,26 @@ final class RestWorkloads {
     if (failed.sum() > 0) throw new IllegalStateException(failed.sum() + " bulk calls failed; see above");
     seeded = n;
     return seconds;
+  }
+
+  static final int BULK_ATTEMPTS = 6;
+
+  /**
+   * One bulk call, repeated after a 503 or a transport failure (createOrUpdate is idempotent):
+   * right after a cluster forms, the first calls wait for shard allocation and may time out.
+   */
+  private CompletionStage<Boolean> bulk(int node, String body, int attempt) {
+    return client.send(node + attempt - 1, "POST", "/devices?" + RestClient.API_VERSION, body)
+        .handle((a, err) -> {
+          boolean ok = err == null && a.ok() && !a.text().contains("\"isSuccessful\":false");
+          boolean retry = !ok && attempt < BULK_ATTEMPTS && (err != null || a.status() == 503);
+          if (!ok) logError("bulk create (attempt " + attempt + (retry ? ", retrying" : "") + ")", a, err);
+          return retry ? java.util.Optional.<Boolean>empty() : java.util.Optional.of(ok);
+        })
+        .thenCompose(done -> done.isPresent() ? java.util.concurrent.CompletableFuture.completedFuture(done.get())
+            : java.util.concurrent.CompletableFuture.supplyAsync(() -> null,
+                java.util.concurrent.CompletableFuture.delayedExecutor(2L * attempt, TimeUnit.SECONDS))
+              .thenCompose(x -> bulk(node, body, attempt + 1)));
   }
 
   /** Reads bench-0..n-1 once, so GET/PATCH measure resident twins, not recovery from the journal. */
@@ -142,7 +159,7 @@ final class RestWorkloads {
   }
 
   private void logError(String what, RestClient.Answer a, Throwable err) {
-    if (loggedErrors.incrementAndGet() <= 5) {
+    if (loggedErrors.incrementAndGet() <= 10) {
       System.out.println("bench: " + what + " failed: " + (err != null ? err
           : a.status() + " " + a.text().substring(0, Math.min(200, a.text().length()))));
     }
