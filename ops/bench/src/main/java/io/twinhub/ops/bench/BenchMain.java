@@ -58,20 +58,62 @@ public final class BenchMain {
     return workload.startsWith("mqtt-") || workload.equals("mosquitto");
   }
 
-  /** Runs an MQTT workload through {@code MqttBench.run}; empty when that class is not built. */
+  /**
+   * Runs an MQTT workload. Two shapes of {@code MqttBench} are understood: the contract above
+   * ({@code run(BenchOptions, BenchTarget)} returning table rows), or its command-line shape
+   * ({@code parse(String[])} + {@code run(Options)} returning named figures), which is given
+   * the target's URL, MQTT port, CA, owner connection string and node pid as options, and whose
+   * figures are printed under the table as they come (nothing is converted or guessed).
+   */
   @SuppressWarnings("unchecked")
-  static List<BenchResult> runMqtt(BenchOptions options, BenchTarget target) throws Exception {
-    Method run;
+  static List<BenchResult> runMqtt(BenchOptions options, BenchTarget target, BenchTable table) throws Exception {
+    Class<?> bench;
     try {
-      run = Class.forName(MQTT_BENCH).getMethod("run", BenchOptions.class, BenchTarget.class);
-    } catch (ClassNotFoundException | NoSuchMethodException e) {
-      System.out.println("bench: " + options.workload() + ": " + MQTT_BENCH + ".run(BenchOptions, BenchTarget) is not built yet: see the MQTT section");
+      bench = Class.forName(MQTT_BENCH);
+    } catch (ClassNotFoundException e) {
+      System.out.println("bench: " + options.workload() + ": " + MQTT_BENCH + " is not built: see the MQTT section");
       return List.of();
     }
     try {
+      Method run = bench.getMethod("run", BenchOptions.class, BenchTarget.class);
       return (List<BenchResult>) run.invoke(null, options, target);
+    } catch (NoSuchMethodException e) {
+      // the command-line shape, below
     } catch (InvocationTargetException e) {
       throw e.getCause() instanceof Exception ex ? ex : e;
     }
+    try {
+      Method parse = bench.getMethod("parse", String[].class);
+      Object mqttOptions = parse.invoke(null, (Object) mqttArgs(options, target).toArray(String[]::new));
+      Method run = bench.getMethod("run", parse.getReturnType());
+      List<?> figures = (List<?>) run.invoke(null, mqttOptions);
+      for (Object f : figures) {
+        String name = (String) f.getClass().getMethod("name").invoke(f);
+        String value = (String) f.getClass().getMethod("value").invoke(f);
+        table.addFigure(options.workload(), name, value);
+      }
+      return List.of();
+    } catch (NoSuchMethodException e) {
+      System.out.println("bench: " + options.workload() + ": " + MQTT_BENCH + " has neither run(BenchOptions, BenchTarget) "
+          + "nor parse(String[]) + run(Options): see the MQTT section");
+      return List.of();
+    } catch (InvocationTargetException e) {
+      throw e.getCause() instanceof Exception ex ? ex : e;
+    }
+  }
+
+  /** The MqttBench command line for a target: node 1's endpoints, CA, owner key, pid; then the workload's own options. */
+  static List<String> mqttArgs(BenchOptions o, BenchTarget target) {
+    BenchTarget.Node n = target.nodes().get(0);
+    List<String> a = new java.util.ArrayList<>(List.of(o.workload(),
+        "--url", n.restUrl().toString(), "--mqtt-port", Integer.toString(n.mqttPort()),
+        "--ca", target.caPem().toString(), "--connection-string", target.ownerConnectionString(),
+        "--duration", o.duration().toMillis() + "ms", "--warmup", o.warmup().toMillis() + "ms"));
+    if (n.pid() > 0) a.addAll(List.of("--node-pid", Long.toString(n.pid())));
+    if (!o.extra().containsKey("no-setup")) a.add("--setup");
+    o.extra().forEach((k, v) -> {
+      if (!k.equals("no-setup") && !k.equals("journal-keyspace")) a.addAll(List.of("--" + k, v));
+    });
+    return a;
   }
 }

@@ -74,7 +74,7 @@ final class BenchRun implements AutoCloseable {
     for (String w : workloads) {
       System.out.printf(Locale.ROOT, "bench: --- %s (load average %s)%n", w, loadAverage());
       try {
-        for (BenchResult r : runOne(options.forWorkload(w))) {
+        for (BenchResult r : runOne(options.forWorkload(w), table)) {
           table.add(r);
           System.out.println(table.row(r));
         }
@@ -92,9 +92,9 @@ final class BenchRun implements AutoCloseable {
     return spec.equals("all") ? ALL : List.of(spec.split(","));
   }
 
-  List<BenchResult> runOne(BenchOptions o) throws Exception {
+  List<BenchResult> runOne(BenchOptions o, BenchTable table) throws Exception {
     String w = o.workload();
-    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target);
+    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target, table);
     return switch (w) {
       case "twin-get" -> List.of(twins(o, (i, node) -> rest.get(RestWorkloads.anyTwin(o.twins()), node)));
       case "twin-patch" -> List.of(twins(o, (i, node) -> rest.patch(RestWorkloads.anyTwin(o.twins()), node)));

@@ -26,6 +26,16 @@ public final class BenchTable {
 
   private final List<BenchResult> rows = new ArrayList<>();
   private final List<String> failed = new ArrayList<>();
+  private final List<String[]> figures = new ArrayList<>();
+
+  /** A named figure of a workload that reports figures rather than rows (printed under the table). */
+  public void addFigure(String workload, String name, String value) {
+    figures.add(new String[] {workload, name, value});
+  }
+
+  public List<String[]> figures() {
+    return List.copyOf(figures);
+  }
 
   /** A workload that could not be measured (no row; the run exits non-zero). */
   public void failed(String workload) {
@@ -60,6 +70,11 @@ public final class BenchTable {
   public String markdown() {
     StringBuilder sb = new StringBuilder(HEADER).append('\n');
     for (BenchResult r : rows) sb.append(row(r)).append('\n');
+    if (!figures.isEmpty()) {
+      sb.append("\n| workload | figure | value |\n|---|---|---|\n");
+      for (String[] f : figures) sb.append("| ").append(f[0]).append(" | ").append(f[1].replace("|", "/")).append(" | ")
+          .append(f[2].replace("|", "/")).append(" |\n");
+    }
     if (!failed.isEmpty()) sb.append("\nnot measured (failed, see the log above): ").append(String.join(", ", failed)).append('\n');
     return sb.toString();
   }
