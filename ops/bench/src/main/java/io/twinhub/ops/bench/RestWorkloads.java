@@ -51,7 +51,7 @@ final class RestWorkloads {
     int from = seeded;
     int calls = (n - from + 99) / 100;
     Source.range(0, calls - 1)
-        .mapAsyncUnordered(4, c -> {
+        .mapAsyncUnordered(2, c -> {   // 200 device creations in flight: enough, and within the entities' ask timeout on a busy box
           int lo = from + c * 100, hi = Math.min(lo + 100, n);
           String body = IntStream.range(lo, hi)
               .mapToObj(i -> "{\"id\":\"" + id(i) + "\",\"importMode\":\"createOrUpdate\""
@@ -75,14 +75,17 @@ final class RestWorkloads {
   static final int BULK_ATTEMPTS = 6;
 
   /**
-   * One bulk call, repeated after a 503 or a transport failure (createOrUpdate is idempotent):
-   * right after a cluster forms, the first calls wait for shard allocation and may time out.
+   * One bulk call, repeated after a 503, a device answering ServiceUnavailable or a transport
+   * failure (createOrUpdate is idempotent): right after a cluster forms, or on an overloaded box,
+   * the first calls wait for shard allocation and entity start and may time out.
    */
   private CompletionStage<Boolean> bulk(int node, String body, int attempt) {
     return client.send(node + attempt - 1, "POST", "/devices?" + RestClient.API_VERSION, body)
         .handle((a, err) -> {
           boolean ok = err == null && a.ok() && !a.text().contains("\"isSuccessful\":false");
-          boolean retry = !ok && attempt < BULK_ATTEMPTS && (err != null || a.status() == 503);
+          // 503, or a per-device ServiceUnavailable inside a 400: the entity did not answer in time.
+          boolean retry = !ok && attempt < BULK_ATTEMPTS
+              && (err != null || a.status() == 503 || a.text().contains("\"errorCode\":\"ServiceUnavailable\""));
           if (!ok) logError("bulk create (attempt " + attempt + (retry ? ", retrying" : "") + ")", a, err);
           return retry ? java.util.Optional.<Boolean>empty() : java.util.Optional.of(ok);
         })
