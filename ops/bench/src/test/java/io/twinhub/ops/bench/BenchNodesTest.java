@@ -23,6 +23,19 @@ class BenchNodesTest {
   }
 
   @Test
+  void restartedNodeIsReadyAtTheSecondBanner() {
+    String log = "twinhub node ready in 16.2 s\n--- restarted ---\ntwinhub node ready in 9.0 s\n";
+    assertEquals(2, BenchNodes.occurrences(log, "twinhub node ready"));
+    assertEquals(0, BenchNodes.occurrences("", "twinhub node ready"));
+  }
+
+  @Test
+  void journalSchemaNamesWhatIsMissing() {
+    assertEquals(java.util.List.of("twinhub.tag_views", "twinhub_snapshot.snapshots"), JournalSchema.missing(
+        java.util.Set.of("twinhub.messages", "twinhub.metadata", "twinhub.tag_write_progress", "system.local")));
+  }
+
+  @Test
   void bareDocumentHasTheAskedSize() {
     assertEquals(785, BareHttpServer.document(785).length);
     assertEquals('{', BareHttpServer.document(785)[0]);
