@@ -1,5 +1,9 @@
 package io.twinhub.ops.bench.mqtt;
 
+import io.twinhub.ops.bench.BenchOptions;
+import io.twinhub.ops.bench.BenchResult;
+import io.twinhub.ops.bench.BenchTarget;
+import io.twinhub.ops.bench.NodeProbe;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
@@ -77,21 +81,44 @@ public final class MqttBench {
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
 
+  /** What a workload measured: every figure, and the row for the bench table. */
+  public record Report(List<Figure> figures, BenchResult result) {}
+
+  /** Stand-alone: {@code MqttBench <workload> --url .. --mqtt-port .. --ca .. --connection-string ..}. */
   public static void main(String[] args) throws Exception {
     if (args.length == 0 || args[0].equals("--help")) {
       System.out.println(usage());
       return;
     }
-    List<Figure> figures = run(parse(args));
-    System.out.println();
-    for (Figure f : figures) System.out.printf(Locale.ROOT, "  %-40s %s%n", f.name(), f.value());
+    run(parse(args));
     System.exit(0);
   }
 
-  /** Runs one workload, prints progress, returns its figures. */
-  public static List<Figure> run(Options o) throws Exception {
+  /**
+   * {@code ./twinhub bench mqtt-*|mosquitto}: the harness's options and target (node 1); MQTT options
+   * come as extras ({@code --devices}, {@code --connect-rate}, {@code --rate}, ...; see {@link #usage()}).
+   * Devices are created first unless {@code --setup false}.
+   */
+  public static List<BenchResult> run(BenchOptions b, BenchTarget t) throws Exception {
+    List<String> args = new ArrayList<>(List.of(b.workload(),
+        "--url", t.nodes().get(0).restUrl().toString(), "--mqtt-port", String.valueOf(t.nodes().get(0).mqttPort()),
+        "--ca", t.caPem().toString(), "--connection-string", t.ownerConnectionString(),
+        "--warmup", b.warmup().toMillis() + "ms", "--duration", b.duration().toMillis() + "ms",
+        "--concurrency", String.valueOf(b.concurrency())));
+    if (!t.pids().isEmpty()) args.addAll(List.of("--node-pid", String.valueOf(t.pids().get(0))));
+    Map<String, String> extra = new HashMap<>(b.extra());
+    if (!"false".equals(extra.remove("setup"))) args.add("--setup");
+    if ("true".equals(extra.remove("policy-auth"))) args.add("--policy-auth");
+    extra.remove("mqtt-port");
+    extra.remove("management-port");
+    extra.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
+    return List.of(run(parse(args.toArray(String[]::new))).result());
+  }
+
+  /** Runs one workload, prints progress and its figures. */
+  public static Report run(Options o) throws Exception {
     System.out.printf(Locale.ROOT, "%s: %s, load average %s%n", o.workload(), java.time.Instant.now(), loadAverage());
-    List<Figure> f = switch (o.workload()) {
+    Report r = switch (o.workload()) {
       case "mqtt-idle" -> idle(o);
       case "mqtt-reported" -> reported(o, false);
       case "mqtt-notify" -> notify(o);
@@ -99,21 +126,26 @@ public final class MqttBench {
       case "mosquitto" -> mosquitto(o);
       default -> throw new IllegalArgumentException("unknown workload " + o.workload() + "\n" + usage());
     };
-    List<Figure> all = new ArrayList<>(f);
+    List<Figure> all = new ArrayList<>(r.figures());
     all.add(new Figure("load average (1/5/15 min) at the end", loadAverage()));
-    return all;
+    System.out.println();
+    for (Figure f : all) System.out.printf(Locale.ROOT, "  %-42s %s%n", f.name(), f.value());
+    return new Report(all, r.result().withNote(r.result().note() + "; load avg " + loadAverage()));
   }
 
   // ---------------------------------------------------------------- workloads
 
-  static List<Figure> idle(Options o) throws Exception {
+  static Report idle(Options o) throws Exception {
     setupIfAsked(o);
     List<Figure> out = new ArrayList<>();
+    BenchResult result;
     long heap0 = 0;
+    long heap1 = -1;
+    double perSession = Double.NaN;
     Map<String, long[]> histo0 = null;
     if (o.nodePid() > 0) {
-      heap0 = NodeProbe.heapUsedAfterGc(o.nodePid());
-      histo0 = NodeProbe.classHistogram(o.nodePid());
+      heap0 = JvmHeap.heapUsedAfterGc(o.nodePid());
+      histo0 = JvmHeap.classHistogram(o.nodePid());
       System.out.printf(Locale.ROOT, "node heap after full GC before connecting: %.1f MB%n", heap0 / 1e6);
     }
     try (MqttLoadClient client = client(o)) {
@@ -129,15 +161,15 @@ public final class MqttBench {
       out.addAll(c.figures("connect"));
       Thread.sleep(10_000); // heartbeats, session store writes and first-access recoveries settle
       if (o.nodePid() > 0) {
-        long heap1 = NodeProbe.heapUsedAfterGc(o.nodePid());
+        heap1 = JvmHeap.heapUsedAfterGc(o.nodePid());
         long open = c.devices.stream().filter(MqttLoadClient.Device::isOpen).count();
+        perSession = (heap1 - heap0) / 1024.0 / Math.max(1, open);
         System.out.printf(Locale.ROOT, "node heap after full GC with %d sessions: %.1f MB%n", open, heap1 / 1e6);
         out.add(new Figure("node heap before / with sessions", String.format(Locale.ROOT, "%.1f MB / %.1f MB", heap0 / 1e6, heap1 / 1e6)));
-        out.add(new Figure("heap per idle session", String.format(Locale.ROOT, "%.1f KB (%d sessions)",
-            (heap1 - heap0) / 1024.0 / Math.max(1, open), open)));
-        out.add(new Figure("node RSS with sessions", String.format(Locale.ROOT, "%.0f MB", NodeProbe.rssBytes(o.nodePid()) / 1e6)));
+        out.add(new Figure("heap per idle session", String.format(Locale.ROOT, "%.1f KB (%d sessions)", perSession, open)));
+        out.add(new Figure("node RSS with sessions", String.format(Locale.ROOT, "%.0f MB", JvmHeap.rssBytes(o.nodePid()) / 1e6)));
         System.out.println("what the sessions are made of (class histogram diff, top 25, bytes per session):");
-        System.out.print(NodeProbe.histogramDiff(histo0, NodeProbe.classHistogram(o.nodePid()), open, 25));
+        System.out.print(JvmHeap.histogramDiff(histo0, JvmHeap.classHistogram(o.nodePid()), open, 25));
       }
       long holdStart = System.nanoTime();
       System.out.printf(Locale.ROOT, "holding %d idle sessions for %s ...%n", c.devices.size(), o.hold());
@@ -145,18 +177,22 @@ public final class MqttBench {
       long open = c.devices.stream().filter(MqttLoadClient.Device::isOpen).count();
       out.add(new Figure("sessions open after hold", String.format(Locale.ROOT, "%d of %d (%d closed by the hub during %s)",
           open, c.devices.size(), closedByHub.sum(), Duration.ofNanos(System.nanoTime() - holdStart).toSeconds() + " s")));
+      result = c.result("mqtt-idle").withNode(Double.NaN, heap1).withNote(String.format(Locale.ROOT,
+          "%d idle sessions (rate = connects/s, latency = CONNACK); heap per idle session %.1f KB (heap before %.0f MB); %d open after %s",
+          c.devices.size() - c.failed(), perSession, heap0 / 1048576.0, open, o.hold()));
       disconnectAll(c.devices);
     }
-    return out;
+    return new Report(out, result);
   }
 
   /**
    * Reported patches from N connected devices ({@code mosquitto}: plain QoS 1 publishes, same
    * client, rate, concurrency and payload size, to measure the MQTT limit).
    */
-  static List<Figure> reported(Options o, boolean plainBroker) throws Exception {
+  static Report reported(Options o, boolean plainBroker) throws Exception {
     if (!plainBroker) setupIfAsked(o);
     List<Figure> out = new ArrayList<>();
+    BenchResult result;
     Recorder latency = new Recorder(60_000_000L, 3);
     ConcurrentHashMap<Integer, Long> sentAt = new ConcurrentHashMap<>();
     Map<String, LongAdder> statuses = new ConcurrentHashMap<>();
@@ -224,7 +260,9 @@ public final class MqttBench {
       latency.reset();
       statuses.clear();
       done.reset();
-      long cpu0 = o.nodePid() > 0 ? NodeProbe.cpuNanos(o.nodePid()) : 0;
+      NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
+      NodeProbe.Mark mark = probe.mark();
+      long cpu0 = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) : 0;
       long lost0 = sentAt.size();
       long t0 = System.nanoTime();
       System.out.printf(Locale.ROOT, "measuring %s ...%n", o.duration());
@@ -233,8 +271,9 @@ public final class MqttBench {
       running = false;
       long completed = done.sum();
       Histogram h = latency.getIntervalHistogram();
+      double cpuPercent = probe.cpuPercentSince(mark);
+      long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
       Thread.sleep(1000);
-      long cpu = o.nodePid() > 0 ? NodeProbe.cpuNanos(o.nodePid()) - cpu0 : 0;
       String what = plainBroker ? "QoS 1 PUBLISH → PUBACK" : "reported PATCH → res/204";
       out.add(new Figure(what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)", completed * 1e9 / elapsed,
           completed, elapsed / 1e9, closedLoop ? o.concurrency() + " in flight" : "offered " + o.rate() + "/s")));
@@ -242,11 +281,19 @@ public final class MqttBench {
       out.add(new Figure("answers", statuses.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue().sum())
           .sorted().collect(Collectors.joining(" ")) + "; unanswered at the end " + Math.max(0, sentAt.size() - lost0)));
       if (cpu > 0) {
-        out.add(new Figure("node CPU per request", String.format(Locale.ROOT, "%.2f ms", cpu / 1e6 / Math.max(1, completed))));
+        out.add(new Figure((plainBroker ? "broker" : "node") + " CPU per request",
+            String.format(Locale.ROOT, "%.2f ms (%.0f %% of one core)", cpu / 1e6 / Math.max(1, completed), cpuPercent)));
       }
+      long good = statuses.getOrDefault(plainBroker ? "PUBACK" : "204", new LongAdder()).sum();
+      result = BenchResult.of(plainBroker ? "mosquitto" : "mqtt-reported", completed, completed - good,
+              Duration.ofNanos(elapsed), h)
+          .withNode(cpuPercent, plainBroker ? -1 : probe.heapAfterGc())
+          .withNote(String.format(Locale.ROOT, "%d devices, %s, %d B payload, QoS 1%s", holder[0].size(),
+              closedLoop ? o.concurrency() + " in flight" : "offered " + (long) o.rate() + "/s", o.payloadBytes(),
+              plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204"));
       disconnectAll(c.devices);
     }
-    return out;
+    return new Report(out, result);
   }
 
   private static volatile boolean running;
@@ -272,9 +319,10 @@ public final class MqttBench {
     }
   }
 
-  static List<Figure> notify(Options o) throws Exception {
+  static Report notify(Options o) throws Exception {
     setupIfAsked(o);
     List<Figure> out = new ArrayList<>();
+    BenchResult result = null;
     Recorder fromAck = new Recorder(60_000_000L, 3);
     Recorder fromRequest = new Recorder(60_000_000L, 3);
     Recorder restLatency = new Recorder(60_000_000L, 3);
@@ -328,17 +376,21 @@ public final class MqttBench {
         long sent = seq.get() - sent0;
         if (measuring) {
           double secs = (System.nanoTime() - t0 - 1e9) / 1e9;
+          Histogram h = fromAck.getIntervalHistogram();
+          result = BenchResult.of("mqtt-notify", sent, sent - h.getTotalCount(), Duration.ofNanos((long) (secs * 1e9)), h)
+              .withNote(String.format(Locale.ROOT, "%d devices; REST PATCH answer → device receives (rate = desired PATCHes/s offered %.0f); %d REST failures",
+                  open.size(), o.rate(), restFailed.sum()));
+          out.add(new Figure("notification latency from REST answer", latencyLine(h)));
           out.add(new Figure("desired PATCHes (REST)", String.format(Locale.ROOT, "%d in %.1f s = %.0f /s; REST failures %d",
               sent, secs, sent / secs, restFailed.sum())));
           out.add(new Figure("REST PATCH latency", latencyLine(restLatency.getIntervalHistogram())));
-          out.add(new Figure("notification latency from REST answer", latencyLine(fromAck.getIntervalHistogram())));
           out.add(new Figure("notification latency from REST request", latencyLine(fromRequest.getIntervalHistogram())));
           out.add(new Figure("notifications received", received.sum() + " of " + sent));
         }
       }
       disconnectAll(c.devices);
     }
-    return out;
+    return new Report(out, result);
   }
 
   private static void record(long[] t, Recorder fromAck, Recorder fromRequest, Map<Long, long[]> inFlight, long seq) {
@@ -389,27 +441,36 @@ public final class MqttBench {
     if (rest != null) rest.close();
   }
 
-  static List<Figure> storm(Options o) throws Exception {
+  static Report storm(Options o) throws Exception {
     setupIfAsked(o);
-    List<Figure> out = new ArrayList<>();
     try (MqttLoadClient client = client(o)) {
+      NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
+      NodeProbe.Mark mark = probe.mark();
       Connected c = connectAll(o, client, o.devices(), 0, o.connectInflight(), List.of(), new MqttLoadClient.Listener() {});
-      out.addAll(c.figures("storm"));
+      double cpu = probe.cpuPercentSince(mark);
+      List<Figure> out = new ArrayList<>(c.figures("storm"));
+      if (!Double.isNaN(cpu)) {
+        out.add(new Figure("node CPU per connect", String.format(Locale.ROOT, "%.1f ms (%.0f %% of one core)",
+            cpu / 100 * c.elapsedNanos() / 1e6 / Math.max(1, c.devices().size()), cpu)));
+      }
       disconnectAll(c.devices);
+      return new Report(out, c.result("mqtt-storm").withNode(cpu, -1).withNote(String.format(Locale.ROOT,
+          "%d devices connecting at once, at most %d in progress (rate = connects/s, latency = TCP+TLS+CONNECT → CONNACK)",
+          o.devices(), o.connectInflight())));
     }
-    return out;
   }
 
   /** The same QoS 1 workload against Mosquitto over TLS on a free loopback port. */
-  static List<Figure> mosquitto(Options o) throws Exception {
+  static Report mosquitto(Options o) throws Exception {
     try (Mosquitto m = Mosquitto.start()) {
       Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
           false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
           o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections());
+      Report r = reported(b, true);
       List<Figure> out = new ArrayList<>();
       out.add(new Figure("broker", m.version()));
-      out.addAll(reported(b, true));
-      return out;
+      out.addAll(r.figures());
+      return new Report(out, r.result().withNote(m.version() + "; " + r.result().note()));
     }
   }
 
@@ -424,6 +485,10 @@ public final class MqttBench {
               ok, devices.size(), elapsedNanos / 1e9, ok * 1e9 / elapsedNanos)),
           new Figure(what + ": failures", failed + (reasons.isEmpty() ? "" : " " + reasons)),
           new Figure(what + ": CONNACK latency (TCP+TLS+CONNECT)", latencyLine(connectMicros)));
+    }
+
+    BenchResult result(String workload) {
+      return BenchResult.of(workload, devices.size(), failed, Duration.ofNanos(elapsedNanos), connectMicros);
     }
   }
 
@@ -448,7 +513,7 @@ public final class MqttBench {
         long due = t0 + i * interval - System.nanoTime();
         if (due > 0) TimeUnit.NANOSECONDS.sleep(due);
       }
-      slots.acquire();
+      if (!slots.tryAcquire(3, TimeUnit.MINUTES)) throw stuck(devices, inflight - slots.availablePermits());
       String id = o.prefix() + i;
       String password = policyToken != null ? policyToken : HubRest.sas(o.host() + "/devices/" + id, DEVICE_KEY, null, expiry);
       MqttLoadClient.Device d = client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(), listener);
@@ -468,15 +533,21 @@ public final class MqttBench {
       }
     }
     // Every connect finished (each ends within the hub's connect timeout or the SUBSCRIBE timeout).
-    if (!slots.tryAcquire(inflight, 120, TimeUnit.SECONDS)) {
-      long noConnAck = devices.stream().filter(d -> !d.connAck().isDone()).count();
-      throw new IllegalStateException((inflight - slots.availablePermits()) + " connects unfinished after 120 s; "
-          + noConnAck + " without CONNACK");
-    }
+    if (!slots.tryAcquire(inflight, 3, TimeUnit.MINUTES)) throw stuck(devices, inflight - slots.availablePermits());
     long elapsed = System.nanoTime() - t0;
     slots.release(inflight);
     synchronized (h) {
       return new Connected(List.copyOf(devices), h.copy(), failed.sum(), new LinkedHashMap<>(reasons), elapsed);
+    }
+  }
+
+  /** Every connect ends within the client's timeouts (60 s); if some do not, say which state they are in. */
+  private static IllegalStateException stuck(List<MqttLoadClient.Device> devices, int unfinished) {
+    synchronized (devices) {
+      long noConnAck = devices.stream().filter(d -> !d.connAck().isDone()).count();
+      long open = devices.stream().filter(MqttLoadClient.Device::isOpen).count();
+      return new IllegalStateException(unfinished + " connects unfinished after 3 minutes; " + noConnAck
+          + " devices without CONNACK, " + open + " connections open of " + devices.size());
     }
   }
 

@@ -14,11 +14,11 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** What the workloads read of the node's JVM from outside: heap after a full GC, class histogram, CPU, RSS. */
-final class NodeProbe {
+final class JvmHeap {
   private static final Pattern HEAP_USED = Pattern.compile("heap\\s+total \\d+K, used (\\d+)K");
   private static final Pattern HISTO_LINE = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
 
-  private NodeProbe() {}
+  private JvmHeap() {}
 
   /** Heap in use right after two full GCs ({@code jcmd GC.run}, then {@code GC.heap_info}). */
   static long heapUsedAfterGc(long pid) throws IOException, InterruptedException {
