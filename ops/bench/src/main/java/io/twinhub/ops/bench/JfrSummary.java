@@ -13,7 +13,8 @@ import java.util.Map;
  */
 public final class JfrSummary {
 
-  public record Sample(List<String> frames) {}
+  /** One sample: its thread (digits replaced by N, so pools group) and its stack, top frame first. */
+  public record Sample(String thread, List<String> frames) {}
 
   private JfrSummary() {}
 
@@ -21,13 +22,18 @@ public final class JfrSummary {
   public static List<Sample> parse(String jfrPrint) {
     List<Sample> samples = new ArrayList<>();
     List<String> frames = null;
+    String thread = "?";
     for (String raw : jfrPrint.split("\n")) {
       String line = raw.strip();
-      if (line.startsWith("stackTrace = [")) {
+      if (line.startsWith("sampledThread = \"")) {
+        int end = line.indexOf('"', 17);
+        thread = (end > 17 ? line.substring(17, end) : "?").replaceAll("[0-9]+", "N");
+      } else if (line.startsWith("stackTrace = [")) {
         frames = new ArrayList<>();
       } else if (frames != null && line.equals("]")) {
-        samples.add(new Sample(List.copyOf(frames)));
+        samples.add(new Sample(thread, List.copyOf(frames)));
         frames = null;
+        thread = "?";
       } else if (frames != null && !line.isEmpty() && !line.equals("...")) {
         int paren = line.indexOf('(');
         frames.add(paren > 0 ? line.substring(0, paren) : line);
@@ -63,6 +69,12 @@ public final class JfrSummary {
     return sorted(counts);
   }
 
+  public static Map<String, Integer> threads(List<Sample> samples) {
+    Map<String, Integer> counts = new LinkedHashMap<>();
+    for (Sample s : samples) counts.merge(s.thread(), 1, Integer::sum);
+    return sorted(counts);
+  }
+
   private static Map<String, Integer> sorted(Map<String, Integer> counts) {
     Map<String, Integer> out = new LinkedHashMap<>();
     counts.entrySet().stream().sorted(Map.Entry.<String, Integer>comparingByValue().reversed())
@@ -73,6 +85,8 @@ public final class JfrSummary {
   public static String render(String jfrPrint, int top) {
     List<Sample> samples = parse(jfrPrint);
     StringBuilder sb = new StringBuilder(String.format(Locale.ROOT, "%d execution samples%n", samples.size()));
+    sb.append("by thread (pool):\n");
+    append(sb, threads(samples), samples.size(), top);
     sb.append("by owner (first non-JDK frame's package):\n");
     append(sb, owners(samples), samples.size(), top);
     sb.append("by top frame:\n");

@@ -45,6 +45,9 @@ class JfrSummaryTest {
     assertEquals(List.of("java.util.HashMap.get", "com.datastax.oss.driver.internal.core.Foo.bar",
         "akka.persistence.cassandra.journal.Journal.write"), s.get(0).frames());
     assertEquals(2, s.get(1).frames().size());   // "..." is not a frame
+    assertEquals("twinhub-akka.actor.default-dispatcher-N", s.get(0).thread());
+    assertEquals("?", s.get(1).thread());
+    assertEquals(Map.of("twinhub-akka.actor.default-dispatcher-N", 1, "?", 2), JfrSummary.threads(s));
   }
 
   @Test
