@@ -95,6 +95,7 @@ public final class TwinhubNode {
         return Behaviors.<Void>empty();
       }), "twinhub", resolved.config());
 
+      JournalSchema.ensure(system, resolved.startupTimeout());
       Cluster cluster = Cluster.get(system);
       boolean bootstrap = resolved.config().getBoolean("twinhub.cluster.bootstrap");
       if (resolved.seedNodes().isEmpty() && !bootstrap) {
