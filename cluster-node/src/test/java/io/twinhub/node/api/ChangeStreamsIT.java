@@ -274,6 +274,27 @@ class ChangeStreamsIT {
     return got;
   }
 
+  /** A quiet live NDJSON stream sends blank lines, so idle timeouts on the way do not cut it. */
+  @Test
+  void quietNdjsonStreamsKeepAlive() throws Exception {
+    HttpRequest request = HttpRequest.newBuilder(URI.create(api.base + "/streams/deviceLifecycleEvents?from=latest&deviceId=nobody"))
+        .header("Authorization", api.ownerToken()).header("Accept", "application/x-ndjson").build();
+    HttpResponse<InputStream> r = api.http.send(request, HttpResponse.BodyHandlers.ofInputStream());
+    assertEquals(200, r.statusCode());
+    try (InputStream in = r.body()) {
+      long t0 = System.nanoTime();
+      int first = java.util.concurrent.CompletableFuture.supplyAsync(() -> {
+        try {
+          return in.read();
+        } catch (java.io.IOException e) {
+          return -2;
+        }
+      }).get(40, TimeUnit.SECONDS);
+      assertEquals('\n', first, "a blank line while nothing happens");
+      System.out.printf("ChangeStreamsIT: NDJSON keep-alive after %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    }
+  }
+
   @Test
   void mistakesAreClearClientErrors() throws Exception {
     ApiClient.Reply unknown = api.send("GET", "/streams/twinChanges", null, Map.of());

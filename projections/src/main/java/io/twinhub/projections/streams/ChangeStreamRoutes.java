@@ -42,6 +42,7 @@ public final class ChangeStreamRoutes extends AllDirectives {
       MediaTypes.customWithFixedCharset("application", "x-ndjson", akka.http.javadsl.model.HttpCharsets.UTF_8,
           java.util.Map.of(), false));
   private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+  private static final ByteString NDJSON_KEEP_ALIVE = ByteString.fromString("\n");
 
   private final ChangeFeed feed;
   private final List<NamedRoute> routes;
@@ -110,8 +111,11 @@ public final class ChangeStreamRoutes extends AllDirectives {
             return completeOK(messages.map(ChangeStreamRoutes::sse).keepAlive(KEEP_ALIVE, ServerSentEvent::heartbeat),
                 EventStreamMarshalling.toEventStream());
           }
+          // An idle live NDJSON stream sends a blank line now and then, as SSE sends heartbeats:
+          // without it the server's idle timeout (60 s) would cut a quiet consumer off.
           return complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
-              messages.map(m -> ByteString.fromString(JSON.writeValueAsString(json(m)) + "\n")))));
+              messages.map(m -> ByteString.fromString(JSON.writeValueAsString(json(m)) + "\n"))
+                  .keepAlive(KEEP_ALIVE, () -> NDJSON_KEEP_ALIVE))));
         }))))));
   }
 

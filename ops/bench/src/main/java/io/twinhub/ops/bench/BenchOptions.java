@@ -33,6 +33,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
       workloads: twin-get | twin-patch | mixed | query-mix        (REST API, Akka HTTP client)
                  cassandra-insert | http-bare                     (baselines)
                  mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto   (MQTT)
+                 streams                                          (change streams: read, latency, idle)
                  all                                              (baselines + workloads, one table)
                  or several separated by commas: cassandra-insert,twin-patch
       options:

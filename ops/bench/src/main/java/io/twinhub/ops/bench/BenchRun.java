@@ -95,6 +95,8 @@ final class BenchRun implements AutoCloseable {
   List<BenchResult> runOne(BenchOptions o, BenchTable table) throws Exception {
     String w = o.workload();
     if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target, table);
+    // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
+    if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
     return switch (w) {
       case "twin-get" -> List.of(twins(o, (i, node) -> rest.get(RestWorkloads.anyTwin(o.twins()), node)));
       case "twin-patch" -> List.of(twins(o, (i, node) -> rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
