@@ -24,10 +24,10 @@ final class CqlProbe {
     private CqlProbe() {
     }
 
-    /** True if 127.0.0.1:port completed an OPTIONS/SUPPORTED exchange within timeoutMs. */
-    static boolean answers(int port, int timeoutMs) {
+    /** True if address:port completed an OPTIONS/SUPPORTED exchange within timeoutMs. */
+    static boolean answers(java.net.InetAddress address, int port, int timeoutMs) {
         try (Socket socket = new Socket()) {
-            socket.connect(new InetSocketAddress(EmbeddedCassandra.LOOPBACK, port), timeoutMs);
+            socket.connect(new InetSocketAddress(address, port), timeoutMs);
             socket.setSoTimeout(timeoutMs);
             OutputStream out = socket.getOutputStream();
             // v4 frame header: version, flags, stream id (2 bytes), opcode, body length (4 bytes).

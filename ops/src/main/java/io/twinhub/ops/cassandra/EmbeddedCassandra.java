@@ -76,6 +76,8 @@ public final class EmbeddedCassandra implements AutoCloseable {
     private static final Set<Path> DATA_DIRS_IN_USE = ConcurrentHashMap.newKeySet();
 
     private final Path dataDir;
+    private final InetAddress address;
+    private final String seeds;
     private final int nativePort;
     private final int storagePort;
     private final String heap;
@@ -95,12 +97,14 @@ public final class EmbeddedCassandra implements AutoCloseable {
 
     private EmbeddedCassandra(Builder b) {
         this.dataDir = b.dataDir.toAbsolutePath().normalize();
+        this.address = b.address;
         this.nativePort = b.nativePort;
         this.storagePort = b.storagePort;
         this.heap = b.heap;
         this.startTimeout = b.startTimeout;
         this.javaHome = b.javaHome;
         this.stopOnJvmExit = b.stopOnJvmExit;
+        this.seeds = b.seeds != null ? b.seeds : b.address.getHostAddress() + ":" + b.storagePort;
         this.logFile = b.logTo != null ? b.logTo.toAbsolutePath().normalize()
                 : this.dataDir.resolve("logs").resolve("cassandra-stdout.log");
     }
@@ -128,8 +132,8 @@ public final class EmbeddedCassandra implements AutoCloseable {
         acquireLock();
         try {
             checkNodeNotRunning();
-            checkPortFree(nativePort, "CQL native port");
-            checkPortFree(storagePort, "storage (gossip) port");
+            checkPortFree(address, nativePort, "CQL native port");
+            checkPortFree(address, storagePort, "storage (gossip) port");
             List<String> cassandraClasspath = cassandraClasspath();
             List<String> command = command(cassandraClasspath);
             writeConfig();
@@ -142,7 +146,7 @@ public final class EmbeddedCassandra implements AutoCloseable {
             throw e;
         }
         startedIn = Duration.ofNanos(System.nanoTime() - t0);
-        log.info("Cassandra up on {}:{} in {} ms (pid {}, data {})", LOOPBACK.getHostAddress(), nativePort,
+        log.info("Cassandra up on {}:{} in {} ms (pid {}, data {})", address.getHostAddress(), nativePort,
                 startedIn.toMillis(), pid, dataDir);
         return this;
     }
@@ -194,6 +198,11 @@ public final class EmbeddedCassandra implements AutoCloseable {
 
     public int nativePort() {
         return nativePort;
+    }
+
+    /** The loopback address the node listens on (CQL and storage). */
+    public InetAddress address() {
+        return address;
     }
 
     public int storagePort() {
@@ -303,13 +312,13 @@ public final class EmbeddedCassandra implements AutoCloseable {
         }
     }
 
-    private static void checkPortFree(int port, String what) {
+    private static void checkPortFree(InetAddress address, int port, String what) {
         // SO_REUSEADDR as Cassandra itself binds: ports in TIME_WAIT from a previous run are fine.
         try (ServerSocket s = new ServerSocket()) {
             s.setReuseAddress(true);
-            s.bind(new InetSocketAddress(LOOPBACK, port));
+            s.bind(new InetSocketAddress(address, port));
         } catch (IOException e) {
-            throw new CassandraStartException(what + " " + port + " on 127.0.0.1 is already in use (" + reason(e)
+            throw new CassandraStartException(what + " " + port + " on " + address.getHostAddress() + " is already in use (" + reason(e)
                     + "); free it or choose another port");
         }
     }
@@ -394,15 +403,17 @@ public final class EmbeddedCassandra implements AutoCloseable {
         cmd.add("-Dcassandra.logdir=" + lockedDir.resolve("logs"));
         cmd.add("-Dlogback.configurationFile=" + lockedDir.resolve("logback.xml"));
         // No JMX at all (no cassandra.jmx.*.port): nothing listens beyond CQL and storage.
-        // Single node: nothing to wait for in gossip or the ring.
-        cmd.add("-Dcassandra.skip_wait_for_gossip_to_settle=0");
-        cmd.add("-Dcassandra.ring_delay_ms=100");
+        // Alone: nothing to wait for in gossip or the ring. Joining others: a few seconds to learn
+        // the ring from gossip before taking tokens (Cassandra's default waits 30 s).
+        boolean alone = seeds.equals(address.getHostAddress() + ":" + storagePort);
+        cmd.add("-Dcassandra.skip_wait_for_gossip_to_settle=" + (alone ? 0 : 1));
+        cmd.add("-Dcassandra.ring_delay_ms=" + (alone ? 100 : 3000));
         cmd.add("-Dcassandra.superuser_setup_delay_ms=0");
         // Skips a 1-3 s CPU-bound estimate at start-up (memtable accounting only); 180 is what
         // it computes on JDK 17 with compressed oops.
         cmd.add("-Dcassandra.memtable.row_overhead_size=180");
         // No peers to tell about our shutdown: saves 2 s of every stop.
-        cmd.add("-Dcassandra.shutdown_announce_in_ms=0");
+        if (alone) cmd.add("-Dcassandra.shutdown_announce_in_ms=0");
         cmd.add("-Dcassandra.triggers_dir=" + lockedDir.resolve("triggers"));
         cmd.add("-D" + ParentWatchdogMain.PARENT_PID_PROPERTY + "=" + ProcessHandle.current().pid());
         cmd.add("-D" + ParentWatchdogMain.NODE_LOCK_PROPERTY + "=" + lockedDir.resolve("cassandra-node.lock"));
@@ -452,9 +463,9 @@ public final class EmbeddedCassandra implements AutoCloseable {
                 "seed_provider:",
                 "  - class_name: org.apache.cassandra.locator.SimpleSeedProvider",
                 "    parameters:",
-                "      - seeds: \"127.0.0.1:" + storagePort + "\"",
-                "listen_address: 127.0.0.1",
-                "rpc_address: 127.0.0.1",
+                "      - seeds: \"" + seeds + "\"",
+                "listen_address: " + address.getHostAddress(),
+                "rpc_address: " + address.getHostAddress(),
                 "storage_port: " + storagePort,
                 "native_transport_port: " + nativePort,
                 "start_native_transport: true",
@@ -531,14 +542,14 @@ public final class EmbeddedCassandra implements AutoCloseable {
                     throw new CassandraStartException("Data directory " + dataDir
                             + " is already in use by another running Cassandra node");
                 }
-                throw new CassandraStartException("Cassandra exited with code " + code + " before CQL was up on 127.0.0.1:"
+                throw new CassandraStartException("Cassandra exited with code " + code + " before CQL was up on " + address.getHostAddress() + ":"
                         + nativePort + ". Last lines of " + logFile + ":\n" + tail());
             }
-            if (CqlProbe.answers(nativePort, 1000)) {
+            if (CqlProbe.answers(address, nativePort, 1000)) {
                 return;
             }
             if (System.nanoTime() - deadline > 0) {
-                throw new CassandraStartException("Cassandra did not accept CQL connections on 127.0.0.1:" + nativePort
+                throw new CassandraStartException("Cassandra did not accept CQL connections on " + address.getHostAddress() + ":" + nativePort
                         + " within " + startTimeout.toSeconds() + " s; it was killed. Last lines of " + logFile + ":\n" + tail());
             }
             try {
@@ -691,6 +702,8 @@ public final class EmbeddedCassandra implements AutoCloseable {
     /** Builder; only {@link #dataDir(Path)} is required. */
     public static final class Builder {
         private Path dataDir;
+        private InetAddress address = LOOPBACK;
+        private String seeds;
         private int nativePort = DEFAULT_NATIVE_PORT;
         private int storagePort = DEFAULT_STORAGE_PORT;
         private String heap = DEFAULT_HEAP;
@@ -708,7 +721,38 @@ public final class EmbeddedCassandra implements AutoCloseable {
             return this;
         }
 
-        /** CQL port on 127.0.0.1; default 9042. */
+        /**
+         * Loopback address to listen on (listen and rpc address), default 127.0.0.1. Nodes of one
+         * local multi-node cluster use 127.0.0.1, 127.0.0.2, ... with the same ports (Linux routes
+         * all of 127.0.0.0/8 to lo).
+         */
+        public Builder address(String loopbackAddress) {
+            InetAddress a;
+            try {
+                a = InetAddress.getByName(Objects.requireNonNull(loopbackAddress, "address"));
+            } catch (UnknownHostException e) {
+                throw new IllegalArgumentException("address must be a loopback IP like 127.0.0.2, got: " + loopbackAddress);
+            }
+            if (!a.isLoopbackAddress() || !(a instanceof java.net.Inet4Address)) {
+                throw new IllegalArgumentException("address must be a loopback IP like 127.0.0.2, got: " + loopbackAddress);
+            }
+            this.address = a;
+            return this;
+        }
+
+        /**
+         * Seed nodes as Cassandra's SimpleSeedProvider takes them ({@code "127.0.0.1:7000,..."});
+         * default: this node alone ({@code <address>:<storagePort>}).
+         */
+        public Builder seeds(String seeds) {
+            if (seeds == null || !seeds.matches("[0-9.]+(:[0-9]+)?(,[0-9.]+(:[0-9]+)?)*")) {
+                throw new IllegalArgumentException("seeds must look like 127.0.0.1:7000,127.0.0.2:7000, got: " + seeds);
+            }
+            this.seeds = seeds;
+            return this;
+        }
+
+        /** CQL port on the node's address; default 9042. */
         public Builder nativePort(int port) {
             this.nativePort = checkPort(port, "nativePort");
             return this;

@@ -11,7 +11,8 @@ import java.util.Map;
  *
  * <pre>
  * java -cp ... io.twinhub.ops.cassandra.EmbeddedCassandraMain \
- *     [--data-dir DIR] [--native-port 9042] [--storage-port 7000] [--heap 768m] [--start-timeout 120]
+ *     [--data-dir DIR] [--address 127.0.0.1] [--seeds 127.0.0.1:7000,...] [--native-port 9042]
+ *     [--storage-port 7000] [--heap 768m] [--start-timeout 120]
  * </pre>
  * Each option falls back to an environment variable (TWINHUB_CASSANDRA_DATA_DIR,
  * TWINHUB_CASSANDRA_NATIVE_PORT, TWINHUB_CASSANDRA_STORAGE_PORT, TWINHUB_CASSANDRA_HEAP,
@@ -33,6 +34,12 @@ public final class EmbeddedCassandraMain {
             EmbeddedCassandra.Builder b = EmbeddedCassandra.builder()
                     .dataDir(Path.of(opt(opts, "data-dir", "TWINHUB_CASSANDRA_DATA_DIR", ".twinhub/cassandra")));
             String v;
+            if ((v = opt(opts, "address", "TWINHUB_CASSANDRA_ADDRESS", null)) != null) {
+                b.address(v);
+            }
+            if ((v = opt(opts, "seeds", "TWINHUB_CASSANDRA_SEEDS", null)) != null) {
+                b.seeds(v);
+            }
             if ((v = opt(opts, "native-port", "TWINHUB_CASSANDRA_NATIVE_PORT", null)) != null) {
                 b.nativePort(intOpt("native-port", v));
             }
@@ -60,9 +67,9 @@ public final class EmbeddedCassandraMain {
             System.exit(2);
             return;
         }
-        System.out.printf("Cassandra ready on 127.0.0.1:%d (storage port %d, pid %d) in %.1f s%n  data: %s%n  log:  %s%n"
+        System.out.printf("Cassandra ready on %s:%d (storage port %d, pid %d) in %.1f s%n  data: %s%n  log:  %s%n"
                         + "SIGTERM or Ctrl-C stops it.%n",
-                cassandra.nativePort(), cassandra.storagePort(), cassandra.pid(), cassandra.startedIn().toMillis() / 1000.0,
+                cassandra.address().getHostAddress(), cassandra.nativePort(), cassandra.storagePort(), cassandra.pid(), cassandra.startedIn().toMillis() / 1000.0,
                 cassandra.dataDir(), cassandra.logFile());
         System.out.flush();
 
@@ -93,7 +100,7 @@ public final class EmbeddedCassandraMain {
             }
         }
         for (String k : opts.keySet()) {
-            if (!k.matches("data-dir|native-port|storage-port|heap|start-timeout")) {
+            if (!k.matches("data-dir|address|seeds|native-port|storage-port|heap|start-timeout")) {
                 throw new IllegalArgumentException("unknown option --" + k + usage());
             }
         }
@@ -101,7 +108,8 @@ public final class EmbeddedCassandraMain {
     }
 
     private static String usage() {
-        return "\nusage: EmbeddedCassandraMain [--data-dir DIR] [--native-port N] [--storage-port N] [--heap 768m] [--start-timeout SECONDS]";
+        return "\nusage: EmbeddedCassandraMain [--data-dir DIR] [--address 127.0.0.N] [--seeds IP:PORT,...] [--native-port N]"
+                + " [--storage-port N] [--heap 768m] [--start-timeout SECONDS]";
     }
 
     private static String opt(Map<String, String> opts, String name, String env, String dflt) {

@@ -36,6 +36,18 @@ class EmbeddedCassandraBuilderTest {
     }
 
     @Test
+    void addressAndSeedsForALocalMultiNodeCluster() {
+        EmbeddedCassandra c = EmbeddedCassandra.builder().dataDir(Path.of("target/x")).build();
+        assertEquals("127.0.0.1", c.address().getHostAddress());
+        assertEquals("127.0.0.2", EmbeddedCassandra.builder().dataDir(Path.of("target/x")).address("127.0.0.2")
+                .seeds("127.0.0.1:7000").build().address().getHostAddress());
+        assertEquals("address must be a loopback IP like 127.0.0.2, got: 10.0.0.1",
+                assertThrows(IllegalArgumentException.class, () -> EmbeddedCassandra.builder().address("10.0.0.1")).getMessage());
+        assertEquals("seeds must look like 127.0.0.1:7000,127.0.0.2:7000, got: 127.0.0.1;rm",
+                assertThrows(IllegalArgumentException.class, () -> EmbeddedCassandra.builder().seeds("127.0.0.1;rm")).getMessage());
+    }
+
+    @Test
     void heapSizes() {
         assertEquals(512L << 20, EmbeddedCassandra.heapBytes("512m"));
         assertEquals(1L << 30, EmbeddedCassandra.heapBytes("1G"));
