@@ -65,16 +65,25 @@ public final class Main {
     }
     String host = TwinhubNode.hostForUri(s.bindInterface());
     String apiHost = TwinhubNode.hostForUri(s.hostName());
-    int httpsPort = node.api().httpsPort();
-    out.printf("  REST API     https://%s:%d (clients trust the CA %s)%n", apiHost, httpsPort, node.api().tls().caPemPath());
-    node.api().plainPort().ifPresent(p -> out.printf("               http://%s:%d (plain HTTP, local use)%n", host, p));
-    // Printed for the operator on the console, never logged.
-    out.printf("  owner        %s%n", node.policies().ownerConnectionString(s.hostName()));
-    if (httpsPort != 443) {
-      out.printf("               (SDKs reach port %d with host name \"%s:%d\" and a SAS token, see README)%n",
-          httpsPort, s.hostName(), httpsPort);
+    if (node.api() != null) {
+      int httpsPort = node.api().httpsPort();
+      out.printf("  REST API     https://%s:%d (clients trust the CA %s)%n", apiHost, httpsPort, node.api().tls().caPemPath());
+      node.api().plainPort().ifPresent(p -> out.printf("               http://%s:%d (plain HTTP, local use)%n", host, p));
+      // Printed for the operator on the console, never logged.
+      out.printf("  owner        %s%n", node.policies().ownerConnectionString(s.hostName()));
+      if (httpsPort != 443) {
+        out.printf("               (SDKs reach port %d with host name \"%s:%d\" and a SAS token, see README)%n",
+            httpsPort, s.hostName(), httpsPort);
+      }
+    } else {
+      out.println("  REST API     off (no api role)");
     }
-    out.printf("  MQTT         mqtts://%s:%d (devices, MQTT 3.1.1 over TLS with the same CA; the device SDKs need port 8883)%n", apiHost, s.mqttPort());
+    if (s.hasRole(NodeSettings.MQTT_ROLE)) {
+      out.printf("  MQTT         mqtts://%s:%d (devices, MQTT 3.1.1 over TLS with the same CA; the device SDKs need port 8883)%n", apiHost, s.mqttPort());
+    } else {
+      out.println("  MQTT         off (no mqtt role)");
+    }
+    out.printf("  roles        %s%n", String.join(",", s.roles()));
     out.printf("  health       http://%s:%d/ready  http://%s:%d/alive%n", host, s.managementPort(), host, s.managementPort());
     out.printf("  cluster      akka://twinhub@%s:%d (management http://%s:%d/cluster/members)%n",
         s.config().getString("akka.remote.artery.canonical.hostname"), s.remotingPort(), host, s.managementPort());

@@ -8,8 +8,9 @@ import io.twinhub.twin.entity.ModuleEntity;
 final class NodeGuardian {
   private NodeGuardian() {}
 
+  /** Twins live on members with the twin role; every other member reaches them through a proxy. */
   static void init(ActorSystem<?> system, TwinSettings twin) {
-    DeviceEntity.init(system, twin.entitySettings());
-    ModuleEntity.init(system, twin.entitySettings());
+    DeviceEntity.init(system, twin.entitySettings(), NodeSettings.TWIN_ROLE);
+    ModuleEntity.init(system, twin.entitySettings(), NodeSettings.TWIN_ROLE);
   }
 }

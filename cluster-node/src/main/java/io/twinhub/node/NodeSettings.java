@@ -32,6 +32,16 @@ public record NodeSettings(
     Duration startupTimeout,
     Config config) {
 
+  /** Hosts device and module twins (sharded entities); members without it reach them by proxy. */
+  public static final String TWIN_ROLE = "twin";
+  /** Serves the REST API. */
+  public static final String API_ROLE = "api";
+  /** Serves the MQTT device gateway. */
+  public static final String MQTT_ROLE = "mqtt";
+  /** Runs the query index (see QueryIndexModule). */
+  public static final String QUERY_ROLE = "query";
+  static final List<String> ROLES = List.of(TWIN_ROLE, API_ROLE, MQTT_ROLE, QUERY_ROLE);
+
   /** Command-line flags and the config keys they set. */
   static final Map<String, String> FLAGS = Map.ofEntries(
       Map.entry("--data-dir", "twinhub.data-dir"),
@@ -47,7 +57,8 @@ public record NodeSettings(
       Map.entry("--cassandra-storage-port", "twinhub.cassandra.embedded.storage-port"),
       Map.entry("--cassandra-heap", "twinhub.cassandra.embedded.heap"),
       Map.entry("--cassandra-contact-points", "twinhub.cassandra.contact-points"),
-      Map.entry("--seed-nodes", "twinhub.seed-nodes"));
+      Map.entry("--seed-nodes", "twinhub.seed-nodes"),
+      Map.entry("--roles", "twinhub.roles"));
 
   /** Parses flags of the form {@code --name value} or {@code --name=value}. */
   public static NodeSettings fromArgs(String... args) {
@@ -88,6 +99,9 @@ public record NodeSettings(
     } catch (RuntimeException e) {
       throw new IllegalArgumentException("configuration: " + e.getMessage());
     }
+    // twinhub.roles ("twin,api") is what users set; the cluster carries it as akka.cluster.roles.
+    resolved = resolved.withValue("akka.cluster.roles",
+        ConfigValueFactory.fromIterable(parseRoles(resolved.getString("twinhub.roles"))));
     Config t = resolved.getConfig("twinhub");
     List<String> contactPoints = splitList(t.getString("cassandra.contact-points"));
     List<String> seeds = splitList(t.getString("seed-nodes"));
@@ -128,6 +142,27 @@ public record NodeSettings(
   /** The node's Lucene query index (nodes with the query role). */
   public Path queryIndexDir() {
     return dataDir.resolve("index");
+  }
+
+  /** This member's roles (twinhub.roles). */
+  public List<String> roles() {
+    return config.getStringList("akka.cluster.roles");
+  }
+
+  public boolean hasRole(String role) {
+    return roles().contains(role);
+  }
+
+  /** "twin, api" → [twin, api]; unknown or no roles are a configuration error. */
+  static List<String> parseRoles(String text) {
+    List<String> roles = splitList(text).stream().distinct().toList();
+    for (String r : roles) {
+      if (!ROLES.contains(r)) {
+        throw new IllegalArgumentException("twinhub.roles: unknown role '" + r + "' (roles: " + String.join(", ", ROLES) + ")");
+      }
+    }
+    if (roles.isEmpty()) throw new IllegalArgumentException("twinhub.roles: at least one of " + String.join(", ", ROLES));
+    return roles;
   }
 
   public boolean embeddedCassandra() {

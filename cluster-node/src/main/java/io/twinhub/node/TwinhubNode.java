@@ -72,12 +72,16 @@ public final class TwinhubNode {
     EmbeddedCassandra cassandra = null;
     ActorSystem<Void> system = null;
     try {
-      PortCheck.requireFree(settings.bindInterface(), settings.httpPort(), "HTTP", "--http-port");
       ApiSettings apiSettings = ApiSettings.from(settings.config());
-      if (apiSettings.plainPort().isPresent()) {
-        PortCheck.requireFree(settings.bindInterface(), apiSettings.plainPort().getAsInt(), "plain HTTP", "--http-plain-port");
+      boolean serveApi = settings.hasRole(NodeSettings.API_ROLE);
+      boolean serveMqtt = settings.hasRole(NodeSettings.MQTT_ROLE);
+      if (serveApi) {
+        PortCheck.requireFree(settings.bindInterface(), settings.httpPort(), "HTTP", "--http-port");
+        if (apiSettings.plainPort().isPresent()) {
+          PortCheck.requireFree(settings.bindInterface(), apiSettings.plainPort().getAsInt(), "plain HTTP", "--http-plain-port");
+        }
       }
-      PortCheck.requireFree(settings.bindInterface(), settings.mqttPort(), "MQTT", "--mqtt-port");
+      if (serveMqtt) PortCheck.requireFree(settings.bindInterface(), settings.mqttPort(), "MQTT", "--mqtt-port");
       PortCheck.requireFree(settings.bindInterface(), settings.managementPort(), "management", "--management-port");
       PortCheck.requireFree(settings.bindInterface(), settings.remotingPort(), "Akka remoting", "--remoting-port");
 
@@ -108,10 +112,10 @@ public final class TwinhubNode {
       awaitReady(resolved);
       io.twinhub.node.metrics.CassandraMetrics.start(system, io.micrometer.core.instrument.Metrics.globalRegistry);
       TwinService twins = new TwinService(system, twinSettings.askTimeout());
-      DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
+      if (serveMqtt) DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());
       QueryIndex queryIndex = startQueryIndex(system, resolved);
-      ApiServer api = startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex);
+      ApiServer api = serveApi ? startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex) : null;
       return new TwinhubNode(resolved, lock, cassandra, system, twins, policies, api, queryIndex,
           Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
@@ -281,7 +285,7 @@ public final class TwinhubNode {
     return twins;
   }
 
-  /** The REST API (HTTPS and, when configured, plain HTTP). */
+  /** The REST API (HTTPS and, when configured, plain HTTP); null on a member without the api role. */
   public ApiServer api() {
     return api;
   }

@@ -65,7 +65,7 @@ class CassandraOutageIT {
       List<String> twins = new ArrayList<>();
       for (int i = 0; i < TWINS; i++) {
         String id = "outage-" + i;
-        assertEquals(200, hub.client.put("/devices/" + id, "{}").status());
+        assertEquals(200, setup(() -> hub.client.put("/devices/" + id, "{}")).status());
         twins.add(id);
       }
       URI ready = URI.create("http://127.0.0.1:" + hub.node.settings().managementPort() + "/ready");
@@ -259,6 +259,20 @@ class CassandraOutageIT {
     outcomes.stream().filter(o -> o.failure() != null || (o.status() != 200 && o.status() != 503)).limit(5)
         .forEach(o -> System.out.println("  unexpected: " + o));
     outcomes.stream().filter(o -> o.status() == 503).limit(1).forEach(o -> System.out.println("  a 503: " + o.body()));
+  }
+
+  /**
+   * A setup request, tried again if the connection could not even be made (a loaded machine
+   * can take longer than the client's connect timeout for a TLS handshake).
+   */
+  private static ApiClient.Reply setup(java.util.concurrent.Callable<ApiClient.Reply> request) throws Exception {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return request.call();
+      } catch (java.net.http.HttpConnectTimeoutException e) {
+        if (attempt == 3) throw e;
+      }
+    }
   }
 
   private static void signal(long pid, String signal) throws Exception {

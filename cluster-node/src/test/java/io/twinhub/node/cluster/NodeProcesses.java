@@ -21,8 +21,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * and one trust store work on every node. Ports are free ones; nodes 1 and 2 are the seeds.
  */
 final class NodeProcesses implements AutoCloseable {
-  record Node(int index, Path dataDir, int httpPort, int managementPort, int remotingPort, List<String> output,
-              Process[] process) {
+  record Node(int index, Path dataDir, int httpPort, int mqttPort, int managementPort, int remotingPort,
+              List<String> output, Process[] process) {
     Process current() {
       return process[0];
     }
@@ -30,15 +30,29 @@ final class NodeProcesses implements AutoCloseable {
 
   final List<Node> nodes = new ArrayList<>();
   private final String keyspace;
+  /** Node index → the thread copying its current process's output. */
+  private final java.util.Map<Integer, Thread> readers = new java.util.concurrent.ConcurrentHashMap<>();
 
   NodeProcesses(Path baseDir, int count, String keyspace) throws IOException {
     this.keyspace = keyspace;
     for (int i = 1; i <= count; i++) {
       nodes.add(new Node(i, baseDir.resolve("node-" + i), SharedEmbeddedCassandra.freePort(),
-          SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), new CopyOnWriteArrayList<>(),
-          new Process[1]));
+          SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(),
+          new CopyOnWriteArrayList<>(), new Process[1]));
     }
   }
+
+  /**
+   * Nodes 1 and 2 while the cluster forms. A node started again later joins through the others
+   * only: a first seed node that lists itself first joins itself when the others do not answer
+   * its InitJoin within seed-node-timeout (a loaded box), forming a second cluster.
+   */
+  private List<Node> seedNodes(Node n) {
+    if (!formed) return nodes.subList(0, Math.min(2, nodes.size()));
+    return nodes.stream().filter(x -> x != n).toList();
+  }
+
+  private volatile boolean formed;
 
   void startAll() throws Exception {
     start(nodes.get(0));
@@ -48,6 +62,7 @@ final class NodeProcesses implements AutoCloseable {
       start(n);
     }
     for (Node n : nodes.subList(1, nodes.size())) awaitReady(n, Duration.ofSeconds(180));
+    formed = true;
   }
 
   private void shareCredentials(Node n) throws IOException {
@@ -62,8 +77,8 @@ final class NodeProcesses implements AutoCloseable {
   }
 
   void start(Node n) throws IOException {
-    String seeds = "akka://twinhub@127.0.0.1:" + nodes.get(0).remotingPort()
-        + (nodes.size() > 1 ? ",akka://twinhub@127.0.0.1:" + nodes.get(1).remotingPort() : "");
+    String seeds = seedNodes(n).stream().map(s -> "akka://twinhub@127.0.0.1:" + s.remotingPort())
+        .collect(java.util.stream.Collectors.joining(","));
     List<String> cmd = List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m", "-XX:+UseSerialGC",
         "-Dakka.persistence.cassandra.journal.keyspace=" + keyspace,
@@ -71,7 +86,7 @@ final class NodeProcesses implements AutoCloseable {
         "-cp", System.getProperty("java.class.path"), Main.class.getName(),
         "--data-dir", n.dataDir().toString(),
         "--http-port", String.valueOf(n.httpPort()),
-        "--mqtt-port", String.valueOf(SharedEmbeddedCassandra.freePort()),
+        "--mqtt-port", String.valueOf(n.mqttPort()),
         "--management-port", String.valueOf(n.managementPort()),
         "--remoting-port", String.valueOf(n.remotingPort()),
         "--cassandra-contact-points", SharedEmbeddedCassandra.contactPoint(),
@@ -89,6 +104,7 @@ final class NodeProcesses implements AutoCloseable {
     }, "node-" + n.index() + "-output");
     reader.setDaemon(true);
     reader.start();
+    readers.put(n.index(), reader);
   }
 
   void awaitReady(Node n, Duration timeout) throws InterruptedException {
@@ -101,6 +117,20 @@ final class NodeProcesses implements AutoCloseable {
       Thread.sleep(100);
     }
     throw new IllegalStateException("node " + n.index() + " not ready in " + timeout + ":\n" + String.join("\n", n.output()));
+  }
+
+  /**
+   * SIGTERM, as an orchestrator stops a node: CoordinatedShutdown leaves the cluster and hands
+   * the node's shards over before the process exits. Waits for the exit.
+   */
+  void terminate(Node n, Duration timeout) throws InterruptedException {
+    // ProcessHandle.destroy sends SIGTERM without closing our end of its output (Process.destroy would).
+    n.current().toHandle().destroy();
+    if (!n.current().waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+      throw new IllegalStateException("node " + n.index() + " did not exit within " + timeout + " of SIGTERM:\n"
+          + String.join("\n", n.output()));
+    }
+    readers.get(n.index()).join(10_000); // its last lines are in output()
   }
 
   /** kill -9: no shutdown hook, no graceful leave. */

@@ -31,7 +31,13 @@ public final class ModuleEntity extends TwinEntity {
   }
 
   public static void init(ActorSystem<?> system, EntitySettings settings) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings)));
+    init(system, settings, null);
+  }
+
+  /** Hosted only on cluster members with {@code role} (null: on every member); others proxy. */
+  public static void init(ActorSystem<?> system, EntitySettings settings, String role) {
+    var entity = Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings));
+    ClusterSharding.get(system).init(role == null ? entity : entity.withRole(role));
   }
 
   public static Behavior<TwinCommand> create(String entityId, EntitySettings settings) {
