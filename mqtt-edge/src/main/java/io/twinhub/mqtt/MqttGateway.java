@@ -26,6 +26,7 @@ import io.twinhub.mqtt.session.Outbound;
 import io.twinhub.mqtt.session.SessionDeps;
 import io.twinhub.mqtt.session.SessionStore;
 import io.twinhub.mqtt.telemetry.TelemetryService;
+import io.twinhub.mqtt.tls.CompactTls;
 import io.twinhub.twin.auth.PolicyLookup;
 import io.twinhub.twin.auth.SasVerifier;
 import io.twinhub.twin.domain.TwinLimits;
@@ -87,13 +88,17 @@ public final class MqttGateway {
     Set<ActorRef<MqttSession.Command>> sessions = ConcurrentHashMap.newKeySet();
     AtomicLong counter = new AtomicLong();
 
-    CompletionStage<Tcp.ServerBinding> bound = Tcp.get(system)
-        .bindWithTls(settings.bindInterface(), settings.port(), () -> serverEngine(ssl), settings.backlog(),
-            List.of(), Optional.empty(), session -> Optional.empty(), TLSClosing.eagerClose())
+    Source<Tcp.IncomingConnection, CompletionStage<Tcp.ServerBinding>> connections = settings.compactTls()
+        ? Tcp.get(system).bind(settings.bindInterface(), settings.port(), settings.backlog(), List.of(), false,
+            Optional.empty())
+        : Tcp.get(system).bindWithTls(settings.bindInterface(), settings.port(), () -> serverEngine(ssl), settings.backlog(),
+            List.of(), Optional.empty(), session -> Optional.empty(), TLSClosing.eagerClose());
+    CompletionStage<Tcp.ServerBinding> bound = connections
         .to(Sink.foreach(connection -> {
           long n = counter.incrementAndGet();
           try {
-            connection.handleWith(connectionFlow(system, deps, sessions, n, connection.remoteAddress()), mat);
+            Flow<ByteString, ByteString, NotUsed> plain = connectionFlow(system, deps, sessions, n, connection.remoteAddress());
+            connection.handleWith(settings.compactTls() ? CompactTls.server(() -> serverEngine(ssl)).join(plain) : plain, mat);
           } catch (RuntimeException e) {
             log.warn("could not set up MQTT connection from {}: {}", connection.remoteAddress(), e.toString());
           }
@@ -104,7 +109,7 @@ public final class MqttGateway {
       CoordinatedShutdown cs = CoordinatedShutdown.get(Adapter.toClassic(system));
       cs.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "mqtt-unbind", () -> b.unbind().thenApply(x -> Done.getInstance()));
       cs.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "mqtt-close-sessions", gateway::closeSessions);
-      log.info("MQTT gateway listening on {} (TLS)", b.localAddress());
+      log.info("MQTT gateway listening on {} (TLS, {} stage)", b.localAddress(), settings.compactTls() ? "compact" : "akka");
       return gateway;
     });
   }

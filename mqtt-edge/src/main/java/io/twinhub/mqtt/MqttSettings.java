@@ -23,7 +23,8 @@ public record MqttSettings(
     int twinOpsBurst,
     Duration askTimeout,
     int backlog,
-    Duration drainTimeout) {
+    Duration drainTimeout,
+    boolean compactTls) {
 
   public MqttSettings {
     hostNames = List.copyOf(hostNames);
@@ -55,12 +56,17 @@ public record MqttSettings(
         m.getInt("twin-ops-burst"),
         m.getDuration("ask-timeout"),
         m.getInt("backlog"),
-        m.getDuration("drain-timeout"));
+        m.getDuration("drain-timeout"),
+        switch (m.getString("tls-stage")) {
+          case "compact" -> true;
+          case "akka" -> false;
+          default -> throw new IllegalArgumentException("twinhub.mqtt.tls-stage must be compact or akka");
+        });
   }
 
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
-        askTimeout, backlog, drainTimeout);
+        askTimeout, backlog, drainTimeout, compactTls);
   }
 }
