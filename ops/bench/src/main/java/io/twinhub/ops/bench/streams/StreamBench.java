@@ -150,20 +150,41 @@ public final class StreamBench {
 
   // ------------------------------------------------------------------ phases
 
-  /** Creates the twins (bulk, 100 per call); idempotent. */
+  /**
+   * Creates the twins (bulk, 100 per call, two in flight); idempotent, so a call a busy node
+   * answered with errors (e.g. 503 per device) is simply sent again.
+   */
   void seed() throws Exception {
     long t0 = System.nanoTime();
-    List<CompletableFuture<RestClient.Answer>> calls = new ArrayList<>();
+    List<String> bodies = new ArrayList<>();
     for (int from = 0; from < twins; from += 100) {
-      String body = IntStream.range(from, Math.min(from + 100, twins))
+      bodies.add(IntStream.range(from, Math.min(from + 100, twins))
           .mapToObj(i -> "{\"id\":\"" + PREFIX + i + "\",\"importMode\":\"createOrUpdate\"}")
-          .collect(Collectors.joining(",", "[", "]"));
-      calls.add(rest.send(0, "POST", "/devices?" + API_VERSION, body).toCompletableFuture());
+          .collect(Collectors.joining(",", "[", "]")));
     }
-    long failed = 0;
-    for (CompletableFuture<RestClient.Answer> c : calls) if (!c.get(300, TimeUnit.SECONDS).ok()) failed++;
-    if (failed > 0) throw new IllegalStateException(failed + " bulk calls failed");
+    for (int i = 0; i < bodies.size(); i += 2) {
+      List<CompletableFuture<Boolean>> calls = new ArrayList<>();
+      for (String body : bodies.subList(i, Math.min(i + 2, bodies.size()))) {
+        calls.add(CompletableFuture.supplyAsync(() -> bulkWithRetries(body)));
+      }
+      for (CompletableFuture<Boolean> c : calls) {
+        if (!c.get(600, TimeUnit.SECONDS)) throw new IllegalStateException("a bulk call kept failing");
+      }
+    }
     System.out.printf(Locale.ROOT, "streams: %d twins ready in %.1f s%n", twins, (System.nanoTime() - t0) / 1e9);
+  }
+
+  private boolean bulkWithRetries(String body) {
+    for (int attempt = 0; attempt < 10; attempt++) {
+      try {
+        RestClient.Answer a = rest.sendAndWait(0, "POST", "/devices?" + API_VERSION, body);
+        if (a.ok() && !a.text().contains("\"isSuccessful\":false")) return true;
+        Thread.sleep(2000);
+      } catch (Exception e) {
+        // a timeout on a busy node: try again
+      }
+    }
+    return false;
   }
 
   /** Pre-writes the events, then one consumer reads the whole journal from earliest, twice. */
