@@ -193,7 +193,6 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(
         next -> Effect().persist(TwinEvent.of(c.update(), versionsOf(next), at))
             .thenRun(after -> {
-              if (c.update() instanceof TwinUpdate.PatchReported) noteActivity(at); // a device write
               notifyDesired(c.update(), after);
             })
             .thenReply(c.replyTo(), this::view),

@@ -67,9 +67,19 @@ public record TwinRecord(Twin twin, boolean deleted, List<String> modules, List<
     } else if (event instanceof TwinEvent.ConnectionStateChanged e) {
       return withTwin(twin.withIdentity(twin.identity().withConnectionState(e.state(), e.at())));
     } else if (event instanceof TwinEvent.TwinChanged e) {
-      return withTwin(twin.withState(twin.state().apply(e.update(), e.at())));
+      Twin t = twin.withState(twin.state().apply(e.update(), e.at()));
+      // A reported patch is the device's own write, so it is device activity; taking it from the
+      // event keeps lastActivityTime the same after a replay and in the query index.
+      if (e instanceof TwinEvent.ReportedPatched && isLater(e.at(), t.identity().lastActivityTime())) {
+        t = t.withIdentity(t.identity().withActivity(e.at()));
+      }
+      return withTwin(t);
     }
     throw new IllegalArgumentException("unknown event " + event);
+  }
+
+  private static boolean isLater(Instant at, Instant than) {
+    return than == null || at.isAfter(than);
   }
 
   private TwinRecord withTwin(Twin t) {
