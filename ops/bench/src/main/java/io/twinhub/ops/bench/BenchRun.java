@@ -246,7 +246,7 @@ final class BenchRun implements AutoCloseable {
     long pid = target.pids().get(0);
     long seconds = Math.min(o.jfr(), Math.max(1, o.duration().toSeconds()));
     Path file = target.workDir().resolve("twin-patch-node1.jfr");
-    if (run(jcmd(), Long.toString(pid), "JFR.start", "name=bench", "settings=profile",
+    if (JdkTools.run(java.time.Duration.ofMinutes(2), JdkTools.tool("jcmd"), Long.toString(pid), "JFR.start", "name=bench", "settings=profile",
         "duration=" + seconds + "s", "filename=" + file) == null) return Optional.empty();
     return Optional.of(file);
   }
@@ -255,7 +255,7 @@ final class BenchRun implements AutoCloseable {
     try {
       for (int i = 0; i < 60 && !(Files.exists(file) && Files.size(file) > 0); i++) Thread.sleep(1000);
       Thread.sleep(1000); // the dump is written, then closed
-      String out = run(Path.of(System.getProperty("java.home"), "bin", "jfr").toString(), "print", "--events",
+      String out = JdkTools.run(java.time.Duration.ofMinutes(2), JdkTools.tool("jfr"), "print", "--events",
           "jdk.ExecutionSample", "--stack-depth", "64", file.toString());
       if (out == null) return;
       String summary = JfrSummary.render(out, 15);
@@ -266,27 +266,6 @@ final class BenchRun implements AutoCloseable {
       System.out.println("bench: JFR profile unreadable: " + e);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  private static String jcmd() {
-    return Path.of(System.getProperty("java.home"), "bin", "jcmd").toString();
-  }
-
-  private static String run(String... cmd) {
-    try {
-      Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes());
-      if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) {
-        System.out.println("bench: " + String.join(" ", cmd) + " failed: " + out.strip());
-        return null;
-      }
-      return out;
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
     }
   }
 

@@ -102,17 +102,7 @@ public final class NodeProbe {
   }
 
   private static String jcmd(long pid, String command) {
-    try {
-      Path jcmd = Path.of(System.getProperty("java.home"), "bin", "jcmd");
-      Process p = new ProcessBuilder(jcmd.toString(), Long.toString(pid), command).redirectErrorStream(true).start();
-      String out = new String(p.getInputStream().readAllBytes());
-      if (!p.waitFor(60, TimeUnit.SECONDS) || p.exitValue() != 0) return null;
-      return out;
-    } catch (IOException e) {
-      return null;
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      return null;
-    }
+    return JdkTools.run(java.time.Duration.ofSeconds(60), JdkTools.tool("jcmd"), Long.toString(pid), command);
   }
+
 }
