@@ -6,15 +6,15 @@ import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 
 /** The JDK's own tools (jcmd, jfr) run against the measured JVMs: output, or null when they fail. */
-final class JdkTools {
+public final class JdkTools {
   private JdkTools() {}
 
   /** {@code bin/<name>} of the JDK running the harness. */
-  static String tool(String name) {
+  public static String tool(String name) {
     return Path.of(System.getProperty("java.home"), "bin", name).toString();
   }
 
-  static String run(Duration timeout, String... cmd) {
+  public static String run(Duration timeout, String... cmd) {
     try {
       Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
       String out = new String(p.getInputStream().readAllBytes());

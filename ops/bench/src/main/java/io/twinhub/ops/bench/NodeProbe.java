@@ -17,7 +17,7 @@ import java.util.regex.Pattern;
 public final class NodeProbe {
 
   /** Clock ticks per second of /proc (USER_HZ); 100 on every Linux the JDK runs on. */
-  static final long TICKS_PER_SECOND = 100;
+  public static final long TICKS_PER_SECOND = 100;
   private static final Pattern HEAP_USED = Pattern.compile("heap\\s+total\\s+(\\d+)K,\\s+used\\s+(\\d+)K");
 
   private final List<Long> pids;
@@ -56,7 +56,7 @@ public final class NodeProbe {
   }
 
   /** utime + stime of a process in clock ticks, -1 if it cannot be read. */
-  static long cpuTicks(long pid) {
+  public static long cpuTicks(long pid) {
     try {
       return parseStatTicks(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
     } catch (IOException | RuntimeException e) {
@@ -96,7 +96,7 @@ public final class NodeProbe {
   }
 
   /** "garbage-first heap   total 262144K, used 93214K [...]" → bytes used; -1 when absent. */
-  static long parseHeapUsed(String heapInfo) {
+  public static long parseHeapUsed(String heapInfo) {
     Matcher m = HEAP_USED.matcher(heapInfo);
     return m.find() ? Long.parseLong(m.group(2)) * 1024 : -1;
   }

@@ -1,7 +1,9 @@
 package io.twinhub.ops.bench.mqtt;
 
+import io.twinhub.ops.bench.JdkTools;
+import io.twinhub.ops.bench.NodeProbe;
+
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -9,13 +11,12 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.time.Duration;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /** What the workloads read of the node's JVM from outside: heap after a full GC, class histogram, CPU, RSS. */
 final class JvmHeap {
-  private static final Pattern HEAP_USED = Pattern.compile("heap\\s+total \\d+K, used (\\d+)K");
   private static final Pattern HISTO_LINE = Pattern.compile("^\\s*\\d+:\\s+(\\d+)\\s+(\\d+)\\s+(\\S+)");
 
   private JvmHeap() {}
@@ -24,9 +25,9 @@ final class JvmHeap {
   static long heapUsedAfterGc(long pid) throws IOException, InterruptedException {
     jcmd(pid, "GC.run");
     jcmd(pid, "GC.run");
-    Matcher m = HEAP_USED.matcher(jcmd(pid, "GC.heap_info"));
-    if (!m.find()) throw new IOException("no heap figure in jcmd GC.heap_info of " + pid);
-    return Long.parseLong(m.group(1)) * 1024;
+    long used = NodeProbe.parseHeapUsed(jcmd(pid, "GC.heap_info"));
+    if (used < 0) throw new IOException("no heap figure in jcmd GC.heap_info of " + pid);
+    return used;
   }
 
   /** Live objects by class (the histogram runs a full GC first): class → {instances, bytes}. */
@@ -60,10 +61,9 @@ final class JvmHeap {
 
   /** User + system CPU time of the process so far. */
   static long cpuNanos(long pid) throws IOException {
-    String stat = Files.readString(Path.of("/proc/" + pid + "/stat"));
-    String[] f = stat.substring(stat.lastIndexOf(')') + 2).split(" ");
-    long ticks = Long.parseLong(f[11]) + Long.parseLong(f[12]); // utime, stime (fields 14, 15)
-    return ticks * 10_000_000L; // USER_HZ = 100
+    long ticks = NodeProbe.cpuTicks(pid);
+    if (ticks < 0) throw new IOException("cannot read the CPU time of process " + pid);
+    return ticks * (1_000_000_000L / NodeProbe.TICKS_PER_SECOND);
   }
 
   static long rssBytes(long pid) throws IOException {
@@ -73,10 +73,9 @@ final class JvmHeap {
     return 0;
   }
 
-  static String jcmd(long pid, String command) throws IOException, InterruptedException {
-    Process p = new ProcessBuilder("jcmd", String.valueOf(pid), command).redirectErrorStream(true).start();
-    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-    if (!p.waitFor(120, TimeUnit.SECONDS) || p.exitValue() != 0) throw new IOException("jcmd " + pid + " " + command + ": " + out);
+  static String jcmd(long pid, String command) throws IOException {
+    String out = JdkTools.run(Duration.ofSeconds(120), JdkTools.tool("jcmd"), String.valueOf(pid), command);
+    if (out == null) throw new IOException("jcmd " + pid + " " + command + " failed");
     return out;
   }
 }
