@@ -14,15 +14,10 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.twinhub.node.security.TlsMaterial;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import java.net.URI;
-import java.net.URLEncoder;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
-import java.util.Base64;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletionStage;
@@ -109,7 +104,7 @@ public final class RestClient implements AutoCloseable {
     return send(node, method, pathAndQuery, jsonBody).toCompletableFuture().get(120, TimeUnit.SECONDS);
   }
 
-  /** An IoT Hub service SAS token: sig = HMAC-SHA256(key, urlencode(host) + "\n" + expiry). */
+  /** An IoT Hub service SAS token for the policy of {@code connectionString}. */
   static String sasToken(String connectionString, Instant expiry) throws Exception {
     String host = null, keyName = null, key = null;
     for (String part : connectionString.split(";")) {
@@ -126,12 +121,7 @@ public final class RestClient implements AutoCloseable {
     if (host == null || keyName == null || key == null) {
       throw new IllegalArgumentException("connection string needs HostName, SharedAccessKeyName and SharedAccessKey");
     }
-    String sr = URLEncoder.encode(host.toLowerCase(Locale.ROOT), StandardCharsets.UTF_8);
-    long se = expiry.getEpochSecond();
-    Mac mac = Mac.getInstance("HmacSHA256");
-    mac.init(new SecretKeySpec(Base64.getDecoder().decode(key), "HmacSHA256"));
-    String sig = Base64.getEncoder().encodeToString(mac.doFinal((sr + "\n" + se).getBytes(StandardCharsets.UTF_8)));
-    return "SharedAccessSignature sr=" + sr + "&sig=" + URLEncoder.encode(sig, StandardCharsets.UTF_8) + "&se=" + se + "&skn=" + keyName;
+    return SasTokens.sign(host, key, keyName, expiry.getEpochSecond());
   }
 
   @Override

@@ -1,7 +1,5 @@
 package io.twinhub.ops.bench.mqtt;
 
-import javax.crypto.Mac;
-import javax.crypto.spec.SecretKeySpec;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.TrustManagerFactory;
 import java.io.BufferedInputStream;
@@ -12,20 +10,16 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.net.Socket;
-import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.GeneralSecurityException;
 import java.security.KeyStore;
 import java.security.cert.Certificate;
 import java.security.cert.CertificateFactory;
-import java.util.Base64;
-import java.util.Locale;
 
 /**
  * What the MQTT workloads need of the hub's REST API and of IoT Hub's SAS scheme: one keep-alive
- * HTTPS/1.1 connection (blocking JSSE socket, one request at a time) and token signing.
+ * HTTPS/1.1 connection (blocking JSSE socket, one request at a time).
  */
 final class HubRest implements AutoCloseable {
   static final String API_VERSION = "api-version=2021-04-12";
@@ -96,22 +90,5 @@ final class HubRest implements AutoCloseable {
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(null, tmf.getTrustManagers(), null);
     return ctx;
-  }
-
-  /**
-   * IoT Hub's SAS token: {@code sig = base64(HMAC-SHA256(key, urlencode(resource) + "\n" + expiry))};
-   * {@code keyName} null for a device's own key.
-   */
-  static String sas(String resource, String base64Key, String keyName, long expiryEpochSeconds) {
-    try {
-      String sr = URLEncoder.encode(resource.toLowerCase(Locale.ROOT), StandardCharsets.UTF_8);
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(new SecretKeySpec(Base64.getDecoder().decode(base64Key), "HmacSHA256"));
-      String sig = Base64.getEncoder().encodeToString(mac.doFinal((sr + "\n" + expiryEpochSeconds).getBytes(StandardCharsets.UTF_8)));
-      return "SharedAccessSignature sr=" + sr + "&sig=" + URLEncoder.encode(sig, StandardCharsets.UTF_8) + "&se=" + expiryEpochSeconds
-          + (keyName == null ? "" : "&skn=" + keyName);
-    } catch (GeneralSecurityException e) {
-      throw new IllegalStateException(e);
-    }
   }
 }

@@ -1,5 +1,7 @@
 package io.twinhub.ops.bench.mqtt;
 
+import io.twinhub.ops.bench.SasTokens;
+
 import io.twinhub.ops.bench.BenchOptions;
 import io.twinhub.ops.bench.BenchResult;
 import io.twinhub.ops.bench.BenchTarget;
@@ -8,7 +10,6 @@ import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
 
 import javax.net.ssl.SSLContext;
-import java.io.File;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -504,7 +505,7 @@ public final class MqttBench {
     Map<String, Long> reasons = new ConcurrentHashMap<>();
     List<MqttLoadClient.Device> devices = Collections.synchronizedList(new ArrayList<>(n));
     long expiry = System.currentTimeMillis() / 1000 + 6 * 3600;
-    String policyToken = o.policyAuth() ? HubRest.sas(o.host(), o.key(), o.keyName(), expiry) : null;
+    String policyToken = o.policyAuth() ? SasTokens.sign(o.host(), o.key(), o.keyName(), expiry) : null;
     long t0 = System.nanoTime();
     long interval = rate > 0 ? (long) (1e9 / rate) : 0;
     long lastReport = t0;
@@ -515,7 +516,7 @@ public final class MqttBench {
       }
       if (!slots.tryAcquire(3, TimeUnit.MINUTES)) throw stuck(devices, inflight - slots.availablePermits());
       String id = o.prefix() + i;
-      String password = policyToken != null ? policyToken : HubRest.sas(o.host() + "/devices/" + id, DEVICE_KEY, null, expiry);
+      String password = policyToken != null ? policyToken : SasTokens.sign(o.host() + "/devices/" + id, DEVICE_KEY, null, expiry);
       MqttLoadClient.Device d = client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(), listener);
       devices.add(d);
       d.connAck().whenComplete((code, err) -> {
@@ -612,7 +613,7 @@ public final class MqttBench {
   }
 
   static String serviceToken(Options o) {
-    return HubRest.sas(o.host(), o.key(), o.keyName(), System.currentTimeMillis() / 1000 + 6 * 3600);
+    return SasTokens.sign(o.host(), o.key(), o.keyName(), System.currentTimeMillis() / 1000 + 6 * 3600);
   }
 
   static MqttLoadClient client(Options o) throws Exception {
