@@ -113,6 +113,7 @@ public final class QueryEngine implements TwinQueries, AutoCloseable {
     }
     // A refresh may have happened between the check and the registration.
     if (covered(ryw)) complete(w);
+    else index.requestRefresh();
     timer.schedule(() -> {
       synchronized (waiters) {
         waiters.remove(w);
@@ -135,9 +136,13 @@ public final class QueryEngine implements TwinQueries, AutoCloseable {
       if (waiters.isEmpty()) return;
       snapshot = new ArrayList<>(waiters);
     }
+    boolean stillWaiting = false;
     for (Waiter w : snapshot) {
       if (covered(w.ryw())) complete(w);
+      else stillWaiting = true;
     }
+    // Their versions were not in the index yet: refresh again as soon as more arrives.
+    if (stillWaiting) index.requestRefresh();
   }
 
   private void complete(Waiter w) {

@@ -45,7 +45,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *   <li>an event more than one above it means events were not delivered (yet): they are read
  *       from the twin's own journal and applied first, so the fold never skips one.</li>
  * </ul>
- * Visibility ({@link TwinIndex#refresh}) follows every {@code refresh-interval}; durability
+ * Visibility ({@link TwinIndex#refresh}) follows every {@code refresh-interval}, or at once when a
+ * read-your-writes query waits ({@link TwinIndex#requestRefresh}); durability
  * ({@link TwinIndex#commit}) every {@code commit-interval}, with each tag's offset in the same
  * Lucene commit, so a restart resumes exactly where the durable index is.
  */
@@ -98,7 +99,9 @@ final class TwinIndexWriter implements AutoCloseable {
       }
     };
     readOffsets(index.committedData());
-    long tick = Math.max(10, settings.refreshInterval().toMillis());
+    // Short ticks, so a refresh a read-your-writes query asks for happens within ~20 ms; the
+    // refresh-interval itself only bounds how stale other queries may be.
+    long tick = Math.max(10, Math.min(20, settings.refreshInterval().toMillis()));
     thread.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.MILLISECONDS);
   }
 
@@ -239,7 +242,7 @@ final class TwinIndexWriter implements AutoCloseable {
 
   private void maybeRefresh(boolean force) {
     long now = clock.millis();
-    if (!dirty || (!force && now - lastRefresh < settings.refreshInterval().toMillis())) return;
+    if (!dirty || (!force && !index.refreshRequested() && now - lastRefresh < settings.refreshInterval().toMillis())) return;
     index.refresh();
     lastRefresh = clock.millis();
     dirty = false;

@@ -75,6 +75,8 @@ public final class TwinIndex implements Closeable {
   private final Map<TwinKey, Pending> pending = new ConcurrentHashMap<>();
   private final AtomicLong writeGeneration = new AtomicLong();
   private final List<Runnable> refreshListeners = new CopyOnWriteArrayList<>();
+  /** A reader waits for writes to become visible: the writer refreshes at its next tick instead of its interval. */
+  private volatile boolean refreshWanted;
   private volatile Map<String, String> committed;
 
   /** What the writer last stored for a twin. {@code deleted}: the twin is gone (the document stays as a marker). */
@@ -191,9 +193,24 @@ public final class TwinIndex implements Closeable {
     return withSearcher(s -> storedOf(s, key));
   }
 
+  /**
+   * Asks the writer to make its writes visible soon rather than at its refresh interval: a
+   * read-your-writes query is waiting. Stays asked until a refresh no longer leaves a waiter.
+   */
+  public void requestRefresh() {
+    refreshWanted = true;
+  }
+
+  /** Whether a reader asked for a refresh (see {@link #requestRefresh()}). */
+  public boolean refreshRequested() {
+    return refreshWanted;
+  }
+
   /** Makes every write so far visible to queries (near-real-time; not durable). */
   public void refresh() {
     long generation = writeGeneration.get();
+    // Cleared before the reopen: a reader still waiting afterwards asks again from its listener.
+    refreshWanted = false;
     try {
       searchers.maybeRefreshBlocking();
     } catch (IOException e) {
