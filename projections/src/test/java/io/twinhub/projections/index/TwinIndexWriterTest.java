@@ -7,6 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.ConfigFactory;
 import io.twinhub.query.QueryEngine;
+import io.twinhub.query.ReadYourWrites;
 import io.twinhub.query.QuerySettings;
 import io.twinhub.query.index.TwinIndex;
 import io.twinhub.query.index.TwinKey;
@@ -237,6 +238,32 @@ class TwinIndexWriterTest {
     var h = writer.takeVisibleLag();
     assertEquals(1, h.getTotalCount());
     assertTrue(h.getMaxValue() >= 0 && h.getMaxValue() < Duration.ofMinutes(1).toMillis(), "lag " + h.getMaxValue());
+  }
+
+  @Test
+  void aReadYourWritesQueryMakesWritesVisibleWithoutWaitingForTheRefreshInterval() throws Exception {
+    writer.close();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("twinhub.projections.index.refresh-interval = 1h").withFallback(kit.system().settings().config())),
+        Clock.systemUTC());
+    QueryEngine engine = new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool());
+    try {
+      // The first write after start is refreshed at once (no refresh yet), the next one waits for the interval.
+      Journal first = new Journal("Device|first");
+      first.add(new TwinEvent.DeviceCreated(identity("first", null), new TwinEvent.Versions(1, 1, 1), T0));
+      writer.apply(0, first.envelopes).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      Journal dev = new Journal("Device|ryw");
+      dev.add(new TwinEvent.DeviceCreated(identity("ryw", null), new TwinEvent.Versions(1, 1, 1), T0));
+      writer.apply(0, dev.envelopes).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      // Applied but not refreshed: an ordinary query does not see it within the hour-long interval.
+      assertEquals(1, engine.query("SELECT * FROM devices", 10, null).json().size());
+      // A caller that has seen version 1 makes the writer refresh at its next tick.
+      engine.awaitVisible(ReadYourWrites.of(TwinKey.device("ryw"), 1), Duration.ofSeconds(10))
+          .toCompletableFuture().get(15, TimeUnit.SECONDS);
+      assertEquals(2, engine.query("SELECT * FROM devices", 10, null).json().size());
+    } finally {
+      engine.close();
+    }
   }
 
   @SafeVarargs
