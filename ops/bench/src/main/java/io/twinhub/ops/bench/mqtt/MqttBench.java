@@ -5,6 +5,8 @@ import io.twinhub.ops.bench.SasTokens;
 import io.twinhub.ops.bench.BenchOptions;
 import io.twinhub.ops.bench.BenchResult;
 import io.twinhub.ops.bench.BenchTarget;
+import io.twinhub.ops.bench.JdkTools;
+import io.twinhub.ops.bench.JfrSummary;
 import io.twinhub.ops.bench.NodeProbe;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -77,7 +79,8 @@ public final class MqttBench {
   public record Options(String workload, String host, int mqttPort, URI url, Path ca, String keyName, String key,
                         int devices, boolean setup, String prefix, double connectRate, int connectInflight,
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
-                        int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections) {}
+                        int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections,
+                        int jfrSeconds, Path jfrFile) {}
 
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
@@ -107,6 +110,9 @@ public final class MqttBench {
         "--warmup", b.warmup().toMillis() + "ms", "--duration", b.duration().toMillis() + "ms",
         "--concurrency", String.valueOf(b.concurrency())));
     if (!t.pids().isEmpty()) args.addAll(List.of("--node-pid", String.valueOf(t.pids().get(0))));
+    if (b.jfr() > 0) {
+      args.addAll(List.of("--jfr", String.valueOf(b.jfr()), "--jfr-file", t.workDir().resolve(b.workload() + "-node1.jfr").toString()));
+    }
     Map<String, String> extra = new HashMap<>(b.extra());
     if (!"false".equals(extra.remove("setup"))) args.add("--setup");
     if ("true".equals(extra.remove("policy-auth"))) args.add("--policy-auth");
@@ -265,6 +271,7 @@ public final class MqttBench {
       NodeProbe.Mark mark = probe.mark();
       long cpu0 = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) : 0;
       long lost0 = sentAt.size();
+      boolean profiling = !plainBroker && startJfr(o);
       long t0 = System.nanoTime();
       System.out.printf(Locale.ROOT, "measuring %s ...%n", o.duration());
       drive(o, sendNext[0], closedLoop, o.duration());
@@ -293,8 +300,29 @@ public final class MqttBench {
               closedLoop ? o.concurrency() + " in flight" : "offered " + (long) o.rate() + "/s", o.payloadBytes(),
               plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204"));
       disconnectAll(c.devices);
+      if (profiling) printProfile(o);
     }
     return new Report(out, result);
+  }
+
+  /** JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase. */
+  private static boolean startJfr(Options o) {
+    if (o.jfrSeconds() <= 0 || o.nodePid() <= 0) return false;
+    long seconds = Math.min(o.jfrSeconds(), Math.max(1, o.duration().toSeconds()));
+    return JdkTools.run(Duration.ofMinutes(2), JdkTools.tool("jcmd"), Long.toString(o.nodePid()), "JFR.start",
+        "name=mqtt-bench", "settings=profile", "duration=" + seconds + "s", "filename=" + o.jfrFile()) != null;
+  }
+
+  /** The hottest threads, owners and top frames of the profile; the .jfr file stays for jfr/JMC. */
+  private static void printProfile(Options o) throws InterruptedException, IOException {
+    Path file = o.jfrFile();
+    for (int i = 0; i < 60 && !(Files.exists(file) && Files.size(file) > 0); i++) Thread.sleep(1000);
+    Thread.sleep(1000); // written, then closed
+    String printed = JdkTools.run(Duration.ofMinutes(2), JdkTools.tool("jfr"), "print", "--events",
+        "jdk.ExecutionSample", "--stack-depth", "64", file.toString());
+    if (printed == null) return;
+    System.out.println("JFR profile of the node during " + o.workload() + " (" + file + "):");
+    System.out.print(JfrSummary.render(printed, 20));
   }
 
   private static volatile boolean running;
@@ -466,7 +494,7 @@ public final class MqttBench {
     try (Mosquitto m = Mosquitto.start()) {
       Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
           false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
-          o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections());
+          o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null);
       Report r = reported(b, true);
       List<Figure> out = new ArrayList<>();
       out.add(new Figure("broker", m.version()));
@@ -687,6 +715,8 @@ public final class MqttBench {
           --policy-auth                      devices sign with the connection string's policy instead of their key
           --rest-connections 8               notify: keep-alive HTTPS connections sending the PATCHes
           --threads 2                        event-loop threads of the load client
+          --jfr S (0)                        reported: JFR profile (S seconds) of --node-pid during the measured phase
+          --jfr-file F                       where the profile goes (/tmp/<workload>-node.jfr)
         """;
   }
 
@@ -727,7 +757,9 @@ public final class MqttBench {
         Long.parseLong(a.getOrDefault("--node-pid", "0")),
         Integer.parseInt(a.getOrDefault("--threads", "2")),
         a.containsKey("--policy-auth"),
-        Integer.parseInt(a.getOrDefault("--rest-connections", "8")));
+        Integer.parseInt(a.getOrDefault("--rest-connections", "8")),
+        Integer.parseInt(a.getOrDefault("--jfr", "0")),
+        Path.of(a.getOrDefault("--jfr-file", "/tmp/" + workload + "-node.jfr")));
   }
 
   static Duration duration(String s) {
