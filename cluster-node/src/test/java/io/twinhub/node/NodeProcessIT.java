@@ -88,7 +88,7 @@ class NodeProcessIT {
     try (ServerSocket taken = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       List<String> out = new CopyOnWriteArrayList<>();
       Process p = startNodeProcess(otherDir, freePort(), out, "--http-port", String.valueOf(taken.getLocalPort()));
-      assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+      assertTrue(p.waitFor(90, TimeUnit.SECONDS), "a busy port ends the start (generous: a loaded box)");
       assertEquals(2, p.exitValue());
       assertTrue(eventuallyContains(out, l -> l.equals("twinhub: HTTP port " + taken.getLocalPort()
           + " on 127.0.0.1 is already in use; choose another with --http-port")), String.join("\n", out));
@@ -135,7 +135,7 @@ class NodeProcessIT {
 
   /** The reader thread may still be draining the last lines of an exited process. */
   static boolean eventuallyContains(List<String> sink, java.util.function.Predicate<String> line) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(5).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (sink.stream().noneMatch(line) && System.nanoTime() < deadline) {
       Thread.sleep(50);
     }

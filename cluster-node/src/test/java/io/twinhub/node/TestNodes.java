@@ -1,5 +1,7 @@
 package io.twinhub.node;
 
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 
 import java.io.IOException;
@@ -16,8 +18,26 @@ public final class TestNodes {
     return TwinhubNode.start(settings(dataDir, Map.of()));
   }
 
-  public static NodeSettings settings(Path dataDir, Map<String, Object> extra) throws IOException {
+  /**
+   * Waits of a loaded 2-core CI box (four JVMs and Cassandra on two cores): an entity that takes
+   * longer than the product's 5 s to answer is slowness there, not what these tests look for.
+   * Tests about timeouts put back {@link #productTimeouts()}.
+   */
+  public static final Map<String, Object> LOADED_BOX = Map.of(
+      "twinhub.twin.ask-timeout", "20s",
+      "twinhub.mqtt.ask-timeout", "20s");
+
+  /** The product's values of what {@link #LOADED_BOX} changes. */
+  public static Map<String, Object> productTimeouts() {
+    Config product = ConfigFactory.load();
     Map<String, Object> o = new HashMap<>();
+    for (String key : LOADED_BOX.keySet()) o.put(key, product.getString(key));
+    return o;
+  }
+
+  /** Free ports, the shared Cassandra, {@link #LOADED_BOX}, then {@code extra}. */
+  public static NodeSettings settings(Path dataDir, Map<String, Object> extra) throws IOException {
+    Map<String, Object> o = new HashMap<>(LOADED_BOX);
     o.put("twinhub.data-dir", dataDir.toString());
     o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
     o.put("twinhub.mqtt.port", SharedEmbeddedCassandra.freePort());

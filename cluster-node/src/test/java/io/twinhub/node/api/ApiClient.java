@@ -74,7 +74,8 @@ final class ApiClient {
     this.http = HttpClient.newBuilder()
         .sslContext(TlsMaterial.clientSslContext(caPem))
         .version(HttpClient.Version.HTTP_1_1)
-        .connectTimeout(Duration.ofSeconds(5))
+        // A TLS connect on a loaded 2-core box can take seconds; a refused one fails at once anyway.
+        .connectTimeout(Duration.ofSeconds(15))
         .build();
     this.policies = policies;
     this.hostName = hostName;

@@ -76,9 +76,8 @@ class ChangeStreamsIT {
     patchDesired("s1", "{\"a\":1}");
     patchDesired("s1", "{\"mode\":\"eco\"}");
     patchDesired("s1", "{\"a\":null}");
-    Thread.sleep(1500); // past the read journal's eventual-consistency delay
-
-    List<JsonNode> all = ndjson("/streams/twinChangeEvents?from=earliest&to=now&deviceId=s1");
+    // Tag reads trail writes by the read journal's eventual-consistency delay.
+    List<JsonNode> all = awaitNdjson("/streams/twinChangeEvents?from=earliest&to=now&deviceId=s1", 3);
     assertEquals(List.of(2L, 3L, 4L), all.stream().map(m -> m.get("version").asLong()).toList());
     JsonNode first = all.get(0);
     assertEquals("updateTwin", first.at("/properties/opType").asText());

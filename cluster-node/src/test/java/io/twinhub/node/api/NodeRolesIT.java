@@ -4,6 +4,7 @@ import akka.cluster.sharding.typed.GetShardRegionState;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.actor.typed.javadsl.AskPattern;
 import io.twinhub.node.NodeSettings;
+import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 import io.twinhub.twin.entity.DeviceEntity;
@@ -35,7 +36,7 @@ class NodeRolesIT {
     int twinRemoting = SharedEmbeddedCassandra.freePort();
     int twinHttp = SharedEmbeddedCassandra.freePort();
     int twinMqtt = SharedEmbeddedCassandra.freePort();
-    Map<String, Object> t = new HashMap<>();
+    Map<String, Object> t = new HashMap<>(TestNodes.LOADED_BOX);
     t.put("twinhub.data-dir", dir.resolve("twin").toString());
     t.put("twinhub.roles", "twin");
     t.put("twinhub.http.port", twinHttp);

@@ -1,26 +1,52 @@
 package io.twinhub.node.cluster;
 
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinhub.node.Main;
+import io.twinhub.node.security.SharedAccessPolicies;
+import io.twinhub.node.security.TlsMaterial;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
+import io.twinhub.twin.auth.SasToken;
+import io.twinhub.twin.auth.SharedAccessPolicy;
 
+import javax.net.ssl.SSLContext;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.time.Clock;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
+import java.util.stream.Collectors;
 
 /**
  * A cluster of real node processes (separate JVMs, as in production) on the JVM's shared
- * embedded Cassandra: node 1 first, then the others with node 1's keys and CA, so one token
- * and one trust store work on every node. Ports are free ones; nodes 1 and 2 are the seeds.
+ * embedded Cassandra and a journal keyspace of its own. One CA and one set of shared access
+ * policies are made before the start and given to every node, so one token and one trust store
+ * work on every node and all nodes start at once. Ports are free ones; nodes 1 and 2 are the
+ * seeds. Also the owner's HTTPS client the cluster tests talk to it with.
  */
 final class NodeProcesses implements AutoCloseable {
+  static final ObjectMapper JSON = new ObjectMapper();
+  /** Generous: on a loaded 2-core box a node start, a leave or a TLS connect takes many times its quiet time. */
+  static final Duration NODE_START = Duration.ofSeconds(180);
+  static final Duration MEMBERSHIP = Duration.ofSeconds(90);
+
   record Node(int index, Path dataDir, int httpPort, int mqttPort, int managementPort, int remotingPort,
               List<String> output, Process[] process) {
     Process current() {
@@ -29,17 +55,69 @@ final class NodeProcesses implements AutoCloseable {
   }
 
   final List<Node> nodes = new ArrayList<>();
+  final SSLContext tls;
+  /** The owner's client: a dead node refuses at once, so the long connect timeout slows no one down. */
+  final HttpClient http;
+  final String ownerToken;
   private final String keyspace;
   /** Node index → the thread copying its current process's output. */
-  private final java.util.Map<Integer, Thread> readers = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<Integer, Thread> readers = new ConcurrentHashMap<>();
+  private volatile boolean formed;
 
-  NodeProcesses(Path baseDir, int count, String keyspace) throws IOException {
+  /**
+   * {@code count} node processes started together and Up in one cluster, on the keyspace
+   * {@code <keyspacePrefix>_<random>}.
+   */
+  static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix) throws Exception {
+    NodeProcesses cluster = new NodeProcesses(baseDir, count,
+        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
+    try {
+      long t0 = System.nanoTime();
+      cluster.startAll();
+      System.out.printf("NodeProcesses: %d nodes Up in %.1f s%n", count, (System.nanoTime() - t0) / 1e9);
+      return cluster;
+    } catch (Throwable t) {
+      cluster.close();
+      throw t;
+    }
+  }
+
+  private NodeProcesses(Path baseDir, int count, String keyspace) throws Exception {
     this.keyspace = keyspace;
     for (int i = 1; i <= count; i++) {
       nodes.add(new Node(i, baseDir.resolve("node-" + i), SharedEmbeddedCassandra.freePort(),
           SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(),
           new CopyOnWriteArrayList<>(), new Process[1]));
     }
+    Path first = nodes.get(0).dataDir();
+    // The CA (each node makes its own server certificate with it) and the policies, as node 1 would on first start.
+    TlsMaterial.loadOrCreate(first, List.of("127.0.0.1"), Clock.systemUTC());
+    SharedAccessPolicy owner = SharedAccessPolicies.loadOrCreate(first).get(SharedAccessPolicies.IOTHUBOWNER);
+    for (Node n : nodes.subList(1, nodes.size())) shareCredentials(first, n.dataDir());
+    tls = TlsMaterial.clientSslContext(first.resolve("tls/ca.pem"));
+    http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(15)).build();
+    ownerToken = SasToken.signForService("127.0.0.1", owner.keyName(), owner.keys().primaryKey(),
+        Instant.now().plus(Duration.ofHours(2)).getEpochSecond());
+  }
+
+  private static void shareCredentials(Path from, Path to) throws IOException {
+    Files.createDirectories(to.resolve("security"));
+    Files.createDirectories(to.resolve("tls"));
+    Files.copy(SharedAccessPolicies.fileIn(from), SharedAccessPolicies.fileIn(to), StandardCopyOption.REPLACE_EXISTING);
+    for (String f : List.of("ca.pem", "ca.key")) {
+      Files.copy(from.resolve("tls").resolve(f), to.resolve("tls").resolve(f), StandardCopyOption.REPLACE_EXISTING);
+    }
+  }
+
+  /**
+   * All at once: only node 1, the first seed, may form the cluster on its own (after its
+   * seed-node-timeout); the others keep asking the seeds until it has, then join it.
+   */
+  private void startAll() throws Exception {
+    for (Node n : nodes) start(n);
+    for (Node n : nodes) awaitReady(n);
+    formed = true;
+    awaitMembers(nodes.get(0), nodes.size());
   }
 
   /**
@@ -52,35 +130,15 @@ final class NodeProcesses implements AutoCloseable {
     return nodes.stream().filter(x -> x != n).toList();
   }
 
-  private volatile boolean formed;
-
-  void startAll() throws Exception {
-    start(nodes.get(0));
-    awaitReady(nodes.get(0), Duration.ofSeconds(180));
-    for (Node n : nodes.subList(1, nodes.size())) {
-      shareCredentials(n);
-      start(n);
-    }
-    for (Node n : nodes.subList(1, nodes.size())) awaitReady(n, Duration.ofSeconds(180));
-    formed = true;
-  }
-
-  private void shareCredentials(Node n) throws IOException {
-    Path from = nodes.get(0).dataDir();
-    Files.createDirectories(n.dataDir().resolve("security"));
-    Files.createDirectories(n.dataDir().resolve("tls"));
-    Files.copy(from.resolve("security/policies.json"), n.dataDir().resolve("security/policies.json"),
-        StandardCopyOption.REPLACE_EXISTING);
-    for (String f : List.of("ca.pem", "ca.key")) {
-      Files.copy(from.resolve("tls").resolve(f), n.dataDir().resolve("tls").resolve(f), StandardCopyOption.REPLACE_EXISTING);
-    }
-  }
-
+  /** Starts {@code n}'s process (again); {@link #awaitReady} waits for it. */
   void start(Node n) throws IOException {
     String seeds = seedNodes(n).stream().map(s -> "akka://twinhub@127.0.0.1:" + s.remotingPort())
-        .collect(java.util.stream.Collectors.joining(","));
+        .collect(Collectors.joining(","));
     List<String> cmd = List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m", "-XX:+UseSerialGC",
+        // C1 only: four JVMs and Cassandra share two cores, and C2 compiling the node's start-up
+        // code costs more CPU than the short test saves with it.
+        "-XX:TieredStopAtLevel=1",
         "-Dakka.persistence.cassandra.journal.keyspace=" + keyspace,
         "-Dakka.persistence.cassandra.snapshot.keyspace=" + keyspace + "_snapshot",
         "-cp", System.getProperty("java.class.path"), Main.class.getName(),
@@ -107,8 +165,9 @@ final class NodeProcesses implements AutoCloseable {
     readers.put(n.index(), reader);
   }
 
-  void awaitReady(Node n, Duration timeout) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
+  /** Until the node says ready (its member is Up, its journal reachable). */
+  void awaitReady(Node n) throws InterruptedException {
+    long deadline = System.nanoTime() + NODE_START.toNanos();
     while (System.nanoTime() < deadline) {
       if (n.output().stream().anyMatch(l -> l.contains("twinhub node ready"))) return;
       if (!n.current().isAlive()) {
@@ -116,7 +175,71 @@ final class NodeProcesses implements AutoCloseable {
       }
       Thread.sleep(100);
     }
-    throw new IllegalStateException("node " + n.index() + " not ready in " + timeout + ":\n" + String.join("\n", n.output()));
+    throw new IllegalStateException("node " + n.index() + " not ready in " + NODE_START + ":\n" + String.join("\n", n.output()));
+  }
+
+  /** Until {@code node}'s view has exactly {@code up} members, all Up. */
+  void awaitMembers(Node node, int up) throws InterruptedException {
+    String[] last = {""};
+    boolean done = eventually(MEMBERSHIP, () -> {
+      try {
+        last[0] = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.managementPort() + "/cluster/members"))
+            .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+        JsonNode members = JSON.readTree(last[0]).path("members");
+        int n = 0;
+        boolean allUp = true;
+        for (JsonNode m : members) {
+          n++;
+          allUp &= m.path("status").asText().equals("Up");
+        }
+        return n == up && allUp;
+      } catch (IOException e) {
+        last[0] = e.toString();
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    });
+    if (!done) throw new AssertionError("node " + node.index() + " did not see " + up + " members Up within " + MEMBERSHIP + ": " + last[0]);
+  }
+
+  /** A REST request as the owner. */
+  HttpResponse<String> send(Node node, String method, String path, String body) throws IOException, InterruptedException {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create("https://127.0.0.1:" + node.httpPort() + path
+            + "?api-version=2021-04-12"))
+        .timeout(Duration.ofSeconds(10))
+        .header("Authorization", ownerToken)
+        .header("Content-Type", "application/json; charset=utf-8");
+    b.method(method, body == null ? HttpRequest.BodyPublishers.noBody() : HttpRequest.BodyPublishers.ofString(body));
+    return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+  }
+
+  /**
+   * A set-up request (not what the test is about), retried while unanswered or answered 503 on a
+   * loaded box: shards are still being allocated right after the cluster formed.
+   */
+  HttpResponse<String> setUp(Node node, String method, String path, String body) throws IOException, InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (true) {
+      try {
+        HttpResponse<String> r = send(node, method, path, body);
+        if (r.statusCode() != 503 || System.nanoTime() > deadline) return r;
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) throw e;
+      }
+      Thread.sleep(500);
+    }
+  }
+
+  /** Polls {@code condition} every 100 ms until it holds (true) or {@code timeout} passes (false). */
+  static boolean eventually(Duration timeout, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline || Thread.currentThread().isInterrupted()) return false;
+      Thread.sleep(100);
+    }
+    return true;
   }
 
   /**
@@ -126,7 +249,7 @@ final class NodeProcesses implements AutoCloseable {
   void terminate(Node n, Duration timeout) throws InterruptedException {
     // ProcessHandle.destroy sends SIGTERM without closing our end of its output (Process.destroy would).
     n.current().toHandle().destroy();
-    if (!n.current().waitFor(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS)) {
+    if (!n.current().waitFor(timeout.toMillis(), TimeUnit.MILLISECONDS)) {
       throw new IllegalStateException("node " + n.index() + " did not exit within " + timeout + " of SIGTERM:\n"
           + String.join("\n", n.output()));
     }
@@ -148,7 +271,7 @@ final class NodeProcesses implements AutoCloseable {
     for (Node n : nodes) {
       Process p = n.current();
       if (p != null) {
-        if (!p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)) p.destroyForcibly();
+        if (!p.waitFor(60, TimeUnit.SECONDS)) p.destroyForcibly();
       }
     }
   }

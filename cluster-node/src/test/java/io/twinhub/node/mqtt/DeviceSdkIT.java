@@ -95,7 +95,7 @@ class DeviceSdkIT {
 
       assertInstanceOf(TwinReply.Accepted.class, await(node.twins().updateTwin(dev, null,
           new TwinUpdate.PatchDesired(doc("{\"interval\":30,\"mode\":{\"eco\":true}}")), null)));
-      TwinCollection patch = desired.poll(15, TimeUnit.SECONDS);
+      TwinCollection patch = desired.poll(30, TimeUnit.SECONDS);
       assertNotNull(patch, "desired patch delivered");
       assertEquals(2, patch.getVersion());
       assertEquals(30, ((Number) patch.get("interval")).intValue());
@@ -158,7 +158,7 @@ class DeviceSdkIT {
       assertEquals(1, twin(node, dev, null).state().reported().version(), "the device twin is untouched");
 
       await(node.twins().updateTwin(dev, "pump", new TwinUpdate.PatchDesired(doc("{\"speed\":4}")), null));
-      TwinCollection patch = desired.poll(15, TimeUnit.SECONDS);
+      TwinCollection patch = desired.poll(30, TimeUnit.SECONDS);
       assertNotNull(patch);
       assertEquals(3, patch.getVersion());
 
@@ -224,7 +224,7 @@ class DeviceSdkIT {
         // Notifications flow again on the new connection.
         desired.get(dev).clear();
         await(node.twins().updateTwin(dev, null, new TwinUpdate.PatchDesired(doc("{\"afterRestart\":2}")), null));
-        TwinCollection patch = desired.get(dev).poll(15, TimeUnit.SECONDS);
+        TwinCollection patch = desired.get(dev).poll(30, TimeUnit.SECONDS);
         assertNotNull(patch, dev + " receives desired patches after the restart");
         assertEquals(3, patch.getVersion());
         TwinCollection r = new TwinCollection();
@@ -280,14 +280,14 @@ class DeviceSdkIT {
   }
 
   private static void awaitState(TwinhubNode node, String dev, String mod, ConnectionState state) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (twin(node, dev, mod).identity().connectionState() != state && System.nanoTime() < deadline) Thread.sleep(50);
     assertEquals(state, twin(node, dev, mod).identity().connectionState());
   }
 
   private HttpResponse<String> invokeMethod(TwinhubNode node, String path, String body) throws Exception {
     SSLContext ssl = clientTls(dataDir);
-    HttpClient http = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(5)).build();
+    HttpClient http = HttpClient.newBuilder().sslContext(ssl).connectTimeout(Duration.ofSeconds(15)).build();
     HttpRequest req = HttpRequest.newBuilder(URI.create("https://" + HOST + ":" + node.settings().httpPort() + path
             + "?api-version=2021-04-12"))
         .header("Authorization", ownerToken(dataDir))

@@ -1,6 +1,7 @@
 package io.twinhub.node.mqtt;
 
 import io.twinhub.node.NodeSettings;
+import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.node.security.TlsMaterial;
@@ -47,7 +48,7 @@ final class MqttTestNodes {
   private MqttTestNodes() {}
 
   static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
-    Map<String, Object> o = new HashMap<>();
+    Map<String, Object> o = new HashMap<>(TestNodes.LOADED_BOX);
     o.put("twinhub.data-dir", dataDir.toString());
     o.put("twinhub.host-name", HOST);
     o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
@@ -58,14 +59,24 @@ final class MqttTestNodes {
     return TwinhubNode.start(NodeSettings.fromConfig(o));
   }
 
-  /** The SDK's port: fails the test with a clear message when something else holds it. */
-  static int requireSdkPortFree() {
-    try (ServerSocket s = new ServerSocket(SDK_PORT, 1, InetAddress.getByName(HOST))) {
-      s.setReuseAddress(true);
-      return SDK_PORT;
-    } catch (IOException e) {
-      return fail("The Azure IoT device SDK only connects to port " + SDK_PORT + " (hard-wired); "
-          + HOST + ":" + SDK_PORT + " is in use by another process, so the SDK acceptance tests cannot run: " + e);
+  /**
+   * The SDK's port. Another test run on the same machine (the SDK tests of a second checkout's
+   * {@code mvn verify}) holds it for a minute or two, so this waits up to 5 minutes for it, then
+   * fails the test with a clear message.
+   */
+  static int requireSdkPortFree() throws InterruptedException {
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
+    while (true) {
+      try (ServerSocket s = new ServerSocket(SDK_PORT, 1, InetAddress.getByName(HOST))) {
+        s.setReuseAddress(true);
+        return SDK_PORT;
+      } catch (IOException e) {
+        if (System.nanoTime() > deadline) {
+          return fail("The Azure IoT device SDK only connects to port " + SDK_PORT + " (hard-wired); "
+              + HOST + ":" + SDK_PORT + " is in use by another process, so the SDK acceptance tests cannot run: " + e);
+        }
+        Thread.sleep(1000);
+      }
     }
   }
 
