@@ -8,7 +8,6 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.AskPattern;
-import akka.japi.Pair;
 import akka.stream.Attributes;
 import akka.stream.BoundedSourceQueue;
 import akka.stream.Materializer;
@@ -19,7 +18,7 @@ import akka.stream.javadsl.Source;
 import akka.stream.javadsl.Tcp;
 import akka.stream.typed.javadsl.ActorSink;
 import akka.util.ByteString;
-import io.twinhub.mqtt.codec.MqttCodec;
+import io.twinhub.mqtt.codec.MqttFraming;
 import io.twinhub.mqtt.codec.MqttPacket;
 import io.twinhub.mqtt.session.MqttSession;
 import io.twinhub.mqtt.session.Outbound;
@@ -49,7 +48,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The MQTT 3.1.1 device gateway: a TLS listener on Akka Streams TCP; per connection one stream
- * (TLS ⇄ {@link MqttCodec} ⇄ session) and one {@link MqttSession} actor. Stops with the
+ * (TLS ⇄ {@link MqttFraming} ⇄ session) and one {@link MqttSession} actor. Stops with the
  * ActorSystem (CoordinatedShutdown: unbind first, then every session closes and detaches from
  * its twin while sharding still runs).
  */
@@ -121,15 +120,18 @@ public final class MqttGateway {
     return engine;
   }
 
-  /** socket bytes ⇄ codec ⇄ (sink into the session actor, bounded queue out of it). */
+  /**
+   * socket bytes ⇄ framing ⇄ (sink into the session actor, bounded queue of encoded packets out of
+   * it). The queue is materialized inside the connection's stream, so a packet the session writes
+   * reaches TLS in the same stream actor; the session gets the queue as soon as the stream is
+   * materialized (see {@link LateQueue}).
+   */
   private static Flow<ByteString, ByteString, NotUsed> connectionFlow(ActorSystem<?> system, SessionDeps deps,
       Set<ActorRef<MqttSession.Command>> sessions, long n, InetSocketAddress remote) {
     MqttSettings s = deps.settings();
-    Materializer mat = Materializer.matFromSystem(system);
-    Pair<BoundedSourceQueue<MqttPacket>, Source<MqttPacket, NotUsed>> queue =
-        Source.<MqttPacket>queue(s.maxOutboundQueue()).preMaterialize(mat);
+    LateQueue late = new LateQueue();
     ActorRef<MqttSession.Command> session = system.systemActorOf(
-        MqttSession.create(deps, Outbound.of(queue.first()), remote.getAddress().getHostAddress() + ":" + remote.getPort()),
+        MqttSession.create(deps, late, remote.getAddress().getHostAddress() + ":" + remote.getPort()),
         "mqtt-session-" + n, Props.empty());
     sessions.add(session);
     Sink<MqttPacket, NotUsed> toSession = ActorSink.<MqttPacket, MqttSession.Command, MqttSession.Ack>actorRefWithBackpressure(
@@ -139,15 +141,75 @@ public final class MqttGateway {
         MqttSession.Ack.ACK,
         new MqttSession.StreamCompleted(),
         MqttSession.StreamFailed::new);
-    Flow<MqttPacket, MqttPacket, NotUsed> sessionFlow = Flow.fromSinkAndSourceCoupled(
-        Flow.<MqttPacket>create().buffer(s.maxInflight(), akka.stream.OverflowStrategy.backpressure()).to(toSession),
-        queue.second());
-    return MqttCodec.bidi(s.maxPacketSize(), true).join(sessionFlow)
+    Source<ByteString, NotUsed> fromSession = Source.<ByteString>queue(s.maxOutboundQueue())
+        .mapMaterializedValue(q -> {
+          late.set(q);
+          return NotUsed.getInstance();
+        });
+    Flow<ByteString, ByteString, NotUsed> sessionFlow = Flow.fromSinkAndSourceCoupled(
+        Flow.fromGraph(new MqttFraming(s.maxPacketSize(), true))
+            .buffer(s.maxInflight(), akka.stream.OverflowStrategy.backpressure()).to(toSession),
+        fromSession);
+    return sessionFlow
         .watchTermination((notUsed, done) -> {
-          done.whenComplete((d, e) -> sessions.remove(session));
+          done.whenComplete((d, e) -> {
+            sessions.remove(session);
+            late.fail(); // never materialized (or gone): the session's writes fail instead of waiting
+          });
           return NotUsed.getInstance();
         })
         .addAttributes(Attributes.name("mqtt-connection-" + n));
+  }
+
+  /**
+   * The session's {@link Outbound} before its connection's stream exists: the session actor must
+   * be created first (the stream's sink sends to it), the queue only exists once the stream is
+   * materialized, which is microseconds later on the accepting thread and long before a device can
+   * have sent a CONNECT through TLS. A write in between waits for it.
+   */
+  static final class LateQueue implements Outbound {
+    private final CompletableFuture<Outbound> queue = new CompletableFuture<>();
+
+    void set(BoundedSourceQueue<ByteString> q) {
+      queue.complete(Outbound.encoding(q));
+    }
+
+    void fail() {
+      queue.completeExceptionally(new IllegalStateException("connection stream not running"));
+    }
+
+    private Outbound get() {
+      Outbound q = queue.getNow(null);
+      if (q != null) return q;
+      try {
+        return queue.get(5, java.util.concurrent.TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return null;
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        return null;
+      }
+    }
+
+    @Override
+    public boolean offer(MqttPacket packet) {
+      Outbound q = get();
+      return q != null && q.offer(packet);
+    }
+
+    @Override
+    public boolean offer(MqttPacket first, MqttPacket second) {
+      Outbound q = get();
+      return q != null && q.offer(first, second);
+    }
+
+    @Override
+    public void close() {
+      // Not materialized yet: nothing was written, and a stream that starts later finds its session gone.
+      if (!queue.isDone()) fail();
+      Outbound q = queue.getNow(null);
+      if (q != null) q.close();
+    }
   }
 
   /** Closes every session (each detaches from its twin) and waits up to the drain timeout. */

@@ -108,14 +108,29 @@ public final class DeviceTopics {
    * device chose; the hub echoes it. Letters, digits and {@code -_.:} only, at most 128.
    */
   static Optional<String> rid(String query) {
-    String q = query.startsWith("?") ? query.substring(1) : query;
-    for (String part : q.split("&", -1)) {
-      if (part.startsWith("$rid=")) {
-        String rid = part.substring(5);
-        return rid.matches("[A-Za-z0-9\\-_.:]{1,128}") ? Optional.of(rid) : Optional.empty();
+    int from = query.startsWith("?") ? 1 : 0;
+    // The parameters are split by hand: this runs for every twin request.
+    while (from <= query.length()) {
+      int amp = query.indexOf('&', from);
+      int end = amp < 0 ? query.length() : amp;
+      if (query.startsWith("$rid=", from)) {
+        return validRid(query, from + 5, end) ? Optional.of(query.substring(from + 5, end)) : Optional.empty();
       }
+      from = end + 1;
     }
     return Optional.empty();
+  }
+
+  /** Letters, digits and {@code -_.:}, 1 to 128 of them. */
+  private static boolean validRid(String s, int from, int to) {
+    if (to - from < 1 || to - from > 128) return false;
+    for (int i = from; i < to; i++) {
+      char c = s.charAt(i);
+      boolean ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')
+          || c == '-' || c == '_' || c == '.' || c == ':';
+      if (!ok) return false;
+    }
+    return true;
   }
 
   /** The url-encoded property bag {@code k=v&k2=v2}; keys starting with {@code $.} are system properties. */

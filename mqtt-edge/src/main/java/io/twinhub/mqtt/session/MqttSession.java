@@ -464,8 +464,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
         if (reply instanceof TwinReply.Accepted a) {
           long v = a.twin().state().reported().version();
           // PUBACK first, as IoT Hub does: the device SDK only correlates a response with a request it saw acknowledged.
-          if (p.qos() == 1) send(PacketIdOnly.pubAck(p.packetId()));
-          publishIfSubscribed(Subscription.TWIN_RESPONSES, DeviceTopics.twinPatchResponse(204, patch.rid(), v), ByteString.emptyByteString());
+          answer(p, DeviceTopics.twinPatchResponse(204, patch.rid(), v), ByteString.emptyByteString());
           done();
         } else {
           IotHubError e = errorOf(reply, err);
@@ -511,8 +510,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       e.put("message", error == null ? "" : error.message());
       payload = ByteString.fromString(e.toString());
     }
-    if (p.qos() == 1) send(PacketIdOnly.pubAck(p.packetId()));
-    publishIfSubscribed(Subscription.TWIN_RESPONSES, DeviceTopics.twinResponse(status, rid), payload);
+    answer(p, DeviceTopics.twinResponse(status, rid), payload);
     done();
   }
 
@@ -765,6 +763,22 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   // ------------------------------------------------------------------ output and closing
 
+  /**
+   * PUBACK (QoS 1) and the twin response on {@code $iothub/twin/res/} (if subscribed), in this
+   * order and in one write.
+   */
+  private void answer(Publish request, String topic, ByteString payload) {
+    boolean ack = request.qos() == 1;
+    boolean respond = subscriptions.containsKey(Subscription.TWIN_RESPONSES);
+    if (ack && respond) {
+      send(PacketIdOnly.pubAck(request.packetId()), Publish.qos0(topic, payload));
+    } else if (ack) {
+      send(PacketIdOnly.pubAck(request.packetId()));
+    } else if (respond) {
+      send(Publish.qos0(topic, payload));
+    }
+  }
+
   private void publishIfSubscribed(Subscription s, String topic, ByteString payload) {
     if (subscriptions.containsKey(s)) send(Publish.qos0(topic, payload));
   }
@@ -773,6 +787,12 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     if (phase == Phase.CLOSED) return;
     if (ctx.getLog().isTraceEnabled()) ctx.getLog().trace("{} -> {}", clientId(), p);
     if (!out.offer(p)) close("device does not read its packets (outbound queue full)");
+  }
+
+  private void send(MqttPacket first, MqttPacket second) {
+    if (phase == Phase.CLOSED) return;
+    if (ctx.getLog().isTraceEnabled()) ctx.getLog().trace("{} -> {}, {}", clientId(), first, second);
+    if (!out.offer(first, second)) close("device does not read its packets (outbound queue full)");
   }
 
   private void close(String reason) {

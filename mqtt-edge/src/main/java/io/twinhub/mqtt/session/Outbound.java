@@ -2,12 +2,22 @@ package io.twinhub.mqtt.session;
 
 import akka.stream.BoundedSourceQueue;
 import akka.stream.QueueOfferResult;
+import akka.util.ByteString;
+import io.twinhub.mqtt.codec.MqttCodec;
 import io.twinhub.mqtt.codec.MqttPacket;
 
 /** Where a session writes packets for its device: the connection's bounded outbound queue. */
 public interface Outbound {
   /** False when the queue is full (the device does not read) or closed. */
   boolean offer(MqttPacket packet);
+
+  /**
+   * Two packets that answer one request (PUBACK and the twin response): one write, so one TLS
+   * record and one socket write where the connection encodes. False as for {@link #offer(MqttPacket)}.
+   */
+  default boolean offer(MqttPacket first, MqttPacket second) {
+    return offer(first) && offer(second);
+  }
 
   /** Closes the connection after what is queued has been written. */
   void close();
@@ -17,6 +27,34 @@ public interface Outbound {
       @Override
       public boolean offer(MqttPacket packet) {
         return queue.offer(packet) == QueueOfferResult.enqueued();
+      }
+
+      @Override
+      public void close() {
+        try {
+          queue.complete();
+        } catch (IllegalStateException alreadyDone) {
+          // the connection ended first (device closed it, or the stream failed): nothing to close
+        }
+      }
+    };
+  }
+
+  /**
+   * Packets encoded by the session into the connection's byte queue (the queue is part of the
+   * connection's stream, so a write crosses no further stream boundary); two packets of one
+   * answer are one element.
+   */
+  static Outbound encoding(BoundedSourceQueue<ByteString> queue) {
+    return new Outbound() {
+      @Override
+      public boolean offer(MqttPacket packet) {
+        return queue.offer(MqttCodec.encode(packet)) == QueueOfferResult.enqueued();
+      }
+
+      @Override
+      public boolean offer(MqttPacket first, MqttPacket second) {
+        return queue.offer(MqttCodec.encode(first).concat(MqttCodec.encode(second))) == QueueOfferResult.enqueued();
       }
 
       @Override
