@@ -139,7 +139,10 @@ public final class TwinhubNode {
           ? "cannot use keystore " + api.keystore() + " (" + e.getMessage() + ")" : e.getMessage()), e);
     }
     ApiServer server = ApiServer.create(system, twins, twin.limits(), api, policies, tls, s.hostName(),
-        new GatewayDirectMethods(twins, system));
+        new GatewayDirectMethods(twins, system),
+        // The query index already holds every twin; only nodes without it read the journal for the registry.
+        queryIndex != null ? new io.twinhub.node.api.IndexRegistryView(queryIndex)
+            : io.twinhub.node.api.JournalRegistryView.start(system));
     List<akka.http.javadsl.server.Route> routes = new java.util.ArrayList<>();
     routes.add(changeStreams(system, server, s));
     if (queryIndex != null) routes.add(queryRoutes(queryIndex, server));

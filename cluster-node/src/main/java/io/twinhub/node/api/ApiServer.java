@@ -8,9 +8,6 @@ import akka.http.javadsl.ServerBuilder;
 import akka.http.javadsl.server.Route;
 import akka.http.javadsl.settings.ParserSettings;
 import akka.http.javadsl.settings.ServerSettings;
-import akka.persistence.query.PersistenceQuery;
-import akka.persistence.query.javadsl.EventsByTagQuery;
-import akka.persistence.cassandra.query.javadsl.CassandraReadJournal;
 import akka.stream.Materializer;
 import io.twinhub.node.security.ServiceAuthenticator;
 import io.twinhub.twin.auth.AccessRight;
@@ -22,7 +19,6 @@ import java.util.function.Function;
 import io.twinhub.node.security.TlsMaterial;
 import io.twinhub.twin.auth.SasVerifier;
 import io.twinhub.twin.domain.TwinLimits;
-import io.twinhub.twin.entity.TwinTags;
 import io.twinhub.twin.service.TwinService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -53,13 +49,13 @@ public final class ApiServer {
   private final TlsMaterial tls;
   private final ServiceAuth auth;
   private final ApiResponses responses;
-  private final JournalRegistryView view;
+  private final RegistryView view;
   private final ServiceRoutes routes;
   private volatile ServerBinding https;
   private volatile Optional<ServerBinding> plain = Optional.empty();
 
   private ApiServer(ActorSystem<?> system, ApiSettings settings, TlsMaterial tls, ServiceAuth auth,
-                    ApiResponses responses, JournalRegistryView view, ServiceRoutes routes) {
+                    ApiResponses responses, RegistryView view, ServiceRoutes routes) {
     this.system = system;
     this.settings = settings;
     this.tls = tls;
@@ -70,21 +66,20 @@ public final class ApiServer {
   }
 
   /**
-   * Starts the registry view and prepares the routes; nothing listens yet.
+   * Prepares the routes; nothing listens yet.
    *
+   * @param view     the registry counts and device list (closed with the server)
    * @param hostName the name clients use ({@code twinhub.host-name}); tokens must be scoped to it or
    *                 to one of {@link ApiSettings#extraHostNames()}, with or without the port
    */
   public static ApiServer create(ActorSystem<?> system, TwinService twins, TwinLimits limits, ApiSettings settings,
-                                 PolicyLookup policies, TlsMaterial tls, String hostName, DirectMethods methods) {
+                                 PolicyLookup policies, TlsMaterial tls, String hostName, DirectMethods methods,
+                                 RegistryView view) {
     Set<String> names = new LinkedHashSet<>();
     names.add(hostName);
     names.addAll(settings.extraHostNames());
     Clock clock = Clock.systemUTC();
     ServiceAuth auth = new ServiceAuth(new SasVerifier(names, clock), policies, clock, settings.sasCacheSize());
-    EventsByTagQuery journal = PersistenceQuery.get(system)
-        .getReadJournalFor(CassandraReadJournal.class, CassandraReadJournal.Identifier());
-    JournalRegistryView view = JournalRegistryView.start(system, journal, TwinTags.ALL);
     Materializer materializer = Materializer.matFromSystem(system);
     ApiResponses responses = new ApiResponses(clock, settings.retryAfter());
     ServiceRoutes routes = new ServiceRoutes(twins, auth, view, view, methods, settings, limits, responses, materializer);

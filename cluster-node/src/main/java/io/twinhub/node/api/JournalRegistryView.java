@@ -31,7 +31,8 @@ import java.util.concurrent.atomic.AtomicReference;
 /**
  * A registry view kept from the journal: every device's existence, status and connection state,
  * read with Akka Persistence Query {@code eventsByTag} over all twin tags. Each node keeps its own
- * complete copy (every node reads every tag), so the counts are cluster-wide on any node.
+ * complete copy (every node reads every tag), so the counts are cluster-wide on any node. Used on
+ * nodes without the query role; the others answer from their query index ({@link IndexRegistryView}).
  *
  * <p>Eventually consistent: an event shows up after the read journal's polling and
  * eventual-consistency delay (seconds with Cassandra's defaults), like IoT Hub's own statistics.
@@ -43,7 +44,7 @@ import java.util.concurrent.atomic.AtomicReference;
  * <p>One writer (the stream), any number of readers: counts are one immutable snapshot in a
  * volatile field, the id map is concurrent.
  */
-public final class JournalRegistryView implements RegistryStatistics, DeviceListing, AutoCloseable {
+public final class JournalRegistryView implements RegistryView {
 
   private static final Logger log = LoggerFactory.getLogger(JournalRegistryView.class);
   private static final String DEVICE_TYPE = DeviceEntity.TYPE_KEY.name();
@@ -63,6 +64,14 @@ public final class JournalRegistryView implements RegistryStatistics, DeviceList
   private volatile UniqueKillSwitch killSwitch;
 
   JournalRegistryView() {}
+
+  /** Starts reading every twin tag of the node's Cassandra journal (from the beginning) into a new view. */
+  public static JournalRegistryView start(ActorSystem<?> system) {
+    EventsByTagQuery journal = akka.persistence.query.PersistenceQuery.get(system).getReadJournalFor(
+        akka.persistence.cassandra.query.javadsl.CassandraReadJournal.class,
+        akka.persistence.cassandra.query.javadsl.CassandraReadJournal.Identifier());
+    return start(system, journal, io.twinhub.twin.entity.TwinTags.ALL);
+  }
 
   /**
    * Starts reading {@code tags} from {@code journal} (from the beginning) into a new view.
