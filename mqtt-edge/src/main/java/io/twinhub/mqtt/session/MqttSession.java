@@ -101,6 +101,11 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   static final Set<Integer> SDK_STATUSES = Set.of(200, 204, 400, 401, 403, 404, 412, 413, 429, 500, 503);
   private static final ObjectMapper JSON = new ObjectMapper();
+  /**
+   * The level check of the per-packet trace lines: the same logger as the context's, but
+   * {@code ctx.getLog()} also sets the actor's MDC on every call, twice per packet otherwise.
+   */
+  private static final org.slf4j.Logger TRACE = org.slf4j.LoggerFactory.getLogger(MqttSession.class);
   private static final int MAX_BUFFERED_DESIRED = 256;
 
   private final ActorContext<Command> ctx;
@@ -205,7 +210,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     lastInbound = System.nanoTime();
     busy = true;
     MqttPacket p = m.packet();
-    if (ctx.getLog().isTraceEnabled()) ctx.getLog().trace("{} <- {}", clientId(), p);
+    if (TRACE.isTraceEnabled()) ctx.getLog().trace("{} <- {}", clientId(), p);
     try {
       if (p instanceof Malformed bad) {
         close("malformed input: " + bad.reason());
@@ -785,13 +790,13 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   private void send(MqttPacket p) {
     if (phase == Phase.CLOSED) return;
-    if (ctx.getLog().isTraceEnabled()) ctx.getLog().trace("{} -> {}", clientId(), p);
+    if (TRACE.isTraceEnabled()) ctx.getLog().trace("{} -> {}", clientId(), p);
     if (!out.offer(p)) close("device does not read its packets (outbound queue full)");
   }
 
   private void send(MqttPacket first, MqttPacket second) {
     if (phase == Phase.CLOSED) return;
-    if (ctx.getLog().isTraceEnabled()) ctx.getLog().trace("{} -> {}, {}", clientId(), first, second);
+    if (TRACE.isTraceEnabled()) ctx.getLog().trace("{} -> {}, {}", clientId(), first, second);
     if (!out.offer(first, second)) close("device does not read its packets (outbound queue full)");
   }
 
