@@ -21,12 +21,14 @@ import java.util.Optional;
  * @param queryTwins  twins for query-mix
  * @param nodes       hub nodes to start (1 or more; ignored with --url)
  * @param urls        existing nodes' REST URLs (then --connection-string and --ca are needed)
- * @param jfr         record a JFR profile of the node during twin-patch (seconds, 0: none)
+ * @param jfr         record a JFR profile of the server during {@code jfrWorkload} (seconds, 0: none)
+ * @param jfrWorkload the workload profiled with {@code --jfr} (twin-patch unless named)
  */
 public record BenchOptions(String workload, Duration duration, Duration warmup, long count, int concurrency,
                            int twins, int queryTwins, int nodes, List<String> urls,
                            Optional<String> connectionString, Optional<String> ca, Optional<String> cassandra,
-                           List<Long> pids, String nodeJavaOpts, int jfr, Map<String, String> extra) {
+                           List<Long> pids, String nodeJavaOpts, int jfr, String jfrWorkload,
+                           Map<String, String> extra) {
 
   public static final String USAGE = """
       usage: ./twinhub bench <workload> [options]
@@ -46,6 +48,8 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
         --nodes 1               hub nodes started for the run (embedded Cassandra, free ports, temp dirs)
         --node-java-opts '-Xms256m -Xmx2g'   JVM options of each started node and baseline server
         --jfr 30                JFR profile (s) of node 1 during twin-patch, top frames printed
+        --jfr-workload twin-get JFR profile during this workload instead (of its server: node 1, or the
+                                bare endpoint for http-bare); alone it records the whole measured phase
         --url https://H:P[,..]  run against existing nodes instead (with --connection-string, --ca,
                                 optionally --cassandra H:P, --journal-keyspace twinhub, --pid PID[,..] for CPU/heap)
       """;
@@ -76,13 +80,23 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
     String pid = take(a, "pid", "");
     List<Long> pids = pid.isEmpty() ? List.of() : java.util.Arrays.stream(pid.split(",")).map(p -> positiveLong(p, "pid", false)).toList();
     String javaOpts = take(a, "node-java-opts", "-Xms256m -Xmx2g");
-    int jfr = (int) positiveLong(take(a, "jfr", "0"), "jfr", true);
+    Optional<String> jfrWorkload = Optional.ofNullable(a.remove("jfr-workload"));
+    int jfr = (int) positiveLong(take(a, "jfr", jfrWorkload.isPresent() ? Long.toString(duration.toSeconds()) : "0"),
+        "jfr", true);
+    if (jfrWorkload.isPresent() && !BenchMain.isKnown(jfrWorkload.get())) {
+      throw new IllegalArgumentException("--jfr-workload names no workload: '" + jfrWorkload.get() + "'");
+    }
     if (!urls.isEmpty() && (cs.isEmpty() || ca.isEmpty())) {
       throw new IllegalArgumentException("--url needs --connection-string and --ca");
     }
     if (duration.isZero()) throw new IllegalArgumentException("--duration must be above 0");
     return new BenchOptions(args[0], duration, warmup, count, concurrency, twins, queryTwins, nodes, urls,
-        cs, ca, cassandra, pids, javaOpts, jfr, Map.copyOf(a));
+        cs, ca, cassandra, pids, javaOpts, jfr, jfrWorkload.orElse("twin-patch"), Map.copyOf(a));
+  }
+
+  /** True when {@code workload} is the one to profile with JFR. */
+  public boolean profiles(String workload) {
+    return jfr > 0 && jfrWorkload.equals(workload);
   }
 
   /** True when the harness starts the nodes itself. */
@@ -93,7 +107,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   /** The same options for another workload (used by {@code all}). */
   public BenchOptions forWorkload(String name) {
     return new BenchOptions(name, duration, warmup, count, concurrency, twins, queryTwins, nodes, urls,
-        connectionString, ca, cassandra, pids, nodeJavaOpts, jfr, extra);
+        connectionString, ca, cassandra, pids, nodeJavaOpts, jfr, jfrWorkload, extra);
   }
 
   private static String take(Map<String, String> a, String key, String dflt) {

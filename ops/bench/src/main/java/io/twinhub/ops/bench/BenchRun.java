@@ -205,11 +205,14 @@ final class BenchRun implements AutoCloseable {
     }
   }
 
-  /** Warm-up, then the measured phase with CPU (and a JFR profile of node 1 for twin-patch) and heap after. */
+  /**
+   * Warm-up, then the measured phase with CPU (and a JFR profile of the first server process when
+   * this is the {@code --jfr-workload}) and heap after.
+   */
   private BenchResult measure(BenchOptions o, NodeProbe probe, LoadLoop.Operation op, akka.stream.Materializer mat) throws Exception {
     if (!o.warmup().isZero()) LoadLoop.run(mat, o.concurrency(), o.warmup(), o.count(), op);
     NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
-    Optional<Path> jfr = o.workload().equals("twin-patch") ? startJfr(o) : Optional.empty();
+    Optional<Path> jfr = o.profiles(o.workload()) ? startJfr(o, probe.pids()) : Optional.empty();
     NodeProbe self = new NodeProbe(List.of(ProcessHandle.current().pid()));
     NodeProbe.Mark m = probe.mark();
     NodeProbe.Mark mc = cassandra.mark();
@@ -218,7 +221,7 @@ final class BenchRun implements AutoCloseable {
     double cpu = probe.cpuPercentSince(m);
     double cassandraCpu = cassandra.cpuPercentSince(mc);
     double clientCpu = self.cpuPercentSince(ms);
-    jfr.ifPresent(this::printProfile);
+    jfr.ifPresent(f -> printProfile(f, o.workload()));
     BenchResult r = out.result(o.workload()).withNode(cpu, probe.heapAfterGc());
     System.out.printf(Locale.ROOT, "bench: %s: %,d operations, %,d errors in %.1f s; Cassandra CPU %s, load client CPU %.0f %%%n",
         o.workload(), out.operations(), out.errors(), out.elapsed().toMillis() / 1000.0,
@@ -241,17 +244,18 @@ final class BenchRun implements AutoCloseable {
     return nodes == null ? -1 : nodes.cassandraPid();
   }
 
-  private Optional<Path> startJfr(BenchOptions o) {
-    if (o.jfr() <= 0 || target.pids().isEmpty()) return Optional.empty();
-    long pid = target.pids().get(0);
+  /** Starts a JFR recording of {@code servers}' first process (node 1, or a baseline server). */
+  private Optional<Path> startJfr(BenchOptions o, List<Long> servers) {
+    if (servers.isEmpty()) return Optional.empty();
+    long pid = servers.get(0);
     long seconds = Math.min(o.jfr(), Math.max(1, o.duration().toSeconds()));
-    Path file = target.workDir().resolve("twin-patch-node1.jfr");
+    Path file = target.workDir().resolve(o.workload() + "-server1.jfr");
     if (JdkTools.run(java.time.Duration.ofMinutes(2), JdkTools.tool("jcmd"), Long.toString(pid), "JFR.start", "name=bench", "settings=profile",
         "duration=" + seconds + "s", "filename=" + file) == null) return Optional.empty();
     return Optional.of(file);
   }
 
-  private void printProfile(Path file) {
+  private void printProfile(Path file, String workload) {
     try {
       for (int i = 0; i < 60 && !(Files.exists(file) && Files.size(file) > 0); i++) Thread.sleep(1000);
       Thread.sleep(1000); // the dump is written, then closed
@@ -259,8 +263,8 @@ final class BenchRun implements AutoCloseable {
           "jdk.ExecutionSample", "--stack-depth", "64", file.toString());
       if (out == null) return;
       String summary = JfrSummary.render(out, 15);
-      Files.writeString(target.workDir().resolve("twin-patch-profile.txt"), summary);
-      System.out.println("bench: JFR profile of node 1 during twin-patch (" + file + "):");
+      Files.writeString(target.workDir().resolve(workload + "-profile.txt"), summary);
+      System.out.println("bench: JFR profile of the server during " + workload + " (" + file + "):");
       System.out.print(summary);
     } catch (IOException e) {
       System.out.println("bench: JFR profile unreadable: " + e);

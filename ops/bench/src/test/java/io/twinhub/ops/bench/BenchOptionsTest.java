@@ -26,6 +26,26 @@ class BenchOptionsTest {
     assertEquals(1, o.nodes());
     assertTrue(o.startsNodes());
     assertEquals(Map.of(), o.extra());
+    assertEquals(0, o.jfr());
+    assertFalse(o.profiles("twin-patch"));
+  }
+
+  @Test
+  void profilesTwinPatchUnlessAnotherWorkloadIsNamed() {
+    BenchOptions patch = BenchOptions.parse("all", "--jfr", "20");
+    assertTrue(patch.profiles("twin-patch"));
+    assertFalse(patch.profiles("twin-get"));
+    BenchOptions get = BenchOptions.parse("http-bare,twin-get", "--jfr-workload", "twin-get", "--jfr", "15");
+    assertEquals(15, get.jfr());
+    assertTrue(get.forWorkload("twin-get").profiles("twin-get"));
+    assertFalse(get.profiles("twin-patch"));
+    assertFalse(get.profiles("http-bare"));
+    // Named without --jfr: the whole measured phase.
+    BenchOptions whole = BenchOptions.parse("http-bare", "--jfr-workload", "http-bare", "--duration", "40s");
+    assertEquals(40, whole.jfr());
+    assertTrue(whole.profiles("http-bare"));
+    assertEquals(Map.of(), whole.extra());
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--jfr-workload", "twin-delete"));
   }
 
   @Test
