@@ -10,6 +10,7 @@ import akka.http.javadsl.model.headers.EntityTag;
 import akka.http.javadsl.model.headers.ETag;
 import akka.http.javadsl.model.headers.RawHeader;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.twinhub.twin.domain.Twin;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
@@ -44,6 +45,13 @@ public final class ApiResponses {
   /** 200 with the body and {@code ETag: "<etag>"}. */
   public HttpResponse ok(JsonNode body, String etag) {
     return ok(body).addHeader(ETag.create(EntityTag.create(etag, false)));
+  }
+
+  /** 200 with the twin as back ends get it ({@link TwinJson#serviceView}) and its etag. */
+  public HttpResponse twin(Twin twin) {
+    return HttpResponse.create().withStatus(StatusCodes.OK)
+        .withEntity(HttpEntities.create(JSON, TwinJson.serviceViewBytes(twin)))
+        .addHeader(ETag.create(EntityTag.create(twin.etag(), false)));
   }
 
   public HttpResponse noContent() {

@@ -31,6 +31,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -103,7 +104,7 @@ public final class ApiServer {
    * {@code extraRoutes} (tried first, before the API answers 404 for an unknown path).
    */
   public void bind(String bindInterface, List<Route> extraRoutes, Duration bindTimeout) throws Exception {
-    Route route = io.twinhub.node.metrics.HttpMetrics.timed(routes.route(extraRoutes));
+    akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> route = handler(extraRoutes);
     ServerSettings serverSettings = serverSettings(system, settings);
     try {
       https = bind(Http.get(system).newServerAt(bindInterface, settings.httpsPort())
@@ -122,7 +123,21 @@ public final class ApiServer {
     log.info("REST API listening on https://{}{}", address(https), plain.map(b -> " and http://" + address(b)).orElse(""));
   }
 
-  private static ServerBinding bind(ServerBuilder builder, ServerSettings settings, Route route, Duration timeout,
+  /**
+   * Every request: the plain twin read straight to its entity ({@link TwinReadPath}), everything
+   * else through the route tree; both timed.
+   */
+  private akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler(List<Route> extraRoutes) {
+    akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> tree = routes.route(extraRoutes).handler(system);
+    TwinReadPath read = routes.readPath();
+    return io.twinhub.node.metrics.HttpMetrics.timed(request -> {
+      Optional<CompletionStage<HttpResponse>> answer = read.serve(request);
+      return answer.isPresent() ? answer.get() : tree.apply(request);
+    });
+  }
+
+  private static ServerBinding bind(ServerBuilder builder, ServerSettings settings,
+                                    akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> route, Duration timeout,
                                     String what) throws Exception {
     try {
       return builder.withSettings(settings).bind(route).toCompletableFuture()

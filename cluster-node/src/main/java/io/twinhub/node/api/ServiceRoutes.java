@@ -117,6 +117,11 @@ public final class ServiceRoutes extends AllDirectives {
                 methodOverride(() -> concat(all.get(0), all.subList(1, all.size()).toArray(Route[]::new))))));
   }
 
+  /** The hot twin read outside the route tree, with the same service, gate and answers ({@link TwinReadPath}). */
+  TwinReadPath readPath() {
+    return new TwinReadPath(twins, auth, settings.apiVersions(), responses, this::timedOut);
+  }
+
   // ------------------------------------------------------------------ resources
 
   private Route devices() {
@@ -307,7 +312,7 @@ public final class ServiceRoutes extends AllDirectives {
   }
 
   private HttpResponse twinResponse(TwinReply.Accepted a) {
-    return responses.ok(TwinJson.serviceView(a.twin()), a.twin().etag());
+    return responses.twin(a.twin());
   }
 
   private HttpResponse bulkResponse(BulkRegistry.Result result) {
@@ -458,7 +463,8 @@ public final class ServiceRoutes extends AllDirectives {
     return false;
   }
 
-  private HttpResponse timedOut(HttpRequest request) {
+  /** What a request gets that is not answered within the request timeout. */
+  HttpResponse timedOut(HttpRequest request) {
     return responses.error(IotHubErrorCode.ServiceUnavailable,
         "the request was not answered within " + settings.requestTimeout().toSeconds() + " s; retry");
   }

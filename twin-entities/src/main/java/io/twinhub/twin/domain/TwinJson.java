@@ -1,5 +1,6 @@
 package io.twinhub.twin.domain;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParseException;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
@@ -10,6 +11,7 @@ import com.fasterxml.jackson.core.util.JsonParserDelegate;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -17,6 +19,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.time.LocalDateTime;
 import java.time.ZoneOffset;
 import java.time.format.DateTimeFormatter;
 import java.util.HashMap;
@@ -58,7 +61,38 @@ public final class TwinJson {
 
     /** ISO-8601 UTC with milliseconds, e.g. {@code 2026-11-24T09:41:50.123Z}. */
     public static String timestamp(Instant t) {
-        return TIMESTAMP.format(t);
+        long seconds = t.getEpochSecond();
+        if (seconds < 0 || seconds >= YEAR_10000) {
+            return TIMESTAMP.format(t);
+        }
+        // The formatter's output, written by hand: it dominated rendering $metadata.
+        LocalDateTime d = LocalDateTime.ofEpochSecond(seconds, t.getNano(), ZoneOffset.UTC);
+        char[] c = new char[24];
+        digits(c, 0, d.getYear(), 4);
+        c[4] = '-';
+        digits(c, 5, d.getMonthValue(), 2);
+        c[7] = '-';
+        digits(c, 8, d.getDayOfMonth(), 2);
+        c[10] = 'T';
+        digits(c, 11, d.getHour(), 2);
+        c[13] = ':';
+        digits(c, 14, d.getMinute(), 2);
+        c[16] = ':';
+        digits(c, 17, d.getSecond(), 2);
+        c[19] = '.';
+        digits(c, 20, t.getNano() / 1_000_000, 3);
+        c[23] = 'Z';
+        return new String(c);
+    }
+
+    /** 10000-01-01T00:00:00Z: from there on the formatter signs the year. */
+    private static final long YEAR_10000 = 253_402_300_800L;
+
+    private static void digits(char[] c, int at, int value, int width) {
+        for (int i = at + width - 1; i >= at; i--) {
+            c[i] = (char) ('0' + value % 10);
+            value /= 10;
+        }
     }
 
     /**
@@ -96,6 +130,134 @@ public final class TwinJson {
             out.putObject("capabilities").put("iotEdge", id.iotEdge());
         }
         return out;
+    }
+
+    /**
+     * {@link #serviceView} as JSON bytes, the same bytes as {@code toBytes(serviceView(twin))}, written
+     * straight from the twin: no copies of the value trees, no intermediate tree. The REST API's hot
+     * read answers with these.
+     */
+    public static byte[] serviceViewBytes(Twin twin) {
+        Identity id = twin.identity();
+        TwinState st = twin.state();
+        java.io.ByteArrayOutputStream buf = new java.io.ByteArrayOutputStream(1024);
+        try (JsonGenerator g = MAPPER.getFactory().createGenerator(buf)) {
+            g.writeStartObject();
+            text(g, "deviceId", id.deviceId());
+            if (id.isModule()) {
+                text(g, "moduleId", id.moduleId());
+            }
+            text(g, "etag", twin.etag());
+            text(g, "deviceEtag", twin.deviceEtag());
+            text(g, "status", id.status().wire());
+            text(g, "statusReason", id.statusReason());
+            text(g, "statusUpdateTime", timestampOrNever(id.statusUpdatedTime()));
+            text(g, "connectionState", id.connectionState().wire());
+            text(g, "lastActivityTime", timestampOrNever(id.lastActivityTime()));
+            g.writeNumberField("cloudToDeviceMessageCount", id.cloudToDeviceMessageCount());
+            text(g, "authenticationType", id.authentication().type().wire());
+            g.writeObjectFieldStart("x509Thumbprint");
+            text(g, "primaryThumbprint", id.authentication().x509Thumbprint().primaryThumbprint());
+            text(g, "secondaryThumbprint", id.authentication().x509Thumbprint().secondaryThumbprint());
+            g.writeEndObject();
+            text(g, "modelId", id.modelId());
+            g.writeNumberField("version", st.version());
+            // A serializer provider of the mapper toBytes uses, as it serializes trees (nulls in arrays need one).
+            SerializerProvider provider = MAPPER.getSerializerProviderInstance();
+            g.writeFieldName("tags");
+            st.tags().tree().serialize(g, provider);
+            g.writeObjectFieldStart("properties");
+            MetadataStream metadata = new MetadataStream(g, provider);
+            g.writeFieldName("desired");
+            metadata.section(st.desired());
+            g.writeFieldName("reported");
+            metadata.section(st.reported());
+            g.writeEndObject();
+            if (!id.isModule()) {
+                g.writeObjectFieldStart("capabilities");
+                g.writeBooleanField("iotEdge", id.iotEdge());
+                g.writeEndObject();
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return buf.toByteArray();
+    }
+
+    /** A string member; null renders as JSON null, as {@code ObjectNode.put} stores it. */
+    private static void text(JsonGenerator g, String name, String value) throws IOException {
+        if (value == null) {
+            g.writeNullField(name);
+        } else {
+            g.writeStringField(name, value);
+        }
+    }
+
+    /**
+     * Writes a properties section with its {@code $metadata} the way {@link #section} and
+     * {@link MetadataWriter#tree} build it. Consecutive nodes mostly share an instant, so the last
+     * one formatted is remembered.
+     */
+    private static final class MetadataStream {
+        private final JsonGenerator g;
+        private final SerializerProvider provider;
+        private Instant lastInstant;
+        private String lastText;
+
+        MetadataStream(JsonGenerator g, SerializerProvider provider) {
+            this.g = g;
+            this.provider = provider;
+        }
+
+        /** Values (never {@code $}-named: the validator refuses those), {@code $metadata}, {@code $version}. */
+        void section(PropertySection section) throws IOException {
+            ObjectNode values = section.values().tree();
+            g.writeStartObject();
+            Iterator<Map.Entry<String, JsonNode>> it = values.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                g.writeFieldName(e.getKey());
+                e.getValue().serialize(g, provider);
+            }
+            g.writeFieldName("$metadata");
+            tree(values, section.metadata());
+            g.writeNumberField("$version", section.version());
+            g.writeEndObject();
+        }
+
+        private void tree(ObjectNode values, Metadata m) throws IOException {
+            g.writeStartObject();
+            own(m);
+            Iterator<Map.Entry<String, JsonNode>> it = values.fields();
+            while (it.hasNext()) {
+                Map.Entry<String, JsonNode> e = it.next();
+                Metadata child = m.child(e.getKey());
+                if (child != null) {
+                    g.writeFieldName(e.getKey());
+                    JsonNode v = e.getValue();
+                    if (v.isObject()) {
+                        tree((ObjectNode) v, child);
+                    } else {
+                        g.writeStartObject();
+                        own(child);
+                        g.writeEndObject();
+                    }
+                }
+            }
+            g.writeEndObject();
+        }
+
+        private void own(Metadata m) throws IOException {
+            if (!m.lastUpdated().equals(lastInstant)) {
+                lastInstant = m.lastUpdated();
+                lastText = timestamp(lastInstant);
+            }
+            g.writeStringField("$lastUpdated", lastText);
+            if (m.lastUpdatedVersion() != null) {
+                g.writeNumberField("$lastUpdatedVersion", m.lastUpdatedVersion());
+            }
+        }
     }
 
     /**

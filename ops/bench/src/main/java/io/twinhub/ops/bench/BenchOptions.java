@@ -23,11 +23,13 @@ import java.util.Optional;
  * @param urls        existing nodes' REST URLs (then --connection-string and --ca are needed)
  * @param jfr         record a JFR profile of the server during {@code jfrWorkload} (seconds, 0: none)
  * @param jfrWorkload the workload profiled with {@code --jfr} (twin-patch unless named)
+ * @param idle        a pause between warm-up and measured phase in which the server's CPU without
+ *                    load is measured (its background work: cluster, projections), 0: none
  */
 public record BenchOptions(String workload, Duration duration, Duration warmup, long count, int concurrency,
                            int twins, int queryTwins, int nodes, List<String> urls,
                            Optional<String> connectionString, Optional<String> ca, Optional<String> cassandra,
-                           List<Long> pids, String nodeJavaOpts, int jfr, String jfrWorkload,
+                           List<Long> pids, String nodeJavaOpts, int jfr, String jfrWorkload, Duration idle,
                            Map<String, String> extra) {
 
   public static final String USAGE = """
@@ -48,6 +50,8 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
         --nodes 1               hub nodes started for the run (embedded Cassandra, free ports, temp dirs)
         --node-java-opts '-Xms256m -Xmx2g'   JVM options of each started node and baseline server
         --jfr 30                JFR profile (s) of node 1 during twin-patch, top frames printed
+        --idle 0s               server CPU without load, measured between warm-up and measured phase
+                                (background work: cluster, projections), shown in the note
         --jfr-workload twin-get JFR profile during this workload instead (of its server: node 1, or the
                                 bare endpoint for http-bare); alone it records the whole measured phase
         --url https://H:P[,..]  run against existing nodes instead (with --connection-string, --ca,
@@ -80,6 +84,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
     String pid = take(a, "pid", "");
     List<Long> pids = pid.isEmpty() ? List.of() : java.util.Arrays.stream(pid.split(",")).map(p -> positiveLong(p, "pid", false)).toList();
     String javaOpts = take(a, "node-java-opts", "-Xms256m -Xmx2g");
+    Duration idle = duration(take(a, "idle", "0s"));
     Optional<String> jfrWorkload = Optional.ofNullable(a.remove("jfr-workload"));
     int jfr = (int) positiveLong(take(a, "jfr", jfrWorkload.isPresent() ? Long.toString(duration.toSeconds()) : "0"),
         "jfr", true);
@@ -91,7 +96,8 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
     }
     if (duration.isZero()) throw new IllegalArgumentException("--duration must be above 0");
     return new BenchOptions(args[0], duration, warmup, count, concurrency, twins, queryTwins, nodes, urls,
-        cs, ca, cassandra, pids, javaOpts, jfr, jfrWorkload.orElse("twin-patch"), Map.copyOf(a));
+        cs, ca, cassandra, pids, javaOpts, jfr, jfrWorkload.orElse("twin-patch"), idle,
+        Map.copyOf(a));
   }
 
   /** True when {@code workload} is the one to profile with JFR. */
@@ -107,7 +113,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   /** The same options for another workload (used by {@code all}). */
   public BenchOptions forWorkload(String name) {
     return new BenchOptions(name, duration, warmup, count, concurrency, twins, queryTwins, nodes, urls,
-        connectionString, ca, cassandra, pids, nodeJavaOpts, jfr, jfrWorkload, extra);
+        connectionString, ca, cassandra, pids, nodeJavaOpts, jfr, jfrWorkload, idle, extra);
   }
 
   private static String take(Map<String, String> a, String key, String dflt) {

@@ -211,6 +211,12 @@ final class BenchRun implements AutoCloseable {
    */
   private BenchResult measure(BenchOptions o, NodeProbe probe, LoadLoop.Operation op, akka.stream.Materializer mat) throws Exception {
     if (!o.warmup().isZero()) LoadLoop.run(mat, o.concurrency(), o.warmup(), o.count(), op);
+    double idleCpu = Double.NaN;
+    if (!o.idle().isZero()) {
+      NodeProbe.Mark mi = probe.mark();
+      Thread.sleep(o.idle().toMillis());
+      idleCpu = probe.cpuPercentSince(mi);
+    }
     NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
     Optional<Path> jfr = o.profiles(o.workload()) ? startJfr(o, probe.pids()) : Optional.empty();
     NodeProbe self = new NodeProbe(List.of(ProcessHandle.current().pid()));
@@ -227,10 +233,21 @@ final class BenchRun implements AutoCloseable {
         o.workload(), out.operations(), out.errors(), out.elapsed().toMillis() / 1000.0,
         Double.isNaN(cassandraCpu) ? "n/a" : String.format(Locale.ROOT, "%.0f %%", cassandraCpu), clientCpu);
     String note = String.format(Locale.ROOT, "client CPU %.0f %%", clientCpu);
+    if (!Double.isNaN(idleCpu)) note = idleNote(idleCpu, cpu, out.operations(), out.elapsed()) + "; " + note;
     if (!Double.isNaN(cassandraCpu) && !o.workload().equals("http-bare")) {
       note += String.format(Locale.ROOT, ", Cassandra CPU %.0f %%", cassandraCpu);
     }
     return r.withNote(note);
+  }
+
+  /**
+   * The server's CPU without load and the CPU per operation net of it: at low rates the server's
+   * background work (cluster, projections, timers) is a large share of its CPU per operation.
+   */
+  static String idleNote(double idleCpu, double cpu, long operations, Duration elapsed) {
+    double netMicros = operations <= 0 ? Double.NaN
+        : Math.max(0, cpu - idleCpu) / 100.0 * elapsed.toNanos() / 1000.0 / operations;
+    return String.format(Locale.ROOT, "server CPU without load %.1f %%, per op net of it %.0f µs", idleCpu, netMicros);
   }
 
   private static String note(String what, double seeded, double swept) {

@@ -28,6 +28,17 @@ class BenchOptionsTest {
     assertEquals(Map.of(), o.extra());
     assertEquals(0, o.jfr());
     assertFalse(o.profiles("twin-patch"));
+    assertEquals(Duration.ZERO, o.idle());
+  }
+
+  @Test
+  void idlePhaseIsOptionalAndItsNoteNetsTheBackgroundOut() {
+    assertEquals(Duration.ofSeconds(5), BenchOptions.parse("twin-get", "--idle", "5s").forWorkload("mixed").idle());
+    // 40 % of a core for 10 s over 1,000 operations = 4 ms each; 10 % of it is there without load.
+    assertEquals("server CPU without load 10.0 %, per op net of it 3000 µs",
+        BenchRun.idleNote(10, 40, 1000, Duration.ofSeconds(10)));
+    assertEquals("server CPU without load 50.0 %, per op net of it 0 µs",
+        BenchRun.idleNote(50, 40, 1000, Duration.ofSeconds(10)));
   }
 
   @Test
