@@ -56,10 +56,10 @@ final class TwinReadPath {
   /** The answer to {@code request} if it is a plain twin read, else empty (the route tree answers). */
   Optional<CompletionStage<HttpResponse>> serve(HttpRequest request) {
     if (request.method() != HttpMethods.GET || !request.entity().isKnownEmpty()) return Optional.empty();
-    Ids ids = ids(request.getUri().path());
-    if (ids == null || !apiVersions.contains(apiVersion(request.getUri().rawQueryString().orElse(null)))) {
-      return Optional.empty();
-    }
+    akka.http.javadsl.model.Uri uri = request.getUri();
+    Ids ids = ids(uri.path());
+    String apiVersion = apiVersion(uri.rawQueryString().orElse(null));
+    if (ids == null || apiVersion == null || !apiVersions.contains(apiVersion)) return Optional.empty();
     String authorization = null;
     for (akka.http.javadsl.model.HttpHeader h : request.getHeaders()) {
       // A method override on a GET is refused by the route tree; the token is checked below.

@@ -28,6 +28,7 @@ import java.time.Duration;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
 import java.util.Optional;
 
@@ -48,6 +49,11 @@ public final class TwinService {
   private final ClusterSharding sharding;
   private final Duration askTimeout;
   private final SecureRandom random = new SecureRandom();
+  /**
+   * Timers by operation and outcome, registered once: building the meter id and finding the meter
+   * on every call cost more than recording. Global-registry meters follow registries added later.
+   */
+  private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
 
   public TwinService(ActorSystem<?> system, Duration askTimeout) {
     this.sharding = ClusterSharding.get(system);
@@ -164,11 +170,11 @@ public final class TwinService {
    */
   private void record(String operation, TwinReply reply, long nanos) {
     String outcome = reply instanceof TwinReply.Rejected r ? r.error().code().name() : "accepted";
-    Timer.builder("twinhub.twin.requests")
-        .description("Twin entity round trips (journal write included for writes)")
-        .tag("operation", operation).tag("outcome", outcome)
-        .publishPercentileHistogram()
-        .register(Metrics.globalRegistry)
+    timers.computeIfAbsent(operation + ' ' + outcome, k -> Timer.builder("twinhub.twin.requests")
+            .description("Twin entity round trips (journal write included for writes)")
+            .tag("operation", operation).tag("outcome", outcome)
+            .publishPercentileHistogram()
+            .register(Metrics.globalRegistry))
         .record(nanos, TimeUnit.NANOSECONDS);
   }
 
