@@ -46,6 +46,8 @@ public final class MergeBench {
         Twin twin = new Twin(identity(), once);
         measure("render service view to bytes    ", warmup, iterations,
                 i -> TwinJson.toBytes(TwinJson.serviceView(twin)).length);
+        measure("service view bytes, streamed    ", warmup, iterations,
+                i -> TwinJson.serviceViewBytes(twin).length);
     }
 
     private static void measure(String name, int warmup, int iterations, LongUnaryOperator op) {
