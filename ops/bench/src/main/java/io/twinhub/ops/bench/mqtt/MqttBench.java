@@ -278,6 +278,9 @@ public final class MqttBench {
       long elapsed = System.nanoTime() - t0;
       running = false;
       long completed = done.sum();
+      // Answers of the measured phase only: later ones (in flight at its end) would count as errors below.
+      Map<String, Long> answered = statuses.entrySet().stream()
+          .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().sum()));
       Histogram h = latency.getIntervalHistogram();
       double cpuPercent = probe.cpuPercentSince(mark);
       long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
@@ -286,14 +289,14 @@ public final class MqttBench {
       out.add(new Figure(what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)", completed * 1e9 / elapsed,
           completed, elapsed / 1e9, closedLoop ? o.concurrency() + " in flight" : "offered " + o.rate() + "/s")));
       out.add(new Figure(what + " latency", latencyLine(h)));
-      out.add(new Figure("answers", statuses.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue().sum())
+      out.add(new Figure("answers", answered.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
           .sorted().collect(Collectors.joining(" ")) + "; unanswered at the end " + Math.max(0, sentAt.size() - lost0)));
       if (cpu > 0) {
         out.add(new Figure((plainBroker ? "broker" : "node") + " CPU per request",
             String.format(Locale.ROOT, "%.2f ms (%.0f %% of one core)", cpu / 1e6 / Math.max(1, completed), cpuPercent)));
       }
-      long good = statuses.getOrDefault(plainBroker ? "PUBACK" : "204", new LongAdder()).sum();
-      result = BenchResult.of(plainBroker ? "mosquitto" : "mqtt-reported", completed, completed - good,
+      long good = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
+      result = BenchResult.of(plainBroker ? "mosquitto" : "mqtt-reported", completed, Math.max(0, completed - good),
               Duration.ofNanos(elapsed), h)
           .withNode(cpuPercent, plainBroker ? -1 : probe.heapAfterGc())
           .withNote(String.format(Locale.ROOT, "%d devices, %s, %d B payload, QoS 1%s", holder[0].size(),
