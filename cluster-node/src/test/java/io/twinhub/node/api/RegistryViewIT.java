@@ -46,7 +46,7 @@ class RegistryViewIT {
       // Connection state is set by the device gateway; here through the same entity command.
       for (String d : List.of("d1", "d3")) {
         assertInstanceOf(TwinReply.Accepted.class, hub.node.twins()
-            .setConnectionState(d, null, ConnectionState.CONNECTED).toCompletableFuture().get(10, TimeUnit.SECONDS));
+            .setConnectionState(d, null, ConnectionState.CONNECTED).toCompletableFuture().get(30, TimeUnit.SECONDS));
       }
       awaitStatistics(api, 5, 3, 2, 2);
       assertEquals(List.of("d1", "d2", "d3"), ids(api.get("/devices?top=3")));

@@ -229,7 +229,7 @@ class MqttBadInputIT {
       var r = MqttTestNodes.await(node.twins().updateTwin(other, null, new io.twinhub.twin.domain.TwinUpdate.PatchDesired(
           io.twinhub.twin.domain.JsonDoc.of(new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("case", k.name()))), null));
       assertInstanceOf(TwinReply.Accepted.class, r);
-      String topic = desiredTopics.poll(10, TimeUnit.SECONDS);
+      String topic = desiredTopics.poll(30, TimeUnit.SECONDS);
       assertNotNull(topic, "the good device still gets notifications after case " + k.name());
     }
     assertTrue(failures.isEmpty(), String.join("\n", failures));
@@ -250,12 +250,12 @@ class MqttBadInputIT {
     c.subscribe("$iothub/twin/res/#", 1, (t, m) -> received.add(new String[] {t, new String(m.getPayload(), StandardCharsets.UTF_8)}));
     c.subscribe("devices/" + d + "/messages/devicebound/#", 1, (t, m) -> { });
     c.publish("$iothub/twin/GET/?$rid=get1", new byte[0], 0, false);
-    String[] get = received.poll(10, TimeUnit.SECONDS);
+    String[] get = received.poll(30, TimeUnit.SECONDS);
     assertNotNull(get);
     assertEquals("$iothub/twin/res/200/?$rid=get1", get[0]);
     assertTrue(get[1].contains("\"desired\":{\"$version\":1}"), get[1]);
     c.publish("$iothub/twin/PATCH/properties/reported/?$rid=p1", "{\"fw\":\"2.1\"}".getBytes(StandardCharsets.UTF_8), 1, false);
-    assertEquals("$iothub/twin/res/204/?$rid=p1&$version=2", received.poll(10, TimeUnit.SECONDS)[0]);
+    assertEquals("$iothub/twin/res/204/?$rid=p1&$version=2", received.poll(30, TimeUnit.SECONDS)[0]);
     c.publish("devices/" + d + "/messages/events/%24.ct=text%2Fplain&k=v", "hello".getBytes(StandardCharsets.UTF_8), 1, false);
     var events = DeviceSdkIT.telemetry(node, d);
     assertEquals(1, events.size(), "PUBACK came after the message was journaled");
