@@ -35,7 +35,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   public static final String USAGE = """
       usage: ./twinhub bench <workload> [options]
       workloads: twin-get | twin-patch | mixed | query-mix        (REST API, Akka HTTP client)
-                 cassandra-insert | http-bare                     (baselines)
+                 cassandra-insert | http-bare | http-cassandra    (baselines)
                  mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto   (MQTT)
                  streams                                          (change streams: read, latency, idle)
                  all                                              (baselines + workloads, one table)

@@ -108,7 +108,8 @@ final class BenchRun implements AutoCloseable {
           ? rest.get(RestWorkloads.anyTwin(o.twins()), node) : rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
       case "query-mix" -> List.of(queryMix(o));
       case "cassandra-insert" -> List.of(cassandraInsert(o));
-      case "http-bare" -> List.of(httpBare(o));
+      case "http-bare" -> List.of(httpBare(o, false));
+      case "http-cassandra" -> List.of(httpBare(o, true));
       default -> throw new IllegalArgumentException("unknown workload " + w);
     };
   }
@@ -170,7 +171,11 @@ final class BenchRun implements AutoCloseable {
     }
   }
 
-  private BenchResult httpBare(BenchOptions o) throws Exception {
+  /**
+   * The bare endpoint: GET of a fixed document ({@code http-bare}), or with {@code store} a PATCH
+   * whose body is inserted into Cassandra before the answer ({@code http-cassandra}).
+   */
+  private BenchResult httpBare(BenchOptions o, boolean store) throws Exception {
     rest();
     rest.seed(1);
     RestClient.Answer twin = client.sendAndWait(0, "GET", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION, null);
@@ -189,15 +194,26 @@ final class BenchRun implements AutoCloseable {
     cmd.addAll(List.of(o.nodeJavaOpts().trim().split("\\s+")));
     cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BareHttpServer.class.getName(),
         dir.toString(), Integer.toString(port), Integer.toString(bytes)));
+    if (store) {
+      InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("http-cassandra needs --cassandra H:P"));
+      cmd.add(cql.getHostString() + ":" + cql.getPort());
+    }
     Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
     try {
       BenchNodes.awaitLine(server, log, "bare http ready");
       try (RestClient bare = new RestClient(List.of(URI.create("https://127.0.0.1:" + port)), target.caPem(),
           target.ownerConnectionString(), o.concurrency())) {
-        String path = "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION;
-        BenchResult r = measure(o, new NodeProbe(List.of(server.pid())),
-            i -> bare.send(0, "GET", path, null).thenApply(a -> a.ok() && a.body().size() == bytes), bare.materializer());
-        return r.withNote(bytes + " B document, one JVM; server = bare endpoint; " + r.note());
+        java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
+        LoadLoop.Operation op = store
+            // The same request as twin-patch's, to a random one of --twins ids.
+            ? i -> bare.send(0, "PATCH", "/twins/" + RestWorkloads.id(ThreadLocalRandom.current().nextInt(o.twins())) + "?"
+                + RestClient.API_VERSION, "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + n.incrementAndGet() + "}}}}")
+                .thenApply(a -> a.ok() && a.body().size() == bytes)
+            : i -> bare.send(0, "GET", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION, null)
+                .thenApply(a -> a.ok() && a.body().size() == bytes);
+        BenchResult r = measure(o, new NodeProbe(List.of(server.pid())), op, bare.materializer());
+        return r.withNote(bytes + " B document, one JVM; server = bare endpoint"
+            + (store ? " + one Cassandra insert of the request body per request" : "") + "; " + r.note());
       }
     } finally {
       server.destroy();
@@ -235,6 +251,7 @@ final class BenchRun implements AutoCloseable {
     String note = String.format(Locale.ROOT, "client CPU %.0f %%", clientCpu);
     if (!Double.isNaN(idleCpu)) note = idleNote(idleCpu, cpu, out.operations(), out.elapsed()) + "; " + note;
     if (!Double.isNaN(cassandraCpu) && !o.workload().equals("http-bare")) {
+      // (for http-cassandra this is the bare endpoint's Cassandra, for the twin rows the node's)
       note += String.format(Locale.ROOT, ", Cassandra CPU %.0f %%", cassandraCpu);
     }
     return r.withNote(note);

@@ -40,15 +40,22 @@ final class CassandraBaseline implements AutoCloseable {
     return rows.get(0).getByteBuffer(0).remaining();
   }
 
+  PreparedStatement insertStatement() {
+    return session.prepare("INSERT INTO " + KEYSPACE + ".events (id, seq, payload) VALUES (?, ?, ?)");
+  }
+
+  /** One row, asynchronously. */
+  java.util.concurrent.CompletionStage<Boolean> insert(PreparedStatement insert, String id, long seq, byte[] payload) {
+    return session.executeAsync(insert.bind(id, seq, ByteBuffer.wrap(payload))).thenApply(rs -> true);
+  }
+
   LoadLoop.Outcome run(Materializer mat, int concurrency, Duration length, long count, int twins, int payloadBytes) throws Exception {
-    PreparedStatement insert = session.prepare("INSERT INTO " + KEYSPACE + ".events (id, seq, payload) VALUES (?, ?, ?)");
+    PreparedStatement insert = insertStatement();
     byte[] payload = new byte[payloadBytes];
     ThreadLocalRandom.current().nextBytes(payload);
     AtomicLong seq = new AtomicLong();
-    return LoadLoop.run(mat, concurrency, length, count, i -> session
-        .executeAsync(insert.bind(RestWorkloads.id(ThreadLocalRandom.current().nextInt(twins)), seq.incrementAndGet(),
-            ByteBuffer.wrap(payload)))
-        .thenApply(rs -> true));
+    return LoadLoop.run(mat, concurrency, length, count,
+        i -> insert(insert, RestWorkloads.id(ThreadLocalRandom.current().nextInt(twins)), seq.incrementAndGet(), payload));
   }
 
   @Override
