@@ -11,7 +11,10 @@ import java.time.Duration;
  *                          own tuning of the tag reads, see reference.conf)
  * @param batchSize         events applied to the index in one go at most
  * @param batchWindow       how long a batch waits to fill up
- * @param refreshInterval   how often applied events become visible to queries
+ * @param refreshInterval   applied events become visible to queries at least this often
+ * @param minRefreshInterval and at most this often
+ * @param refreshBudget     between the two, the share of the writer's time refreshes may take: the
+ *                          next refresh waits its last one's duration divided by this
  * @param commitInterval    how often the index and its offsets are made durable together
  * @param restartRewind     how far before its stored offset a (re)started tag read begins, to pick
  *                          up events the journal made visible late; re-read events are recognised
@@ -29,6 +32,8 @@ public record IndexProjectionSettings(
     int batchSize,
     Duration batchWindow,
     Duration refreshInterval,
+    Duration minRefreshInterval,
+    double refreshBudget,
     Duration commitInterval,
     Duration restartRewind,
     Duration minBackoff,
@@ -38,6 +43,23 @@ public record IndexProjectionSettings(
     Duration gapTimeout,
     int stateCacheSize) {
 
+  public IndexProjectionSettings {
+    if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
+      throw new IllegalArgumentException("need min-refresh-interval <= refresh-interval and 0 < refresh-budget <= 1");
+    }
+  }
+
+  /**
+   * How long after a refresh that took {@code lastRefresh} the next may run: long enough that
+   * refreshing takes at most {@link #refreshBudget} of the writer's time, within the two bounds.
+   * A refresh flushes a Lucene segment (later merged) whatever its size, so under write load
+   * fewer, larger refreshes save most of the index's CPU, while an idle index stays fresh.
+   */
+  public long refreshDelayMillis(Duration lastRefresh) {
+    long byBudget = (long) (lastRefresh.toNanos() / refreshBudget / 1_000_000);
+    return Math.max(minRefreshInterval.toMillis(), Math.min(refreshInterval.toMillis(), byBudget));
+  }
+
   public static IndexProjectionSettings from(Config root) {
     Config c = root.getConfig("twinhub.projections.index");
     return new IndexProjectionSettings(
@@ -45,6 +67,8 @@ public record IndexProjectionSettings(
         c.getInt("batch-size"),
         c.getDuration("batch-window"),
         c.getDuration("refresh-interval"),
+        c.getDuration("min-refresh-interval"),
+        c.getDouble("refresh-budget"),
         c.getDuration("commit-interval"),
         c.getDuration("restart-rewind"),
         c.getDuration("restart-backoff.min"),

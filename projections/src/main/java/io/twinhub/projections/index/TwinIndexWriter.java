@@ -18,6 +18,7 @@ import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
@@ -45,7 +46,8 @@ import java.util.concurrent.atomic.AtomicLongArray;
  *   <li>an event more than one above it means events were not delivered (yet): they are read
  *       from the twin's own journal and applied first, so the fold never skips one.</li>
  * </ul>
- * Visibility ({@link TwinIndex#refresh}) follows every {@code refresh-interval}, or at once when a
+ * Visibility ({@link TwinIndex#refresh}) follows between {@code min-refresh-interval} and
+ * {@code refresh-interval}, as often as {@code refresh-budget} allows, or at once when a
  * read-your-writes query waits ({@link TwinIndex#requestRefresh}); durability
  * ({@link TwinIndex#commit}) every {@code commit-interval}, with each tag's offset in the same
  * Lucene commit, so a restart resumes exactly where the durable index is.
@@ -77,6 +79,8 @@ final class TwinIndexWriter implements AutoCloseable {
   /** The last folded state of recently written twins (writer thread only): saves reading it back from the index. */
   private final java.util.LinkedHashMap<TwinKey, Folded> recent;
   private long lastRefresh;
+  /** How long after the last refresh the next may run (adapts to what refreshing costs). */
+  private long refreshDelay;
   private boolean dirty;
   private boolean uncommitted;
 
@@ -100,8 +104,9 @@ final class TwinIndexWriter implements AutoCloseable {
     };
     readOffsets(index.committedData());
     // Short ticks, so a refresh a read-your-writes query asks for happens within ~20 ms; the
-    // refresh-interval itself only bounds how stale other queries may be.
-    long tick = Math.max(10, Math.min(20, settings.refreshInterval().toMillis()));
+    // refresh intervals only bound how stale other queries may be.
+    long tick = Math.max(10, Math.min(20, settings.minRefreshInterval().toMillis()));
+    refreshDelay = settings.minRefreshInterval().toMillis();
     thread.scheduleWithFixedDelay(this::tick, tick, tick, TimeUnit.MILLISECONDS);
   }
 
@@ -242,8 +247,10 @@ final class TwinIndexWriter implements AutoCloseable {
 
   private void maybeRefresh(boolean force) {
     long now = clock.millis();
-    if (!dirty || (!force && !index.refreshRequested() && now - lastRefresh < settings.refreshInterval().toMillis())) return;
+    if (!dirty || (!force && !index.refreshRequested() && now - lastRefresh < refreshDelay)) return;
+    long t0 = System.nanoTime();
     index.refresh();
+    refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
     lastRefresh = clock.millis();
     dirty = false;
     for (int i = 0; i < notYetVisibleCount; i++) {

@@ -244,7 +244,7 @@ class TwinIndexWriterTest {
   void aReadYourWritesQueryMakesWritesVisibleWithoutWaitingForTheRefreshInterval() throws Exception {
     writer.close();
     writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
-        ConfigFactory.parseString("twinhub.projections.index.refresh-interval = 1h").withFallback(kit.system().settings().config())),
+        ConfigFactory.parseString("twinhub.projections.index { refresh-interval = 1h, min-refresh-interval = 1h }").withFallback(kit.system().settings().config())),
         Clock.systemUTC());
     QueryEngine engine = new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool());
     try {
@@ -264,6 +264,19 @@ class TwinIndexWriterTest {
     } finally {
       engine.close();
     }
+  }
+
+  @Test
+  void theRefreshDelayKeepsRefreshingWithinItsBudgetAndBounds() {
+    IndexProjectionSettings s = IndexProjectionSettings.from(ConfigFactory.parseString(
+        "twinhub.projections.index { min-refresh-interval = 100ms, refresh-interval = 1s, refresh-budget = 0.05 }")
+        .withFallback(kit.system().settings().config()));
+    assertEquals(100, s.refreshDelayMillis(Duration.ofMillis(1)), "a cheap refresh: as often as allowed");
+    assertEquals(400, s.refreshDelayMillis(Duration.ofMillis(20)), "20 ms is 5 % of 400 ms");
+    assertEquals(1000, s.refreshDelayMillis(Duration.ofMillis(200)), "never staler than refresh-interval");
+    assertThrows(IllegalArgumentException.class, () -> IndexProjectionSettings.from(ConfigFactory.parseString(
+        "twinhub.projections.index { min-refresh-interval = 2s, refresh-interval = 1s }")
+        .withFallback(kit.system().settings().config())));
   }
 
   @SafeVarargs
