@@ -168,14 +168,26 @@ public final class MqttGateway {
    * have sent a CONNECT through TLS. A write in between waits for it.
    */
   static final class LateQueue implements Outbound {
+    /** What a session writes to when its stream never ran (or ended before it was materialized). */
+    private static final Outbound GONE = new Outbound() {
+      @Override
+      public boolean offer(MqttPacket packet) {
+        return false;
+      }
+
+      @Override
+      public void close() {}
+    };
+
     private final CompletableFuture<Outbound> queue = new CompletableFuture<>();
 
     void set(BoundedSourceQueue<ByteString> q) {
       queue.complete(Outbound.encoding(q));
     }
 
+    /** No queue will come: writes fail (the session closes), close does nothing. */
     void fail() {
-      queue.completeExceptionally(new IllegalStateException("connection stream not running"));
+      queue.complete(GONE);
     }
 
     private Outbound get() {
@@ -185,30 +197,27 @@ public final class MqttGateway {
         return queue.get(5, java.util.concurrent.TimeUnit.SECONDS);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
-        return null;
+        return GONE;
       } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-        return null;
+        return GONE;
       }
     }
 
     @Override
     public boolean offer(MqttPacket packet) {
-      Outbound q = get();
-      return q != null && q.offer(packet);
+      return get().offer(packet);
     }
 
     @Override
     public boolean offer(MqttPacket first, MqttPacket second) {
-      Outbound q = get();
-      return q != null && q.offer(first, second);
+      return get().offer(first, second);
     }
 
     @Override
     public void close() {
       // Not materialized yet: nothing was written, and a stream that starts later finds its session gone.
-      if (!queue.isDone()) fail();
-      Outbound q = queue.getNow(null);
-      if (q != null) q.close();
+      fail();
+      queue.getNow(GONE).close();
     }
   }
 
