@@ -8,6 +8,8 @@ import io.twinhub.twin.auth.SasOutcome;
 import io.twinhub.twin.auth.SasVerifier;
 
 import java.time.Clock;
+import java.util.EnumSet;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
@@ -20,7 +22,16 @@ import java.util.concurrent.ConcurrentHashMap;
  */
 public final class ServiceAuth {
 
-  private record Verified(Principal.ServicePolicy principal, long expiryEpochSeconds) {}
+  /** A verified token: its policy, expiry, and every right the policy grants, worked out once. */
+  private record Verified(Principal.ServicePolicy principal, long expiryEpochSeconds, Set<AccessRight> granted) {
+    static Verified of(Principal.ServicePolicy p, long expiryEpochSeconds) {
+      Set<AccessRight> granted = EnumSet.noneOf(AccessRight.class);
+      for (AccessRight r : AccessRight.values()) {
+        if (p.has(r)) granted.add(r);
+      }
+      return new Verified(p, expiryEpochSeconds, granted);
+    }
+  }
 
   private final SasVerifier verifier;
   private final PolicyLookup policies;
@@ -44,7 +55,7 @@ public final class ServiceAuth {
       Verified v = verified.get(authorizationHeader);
       if (v != null) {
         if (clock.instant().getEpochSecond() < v.expiryEpochSeconds()) {
-          return v.principal().has(required)
+          return v.granted().contains(required)
               ? new ServiceAuthenticator.Authorized(v.principal())
               : denied(new SasOutcome.Invalid(SasOutcome.Reason.INSUFFICIENT_RIGHTS,
                   "policy '" + v.principal().name() + "' does not grant " + required));
@@ -57,7 +68,7 @@ public final class ServiceAuth {
       if (verified.size() >= maxEntries) {
         verified.clear();
       }
-      verified.put(authorizationHeader, new Verified(p, valid.expiryEpochSeconds()));
+      verified.put(authorizationHeader, Verified.of(p, valid.expiryEpochSeconds()));
       return new ServiceAuthenticator.Authorized(p);
     }
     if (outcome instanceof SasOutcome.Invalid invalid) {

@@ -83,6 +83,17 @@ class ServiceAuthTest {
   }
 
   @Test
+  void aCachedTokenGrantsWhatItsPolicyImplies() {
+    String t = token("registryReadWrite", NOW + 60);
+    for (int i = 0; i < 2; i++) {   // verified, then from the cache
+      assertInstanceOf(ServiceAuthenticator.Authorized.class, auth.authenticate(t, AccessRight.RegistryWrite));
+      assertInstanceOf(ServiceAuthenticator.Authorized.class, auth.authenticate(t, AccessRight.RegistryRead));
+      assertEquals(SasOutcome.Reason.INSUFFICIENT_RIGHTS, denied(t, AccessRight.ServiceConnect));
+    }
+    assertEquals(1, auth.cachedTokens());
+  }
+
+  @Test
   void refusedTokensAreNeverRememberedAndTheCacheIsBounded() {
     String forged = SasToken.signForService("hub.example.com", "iothubowner", SymmetricKeyPair.generate().primaryKey(), NOW + 60);
     assertEquals(SasOutcome.Reason.BAD_SIGNATURE, denied(forged, AccessRight.RegistryRead));
