@@ -75,10 +75,17 @@ class TwinPersistenceIT {
       assertEquals(401, https.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
               "https://127.0.0.1:" + node.api().httpsPort() + "/twins/nobody?api-version=2021-04-12")).build(),
           java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
-      // The round trips are visible to Prometheus on the management port.
-      String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
-              java.net.URI.create("http://127.0.0.1:" + node.settings().managementPort() + "/metrics")).build(),
-          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      // The round trips are visible to Prometheus on the management port. The driver's session
+      // metrics are bridged once the node is ready and sampled periodically, so their first non-zero
+      // count may take a moment on a loaded machine: read until it is there (or the deadline).
+      String metrics = "";
+      long deadline = System.nanoTime() + java.time.Duration.ofSeconds(60).toNanos();
+      do {
+        if (!metrics.isEmpty()) Thread.sleep(500);
+        metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                java.net.URI.create("http://127.0.0.1:" + node.settings().managementPort() + "/metrics")).build(),
+            java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      } while (!metrics.matches("(?s).*twinhub_cassandra_requests_total\\{[^}]*} [1-9].*") && System.nanoTime() < deadline);
       assertTrue(metrics.contains("twinhub_twin_requests_seconds_count{")
           && metrics.contains("operation=\"updateTwin\"") && metrics.contains("outcome=\"PreconditionFailed\""),
           "twin request metrics exported");
