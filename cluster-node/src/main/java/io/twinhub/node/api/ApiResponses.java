@@ -12,8 +12,11 @@ import akka.http.javadsl.model.headers.RawHeader;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.twinhub.twin.domain.Twin;
 import io.twinhub.twin.domain.TwinJson;
+import io.twinhub.twin.entity.TwinReply;
 import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.time.Clock;
 import java.time.Duration;
@@ -26,6 +29,7 @@ import java.util.List;
  * {@code iothub-errorcode} header, plus {@code Retry-After} on 429/503 so clients back off.
  */
 public final class ApiResponses {
+  private static final Logger log = LoggerFactory.getLogger(ApiResponses.class);
 
   /** What the SDKs send and what IoT Hub answers with. */
   public static final ContentType.NonBinary JSON = ContentTypes.APPLICATION_JSON;
@@ -52,6 +56,17 @@ public final class ApiResponses {
     return HttpResponse.create().withStatus(StatusCodes.OK)
         .withEntity(HttpEntities.create(JSON, TwinJson.serviceViewBytes(twin)))
         .addHeader(ETag.create(EntityTag.create(twin.etag(), false)));
+  }
+
+  /** An entity's reply: {@code onAccepted} of an accepted one, else the rejection's IoT Hub error. */
+  public HttpResponse reply(TwinReply reply, java.util.function.Function<TwinReply.Accepted, HttpResponse> onAccepted) {
+    return reply instanceof TwinReply.Accepted a ? onAccepted.apply(a) : error(((TwinReply.Rejected) reply).error());
+  }
+
+  /** A failure no client caused: logged here, answered as a bare 500 (no stack trace reaches the client). */
+  public HttpResponse unexpected(Throwable failure) {
+    log.warn("request failed unexpectedly", failure);
+    return error(IotHubErrorCode.ServerError, "internal error; retry later");
   }
 
   public HttpResponse noContent() {

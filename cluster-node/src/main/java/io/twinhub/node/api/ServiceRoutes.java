@@ -36,8 +36,6 @@ import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
 import io.twinhub.twin.error.RejectionErrors;
 import io.twinhub.twin.service.TwinService;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.nio.charset.StandardCharsets;
 import java.util.List;
@@ -68,7 +66,6 @@ import java.util.function.Supplier;
  */
 public final class ServiceRoutes extends AllDirectives {
 
-  private static final Logger log = LoggerFactory.getLogger(ServiceRoutes.class);
   private static final JsonNodeFactory NODES = JsonNodeFactory.instance;
   private static final byte[] DOLLAR_VERSION = "$version".getBytes(StandardCharsets.US_ASCII);
 
@@ -329,9 +326,7 @@ public final class ServiceRoutes extends AllDirectives {
 
   /** Completes with {@code onAccepted} of an accepted reply, or the rejection's error. */
   private Route reply(CompletionStage<TwinReply> reply, Function<TwinReply.Accepted, HttpResponse> onAccepted) {
-    return completeWithFuture(reply.thenApply(r -> r instanceof TwinReply.Accepted a
-        ? onAccepted.apply(a)
-        : responses.error(((TwinReply.Rejected) r).error())));
+    return completeWithFuture(reply.thenApply(r -> responses.reply(r, onAccepted)));
   }
 
   private Route replyAsync(CompletionStage<TwinReply> reply,
@@ -476,8 +471,7 @@ public final class ServiceRoutes extends AllDirectives {
           if (isTooLarge(e)) {
             return complete(tooLarge());
           }
-          log.warn("request failed unexpectedly", e);
-          return complete(responses.error(IotHubErrorCode.ServerError, "internal error; retry later"));
+          return complete(responses.unexpected(e));
         })
         .build();
   }

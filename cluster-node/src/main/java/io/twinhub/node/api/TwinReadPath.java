@@ -7,11 +7,7 @@ import akka.http.javadsl.model.headers.TimeoutAccess;
 import io.twinhub.node.security.ServiceAuthenticator;
 import io.twinhub.twin.auth.AccessRight;
 import io.twinhub.twin.domain.Identity;
-import io.twinhub.twin.entity.TwinReply;
-import io.twinhub.twin.error.IotHubErrorCode;
 import io.twinhub.twin.service.TwinService;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 
 import java.util.Optional;
 import java.util.Set;
@@ -31,7 +27,6 @@ import java.util.concurrent.CompletionStage;
  */
 final class TwinReadPath {
 
-  private static final Logger log = LoggerFactory.getLogger(TwinReadPath.class);
   private static final String PREFIX = "/twins/";
   private static final String MODULES = "/modules/";
   private static final String API_VERSION = "api-version=";
@@ -71,15 +66,9 @@ final class TwinReadPath {
       return Optional.empty();
     }
     request.getHeader(TimeoutAccess.class).ifPresent(t -> t.timeoutAccess().updateHandler(onTimeout));
-    return Optional.of(twins.getTwin(ids.deviceId(), ids.moduleId()).handleAsync((reply, failure) -> {
-      if (failure != null) {
-        log.warn("request failed unexpectedly", failure);
-        return responses.error(IotHubErrorCode.ServerError, "internal error; retry later");
-      }
-      return reply instanceof TwinReply.Accepted a
-          ? responses.twin(a.twin())
-          : responses.error(((TwinReply.Rejected) reply).error());
-    }, INLINE));
+    return Optional.of(twins.getTwin(ids.deviceId(), ids.moduleId()).handleAsync((reply, failure) -> failure != null
+        ? responses.unexpected(failure)
+        : responses.reply(reply, a -> responses.twin(a.twin())), INLINE));
   }
 
   record Ids(String deviceId, String moduleId) {}
