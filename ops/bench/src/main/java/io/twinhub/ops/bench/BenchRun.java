@@ -152,7 +152,7 @@ final class BenchRun implements AutoCloseable {
     rest.seed(1);
     // The payload: as big as the journal event a twin PATCH writes (measured, not assumed).
     if (!client.sendAndWait(0, "PATCH", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION,
-        "{\"properties\":{\"desired\":{\"bench\":{\"n\":0}}}}").ok()) {
+        RestWorkloads.patchBody(0)).ok()) {
       throw new IllegalStateException("PATCH of " + RestWorkloads.id(0) + " failed");
     }
     try (CassandraBaseline base = new CassandraBaseline(cql)) {
@@ -207,7 +207,7 @@ final class BenchRun implements AutoCloseable {
         LoadLoop.Operation op = store
             // The same request as twin-patch's, to a random one of --twins ids.
             ? i -> bare.send(0, "PATCH", "/twins/" + RestWorkloads.id(ThreadLocalRandom.current().nextInt(o.twins())) + "?"
-                + RestClient.API_VERSION, "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + n.incrementAndGet() + "}}}}")
+                + RestClient.API_VERSION, RestWorkloads.patchBody(n.incrementAndGet()))
                 .thenApply(a -> a.ok() && a.body().size() == bytes)
             : i -> bare.send(0, "GET", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION, null)
                 .thenApply(a -> a.ok() && a.body().size() == bytes);

@@ -24,7 +24,7 @@ import java.util.stream.IntStream;
  * twins). Twins are {@code bench-0..N-1}, created with bulk {@code POST /devices} (100 per call);
  * every 100th is disabled, which gives the queries a selective subset.
  */
-final class RestWorkloads {
+public final class RestWorkloads {
 
   static final String PREFIX = "bench-";
   private static final ObjectMapper JSON = new ObjectMapper();
@@ -37,6 +37,11 @@ final class RestWorkloads {
 
   RestWorkloads(RestClient client) {
     this.client = client;
+  }
+
+  /** The body of every benchmark's twin PATCH: one desired property, so one journaled event each. */
+  public static String patchBody(long n) {
+    return "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + n + "}}}}";
   }
 
   static String id(int i) {
@@ -113,7 +118,7 @@ final class RestWorkloads {
   }
 
   CompletionStage<Boolean> patch(int twin, int node) {
-    String body = "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + sequence.incrementAndGet() + "}}}}";
+    String body = patchBody(sequence.incrementAndGet());
     return client.send(node, "PATCH", "/twins/" + id(twin) + "?" + RestClient.API_VERSION, body).thenApply(a -> check("PATCH", a));
   }
 

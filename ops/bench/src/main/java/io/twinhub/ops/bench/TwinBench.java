@@ -141,7 +141,7 @@ public final class TwinBench {
         String id = o.prefix() + ThreadLocalRandom.current().nextInt(o.twins());
         byte[] request = o.mode().equals("patch")
             ? conn.request("PATCH", "/twins/" + id + "?" + API_VERSION, token,
-                "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + sequence.incrementAndGet() + "}}}}")
+                RestWorkloads.patchBody(sequence.incrementAndGet()))
             : conn.request("GET", "/twins/" + id + "?" + API_VERSION, token, null);
         long t0 = System.nanoTime();
         int status = conn.exchange(request);

@@ -452,7 +452,7 @@ public final class MqttBench {
         inFlight.put(n, t);
         t[0] = System.nanoTime();
         HubRest.Response r = rest.exchange("PATCH", "/twins/" + d.clientId + "?" + HubRest.API_VERSION, token,
-            "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + n + "}}}}");
+            io.twinhub.ops.bench.RestWorkloads.patchBody(n));
         long acked = System.nanoTime();
         restLatency.recordValue(Math.min((acked - t[0]) / 1000, 60_000_000L));
         if (r.status() != 200) {

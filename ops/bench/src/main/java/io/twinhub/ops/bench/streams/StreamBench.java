@@ -196,7 +196,7 @@ public final class StreamBench {
     for (int i = 0; i < events; i++) {
       inFlight.acquire();
       rest.send(0, "PATCH", "/twins/" + PREFIX + (i % twins) + "?" + API_VERSION,
-              "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + i + "}}}}")
+              io.twinhub.ops.bench.RestWorkloads.patchBody(i))
           .whenComplete((a, e) -> {
             if (e != null || !a.ok()) failed.incrementAndGet();
             inFlight.release();
@@ -289,7 +289,7 @@ public final class StreamBench {
       }
       long n = seq.getAndIncrement();
       rest.send(0, "PATCH", "/twins/" + PREFIX + (n % twins) + "?" + API_VERSION,
-              "{\"properties\":{\"desired\":{\"bench\":{\"n\":" + n + "}}}}")
+              io.twinhub.ops.bench.RestWorkloads.patchBody(n))
           .whenComplete((a, e) -> {
             long now = System.nanoTime();
             inFlight.release();
