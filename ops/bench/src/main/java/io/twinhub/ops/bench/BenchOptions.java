@@ -25,12 +25,13 @@ import java.util.Optional;
  * @param jfrWorkload the workload profiled with {@code --jfr} (twin-patch unless named)
  * @param idle        a pause between warm-up and measured phase in which the server's CPU without
  *                    load is measured (its background work: cluster, projections), 0: none
+ * @param seedCalls   bulk create calls (100 devices each) in flight while seeding twins, spread over the nodes
  */
 public record BenchOptions(String workload, Duration duration, Duration warmup, long count, int concurrency,
                            int twins, int queryTwins, int nodes, List<String> urls,
                            Optional<String> connectionString, Optional<String> ca, Optional<String> cassandra,
                            List<Long> pids, String nodeJavaOpts, int jfr, String jfrWorkload, Duration idle,
-                           Map<String, String> extra) {
+                           int seedCalls, Map<String, String> extra) {
 
   public static final String USAGE = """
       usage: ./twinhub bench <workload> [options]
@@ -47,6 +48,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
         --concurrency 64        requests in flight
         --twins 10000           twins for twin-get, twin-patch, mixed
         --query-twins 100000    twins for query-mix
+        --seed-calls 4/node     bulk creates (100 twins each) in flight while seeding, over all nodes
         --nodes 1               hub nodes started for the run (embedded Cassandra, free ports, temp dirs)
         --node-java-opts '-Xms256m -Xmx2g'   JVM options of each started node and baseline server
         --jfr 30                JFR profile (s) of node 1 during twin-patch, top frames printed
@@ -57,6 +59,9 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
         --url https://H:P[,..]  run against existing nodes instead (with --connection-string, --ca,
                                 optionally --cassandra H:P, --journal-keyspace twinhub, --pid PID[,..] for CPU/heap)
       """;
+
+  /** Bulk creates in flight per node while seeding: see BENCHMARKS.md, "3 nodes: query mix (session 4)". */
+  static final int DEFAULT_SEED_CALLS_PER_NODE = 4;
 
   public static BenchOptions parse(String... args) {
     if (args.length == 0 || args[0].startsWith("-")) {
@@ -78,6 +83,8 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
     int nodes = (int) positiveLong(take(a, "nodes", "1"), "nodes", false);
     String url = take(a, "url", "");
     List<String> urls = url.isEmpty() ? List.of() : List.of(url.split(","));
+    int seedCalls = (int) positiveLong(take(a, "seed-calls", Integer.toString(DEFAULT_SEED_CALLS_PER_NODE
+        * (urls.isEmpty() ? nodes : urls.size()))), "seed-calls", false);
     Optional<String> cs = Optional.ofNullable(a.remove("connection-string"));
     Optional<String> ca = Optional.ofNullable(a.remove("ca"));
     Optional<String> cassandra = Optional.ofNullable(a.remove("cassandra"));
@@ -97,7 +104,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
     if (duration.isZero()) throw new IllegalArgumentException("--duration must be above 0");
     return new BenchOptions(args[0], duration, warmup, count, concurrency, twins, queryTwins, nodes, urls,
         cs, ca, cassandra, pids, javaOpts, jfr, jfrWorkload.orElse("twin-patch"), idle,
-        Map.copyOf(a));
+        seedCalls, Map.copyOf(a));
   }
 
   /** True when {@code workload} is the one to profile with JFR. */
@@ -113,7 +120,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   /** The same options for another workload (used by {@code all}). */
   public BenchOptions forWorkload(String name) {
     return new BenchOptions(name, duration, warmup, count, concurrency, twins, queryTwins, nodes, urls,
-        connectionString, ca, cassandra, pids, nodeJavaOpts, jfr, jfrWorkload, idle, extra);
+        connectionString, ca, cassandra, pids, nodeJavaOpts, jfr, jfrWorkload, idle, seedCalls, extra);
   }
 
   private static String take(Map<String, String> a, String key, String dflt) {

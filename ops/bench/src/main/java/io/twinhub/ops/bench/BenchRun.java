@@ -128,7 +128,7 @@ final class BenchRun implements AutoCloseable {
 
   private BenchResult twins(BenchOptions o, TwinOp op) throws Exception {
     rest();
-    double seeded = rest.seed(o.twins());
+    double seeded = rest.seed(o.twins(), o.seedCalls(), serversProbe());
     double swept = rest.sweep(o.twins(), o.concurrency());
     LoadLoop.Operation operation = i -> op.apply(i, (int) i);
     BenchResult r = measure(o, new NodeProbe(target.pids()), operation, client.materializer());
@@ -137,7 +137,7 @@ final class BenchRun implements AutoCloseable {
 
   private BenchResult queryMix(BenchOptions o) throws Exception {
     rest();
-    double seeded = rest.seed(o.queryTwins());
+    double seeded = rest.seed(o.queryTwins(), o.seedCalls(), serversProbe());
     double indexed = rest.awaitIndexed(o.queryTwins(), Duration.ofMinutes(20));
     System.out.printf(Locale.ROOT, "bench: query index holds %,d twins (waited %.1f s)%n", o.queryTwins(), indexed);
     int twins = o.queryTwins();
@@ -149,7 +149,7 @@ final class BenchRun implements AutoCloseable {
   private BenchResult cassandraInsert(BenchOptions o) throws Exception {
     InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("cassandra-insert needs --cassandra H:P"));
     rest();
-    rest.seed(1);
+    rest.seed(1, 1, new NodeProbe(List.of()));
     // The payload: as big as the journal event a twin PATCH writes (measured, not assumed).
     if (!client.sendAndWait(0, "PATCH", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION,
         RestWorkloads.patchBody(0)).ok()) {
@@ -177,7 +177,7 @@ final class BenchRun implements AutoCloseable {
    */
   private BenchResult httpBare(BenchOptions o, boolean store) throws Exception {
     rest();
-    rest.seed(1);
+    rest.seed(1, 1, new NodeProbe(List.of()));
     RestClient.Answer twin = client.sendAndWait(0, "GET", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION, null);
     if (!twin.ok()) throw new IllegalStateException("GET of " + RestWorkloads.id(0) + " answered " + twin.status());
     int bytes = twin.body().size();
@@ -272,6 +272,13 @@ final class BenchRun implements AutoCloseable {
     if (seeded > 0) sb.append(String.format(Locale.ROOT, "; seeded in %.0f s", seeded));
     if (swept > 0) sb.append(String.format(Locale.ROOT, "; first read in %.0f s", swept));
     return sb.toString();
+  }
+
+  /** The nodes and their Cassandra (when this run started it): what seeding costs the server side. */
+  private NodeProbe serversProbe() {
+    List<Long> pids = new ArrayList<>(target.pids());
+    if (cassandraPid() > 0) pids.add(cassandraPid());
+    return new NodeProbe(pids);
   }
 
   private long cassandraPid() {

@@ -2,20 +2,14 @@ package io.twinhub.ops.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import akka.stream.javadsl.Sink;
-import akka.stream.javadsl.Source;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.concurrent.atomic.LongAdder;
-import java.util.stream.Collectors;
-import java.util.stream.IntStream;
 
 /**
  * The REST workloads against the hub: {@code twin-get}, {@code twin-patch} (one desired property,
@@ -48,56 +42,23 @@ public final class RestWorkloads {
     return PREFIX + i;
   }
 
-  /** Creates bench-{seeded}..{n-1} with bulk calls; returns the seconds it took (0 when nothing to do). */
-  double seed(int n) throws Exception {
+  /**
+   * Creates bench-{seeded}..{n-1} with bulk calls ({@link BulkSeeder}, {@code callsInFlight} at a
+   * time over all nodes); returns the seconds it took (0 when nothing to do). With a probe of the
+   * servers, prints their CPU per created twin too.
+   */
+  double seed(int n, int callsInFlight, NodeProbe servers) throws Exception {
     if (n <= seeded) return 0;
     long t0 = System.nanoTime();
-    LongAdder failed = new LongAdder();
-    int from = seeded;
-    int calls = (n - from + 99) / 100;
-    Source.range(0, calls - 1)
-        .mapAsyncUnordered(2, c -> {   // 200 device creations in flight: enough, and within the entities' ask timeout on a busy box
-          int lo = from + c * 100, hi = Math.min(lo + 100, n);
-          String body = IntStream.range(lo, hi)
-              .mapToObj(i -> "{\"id\":\"" + id(i) + "\",\"importMode\":\"createOrUpdate\""
-                  + (i % 100 == 0 ? ",\"status\":\"disabled\"" : "") + "}")
-              .collect(Collectors.joining(",", "[", "]"));
-          return bulk(c, body, 1).thenApply(ok -> {
-            if (!ok) failed.increment();
-            return 1;
-          });
-        })
-        .runWith(Sink.ignore(), client.materializer())
-        .toCompletableFuture().get(2, TimeUnit.HOURS);
+    NodeProbe.Mark m = servers.mark();
+    new BulkSeeder(client, callsInFlight).seed(seeded, n);
     double seconds = (System.nanoTime() - t0) / 1e9;
-    System.out.printf(Locale.ROOT, "bench: seeded %,d twins with %,d bulk calls in %.1f s (%.0f/s), %d calls failed%n",
-        n - from, calls, seconds, (n - from) / seconds, failed.sum());
-    if (failed.sum() > 0) throw new IllegalStateException(failed.sum() + " bulk calls failed; see above");
+    double cpu = servers.cpuPercentSince(m);
+    System.out.printf(Locale.ROOT, "bench: seeded %,d twins in %.1f s (%.0f/s; %d bulk calls of 100 in flight), server CPU %s%n",
+        n - seeded, seconds, (n - seeded) / seconds, callsInFlight,
+        Double.isNaN(cpu) ? "n/a" : String.format(Locale.ROOT, "%.0f %% (%.0f µs per twin)", cpu, cpu / 100.0 * seconds * 1e6 / (n - seeded)));
     seeded = n;
     return seconds;
-  }
-
-  static final int BULK_ATTEMPTS = 6;
-
-  /**
-   * One bulk call, repeated after a 503, a device answering ServiceUnavailable or a transport
-   * failure (createOrUpdate is idempotent): right after a cluster forms, or on an overloaded box,
-   * the first calls wait for shard allocation and entity start and may time out.
-   */
-  private CompletionStage<Boolean> bulk(int node, String body, int attempt) {
-    return client.send(node + attempt - 1, "POST", "/devices?" + RestClient.API_VERSION, body)
-        .handle((a, err) -> {
-          boolean ok = err == null && a.ok() && !a.text().contains("\"isSuccessful\":false");
-          // 503, or a per-device ServiceUnavailable inside a 400: the entity did not answer in time.
-          boolean retry = !ok && attempt < BULK_ATTEMPTS
-              && (err != null || a.status() == 503 || a.text().contains("\"errorCode\":\"ServiceUnavailable\""));
-          if (!ok) logError("bulk create (attempt " + attempt + (retry ? ", retrying" : "") + ")", a, err);
-          return retry ? java.util.Optional.<Boolean>empty() : java.util.Optional.of(ok);
-        })
-        .thenCompose(done -> done.isPresent() ? java.util.concurrent.CompletableFuture.completedFuture(done.get())
-            : java.util.concurrent.CompletableFuture.supplyAsync(() -> null,
-                java.util.concurrent.CompletableFuture.delayedExecutor(2L * attempt, TimeUnit.SECONDS))
-              .thenCompose(x -> bulk(node, body, attempt + 1)));
   }
 
   /** Reads bench-0..n-1 once, so GET/PATCH measure resident twins, not recovery from the journal. */

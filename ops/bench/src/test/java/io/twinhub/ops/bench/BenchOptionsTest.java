@@ -29,6 +29,16 @@ class BenchOptionsTest {
     assertEquals(0, o.jfr());
     assertFalse(o.profiles("twin-patch"));
     assertEquals(Duration.ZERO, o.idle());
+    assertEquals(4, o.seedCalls());
+  }
+
+  @Test
+  void seedingKeepsFourBulkCallsInFlightPerNodeUnlessTold() {
+    assertEquals(12, BenchOptions.parse("query-mix", "--nodes", "3").seedCalls());
+    assertEquals(8, BenchOptions.parse("query-mix", "--url", "https://a:1,https://b:2", "--connection-string", "x",
+        "--ca", "ca.pem").seedCalls());
+    assertEquals(2, BenchOptions.parse("query-mix", "--nodes", "3", "--seed-calls", "2").forWorkload("twin-get").seedCalls());
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("query-mix", "--seed-calls", "0"));
   }
 
   @Test
