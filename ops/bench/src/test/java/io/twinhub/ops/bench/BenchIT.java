@@ -1,5 +1,6 @@
 package io.twinhub.ops.bench;
 
+import com.datastax.oss.driver.api.core.CqlSession;
 import io.twinhub.node.NodeSettings;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
@@ -8,6 +9,7 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import java.net.InetSocketAddress;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -20,9 +22,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * The harness against a real node (in process, on the JVM's shared embedded Cassandra, HTTPS with
- * its generated CA): tiny bounded runs of the REST workloads and both baselines (the bare
- * endpoint in a JVM of its own, inserts into the same Cassandra). Checks counts and that nothing
- * failed; never timings.
+ * its generated CA): tiny bounded runs of the REST workloads and the three baselines (the bare
+ * endpoint in a JVM of its own, also as the durable-write baseline storing each PATCH body in the
+ * same Cassandra; inserts into that Cassandra). Checks counts, that nothing failed and that the
+ * durable-write baseline's rows are in Cassandra; never timings.
  */
 class BenchIT {
 
@@ -55,7 +58,8 @@ class BenchIT {
 
   @Test
   void boundedRunsOfRestWorkloadsAndBaselinesAnswerEveryOperation() throws Exception {
-    BenchOptions o = BenchOptions.parse("twin-get,twin-patch,mixed,http-bare,cassandra-insert",
+    long storedBefore = bareEndpointRows();
+    BenchOptions o = BenchOptions.parse("twin-get,twin-patch,mixed,http-bare,cassandra-insert,http-cassandra",
         "--url", "https://127.0.0.1:" + node.api().httpsPort(),
         "--connection-string", node.policies().ownerConnectionString(node.settings().hostName()),
         "--ca", node.api().tls().caPemPath().toString(),
@@ -66,7 +70,7 @@ class BenchIT {
         "--count", "200", "--warmup", "0s", "--duration", "120s", "--twins", "50", "--concurrency", "8");
     BenchTable table = BenchRun.run(o);
     List<BenchResult> rows = table.rows();
-    assertEquals(List.of("twin-get", "twin-patch", "mixed", "http-bare", "cassandra-insert"),
+    assertEquals(List.of("twin-get", "twin-patch", "mixed", "http-bare", "cassandra-insert", "http-cassandra"),
         rows.stream().map(BenchResult::workload).toList());
     for (BenchResult r : rows) {
       assertEquals(200, r.operations(), r.workload());
@@ -80,5 +84,25 @@ class BenchIT {
     assertTrue(table.ratio(rows.get(0)).isPresent());
     assertTrue(table.ratio(rows.get(1)).isPresent());
     assertTrue(table.markdown().contains("| twin-patch | 200 | 0 |"), table.markdown());
+    // Every PATCH the durable-write baseline acknowledged was one row inserted before the answer.
+    assertEquals(200, bareEndpointRows() - storedBefore);
+    assertTrue(table.ratio(rows.get(5)).isPresent(), "http-cassandra is compared with cassandra-insert");
+  }
+
+  /**
+   * Rows the bare endpoint stored (its partition key is the request path, /twins/bench-N, of one of
+   * the 50 twins; cassandra-insert's are bench-N), read straight from Cassandra.
+   */
+  static long bareEndpointRows() {
+    InetSocketAddress cql = BareHttpServer.address(SharedEmbeddedCassandra.contactPoint());
+    try (CqlSession s = CqlSession.builder().addContactPoint(cql).withLocalDatacenter("datacenter1").build()) {
+      if (s.getMetadata().getKeyspace(CassandraBaseline.KEYSPACE).flatMap(k -> k.getTable("events")).isEmpty()) return 0;
+      long n = 0;
+      for (int i = 0; i < 50; i++) {
+        n += s.execute("SELECT COUNT(*) FROM " + CassandraBaseline.KEYSPACE + ".events WHERE id = ?",
+            "/twins/" + RestWorkloads.id(i)).one().getLong(0);
+      }
+      return n;
+    }
   }
 }
