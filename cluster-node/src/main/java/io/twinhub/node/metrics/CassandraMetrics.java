@@ -17,6 +17,8 @@ import io.micrometer.core.instrument.MeterRegistry;
  */
 public final class CassandraMetrics {
   private static final double[] QUANTILES = {0.5, 0.99, 0.999};
+  private static final java.util.List<String> METERS = java.util.List.of(
+      "twinhub.cassandra.requests", "twinhub.cassandra.request.latency.seconds", "twinhub.cassandra.client.timeouts");
 
   private CassandraMetrics() {}
 
@@ -27,6 +29,10 @@ public final class CassandraMetrics {
   public static void start(ActorSystem<?> system, MeterRegistry registry) {
     CassandraSessionRegistry.get(system).sessionFor("akka.persistence.cassandra").underlying()
         .thenAccept(cql -> cql.getMetrics().ifPresent(metrics -> {
+          // A node started again in the same JVM (tests) binds these meters to its own session:
+          // registering the same name again returns the old meter, which holds the stopped
+          // node's driver metrics weakly and reads NaN once they are collected.
+          for (String name : METERS) registry.find(name).meters().forEach(registry::remove);
           metrics.<Timer>getSessionMetric(DefaultSessionMetric.CQL_REQUESTS).ifPresent(t -> {
             FunctionCounter.builder("twinhub.cassandra.requests", t, Counting::getCount)
                 .description("CQL requests of the journal's session (journal and tag writes, reads)").register(registry);

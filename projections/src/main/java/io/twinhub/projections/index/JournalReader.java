@@ -11,6 +11,7 @@ import akka.persistence.query.TimeBasedUUID;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import com.typesafe.config.Config;
+import io.twinhub.projections.journal.NewestWriter;
 
 import java.time.Duration;
 import java.time.Instant;
@@ -57,11 +58,16 @@ final class JournalReader {
     return journal.currentEventsByTag(tag, offset == null ? NoOffset.getInstance() : Offset.timeBasedUUID(offset));
   }
 
-  /** One twin's events {@code from..to} (sequence numbers, inclusive), in order. */
+  /**
+   * One twin's events {@code from..to} (sequence numbers, inclusive), in order, one per sequence
+   * number as its entity sees them ({@link NewestWriter}).
+   */
   List<EventEnvelope> events(String persistenceId, long from, long to, Duration timeout) {
     try {
-      return journal.currentEventsByPersistenceId(persistenceId, from, to).runWith(Sink.seq(), system)
-          .toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      // One past the end: the read stops at the first event numbered `to`, which may be the stale one.
+      List<EventEnvelope> read = journal.currentEventsByPersistenceId(persistenceId, from, to == Long.MAX_VALUE ? to : to + 1)
+          .runWith(Sink.seq(), system).toCompletableFuture().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+      return NewestWriter.resolve(read).stream().filter(e -> e.sequenceNr() <= to).toList();
     } catch (Exception e) {
       throw new IllegalStateException("cannot read events " + from + ".." + to + " of " + persistenceId + ": " + e, e);
     }
