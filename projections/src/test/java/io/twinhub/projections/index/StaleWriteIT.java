@@ -128,9 +128,14 @@ class StaleWriteIT {
     return PersistenceQuery.get(system.classicSystem()).getReadJournalFor(CassandraReadJournal.class, CassandraReadJournal.Identifier());
   }
 
-  /** A one-node cluster with the twin entities on the index ITs' journal (a new writer per start). */
+  /**
+   * A one-node cluster with the twin entities, configured as the index ITs' but on a keyspace of
+   * its own (QueryIndexIT counts every event of its journal); a new writer per start.
+   */
   private static ActorSystem<Void> start(String name) {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), name, ConfigFactory.load(ConfigFactory.parseResources("index-it.conf")
+        .withValue("akka.persistence.cassandra.journal.keyspace", ConfigValueFactory.fromAnyRef("twinhub_stale_it"))
+        .withValue("akka.persistence.cassandra.snapshot.keyspace", ConfigValueFactory.fromAnyRef("twinhub_stale_it_snapshot"))
         .withValue("datastax-java-driver.basic.contact-points",
             ConfigValueFactory.fromIterable(List.of(SharedEmbeddedCassandra.contactPoint())))));
     Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
