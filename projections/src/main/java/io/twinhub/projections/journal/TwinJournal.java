@@ -2,10 +2,16 @@ package io.twinhub.projections.journal;
 
 import akka.persistence.PersistentRepr;
 import akka.persistence.cassandra.journal.CassandraJournal;
+import akka.stream.alpakka.cassandra.javadsl.CassandraSession;
+import akka.stream.alpakka.cassandra.javadsl.CassandraSessionRegistry;
+import com.datastax.oss.driver.api.core.cql.PreparedStatement;
 import com.typesafe.config.Config;
 import scala.Function1;
 import scala.concurrent.Future;
+import scala.jdk.javaapi.FutureConverters;
 import scala.runtime.BoxedUnit;
+
+import java.util.concurrent.CompletionStage;
 
 /**
  * The Cassandra journal plugin, with a recovery that reads both writes of the last sequence
@@ -15,22 +21,50 @@ import scala.runtime.BoxedUnit;
  * read stops at the first event with that number. When a late write of an old incarnation sorts
  * first there (its write time is older), the entity recovered that unacknowledged event and
  * never saw the acknowledged one written after it: an acknowledged change was gone until the
- * twin's next write ({@code StaleWriteIT}). Reading one number further delivers both, so Akka's
- * replay filter ({@code repair-by-discard-old}, on by default) keeps the newer incarnation's, as
- * it does for any sequence number before the last. Nothing beyond the bound reaches the entity.
+ * twin's next write ({@code StaleWriteIT}). When the last number was written twice, the replay
+ * reads one number further, so that Akka's replay filter ({@code repair-by-discard-old}, on by
+ * default) sees both and keeps the newer incarnation's, as it does for any number before the
+ * last; nothing beyond the bound reaches the entity. Only then: a replay that reads beyond the
+ * bound would also hand a late write numbered one past it to the plugin's tag recovery.
  */
 public class TwinJournal extends CassandraJournal {
+  private final CassandraSession session;
+  private final String readProfile;
+  private final long partitionSize;
+  private final String writesOfCql;
+  private CompletionStage<PreparedStatement> writesOf;
+
   public TwinJournal(Config cfg, String cfgPath) {
     super(cfg, cfgPath);
+    // The plugin's shared session and settings ("akka.persistence.cassandra.journal" → "akka.persistence.cassandra").
+    String shared = cfgPath.replaceAll("\\.journal$", "");
+    Config plugin = context().system().settings().config().getConfig(shared);
+    this.session = CassandraSessionRegistry.get(context().system()).sessionFor(shared);
+    this.readProfile = plugin.getString("read-profile");
+    this.partitionSize = plugin.getLong("journal.target-partition-size");
+    this.writesOfCql = "SELECT timestamp FROM " + plugin.getString("journal.keyspace") + "." + plugin.getString("journal.table")
+        + " WHERE persistence_id = ? AND partition_nr = ? AND sequence_nr = ? LIMIT 2";
   }
 
   @Override
   public Future<BoxedUnit> asyncReplayMessages(String persistenceId, long fromSequenceNr, long toSequenceNr, long max,
                                                Function1<PersistentRepr, BoxedUnit> replayCallback) {
-    if (toSequenceNr == Long.MAX_VALUE) return super.asyncReplayMessages(persistenceId, fromSequenceNr, toSequenceNr, max, replayCallback);
-    return super.asyncReplayMessages(persistenceId, fromSequenceNr, toSequenceNr + 1, max, event -> {
-      if (event.sequenceNr() <= toSequenceNr) replayCallback.apply(event);
-      return BoxedUnit.UNIT;
-    });
+    if (toSequenceNr == Long.MAX_VALUE) {
+      return super.asyncReplayMessages(persistenceId, fromSequenceNr, toSequenceNr, max, replayCallback);
+    }
+    return FutureConverters.asScala(writtenTwice(persistenceId, toSequenceNr).thenCompose(twice -> FutureConverters.asJava(twice
+        ? super.asyncReplayMessages(persistenceId, fromSequenceNr, toSequenceNr + 1, max, event -> {
+            if (event.sequenceNr() <= toSequenceNr) replayCallback.apply(event);
+            return BoxedUnit.UNIT;
+          })
+        : super.asyncReplayMessages(persistenceId, fromSequenceNr, toSequenceNr, max, replayCallback))));
+  }
+
+  private CompletionStage<Boolean> writtenTwice(String persistenceId, long sequenceNr) {
+    // Prepared once (on the journal actor's thread), again after a failure (Cassandra was away).
+    if (writesOf == null || writesOf.toCompletableFuture().isCompletedExceptionally()) writesOf = session.prepare(writesOfCql);
+    return writesOf.thenCompose(statement -> session.selectAll(statement
+            .bind(persistenceId, (sequenceNr - 1) / partitionSize, sequenceNr).setExecutionProfileName(readProfile)))
+        .thenApply(rows -> rows.size() > 1);
   }
 }
