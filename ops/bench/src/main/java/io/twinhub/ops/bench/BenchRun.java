@@ -239,7 +239,9 @@ final class BenchRun implements AutoCloseable {
     NodeProbe.Mark m = probe.mark();
     NodeProbe.Mark mc = cassandra.mark();
     NodeProbe.Mark ms = self.mark();
+    String loadBefore = loadAverage1();
     LoadLoop.Outcome out = LoadLoop.run(mat, o.concurrency(), o.duration(), o.count(), op);
+    String loadAfter = loadAverage1();
     double cpu = probe.cpuPercentSince(m);
     double cassandraCpu = cassandra.cpuPercentSince(mc);
     double clientCpu = self.cpuPercentSince(ms);
@@ -248,7 +250,8 @@ final class BenchRun implements AutoCloseable {
     System.out.printf(Locale.ROOT, "bench: %s: %,d operations, %,d errors in %.1f s; Cassandra CPU %s, load client CPU %.0f %%%n",
         o.workload(), out.operations(), out.errors(), out.elapsed().toMillis() / 1000.0,
         Double.isNaN(cassandraCpu) ? "n/a" : String.format(Locale.ROOT, "%.0f %%", cassandraCpu), clientCpu);
-    String note = String.format(Locale.ROOT, "client CPU %.0f %%", clientCpu);
+    // The box is shared: the 1-minute load average at the start and end of the measured phase.
+    String note = String.format(Locale.ROOT, "load average %s → %s; client CPU %.0f %%", loadBefore, loadAfter, clientCpu);
     if (!Double.isNaN(idleCpu)) note = idleNote(idleCpu, cpu, out.operations(), out.elapsed()) + "; " + note;
     if (!Double.isNaN(cassandraCpu) && !o.workload().equals("http-bare")) {
       // (for http-cassandra this is the bare endpoint's Cassandra, for the twin rows the node's)
@@ -312,6 +315,11 @@ final class BenchRun implements AutoCloseable {
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
     }
+  }
+
+  /** The 1-minute load average. */
+  static String loadAverage1() {
+    return loadAverage().split(" ")[0];
   }
 
   static String loadAverage() {
