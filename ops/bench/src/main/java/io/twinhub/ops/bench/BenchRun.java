@@ -139,11 +139,11 @@ final class BenchRun implements AutoCloseable {
     rest();
     double seeded = rest.seed(o.queryTwins(), o.seedCalls(), serversProbe());
     double indexed = rest.awaitIndexed(o.queryTwins(), Duration.ofMinutes(20));
-    System.out.printf(Locale.ROOT, "bench: query index holds %,d twins (waited %.1f s)%n", o.queryTwins(), indexed);
+    System.out.printf(Locale.ROOT, "bench: every node's query index holds %,d twins (waited %.1f s)%n", o.queryTwins(), indexed);
     int twins = o.queryTwins();
     BenchResult r = measure(o, new NodeProbe(target.pids()), i -> rest.query(i, twins), client.materializer());
     return r.withNote(note(String.format(Locale.ROOT, "%,d twins; 4 queries round robin", twins), seeded, 0)
-        + String.format(Locale.ROOT, "; index caught up %.0f s after seeding; ", indexed) + r.note());
+        + String.format(Locale.ROOT, "; every node's index caught up %.0f s after seeding; ", indexed) + r.note());
   }
 
   private BenchResult cassandraInsert(BenchOptions o) throws Exception {
