@@ -20,7 +20,7 @@ import java.util.List;
 public final class BenchMain {
 
   public static final List<String> WORKLOADS =
-      List.of("twin-get", "twin-patch", "mixed", "query-mix", "cassandra-insert", "http-bare", "http-cassandra",
+      List.of("twin-get", "twin-patch", "mixed", "query-mix", "query-each", "cassandra-insert", "http-bare", "http-cassandra",
           "streams", "all");
   static final String MQTT_BENCH = "io.twinhub.ops.bench.mqtt.MqttBench";
 

@@ -36,6 +36,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   public static final String USAGE = """
       usage: ./twinhub bench <workload> [options]
       workloads: twin-get | twin-patch | mixed | query-mix        (REST API, Akka HTTP client)
+                 query-each                                       (query-mix's four queries, one row each)
                  cassandra-insert | http-bare | http-cassandra    (baselines)
                  mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto   (MQTT)
                  streams                                          (change streams: read, latency, idle)

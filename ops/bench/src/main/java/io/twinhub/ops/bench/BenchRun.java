@@ -107,6 +107,7 @@ final class BenchRun implements AutoCloseable {
       case "mixed" -> List.of(twins(o, (i, node) -> ThreadLocalRandom.current().nextInt(10) < 8
           ? rest.get(RestWorkloads.anyTwin(o.twins()), node) : rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
       case "query-mix" -> List.of(queryMix(o));
+      case "query-each" -> queryEach(o);
       case "cassandra-insert" -> List.of(cassandraInsert(o));
       case "http-bare" -> List.of(httpBare(o, false));
       case "http-cassandra" -> List.of(httpBare(o, true));
@@ -144,6 +145,26 @@ final class BenchRun implements AutoCloseable {
     BenchResult r = measure(o, new NodeProbe(target.pids()), i -> rest.query(i, twins), client.materializer());
     return r.withNote(note(String.format(Locale.ROOT, "%,d twins; 4 queries round robin", twins), seeded, 0)
         + String.format(Locale.ROOT, "; every node's index caught up %.0f s after seeding; ", indexed) + r.note());
+  }
+
+  /**
+   * The four queries of query-mix one at a time, each a row of its own (warm-up and measured
+   * phase each): which of them the mix's CPU per query comes from.
+   */
+  private List<BenchResult> queryEach(BenchOptions o) throws Exception {
+    rest();
+    rest.seed(o.queryTwins(), o.seedCalls(), serversProbe());
+    rest.awaitIndexed(o.queryTwins(), Duration.ofMinutes(20));
+    int twins = o.queryTwins();
+    List<BenchResult> rows = new ArrayList<>();
+    for (int q = 0; q < RestWorkloads.QUERIES.size(); q++) {
+      int query = q;
+      BenchOptions one = o.forWorkload(RestWorkloads.QUERY_NAMES.get(q));
+      BenchResult r = measure(one, new NodeProbe(target.pids()), i -> rest.queryNumber(query, (int) i, twins), client.materializer());
+      rows.add(r.withNote(String.format(Locale.ROOT, "%,d twins; %s; ", twins,
+          String.format(Locale.ROOT, RestWorkloads.QUERIES.get(q), "bench-N")) + r.note()));
+    }
+    return rows;
   }
 
   private BenchResult cassandraInsert(BenchOptions o) throws Exception {

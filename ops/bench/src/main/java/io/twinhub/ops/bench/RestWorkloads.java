@@ -89,9 +89,17 @@ public final class RestWorkloads {
       "SELECT COUNT() AS n FROM devices WHERE status = 'enabled'",
       "SELECT status, COUNT() AS n FROM devices GROUP BY status");
 
+  /** Short names of {@link #QUERIES}, for the rows of {@code query-each}. */
+  static final List<String> QUERY_NAMES = List.of("query-lookup", "query-page", "query-count", "query-group-by");
+
   CompletionStage<Boolean> query(long i, int twins) {
-    String q = String.format(Locale.ROOT, QUERIES.get((int) (i % QUERIES.size())), id(ThreadLocalRandom.current().nextInt(twins)));
-    return client.send((int) i, "POST", "/devices/query?" + RestClient.API_VERSION, "{\"query\":" + JSON.valueToTree(q) + "}")
+    return queryNumber((int) (i % QUERIES.size()), (int) i, twins);
+  }
+
+  /** Query {@code q} of {@link #QUERIES} (a random twin for the lookup), sent to node {@code node}. */
+  CompletionStage<Boolean> queryNumber(int q, int node, int twins) {
+    String text = String.format(Locale.ROOT, QUERIES.get(q), id(ThreadLocalRandom.current().nextInt(twins)));
+    return client.send(node, "POST", "/devices/query?" + RestClient.API_VERSION, "{\"query\":" + JSON.valueToTree(text) + "}")
         .thenApply(a -> check("query", a));
   }
 
