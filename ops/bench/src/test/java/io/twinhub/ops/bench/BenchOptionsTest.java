@@ -113,6 +113,7 @@ class BenchOptionsTest {
   void knowsWhichWorkloadsExist() {
     assertTrue(BenchMain.isKnown("all"));
     assertTrue(BenchMain.isKnown("cassandra-insert,twin-patch"));
+    assertTrue(BenchMain.isKnown("query-mix,query-each"));
     assertTrue(BenchMain.isKnown("mqtt-storm"));
     assertTrue(BenchMain.isKnown("mosquitto"));
     assertFalse(BenchMain.isKnown("twin-delete"));
