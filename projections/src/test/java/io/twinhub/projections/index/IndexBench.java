@@ -49,14 +49,19 @@ public final class IndexBench {
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
   private static final java.lang.management.ThreadMXBean CPU = ManagementFactory.getThreadMXBean();
 
+  /** A local actor system that serializes twin state as the node does (for the index's fold state codec). */
+  static ActorSystem<Void> benchSystem() {
+    return ActorSystem.create(Behaviors.empty(), "bench", ConfigFactory.parseString(
+        "akka.actor.serialization-bindings { \"io.twinhub.twin.TwinhubSerializable\" = jackson-json }\n"
+            + "akka.actor.allow-java-serialization = off\nakka.loglevel = WARNING").withFallback(ConfigFactory.load()));
+  }
+
   public static void main(String[] args) throws Exception {
     int twins = args.length > 0 ? Integer.parseInt(args[0]) : 100_000;
     int threads = args.length > 1 ? Integer.parseInt(args[1]) : 2;
     int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 10;
     Path dir = Files.createTempDirectory("twinhub-index-bench");
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench", ConfigFactory.parseString(
-        "akka.actor.serialization-bindings { \"io.twinhub.twin.TwinhubSerializable\" = jackson-json }\n"
-            + "akka.actor.allow-java-serialization = off\nakka.loglevel = WARNING").withFallback(ConfigFactory.load()));
+    ActorSystem<Void> system = benchSystem();
     TwinStateCodec codec = new TwinStateCodec(system);
     System.out.printf("load average %.1f, %d cores, heap max %d MB%n",
         ManagementFactory.getOperatingSystemMXBean().getSystemLoadAverage(), Runtime.getRuntime().availableProcessors(),

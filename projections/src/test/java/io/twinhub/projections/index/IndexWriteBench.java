@@ -1,11 +1,9 @@
 package io.twinhub.projections.index;
 
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
 import akka.persistence.query.EventEnvelope;
 import akka.persistence.query.Offset;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
-import com.typesafe.config.ConfigFactory;
 import io.twinhub.query.index.TwinIndex;
 import io.twinhub.twin.domain.Authentication;
 import io.twinhub.twin.domain.DeviceStatus;
@@ -59,9 +57,7 @@ public final class IndexWriteBench {
     int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
     int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 20;
     Path dir = Files.createTempDirectory("twinhub-index-write-bench");
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bench", ConfigFactory.parseString(
-        "akka.actor.serialization-bindings { \"io.twinhub.twin.TwinhubSerializable\" = jackson-json }\n"
-            + "akka.actor.allow-java-serialization = off\nakka.loglevel = WARNING").withFallback(ConfigFactory.load()));
+    ActorSystem<Void> system = IndexBench.benchSystem();
     TwinIndex index = TwinIndex.open(dir);
     TwinIndexWriter writer = new TwinIndexWriter(index, new TwinStateCodec(system), null,
         IndexProjectionSettings.from(system.settings().config()), Clock.systemUTC());
