@@ -65,14 +65,26 @@ class QueryIndexIT {
 
   @BeforeAll
   static void start() {
-    system = ActorSystem.create(Behaviors.empty(), "index-it", ConfigFactory.load(ConfigFactory.parseResources("index-it.conf")
-        .withValue("datastax-java-driver.basic.contact-points",
-            ConfigValueFactory.fromIterable(List.of(SharedEmbeddedCassandra.contactPoint())))));
-    Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
-    DeviceEntity.init(system, EntitySettings.DEFAULT);
-    ModuleEntity.init(system, EntitySettings.DEFAULT);
+    system = startNode("index-it", ConfigFactory.empty());
     twins = new TwinService(system, Duration.ofSeconds(30));
     warmUp(twins, "warmup-" + RUN);
+  }
+
+  /** A one-node cluster with the query role and the twin entities on the shared Cassandra ({@code overrides} first). */
+  static ActorSystem<Void> startNode(String name, com.typesafe.config.Config overrides) {
+    ActorSystem<Void> node = ActorSystem.create(Behaviors.empty(), name, ConfigFactory.load(overrides
+        .withFallback(ConfigFactory.parseResources("index-it.conf"))
+        .withValue("datastax-java-driver.basic.contact-points",
+            ConfigValueFactory.fromIterable(List.of(SharedEmbeddedCassandra.contactPoint())))));
+    Cluster.get(node).manager().tell(Join.create(Cluster.get(node).selfMember().address()));
+    DeviceEntity.init(node, EntitySettings.DEFAULT);
+    ModuleEntity.init(node, EntitySettings.DEFAULT);
+    return node;
+  }
+
+  static void stopNode(ActorSystem<?> node) throws Exception {
+    node.terminate();
+    node.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
   }
 
   /** The first write creates keyspace and tables; on a busy machine that outlasts one ask. */
@@ -94,8 +106,7 @@ class QueryIndexIT {
 
   @AfterAll
   static void stop() throws Exception {
-    system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    stopNode(system);
   }
 
   static <T> T await(CompletionStage<T> s) throws Exception {

@@ -1,9 +1,6 @@
 package io.twinhub.projections.index;
 
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
 import akka.persistence.cassandra.query.javadsl.CassandraReadJournal;
 import akka.persistence.query.EventEnvelope;
 import akka.persistence.query.PersistenceQuery;
@@ -14,15 +11,10 @@ import com.datastax.oss.driver.api.core.cql.Row;
 import com.datastax.oss.driver.api.core.uuid.Uuids;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
-import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 import io.twinhub.projections.journal.NewestWriter;
 import io.twinhub.projections.journal.TwinJournal;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.domain.TwinUpdate;
-import io.twinhub.twin.entity.DeviceEntity;
-import io.twinhub.twin.entity.EntitySettings;
-import io.twinhub.twin.entity.ModuleEntity;
 import io.twinhub.twin.entity.TwinEvent;
 import io.twinhub.twin.service.TwinService;
 import org.junit.jupiter.api.Test;
@@ -33,7 +25,6 @@ import java.util.List;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
 
-import static io.twinhub.projections.index.QueryIndexIT.SPEC;
 import static io.twinhub.projections.index.QueryIndexIT.accepted;
 import static io.twinhub.projections.index.QueryIndexIT.await;
 import static io.twinhub.projections.index.QueryIndexIT.doc;
@@ -59,7 +50,7 @@ class StaleWriteIT {
     QueryIndexIT.warmUp(new TwinService(first, Duration.ofSeconds(30)), ID);
     accepted(await(new TwinService(first, Duration.ofSeconds(30))
         .updateTwin(ID, null, new TwinUpdate.PatchDesired(doc("{\"step\":1}")), null)));
-    stop(first);
+    QueryIndexIT.stopNode(first);
 
     // Incarnation 2 recovers (1, 2) and writes 3, acknowledged.
     ActorSystem<Void> second = start("stale-2");
@@ -82,7 +73,7 @@ class StaleWriteIT {
     List<EventEnvelope> read = reader.events(PID, 1, 3, Duration.ofSeconds(30));
     assertEquals(List.of(1L, 2L, 3L), read.stream().map(EventEnvelope::sequenceNr).toList());
     assertEquals(clean.get(2).event(), read.get(2).event());
-    stop(second);
+    QueryIndexIT.stopNode(second);
 
     // Incarnation 3 recovers through Akka's replay filter: the same choice.
     ActorSystem<Void> third = start("stale-3");
@@ -91,7 +82,7 @@ class StaleWriteIT {
     assertEquals(2, desired.path("step").asInt(), desired.toString());
     assertTrue(desired.path("stale").isMissingNode(), desired.toString());
     assertEquals(3, desired.path("$version").asLong());
-    stop(third);
+    QueryIndexIT.stopNode(third);
   }
 
   /** Incarnation 1's write of {@code acknowledged}'s sequence number, as a frozen Cassandra applies it late. */
@@ -128,24 +119,10 @@ class StaleWriteIT {
     return PersistenceQuery.get(system.classicSystem()).getReadJournalFor(CassandraReadJournal.class, CassandraReadJournal.Identifier());
   }
 
-  /**
-   * A one-node cluster with the twin entities, configured as the index ITs' but on a keyspace of
-   * its own (QueryIndexIT counts every event of its journal); a new writer per start.
-   */
+  /** The index ITs' node, on a keyspace of its own (QueryIndexIT counts every event of its journal); a new writer per start. */
   private static ActorSystem<Void> start(String name) {
-    ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), name, ConfigFactory.load(ConfigFactory.parseResources("index-it.conf")
-        .withValue("akka.persistence.cassandra.journal.keyspace", ConfigValueFactory.fromAnyRef("twinhub_stale_it"))
-        .withValue("akka.persistence.cassandra.snapshot.keyspace", ConfigValueFactory.fromAnyRef("twinhub_stale_it_snapshot"))
-        .withValue("datastax-java-driver.basic.contact-points",
-            ConfigValueFactory.fromIterable(List.of(SharedEmbeddedCassandra.contactPoint())))));
-    Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
-    DeviceEntity.init(system, EntitySettings.DEFAULT);
-    ModuleEntity.init(system, EntitySettings.DEFAULT);
-    return system;
-  }
-
-  private static void stop(ActorSystem<Void> system) throws Exception {
-    system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    return QueryIndexIT.startNode(name, ConfigFactory.parseMap(java.util.Map.of(
+        "akka.persistence.cassandra.journal.keyspace", "twinhub_stale_it",
+        "akka.persistence.cassandra.snapshot.keyspace", "twinhub_stale_it_snapshot")));
   }
 }
