@@ -32,7 +32,8 @@ public class TwinJournal extends CassandraJournal {
   private final String readProfile;
   private final long partitionSize;
   private final String writesOfCql;
-  private CompletionStage<PreparedStatement> writesOf;
+  /** Read and replaced from replays' future callbacks (see {@link #writtenTwice}), so volatile. */
+  private volatile CompletionStage<PreparedStatement> writesOf;
 
   public TwinJournal(Config cfg, String cfgPath) {
     super(cfg, cfgPath);
@@ -61,9 +62,16 @@ public class TwinJournal extends CassandraJournal {
   }
 
   private CompletionStage<Boolean> writtenTwice(String persistenceId, long sequenceNr) {
-    // Prepared once (on the journal actor's thread), again after a failure (Cassandra was away).
-    if (writesOf == null || writesOf.toCompletableFuture().isCompletedExceptionally()) writesOf = session.prepare(writesOfCql);
-    return writesOf.thenCompose(statement -> session.selectAll(statement
+    // Akka's AsyncWriteJournal calls asyncReplayMessages from a future callback (after the highest
+    // sequence number is read), not on the journal actor's thread; so do we, after the check. The
+    // statement is prepared on first use and again after a failure (Cassandra was away); two
+    // replays preparing it at once is harmless (the driver prepares a statement once).
+    CompletionStage<PreparedStatement> prepared = writesOf;
+    if (prepared == null || prepared.toCompletableFuture().isCompletedExceptionally()) {
+      prepared = session.prepare(writesOfCql);
+      writesOf = prepared;
+    }
+    return prepared.thenCompose(statement -> session.selectAll(statement
             .bind(persistenceId, (sequenceNr - 1) / partitionSize, sequenceNr).setExecutionProfileName(readProfile)))
         .thenApply(rows -> rows.size() > 1);
   }
