@@ -79,7 +79,8 @@ class ConformanceTest {
     CASES.add(new Case(sql, e, false));
   }
 
-  private static ArrayNode parse(String json) {
+  /** A JSON array written with single quotes. */
+  static ArrayNode parse(String json) {
     try {
       return (ArrayNode) new com.fasterxml.jackson.databind.ObjectMapper()
           .configure(com.fasterxml.jackson.core.JsonParser.Feature.ALLOW_SINGLE_QUOTES, true).readTree(json);
@@ -424,6 +425,10 @@ class ConformanceTest {
 
   /** Every page of a query, checking the paging contract on the way. */
   static List<ObjectNode> runAll(String sql, int pageSize) {
+    return runAll(engine, sql, pageSize);
+  }
+
+  static List<ObjectNode> runAll(QueryEngine engine, String sql, int pageSize) {
     List<ObjectNode> all = new ArrayList<>();
     String token = null;
     int pages = 0;

@@ -27,7 +27,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * Random twins and random queries: the Lucene-backed engine (pushdown, doc-value aggregation,
  * paging) returns exactly what the naive in-memory evaluator returns over the same twins.
  * Twins and queries share a small vocabulary of paths and values so that predicates hit,
- * miss, compare across types, meet undefined and null, and order strings by code point.
+ * miss, compare across types, meet undefined and null, and order strings by code point; the index
+ * gets a segment per four twins.
  */
 class IndexMatchesEvaluatorPropertyTest {
   private static final JsonNodeFactory F = JsonNodeFactory.instance;
@@ -47,6 +48,7 @@ class IndexMatchesEvaluatorPropertyTest {
       TwinKey key = t.has("moduleId") ? TwinKey.module(t.get("deviceId").asText(), t.get("moduleId").asText())
           : TwinKey.device(t.get("deviceId").asText());
       index.put(key, t, ++seq, null);
+      if (seq % 4 == 0) index.refresh(); // several segments: doc-value ordinals differ between them
     }
     index.refresh();
     QueryEngine engine = new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool());

@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.PriorityQueue;
 import java.util.Set;
+import java.util.function.Function;
 
 /**
  * Runs a checked query against an index searcher, one page at a time.
@@ -48,8 +49,10 @@ import java.util.Set;
  *   <li>ORDER BY: all candidates are ranked by doc values (the stored JSON only for values that
  *       are not in doc values), keeping the top page in a bounded heap; the next page starts after
  *       the last (values, twin id).</li>
- *   <li>GROUP BY / aggregates: group keys and aggregate arguments come from doc values; COUNT()
- *       without GROUP BY is a plain Lucene count. Pages of groups resume after the last key.</li>
+ *   <li>GROUP BY / aggregates: group keys and aggregate arguments come from doc values, a twin's
+ *       group found by its key's doc-value codes ({@link SegmentGroups}: a key object per distinct
+ *       key per segment, not per twin); COUNT() without GROUP BY is a plain Lucene count. Pages of
+ *       groups resume after the last key.</li>
  * </ul>
  * Conditions the planner cannot push down completely are checked in Java on the candidates'
  * stored JSON.
@@ -303,8 +306,10 @@ public final class QueryExecutor {
     private void collectGroups(List<Expr.Aggregate> aggregates, Map<Groups.Key, Groups.Accumulator> groups)
         throws IOException {
       List<Expr> keys = q.groupBy();
+      Function<List<JsonNode>, Groups.Accumulator> group =
+          values -> groups.computeIfAbsent(Groups.Key.of(values), k -> new Groups.Accumulator(aggregates.size()));
       searcher.search(plan.query(), new SimpleCollector() {
-        PathValues[] keyReaders;
+        SegmentGroups segmentGroups;
         PathValues[] argReaders;
         StoredFields leafStored;
         Residual.Leaf check;
@@ -312,10 +317,7 @@ public final class QueryExecutor {
         @Override
         protected void doSetNextReader(LeafReaderContext context) throws IOException {
           check = residual == null ? null : residual.forLeaf(context.reader());
-          keyReaders = new PathValues[keys.size()];
-          for (int i = 0; i < keys.size(); i++) {
-            if (keys.get(i) instanceof Expr.Path p) keyReaders[i] = new PathValues(context.reader(), p.dotted());
-          }
+          segmentGroups = new SegmentGroups(context.reader(), keys, group);
           argReaders = new PathValues[aggregates.size()];
           for (int i = 0; i < aggregates.size(); i++) {
             if (aggregates.get(i).arg() instanceof Expr.Path p) argReaders[i] = new PathValues(context.reader(), p.dotted());
@@ -334,16 +336,13 @@ public final class QueryExecutor {
             }
             if (r == 0) return;
           }
-          List<JsonNode> values = new ArrayList<>(keys.size());
-          for (int i = 0; i < keys.size(); i++) {
-            JsonNode v = keyReaders[i] != null && twin == null ? keyReaders[i].value(doc) : PathValues.COMPLEX;
-            if (v == PathValues.COMPLEX) {
-              if (twin == null) twin = JSON.readTree(json(leafStored, doc));
-              v = Evaluator.eval(keys.get(i), twin);
-            }
-            values.add(v);
+          Groups.Accumulator acc = segmentGroups.of(doc);
+          if (acc == null) {
+            if (twin == null) twin = JSON.readTree(json(leafStored, doc));
+            List<JsonNode> values = new ArrayList<>(keys.size());
+            for (Expr key : keys) values.add(Evaluator.eval(key, twin));
+            acc = group.apply(values);
           }
-          Groups.Accumulator acc = groups.computeIfAbsent(Groups.Key.of(values), k -> new Groups.Accumulator(aggregates.size()));
           acc.countTwin();
           for (int i = 0; i < aggregates.size(); i++) {
             Expr arg = aggregates.get(i).arg();
