@@ -55,6 +55,8 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
         --jfr 30                JFR profile (s) of node 1 during twin-patch, top frames printed
         --idle 0s               server CPU without load, measured between warm-up and measured phase
                                 (background work: cluster, projections), shown in the note
+        --thread-cpu on         CPU of each server process (nodes, Cassandra) by thread group per
+                                operation, from /proc/<pid>/task, printed after each measured phase
         --jfr-workload twin-get JFR profile during this workload instead (of its server: node 1, or the
                                 bare endpoint for http-bare); alone it records the whole measured phase
         --url https://H:P[,..]  run against existing nodes instead (with --connection-string, --ca,
@@ -111,6 +113,11 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   /** True when {@code workload} is the one to profile with JFR. */
   public boolean profiles(String workload) {
     return jfr > 0 && jfrWorkload.equals(workload);
+  }
+
+  /** {@code --thread-cpu on}: the servers' CPU by thread group after each measured phase. */
+  public boolean threadCpu() {
+    return extra.getOrDefault("thread-cpu", "off").equals("on");
   }
 
   /** True when the harness starts the nodes itself. */

@@ -7,7 +7,9 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
@@ -260,9 +262,12 @@ final class BenchRun implements AutoCloseable {
     NodeProbe.Mark m = probe.mark();
     NodeProbe.Mark mc = cassandra.mark();
     NodeProbe.Mark ms = self.mark();
+    ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(probe, cassandra) : null;
+    if (threads != null) threads.start();
     String loadBefore = loadAverage1();
     LoadLoop.Outcome out = LoadLoop.run(mat, o.concurrency(), o.duration(), o.count(), op);
     String loadAfter = loadAverage1();
+    if (threads != null) System.out.print(threads.end(out.operations(), out.elapsed().toNanos() / 1e9));
     double cpu = probe.cpuPercentSince(m);
     double cassandraCpu = cassandra.cpuPercentSince(mc);
     double clientCpu = self.cpuPercentSince(ms);
@@ -279,6 +284,14 @@ final class BenchRun implements AutoCloseable {
       note += String.format(Locale.ROOT, ", Cassandra CPU %.0f %%", cassandraCpu);
     }
     return r.withNote(note);
+  }
+
+  /** {@code --thread-cpu on}: every server process by thread group (node-1.., cassandra). */
+  private static ThreadCpu.Probe threadProbe(NodeProbe servers, NodeProbe cassandra) {
+    Map<String, Long> pids = new LinkedHashMap<>();
+    for (int i = 0; i < servers.pids().size(); i++) pids.put("server-" + (i + 1), servers.pids().get(i));
+    for (long pid : cassandra.pids()) pids.put("cassandra", pid);
+    return new ThreadCpu.Probe(pids);
   }
 
   /**
