@@ -264,10 +264,16 @@ final class BenchRun implements AutoCloseable {
     NodeProbe.Mark ms = self.mark();
     ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(probe, cassandra) : null;
     if (threads != null) threads.start();
+    double cqlBefore = threads != null ? cqlRequests() : Double.NaN;
     String loadBefore = loadAverage1();
     LoadLoop.Outcome out = LoadLoop.run(mat, o.concurrency(), o.duration(), o.count(), op);
     String loadAfter = loadAverage1();
-    if (threads != null) System.out.print(threads.end(out.operations(), out.elapsed().toNanos() / 1e9));
+    if (threads != null) {
+      System.out.print(threads.end(out.operations(), out.elapsed().toNanos() / 1e9));
+      System.out.printf(Locale.ROOT, "bench: node 1's CQL requests (journal session, /metrics): %.2f per operation%n",
+          (cqlRequests() - cqlBefore) / out.operations());
+      printIndexStatus();
+    }
     double cpu = probe.cpuPercentSince(m);
     double cassandraCpu = cassandra.cpuPercentSince(mc);
     double clientCpu = self.cpuPercentSince(ms);
@@ -284,6 +290,39 @@ final class BenchRun implements AutoCloseable {
       note += String.format(Locale.ROOT, ", Cassandra CPU %.0f %%", cassandraCpu);
     }
     return r.withNote(note);
+  }
+
+  /** Node 1's {@code twinhub_cassandra_requests_total} from its management port's /metrics; NaN if unknown. */
+  private double cqlRequests() {
+    if (target.nodes().isEmpty()) return Double.NaN;
+    try {
+      var http = java.net.http.HttpClient.newHttpClient();
+      String body = http.send(java.net.http.HttpRequest.newBuilder(URI.create("http://127.0.0.1:"
+              + target.nodes().get(0).managementPort() + "/metrics")).timeout(Duration.ofSeconds(10)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      return metric(body, "twinhub_cassandra_requests_total");
+    } catch (Exception e) {
+      return Double.NaN;
+    }
+  }
+
+  /** The value of an unlabelled metric in Prometheus text, NaN when absent. */
+  static double metric(String prometheusText, String name) {
+    for (String line : prometheusText.split("\n")) {
+      if (line.startsWith(name + " ") || line.startsWith(name + "{")) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+    }
+    return Double.NaN;
+  }
+
+  /** Node 1's query index status (events applied, duplicates, gaps filled), when it has the query role. */
+  private void printIndexStatus() {
+    if (client == null) return;
+    try {
+      RestClient.Answer a = client.sendAndWait(0, "GET", "/query-index/status", null);
+      System.out.println("bench: node 1 /query-index/status " + a.status() + " " + a.body().utf8String());
+    } catch (Exception e) {
+      System.out.println("bench: node 1 /query-index/status unreadable: " + e);
+    }
   }
 
   /** {@code --thread-cpu on}: every server process by thread group (node-1.., cassandra). */
