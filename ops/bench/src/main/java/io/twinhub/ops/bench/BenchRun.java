@@ -259,24 +259,25 @@ final class BenchRun implements AutoCloseable {
     NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
     Optional<Path> jfr = o.profiles(o.workload()) ? startJfr(o, probe.pids()) : Optional.empty();
     NodeProbe self = new NodeProbe(List.of(ProcessHandle.current().pid()));
+    ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(probe, cassandra) : null;
+    double cqlBefore = threads != null ? cqlRequests() : Double.NaN;
+    if (threads != null) threads.start();
     NodeProbe.Mark m = probe.mark();
     NodeProbe.Mark mc = cassandra.mark();
     NodeProbe.Mark ms = self.mark();
-    ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(probe, cassandra) : null;
-    if (threads != null) threads.start();
-    double cqlBefore = threads != null ? cqlRequests() : Double.NaN;
     String loadBefore = loadAverage1();
     LoadLoop.Outcome out = LoadLoop.run(mat, o.concurrency(), o.duration(), o.count(), op);
     String loadAfter = loadAverage1();
+    double cpu = probe.cpuPercentSince(m);
+    double cassandraCpu = cassandra.cpuPercentSince(mc);
+    double clientCpu = self.cpuPercentSince(ms);
     if (threads != null) {
+      // After the process figures: jcmd Thread.print and the status calls cost the node CPU too.
       System.out.print(threads.end(out.operations(), out.elapsed().toNanos() / 1e9));
       System.out.printf(Locale.ROOT, "bench: node 1's CQL requests (journal session, /metrics): %.2f per operation%n",
           (cqlRequests() - cqlBefore) / out.operations());
       printIndexStatus();
     }
-    double cpu = probe.cpuPercentSince(m);
-    double cassandraCpu = cassandra.cpuPercentSince(mc);
-    double clientCpu = self.cpuPercentSince(ms);
     jfr.ifPresent(f -> printProfile(f, o.workload()));
     BenchResult r = out.result(o.workload()).withNode(cpu, probe.heapAfterGc());
     System.out.printf(Locale.ROOT, "bench: %s: %,d operations, %,d errors in %.1f s; Cassandra CPU %s, load client CPU %.0f %%%n",
