@@ -4,6 +4,7 @@ import akka.actor.typed.ActorSystem;
 import akka.persistence.query.EventEnvelope;
 import akka.persistence.query.Offset;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import io.twinhub.ops.proc.ProcTicks;
 import io.twinhub.query.index.TwinIndex;
 import io.twinhub.twin.domain.Authentication;
 import io.twinhub.twin.domain.DeviceStatus;
@@ -165,24 +166,14 @@ public final class IndexWriteBench {
 
     /** Every thread of the process, JVM threads (GC, JIT compiler) included: /proc/self/task. */
     private synchronized void sample() {
-      java.io.File[] tasks = new java.io.File("/proc/self/task").listFiles();
-      if (tasks == null) return;
-      for (java.io.File task : tasks) {
-        try {
-          String stat = Files.readString(task.toPath().resolve("stat"));
-          int close = stat.lastIndexOf(')');
-          String name = stat.substring(stat.indexOf('(') + 1, close).replaceAll("[0-9]+", "N");
-          String[] f = stat.substring(close + 2).split(" ");
-          long c = (Long.parseLong(f[11]) + Long.parseLong(f[12])) * 10_000_000L; // utime + stime, 100 Hz ticks
-          long id = Long.parseLong(task.getName());
-          group.putIfAbsent(id, name);
-          if (!on) first.put(id, new long[] {c});
-          else first.putIfAbsent(id, new long[] {0});
-          last.put(id, new long[] {c});
-        } catch (java.io.IOException | RuntimeException gone) {
-          // the thread ended
-        }
-      }
+      ProcTicks.tasks(Path.of("/proc/self/task")).forEach((tid, task) -> {
+        long c = task.ticks() * 10_000_000L; // 100 Hz ticks
+        long id = Long.parseLong(tid);
+        group.putIfAbsent(id, task.comm().replaceAll("[0-9]+", "N"));
+        if (!on) first.put(id, new long[] {c});
+        else first.putIfAbsent(id, new long[] {0});
+        last.put(id, new long[] {c});
+      });
     }
 
     synchronized void start() {

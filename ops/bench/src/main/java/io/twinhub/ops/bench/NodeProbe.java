@@ -1,5 +1,7 @@
 package io.twinhub.ops.bench;
 
+import io.twinhub.ops.proc.ProcTicks;
+
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -58,20 +60,10 @@ public final class NodeProbe {
   /** utime + stime of a process in clock ticks, -1 if it cannot be read. */
   public static long cpuTicks(long pid) {
     try {
-      return parseStatTicks(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
+      return ProcTicks.statTicks(Files.readString(Path.of("/proc", Long.toString(pid), "stat")));
     } catch (IOException | RuntimeException e) {
       return -1;
     }
-  }
-
-  /**
-   * Fields 14 and 15 (utime, stime) of /proc/PID/stat. The second field (the command) is in
-   * parentheses and may contain spaces, so fields are counted after the last ')'.
-   */
-  static long parseStatTicks(String stat) {
-    String[] f = stat.substring(stat.lastIndexOf(')') + 2).trim().split(" +");
-    // f[0] is field 3 (state): utime is field 14 -> f[11], stime field 15 -> f[12]
-    return Long.parseLong(f[11]) + Long.parseLong(f[12]);
   }
 
   /** Heap used after a full GC, summed over the processes; -1 if any of them cannot tell. */

@@ -1,7 +1,7 @@
 package io.twinhub.ops.bench;
 
-import java.io.IOException;
-import java.nio.file.Files;
+import io.twinhub.ops.proc.ProcTicks;
+
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -10,7 +10,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.TreeMap;
-import java.util.stream.Stream;
 
 /**
  * A process's CPU by thread group ({@code --thread-cpu}): utime + stime of every
@@ -38,21 +37,10 @@ public final class ThreadCpu {
   static Snapshot snapshot(Path taskDir) {
     Map<String, Long> ticks = new HashMap<>();
     Map<String, String> groups = new HashMap<>();
-    try (Stream<Path> tasks = Files.list(taskDir)) {
-      for (Path t : (Iterable<Path>) tasks::iterator) {
-        try {
-          long tk = NodeProbe.parseStatTicks(Files.readString(t.resolve("stat")));
-          String comm = Files.readString(t.resolve("comm")).strip();
-          String tid = t.getFileName().toString();
-          ticks.put(tid, tk);
-          groups.put(tid, group(comm));
-        } catch (IOException | RuntimeException e) {
-          // the thread ended between list and read
-        }
-      }
-    } catch (IOException e) {
-      // the process is gone: an empty snapshot
-    }
+    ProcTicks.tasks(taskDir).forEach((tid, task) -> {
+      ticks.put(tid, task.ticks());
+      groups.put(tid, group(task.comm()));
+    });
     return new Snapshot(ticks, groups);
   }
 

@@ -10,12 +10,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NodeProbeTest {
 
   @Test
-  void statTicksAreUtimePlusStimeEvenWithSpacesInTheCommand() {
-    String stat = "4242 (java (main) x) S 1 4242 4242 0 -1 4194560 123 0 0 0 1500 250 0 0 20 0 42 0 100 0 0";
-    assertEquals(1750, NodeProbe.parseStatTicks(stat));
-  }
-
-  @Test
   void cpuPercentOfOneCore() {
     assertEquals(150.0, NodeProbe.cpuPercent(300, 2_000_000_000L), 1e-9);   // 3 CPU-seconds in 2 s
     assertTrue(Double.isNaN(NodeProbe.cpuPercent(1, 0)));
