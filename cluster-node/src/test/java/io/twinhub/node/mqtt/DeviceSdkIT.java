@@ -315,15 +315,19 @@ class DeviceSdkIT {
 
   /** The device twin's reported patches as journaled, oldest first. */
   private static List<TwinEvent.ReportedPatched> reportedPatches(TwinhubNode node, String deviceId) {
-    return await(readJournal(node).currentEventsByPersistenceId("Device|" + deviceId, 0, Long.MAX_VALUE)
-        .map(EventEnvelope::event)
+    return journaled(node, "Device|" + deviceId).stream()
         .filter(e -> e instanceof TwinEvent.ReportedPatched)
         .map(e -> (TwinEvent.ReportedPatched) e)
-        .runWith(Sink.seq(), node.system()));
+        .toList();
   }
 
-  private static CassandraReadJournal readJournal(TwinhubNode node) {
-    return PersistenceQuery.get(node.system()).getReadJournalFor(CassandraReadJournal.class, CassandraReadJournal.Identifier());
+  /** Every event journaled under {@code persistenceId}, oldest first. */
+  private static List<Object> journaled(TwinhubNode node, String persistenceId) {
+    CassandraReadJournal journal = PersistenceQuery.get(node.system())
+        .getReadJournalFor(CassandraReadJournal.class, CassandraReadJournal.Identifier());
+    return await(journal.currentEventsByPersistenceId(persistenceId, 0, Long.MAX_VALUE)
+        .map(EventEnvelope::event)
+        .runWith(Sink.seq(), node.system()));
   }
 
   static List<TelemetryLog.TelemetryReceived> telemetry(TwinhubNode node, String deviceId) {
@@ -331,9 +335,6 @@ class DeviceSdkIT {
   }
 
   static List<TelemetryLog.TelemetryReceived> telemetryOf(TwinhubNode node, String entityId) {
-    return await(readJournal(node).currentEventsByPersistenceId("Telemetry|" + entityId, 0, Long.MAX_VALUE)
-        .map(EventEnvelope::event)
-        .map(e -> (TelemetryLog.TelemetryReceived) e)
-        .runWith(Sink.seq(), node.system()));
+    return journaled(node, "Telemetry|" + entityId).stream().map(e -> (TelemetryLog.TelemetryReceived) e).toList();
   }
 }
