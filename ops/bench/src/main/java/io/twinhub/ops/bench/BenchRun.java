@@ -139,14 +139,22 @@ final class BenchRun implements AutoCloseable {
   }
 
   private BenchResult queryMix(BenchOptions o) throws Exception {
+    QueryTwins seeded = seedQueryTwins(o);
+    int twins = o.queryTwins();
+    BenchResult r = measure(o, new NodeProbe(target.pids()), i -> rest.query(i, twins), client.materializer());
+    return r.withNote(note(String.format(Locale.ROOT, "%,d twins; 4 queries round robin", twins), seeded.seconds(), 0)
+        + String.format(Locale.ROOT, "; every node's index caught up %.0f s after seeding; ", seeded.indexedAfter()) + r.note());
+  }
+
+  /** Seconds spent seeding the query workloads' twins, and waiting for every node's index to hold them. */
+  private record QueryTwins(double seconds, double indexedAfter) {}
+
+  private QueryTwins seedQueryTwins(BenchOptions o) throws Exception {
     rest();
     double seeded = rest.seed(o.queryTwins(), o.seedCalls(), serversProbe());
     double indexed = rest.awaitIndexed(o.queryTwins(), Duration.ofMinutes(20));
     System.out.printf(Locale.ROOT, "bench: every node's query index holds %,d twins (waited %.1f s)%n", o.queryTwins(), indexed);
-    int twins = o.queryTwins();
-    BenchResult r = measure(o, new NodeProbe(target.pids()), i -> rest.query(i, twins), client.materializer());
-    return r.withNote(note(String.format(Locale.ROOT, "%,d twins; 4 queries round robin", twins), seeded, 0)
-        + String.format(Locale.ROOT, "; every node's index caught up %.0f s after seeding; ", indexed) + r.note());
+    return new QueryTwins(seeded, indexed);
   }
 
   /**
@@ -154,9 +162,7 @@ final class BenchRun implements AutoCloseable {
    * phase each): which of them the mix's CPU per query comes from.
    */
   private List<BenchResult> queryEach(BenchOptions o) throws Exception {
-    rest();
-    rest.seed(o.queryTwins(), o.seedCalls(), serversProbe());
-    rest.awaitIndexed(o.queryTwins(), Duration.ofMinutes(20));
+    seedQueryTwins(o);
     int twins = o.queryTwins();
     List<BenchResult> rows = new ArrayList<>();
     for (int q = 0; q < RestWorkloads.QUERIES.size(); q++) {
