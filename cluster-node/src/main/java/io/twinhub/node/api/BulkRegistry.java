@@ -12,8 +12,10 @@ import com.fasterxml.jackson.databind.json.JsonMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.twin.domain.ETag;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.IdentitySpec;
+import io.twinhub.twin.domain.Outcome;
 import io.twinhub.twin.entity.TwinReply;
 import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
@@ -205,11 +207,17 @@ final class BulkRegistry {
         }
         mode = m.get();
       }
-      JsonNode etagNode = entry.get("eTag");
-      String etag = etagNode != null && etagNode.isTextual() && !etagNode.textValue().isBlank() ? etagNode.textValue() : null;
+      // IoT Hub reads its JSON case-insensitively: the Java SDK sends "eTag", a Node SDK user passes
+      // the "etag" of a fetched Device. Quoted or not, as an If-Match header (ETag.parseIfMatch).
+      JsonNode etagNode = fieldIgnoringCase(entry, "eTag");
       if (etagNode != null && !etagNode.isNull() && !etagNode.isTextual()) {
         return new Refused(IotHubErrorCode.ArgumentInvalid.error(at + ".eTag must be a string"));
       }
+      Outcome<Optional<String>> parsedEtag = ETag.parseIfMatch(etagNode == null ? null : etagNode.textValue());
+      if (parsedEtag instanceof Outcome.Rejected<Optional<String>> r) {
+        return new Refused(IotHubErrorCode.ArgumentInvalid.error(at + ".eTag: " + r.rejection().message()));
+      }
+      String etag = ((Outcome.Accepted<Optional<String>>) parsedEtag).value().orElse(null);
       if (mode.needsETag() && etag == null) {
         return new Refused(IotHubErrorCode.ArgumentInvalid.error(at + ".eTag is required for importMode " + mode.wire));
       }
@@ -220,7 +228,8 @@ final class BulkRegistry {
       IdentitySpec spec = null;
       if (!mode.deletes()) {
         ObjectNode asIdentity = ((ObjectNode) entry).deepCopy();
-        asIdentity.remove(List.of("id", "importMode", "eTag"));
+        asIdentity.remove(List.of("id", "importMode"));
+        asIdentity.remove(etagFieldNames(asIdentity));
         RegistryJson.Parsed p = RegistryJson.parse(asIdentity, id.textValue(), null);
         if (p instanceof RegistryJson.Invalid invalid) {
           return new Refused(IotHubErrorCode.ArgumentInvalid.error(at + ": " + invalid.error().message()));
@@ -230,6 +239,22 @@ final class BulkRegistry {
       ops.add(new Operation(id.textValue(), mode, etag, spec));
     }
     return new Operations(ops);
+  }
+
+  private static JsonNode fieldIgnoringCase(JsonNode entry, String name) {
+    for (var it = entry.fields(); it.hasNext(); ) {
+      var f = it.next();
+      if (f.getKey().equalsIgnoreCase(name)) return f.getValue();
+    }
+    return null;
+  }
+
+  private static List<String> etagFieldNames(JsonNode entry) {
+    List<String> names = new ArrayList<>();
+    entry.fieldNames().forEachRemaining(n -> {
+      if (n.equalsIgnoreCase("eTag")) names.add(n);
+    });
+    return names;
   }
 
   private static boolean hasValue(JsonNode entry, String field) {

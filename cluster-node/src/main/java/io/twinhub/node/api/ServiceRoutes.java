@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.node.security.ServiceAuthenticator;
 import io.twinhub.twin.auth.AccessRight;
+import io.twinhub.twin.domain.ETag;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.Outcome;
@@ -123,12 +124,12 @@ public final class ServiceRoutes extends AllDirectives {
 
   private Route devices() {
     return concat(
-        pathEnd(() -> concat(
+        pathEndOrSingleSlash(() -> concat(
             get(() -> authorized(AccessRight.RegistryRead, this::listDevices)),
             post(() -> authorized(AccessRight.RegistryWrite, () -> jsonBody(body ->
                 completeWithFuture(bulk.execute(body).thenApply(this::bulkResponse))))))),
         pathPrefix(PathMatchers.segment(), deviceId -> concat(
-            pathEnd(() -> concat(
+            pathEndOrSingleSlash(() -> concat(
                 get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
                     reply(twins.getTwin(deviceId, null), this::identityResponse)))),
                 put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
@@ -136,25 +137,25 @@ public final class ServiceRoutes extends AllDirectives {
                 delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
                     ifMatch(etag -> reply(twins.deleteDevice(deviceId, etag), r -> responses.noContent()))))))),
             pathPrefix("modules", () -> concat(
-                pathEnd(() -> get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
+                pathEndOrSingleSlash(() -> get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
                     listModules(deviceId))))),
-                path(PathMatchers.segment(), moduleId -> concat(
+                pathPrefix(PathMatchers.segment(), moduleId -> pathEndOrSingleSlash(() -> concat(
                     get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
                         reply(twins.getTwin(deviceId, moduleId), this::identityResponse)))),
                     put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         putIdentity(deviceId, moduleId)))),
                     delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         ifMatch(etag -> reply(twins.deleteModule(deviceId, moduleId, etag),
-                            r -> responses.noContent()))))))))))));
+                            r -> responses.noContent())))))))))))));
   }
 
   private Route twins() {
     return pathPrefix(PathMatchers.segment(), deviceId -> concat(
-        pathEnd(() -> twin(deviceId, null)),
-        path("methods", () -> directMethod(deviceId, null)),
+        pathEndOrSingleSlash(() -> twin(deviceId, null)),
+        pathPrefix("methods", () -> pathEndOrSingleSlash(() -> directMethod(deviceId, null))),
         pathPrefix("modules", () -> pathPrefix(PathMatchers.segment(), moduleId -> concat(
-            pathEnd(() -> twin(deviceId, moduleId)),
-            path("methods", () -> directMethod(deviceId, moduleId)))))));
+            pathEndOrSingleSlash(() -> twin(deviceId, moduleId)),
+            pathPrefix("methods", () -> pathEndOrSingleSlash(() -> directMethod(deviceId, moduleId))))))));
   }
 
   private Route twin(String deviceId, String moduleId) {
@@ -169,7 +170,7 @@ public final class ServiceRoutes extends AllDirectives {
 
   private Route statistics() {
     return concat(
-        path("devices", () ->
+        pathPrefix("devices", () -> pathEndOrSingleSlash(() ->
             get(() -> authorized(AccessRight.RegistryRead, () -> {
               RegistryStatistics.DeviceCounts c = statistics.deviceCounts();
               ObjectNode out = NODES.objectNode();
@@ -180,10 +181,10 @@ public final class ServiceRoutes extends AllDirectives {
               // the one above. Both, so the Java SDK and everything else see the real number.
               out.put("enableDeviceCount", c.enabled());
               return complete(responses.ok(out));
-            }))),
-        path("service", () ->
+            })))),
+        pathPrefix("service", () -> pathEndOrSingleSlash(() ->
             get(() -> authorized(AccessRight.ServiceConnect, () ->
-                complete(responses.ok(NODES.objectNode().put("connectedDeviceCount", statistics.connectedDeviceCount())))))));
+                complete(responses.ok(NODES.objectNode().put("connectedDeviceCount", statistics.connectedDeviceCount()))))))));
   }
 
   // ------------------------------------------------------------------ operations
@@ -294,10 +295,15 @@ public final class ServiceRoutes extends AllDirectives {
                 return complete(responses.error(invalid.error()));
               }
               DirectMethods.Request request = ((DirectMethodRequests.Valid) parsed).request();
-              return completeWithFuture(methods.invoke(request).thenApply(result ->
+              // A method may take up to its timeouts (300 s each): the request waits that long, not
+              // the API's request-timeout; the gateway answers 504/404 itself when they pass.
+              java.time.Duration wait = request.responseTimeout().plus(request.connectTimeout()).plusSeconds(5);
+              long waitMillis = Math.max(wait.toMillis(), settings.requestTimeout().toMillis());
+              return withRequestTimeout(scala.concurrent.duration.FiniteDuration.apply(waitMillis, java.util.concurrent.TimeUnit.MILLISECONDS),
+                  this::timedOut, () -> completeWithFuture(methods.invoke(request).thenApply(result ->
                   result instanceof DirectMethods.Answered a
                       ? responses.ok(NODES.objectNode().put("status", a.status()).set("payload", a.payload()))
-                      : responses.error(((DirectMethods.Failed) result).error())));
+                      : responses.error(((DirectMethods.Failed) result).error()))));
             }))));
   }
 
@@ -371,9 +377,18 @@ public final class ServiceRoutes extends AllDirectives {
     return bad.isPresent() ? complete(responses.error(bad.get())) : inner.get();
   }
 
-  /** The If-Match header as sent (quoted or not, {@code *}), or null. */
+  /**
+   * The If-Match header in the form the entities compare ({@link ETag#parseIfMatch}: quoted or
+   * not, {@code *} or {@code "*"}), or null when absent; a weak or malformed one is 400.
+   */
   private Route ifMatch(Function<String, Route> inner) {
-    return optionalHeaderValueByName("If-Match", v -> inner.apply(v.map(String::strip).filter(s -> !s.isEmpty()).orElse(null)));
+    return optionalHeaderValueByName("If-Match", v -> {
+      Outcome<Optional<String>> parsed = ETag.parseIfMatch(v.orElse(null));
+      if (parsed instanceof Outcome.Rejected<Optional<String>> r) {
+        return complete(responses.error(RejectionErrors.toError(r.rejection())));
+      }
+      return inner.apply(((Outcome.Accepted<Optional<String>>) parsed).value().orElse(null));
+    });
   }
 
   /**

@@ -41,19 +41,17 @@ final class ApiClient {
 
     /** The numeric errorCode inside IoT Hub's double-encoded error body. */
     int errorCode() {
-      try {
-        return JSON.readTree(json().path("Message").asText()).path("errorCode").asInt(-1);
-      } catch (Exception e) {
-        throw new AssertionError("not an IoT Hub error body: " + text, e);
-      }
+      return inner().path("errorCode").asInt(-1);
     }
 
     String errorMessage() {
-      try {
-        return JSON.readTree(json().path("Message").asText()).path("message").asText();
-      } catch (Exception e) {
-        throw new AssertionError("not an IoT Hub error body: " + text, e);
-      }
+      return inner().path("message").asText();
+    }
+
+    /** The code and message inside IoT Hub's error body ({@link io.twinhub.twin.error.IotHubError#parseBody}). */
+    private JsonNode inner() {
+      return io.twinhub.twin.error.IotHubError.parseBody(text)
+          .orElseThrow(() -> new AssertionError("not an IoT Hub error body: " + text));
     }
 
     @Override

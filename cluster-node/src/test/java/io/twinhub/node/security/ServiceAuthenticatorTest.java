@@ -8,6 +8,7 @@ import io.twinhub.twin.auth.Principal;
 import io.twinhub.twin.auth.SasOutcome;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.auth.SymmetricKeyPair;
+import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -78,8 +79,7 @@ class ServiceAuthenticatorTest {
     ServiceAuthenticator.Denied missing = assertDenied(SasOutcome.Reason.MISSING, auth.authenticate(null, AccessRight.RegistryRead));
     assertEquals(401, missing.error().status());
     assertEquals(IotHubErrorCode.IotHubUnauthorizedAccess, missing.error().code());
-    JsonNode body = new ObjectMapper().readTree(missing.error().toJsonBody("t", Instant.ofEpochSecond(NOW)));
-    JsonNode inner = new ObjectMapper().readTree(body.get("Message").asText());
+    JsonNode inner = IotHubError.parseBody(missing.error().toJsonBody("t", Instant.ofEpochSecond(NOW))).orElseThrow();
     assertEquals(401002, inner.get("errorCode").asInt());
     assertTrue(inner.get("message").asText().contains("Authorization header missing"));
 

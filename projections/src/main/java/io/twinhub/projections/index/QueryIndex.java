@@ -165,13 +165,13 @@ public final class QueryIndex implements TwinQueries {
         .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, json.toString()));
   }
 
-  /** Same shape as IoT Hub's error bodies (the CLI prints {@code Message}). */
+  /** 409 in IoT Hub's error shape, like every other error of the node. */
   private static HttpResponse conflict(String message) {
-    var body = com.fasterxml.jackson.databind.node.JsonNodeFactory.instance.objectNode();
-    body.put("Message", "ErrorCode:Conflict;" + message);
-    body.put("ExceptionMessage", "");
-    return HttpResponse.create().withStatus(409)
-        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, body.toString()));
+    io.twinhub.twin.error.IotHubError error = io.twinhub.twin.error.IotHubErrorCode.Conflict.error(message);
+    return HttpResponse.create().withStatus(error.status())
+        .addHeader(akka.http.javadsl.model.headers.RawHeader.create(io.twinhub.twin.error.IotHubError.ERROR_CODE_HEADER,
+            error.code().headerValue()))
+        .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, error.toJsonBody(Clock.systemUTC())));
   }
 
   /** A reindex's progress as JSON (what {@code ./twinhub reindex} draws its bar from). */

@@ -77,12 +77,13 @@ public final class QueryRoute extends AllDirectives {
   }
 
   private Route build(Function<Supplier<Route>, Route> authorized) {
-    return path(akka.http.javadsl.server.PathMatchers.segment("devices").slash("query"), () ->
+    // A trailing slash is tolerated, as everywhere in the REST API.
+    return pathPrefix(akka.http.javadsl.server.PathMatchers.segment("devices").slash("query"), () -> pathEndOrSingleSlash(() ->
         post(() -> authorized.apply(() ->
             withSizeLimit(MAX_BODY_BYTES, () ->
                 extractRequest(request ->
                     entity(akka.http.javadsl.unmarshalling.Unmarshaller.entityToByteString(), body ->
-                        completeWithFuture(handle(request, body))))))));
+                        completeWithFuture(handle(request, body)))))))));
   }
 
   CompletionStage<HttpResponse> handle(HttpRequest request, ByteString body) {

@@ -138,7 +138,7 @@ class QueryRouteTest {
     HttpResponse<String> r = post(query("SELECT * FROM devices WHERE tags.n = = 1"));
     assertEquals(400, r.statusCode());
     assertEquals("ArgumentInvalid", r.headers().firstValue("iothub-errorcode").orElseThrow());
-    JsonNode inner = JSON.readTree(JSON.readTree(r.body()).get("Message").asText());
+    JsonNode inner = io.twinhub.twin.error.IotHubError.parseBody(r.body()).orElseThrow();
     assertEquals(400004, inner.get("errorCode").asInt());
     assertEquals("line 1, column 38: unexpected '='", inner.get("message").asText());
   }

@@ -28,6 +28,48 @@ public final class ETag {
     }
 
     /**
+     * The {@code If-Match} header (or a bulk entry's {@code eTag}) in the one form {@link #matches}
+     * compares: empty when absent or blank, {@code *} for any, else the listed etags unquoted and
+     * comma-separated. Clients send every form: the Java SDK unquoted ({@code *}, {@code AAAAAAAAAAE=}),
+     * the Node SDK quoted as RFC 7232 asks ({@code "*"}, {@code "AAAAAAAAAAE="}). Weak tags
+     * ({@code W/"..."}) are refused: If-Match compares strongly, so they could never match and the
+     * write would fail with a misleading 412.
+     */
+    public static Outcome<java.util.Optional<String>> parseIfMatch(String header) {
+        if (header == null || header.isBlank()) {
+            return Outcome.accepted(java.util.Optional.empty());
+        }
+        java.util.List<String> tags = new java.util.ArrayList<>();
+        for (String candidate : header.split(",")) {
+            String c = candidate.strip();
+            if (c.startsWith("W/")) {
+                return Outcome.rejected(TwinRule.IF_MATCH_INVALID, "",
+                        "If-Match '" + clip(header) + "' holds a weak entity tag; If-Match compares strong etags only"
+                                + " (send the etag as received, e.g. \"AAAAAAAAAAE=\", or *)");
+            }
+            if (c.length() >= 2 && c.startsWith("\"") && c.endsWith("\"")) {
+                c = c.substring(1, c.length() - 1);
+            }
+            if (c.isEmpty() || c.indexOf('"') >= 0) {
+                return Outcome.rejected(TwinRule.IF_MATCH_INVALID, "",
+                        "If-Match '" + clip(header) + "' is not a list of entity tags or *");
+            }
+            if (c.equals("*")) {
+                return Outcome.accepted(java.util.Optional.of(ANY));
+            }
+            tags.add(c);
+        }
+        return Outcome.accepted(java.util.Optional.of(String.join(",", tags)));
+    }
+
+    /** If-Match {@code *} or {@code "*"}: any current etag. */
+    public static final String ANY = "*";
+
+    private static String clip(String s) {
+        return s.length() <= 100 ? s : s.substring(0, 100) + "...";
+    }
+
+    /**
      * RFC 7232 {@code If-Match} against the current etag: absent, blank or {@code *} matches
      * (unconditional); otherwise one of the listed etags, quoted or not, must equal it (strong
      * comparison, so weak {@code W/"..."} tags never match).
@@ -38,16 +80,13 @@ public final class ETag {
         }
         for (String candidate : ifMatch.split(",")) {
             String c = candidate.strip();
-            if (c.equals("*")) {
-                return true;
-            }
             if (c.startsWith("W/")) {
                 continue;
             }
             if (c.length() >= 2 && c.startsWith("\"") && c.endsWith("\"")) {
                 c = c.substring(1, c.length() - 1);
             }
-            if (c.equals(current)) {
+            if (c.equals("*") || c.equals(current)) {
                 return true;
             }
         }

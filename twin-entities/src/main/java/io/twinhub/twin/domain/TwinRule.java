@@ -33,6 +33,8 @@ public enum TwinRule {
     SECTION_TOO_LARGE,
     /** If-Match did not match the current etag (412). */
     PRECONDITION_FAILED,
+    /** If-Match is not a list of strong entity tags or {@code *} (e.g. a weak {@code W/"..."} tag). */
+    IF_MATCH_INVALID,
     /** Device or module id not of IoT Hub's id syntax. */
     ID_INVALID,
     /** Authentication block inconsistent with its type (keys, thumbprints). */

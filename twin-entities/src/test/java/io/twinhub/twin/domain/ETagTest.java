@@ -38,4 +38,26 @@ class ETagTest {
         assertEquals(TwinRule.PRECONDITION_FAILED,
                 ETag.check("x", e, "v").optionalRejection().orElseThrow().rule());
     }
+
+    @Test
+    void ifMatchHeaderIsNormalizedFromEveryFormClientsSend() {
+        String e = ETag.ofTwinVersion(2);
+        // Absent or blank: unconditional.
+        assertEquals(java.util.Optional.empty(), ETag.parseIfMatch(null).optionalValue().orElseThrow());
+        assertEquals(java.util.Optional.empty(), ETag.parseIfMatch("  ").optionalValue().orElseThrow());
+        // The wildcard, as the Java SDK (*) and the Node SDK ("*") send it.
+        assertEquals("*", ETag.parseIfMatch("*").optionalValue().orElseThrow().orElseThrow());
+        assertEquals("*", ETag.parseIfMatch("\"*\"").optionalValue().orElseThrow().orElseThrow());
+        // An etag, unquoted (Java SDK) or quoted (Node SDK, RFC 7232); a list.
+        assertEquals(e, ETag.parseIfMatch(e).optionalValue().orElseThrow().orElseThrow());
+        assertEquals(e, ETag.parseIfMatch("\"" + e + "\"").optionalValue().orElseThrow().orElseThrow());
+        assertEquals("a,b", ETag.parseIfMatch("\"a\", b").optionalValue().orElseThrow().orElseThrow());
+        // Weak and malformed tags are refused, never a silent 412.
+        for (String bad : new String[] {"W/\"" + e + "\"", "\"a\", W/\"b\"", "\"", "\"\"", "a,,b", "\"a\"b\""}) {
+            assertEquals(TwinRule.IF_MATCH_INVALID, ETag.parseIfMatch(bad).optionalRejection().orElseThrow().rule(), bad);
+        }
+        assertTrue(ETag.matches("\"*\"", e));
+        assertTrue(ETag.matches(ETag.parseIfMatch("\"" + e + "\"").optionalValue().orElseThrow().orElseThrow(), e));
+        assertFalse(ETag.matches(ETag.parseIfMatch("\"x\"").optionalValue().orElseThrow().orElseThrow(), e));
+    }
 }

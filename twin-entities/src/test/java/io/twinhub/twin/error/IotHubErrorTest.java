@@ -73,23 +73,54 @@ class IotHubErrorTest {
   }
 
   @Test
-  void bodyHasExactlyIotHubsShape() throws Exception {
+  void bodyHasIotHubsShapeForBothSdks() throws Exception {
     IotHubError error = IotHubErrorCode.DeviceNotFound.error("Device dev9 not found");
     String body = error.toJsonBody("0123abcd", Instant.parse("2024-05-06T07:08:09.123Z"));
-    assertEquals("{\"Message\":\"{\\\"errorCode\\\":404001,\\\"trackingId\\\":\\\"0123abcd\\\","
-        + "\\\"message\\\":\\\"Device dev9 not found\\\",\\\"timestampUtc\\\":\\\"2024-05-06T07:08:09.123Z\\\"}\","
-        + "\"ExceptionMessage\":\"\"}", body);
-
     JsonNode outer = JSON.readTree(body);
+    assertEquals("Tracking ID:0123abcd-TimeStamp:2024-05-06T07:08:09.123Z", outer.get("ExceptionMessage").asText());
+    String message = outer.get("Message").asText();
+    String javaForm = "{\"Message\":\"{\\\"errorCode\\\":404001,\\\"trackingId\\\":\\\"0123abcd\\\","
+        + "\\\"message\\\":\\\"Device dev9 not found\\\",\\\"timestampUtc\\\":\\\"2024-05-06T07:08:09.123Z\\\"}\","
+        + "\"ExceptionMessage\":\"\"}";
+    assertEquals("ErrorCode:DeviceNotFound;Device dev9 not found;" + javaForm, message);
     assertEquals(List.of("Message", "ExceptionMessage"), fieldNames(outer));
-    assertTrue(outer.get("Message").isTextual());
-    JsonNode inner = JSON.readTree(outer.get("Message").asText());
+    JsonNode inner = IotHubError.parseBody(body).orElseThrow();
     assertEquals(List.of("errorCode", "trackingId", "message", "timestampUtc"), fieldNames(inner));
     assertTrue(inner.get("errorCode").isInt());
     assertEquals(404001, inner.get("errorCode").asInt());
     assertEquals("Device dev9 not found", inner.get("message").asText());
     assertEquals(404, error.status());
     assertEquals(404001, error.errorCode());
+    assertTrue(IotHubError.parseBody("{\"Message\":\"ErrorCode:X;y\"}").isEmpty());
+    assertTrue(IotHubError.parseBody("not json").isEmpty());
+  }
+
+  @Test
+  void nodeSdkParsingLogicRecoversCodeNameAndMessageForEveryCode() {
+    Clock clock = Clock.fixed(Instant.parse("2024-05-06T07:08:09Z"), ZoneOffset.UTC);
+    for (IotHubErrorCode c : IotHubErrorCode.values()) {
+      String body = c.error("Twin \"dev\\9\" {weird} message; with: all \u00e9 sorts").toJsonBody(clock);
+      String[] parsed = nodeParseErrorBody(body);
+      assertEquals(c.name(), parsed[0], c.name());
+      assertEquals("Twin \"dev\\9\" (weird) message, with: all \u00e9 sorts", parsed[1]);
+    }
+    // An empty message still gives Node a message (it ignores the code without one).
+    assertEquals("error", nodeParseErrorBody(IotHubErrorCode.NotFound.error("").toJsonBody(clock))[1]);
+  }
+
+  /**
+   * {@code Http.parseErrorBody} of azure-iothub 1.16.6 (dist/common-http/http.js), ported:
+   * {@code parts = JSON.parse(body).Message.split(';'); code = parts[0].split(':')[1]; message = parts[1]},
+   * null unless both are non-empty.
+   */
+  static String[] nodeParseErrorBody(String body) {
+    String message = readTree(body).get("Message").asText();
+    String[] parts = message.split(";", -1);
+    String[] codeParts = parts[0].split(":", -1);
+    String code = codeParts.length > 1 ? codeParts[1] : "";
+    String text = parts.length > 1 ? parts[1] : "";
+    assertFalse(code.isEmpty() || text.isEmpty(), "Node would not map " + body);
+    return new String[] {code, text};
   }
 
   @Test

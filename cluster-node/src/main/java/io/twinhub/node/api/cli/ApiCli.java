@@ -154,12 +154,9 @@ public final class ApiCli {
   /** "DeviceNotFound (404001): Device x not found" from IoT Hub's error body. */
   private static String errorText(HttpResponse<String> response) {
     String name = response.headers().firstValue("iothub-errorcode").orElse("");
-    try {
-      JsonNode inner = JSON.readTree(JSON.readTree(response.body()).path("Message").asText());
-      return name + " (" + inner.path("errorCode").asInt() + "): " + inner.path("message").asText();
-    } catch (IOException | RuntimeException e) {
-      return name + " " + response.body();
-    }
+    return io.twinhub.twin.error.IotHubError.parseBody(response.body())
+        .map(inner -> name + " (" + inner.path("errorCode").asInt() + "): " + inner.path("message").asText())
+        .orElse(name + " " + response.body());
   }
 
   private static String deviceBody(String id, Map<String, String> options) {

@@ -1,0 +1,60 @@
+'use strict';
+// Last, because it restarts the shared node: connected device and module clients reconnect on
+// their own (the SDK's retry policy), re-subscribe, and then get desired changes, answer methods
+// and report again. Like IoT Hub, the hub does not replay a change made while a Node client was
+// away (the Node SDK re-subscribes after a reconnect but does not read its twin again), so the
+// changes are made once the clients are back.
+
+const { describe, test } = require('node:test');
+const assert = require('node:assert/strict');
+const { id, registry, serviceClient, createDevice, createModule, openDevice, openModule, report,
+  eventually, control } = require('./support');
+
+describe('reconnect after the node restarts', () => {
+  test('device and module clients reconnect, answer methods, receive desired changes, report', async () => {
+    const reg = registry();
+    const service = serviceClient();
+    const deviceId = id('restart');
+    const moduleDevice = `${deviceId}-m`;
+    const device = await openDevice(await createDevice(reg, deviceId));
+    await reg.create({ deviceId: moduleDevice });
+    const module = await openModule(await createModule(reg, moduleDevice, 'agent'));
+    try {
+      const twin = await device.getTwin();
+      const moduleTwin = await module.getTwin();
+      twin.on('properties.desired', () => {});
+      moduleTwin.on('properties.desired', () => {});
+      device.onDeviceMethod('ping', (req, res) => res.send(200, { pong: 'device' }, () => {}));
+      module.onMethod('ping', (req, res) => res.send(200, { pong: 'module' }, () => {}));
+      const ping = (...target) => service.invokeDeviceMethod(...target,
+        { methodName: 'ping', payload: null, responseTimeoutInSeconds: 10 });
+      assert.deepEqual((await eventually('device methods', () => ping(deviceId))).result.payload, { pong: 'device' });
+      assert.deepEqual((await eventually('module methods', () => ping(moduleDevice, 'agent'))).result.payload, { pong: 'module' });
+
+      await control('restart');
+
+      // Back: both answer methods again (the SDK reconnected and subscribed again).
+      const answered = await eventually('device answers methods again', () => ping(deviceId), 120000);
+      assert.deepEqual(answered.result.payload, { pong: 'device' });
+      await eventually('module answers methods again', () => ping(moduleDevice, 'agent'), 120000);
+      assert.equal((await reg.getTwin(deviceId)).responseBody.connectionState, 'Connected');
+
+      await reg.updateTwin(deviceId, { properties: { desired: { afterRestart: 1 } } }, '*');
+      await reg.updateModuleTwin(moduleDevice, 'agent', { properties: { desired: { afterRestart: 2 } } }, '*');
+      await eventually('device has the change', () => twin.properties.desired.afterRestart === 1, 120000);
+      await eventually('module has the change', () => moduleTwin.properties.desired.afterRestart === 2, 120000);
+      assert.equal(twin.properties.desired.$version, 2);
+      assert.equal(moduleTwin.properties.desired.$version, 2);
+
+      await report(twin, { back: true });
+      await report(moduleTwin, { back: true });
+      const seen = (await reg.getTwin(deviceId)).responseBody.properties.reported;
+      assert.equal(seen.back, true);
+      assert.equal(seen.$version, 2);
+      assert.equal((await reg.getModuleTwin(moduleDevice, 'agent')).responseBody.properties.reported.back, true);
+    } finally {
+      await device.close().catch(() => {});
+      await module.close().catch(() => {});
+    }
+  });
+});

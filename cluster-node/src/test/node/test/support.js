@@ -1,0 +1,149 @@
+'use strict';
+// What every acceptance test file shares: the node's coordinates (from NodeSdkIT's environment),
+// SDK clients built the way an application builds them, unique ids, and waiting for conditions.
+// Nothing here talks to twinhub in a way an application could not.
+
+const assert = require('node:assert/strict');
+const crypto = require('node:crypto');
+const fs = require('node:fs');
+const https = require('node:https');
+const { Registry, Client: ServiceClient } = require('azure-iothub');
+const { Client: DeviceClient, ModuleClient } = require('azure-iot-device');
+const { Mqtt } = require('azure-iot-device-mqtt');
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set: these tests run under NodeSdkIT (mvn verify), which starts the node`);
+  return v;
+}
+
+const host = env('TWINHUB_HOST');
+const serviceConnectionString = env('TWINHUB_SERVICE_CS');
+const registryReadConnectionString = env('TWINHUB_REGISTRY_READ_CS');
+const ca = fs.readFileSync(env('TWINHUB_CA'), 'utf8');
+
+/** A fresh id with a readable prefix, so test files never share identities. */
+function id(prefix) {
+  return `${prefix}-${crypto.randomBytes(4).toString('hex')}`;
+}
+
+/** A base64 key as IoT Hub generates them (32 random bytes). */
+function key() {
+  return crypto.randomBytes(32).toString('base64');
+}
+
+function registry(connectionString = serviceConnectionString) {
+  return Registry.fromConnectionString(connectionString);
+}
+
+function serviceClient() {
+  return ServiceClient.fromConnectionString(serviceConnectionString);
+}
+
+/** Creates a device with known SAS keys and returns its connection string. */
+async function createDevice(reg, deviceId) {
+  const primaryKey = key();
+  await reg.create({ deviceId, authentication: { symmetricKey: { primaryKey, secondaryKey: key() } } });
+  return `HostName=${host};DeviceId=${deviceId};SharedAccessKey=${primaryKey}`;
+}
+
+/** Creates a module with known SAS keys and returns its connection string. */
+async function createModule(reg, deviceId, moduleId) {
+  const primaryKey = key();
+  await reg.addModule({ deviceId, moduleId, authentication: { symmetricKey: { primaryKey, secondaryKey: key() } } });
+  return `HostName=${host};DeviceId=${deviceId};ModuleId=${moduleId};SharedAccessKey=${primaryKey}`;
+}
+
+/** An opened device client over MQTT that trusts the node's CA through the SDK's `ca` option. */
+async function openDevice(connectionString) {
+  const client = DeviceClient.fromConnectionString(connectionString, Mqtt);
+  await client.setOptions({ ca });
+  await client.open();
+  return client;
+}
+
+async function openModule(connectionString) {
+  const client = ModuleClient.fromConnectionString(connectionString, Mqtt);
+  await client.setOptions({ ca });
+  await client.open();
+  return client;
+}
+
+/** The device SDK's reported-properties update of `twin` as a promise (the SDK takes a callback only). */
+function report(twin, patch) {
+  return new Promise((resolve, reject) => twin.properties.reported.update(patch, (err) => (err ? reject(err) : resolve())));
+}
+
+/** Waits until `probe` returns a truthy value (or stops throwing) and returns it. */
+async function eventually(what, probe, timeoutMs = 60000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    try {
+      const v = await probe();
+      if (v) return v;
+      last = new Error(`not yet: ${JSON.stringify(v)}`);
+    } catch (e) {
+      last = e;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`${what}: not true within ${timeoutMs} ms; last: ${last && last.stack}`);
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** Resolves with the first value `emitter` emits as `event`, or rejects after `timeoutMs`. */
+function nextEvent(emitter, event, timeoutMs = 30000) {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
+    emitter.once(event, (...args) => {
+      clearTimeout(timer);
+      resolve(args.length > 1 ? args : args[0]);
+    });
+  });
+}
+
+/** Asserts that `promise` rejects with the SDK error class named `name` (by class name: the SDK bundles copies). */
+async function rejectsWith(promise, name) {
+  await assert.rejects(promise, (err) => {
+    assert.equal(err.constructor.name, name, `expected ${name}, got ${err.constructor.name}: ${err.message}`);
+    return true;
+  });
+}
+
+/**
+ * GET on the node's REST API with an iothubowner token, for what the Node service SDK cannot read
+ * (device telemetry: twinhub's change streams). Resolves with the body as text.
+ */
+function restGet(path) {
+  const { SharedAccessSignature } = require('azure-iothub');
+  const cs = Object.fromEntries(serviceConnectionString.split(';').map((kv) => {
+    const i = kv.indexOf('=');
+    return [kv.slice(0, i), kv.slice(i + 1)];
+  }));
+  const sas = SharedAccessSignature.create(host, cs.SharedAccessKeyName, cs.SharedAccessKey,
+    Math.floor(Date.now() / 1000) + 3600).toString();
+  return new Promise((resolve, reject) => {
+    https.get({ host, port: 443, path, headers: { Authorization: sas } }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (d) => { body += d; });
+      res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`${res.statusCode}: ${body}`))));
+    }).on('error', reject);
+  });
+}
+
+/** POST to NodeSdkIT's control endpoint, e.g. `restart`; resolves when the node is back. */
+async function control(action) {
+  const res = await fetch(`${env('TWINHUB_CONTROL_URL')}/${action}`, { method: 'POST' });
+  const text = await res.text();
+  if (!res.ok) throw new Error(`${action}: ${res.status} ${text}`);
+  return text;
+}
+
+module.exports = {
+  host, ca, serviceConnectionString, registryReadConnectionString,
+  id, key, registry, serviceClient, createDevice, createModule, openDevice, openModule, report,
+  eventually, nextEvent, rejectsWith, restGet, control,
+};
