@@ -5,20 +5,8 @@
 const { describe, test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { Message } = require('azure-iot-device');
-const { id, key, registry, serviceClient, createDevice, createModule, openDevice, openModule, report,
-  eventually, nextEvent, rejectsWith, restGet, host } = require('./support');
-
-/**
- * The desired patches the SDK hands over, copied as they arrive. On subscription the SDK also emits
- * its live desired object (which later patches mutate): that one is not a patch and is left out.
- */
-function desiredPatches(twin) {
-  const patches = [];
-  twin.on('properties.desired', (d) => {
-    if (d !== twin.properties.desired) patches.push(JSON.parse(JSON.stringify(d)));
-  });
-  return patches;
-}
+const { id, key, registry, serviceClient, createDevice, createModule, openDevice, openModule, report, desiredPatches,
+  eventually, rejectsWith, restGet, host } = require('./support');
 
 /** Telemetry the node journaled for `deviceId`, from its change stream (NDJSON). */
 async function telemetryOf(deviceId) {
@@ -50,7 +38,7 @@ describe('device client over MQTT', () => {
     assert.equal(seen.properties.reported.firmware.version, '1.0.3');
     assert.equal(seen.connectionState, 'Connected');
 
-    const deltas = desiredPatches(twin);
+    const deltas = await desiredPatches(twin);
     await reg.updateTwin(deviceId, { properties: { desired: { interval: 30, mode: { eco: true } } } }, '*');
     const delta = await eventually('desired patch delivered', () => deltas.find((d) => d.interval === 30));
     assert.equal(delta.$version, 2);
@@ -138,7 +126,7 @@ describe('module client over MQTT', () => {
     await eventually('module reported seen', async () =>
       (await reg.getModuleTwin(deviceId, 'filter')).responseBody.properties.reported.state === 'running');
 
-    const deltas = desiredPatches(twin);
+    const deltas = await desiredPatches(twin);
     await reg.updateModuleTwin(deviceId, 'filter', { properties: { desired: { threshold: 7 } } }, '*');
     const delta = await eventually('module desired delivered', () => deltas.find((d) => d.threshold === 7));
     assert.equal(delta.$version, 2);

@@ -74,6 +74,21 @@ function report(twin, patch) {
   return new Promise((resolve, reject) => twin.properties.reported.update(patch, (err) => (err ? reject(err) : resolve())));
 }
 
+/**
+ * Collects the desired patches the device SDK hands over (copied as they arrive), once the hub has
+ * acknowledged the subscription (SUBACK): a change made before that is not pushed, by IoT Hub
+ * either. On subscription the SDK also emits its live desired object, which later patches mutate:
+ * that one is not a patch and is left out.
+ */
+async function desiredPatches(twin) {
+  const patches = [];
+  twin.on('properties.desired', (d) => {
+    if (d !== twin.properties.desired) patches.push(JSON.parse(JSON.stringify(d)));
+  });
+  await new Promise((resolve, reject) => twin.enableTwinDesiredPropertiesUpdates((err) => (err ? reject(err) : resolve())));
+  return patches;
+}
+
 /** Waits until `probe` returns a truthy value (or stops throwing) and returns it. */
 async function eventually(what, probe, timeoutMs = 60000) {
   const deadline = Date.now() + timeoutMs;
@@ -91,17 +106,6 @@ async function eventually(what, probe, timeoutMs = 60000) {
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-}
-
-/** Resolves with the first value `emitter` emits as `event`, or rejects after `timeoutMs`. */
-function nextEvent(emitter, event, timeoutMs = 30000) {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no '${event}' within ${timeoutMs} ms`)), timeoutMs);
-    emitter.once(event, (...args) => {
-      clearTimeout(timer);
-      resolve(args.length > 1 ? args : args[0]);
-    });
-  });
 }
 
 /** Asserts that `promise` rejects with the SDK error class named `name` (by class name: the SDK bundles copies). */
@@ -144,6 +148,6 @@ async function control(action) {
 
 module.exports = {
   host, ca, serviceConnectionString, registryReadConnectionString,
-  id, key, registry, serviceClient, createDevice, createModule, openDevice, openModule, report,
-  eventually, nextEvent, rejectsWith, restGet, control,
+  id, key, registry, serviceClient, createDevice, createModule, openDevice, openModule, report, desiredPatches,
+  eventually, rejectsWith, restGet, control,
 };

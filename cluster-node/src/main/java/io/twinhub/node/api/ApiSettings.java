@@ -42,7 +42,8 @@ public record ApiSettings(
     int maxConnections,
     Duration requestTimeout,
     Duration retryAfter,
-    int sasCacheSize) {
+    int sasCacheSize,
+    Duration idleTimeout) {
 
   public static ApiSettings from(Config config) {
     Config http = config.getConfig("twinhub.http");
@@ -69,7 +70,17 @@ public record ApiSettings(
         positive(api.getInt("max-connections"), "twinhub.api.max-connections"),
         api.getDuration("request-timeout"),
         api.getDuration("retry-after"),
-        positive(api.getInt("sas-cache-size"), "twinhub.api.sas-cache-size"));
+        positive(api.getInt("sas-cache-size"), "twinhub.api.sas-cache-size"),
+        idleTimeout(config));
+  }
+
+  /** Akka HTTP closes a connection that carries nothing this long, even with a request in flight. */
+  private static Duration idleTimeout(Config config) {
+    String key = "akka.http.server.idle-timeout";
+    if (!config.hasPath(key) || config.getString(key).strip().equalsIgnoreCase("infinite")) {
+      return Duration.ofDays(1);
+    }
+    return config.getDuration(key);
   }
 
   private static int port(String value, String key) {

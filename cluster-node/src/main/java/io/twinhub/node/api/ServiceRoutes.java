@@ -296,9 +296,11 @@ public final class ServiceRoutes extends AllDirectives {
               }
               DirectMethods.Request request = ((DirectMethodRequests.Valid) parsed).request();
               // A method may take up to its timeouts (300 s each): the request waits that long, not
-              // the API's request-timeout; the gateway answers 504/404 itself when they pass.
+              // the API's request-timeout, and the gateway answers 504/404 itself when they pass. But
+              // never past the connection's idle timeout, which would cut it without an answer.
               java.time.Duration wait = request.responseTimeout().plus(request.connectTimeout()).plusSeconds(5);
-              long waitMillis = Math.max(wait.toMillis(), settings.requestTimeout().toMillis());
+              long waitMillis = Math.min(Math.max(wait.toMillis(), settings.requestTimeout().toMillis()),
+                  Math.max(settings.requestTimeout().toMillis(), settings.idleTimeout().minusSeconds(5).toMillis()));
               return withRequestTimeout(scala.concurrent.duration.FiniteDuration.apply(waitMillis, java.util.concurrent.TimeUnit.MILLISECONDS),
                   this::timedOut, () -> completeWithFuture(methods.invoke(request).thenApply(result ->
                   result instanceof DirectMethods.Answered a

@@ -17,6 +17,11 @@ import com.microsoft.azure.sdk.iot.device.InternalClient;
 import com.microsoft.azure.sdk.iot.device.twin.DirectMethodResponse;
 import com.microsoft.azure.sdk.iot.device.twin.Twin;
 import com.microsoft.azure.sdk.iot.device.twin.TwinCollection;
+import com.azure.core.credential.AzureSasCredential;
+import com.microsoft.azure.sdk.iot.service.exceptions.ErrorCodeDescription;
+import com.microsoft.azure.sdk.iot.service.exceptions.IotHubNotFoundException;
+import com.microsoft.azure.sdk.iot.service.methods.DirectMethodRequestOptions;
+import com.microsoft.azure.sdk.iot.service.methods.DirectMethodsClient;
 import io.twinhub.mqtt.telemetry.TelemetryLog;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.twin.domain.ConnectionState;
@@ -27,7 +32,9 @@ import io.twinhub.twin.entity.TwinReply;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
+import javax.net.ssl.HttpsURLConnection;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLSocketFactory;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -110,6 +117,12 @@ class DeviceSdkIT {
       assertEquals(200, answer.get("status").asInt());
       assertEquals("reboot", answer.get("payload").get("method").asText());
       assertEquals(5, JSON.readTree(answer.get("payload").get("got").asText()).get("delay").asInt());
+      // The same through the Java service SDK's DirectMethodsClient.
+      var viaSdk = withNodeTrust(() -> methodsClient(node).invoke(dev, "reboot",
+          DirectMethodRequestOptions.builder().payload(Map.of("delay", 6)).methodResponseTimeoutSeconds(10)
+              .methodConnectTimeoutSeconds(0).build()));
+      assertEquals(200, viaSdk.getStatus());
+      assertEquals("reboot", JSON.readTree(viaSdk.getPayloadAsJsonString()).get("method").asText());
 
       Message m = new Message("{\"t\":22.1}".getBytes(StandardCharsets.UTF_8));
       m.setMessageId("msg-1");
@@ -129,6 +142,10 @@ class DeviceSdkIT {
       HttpResponse<String> offline = invokeMethod(node, "/twins/" + dev + "/methods", "{\"methodName\":\"reboot\"}");
       assertEquals(404, offline.statusCode(), offline.body());
       assertTrue(offline.body().contains("404103"), offline.body());
+      IotHubNotFoundException notOnline = assertThrows(IotHubNotFoundException.class, () -> withNodeTrust(() ->
+          methodsClient(node).invoke(dev, "reboot", DirectMethodRequestOptions.builder()
+              .methodResponseTimeoutSeconds(5).methodConnectTimeoutSeconds(0).build())));
+      assertEquals(ErrorCodeDescription.DeviceNotOnline, notOnline.getErrorCodeDescription());
     } finally {
       if (client != null) client.close();
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
@@ -299,6 +316,25 @@ class DeviceSdkIT {
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (twin(node, dev, mod).identity().connectionState() != state && System.nanoTime() < deadline) Thread.sleep(50);
     assertEquals(state, twin(node, dev, mod).identity().connectionState());
+  }
+
+  private DirectMethodsClient methodsClient(TwinhubNode node) throws Exception {
+    return new DirectMethodsClient(HOST + ":" + node.settings().httpPort(), new AzureSasCredential(ownerToken(dataDir)));
+  }
+
+  interface SdkCall<T> {
+    T call() throws Exception;
+  }
+
+  /** Runs a service-SDK call with the JVM's HTTPS trusting the node's CA (the SDK uses HttpsURLConnection). */
+  private <T> T withNodeTrust(SdkCall<T> call) throws Exception {
+    SSLSocketFactory previous = HttpsURLConnection.getDefaultSSLSocketFactory();
+    HttpsURLConnection.setDefaultSSLSocketFactory(clientTls(dataDir).getSocketFactory());
+    try {
+      return call.call();
+    } finally {
+      HttpsURLConnection.setDefaultSSLSocketFactory(previous);
+    }
   }
 
   private HttpResponse<String> invokeMethod(TwinhubNode node, String path, String body) throws Exception {

@@ -32,8 +32,8 @@ public final class ETag {
      * compares: empty when absent or blank, {@code *} for any, else the listed etags unquoted and
      * comma-separated. Clients send every form: the Java SDK unquoted ({@code *}, {@code AAAAAAAAAAE=}),
      * the Node SDK quoted as RFC 7232 asks ({@code "*"}, {@code "AAAAAAAAAAE="}). Weak tags
-     * ({@code W/"..."}) are refused: If-Match compares strongly, so they could never match and the
-     * write would fail with a misleading 412.
+     * ({@code W/"..."}) are refused before the entity is asked, as 412 with a message that says why
+     * (If-Match compares strongly, so they never match); a malformed list is 400.
      */
     public static Outcome<java.util.Optional<String>> parseIfMatch(String header) {
         if (header == null || header.isBlank()) {
@@ -43,9 +43,10 @@ public final class ETag {
         for (String candidate : header.split(",")) {
             String c = candidate.strip();
             if (c.startsWith("W/")) {
-                return Outcome.rejected(TwinRule.IF_MATCH_INVALID, "",
-                        "If-Match '" + clip(header) + "' holds a weak entity tag; If-Match compares strong etags only"
-                                + " (send the etag as received, e.g. \"AAAAAAAAAAE=\", or *)");
+                // RFC 7232: If-Match compares strongly, so a weak tag never matches: 412, said plainly.
+                return Outcome.rejected(TwinRule.PRECONDITION_FAILED, "",
+                        "If-Match '" + clip(header) + "' holds a weak entity tag, which never matches (If-Match"
+                                + " compares strong etags only); send the etag as received, e.g. \"AAAAAAAAAAE=\", or *");
             }
             if (c.length() >= 2 && c.startsWith("\"") && c.endsWith("\"")) {
                 c = c.substring(1, c.length() - 1);

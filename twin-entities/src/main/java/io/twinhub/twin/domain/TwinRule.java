@@ -33,7 +33,7 @@ public enum TwinRule {
     SECTION_TOO_LARGE,
     /** If-Match did not match the current etag (412). */
     PRECONDITION_FAILED,
-    /** If-Match is not a list of strong entity tags or {@code *} (e.g. a weak {@code W/"..."} tag). */
+    /** If-Match is not a list of entity tags or {@code *} (an empty tag, a stray quote). */
     IF_MATCH_INVALID,
     /** Device or module id not of IoT Hub's id syntax. */
     ID_INVALID,

@@ -53,7 +53,10 @@ class ETagTest {
         assertEquals(e, ETag.parseIfMatch("\"" + e + "\"").optionalValue().orElseThrow().orElseThrow());
         assertEquals("a,b", ETag.parseIfMatch("\"a\", b").optionalValue().orElseThrow().orElseThrow());
         // Weak and malformed tags are refused, never a silent 412.
-        for (String bad : new String[] {"W/\"" + e + "\"", "\"a\", W/\"b\"", "\"", "\"\"", "a,,b", "\"a\"b\""}) {
+        for (String weak : new String[] {"W/\"" + e + "\"", "\"a\", W/\"b\""}) {
+            assertEquals(TwinRule.PRECONDITION_FAILED, ETag.parseIfMatch(weak).optionalRejection().orElseThrow().rule(), weak);
+        }
+        for (String bad : new String[] {"\"", "\"\"", "a,,b", "\"a\"b\""}) {
             assertEquals(TwinRule.IF_MATCH_INVALID, ETag.parseIfMatch(bad).optionalRejection().orElseThrow().rule(), bad);
         }
         assertTrue(ETag.matches("\"*\"", e));
