@@ -24,6 +24,7 @@ CASSANDRA_STORAGE_PORT="${TWINHUB_CASSANDRA_STORAGE_PORT:-7000}"
 CASSANDRA_NODES="${CASSANDRA_NODES:-1}"
 HTTP_BASE="${TWINHUB_CLUSTER_HTTP_PORT:-8443}"
 MQTT_BASE="${TWINHUB_CLUSTER_MQTT_PORT:-8883}"
+AMQP_BASE="${TWINHUB_CLUSTER_AMQP_PORT:-5671}"
 MANAGEMENT_BASE="${TWINHUB_CLUSTER_MANAGEMENT_PORT:-8558}"
 REMOTING_BASE="${TWINHUB_CLUSTER_REMOTING_PORT:-25520}"
 JAVA_OPTS="${TWINHUB_JAVA_OPTS:--Xms256m -Xmx1g}"
@@ -117,6 +118,7 @@ start_node() { # node index, "rejoin" for a restart
   # Cassandra node may be down.
   # shellcheck disable=SC2086
   TWINHUB_CASSANDRA_REPLICATION_FACTOR="$CASSANDRA_NODES" TWINHUB_ROLES="$(roles_of "$i")" \
+  TWINHUB_AMQP_PORT="$(port "$AMQP_BASE" "$i")" \
   nohup java $JAVA_OPTS -cp "$(classpath)" io.twinhub.node.Main \
     --data-dir "$DIR/node-$i" \
     --http-port "$(port "$HTTP_BASE" "$i")" --mqtt-port "$(port "$MQTT_BASE" "$i")" \
@@ -136,6 +138,7 @@ save_env() {
     echo "TWINHUB_CASSANDRA_STORAGE_PORT=$CASSANDRA_STORAGE_PORT"
     echo "TWINHUB_CLUSTER_HTTP_PORT=$HTTP_BASE"
     echo "TWINHUB_CLUSTER_MQTT_PORT=$MQTT_BASE"
+    echo "TWINHUB_CLUSTER_AMQP_PORT=$AMQP_BASE"
     echo "TWINHUB_CLUSTER_MANAGEMENT_PORT=$MANAGEMENT_BASE"
     echo "TWINHUB_CLUSTER_REMOTING_PORT=$REMOTING_BASE"
     for r in "${roles[@]}"; do echo "ROLES_${r%%=*}=${r#*=}"; done

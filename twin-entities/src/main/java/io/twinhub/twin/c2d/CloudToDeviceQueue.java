@@ -207,8 +207,10 @@ public final class CloudToDeviceQueue
     this.timers = timers;
   }
 
-  public static void init(ActorSystem<?> system, CloudToDeviceSettings settings) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, Clock.systemUTC())));
+  /** Hosted only on cluster members with {@code role} (null: on every member), like the twins; others proxy. */
+  public static void init(ActorSystem<?> system, CloudToDeviceSettings settings, String role) {
+    var entity = Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId(), settings, Clock.systemUTC()));
+    ClusterSharding.get(system).init(role == null ? entity : entity.withRole(role));
   }
 
   public static Behavior<Command> create(String deviceId, CloudToDeviceSettings settings, Clock clock) {
