@@ -260,6 +260,7 @@ class CloudToDeviceIT {
 
     node.stop().toCompletableFuture().get(120, TimeUnit.SECONDS);
     node = MqttTestNodes.start(dataDir, SDK_PORT, SERVICE_SDK_AMQP_PORT);
+    tls = clientTls(dataDir);
 
     List<String> again = new CopyOnWriteArrayList<>();
     List<Integer> ids = new CopyOnWriteArrayList<>();
