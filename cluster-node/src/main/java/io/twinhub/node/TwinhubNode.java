@@ -115,7 +115,9 @@ public final class TwinhubNode {
       if (serveMqtt) DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());
       QueryIndex queryIndex = startQueryIndex(system, resolved);
-      ApiServer api = serveApi ? startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex) : null;
+      var configurations = io.twinhub.node.configurations.Configurations.start(system, twins, queryIndex, resolved.config());
+      ApiServer api = serveApi
+          ? startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex, configurations) : null;
       return new TwinhubNode(resolved, lock, cassandra, system, twins, policies, api, queryIndex,
           Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
@@ -129,7 +131,8 @@ public final class TwinhubNode {
 
   /** The REST API over HTTPS with the generated (or configured) TLS identity. */
   private static ApiServer startApi(ActorSystem<Void> system, TwinService twins, TwinSettings twin, ApiSettings api,
-                                    SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex) throws Exception {
+                                    SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex,
+                                    io.twinhub.node.configurations.Configurations configurations) throws Exception {
     TlsMaterial tls;
     try {
       tls = TlsMaterial.forNode(s.dataDir(), List.of(s.hostName()), api.keystore(), api.keystorePassword(),
@@ -146,6 +149,7 @@ public final class TwinhubNode {
     List<akka.http.javadsl.server.Route> routes = new java.util.ArrayList<>();
     routes.add(changeStreams(system, server, s));
     if (queryIndex != null) routes.add(queryRoutes(queryIndex, server));
+    routes.add(configurations.routes(server, twin.limits(), api.retryAfter()));
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
     return server;
   }

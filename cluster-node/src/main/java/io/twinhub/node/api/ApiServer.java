@@ -99,6 +99,12 @@ public final class ApiServer {
     };
   }
 
+  /** The API's gate (api-version, then a SAS token granting {@code required}) for routes of other modules. */
+  public akka.http.javadsl.server.Route authorized(AccessRight required,
+                                                  java.util.function.Supplier<akka.http.javadsl.server.Route> inner) {
+    return routes.authorized(required, inner);
+  }
+
   /**
    * Binds HTTPS (and plain HTTP when configured) on {@code bindInterface}, serving this API and
    * {@code extraRoutes} (tried first, before the API answers 404 for an unknown path).
