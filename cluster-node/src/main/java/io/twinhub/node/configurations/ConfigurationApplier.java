@@ -101,11 +101,17 @@ public final class ConfigurationApplier {
   // ------------------------------------------------------------------ following the journal
 
   /**
-   * Starts following the journal a little before now (the first {@link #poll} reconciles
-   * everything from the index, which covers the time before); a failed stream restarts after the
-   * last message it handled.
+   * Follows the journal while configurations exist (a hub without any reads no extra journal
+   * tags), from a little before now: the devices whose tags changed just before the first
+   * configuration was created are applied too, and the first {@link #poll} reconciles everything
+   * older from the index. A failed stream restarts after the last message it handled.
    */
-  public void start() {
+  private synchronized void follow(boolean any) {
+    if (any && follower == null) start();
+    if (!any && follower != null) stop();
+  }
+
+  private void start() {
     JournalPosition from = feed.at(Instant.now().minus(settings.followOverlap()));
     ChangeFeed.Scope scope = new ChangeFeed.Scope(
         EnumSet.of(MessageSource.TWIN_CHANGE_EVENTS, MessageSource.DEVICE_LIFECYCLE_EVENTS), null);
@@ -125,15 +131,17 @@ public final class ConfigurationApplier {
         .run(materializer);
   }
 
-  public void stop() {
+  public synchronized void stop() {
     UniqueKillSwitch k = follower;
+    follower = null;
+    followed.set(null);
     if (k != null) k.shutdown();
   }
 
   /**
    * Changes that can move a twin into or out of a target set, or bring a twin a deployment names.
-   * Tag changes count also while no configuration exists: the device then joins {@link #recent},
-   * so a configuration created right after covers it even when the index does not show it yet.
+   * Tag changes count whatever the conditions say: the device joins {@link #recent}, so a
+   * configuration created or changed right after covers it even when the index does not show it yet.
    */
   private boolean relevant(HubMessage m) {
     List<TargetCondition> ts = targets;
@@ -245,6 +253,7 @@ public final class ConfigurationApplier {
       }
       List<TargetCondition> oldTargets = targets;
       targets = List.copyOf(compiled);
+      follow(!compiled.isEmpty());
       known = now;
       metrics.keySet().retainAll(now.keySet());
       List<CompletionStage<Done>> work = new ArrayList<>();

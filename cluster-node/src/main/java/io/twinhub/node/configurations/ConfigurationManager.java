@@ -45,7 +45,6 @@ public final class ConfigurationManager {
   static Behavior<Command> behavior(ConfigurationSettings settings, Supplier<ConfigurationApplier> factory) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       ConfigurationApplier applier = factory.get();
-      applier.start();
       applier.poll();
       timers.startTimerWithFixedDelay(Poll.INSTANCE, settings.pollInterval());
       timers.startTimerWithFixedDelay(Recount.INSTANCE, settings.metricsInterval());

@@ -4,7 +4,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.http.javadsl.server.Route;
 import com.typesafe.config.Config;
-import io.twinhub.node.api.ApiResponses;
 import io.twinhub.node.api.ApiServer;
 import io.twinhub.projections.index.QueryIndexModule;
 import io.twinhub.projections.streams.ChangeFeed;
@@ -12,8 +11,6 @@ import io.twinhub.query.TwinQueries;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.service.TwinService;
 
-import java.time.Clock;
-import java.time.Duration;
 
 /**
  * Configurations and IoT Edge deployments on a node: the store (sharded entity, initialised with
@@ -47,9 +44,9 @@ public final class Configurations {
   }
 
   /** The REST routes behind the API's gate. */
-  public Route routes(ApiServer server, TwinLimits limits, Duration retryAfter) {
+  public Route routes(ApiServer server, TwinLimits limits) {
     return new ConfigurationRoutes(store,
         id -> ConfigurationManager.metrics(system, manager, id, settings.askTimeout()),
-        twins, limits, new ApiResponses(Clock.systemUTC(), retryAfter), server::authorized).route();
+        twins, limits, server.responses(), server::authorized).route();
   }
 }

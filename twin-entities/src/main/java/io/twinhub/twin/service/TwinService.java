@@ -69,6 +69,11 @@ public final class TwinService {
         r -> new TwinCommand.UpdateTwin(update, ifMatch, r));
   }
 
+  /** A job's twin update: applied once per job id, a repeat answered from state (see {@link TwinCommand.UpdateTwinForJob}). */
+  public CompletionStage<TwinReply> updateTwinForJob(String deviceId, String jobId, TwinUpdate.UpdateTwin update) {
+    return ask("updateTwinForJob", deviceId, null, r -> new TwinCommand.UpdateTwinForJob(jobId, update, r));
+  }
+
   /**
    * Creates a device; symmetric keys absent from {@code spec} are generated. An IoT Edge device
    * ({@code capabilities.iotEdge}) gets its system modules, as IoT Hub creates them.
