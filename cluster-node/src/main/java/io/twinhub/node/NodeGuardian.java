@@ -17,5 +17,8 @@ final class NodeGuardian {
     CloudToDeviceQueue.init(system, CloudToDeviceSettings.from(system.settings().config()), NodeSettings.TWIN_ROLE);
     io.twinhub.twin.c2d.FeedbackCursor.init(system, NodeSettings.TWIN_ROLE);
     ModuleEntity.init(system, twin.entitySettings(), NodeSettings.TWIN_ROLE);
+    io.twinhub.twin.configuration.ConfigurationStoreEntity.init(system, java.time.Clock.systemUTC(),
+        io.twinhub.node.configurations.ConfigurationSettings.from(system.settings().config()).maxConfigurations(),
+        NodeSettings.TWIN_ROLE);
   }
 }

@@ -39,19 +39,19 @@ import static org.junit.jupiter.api.Assertions.*;
  * MQTT listener on 127.0.0.1:8883 and fail with a clear message when that port is taken; tests
  * with their own clients use a free port.
  */
-final class MqttTestNodes {
-  static final String HOST = "127.0.0.1";
+public final class MqttTestNodes {
+  public static final String HOST = "127.0.0.1";
   static final int SDK_PORT = 8883;
   static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
   static final String KEY2 = "d29ybGQtd29ybGQtd29ybGQtd29ybGQtd29ybGQtd28=";
 
   private MqttTestNodes() {}
 
-  static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
+  public static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
     return start(dataDir, mqttPort, SharedEmbeddedCassandra.freePort());
   }
 
-  static TwinhubNode start(Path dataDir, int mqttPort, int amqpPort) throws IOException {
+  public static TwinhubNode start(Path dataDir, int mqttPort, int amqpPort) throws IOException {
     Map<String, Object> o = new HashMap<>(TestNodes.LOADED_BOX);
     o.put("twinhub.amqp.port", amqpPort);
     o.put("twinhub.data-dir", dataDir.toString());
@@ -69,14 +69,15 @@ final class MqttTestNodes {
    * {@code mvn verify}) holds it for a minute or two, so this waits up to 5 minutes for it, then
    * fails the test with a clear message.
    */
-  static int requireSdkPortFree() throws InterruptedException {
+  public static int requireSdkPortFree() throws InterruptedException {
     return requirePortFree(SDK_PORT);
   }
 
   /** The service SDK's AMQPS port, hard-wired like the device SDK's (see {@link #requirePortFree}). */
-  static final int SERVICE_SDK_AMQP_PORT = 5671;
+  public static final int SERVICE_SDK_AMQP_PORT = 5671;
 
-  static int requirePortFree(int port) throws InterruptedException {
+  /** Waits for {@code port} on {@link #HOST} to be free (an SDK hard-wires it), as described above. */
+  public static int requirePortFree(int port) throws InterruptedException {
     final int SDK_PORT = port;
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
     while (true) {
@@ -93,16 +94,16 @@ final class MqttTestNodes {
     }
   }
 
-  static SSLContext clientTls(Path dataDir) throws Exception {
+  public static SSLContext clientTls(Path dataDir) throws Exception {
     return TlsMaterial.loadOrCreate(dataDir, List.of(HOST), Clock.systemUTC()).clientSslContext();
   }
 
-  static String ownerToken(Path dataDir) throws IOException {
+  public static String ownerToken(Path dataDir) throws IOException {
     var owner = SharedAccessPolicies.loadOrCreate(dataDir).get(SharedAccessPolicies.IOTHUBOWNER);
     return SasToken.signForService(HOST, owner.keyName(), owner.keys().primaryKey(), System.currentTimeMillis() / 1000 + 3600);
   }
 
-  static void createDevice(TwinService twins, String deviceId) {
+  public static void createDevice(TwinService twins, String deviceId) {
     TwinReply r = await(twins.createDevice(deviceId, new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY1, KEY2), false)));
     assertInstanceOf(TwinReply.Accepted.class, r, () -> "create " + deviceId + ": " + r);
   }
@@ -112,7 +113,7 @@ final class MqttTestNodes {
     assertInstanceOf(TwinReply.Accepted.class, r, () -> "create module " + moduleId + ": " + r);
   }
 
-  static String deviceConnectionString(String deviceId) {
+  public static String deviceConnectionString(String deviceId) {
     return "HostName=" + HOST + ";DeviceId=" + deviceId + ";SharedAccessKey=" + KEY1;
   }
 
@@ -120,7 +121,7 @@ final class MqttTestNodes {
     return "HostName=" + HOST + ";DeviceId=" + deviceId + ";ModuleId=" + moduleId + ";SharedAccessKey=" + KEY2;
   }
 
-  static <T> T await(CompletionStage<T> f) {
+  public static <T> T await(CompletionStage<T> f) {
     try {
       return f.toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
