@@ -19,20 +19,13 @@ class TwinhubCliTest {
   @TempDir
   Path dir;
 
-  record Run(int exit, String out, String err) {}
-
-  static Run run(String... args) {
-    StringWriter out = new StringWriter();
-    StringWriter err = new StringWriter();
-    CommandLine cli = TwinhubCli.commandLine();
-    cli.setOut(new PrintWriter(out, true));
-    cli.setErr(new PrintWriter(err, true));
-    return new Run(cli.execute(args), out.toString(), err.toString());
+  static CliRun run(String... args) {
+    return CliRun.of(args);
   }
 
   @Test
   void helpListsEveryCommandAndEachCommandHasItsOwn() {
-    Run overview = run("help");
+    CliRun overview = run("help");
     assertEquals(0, overview.exit());
     for (String c : TwinhubCli.commandLine().getSubcommands().keySet()) {
       if (c.equals("docs")) {
@@ -40,7 +33,7 @@ class TwinhubCliTest {
         continue;
       }
       assertTrue(overview.out().contains(c), c + " listed: " + overview.out());
-      Run help = run("help", c);
+      CliRun help = run("help", c);
       assertEquals(0, help.exit(), c + ": " + help);
       if (!c.equals("help")) assertTrue(help.out().startsWith("Usage: twinhub " + c), c + ": " + help.out());
     }
@@ -58,23 +51,23 @@ class TwinhubCliTest {
 
   @Test
   void usageErrorsExit2AndNameTheProblem() {
-    Run unknown = run("explode");
+    CliRun unknown = run("explode");
     assertEquals(2, unknown.exit());
     assertTrue(unknown.err().contains("explode"), unknown.err());
-    Run badFlag = run("run", "--http-prot", "1");
+    CliRun badFlag = run("run", "--http-prot", "1");
     assertEquals(2, badFlag.exit());
     assertTrue(badFlag.err().contains("--http-prot") && badFlag.err().contains("--http-port"), "names it and suggests: " + badFlag.err());
-    Run badValue = run("run", "--http-port", "many");
+    CliRun badValue = run("run", "--http-port", "many");
     assertEquals(2, badValue.exit());
     assertTrue(badValue.err().contains("--http-port") && badValue.err().contains("many"), badValue.err());
-    Run badRole = run("run", "--roles", "twin,web");
+    CliRun badRole = run("run", "--roles", "twin,web");
     assertEquals(2, badRole.exit(), "refused before anything starts");
     assertTrue(badRole.err().contains("unknown role 'web'"), badRole.err());
     assertEquals(2, run("export").exit(), "--to is required");
     assertEquals(2, run("query").exit(), "a query is required");
     assertEquals(2, run("query", "SELECT * FROM devices", "--page-size", "0", "--data-dir", dir.toString()).exit());
     assertEquals(2, run("cluster", "start", "--cassandra-nodes", "2", "--dir", dir.toString()).exit());
-    Run badRoles = run("cluster", "start", "2", "--roles", "1=web", "--dir", dir.toString());
+    CliRun badRoles = run("cluster", "start", "2", "--roles", "1=web", "--dir", dir.toString());
     assertEquals(2, badRoles.exit());
     assertTrue(badRoles.err().contains("--roles"), badRoles.err());
     assertEquals(2, run("bench").exit(), "a workload is required");
@@ -84,7 +77,7 @@ class TwinhubCliTest {
 
   @Test
   void failuresExit1WithOneLine() {
-    Run noCluster = run("cluster", "status", "--dir", dir.resolve("none").toString());
+    CliRun noCluster = run("cluster", "status", "--dir", dir.resolve("none").toString());
     assertEquals(1, noCluster.exit());
     assertTrue(noCluster.err().contains("no cluster under"), noCluster.err());
     assertTrue(!noCluster.err().contains("\tat "), "no stack trace: " + noCluster.err());
@@ -106,7 +99,7 @@ class TwinhubCliTest {
 
   @Test
   void completionScriptKnowsTheCommands() {
-    Run c = run("completion");
+    CliRun c = run("completion");
     assertEquals(0, c.exit());
     assertTrue(c.out().contains("complete -F") && c.out().contains("reindex") && c.out().contains("--connection-string"), c.out());
   }
