@@ -9,6 +9,7 @@ import akka.management.javadsl.AkkaManagement;
 import io.twinhub.node.api.ApiServer;
 import io.twinhub.node.api.ApiSettings;
 import io.twinhub.node.api.GatewayDirectMethods;
+import io.twinhub.node.jobs.JobsModule;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.node.security.TlsMaterial;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
@@ -114,8 +115,13 @@ public final class TwinhubNode {
       TwinService twins = new TwinService(system, twinSettings.askTimeout());
       if (serveMqtt) DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());
+      GatewayDirectMethods methods = new GatewayDirectMethods(twins, system);
+      JobsModule jobs = JobsModule.start(system, resolved.config(), twins, methods, NodeSettings.QUERY_ROLE, NodeSettings.TWIN_ROLE);
       QueryIndex queryIndex = startQueryIndex(system, resolved);
-      ApiServer api = serveApi ? startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex) : null;
+      if (queryIndex != null) jobs.useIndex(queryIndex);
+      var configurations = io.twinhub.node.configurations.Configurations.start(system, twins, queryIndex, resolved.config());
+      ApiServer api = serveApi ? startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex, methods,
+          jobs, configurations) : null;
       return new TwinhubNode(resolved, lock, cassandra, system, twins, policies, api, queryIndex,
           Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
@@ -129,7 +135,9 @@ public final class TwinhubNode {
 
   /** The REST API over HTTPS with the generated (or configured) TLS identity. */
   private static ApiServer startApi(ActorSystem<Void> system, TwinService twins, TwinSettings twin, ApiSettings api,
-                                    SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex) throws Exception {
+                                    SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex,
+                                    GatewayDirectMethods methods, JobsModule jobs,
+                                    io.twinhub.node.configurations.Configurations configurations) throws Exception {
     TlsMaterial tls;
     try {
       tls = TlsMaterial.forNode(s.dataDir(), List.of(s.hostName()), api.keystore(), api.keystorePassword(),
@@ -138,14 +146,15 @@ public final class TwinhubNode {
       throw new NodeStartException("TLS material: " + (api.keystore() != null
           ? "cannot use keystore " + api.keystore() + " (" + e.getMessage() + ")" : e.getMessage()), e);
     }
-    ApiServer server = ApiServer.create(system, twins, twin.limits(), api, policies, tls, s.hostName(),
-        new GatewayDirectMethods(twins, system),
+    ApiServer server = ApiServer.create(system, twins, twin.limits(), api, policies, tls, s.hostName(), methods,
         // The query index already holds every twin; only nodes without it read the journal for the registry.
         queryIndex != null ? new io.twinhub.node.api.IndexRegistryView(queryIndex)
             : io.twinhub.node.api.JournalRegistryView.start(system));
     List<akka.http.javadsl.server.Route> routes = new java.util.ArrayList<>();
     routes.add(changeStreams(system, server, s));
-    if (queryIndex != null) routes.add(queryRoutes(queryIndex, server));
+    if (queryIndex != null) routes.add(queryRoutes(queryIndex, server, jobs));
+    routes.add(jobs.routes(server, twin.limits()));
+    routes.add(configurations.routes(server, twin.limits()));
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
     return server;
   }
@@ -166,7 +175,7 @@ public final class TwinhubNode {
    * POST /devices/query (service or registry-read right), GET /query-index/status and
    * POST /query-index/reindex (service right).
    */
-  private static akka.http.javadsl.server.Route queryRoutes(QueryIndex index, ApiServer server) {
+  private static akka.http.javadsl.server.Route queryRoutes(QueryIndex index, ApiServer server, JobsModule jobs) {
     var service = server.authorizer(AccessRight.ServiceConnect);
     var registryRead = server.authorizer(AccessRight.RegistryRead);
     java.util.function.Function<java.util.function.Supplier<akka.http.javadsl.server.Route>, akka.http.javadsl.server.Route>
@@ -175,7 +184,9 @@ public final class TwinhubNode {
           if (denied.isPresent()) denied = registryRead.apply(request).isPresent() ? denied : java.util.Optional.empty();
           return denied.map(akka.http.javadsl.server.Directives::complete).orElseGet(inner);
         });
-    return akka.http.javadsl.server.Directives.concat(index.route(authorized),
+    // FROM devices.jobs is answered by the jobs, every other query by the index.
+    var queries = jobs.withDeviceJobs(index, index.engine().settings());
+    return akka.http.javadsl.server.Directives.concat(io.twinhub.query.http.QueryRoute.route(queries, authorized),
         akka.http.javadsl.server.Directives.pathPrefixTest("query-index", () ->
             akka.http.javadsl.server.Directives.extractRequest(request -> service.apply(request)
                 .map(akka.http.javadsl.server.Directives::complete).orElseGet(index::statusRoute))));

@@ -100,6 +100,23 @@ public final class ApiServer {
   }
 
   /**
+   * The API's gate for routes of other modules (jobs, configurations): {@code api-version}, then a SAS token
+   * granting {@code required}, each refused with IoT Hub's error; then {@code inner}.
+   */
+  public Route authorized(AccessRight required, java.util.function.Supplier<Route> inner) {
+    return routes.authorized(required, inner);
+  }
+
+  /** IoT Hub-shaped responses (errors, JSON bodies) for routes of other modules. */
+  public ApiResponses responses() {
+    return responses;
+  }
+
+  public ApiSettings settings() {
+    return settings;
+  }
+
+  /**
    * Binds HTTPS (and plain HTTP when configured) on {@code bindInterface}, serving this API and
    * {@code extraRoutes} (tried first, before the API answers 404 for an unknown path).
    */

@@ -39,15 +39,15 @@ import static org.junit.jupiter.api.Assertions.*;
  * MQTT listener on 127.0.0.1:8883 and fail with a clear message when that port is taken; tests
  * with their own clients use a free port.
  */
-final class MqttTestNodes {
-  static final String HOST = "127.0.0.1";
+public final class MqttTestNodes {
+  public static final String HOST = "127.0.0.1";
   static final int SDK_PORT = 8883;
   static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
   static final String KEY2 = "d29ybGQtd29ybGQtd29ybGQtd29ybGQtd29ybGQtd28=";
 
   private MqttTestNodes() {}
 
-  static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
+  public static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
     Map<String, Object> o = new HashMap<>(TestNodes.LOADED_BOX);
     o.put("twinhub.data-dir", dataDir.toString());
     o.put("twinhub.host-name", HOST);
@@ -64,7 +64,7 @@ final class MqttTestNodes {
    * {@code mvn verify}) holds it for a minute or two, so this waits up to 5 minutes for it, then
    * fails the test with a clear message.
    */
-  static int requireSdkPortFree() throws InterruptedException {
+  public static int requireSdkPortFree() throws InterruptedException {
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
     while (true) {
       try (ServerSocket s = new ServerSocket(SDK_PORT, 1, InetAddress.getByName(HOST))) {
@@ -80,16 +80,16 @@ final class MqttTestNodes {
     }
   }
 
-  static SSLContext clientTls(Path dataDir) throws Exception {
+  public static SSLContext clientTls(Path dataDir) throws Exception {
     return TlsMaterial.loadOrCreate(dataDir, List.of(HOST), Clock.systemUTC()).clientSslContext();
   }
 
-  static String ownerToken(Path dataDir) throws IOException {
+  public static String ownerToken(Path dataDir) throws IOException {
     var owner = SharedAccessPolicies.loadOrCreate(dataDir).get(SharedAccessPolicies.IOTHUBOWNER);
     return SasToken.signForService(HOST, owner.keyName(), owner.keys().primaryKey(), System.currentTimeMillis() / 1000 + 3600);
   }
 
-  static void createDevice(TwinService twins, String deviceId) {
+  public static void createDevice(TwinService twins, String deviceId) {
     TwinReply r = await(twins.createDevice(deviceId, new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY1, KEY2), false)));
     assertInstanceOf(TwinReply.Accepted.class, r, () -> "create " + deviceId + ": " + r);
   }
@@ -99,7 +99,7 @@ final class MqttTestNodes {
     assertInstanceOf(TwinReply.Accepted.class, r, () -> "create module " + moduleId + ": " + r);
   }
 
-  static String deviceConnectionString(String deviceId) {
+  public static String deviceConnectionString(String deviceId) {
     return "HostName=" + HOST + ";DeviceId=" + deviceId + ";SharedAccessKey=" + KEY1;
   }
 
@@ -107,7 +107,7 @@ final class MqttTestNodes {
     return "HostName=" + HOST + ";DeviceId=" + deviceId + ";ModuleId=" + moduleId + ";SharedAccessKey=" + KEY2;
   }
 
-  static <T> T await(CompletionStage<T> f) {
+  public static <T> T await(CompletionStage<T> f) {
     try {
       return f.toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {

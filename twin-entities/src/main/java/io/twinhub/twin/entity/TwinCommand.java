@@ -29,6 +29,13 @@ public sealed interface TwinCommand extends TwinhubSerializable {
 
   record UpdateTwin(TwinUpdate update, String ifMatch, ActorRef<TwinReply> replyTo) implements WithReply {}
 
+  /**
+   * A job's twin update ({@code PUT /jobs/v2} scheduleUpdateTwin). Idempotent per {@code jobId}: the
+   * twin journals the job id with the change, and a repeat (the job's slice re-running a device
+   * whose outcome it had not journaled before a crash) is answered from state, without a new version.
+   */
+  record UpdateTwinForJob(String jobId, TwinUpdate.UpdateTwin update, ActorRef<TwinReply> replyTo) implements WithReply {}
+
   record SetConnectionState(ConnectionState state, ActorRef<TwinReply> replyTo) implements WithReply {}
 
   /**

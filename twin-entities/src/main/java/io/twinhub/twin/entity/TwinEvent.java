@@ -102,8 +102,20 @@ public sealed interface TwinEvent extends TwinhubSerializable {
     }
   }
 
-  /** {@code PATCH /twins/{id}}: tags and/or desired in one write. */
-  record TwinPatched(JsonDoc tagsPatch, JsonDoc desiredPatch, Versions versions, Instant at) implements TwinChanged {
+  /**
+   * {@code PATCH /twins/{id}}: tags and/or desired in one write; {@code jobId} when a job wrote it
+   * (null otherwise, and left out of the journal).
+   */
+  record TwinPatched(JsonDoc tagsPatch, JsonDoc desiredPatch, Versions versions, Instant at,
+                     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
+                     String jobId) implements TwinChanged {
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public TwinPatched {}
+
+    public TwinPatched(JsonDoc tagsPatch, JsonDoc desiredPatch, Versions versions, Instant at) {
+      this(tagsPatch, desiredPatch, versions, at, null);
+    }
+
     public TwinUpdate update() {
       return new TwinUpdate.UpdateTwin(tagsPatch, desiredPatch);
     }
