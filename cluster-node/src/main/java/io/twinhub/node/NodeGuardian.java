@@ -12,5 +12,8 @@ final class NodeGuardian {
   static void init(ActorSystem<?> system, TwinSettings twin) {
     DeviceEntity.init(system, twin.entitySettings(), NodeSettings.TWIN_ROLE);
     ModuleEntity.init(system, twin.entitySettings(), NodeSettings.TWIN_ROLE);
+    io.twinhub.twin.configuration.ConfigurationStoreEntity.init(system, java.time.Clock.systemUTC(),
+        io.twinhub.node.configurations.ConfigurationSettings.from(system.settings().config()).maxConfigurations(),
+        NodeSettings.TWIN_ROLE);
   }
 }

@@ -119,8 +119,9 @@ public final class TwinhubNode {
       JobsModule jobs = JobsModule.start(system, resolved.config(), twins, methods, NodeSettings.QUERY_ROLE, NodeSettings.TWIN_ROLE);
       QueryIndex queryIndex = startQueryIndex(system, resolved);
       if (queryIndex != null) jobs.useIndex(queryIndex);
-      ApiServer api = serveApi
-          ? startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex, methods, jobs) : null;
+      var configurations = io.twinhub.node.configurations.Configurations.start(system, twins, queryIndex, resolved.config());
+      ApiServer api = serveApi ? startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex, methods,
+          jobs, configurations) : null;
       return new TwinhubNode(resolved, lock, cassandra, system, twins, policies, api, queryIndex,
           Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
@@ -135,7 +136,8 @@ public final class TwinhubNode {
   /** The REST API over HTTPS with the generated (or configured) TLS identity. */
   private static ApiServer startApi(ActorSystem<Void> system, TwinService twins, TwinSettings twin, ApiSettings api,
                                     SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex,
-                                    GatewayDirectMethods methods, JobsModule jobs) throws Exception {
+                                    GatewayDirectMethods methods, JobsModule jobs,
+                                    io.twinhub.node.configurations.Configurations configurations) throws Exception {
     TlsMaterial tls;
     try {
       tls = TlsMaterial.forNode(s.dataDir(), List.of(s.hostName()), api.keystore(), api.keystorePassword(),
@@ -152,6 +154,7 @@ public final class TwinhubNode {
     routes.add(changeStreams(system, server, s));
     if (queryIndex != null) routes.add(queryRoutes(queryIndex, server, jobs));
     routes.add(jobs.routes(server, twin.limits()));
+    routes.add(configurations.routes(server, twin.limits()));
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
     return server;
   }

@@ -100,7 +100,7 @@ public final class ApiServer {
   }
 
   /**
-   * The API's gate for routes of other modules (jobs): {@code api-version}, then a SAS token
+   * The API's gate for routes of other modules (jobs, configurations): {@code api-version}, then a SAS token
    * granting {@code required}, each refused with IoT Hub's error; then {@code inner}.
    */
   public Route authorized(AccessRight required, java.util.function.Supplier<Route> inner) {
