@@ -189,15 +189,6 @@ public final class ApiServer {
     return a.getHostString() + ":" + a.getPort();
   }
 
-  /** The API's gate (api-version, SAS right) for routes of other packages. */
-  public ServiceRoutes serviceRoutes() {
-    return routes;
-  }
-
-  public ApiResponses responses() {
-    return responses;
-  }
-
   /** The bound HTTPS port (useful when configured as 0). */
   public int httpsPort() {
     return https.localAddress().getPort();

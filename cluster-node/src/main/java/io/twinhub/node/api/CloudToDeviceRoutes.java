@@ -18,12 +18,12 @@ import static akka.http.javadsl.server.Directives.*;
  */
 public final class CloudToDeviceRoutes {
   private final CloudToDeviceService c2d;
-  private final ServiceRoutes gate;
+  private final ApiServer gate;
   private final ApiResponses responses;
 
   public CloudToDeviceRoutes(CloudToDeviceService c2d, ApiServer server) {
     this.c2d = c2d;
-    this.gate = server.serviceRoutes();
+    this.gate = server;
     this.responses = server.responses();
   }
 
