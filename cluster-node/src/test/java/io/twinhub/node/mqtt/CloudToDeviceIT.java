@@ -179,6 +179,9 @@ class CloudToDeviceIT {
       for (int i = 0; i < 50; i++) sender.send(dev, message("m" + i, "n" + i), 60_000);
       assertThrows(IotHubDeviceMaximumQueueDepthExceededException.class, () -> sender.send(dev, message("m50", "x"), 60_000));
       assertEquals(50, await(node.c2d().depth(dev)));
+      HttpResponse<String> identity = rest("GET", "/devices/" + dev);
+      assertEquals(200, identity.statusCode(), identity.body());
+      assertTrue(identity.body().contains("\"cloudToDeviceMessageCount\":50"), identity.body());
 
       HttpResponse<String> purged = rest("DELETE", "/devices/" + dev + "/commands");
       assertEquals(200, purged.statusCode(), purged.body());
