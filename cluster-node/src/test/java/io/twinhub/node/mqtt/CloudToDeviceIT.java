@@ -280,24 +280,7 @@ class CloudToDeviceIT {
   }
 
   static MqttClient pahoDevice(String dev, List<String> arrived, List<Integer> packetIds) throws Exception {
-    MqttClient c = new MqttClient("ssl://" + HOST + ":" + SDK_PORT, dev, new MemoryPersistence());
-    MqttConnectOptions o = new MqttConnectOptions();
-    o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-    o.setCleanSession(true);
-    o.setAutomaticReconnect(false);
-    o.setSocketFactory(tls.getSocketFactory());
-    o.setUserName(HOST + "/" + dev + "/?api-version=2020-09-30");
-    o.setPassword(SasToken.signForDevice(HOST, dev, null, KEY1, System.currentTimeMillis() / 1000 + 3600).toCharArray());
-    c.setManualAcks(true);
-    c.connect(o);
-    c.subscribe("devices/" + dev + "/messages/devicebound/#", 1, (topic, msg) -> {
-      String bag = topic.substring(topic.indexOf("/devicebound/") + "/devicebound/".length());
-      for (String kv : bag.split("&")) {
-        if (kv.startsWith("%24.mid=")) arrived.add(java.net.URLDecoder.decode(kv.substring(8), StandardCharsets.UTF_8));
-      }
-      packetIds.add(msg.getId());
-    });
-    return c;
+    return cloudToDeviceReceiver(SDK_PORT, tls, dev, arrived, packetIds);
   }
 
   static HttpResponse<String> rest(String method, String path) throws Exception {
