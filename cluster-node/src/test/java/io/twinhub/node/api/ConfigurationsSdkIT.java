@@ -268,6 +268,39 @@ class ConfigurationsSdkIT {
     assertArgumentInvalid(deviceContent(Map.of("properties.desired.a", 1L)), "tags.x = = 1", "targetCondition");
   }
 
+  /** What the Java SDK has no method for (testQueries, ?top=), and bodies it never sends, over plain HTTPS. */
+  @Test
+  void testQueriesListingAndMalformedBodiesOverRest() throws Exception {
+    ApiClient api = hub.client;
+    ApiClient.Reply checked = api.post("/configurations/testQueries", """
+        {"targetCondition": "tags.site = 'a' AND", "customMetricQueries": {
+            "good": "SELECT deviceId FROM devices WHERE properties.reported.ok = true",
+            "bad": "SELECT FROM devices"}}""");
+    assertEquals(200, checked.status(), checked::toString);
+    assertTrue(checked.json().path("targetConditionError").asText().startsWith("targetCondition: "), checked::toString);
+    assertEquals("", checked.json().at("/customMetricQueryErrors/good").asText());
+    assertTrue(checked.json().at("/customMetricQueryErrors/bad").asText().contains("metrics.queries.bad"), checked::toString);
+    ApiClient.Reply fine = api.post("/configurations/testQueries", "{\"targetCondition\": \"tags.site = 'a'\"}");
+    assertEquals("", fine.json().path("targetConditionError").asText());
+
+    String id = id("rest");
+    ApiClient.Reply created = api.put("/configurations/" + id,
+        "{\"content\": {\"deviceContent\": {\"properties.desired.x\": 1}}, \"targetCondition\": \"\"}");
+    assertEquals(200, created.status(), created::toString);
+    assertEquals("\"" + created.json().path("etag").asText() + "\"", created.header("etag").orElseThrow());
+    assertEquals(1, api.get("/configurations?top=1").json().size());
+    assertEquals(400004, api.get("/configurations?top=0").errorCode());
+    assertEquals(400004, api.get("/configurations?top=x").errorCode());
+    assertEquals(404, api.put("/configurations/" + id("absent"), "{\"targetCondition\": \"\"}", "*").status(),
+        "an update of nothing");
+    ApiClient.Reply malformed = api.put("/configurations/" + id("broken"), "{\"content\": ");
+    assertEquals(400, malformed.status(), malformed::toString);
+    assertEquals(400004, api.put("/configurations/" + id("wrongtype"), "{\"priority\": \"high\"}").errorCode());
+    assertEquals(400004, api.put("/configurations/Upper", "{}").errorCode());
+    assertEquals(204, api.delete("/configurations/" + id, "*").status());
+    assertEquals(404, api.delete("/configurations/" + id, "*").status());
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private static void assertArgumentInvalid(ConfigurationContent content, String condition, String named) {

@@ -40,6 +40,8 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
                  cassandra-insert | http-bare | http-cassandra    (baselines)
                  mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto   (MQTT)
                  streams                                          (change streams: read, latency, idle)
+                 config-lag                                       (tag change → configuration content, under PATCH load;
+                                                                   --probes 4 twins tagged at a time)
                  all                                              (baselines + workloads, one table)
                  or several separated by commas: cassandra-insert,twin-patch
       options:
