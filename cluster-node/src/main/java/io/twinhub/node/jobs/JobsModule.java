@@ -33,7 +33,7 @@ public final class JobsModule {
     JobSettings settings = settings(config);
     JobsModule m = new JobsModule(new JobService(system, settings.askTimeout()));
     Clock clock = Clock.systemUTC();
-    JobService.init(system, settings, new IndexDeviceSelector(m.index::get), new TwinJobExecutor(twins, methods, clock),
+    JobService.init(system, settings, new IndexDeviceSelector(m.index::get), new TwinJobExecutor(twins, methods, clock, system),
         clock, jobRole, sliceRole);
     return m;
   }
