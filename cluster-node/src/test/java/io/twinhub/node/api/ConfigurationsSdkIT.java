@@ -301,6 +301,49 @@ class ConfigurationsSdkIT {
     assertEquals(404, api.delete("/configurations/" + id, "*").status());
   }
 
+  /** {@code ./twinhub deployment create|list|show|delete} against the same node. */
+  @Test
+  void deploymentCommand() throws Exception {
+    String fleet = id("cli");
+    String device = id("edge-cli");
+    Device edge = new Device(device);
+    DeviceCapabilities capabilities = new DeviceCapabilities();
+    capabilities.setIotEdge(true);
+    edge.setCapabilities(capabilities);
+    registry.addDevice(edge);
+    tag(device, "fleet", fleet);
+    Path manifest = dataDir.resolve(fleet + ".json");
+    java.nio.file.Files.writeString(manifest, "{\"modulesContent\": " + baseManifest() + "}");
+    String id = id("cli-deployment");
+
+    io.twinhub.node.cli.CliRun created = cli("deployment", "create", id, "--file", manifest.toString(),
+        "--target-condition", "tags.fleet = '" + fleet + "'", "--priority", "3");
+    assertEquals(0, created.exit(), created::toString);
+    assertEquals(3, JSON.readTree(created.out()).path("priority").asInt());
+    await("the CLI's deployment on $edgeHub", () -> twins.get(device, "$edgeHub").getDesiredProperties().get("routes") != null);
+    await("listed with its metrics", () -> {
+      io.twinhub.node.cli.CliRun listed = cli("deployment", "list");
+      return listed.exit() == 0 && listed.out().lines().anyMatch(l -> l.contains(id) && l.contains("deployment") && l.contains(" 1 "));
+    });
+    io.twinhub.node.cli.CliRun shown = cli("deployment", "show", id);
+    assertEquals(0, shown.exit(), shown::toString);
+    assertTrue(JSON.readTree(shown.out()).at("/systemMetrics/results").has("targetedCount"), shown::toString);
+
+    java.nio.file.Files.writeString(manifest, "{\"modulesContent\": {\"$edgeAgent\": {\"properties.desired\": {}}}}");
+    io.twinhub.node.cli.CliRun bad = cli("deployment", "create", id("cli-bad"), "--file", manifest.toString());
+    assertEquals(1, bad.exit(), bad::toString);
+    assertTrue(bad.err().contains("ArgumentInvalid") && bad.err().contains("$edgeHub"), bad::toString);
+
+    assertEquals(0, cli("deployment", "delete", id).exit());
+    assertEquals(1, cli("deployment", "show", id).exit());
+  }
+
+  private static io.twinhub.node.cli.CliRun cli(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of(args));
+    all.addAll(List.of("--data-dir", dataDir.toString(), "--url", "https://127.0.0.1:" + hub.node.api().httpsPort()));
+    return io.twinhub.node.cli.CliRun.of(all.toArray(String[]::new));
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private static void assertArgumentInvalid(ConfigurationContent content, String condition, String named) {
