@@ -180,11 +180,7 @@ class ConfigurationsSdkIT {
   void edgeDeviceGetsSystemModulesAndBaseAndLayeredDeploymentsAddUp() throws Exception {
     String fleet = id("fleet");
     String device = id("edge");
-    Device edge = new Device(device);
-    DeviceCapabilities capabilities = new DeviceCapabilities();
-    capabilities.setIotEdge(true);
-    edge.setCapabilities(capabilities);
-    registry.addDevice(edge);
+    addEdgeDevice(device);
     List<String> modules = registry.getModulesOnDevice(device).stream().map(Module::getId).sorted().toList();
     assertEquals(List.of("$edgeAgent", "$edgeHub"), modules);
     assertEquals(0, twins.get(device, "$edgeAgent").getDesiredProperties().size(), "no deployment yet");
@@ -231,11 +227,7 @@ class ConfigurationsSdkIT {
   @Test
   void applyConfigurationContentSetsModuleTwinsDirectly() throws Exception {
     String device = id("edge-apply");
-    Device edge = new Device(device);
-    DeviceCapabilities capabilities = new DeviceCapabilities();
-    capabilities.setIotEdge(true);
-    edge.setCapabilities(capabilities);
-    registry.addDevice(edge);
+    addEdgeDevice(device);
     configurations.applyConfigurationContentOnDevice(device, modulesContent(baseManifest()));
     Twin agent = twins.get(device, "$edgeAgent");
     assertEquals("1.1", agent.getDesiredProperties().get("schemaVersion"));
@@ -268,7 +260,133 @@ class ConfigurationsSdkIT {
     assertArgumentInvalid(deviceContent(Map.of("properties.desired.a", 1L)), "tags.x = = 1", "targetCondition");
   }
 
+  /** What the Java SDK has no method for (testQueries, ?top=), and bodies it never sends, over plain HTTPS. */
+  @Test
+  void testQueriesListingAndMalformedBodiesOverRest() throws Exception {
+    ApiClient api = hub.client;
+    ApiClient.Reply checked = api.post("/configurations/testQueries", """
+        {"targetCondition": "tags.site = 'a' AND", "customMetricQueries": {
+            "good": "SELECT deviceId FROM devices WHERE properties.reported.ok = true",
+            "bad": "SELECT FROM devices"}}""");
+    assertEquals(200, checked.status(), checked::toString);
+    assertTrue(checked.json().path("targetConditionError").asText().startsWith("targetCondition: "), checked::toString);
+    assertEquals("", checked.json().at("/customMetricQueryErrors/good").asText());
+    assertTrue(checked.json().at("/customMetricQueryErrors/bad").asText().contains("metrics.queries.bad"), checked::toString);
+    ApiClient.Reply fine = api.post("/configurations/testQueries", "{\"targetCondition\": \"tags.site = 'a'\"}");
+    assertEquals("", fine.json().path("targetConditionError").asText());
+
+    String id = id("rest");
+    ApiClient.Reply created = api.put("/configurations/" + id,
+        "{\"content\": {\"deviceContent\": {\"properties.desired.x\": 1}}, \"targetCondition\": \"\"}");
+    assertEquals(200, created.status(), created::toString);
+    assertEquals("\"" + created.json().path("etag").asText() + "\"", created.header("etag").orElseThrow());
+    assertEquals(1, api.get("/configurations?top=1").json().size());
+    assertEquals(400004, api.get("/configurations?top=0").errorCode());
+    assertEquals(400004, api.get("/configurations?top=x").errorCode());
+    assertEquals(404, api.put("/configurations/" + id("absent"), "{\"targetCondition\": \"\"}", "*").status(),
+        "an update of nothing");
+    ApiClient.Reply malformed = api.put("/configurations/" + id("broken"), "{\"content\": ");
+    assertEquals(400, malformed.status(), malformed::toString);
+    assertEquals(400004, api.put("/configurations/" + id("wrongtype"), "{\"priority\": \"high\"}").errorCode());
+    assertEquals(400004, api.put("/configurations/Upper", "{}").errorCode());
+    assertEquals(204, api.delete("/configurations/" + id, "*").status());
+    assertEquals(404, api.delete("/configurations/" + id, "*").status());
+  }
+
+  @Test
+  void moduleConfigurationsTargetModuleTwins() throws Exception {
+    String role = id("role");
+    String device = id("adm-m");
+    registry.addDevice(new Device(device));
+    registry.addModule(new Module(device, "sensor"));
+    registry.addModule(new Module(device, "other"));
+    Twin sensor = twins.get(device, "sensor");
+    sensor.getTags().put("role", role);
+    twins.patch(sensor);
+
+    Configuration c = new Configuration(id("sampling"));
+    ConfigurationContent content = new ConfigurationContent();
+    content.setModuleContent(new HashMap<>(Map.of("properties.desired.sampling", Map.of("seconds", 5L))));
+    c.setContent(content);
+    c.setTargetCondition("FROM devices.modules WHERE tags.role = '" + role + "'");
+    configurations.create(c);
+    awaitDesired(device, "sensor", "sampling", "{\"seconds\": 5}");
+    assertNull(twins.get(device, "other").getDesiredProperties().get("sampling"), "not targeted");
+    assertNull(twins.get(device).getDesiredProperties().get("sampling"), "a module configuration leaves the device twin alone");
+    await("module metrics", () -> Long.valueOf(1).equals(
+        configurations.get(c.getId()).getSystemMetrics().getResults().get("appliedCount")));
+  }
+
+  /** IoT Edge devices made by bulk import, or by turning the capability on, get their system modules too. */
+  @Test
+  void bulkAndUpdatedEdgeDevicesGetSystemModules() throws Exception {
+    String bulk = id("edge-bulk");
+    ApiClient.Reply imported = hub.client.post("/devices",
+        "[{\"id\": \"" + bulk + "\", \"importMode\": \"create\", \"capabilities\": {\"iotEdge\": true}}]");
+    assertEquals(200, imported.status(), imported::toString);
+    assertEquals(List.of("$edgeAgent", "$edgeHub"),
+        registry.getModulesOnDevice(bulk).stream().map(Module::getId).sorted().toList());
+
+    String later = id("edge-later");
+    Device plain = registry.addDevice(new Device(later));
+    assertEquals(List.of(), registry.getModulesOnDevice(later));
+    DeviceCapabilities capabilities = new DeviceCapabilities();
+    capabilities.setIotEdge(true);
+    plain.setCapabilities(capabilities);
+    registry.updateDevice(plain);
+    assertEquals(List.of("$edgeAgent", "$edgeHub"),
+        registry.getModulesOnDevice(later).stream().map(Module::getId).sorted().toList());
+  }
+
+  /** {@code ./twinhub deployment create|list|show|delete} against the same node. */
+  @Test
+  void deploymentCommand() throws Exception {
+    String fleet = id("cli");
+    String device = id("edge-cli");
+    addEdgeDevice(device);
+    tag(device, "fleet", fleet);
+    Path manifest = dataDir.resolve(fleet + ".json");
+    java.nio.file.Files.writeString(manifest, "{\"modulesContent\": " + baseManifest() + "}");
+    String id = id("cli-deployment");
+
+    io.twinhub.node.cli.CliRun created = cli("deployment", "create", id, "--file", manifest.toString(),
+        "--target-condition", "tags.fleet = '" + fleet + "'", "--priority", "3");
+    assertEquals(0, created.exit(), created::toString);
+    assertEquals(3, JSON.readTree(created.out()).path("priority").asInt());
+    await("the CLI's deployment on $edgeHub", () -> twins.get(device, "$edgeHub").getDesiredProperties().get("routes") != null);
+    await("listed with its metrics", () -> {
+      io.twinhub.node.cli.CliRun listed = cli("deployment", "list");
+      return listed.exit() == 0 && listed.out().lines().anyMatch(l -> l.contains(id) && l.contains("deployment") && l.contains(" 1 "));
+    });
+    io.twinhub.node.cli.CliRun shown = cli("deployment", "show", id);
+    assertEquals(0, shown.exit(), shown::toString);
+    assertTrue(JSON.readTree(shown.out()).at("/systemMetrics/results").has("targetedCount"), shown::toString);
+
+    java.nio.file.Files.writeString(manifest, "{\"modulesContent\": {\"$edgeAgent\": {\"properties.desired\": {}}}}");
+    io.twinhub.node.cli.CliRun bad = cli("deployment", "create", id("cli-bad"), "--file", manifest.toString());
+    assertEquals(1, bad.exit(), bad::toString);
+    assertTrue(bad.err().contains("ArgumentInvalid") && bad.err().contains("$edgeHub"), bad::toString);
+
+    assertEquals(0, cli("deployment", "delete", id).exit());
+    assertEquals(1, cli("deployment", "show", id).exit());
+  }
+
+  private static io.twinhub.node.cli.CliRun cli(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of(args));
+    all.addAll(List.of("--data-dir", dataDir.toString(), "--url", "https://127.0.0.1:" + hub.node.api().httpsPort()));
+    return io.twinhub.node.cli.CliRun.of(all.toArray(String[]::new));
+  }
+
   // ------------------------------------------------------------------ helpers
+
+  /** An IoT Edge device ({@code capabilities.iotEdge}), created with the SDK. */
+  private static void addEdgeDevice(String deviceId) throws Exception {
+    Device edge = new Device(deviceId);
+    DeviceCapabilities capabilities = new DeviceCapabilities();
+    capabilities.setIotEdge(true);
+    edge.setCapabilities(capabilities);
+    registry.addDevice(edge);
+  }
 
   private static void assertArgumentInvalid(ConfigurationContent content, String condition, String named) {
     Configuration c = new Configuration(id("bad"));
