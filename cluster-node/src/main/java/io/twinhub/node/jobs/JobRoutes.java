@@ -64,7 +64,9 @@ public final class JobRoutes extends AllDirectives {
             pathEnd(() -> concat(
                 put(() -> authorized(() -> create(jobId))),
                 get(() -> authorized(() -> reply(jobId, () -> jobs.get(jobId)))))),
-            path("cancel", () -> post(() -> authorized(() -> reply(jobId, () -> jobs.cancel(jobId))))))))));
+            // The SDK posts "{}": read (and ignore) it before answering.
+            path("cancel", () -> post(() -> authorized(() -> withSizeLimit(server.settings().maxBodyBytes(), () ->
+                entity(Unmarshaller.entityToByteArray(), ignored -> reply(jobId, () -> jobs.cancel(jobId))))))))))));
   }
 
   private Route authorized(Supplier<Route> inner) {

@@ -21,7 +21,7 @@ public final class BenchMain {
 
   public static final List<String> WORKLOADS =
       List.of("twin-get", "twin-patch", "mixed", "query-mix", "query-each", "cassandra-insert", "http-bare", "http-cassandra",
-          "streams", "all");
+          "streams", "job-update", "all");
   static final String MQTT_BENCH = "io.twinhub.ops.bench.mqtt.MqttBench";
 
   public static void main(String[] args) {

@@ -40,6 +40,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
                  cassandra-insert | http-bare | http-cassandra    (baselines)
                  mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto   (MQTT)
                  streams                                          (change streams: read, latency, idle)
+                 job-update                                       (twin-patch rate, then one twin-update job over --query-twins)
                  all                                              (baselines + workloads, one table)
                  or several separated by commas: cassandra-insert,twin-patch
       options:
