@@ -18,7 +18,7 @@ import java.util.concurrent.TimeUnit;
  * The hub nodes of a bench run, started the way {@code ./twinhub run} and {@code ./twinhub cluster}
  * start them, but on free loopback ports and in a temporary directory: one node with its embedded
  * Cassandra, or (with {@code --nodes N}) a shared embedded Cassandra and N nodes forming a cluster
- * (nodes 1 and 2 are seeds; nodes 2..N get node 1's keys and CA, as {@code ops/cluster.sh} does).
+ * (nodes 1 and 2 are seeds; nodes 2..N get node 1's keys and CA, as {@code ./twinhub cluster start} does).
  * Closing stops every process it started (SIGTERM, then SIGKILL after a minute).
  */
 public final class BenchNodes implements AutoCloseable {
@@ -64,8 +64,8 @@ public final class BenchNodes implements AutoCloseable {
     List<String> common = new ArrayList<>();
     if (count > 1) {
       Path log = workDir.resolve("cassandra.log");
-      Process c = spawn(List.of("-Xmx128m"), "io.twinhub.ops.cassandra.EmbeddedCassandraMain",
-          List.of("--data-dir", workDir.resolve("cassandra").toString(), "--native-port", Integer.toString(cqlPort),
+      Process c = spawn(List.of("-Xmx128m"), "io.twinhub.node.cli.TwinhubCli",
+          List.of("cassandra", "--data-dir", workDir.resolve("cassandra").toString(), "--native-port", Integer.toString(cqlPort),
               "--storage-port", Integer.toString(storagePort)), log);
       sharedCassandra = c;
       awaitLine(c, log, "Cassandra ready");

@@ -100,7 +100,7 @@ final class BenchRun implements AutoCloseable {
 
   List<BenchResult> runOne(BenchOptions o, BenchTable table) throws Exception {
     String w = o.workload();
-    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target, table);
+    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target);
     // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
     return switch (w) {
