@@ -20,6 +20,7 @@ import java.io.PrintWriter;
         DeviceCommand.class,
         TwinCommand.class,
         QueryCommand.class,
+        JobCommand.class,
         ExportCommand.class,
         ReindexCommand.class,
         BenchCommand.class,

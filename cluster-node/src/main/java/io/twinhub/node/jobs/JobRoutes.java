@@ -90,7 +90,7 @@ public final class JobRoutes extends AllDirectives {
   }
 
   private HttpResponse response(JobEntity.Reply reply) {
-    if (reply instanceof JobEntity.Accepted a) return server.responses().ok(JobJson.job(a.state(), a.statistics()));
+    if (reply instanceof JobEntity.Accepted a) return server.responses().ok(JobJson.job(a.job()));
     return error(((JobEntity.Rejected) reply).error());
   }
 
@@ -133,9 +133,9 @@ public final class JobRoutes extends AllDirectives {
         List<ObjectNode> matching = new ArrayList<>();
         for (var f : all) {
           if (f.join() instanceof JobEntity.Accepted a
-              && type.map(x -> x == a.state().spec().type()).orElse(true)
-              && status.map(x -> x == a.state().status()).orElse(true)) {
-            matching.add(JobJson.job(a.state(), a.statistics()));
+              && type.map(x -> x == a.job().spec().type()).orElse(true)
+              && status.map(x -> x == a.job().status()).orElse(true)) {
+            matching.add(JobJson.job(a.job()));
           }
         }
         List<ObjectNode> page = matching.subList(Math.min(offset, matching.size()), Math.min(matching.size(), offset + size));

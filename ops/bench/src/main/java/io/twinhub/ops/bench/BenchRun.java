@@ -192,7 +192,7 @@ final class BenchRun implements AutoCloseable {
     RestWorkloads.JobRun job = rest.updateJob(twins, Duration.ofMinutes(60));
     double cpu = probe.cpuPercentSince(m);
     double rate = job.seconds() > 0 ? (job.devices() - job.failed()) / job.seconds() : 0;
-    BenchResult row = new BenchResult("job-update", job.devices(), job.failed(), job.seconds(), rate, 0, 0, 0, cpu,
+    BenchResult row = new BenchResult("job-update", job.devices(), job.failed(), job.seconds(), rate, -1, -1, -1, cpu,
         probe.heapAfterGc(), String.format(Locale.ROOT, "one scheduleUpdateTwin job over %,d twins, %s; %.2f x the PATCH rate",
         job.devices(), job.status(), patch.rate() > 0 ? rate / patch.rate() : Double.NaN));
     System.out.printf(Locale.ROOT, "bench: job-update %,d twins in %.1f s = %,.0f twins/s; twin-patch %,.0f/s; ratio %.2f%n",
