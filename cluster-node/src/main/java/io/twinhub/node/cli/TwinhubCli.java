@@ -21,6 +21,7 @@ import java.io.PrintWriter;
         TwinCommand.class,
         QueryCommand.class,
         JobCommand.class,
+        DeploymentCommand.class,
         ExportCommand.class,
         ReindexCommand.class,
         BenchCommand.class,
