@@ -7,13 +7,12 @@ import com.typesafe.config.ConfigValueFactory;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Arrays;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * The node's settings: application.conf (with its TWINHUB_* environment overrides), then
- * command-line flags on top. The resolved {@link #config()} is what the ActorSystem runs with,
+ * command-line flags on top (io.twinhub.node.cli.NodeOptions turns them into config keys). The resolved {@link #config()} is what the ActorSystem runs with,
  * so a flag, an env var and a config file all end up in one place.
  */
 public record NodeSettings(
@@ -41,54 +40,6 @@ public record NodeSettings(
   /** Runs the query index (see QueryIndexModule). */
   public static final String QUERY_ROLE = "query";
   static final List<String> ROLES = List.of(TWIN_ROLE, API_ROLE, MQTT_ROLE, QUERY_ROLE);
-
-  /** Command-line flags and the config keys they set. */
-  static final Map<String, String> FLAGS = Map.ofEntries(
-      Map.entry("--data-dir", "twinhub.data-dir"),
-      Map.entry("--host-name", "twinhub.host-name"),
-      Map.entry("--bind-interface", "twinhub.bind-interface"),
-      Map.entry("--http-port", "twinhub.http.port"),
-      Map.entry("--http-plain-port", "twinhub.http.plain-port"),
-      Map.entry("--tls-keystore", "twinhub.http.tls.keystore"),
-      Map.entry("--mqtt-port", "twinhub.mqtt.port"),
-      Map.entry("--management-port", "twinhub.management.port"),
-      Map.entry("--remoting-port", "twinhub.remoting.port"),
-      Map.entry("--cassandra-port", "twinhub.cassandra.embedded.native-port"),
-      Map.entry("--cassandra-storage-port", "twinhub.cassandra.embedded.storage-port"),
-      Map.entry("--cassandra-heap", "twinhub.cassandra.embedded.heap"),
-      Map.entry("--cassandra-contact-points", "twinhub.cassandra.contact-points"),
-      Map.entry("--seed-nodes", "twinhub.seed-nodes"),
-      Map.entry("--roles", "twinhub.roles"));
-
-  /** Parses flags of the form {@code --name value} or {@code --name=value}. */
-  public static NodeSettings fromArgs(String... args) {
-    return fromConfig(parseFlags(args));
-  }
-
-  static Map<String, Object> parseFlags(String... args) {
-    Map<String, Object> overrides = new LinkedHashMap<>();
-    for (int i = 0; i < args.length; i++) {
-      String arg = args[i];
-      String name = arg;
-      String value;
-      int eq = arg.indexOf('=');
-      if (arg.startsWith("--") && eq > 0) {
-        name = arg.substring(0, eq);
-        value = arg.substring(eq + 1);
-      } else if (i + 1 < args.length) {
-        value = args[++i];
-      } else {
-        throw new IllegalArgumentException("option " + arg + " needs a value");
-      }
-      String key = FLAGS.get(name);
-      if (key == null) {
-        throw new IllegalArgumentException(
-            "unknown option " + name + " (known: " + String.join(" ", FLAGS.keySet().stream().sorted().toList()) + ")");
-      }
-      overrides.put(key, value);
-    }
-    return overrides;
-  }
 
   /** Overrides (config keys → values) on top of application.conf, system properties first. */
   public static NodeSettings fromConfig(Map<String, Object> overrides) {

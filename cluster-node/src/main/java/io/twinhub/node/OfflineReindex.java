@@ -7,7 +7,7 @@ import io.twinhub.ops.cassandra.EmbeddedCassandra;
 import io.twinhub.projections.index.QueryIndexModule;
 import io.twinhub.projections.index.Reindexer;
 
-import java.io.PrintStream;
+import java.io.PrintWriter;
 import java.util.List;
 import java.util.Optional;
 
@@ -20,7 +20,7 @@ public final class OfflineReindex {
   private OfflineReindex() {}
 
   /** Empty when a node is running on the data dir (then ask that node instead). */
-  public static Optional<Reindexer.Progress> runIfStopped(NodeSettings settings, PrintStream out) {
+  public static Optional<Reindexer.Progress> runIfStopped(NodeSettings settings, PrintWriter out, Reindexer.Listener progress) {
     Optional<DataDirLock> lock = DataDirLock.tryAcquire(settings.dataDir());
     if (lock.isEmpty()) return Optional.empty();
     EmbeddedCassandra cassandra = null;
@@ -29,6 +29,7 @@ public final class OfflineReindex {
       NodeSettings resolved = settings;
       if (settings.embeddedCassandra()) {
         out.println("starting the embedded Cassandra of " + settings.dataDir() + " ...");
+        out.flush();
         cassandra = TwinhubNode.startEmbeddedCassandra(settings);
         resolved = settings.withCassandraContactPoints(List.of("127.0.0.1:" + cassandra.nativePort()));
       } else {
@@ -38,7 +39,8 @@ public final class OfflineReindex {
       system = ActorSystem.create(Behaviors.empty(), "twinhub-reindex",
           ConfigFactory.parseString("akka.actor.provider = local").withFallback(resolved.config()));
       out.println("rebuilding the query index " + settings.queryIndexDir() + " from the journal");
-      return Optional.of(QueryIndexModule.reindexOffline(system, settings.queryIndexDir(), out));
+      out.flush();
+      return Optional.of(QueryIndexModule.reindexOffline(system, settings.queryIndexDir(), progress));
     } finally {
       TwinhubNode.stopQuietly(system, cassandra);
     }

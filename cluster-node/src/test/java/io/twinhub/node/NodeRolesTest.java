@@ -19,7 +19,7 @@ class NodeRolesTest {
 
   @Test
   void rolesFlagSetsTheClusterRoles() {
-    NodeSettings s = NodeSettings.fromArgs("--roles", "api, mqtt,api");
+    NodeSettings s = NodeSettings.fromConfig(Map.of("twinhub.roles", "api, mqtt,api"));
     assertEquals(List.of("api", "mqtt"), s.config().getStringList("akka.cluster.roles"));
     assertTrue(s.hasRole(NodeSettings.API_ROLE));
     assertFalse(s.hasRole(NodeSettings.TWIN_ROLE));
@@ -30,8 +30,8 @@ class NodeRolesTest {
   @Test
   void unknownOrNoRolesAreRefusedByName() {
     assertEquals("twinhub.roles: unknown role 'web' (roles: twin, api, mqtt, query)",
-        assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromArgs("--roles", "twin,web")).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromConfig(Map.of("twinhub.roles", "twin,web"))).getMessage());
     assertEquals("twinhub.roles: at least one of twin, api, mqtt, query",
-        assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromArgs("--roles", " , ")).getMessage());
+        assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromConfig(Map.of("twinhub.roles", " , "))).getMessage());
   }
 }

@@ -75,6 +75,9 @@ public final class QueryEngine implements TwinQueries, AutoCloseable {
    */
   public QueryResult query(String sql, int maxItems, String continuation) {
     Query q = parse(sql);
+    if (q.from() == Query.Collection.JOBS) {
+      throw new QueryException(0, 0, "FROM devices.jobs is answered by the jobs of the hub, not by the twin index");
+    }
     ContinuationTokens.Cursor cursor = tokens.decode(q.text(), continuation);
     int pageSize = settings.pageSize(maxItems);
     QueryExecutor.Page page = index.withSearcher(s -> QueryExecutor.execute(s, q, pageSize, cursor));

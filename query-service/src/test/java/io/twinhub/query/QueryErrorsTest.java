@@ -6,6 +6,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Syntax and type errors: the position of the offending token and a message a person understands. */
 class QueryErrorsTest {
@@ -106,9 +108,17 @@ class QueryErrorsTest {
 
   @Test
   void collections() {
-    error("SELECT * FROM things", 1, 15, "unknown collection 'things', expected devices or devices.modules");
-    error("SELECT * FROM devices.jobs", 1, 15,
-        "FROM devices.jobs is not answered by the twin query index; query jobs with GET /jobs/v2/query");
+    error("SELECT * FROM things", 1, 15, "unknown collection 'things', expected devices, devices.modules or devices.jobs");
+  }
+
+  @Test
+  void deviceJobsParseWithTheirPrefixStripped() {
+    var q = io.twinhub.query.lang.QueryParser.parse(
+        "SELECT * FROM devices.jobs WHERE devices.jobs.jobId = 'j1' AND status = 'failed'");
+    assertEquals(io.twinhub.query.lang.Query.Collection.JOBS, q.from());
+    var row = new com.fasterxml.jackson.databind.ObjectMapper().createObjectNode().put("jobId", "j1").put("status", "failed");
+    assertTrue(io.twinhub.query.eval.Evaluator.isTrue(q.where(), row));
+    assertFalse(io.twinhub.query.eval.Evaluator.isTrue(q.where(), row.put("jobId", "j2")));
   }
 
   @Test

@@ -83,7 +83,10 @@ public final class ApiServer {
     ServiceAuth auth = new ServiceAuth(new SasVerifier(names, clock), policies, clock, settings.sasCacheSize());
     Materializer materializer = Materializer.matFromSystem(system);
     ApiResponses responses = new ApiResponses(clock, settings.retryAfter());
-    ServiceRoutes routes = new ServiceRoutes(twins, auth, view, view, methods, settings, limits, responses, materializer);
+    TwinHistoryRoutes history = new TwinHistoryRoutes(new io.twinhub.projections.journal.TwinEventLog(system,
+        system.settings().config().getString("twinhub.streams.read-journal")), responses, materializer);
+    ServiceRoutes routes = new ServiceRoutes(twins, auth, view, view, methods, settings, limits, responses, materializer,
+        history);
     return new ApiServer(system, settings, tls, auth, responses, view, routes);
   }
 
@@ -97,6 +100,28 @@ public final class ApiServer {
           request.getHeader("Authorization").map(HttpHeader::value).orElse(null), required);
       return r instanceof ServiceAuthenticator.Denied d ? Optional.of(responses.error(d.error())) : Optional.empty();
     };
+  }
+
+  /**
+   * The API's gate for routes of other modules (jobs, configurations): {@code api-version}, then a SAS token
+   * granting {@code required}, each refused with IoT Hub's error; then {@code inner}.
+   */
+  public Route authorized(AccessRight required, java.util.function.Supplier<Route> inner) {
+    return routes.authorized(required, inner);
+  }
+
+  /** Where {@code GET /devices/{id}} reads {@code cloudToDeviceMessageCount}: the device's queue depth. */
+  public void countCloudToDeviceWith(Function<String, CompletionStage<Integer>> count) {
+    routes.countCloudToDeviceWith(count);
+  }
+
+  /** IoT Hub-shaped responses (errors, JSON bodies) for routes of other modules. */
+  public ApiResponses responses() {
+    return responses;
+  }
+
+  public ApiSettings settings() {
+    return settings;
   }
 
   /**

@@ -2,7 +2,7 @@ package io.twinhub.node.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.twinhub.node.cli.ExportCommand;
+import io.twinhub.node.cli.TwinhubCli;
 import io.twinhub.twin.auth.SasToken;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
@@ -216,11 +216,11 @@ class ChangeStreamsIT {
 
       // ./twinhub export copies telemetry too, and a second run appends only what is new.
       Path file = dir.resolve("export.ndjson");
-      String[] export = {"--to", file.toString(), "--data-dir", dir.toString(), "--url", api.base};
-      assertEquals(0, ExportCommand.run(export, System.err));
+      String[] export = {"export", "--to", file.toString(), "--data-dir", dir.toString(), "--url", api.base};
+      assertEquals(0, TwinhubCli.commandLine().execute(export));
       telemetry(t2, "tm-2", "seq=103", "{\"n\":103}");
       awaitNdjson("/streams/deviceMessages?from=earliest&to=now&deviceId=tm-2", 7);
-      assertEquals(0, ExportCommand.run(export, System.err));
+      assertEquals(0, TwinhubCli.commandLine().execute(export));
       List<JsonNode> exported = new ArrayList<>();
       for (String line : java.nio.file.Files.readAllLines(file)) exported.add(JSON.readTree(line));
       Set<String> keys = new HashSet<>();

@@ -15,6 +15,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Path;
 import java.time.Instant;
+import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 
@@ -123,9 +124,9 @@ class RestApiIT {
 
     ApiClient.Reply list = api.get("/devices/" + d + "/modules");
     assertEquals(200, list.status());
-    assertEquals(2, list.json().size());
-    assertEquals("m1", list.json().get(0).path("moduleId").asText());
-    assertEquals("m2", list.json().get(1).path("moduleId").asText());
+    // An IoT Edge device comes with its system modules, as IoT Hub creates them.
+    assertEquals(List.of("$edgeAgent", "$edgeHub", "m1", "m2"),
+        java.util.stream.StreamSupport.stream(list.json().spliterator(), false).map(m -> m.path("moduleId").asText()).toList());
 
     ApiClient.Reply twin = api.patch("/twins/" + d + "/modules/m2", "{\"properties\":{\"desired\":{\"rate\":3}}}", null);
     assertEquals(200, twin.status(), twin::toString);
@@ -135,7 +136,7 @@ class RestApiIT {
 
     assertEquals(204, api.delete("/devices/" + d + "/modules/m1", "*").status());
     assertEquals(404010, api.get("/devices/" + d + "/modules/m1").errorCode());
-    assertEquals(1, api.get("/devices/" + d + "/modules").json().size());
+    assertEquals(3, api.get("/devices/" + d + "/modules").json().size());
     assertEquals(404001, api.get("/devices/nobody-" + d + "/modules").errorCode());
   }
 

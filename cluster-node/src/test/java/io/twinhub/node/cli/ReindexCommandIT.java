@@ -12,9 +12,6 @@ import io.twinhub.twin.entity.TwinReply;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -47,11 +44,11 @@ class ReindexCommandIT {
       QueryIndex index = node.queryIndex().orElseThrow();
       awaitTwins(index, 30);
 
-      ByteArrayOutputStream online = new ByteArrayOutputStream();
-      assertEquals(0, ReindexCommand.run(node.settings(), new PrintStream(online, true, StandardCharsets.UTF_8)));
-      String text = online.toString(StandardCharsets.UTF_8);
+      java.io.StringWriter online = new java.io.StringWriter();
+      assertEquals(0, ReindexCommand.run(node.settings(), new java.io.PrintWriter(online, true)));
+      String text = online.toString();
       assertTrue(text.contains("asking it to reindex"), text);
-      assertTrue(text.contains("100%") && text.contains("swapped in: 30 twins"), text);
+      assertTrue(text.contains("100%") && text.contains("30 twins: query index rebuilt and swapped in"), text);
       assertEquals(30, count(index), "the swapped-in index answers queries");
     } finally {
       node.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
@@ -59,9 +56,9 @@ class ReindexCommandIT {
 
     // Stopped: the command works on the data dir; a lost index directory is rebuilt.
     deleteRecursively(settings.queryIndexDir());
-    ByteArrayOutputStream offline = new ByteArrayOutputStream();
-    assertEquals(0, ReindexCommand.run(settings, new PrintStream(offline, true, StandardCharsets.UTF_8)));
-    String text = offline.toString(StandardCharsets.UTF_8);
+    java.io.StringWriter offline = new java.io.StringWriter();
+    assertEquals(0, ReindexCommand.run(settings, new java.io.PrintWriter(offline, true)));
+    String text = offline.toString();
     assertTrue(text.contains("rebuilding the query index") && text.contains("done in"), text);
     assertTrue(text.contains("30 twins"), text);
 

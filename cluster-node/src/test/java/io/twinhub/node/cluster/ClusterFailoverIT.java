@@ -2,6 +2,8 @@ package io.twinhub.node.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -22,9 +24,11 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * kill -9 of one of three node processes while writers patch twins through every node:
- * every acknowledged write is there afterwards, versions never repeat, nothing is applied
- * twice, and the survivors serve every twin again within 30 s.
+ * kill -9 of one of three node processes, on one cluster shared by the tests of this class (each
+ * starts with node 3 running again): while writers patch twins through every node, every
+ * acknowledged write is there afterwards, versions never repeat, nothing is applied twice, and the
+ * survivors serve every twin again within 30 s; while a job updates twins ({@link JobsFailover}),
+ * every selected twin is updated exactly once.
  */
 class ClusterFailoverIT {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -33,12 +37,41 @@ class ClusterFailoverIT {
   static final int WARM_UP_WRITES = 30;
 
   @TempDir
-  Path dir;
+  static Path dir;
+
+  static NodeProcesses cluster;
+
+  @BeforeAll
+  static void startCluster() throws Exception {
+    cluster = NodeProcesses.startCluster(dir, 3, "failover", JobsFailover.JVM_OPTIONS);
+  }
+
+  @AfterAll
+  static void stopCluster() throws Exception {
+    if (cluster != null) cluster.close();
+  }
+
+  /** Node 3 (the one the tests kill) running and the cluster whole again. */
+  static void allNodesUp() throws Exception {
+    NodeProcesses.Node third = cluster.nodes.get(2);
+    if (!third.current().isAlive()) {
+      cluster.start(third);
+      cluster.awaitReady(third);
+    }
+    for (NodeProcesses.Node n : cluster.nodes) cluster.awaitMembers(n, 3);
+  }
+
+  @Test
+  void aJobSurvivesAKilledNodeAndUpdatesEveryTwinExactlyOnce() throws Exception {
+    allNodesUp();
+    JobsFailover.run(cluster);
+  }
 
   @Test
   void killingANodeUnderLoadLosesNoAcknowledgedWrite() throws Exception {
+    allNodesUp();
     String run = UUID.randomUUID().toString().substring(0, 8);
-    try (NodeProcesses cluster = NodeProcesses.startCluster(dir, 3, "failover")) {
+    {
       List<String> devices = new ArrayList<>();
       for (int d = 0; d < DEVICES; d++) devices.add("fo-" + run + "-" + d);
       for (String id : devices) {

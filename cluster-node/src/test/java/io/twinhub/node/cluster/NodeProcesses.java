@@ -48,7 +48,7 @@ final class NodeProcesses implements AutoCloseable {
   static final Duration MEMBERSHIP = Duration.ofSeconds(90);
 
   record Node(int index, Path dataDir, int httpPort, int mqttPort, int managementPort, int remotingPort,
-              List<String> output, Process[] process) {
+              int amqpPort, List<String> output, Process[] process) {
     Process current() {
       return process[0];
     }
@@ -60,6 +60,7 @@ final class NodeProcesses implements AutoCloseable {
   final HttpClient http;
   final String ownerToken;
   private final String keyspace;
+  private final List<String> jvmOptions;
   /** Node index → the thread copying its current process's output. */
   private final Map<Integer, Thread> readers = new ConcurrentHashMap<>();
   private volatile boolean formed;
@@ -69,8 +70,13 @@ final class NodeProcesses implements AutoCloseable {
    * {@code <keyspacePrefix>_<random>}.
    */
   static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix) throws Exception {
+    return startCluster(baseDir, count, keyspacePrefix, List.of());
+  }
+
+  /** The same, with {@code jvmOptions} (e.g. {@code -Dtwinhub.jobs.slice-size=40}) for every node. */
+  static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions) throws Exception {
     NodeProcesses cluster = new NodeProcesses(baseDir, count,
-        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12));
+        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12), jvmOptions);
     try {
       long t0 = System.nanoTime();
       cluster.startAll();
@@ -82,12 +88,13 @@ final class NodeProcesses implements AutoCloseable {
     }
   }
 
-  private NodeProcesses(Path baseDir, int count, String keyspace) throws Exception {
+  private NodeProcesses(Path baseDir, int count, String keyspace, List<String> jvmOptions) throws Exception {
     this.keyspace = keyspace;
+    this.jvmOptions = List.copyOf(jvmOptions);
     for (int i = 1; i <= count; i++) {
       nodes.add(new Node(i, baseDir.resolve("node-" + i), SharedEmbeddedCassandra.freePort(),
           SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(),
-          new CopyOnWriteArrayList<>(), new Process[1]));
+          SharedEmbeddedCassandra.freePort(), new CopyOnWriteArrayList<>(), new Process[1]));
     }
     Path first = nodes.get(0).dataDir();
     // The CA (each node makes its own server certificate with it) and the policies, as node 1 would on first start.
@@ -134,11 +141,15 @@ final class NodeProcesses implements AutoCloseable {
   void start(Node n) throws IOException {
     String seeds = seedNodes(n).stream().map(s -> "akka://twinhub@127.0.0.1:" + s.remotingPort())
         .collect(Collectors.joining(","));
-    List<String> cmd = List.of(
-        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m", "-XX:+UseSerialGC",
+    List<String> cmd = new ArrayList<>(List.of(
+        Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m", "-XX:+UseSerialGC"));
+    cmd.addAll(jvmOptions);
+    cmd.addAll(List.of(
         // C1 only: four JVMs and Cassandra share two cores, and C2 compiling the node's start-up
         // code costs more CPU than the short test saves with it.
         "-XX:TieredStopAtLevel=1",
+        // Each node its own AMQP port (5671 by default; no command-line flag yet).
+        "-Dtwinhub.amqp.port=" + n.amqpPort(),
         "-Dakka.persistence.cassandra.journal.keyspace=" + keyspace,
         "-Dakka.persistence.cassandra.snapshot.keyspace=" + keyspace + "_snapshot",
         "-cp", System.getProperty("java.class.path"), Main.class.getName(),
@@ -148,7 +159,7 @@ final class NodeProcesses implements AutoCloseable {
         "--management-port", String.valueOf(n.managementPort()),
         "--remoting-port", String.valueOf(n.remotingPort()),
         "--cassandra-contact-points", SharedEmbeddedCassandra.contactPoint(),
-        "--seed-nodes", seeds);
+        "--seed-nodes", seeds));
     n.output().clear();
     Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
     n.process()[0] = p;

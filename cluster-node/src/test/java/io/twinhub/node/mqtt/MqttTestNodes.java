@@ -39,16 +39,21 @@ import static org.junit.jupiter.api.Assertions.*;
  * MQTT listener on 127.0.0.1:8883 and fail with a clear message when that port is taken; tests
  * with their own clients use a free port.
  */
-final class MqttTestNodes {
-  static final String HOST = "127.0.0.1";
+public final class MqttTestNodes {
+  public static final String HOST = "127.0.0.1";
   static final int SDK_PORT = 8883;
-  static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
+  public static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
   static final String KEY2 = "d29ybGQtd29ybGQtd29ybGQtd29ybGQtd29ybGQtd28=";
 
   private MqttTestNodes() {}
 
-  static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
+  public static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
+    return start(dataDir, mqttPort, SharedEmbeddedCassandra.freePort());
+  }
+
+  public static TwinhubNode start(Path dataDir, int mqttPort, int amqpPort) throws IOException {
     Map<String, Object> o = new HashMap<>(TestNodes.LOADED_BOX);
+    o.put("twinhub.amqp.port", amqpPort);
     o.put("twinhub.data-dir", dataDir.toString());
     o.put("twinhub.host-name", HOST);
     o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
@@ -64,7 +69,16 @@ final class MqttTestNodes {
    * {@code mvn verify}) holds it for a minute or two, so this waits up to 5 minutes for it, then
    * fails the test with a clear message.
    */
-  static int requireSdkPortFree() throws InterruptedException {
+  public static int requireSdkPortFree() throws InterruptedException {
+    return requirePortFree(SDK_PORT);
+  }
+
+  /** The service SDK's AMQPS port, hard-wired like the device SDK's (see {@link #requirePortFree}). */
+  public static final int SERVICE_SDK_AMQP_PORT = 5671;
+
+  /** Waits for {@code port} on {@link #HOST} to be free (an SDK hard-wires it), as described above. */
+  public static int requirePortFree(int port) throws InterruptedException {
+    final int SDK_PORT = port;
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
     while (true) {
       try (ServerSocket s = new ServerSocket(SDK_PORT, 1, InetAddress.getByName(HOST))) {
@@ -72,7 +86,7 @@ final class MqttTestNodes {
         return SDK_PORT;
       } catch (IOException e) {
         if (System.nanoTime() > deadline) {
-          return fail("The Azure IoT device SDK only connects to port " + SDK_PORT + " (hard-wired); "
+          return fail("The Azure IoT SDKs only connect to port " + SDK_PORT + " (hard-wired); "
               + HOST + ":" + SDK_PORT + " is in use by another process, so the SDK acceptance tests cannot run: " + e);
         }
         Thread.sleep(1000);
@@ -80,16 +94,16 @@ final class MqttTestNodes {
     }
   }
 
-  static SSLContext clientTls(Path dataDir) throws Exception {
+  public static SSLContext clientTls(Path dataDir) throws Exception {
     return TlsMaterial.loadOrCreate(dataDir, List.of(HOST), Clock.systemUTC()).clientSslContext();
   }
 
-  static String ownerToken(Path dataDir) throws IOException {
+  public static String ownerToken(Path dataDir) throws IOException {
     var owner = SharedAccessPolicies.loadOrCreate(dataDir).get(SharedAccessPolicies.IOTHUBOWNER);
     return SasToken.signForService(HOST, owner.keyName(), owner.keys().primaryKey(), System.currentTimeMillis() / 1000 + 3600);
   }
 
-  static void createDevice(TwinService twins, String deviceId) {
+  public static void createDevice(TwinService twins, String deviceId) {
     TwinReply r = await(twins.createDevice(deviceId, new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY1, KEY2), false)));
     assertInstanceOf(TwinReply.Accepted.class, r, () -> "create " + deviceId + ": " + r);
   }
@@ -99,7 +113,7 @@ final class MqttTestNodes {
     assertInstanceOf(TwinReply.Accepted.class, r, () -> "create module " + moduleId + ": " + r);
   }
 
-  static String deviceConnectionString(String deviceId) {
+  public static String deviceConnectionString(String deviceId) {
     return "HostName=" + HOST + ";DeviceId=" + deviceId + ";SharedAccessKey=" + KEY1;
   }
 
@@ -107,11 +121,39 @@ final class MqttTestNodes {
     return "HostName=" + HOST + ";DeviceId=" + deviceId + ";ModuleId=" + moduleId + ";SharedAccessKey=" + KEY2;
   }
 
-  static <T> T await(CompletionStage<T> f) {
+  public static <T> T await(CompletionStage<T> f) {
     try {
       return f.toCompletableFuture().get(30, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError(e);
     }
+  }
+
+  /**
+   * A device (key {@link #KEY1}) on Paho with manual acks, subscribed to its cloud-to-device
+   * messages on {@code port}: each message's {@code $.mid} goes to {@code arrived}, its packet id to
+   * {@code packetIds} (acknowledge with {@code messageArrivedComplete(id, 1)}).
+   */
+  public static org.eclipse.paho.client.mqttv3.MqttClient cloudToDeviceReceiver(int port, SSLContext tls, String dev,
+      List<String> arrived, List<Integer> packetIds) throws Exception {
+    org.eclipse.paho.client.mqttv3.MqttClient c = new org.eclipse.paho.client.mqttv3.MqttClient("ssl://" + HOST + ":" + port, dev,
+        new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+    var o = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
+    o.setMqttVersion(org.eclipse.paho.client.mqttv3.MqttConnectOptions.MQTT_VERSION_3_1_1);
+    o.setCleanSession(true);
+    o.setAutomaticReconnect(false);
+    o.setSocketFactory(tls.getSocketFactory());
+    o.setUserName(HOST + "/" + dev + "/?api-version=2020-09-30");
+    o.setPassword(SasToken.signForDevice(HOST, dev, null, KEY1, System.currentTimeMillis() / 1000 + 3600).toCharArray());
+    c.setManualAcks(true);
+    c.connect(o);
+    c.subscribe("devices/" + dev + "/messages/devicebound/#", 1, (topic, msg) -> {
+      String bag = topic.substring(topic.indexOf("/devicebound/") + "/devicebound/".length());
+      for (String kv : bag.split("&")) {
+        if (kv.startsWith("%24.mid=")) arrived.add(java.net.URLDecoder.decode(kv.substring(8), java.nio.charset.StandardCharsets.UTF_8));
+      }
+      packetIds.add(msg.getId());
+    });
+    return c;
   }
 }

@@ -44,7 +44,7 @@ import static org.junit.jupiter.api.Assertions.*;
  *
  * <p>Ports: the Node service SDK cannot put a port in its host name (it is passed to
  * {@code https.request} as {@code host}, so 443) and the device SDKs hard-wire 8883. So the node
- * listens on 443 and 8883 of a loopback address of its own ({@code 127.0.0.x}, x ≥ 20; Linux routes
+ * listens on 443, 8883 and 5671 (AMQP) of a loopback address of its own ({@code 127.0.0.x}, x ≥ 20; Linux routes
  * all of 127/8 to {@code lo}) with that address as its host name, leaving 127.0.0.1 to nodes the
  * user runs. The certificate carries the address as an IP SAN; the JS processes trust the node's CA
  * through {@code NODE_EXTRA_CA_CERTS} (service SDK) and the device clients' {@code ca} option.
@@ -56,6 +56,8 @@ class NodeSdkIT {
   private static final Path HARNESS = Path.of("src/test/node").toAbsolutePath();
   private static final int HTTPS_PORT = 443;
   private static final int MQTT_PORT = 8883;
+  /** The service SDK's AMQP port (cloud-to-device messages), fixed as well. */
+  private static final int AMQP_PORT = 5671;
 
   @TempDir
   static Path dataDir;
@@ -75,6 +77,7 @@ class NodeSdkIT {
     o.put("twinhub.bind-interface", host);
     o.put("twinhub.http.port", HTTPS_PORT);
     o.put("twinhub.mqtt.port", MQTT_PORT);
+    o.put("twinhub.amqp.port", AMQP_PORT);
     settings = TestNodes.settings(dataDir, o);
     node = TwinhubNode.start(settings);
 
@@ -111,7 +114,10 @@ class NodeSdkIT {
     Path log = out.resolve("output.txt");
     Files.deleteIfExists(report);
 
+    // --test-force-exit: a file that leaves a client open (an AMQP link, a timer) ends with its
+    // tests instead of holding the run; --test-timeout: one stuck test fails alone after 5 minutes.
     List<String> cmd = new ArrayList<>(List.of("node", "--test", "--test-concurrency=1",
+        "--test-force-exit", "--test-timeout=300000",
         "--test-reporter=spec", "--test-reporter-destination=stdout",
         "--test-reporter=junit", "--test-reporter-destination=" + report));
     try (Stream<Path> files = Files.list(HARNESS.resolve("test"))) {
@@ -201,8 +207,8 @@ class NodeSdkIT {
   }
 
   /**
-   * A loopback address (127.0.0.20 to 127.0.0.250) whose 443 and 8883 are free: the SDKs' fixed
-   * ports, without touching 127.0.0.1 where the user's own node may listen.
+   * A loopback address (127.0.0.20 to 127.0.0.250) whose 443, 8883 and 5671 are free: the SDKs'
+   * fixed ports, without touching 127.0.0.1 where the user's own node may listen.
    */
   static String freeLoopbackAddress() throws IOException {
     List<Integer> candidates = new ArrayList<>();
@@ -210,9 +216,10 @@ class NodeSdkIT {
     Collections.shuffle(candidates);
     for (int x : candidates) {
       String address = "127.0.0." + x;
-      if (free(address, HTTPS_PORT) && free(address, MQTT_PORT)) return address;
+      if (free(address, HTTPS_PORT) && free(address, MQTT_PORT) && free(address, AMQP_PORT)) return address;
     }
-    throw new IOException("no loopback address 127.0.0.20-250 has ports " + HTTPS_PORT + " and " + MQTT_PORT + " free");
+    throw new IOException("no loopback address 127.0.0.20-250 has ports " + HTTPS_PORT + ", " + MQTT_PORT + " and "
+        + AMQP_PORT + " free (binding 443 needs root or net.ipv4.ip_unprivileged_port_start <= 443)");
   }
 
   private static boolean free(String address, int port) {

@@ -218,8 +218,8 @@ public final class EmbeddedCassandra implements AutoCloseable {
         return logFile;
     }
 
-    /** Blocks until the child exits; returns its exit code. For {@link EmbeddedCassandraMain}. */
-    int awaitExit() throws InterruptedException {
+    /** Blocks until the child exits; returns its exit code. For a launcher that stays in the foreground ({@code ./twinhub cassandra}). */
+    public int awaitExit() throws InterruptedException {
         Process p = process;
         return p == null ? 0 : p.waitFor();
     }

@@ -11,7 +11,6 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.io.IOException;
-import java.io.PrintStream;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -76,11 +75,11 @@ public final class QueryIndexModule {
   }
 
   /**
-   * {@code ./twinhub reindex}: rebuilds the index of a stopped node from the journal, printing a
-   * progress bar to {@code out}, then replaces {@code indexDir} with the result. Refused while a
+   * {@code ./twinhub reindex}: rebuilds the index of a stopped node from the journal, telling
+   * {@code listener} how far it got, then replaces {@code indexDir} with the result. Refused while a
    * running node holds the index (use {@link QueryIndex#reindex} there).
    */
-  public static Reindexer.Progress reindexOffline(ActorSystem<?> system, Path indexDir, PrintStream out) {
+  public static Reindexer.Progress reindexOffline(ActorSystem<?> system, Path indexDir, Reindexer.Listener listener) {
     try {
       Files.createDirectories(indexDir);
       try (FSDirectory d = FSDirectory.open(indexDir); Lock ignored = d.obtainLock("write.lock")) {
@@ -94,12 +93,7 @@ public final class QueryIndexModule {
     IndexProjectionSettings settings = IndexProjectionSettings.from(system.settings().config());
     JournalReader journal = new JournalReader(system, settings.readJournal());
     Path rebuilt = indexDir.resolveSibling(indexDir.getFileName() + ".rebuild");
-    Reindexer.Progress p = Reindexer.build(system, journal, new TwinStateCodec(system), settings, rebuilt,
-        progress -> {
-          out.print("\r" + Reindexer.bar(progress));
-          out.flush();
-        });
-    out.println();
+    Reindexer.Progress p = Reindexer.build(system, journal, new TwinStateCodec(system), settings, rebuilt, listener);
     Reindexer.swap(rebuilt, indexDir);
     return p;
   }

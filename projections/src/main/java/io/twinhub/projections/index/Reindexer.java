@@ -109,25 +109,4 @@ public final class Reindexer {
       throw new UncheckedIOException("cannot delete " + p, e);
     }
   }
-
-  /** A one-line text progress bar: {@code [#########-----------]  45%  120,000 events  9,800 twins  6,100/s  ETA 0:12}. */
-  public static String bar(Progress p) {
-    int width = 30;
-    int filled = (int) Math.round(p.fraction() * width);
-    String eta;
-    if (p.done()) {
-      eta = "done in " + clock(p.elapsed().toSeconds());
-    } else if (p.fraction() > 0.01) {
-      eta = "ETA " + clock((long) (p.elapsed().toSeconds() * (1 - p.fraction()) / p.fraction()));
-    } else {
-      eta = "ETA --:--";
-    }
-    return String.format("[%s%s] %3d%%  %,d events  %,d twins  %,.0f/s  %s", "#".repeat(filled), "-".repeat(width - filled),
-        Math.round(p.fraction() * 100), p.events(), p.twins(), p.eventsPerSecond(), eta);
-  }
-
-  private static String clock(long seconds) {
-    return seconds >= 3600 ? String.format("%d:%02d:%02d", seconds / 3600, seconds / 60 % 60, seconds % 60)
-        : String.format("%d:%02d", seconds / 60, seconds % 60);
-  }
 }

@@ -40,7 +40,9 @@ public record Query(
 
   /** What a query iterates over. */
   public enum Collection {
-    DEVICES("devices"), MODULES("devices.modules");
+    DEVICES("devices"), MODULES("devices.modules"),
+    /** Per-device job records (answered by the jobs, not by the twin index). */
+    JOBS("devices.jobs");
 
     public final String text;
 

@@ -247,10 +247,9 @@ public final class QueryParser {
       switch (lower) {
         case "devices" -> collection = Query.Collection.DEVICES;
         case "devices.modules" -> collection = Query.Collection.MODULES;
-        case "devices.jobs" -> throw new QueryException(pos(f.collection),
-            "FROM devices.jobs is not answered by the twin query index; query jobs with GET /jobs/v2/query");
+        case "devices.jobs" -> collection = Query.Collection.JOBS;
         default -> throw new QueryException(pos(f.collection),
-            "unknown collection '" + name + "', expected devices or devices.modules");
+            "unknown collection '" + name + "', expected devices, devices.modules or devices.jobs");
       }
       fromAlias = f.alias() != null ? aliasName(f.alias()) : null;
     }
@@ -410,7 +409,8 @@ public final class QueryParser {
       if (fromAlias != null && segments.get(0).equals(fromAlias)) {
         prefix = 1;
       } else if (segments.get(0).equals("devices")) {
-        prefix = collection == Query.Collection.MODULES && segments.size() > 2 && segments.get(1).equals("modules") ? 2 : 1;
+        String sub = collection == Query.Collection.MODULES ? "modules" : collection == Query.Collection.JOBS ? "jobs" : null;
+        prefix = sub != null && segments.size() > 2 && segments.get(1).equals(sub) ? 2 : 1;
       }
       if (prefix > 0 && segments.size() > prefix) segments = segments.subList(prefix, segments.size());
       return new Expr.Path(segments, pos(ctx));

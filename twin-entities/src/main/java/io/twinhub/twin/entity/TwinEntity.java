@@ -107,6 +107,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
         .onCommand(UpdateIdentity.class, this::onUpdateIdentity)
         .onCommand(DeleteIdentity.class, this::onDelete)
         .onCommand(UpdateTwin.class, this::onUpdateTwin)
+        .onCommand(UpdateTwinForJob.class, this::onUpdateTwinForJob)
         .onCommand(SetConnectionState.class, this::onConnectionState)
         .onCommand(AttachSession.class, this::onAttach)
         .onCommand(DetachSession.class, this::onDetach)
@@ -191,10 +192,22 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(
-        next -> Effect().persist(TwinEvent.of(c.update(), versionsOf(next), at))
+        next -> Effect().persist(TwinEvent.of(c.update(), versionsOf(next), at, c.by()))
             .thenRun(after -> {
               notifyDesired(c.update(), after);
             })
+            .thenReply(c.replyTo(), this::view),
+        rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
+  }
+
+  private ReplyEffect<TwinEvent, TwinRecord> onUpdateTwinForJob(TwinRecord s, UpdateTwinForJob c) {
+    if (!s.exists()) return reject(c.replyTo(), notFound());
+    if (s.appliedJob(c.jobId())) return Effect().reply(c.replyTo(), view(s)); // a repeat: already done
+    Instant at = clock.instant();
+    return s.twin().state().decide(c.update(), null, at, limits).fold(
+        next -> Effect().persist(new TwinEvent.TwinPatched(c.update().tagsPatch(), c.update().desiredPatch(),
+                versionsOf(next), at, c.jobId()))
+            .thenRun(after -> notifyDesired(c.update(), after))
             .thenReply(c.replyTo(), this::view),
         rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
   }

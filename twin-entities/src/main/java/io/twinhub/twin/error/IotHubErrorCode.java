@@ -49,6 +49,8 @@ public enum IotHubErrorCode {
   // 409 Conflict
   DeviceAlreadyExists(409001, true),
   ModuleAlreadyExistsOnDevice(409301, true),
+  /** Not named by the Java SDK: {@code PUT /jobs/v2/{id}} with an id in use; an IotHubConflictException there. */
+  JobAlreadyExists(409104, false),
 
   // 412 Precondition Failed (If-Match etag mismatch). IoT Hub uses 412001; 412002 is
   // DeviceMessageLockLost, which the Java SDK does not classify.

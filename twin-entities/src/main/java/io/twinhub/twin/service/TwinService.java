@@ -65,17 +65,54 @@ public final class TwinService {
   }
 
   public CompletionStage<TwinReply> updateTwin(String deviceId, String moduleId, TwinUpdate update, String ifMatch) {
-    return ask(update instanceof TwinUpdate.PatchReported ? "patchReported" : "updateTwin", deviceId, moduleId,
-        r -> new TwinCommand.UpdateTwin(update, ifMatch, r));
+    return updateTwin(deviceId, moduleId, update, ifMatch, null);
   }
 
-  /** Creates a device; symmetric keys absent from {@code spec} are generated. */
+  /** A twin write by {@code by}, who is journaled with the change (audit, twin history). */
+  public CompletionStage<TwinReply> updateTwin(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
+                                               io.twinhub.twin.domain.Author by) {
+    return ask(update instanceof TwinUpdate.PatchReported ? "patchReported" : "updateTwin", deviceId, moduleId,
+        r -> new TwinCommand.UpdateTwin(update, ifMatch, by, r));
+  }
+
+  /** A job's twin update: applied once per job id, a repeat answered from state (see {@link TwinCommand.UpdateTwinForJob}). */
+  public CompletionStage<TwinReply> updateTwinForJob(String deviceId, String jobId, TwinUpdate.UpdateTwin update) {
+    return ask("updateTwinForJob", deviceId, null, r -> new TwinCommand.UpdateTwinForJob(jobId, update, r));
+  }
+
+  /**
+   * Creates a device; symmetric keys absent from {@code spec} are generated. An IoT Edge device
+   * ({@code capabilities.iotEdge}) gets its system modules, as IoT Hub creates them.
+   */
   public CompletionStage<TwinReply> createDevice(String deviceId, IdentitySpec spec) {
-    return ask("createDevice", deviceId, null, r -> new TwinCommand.CreateIdentity(withKeys(spec), newGenerationId(), r));
+    return ask("createDevice", deviceId, null, r -> new TwinCommand.CreateIdentity(withKeys(spec), newGenerationId(), r))
+        .thenCompose(this::withEdgeModules);
   }
 
   public CompletionStage<TwinReply> updateDevice(String deviceId, IdentitySpec spec, String ifMatch) {
-    return ask("updateDevice", deviceId, null, r -> new TwinCommand.UpdateIdentity(withKeys(spec), ifMatch, r));
+    return ask("updateDevice", deviceId, null, r -> new TwinCommand.UpdateIdentity(withKeys(spec), ifMatch, r))
+        .thenCompose(this::withEdgeModules);
+  }
+
+  /** The module identities IoT Hub gives every IoT Edge device; their twins start empty (no deployment yet). */
+  public static final java.util.List<String> EDGE_SYSTEM_MODULES = java.util.List.of("$edgeAgent", "$edgeHub");
+
+  /**
+   * After a device became (or was created as) an IoT Edge device: creates the system modules it
+   * lacks (a retry of the device write creates what an earlier attempt left out), then answers
+   * with the device's reply.
+   */
+  private CompletionStage<TwinReply> withEdgeModules(TwinReply reply) {
+    if (!(reply instanceof TwinReply.Accepted a) || a.twin() == null || !a.twin().identity().iotEdge()) return done(reply);
+    String deviceId = a.twin().identity().deviceId();
+    CompletionStage<TwinReply> chain = done(reply);
+    for (String module : EDGE_SYSTEM_MODULES) {
+      if (a.moduleIds().contains(module)) continue;
+      IdentitySpec spec = new IdentitySpec(io.twinhub.twin.domain.DeviceStatus.ENABLED, null,
+          Authentication.sas(null, null), false);
+      chain = chain.thenCompose(r -> createModule(deviceId, module, spec).thenApply(m -> r));
+    }
+    return chain;
   }
 
   /** Deletes the device and, through the device entity, all its modules. */

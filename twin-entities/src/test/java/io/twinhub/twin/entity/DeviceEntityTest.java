@@ -58,6 +58,38 @@ class DeviceEntityTest {
   }
 
   @Test
+  void aJobsTwinUpdateIsAppliedOnceEvenWhenSentAgainAfterARestart() {
+    create();
+    var update = new TwinUpdate.UpdateTwin(doc("{\"fw\":\"2.0\"}"), doc("{\"rate\":5}"));
+    var first = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwinForJob("job-1", update, r));
+    assertEquals(2, twin(first.reply()).state().version());
+    var event = assertInstanceOf(TwinEvent.TwinPatched.class, first.event());
+    assertEquals("job-1", event.jobId());
+
+    // The job's slice lost its outcome and runs the device again: answered from state, no new version.
+    kit.restart();
+    var repeat = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwinForJob("job-1", update, r));
+    assertTrue(repeat.hasNoEvents());
+    assertEquals(2, twin(repeat.reply()).state().version());
+    assertEquals(2, twin(repeat.reply()).state().desired().version());
+
+    // Another job, or a plain PATCH, is a new write as always.
+    var other = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwinForJob("job-2", update, r));
+    assertEquals(3, twin(other.reply()).state().version());
+    var plain = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(update, null, r));
+    assertNull(assertInstanceOf(TwinEvent.TwinPatched.class, plain.event()).jobId());
+    assertEquals(java.util.List.of("job-1", "job-2"), kit.getState().jobIds());
+  }
+
+  @Test
+  void aJobsUpdateOfAMissingDeviceIsRejected() {
+    var r = kit.<TwinReply>runCommand(c -> new TwinCommand.UpdateTwinForJob("job-1",
+        new TwinUpdate.UpdateTwin(null, doc("{\"a\":1}")), c));
+    assertEquals(IotHubErrorCode.DeviceNotFound, error(r.reply()));
+    assertTrue(r.hasNoEvents());
+  }
+
+  @Test
   void secondCreateIsRejectedWithoutEvent() {
     create();
     var again = create();

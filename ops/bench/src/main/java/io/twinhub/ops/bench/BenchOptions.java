@@ -1,5 +1,9 @@
 package io.twinhub.ops.bench;
 
+import io.twinhub.node.cli.BenchCommand;
+import io.twinhub.node.cli.TwinhubCli;
+import picocli.CommandLine;
+
 import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -7,10 +11,10 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Options of {@code ./twinhub bench <workload> [--option value ...]}. Every phase is bounded: by
- * {@code --duration} and, when given, by {@code --count} operations. Options this class does not
- * know are kept in {@link #extra} for workloads that define their own (the MQTT ones:
- * {@code --devices}, {@code --connect-rate}, ...).
+ * Options of {@code ./twinhub bench <workload> [--option value ...]}, declared in {@link BenchCommand}.
+ * Every phase is bounded: by {@code --duration} and, when given, by {@code --count} operations.
+ * Workload-specific options (MQTT: {@code --devices}, {@code --connect-rate}, ...; streams) are in
+ * {@link #extra} by name.
  *
  * @param workload    what to run (see {@link BenchMain#WORKLOADS}, {@code mqtt-*}, {@code mosquitto})
  * @param duration    measured phase, at most
@@ -33,81 +37,56 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
                            List<Long> pids, String nodeJavaOpts, int jfr, String jfrWorkload, Duration idle,
                            int seedCalls, Map<String, String> extra) {
 
-  public static final String USAGE = """
-      usage: ./twinhub bench <workload> [options]
-      workloads: twin-get | twin-patch | mixed | query-mix        (REST API, Akka HTTP client)
-                 query-each                                       (query-mix's four queries, one row each)
-                 cassandra-insert | http-bare | http-cassandra    (baselines)
-                 mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto   (MQTT)
-                 streams                                          (change streams: read, latency, idle)
-                 all                                              (baselines + workloads, one table)
-                 or several separated by commas: cassandra-insert,twin-patch
-      options:
-        --duration 30s          measured phase, at most (ms, s, m)
-        --warmup 10s            unmeasured phase before it
-        --count N               operations per measured phase, at most (default: no limit)
-        --concurrency 64        requests in flight
-        --twins 10000           twins for twin-get, twin-patch, mixed
-        --query-twins 100000    twins for query-mix
-        --seed-calls 4/node     bulk creates (100 twins each) in flight while seeding, over all nodes
-        --nodes 1               hub nodes started for the run (embedded Cassandra, free ports, temp dirs)
-        --node-java-opts '-Xms256m -Xmx2g'   JVM options of each started node and baseline server
-        --jfr 30                JFR profile (s) of node 1 during twin-patch, top frames printed
-        --idle 0s               server CPU without load, measured between warm-up and measured phase
-                                (background work: cluster, projections), shown in the note
-        --thread-cpu on         CPU of each server process (nodes, Cassandra) by thread group per
-                                operation, from /proc/<pid>/task, printed after each measured phase
-        --jfr-workload twin-get JFR profile during this workload instead (of its server: node 1, or the
-                                bare endpoint for http-bare); alone it records the whole measured phase
-        --url https://H:P[,..]  run against existing nodes instead (with --connection-string, --ca,
-                                optionally --cassandra H:P, --journal-keyspace twinhub, --pid PID[,..] for CPU/heap)
-      """;
-
   /** Bulk creates in flight per node while seeding: see BENCHMARKS.md, "3 nodes: query mix (session 4)". */
   static final int DEFAULT_SEED_CALLS_PER_NODE = 4;
 
+  /**
+   * {@code ./twinhub bench <args>} as the command line parses it ({@link BenchCommand}, picocli);
+   * a usage error is an {@link IllegalArgumentException} naming the flag.
+   */
   public static BenchOptions parse(String... args) {
-    if (args.length == 0 || args[0].startsWith("-")) {
-      throw new IllegalArgumentException("name a workload");
+    String[] all = new String[args.length + 1];
+    all[0] = "bench";
+    System.arraycopy(args, 0, all, 1, args.length);
+    CommandLine cli = TwinhubCli.commandLine();
+    try {
+      CommandLine.ParseResult parsed = cli.parseArgs(all);
+      return from((BenchCommand) parsed.subcommand().commandSpec().userObject());
+    } catch (CommandLine.ParameterException e) {
+      throw new IllegalArgumentException(e.getMessage(), e);
     }
-    Map<String, String> a = new LinkedHashMap<>();
-    for (int i = 1; i < args.length; i++) {
-      String k = args[i];
-      if (!k.startsWith("--")) throw new IllegalArgumentException("unexpected argument '" + k + "'");
-      if (i + 1 >= args.length) throw new IllegalArgumentException("option " + k + " needs a value");
-      a.put(k.substring(2), args[++i]);
-    }
-    Duration duration = duration(take(a, "duration", "30s"));
-    Duration warmup = duration(take(a, "warmup", "10s"));
-    long count = positiveLong(take(a, "count", "0"), "count", true);
-    int concurrency = (int) positiveLong(take(a, "concurrency", "64"), "concurrency", false);
-    int twins = (int) positiveLong(take(a, "twins", "10000"), "twins", false);
-    int queryTwins = (int) positiveLong(take(a, "query-twins", "100000"), "query-twins", false);
-    int nodes = (int) positiveLong(take(a, "nodes", "1"), "nodes", false);
-    String url = take(a, "url", "");
-    List<String> urls = url.isEmpty() ? List.of() : List.of(url.split(","));
-    int seedCalls = (int) positiveLong(take(a, "seed-calls", Integer.toString(DEFAULT_SEED_CALLS_PER_NODE
-        * (urls.isEmpty() ? nodes : urls.size()))), "seed-calls", false);
-    Optional<String> cs = Optional.ofNullable(a.remove("connection-string"));
-    Optional<String> ca = Optional.ofNullable(a.remove("ca"));
-    Optional<String> cassandra = Optional.ofNullable(a.remove("cassandra"));
-    String pid = take(a, "pid", "");
-    List<Long> pids = pid.isEmpty() ? List.of() : java.util.Arrays.stream(pid.split(",")).map(p -> positiveLong(p, "pid", false)).toList();
-    String javaOpts = take(a, "node-java-opts", "-Xms256m -Xmx2g");
-    Duration idle = duration(take(a, "idle", "0s"));
-    Optional<String> jfrWorkload = Optional.ofNullable(a.remove("jfr-workload"));
-    int jfr = (int) positiveLong(take(a, "jfr", jfrWorkload.isPresent() ? Long.toString(duration.toSeconds()) : "0"),
-        "jfr", true);
+  }
+
+  /** The harness's options from the parsed command; checks what picocli's types cannot. */
+  public static BenchOptions from(BenchCommand c) {
+    Duration duration = duration(c.duration);
+    if (duration.isZero() || duration.isNegative()) throw new IllegalArgumentException("--duration must be above 0");
+    positive(c.count, "count", true);
+    int concurrency = positiveInt(c.concurrency, "concurrency");
+    int twins = positiveInt(c.twins, "twins");
+    int queryTwins = positiveInt(c.queryTwins, "query-twins");
+    int nodes = positiveInt(c.nodes, "nodes");
+    List<String> urls = List.copyOf(c.existing.urls);
+    int seedCalls = positiveInt(c.seedCalls != null ? c.seedCalls
+        : (long) DEFAULT_SEED_CALLS_PER_NODE * (urls.isEmpty() ? nodes : urls.size()), "seed-calls");
+    Optional<String> jfrWorkload = Optional.ofNullable(c.jfrWorkload);
+    int jfr = c.jfr != null ? c.jfr : jfrWorkload.isPresent() ? (int) duration.toSeconds() : 0;
+    positive(jfr, "jfr", true);
     if (jfrWorkload.isPresent() && !BenchMain.isKnown(jfrWorkload.get())) {
       throw new IllegalArgumentException("--jfr-workload names no workload: '" + jfrWorkload.get() + "'");
     }
-    if (!urls.isEmpty() && (cs.isEmpty() || ca.isEmpty())) {
+    if (!urls.isEmpty() && (c.existing.connectionString == null || c.existing.ca == null)) {
       throw new IllegalArgumentException("--url needs --connection-string and --ca");
     }
-    if (duration.isZero()) throw new IllegalArgumentException("--duration must be above 0");
-    return new BenchOptions(args[0], duration, warmup, count, concurrency, twins, queryTwins, nodes, urls,
-        cs, ca, cassandra, pids, javaOpts, jfr, jfrWorkload.orElse("twin-patch"), idle,
-        seedCalls, Map.copyOf(a));
+    if (!c.threadCpu.equals("on") && !c.threadCpu.equals("off")) {
+      throw new IllegalArgumentException("--thread-cpu must be on or off, got '" + c.threadCpu + "'");
+    }
+    Map<String, String> extra = new LinkedHashMap<>(c.workloadOptions());
+    if (c.threadCpu.equals("on")) extra.put("thread-cpu", "on");
+    return new BenchOptions(c.workload, duration, duration(c.warmup), c.count, concurrency, twins, queryTwins,
+        nodes, urls, Optional.ofNullable(c.existing.connectionString), Optional.ofNullable(c.existing.ca),
+        Optional.ofNullable(c.existing.cassandra), List.copyOf(c.existing.pids), c.nodeJavaOpts, jfr,
+        jfrWorkload.orElse("twin-patch"), duration(c.idle), seedCalls, Map.copyOf(extra));
   }
 
   /** True when {@code workload} is the one to profile with JFR. */
@@ -131,20 +110,14 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
         connectionString, ca, cassandra, pids, nodeJavaOpts, jfr, jfrWorkload, idle, seedCalls, extra);
   }
 
-  private static String take(Map<String, String> a, String key, String dflt) {
-    String v = a.remove(key);
-    return v == null ? dflt : v;
+  private static int positiveInt(long v, String name) {
+    positive(v, name, false);
+    if (v > Integer.MAX_VALUE) throw new IllegalArgumentException("--" + name + " must be at most " + Integer.MAX_VALUE + ", got " + v);
+    return (int) v;
   }
 
-  static long positiveLong(String s, String name, boolean zeroOk) {
-    long v;
-    try {
-      v = Long.parseLong(s.replace("_", "").replace(",", ""));
-    } catch (NumberFormatException e) {
-      throw new IllegalArgumentException("--" + name + " must be a number, got '" + s + "'");
-    }
-    if (v < 0 || (v == 0 && !zeroOk)) throw new IllegalArgumentException("--" + name + " must be above 0, got " + s);
-    return v;
+  private static void positive(long v, String name, boolean zeroOk) {
+    if (v < 0 || (v == 0 && !zeroOk)) throw new IllegalArgumentException("--" + name + " must be above 0, got " + v);
   }
 
   /** 500ms, 30s, 2m, or plain seconds. */

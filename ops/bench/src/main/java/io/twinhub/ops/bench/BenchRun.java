@@ -100,7 +100,7 @@ final class BenchRun implements AutoCloseable {
 
   List<BenchResult> runOne(BenchOptions o, BenchTable table) throws Exception {
     String w = o.workload();
-    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target, table);
+    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target);
     // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
     return switch (w) {
@@ -110,6 +110,8 @@ final class BenchRun implements AutoCloseable {
           ? rest.get(RestWorkloads.anyTwin(o.twins()), node) : rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
       case "query-mix" -> List.of(queryMix(o));
       case "query-each" -> queryEach(o);
+      case "job-update" -> jobUpdate(o);
+      case "config-lag" -> List.of(configLag(o));
       case "cassandra-insert" -> List.of(cassandraInsert(o));
       case "http-bare" -> List.of(httpBare(o, false));
       case "http-cassandra" -> List.of(httpBare(o, true));
@@ -135,6 +137,15 @@ final class BenchRun implements AutoCloseable {
     double swept = rest.sweep(o.twins(), o.concurrency());
     LoadLoop.Operation operation = i -> op.apply(i, (int) i);
     BenchResult r = measure(o, new NodeProbe(target.pids()), operation, client.materializer());
+    return r.withNote(note(o.twins() + " twins", seeded, swept) + "; " + r.note());
+  }
+
+  /** Configurations (issue 16): tag change → content lag under twin PATCH load ({@link ConfigLagBench}). */
+  private BenchResult configLag(BenchOptions o) throws Exception {
+    rest();
+    double seeded = rest.seed(o.twins(), o.seedCalls(), serversProbe());
+    double swept = rest.sweep(o.twins(), o.concurrency());
+    BenchResult r = ConfigLagBench.run(o, client, rest, new NodeProbe(target.pids()));
     return r.withNote(note(o.twins() + " twins", seeded, swept) + "; " + r.note());
   }
 
@@ -173,6 +184,30 @@ final class BenchRun implements AutoCloseable {
           String.format(Locale.ROOT, RestWorkloads.QUERIES.get(q), "bench-N")) + r.note()));
     }
     return rows;
+  }
+
+  /**
+   * {@code job-update}: the twin-patch rate over the query workloads' twins ({@code --query-twins},
+   * 100,000 by default), then one twin-update job over all of them in the same run: twins per
+   * second of the job (creation to end, the hub's own times) and its ratio to the PATCH rate.
+   */
+  private List<BenchResult> jobUpdate(BenchOptions o) throws Exception {
+    seedQueryTwins(o);
+    int twins = o.queryTwins();
+    BenchResult patch = measure(o.forWorkload("twin-patch"), new NodeProbe(target.pids()),
+        i -> rest.patch(RestWorkloads.anyTwin(twins), (int) i), client.materializer());
+    patch = patch.withNote(String.format(Locale.ROOT, "%,d twins, the same run's PATCH rate; ", twins) + patch.note());
+    NodeProbe probe = new NodeProbe(target.pids());
+    NodeProbe.Mark m = probe.mark();
+    RestWorkloads.JobRun job = rest.updateJob(twins, Duration.ofMinutes(60));
+    double cpu = probe.cpuPercentSince(m);
+    double rate = job.seconds() > 0 ? (job.devices() - job.failed()) / job.seconds() : 0;
+    BenchResult row = new BenchResult("job-update", job.devices(), job.failed(), job.seconds(), rate, -1, -1, -1, cpu,
+        probe.heapAfterGc(), String.format(Locale.ROOT, "one scheduleUpdateTwin job over %,d twins, %s; %.2f x the PATCH rate",
+        job.devices(), job.status(), patch.rate() > 0 ? rate / patch.rate() : Double.NaN));
+    System.out.printf(Locale.ROOT, "bench: job-update %,d twins in %.1f s = %,.0f twins/s; twin-patch %,.0f/s; ratio %.2f%n",
+        job.devices(), job.seconds(), rate, patch.rate(), rate / patch.rate());
+    return List.of(patch, row);
   }
 
   private BenchResult cassandraInsert(BenchOptions o) throws Exception {

@@ -4,6 +4,7 @@ import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.twinhub.node.cli.ProgressBar;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -53,17 +54,26 @@ final class BulkSeeder {
   void seed(int from, int to) throws Exception {
     int calls = (to - from + PER_CALL - 1) / PER_CALL;
     LongAdder failed = new LongAdder();
+    LongAdder sent = new LongAdder();
+    ProgressBar progress = new ProgressBar(System.out, "twins");
     Source.range(0, calls - 1)
         .mapAsyncUnordered(callsInFlight, c -> {
           int lo = from + c * PER_CALL;
           List<String> ids = IntStream.range(lo, Math.min(lo + PER_CALL, to)).mapToObj(RestWorkloads::id).toList();
           return call(c, ids, 1).thenApply(lost -> {
             failed.add(lost);
+            sent.add(ids.size());
             return lost;
           });
         })
+        // One stage draws the bar, so its line is never written by two threads at once.
+        .map(lost -> {
+          progress.update(sent.sum(), (double) sent.sum() / (to - from), "seeding");
+          return lost;
+        })
         .runWith(Sink.ignore(), client.materializer())
         .toCompletableFuture().get(2, TimeUnit.HOURS);
+    progress.done(sent.sum(), "seeded");
     if (failed.sum() > 0) throw new IllegalStateException(failed.sum() + " devices could not be created; see above");
   }
 

@@ -70,7 +70,7 @@ class BenchOptionsTest {
   }
 
   @Test
-  void readsEveryOptionAndKeepsUnknownOnesForOtherWorkloads() {
+  void readsEveryOptionAndKeepsWorkloadOptionsByName() {
     BenchOptions o = BenchOptions.parse("mqtt-reported", "--duration", "2m", "--warmup", "500ms", "--count", "1_000",
         "--concurrency", "8", "--twins", "300", "--query-twins", "2000", "--nodes", "3", "--devices", "10000", "--jfr", "20");
     assertEquals(Duration.ofMinutes(2), o.duration());
@@ -98,15 +98,17 @@ class BenchOptionsTest {
 
   @Test
   void refusesMistakesWithAMessage() {
-    assertEquals("name a workload", assertThrows(IllegalArgumentException.class, BenchOptions::parse).getMessage());
+    assertTrue(assertThrows(IllegalArgumentException.class, BenchOptions::parse).getMessage().contains("WORKLOAD"));
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("--duration", "5s"));
-    assertEquals("--concurrency must be a number, got 'many'",
-        assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--concurrency", "many")).getMessage());
+    String many = assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--concurrency", "many")).getMessage();
+    assertTrue(many.contains("--concurrency") && many.contains("many"), many);
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--concurrency", "0"));
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--duration"));
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--duration", "0s"));
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--duration", "soon"));
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "stray"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--thread-cpu", "maybe"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-get", "--devcies", "3"), "a typo is refused");
   }
 
   @Test

@@ -7,9 +7,13 @@ import java.net.URI;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Optional;
+import java.time.Duration;
+import io.twinhub.ops.bench.mqtt.MqttBench;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 
 class MqttDispatchTest {
 
@@ -20,14 +24,30 @@ class MqttDispatchTest {
       Optional.of(new InetSocketAddress("127.0.0.1", 40000)), Path.of("/tmp/x"));
 
   @Test
-  void commandLineOfTheMqttBenchForNodeOne() {
-    BenchOptions o = BenchOptions.parse("mqtt-reported", "--duration", "20s", "--warmup", "5s", "--devices", "10000");
-    assertEquals(List.of("mqtt-reported", "--url", "https://127.0.0.1:40001", "--mqtt-port", "40002", "--ca", "/tmp/x/ca.pem",
-        "--connection-string", "HostName=127.0.0.1;SharedAccessKeyName=iothubowner;SharedAccessKey=a2V5",
-        "--duration", "20000ms", "--warmup", "5000ms", "--node-pid", "4242", "--setup", "--devices", "10000"),
-        BenchMain.mqttArgs(o, TARGET));
-    List<String> noSetup = BenchMain.mqttArgs(BenchOptions.parse("mosquitto", "--no-setup", "yes"), TARGET);
-    assertTrue(!noSetup.contains("--setup") && !noSetup.contains("--no-setup"), noSetup.toString());
+  void anMqttRunTargetsNodeOneWithTheHarnessPhasesAndItsOwnOptions() {
+    BenchOptions o = BenchOptions.parse("mqtt-reported", "--duration", "20s", "--warmup", "5s", "--devices", "3000",
+        "--rate", "0", "--jfr", "30");
+    MqttBench.Options m = MqttBench.options(o, TARGET);
+    assertEquals(URI.create("https://127.0.0.1:40001"), m.url());
+    assertEquals(40002, m.mqttPort());
+    assertEquals(Path.of("/tmp/x/ca.pem"), m.ca());
+    assertEquals("iothubowner", m.keyName());
+    assertEquals(Duration.ofSeconds(20), m.duration());
+    assertEquals(Duration.ofSeconds(5), m.warmup());
+    assertEquals(4242, m.nodePid());
+    assertEquals(3000, m.devices());
+    assertEquals(0.0, m.rate());
+    assertTrue(m.setup(), "devices are created unless --setup false");
+    assertEquals(30, m.jfrSeconds());
+    assertEquals(Path.of("/tmp/x/mqtt-reported-node1.jfr"), m.jfrFile());
+
+    MqttBench.Options plain = MqttBench.options(BenchOptions.parse("mosquitto", "--setup", "false"), TARGET);
+    assertFalse(plain.setup());
+    assertEquals(0, plain.jfrSeconds(), "no profile unless asked");
+    assertEquals(2000.0, plain.rate());
+    assertEquals(200.0, MqttBench.options(BenchOptions.parse("mqtt-notify"), TARGET).rate(), "notify's own default rate");
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("mqtt-idle", "--no-setup", "yes"),
+        "an option no workload declares is refused");
   }
 
   @Test

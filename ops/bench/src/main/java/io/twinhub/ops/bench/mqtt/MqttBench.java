@@ -61,10 +61,9 @@ import java.util.stream.IntStream;
  * </ul>
  *
  * <pre>
- * java -cp "$(cat cluster-node/target/twinhub.classpath)" io.twinhub.ops.bench.mqtt.MqttBench mqtt-reported \
- *   --url https://127.0.0.1:18443 --mqtt-port 18883 --ca /tmp/d/tls/ca.pem \
+ * ./twinhub bench mqtt-reported --url https://127.0.0.1:18443 --mqtt-port 18883 --ca /tmp/d/tls/ca.pem \
  *   --connection-string 'HostName=127.0.0.1;SharedAccessKeyName=iothubowner;SharedAccessKey=...' \
- *   --devices 10000 --setup --rate 2000 --duration 30s
+ *   --devices 10000 --rate 2000 --duration 30s
  * </pre>
  */
 public final class MqttBench {
@@ -75,7 +74,7 @@ public final class MqttBench {
   static final Pattern RID = Pattern.compile("\\$rid=(\\d+)");
   static final Pattern SEQ = Pattern.compile("\"n\":(\\d+)");
 
-  /** Command-line options (see {@link #usage()}). */
+  /** A run's options (see {@link #options}). */
   public record Options(String workload, String host, int mqttPort, URI url, Path ca, String keyName, String key,
                         int devices, boolean setup, String prefix, double connectRate, int connectInflight,
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
@@ -88,40 +87,6 @@ public final class MqttBench {
   /** What a workload measured: every figure, and the row for the bench table. */
   public record Report(List<Figure> figures, BenchResult result) {}
 
-  /** Stand-alone: {@code MqttBench <workload> --url .. --mqtt-port .. --ca .. --connection-string ..}. */
-  public static void main(String[] args) throws Exception {
-    if (args.length == 0 || args[0].equals("--help")) {
-      System.out.println(usage());
-      return;
-    }
-    run(parse(args));
-    System.exit(0);
-  }
-
-  /**
-   * {@code ./twinhub bench mqtt-*|mosquitto}: the harness's options and target (node 1); MQTT options
-   * come as extras ({@code --devices}, {@code --connect-rate}, {@code --rate}, ...; see {@link #usage()}).
-   * Devices are created first unless {@code --setup false}.
-   */
-  public static List<BenchResult> run(BenchOptions b, BenchTarget t) throws Exception {
-    List<String> args = new ArrayList<>(List.of(b.workload(),
-        "--url", t.nodes().get(0).restUrl().toString(), "--mqtt-port", String.valueOf(t.nodes().get(0).mqttPort()),
-        "--ca", t.caPem().toString(), "--connection-string", t.ownerConnectionString(),
-        "--warmup", b.warmup().toMillis() + "ms", "--duration", b.duration().toMillis() + "ms",
-        "--concurrency", String.valueOf(b.concurrency())));
-    if (!t.pids().isEmpty()) args.addAll(List.of("--node-pid", String.valueOf(t.pids().get(0))));
-    if (b.jfr() > 0) {
-      args.addAll(List.of("--jfr", String.valueOf(b.jfr()), "--jfr-file", t.workDir().resolve(b.workload() + "-node1.jfr").toString()));
-    }
-    Map<String, String> extra = new HashMap<>(b.extra());
-    if (!"false".equals(extra.remove("setup"))) args.add("--setup");
-    if ("true".equals(extra.remove("policy-auth"))) args.add("--policy-auth");
-    extra.remove("mqtt-port");
-    extra.remove("management-port");
-    extra.forEach((k, v) -> args.addAll(List.of("--" + k, v)));
-    return List.of(run(parse(args.toArray(String[]::new))).result());
-  }
-
   /** Runs one workload, prints progress and its figures. */
   public static Report run(Options o) throws Exception {
     System.out.printf(Locale.ROOT, "%s: %s, load average %s%n", o.workload(), java.time.Instant.now(), loadAverage());
@@ -131,7 +96,7 @@ public final class MqttBench {
       case "mqtt-notify" -> notify(o);
       case "mqtt-storm" -> storm(o);
       case "mosquitto" -> mosquitto(o);
-      default -> throw new IllegalArgumentException("unknown workload " + o.workload() + "\n" + usage());
+      default -> throw new IllegalArgumentException("unknown workload " + o.workload());
     };
     List<Figure> all = new ArrayList<>(r.figures());
     all.add(new Figure("load average (1/5/15 min) at the end", loadAverage()));
@@ -696,78 +661,43 @@ public final class MqttBench {
     }
   }
 
-  static String usage() {
-    return """
-        usage: MqttBench <mqtt-idle|mqtt-reported|mqtt-notify|mqtt-storm|mosquitto> [options]
-          --url https://127.0.0.1:8443      the node's REST API (setup, desired PATCHes)
-          --mqtt-port 8883                   the node's MQTT port (host from --url)
-          --ca data/tls/ca.pem               CA the node's certificate chains to
-          --connection-string CS             iothubowner connection string (or TWINHUB_CONNECTION_STRING)
-          --devices N (10000)                devices (ids <prefix>0 .. <prefix>N-1)
-          --setup                            create the devices first (bulk, with the bench key)
-          --prefix mqtt-bench-               device id prefix
-          --connect-rate R (200)             connects per second (storm: unlimited)
-          --connect-inflight K (200)         connects in progress at once (storm: 1000)
-          --keep-alive S (60)                MQTT keep-alive; the client PINGs every S seconds
-          --rate R (2000)                    reported: patches/s (0 = closed loop); notify: desired PATCHes/s (200)
-          --concurrency C (100)              closed loop: requests in flight
-          --warmup 10s --duration 30s        phases of reported, notify, mosquitto
-          --hold 30s                         idle: how long the idle sessions are held
-          --payload-bytes 64                 reported patch / publish payload size
-          --node-pid PID                     node JVM: heap after full GC (jcmd), class histogram, CPU per request
-          --policy-auth                      devices sign with the connection string's policy instead of their key
-          --rest-connections 8               notify: keep-alive HTTPS connections sending the PATCHes
-          --threads 2                        event-loop threads of the load client
-          --jfr S (0)                        reported: JFR profile (S seconds) of --node-pid during the measured phase
-          --jfr-file F                       where the profile goes (/tmp/<workload>-node.jfr)
-        """;
-  }
-
-  public static Options parse(String[] args) {
-    String workload = args[0];
-    Map<String, String> a = new HashMap<>();
-    for (int i = 1; i < args.length; i++) {
-      if (args[i].equals("--setup") || args[i].equals("--policy-auth")) a.put(args[i], "true");
-      else if (i + 1 < args.length) a.put(args[i], args[++i]);
-      else throw new IllegalArgumentException("option " + args[i] + " needs a value");
-    }
-    String connectionString = a.getOrDefault("--connection-string", System.getenv().getOrDefault("TWINHUB_CONNECTION_STRING", ""));
+  /**
+   * The options of a run of {@code ./twinhub bench mqtt-*|mosquitto} ({@code BenchCommand} declares
+   * them): node 1 of the target, the harness's phases, concurrency and JFR request, and the MQTT
+   * workload options by name. Devices are created first unless {@code --setup false}.
+   */
+  public static Options options(BenchOptions b, BenchTarget t) {
+    Map<String, String> a = b.extra();
     Map<String, String> cs = new HashMap<>();
-    for (String part : connectionString.split(";")) {
+    for (String part : t.ownerConnectionString().split(";")) {
       int eq = part.indexOf('=');
       if (eq > 0) cs.put(part.substring(0, eq).strip(), part.substring(eq + 1).strip());
     }
-    boolean needsHub = !workload.equals("mosquitto");
-    if (needsHub && (!cs.containsKey("SharedAccessKey") || !cs.containsKey("SharedAccessKeyName"))) {
-      throw new IllegalArgumentException("--connection-string 'HostName=..;SharedAccessKeyName=..;SharedAccessKey=..' is required");
-    }
-    URI url = URI.create(a.getOrDefault("--url", "https://127.0.0.1:8443"));
+    BenchTarget.Node node = t.nodes().get(0);
+    String workload = b.workload();
     boolean storm = workload.equals("mqtt-storm");
     boolean notify = workload.equals("mqtt-notify");
-    return new Options(workload, cs.getOrDefault("HostName", url.getHost()),
-        Integer.parseInt(a.getOrDefault("--mqtt-port", "8883")), url, Path.of(a.getOrDefault("--ca", "data/tls/ca.pem")),
-        cs.get("SharedAccessKeyName"), cs.get("SharedAccessKey"),
-        Integer.parseInt(a.getOrDefault("--devices", "10000")), a.containsKey("--setup"),
-        a.getOrDefault("--prefix", "mqtt-bench-"),
-        Double.parseDouble(a.getOrDefault("--connect-rate", "200")),
-        Integer.parseInt(a.getOrDefault("--connect-inflight", storm ? "1000" : "200")),
-        Integer.parseInt(a.getOrDefault("--keep-alive", "60")),
-        Double.parseDouble(a.getOrDefault("--rate", notify ? "200" : "2000")),
-        Integer.parseInt(a.getOrDefault("--concurrency", "100")),
-        duration(a.getOrDefault("--warmup", "10s")), duration(a.getOrDefault("--duration", "30s")),
-        duration(a.getOrDefault("--hold", "30s")),
-        Integer.parseInt(a.getOrDefault("--payload-bytes", "64")),
-        Long.parseLong(a.getOrDefault("--node-pid", "0")),
-        Integer.parseInt(a.getOrDefault("--threads", "2")),
-        a.containsKey("--policy-auth"),
-        Integer.parseInt(a.getOrDefault("--rest-connections", "8")),
-        Integer.parseInt(a.getOrDefault("--jfr", "0")),
-        Path.of(a.getOrDefault("--jfr-file", "/tmp/" + workload + "-node.jfr")));
+    try {
+      return new Options(workload, cs.getOrDefault("HostName", node.restUrl().getHost()), node.mqttPort(), node.restUrl(),
+          t.caPem(), cs.get("SharedAccessKeyName"), cs.get("SharedAccessKey"),
+          Integer.parseInt(a.getOrDefault("devices", "10000")), !"false".equals(a.get("setup")),
+          a.getOrDefault("prefix", "mqtt-bench-"),
+          Double.parseDouble(a.getOrDefault("connect-rate", "200")),
+          Integer.parseInt(a.getOrDefault("connect-inflight", storm ? "1000" : "200")),
+          Integer.parseInt(a.getOrDefault("keep-alive", "60")),
+          Double.parseDouble(a.getOrDefault("rate", notify ? "200" : "2000")),
+          b.concurrency(), b.warmup(), b.duration(),
+          BenchOptions.duration(a.getOrDefault("hold", "30s")),
+          Integer.parseInt(a.getOrDefault("payload-bytes", "64")),
+          t.pids().isEmpty() ? 0 : t.pids().get(0),
+          Integer.parseInt(a.getOrDefault("threads", "2")),
+          "true".equals(a.get("policy-auth")),
+          Integer.parseInt(a.getOrDefault("rest-connections", "8")),
+          b.jfr(), t.workDir().resolve(workload + "-node1.jfr"));
+    } catch (NumberFormatException e) {
+      throw new IllegalArgumentException("an MQTT workload option is not a number: " + e.getMessage());
+    }
   }
 
-  static Duration duration(String s) {
-    if (s.endsWith("ms")) return Duration.ofMillis(Long.parseLong(s.substring(0, s.length() - 2)));
-    if (s.endsWith("m")) return Duration.ofMinutes(Long.parseLong(s.substring(0, s.length() - 1)));
-    return Duration.ofSeconds(Long.parseLong(s.replaceAll("s$", "")));
-  }
+
 }

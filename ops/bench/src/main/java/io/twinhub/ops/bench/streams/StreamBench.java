@@ -122,31 +122,7 @@ public final class StreamBench {
     return rows;
   }
 
-  /** By hand: against {@code --url} (with {@code --connection-string}, {@code --ca}), or nodes started here. */
-  public static void main(String[] args) throws Exception {
-    String[] all = new String[args.length + 1];
-    all[0] = "streams";
-    System.arraycopy(args, 0, all, 1, args.length);
-    BenchOptions o = BenchOptions.parse(all);
-    System.out.printf(Locale.ROOT, "streams bench, load average %s%n", loadAverage());
-    BenchTable table = new BenchTable();
-    if (o.startsNodes()) {
-      try (BenchNodes nodes = BenchNodes.start(1, o.nodeJavaOpts(), Files.createTempDirectory("twinhub-streams-bench-"))) {
-        run(o, nodes.target(), nodes.cassandraPid()).forEach(table::add);
-      }
-    } else {
-      URI url = URI.create(o.urls().get(0));
-      long pid = o.pids().isEmpty() ? -1 : o.pids().get(0);
-      BenchTarget t = new BenchTarget(List.of(new BenchTarget.Node(url, url.getHost(), 8883, 8558, pid)),
-          Path.of(o.ca().orElseThrow()), o.connectionString().orElseThrow(), Optional.empty(),
-          Files.createTempDirectory("twinhub-streams-bench-"));
-      run(o, t).forEach(table::add);
-    }
-    System.out.println();
-    System.out.print(table.markdown());
-    System.out.printf(Locale.ROOT, "load average %s%n", loadAverage());
-    System.exit(0);
-  }
+
 
   // ------------------------------------------------------------------ phases
 

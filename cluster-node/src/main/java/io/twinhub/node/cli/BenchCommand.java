@@ -1,0 +1,178 @@
+package io.twinhub.node.cli;
+
+import picocli.CommandLine.ArgGroup;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Model.OptionSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.ServiceLoader;
+import java.util.concurrent.Callable;
+
+/**
+ * {@code ./twinhub bench <workload>}: the benchmark harness's command line. The options are
+ * declared here, with the other commands; the harness itself lives in {@code ops/bench} (it starts
+ * nodes and baseline servers, so it depends on this module, not the other way round) and is found
+ * as a {@link Harness} service. Workload-specific options (MQTT, streams) are declared too and reach
+ * the harness by name through {@link #workloadOptions()}.
+ */
+@Command(name = "bench", sortOptions = false, description = {
+    "Benchmark a workload against a baseline measured in the same run; prints a Markdown table.",
+    "Starts the nodes itself (embedded Cassandra, free loopback ports, a temporary data dir) unless --url names existing ones.",
+    "Workloads: twin-get | twin-patch | mixed | query-mix | query-each (REST API); cassandra-insert | http-bare |",
+    "http-cassandra (baselines); mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
+    "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
+    "config-lag (tag change -> configuration content under PATCH load);",
+    "all (baselines + workloads); or several separated by commas."})
+public final class BenchCommand implements Callable<Integer> {
+
+  /** The harness in ops/bench ({@code META-INF/services/io.twinhub.node.cli.BenchCommand$Harness}). */
+  public interface Harness {
+    /** Runs the command's workloads; the exit code (0: every workload measured). */
+    int run(BenchCommand command) throws Exception;
+  }
+
+  @Spec
+  CommandSpec spec;
+
+  /** Counts as people write them: 100000, 100_000 or 100,000. */
+  static final class Count implements picocli.CommandLine.ITypeConverter<Long> {
+    @Override
+    public Long convert(String value) {
+      return Long.parseLong(value.replace("_", "").replace(",", ""));
+    }
+  }
+
+  @Parameters(paramLabel = "WORKLOAD", description = "what to run (see above)")
+  public String workload;
+
+  @Option(names = "--duration", paramLabel = "30s", defaultValue = "30s", description = "measured phase, at most (ms, s, m)")
+  public String duration;
+  @Option(names = "--warmup", paramLabel = "10s", defaultValue = "10s", description = "unmeasured phase before it")
+  public String warmup;
+  @Option(names = "--count", converter = Count.class, paramLabel = "N", defaultValue = "0", description = "operations per measured phase, at most (0: no limit)")
+  public long count;
+  @Option(names = "--concurrency", converter = Count.class, paramLabel = "N", defaultValue = "64", description = "requests in flight (closed loop)")
+  public long concurrency;
+  @Option(names = "--twins", converter = Count.class, paramLabel = "N", defaultValue = "10000", description = "twins for twin-get, twin-patch, mixed")
+  public long twins;
+  @Option(names = "--query-twins", converter = Count.class, paramLabel = "N", defaultValue = "100000", description = "twins for query-mix, query-each and job-update")
+  public long queryTwins;
+  @Option(names = "--seed-calls", converter = Count.class, paramLabel = "N", description = "bulk creates (100 twins each) in flight while seeding (default 4 per node)")
+  public Long seedCalls;
+  @Option(names = "--nodes", converter = Count.class, paramLabel = "N", defaultValue = "1", description = "hub nodes started for the run")
+  public long nodes;
+  @Option(names = "--node-java-opts", paramLabel = "OPTS", defaultValue = "-Xms256m -Xmx2g", description = "JVM options of each started node and baseline server")
+  public String nodeJavaOpts;
+  @Option(names = "--jfr", paramLabel = "SECONDS", description = "JFR profile of node 1 during twin-patch (or --jfr-workload), top frames printed")
+  public Integer jfr;
+  @Option(names = "--jfr-workload", paramLabel = "WORKLOAD", description = "profile this workload instead; alone it records its whole measured phase")
+  public String jfrWorkload;
+  @Option(names = "--idle", paramLabel = "0s", defaultValue = "0s", description = "server CPU without load, measured between warm-up and measured phase")
+  public String idle;
+  @Option(names = "--thread-cpu", paramLabel = "on|off", defaultValue = "off", description = "each server process's CPU by thread group per operation (/proc/<pid>/task)")
+  public String threadCpu;
+
+  @ArgGroup(validate = false, heading = "%nExisting nodes instead of started ones:%n")
+  public Existing existing = new Existing();
+
+  /** Options of {@code --url}: a running cluster. */
+  public static final class Existing {
+    @Option(names = "--url", paramLabel = "https://H:P,...", split = ",", description = "the nodes' REST URLs (then --connection-string and --ca)")
+    public List<String> urls = List.of();
+    @Option(names = "--connection-string", paramLabel = "CS", description = "owner connection string of the nodes")
+    public String connectionString;
+    @Option(names = "--ca", paramLabel = "PEM", description = "the CA the nodes' certificates chain to")
+    public String ca;
+    @Option(names = "--cassandra", paramLabel = "H:P", description = "their Cassandra (for the cassandra-insert baseline)")
+    public String cassandra;
+    @Option(names = "--pid", paramLabel = "PID,...", split = ",", description = "the nodes' process ids (CPU and heap figures)")
+    public List<Long> pids = List.of();
+    @Option(names = "--journal-keyspace", paramLabel = "NAME", descriptionKey = "workload", description = "their journal keyspace (default twinhub)")
+    String journalKeyspace;
+    @Option(names = "--mqtt-port", paramLabel = "PORT", descriptionKey = "workload", description = "node 1's MQTT port (default 8883)")
+    String mqttPort;
+    @Option(names = "--management-port", paramLabel = "PORT", descriptionKey = "workload", description = "node 1's management port (default 8558)")
+    String managementPort;
+  }
+
+  @ArgGroup(validate = false, heading = "%nMQTT workloads (mqtt-*, mosquitto):%n")
+  Mqtt mqtt = new Mqtt();
+
+  static final class Mqtt {
+    @Option(names = "--devices", paramLabel = "N", descriptionKey = "workload", description = "devices (default 10000)")
+    String devices;
+    @Option(names = "--setup", paramLabel = "true|false", descriptionKey = "workload", description = "create the devices first (default true)")
+    String setup;
+    @Option(names = "--prefix", paramLabel = "ID", descriptionKey = "workload", description = "device id prefix (default mqtt-bench-)")
+    String prefix;
+    @Option(names = "--connect-rate", paramLabel = "R", descriptionKey = "workload", description = "connects per second (default 200)")
+    String connectRate;
+    @Option(names = "--connect-inflight", paramLabel = "K", descriptionKey = "workload", description = "connects in progress at once (default 200, storm 1000)")
+    String connectInflight;
+    @Option(names = "--keep-alive", paramLabel = "S", descriptionKey = "workload", description = "MQTT keep-alive seconds (default 60)")
+    String keepAlive;
+    @Option(names = "--rate", paramLabel = "R", descriptionKey = "workload", description = "reported: patches/s, 0 = closed loop (2000); notify: desired PATCHes/s (200)")
+    String rate;
+    @Option(names = "--hold", paramLabel = "30s", descriptionKey = "workload", description = "mqtt-idle: how long the sessions are held (default 30s)")
+    String hold;
+    @Option(names = "--payload-bytes", paramLabel = "N", descriptionKey = "workload", description = "reported patch / publish payload size (default 64)")
+    String payloadBytes;
+    @Option(names = "--policy-auth", paramLabel = "true|false", descriptionKey = "workload", description = "devices sign with the owner policy instead of their key")
+    String policyAuth;
+    @Option(names = "--rest-connections", paramLabel = "N", descriptionKey = "workload", description = "mqtt-notify: HTTPS connections sending the PATCHes (default 8)")
+    String restConnections;
+    @Option(names = "--threads", paramLabel = "N", descriptionKey = "workload", description = "event-loop threads of the load client (default 2)")
+    String threads;
+  }
+
+  @ArgGroup(validate = false, heading = "%nStreams workload:%n")
+  Streams streams = new Streams();
+
+  static final class Streams {
+    @Option(names = "--stream-twins", paramLabel = "N", descriptionKey = "workload", description = "twins written (default 1000)")
+    String streamTwins;
+    @Option(names = "--events", paramLabel = "N", descriptionKey = "workload", description = "events for the read phase (default 20000)")
+    String events;
+    @Option(names = "--rates", paramLabel = "R,...", descriptionKey = "workload", description = "write rates of the latency phase (default 2000,200)")
+    String rates;
+    @Option(names = "--idle-streams", paramLabel = "N", descriptionKey = "workload", description = "idle streams held (default 100)")
+    String idleStreams;
+    @Option(names = "--phases", paramLabel = "P,...", descriptionKey = "workload", description = "read, latency, idle (default all)")
+    String phases;
+    @Option(names = "--cassandra-pid", paramLabel = "PID", descriptionKey = "workload", description = "Cassandra's pid with --url (its CPU)")
+    String cassandraPid;
+  }
+
+  @ArgGroup(validate = false, heading = "%nConfigurations workload (config-lag):%n")
+  Configurations configurations = new Configurations();
+
+  static final class Configurations {
+    @Option(names = "--probes", paramLabel = "N", descriptionKey = "workload", description = "twins tagged into the target set at a time (default 4)")
+    String probes;
+  }
+
+  /** Workload-specific options given on the command line, by name without dashes. */
+  public Map<String, String> workloadOptions() {
+    Map<String, String> o = new LinkedHashMap<>();
+    var parsed = spec.commandLine().getParseResult();
+    for (OptionSpec option : spec.options()) {
+      if ("workload".equals(option.descriptionKey()) && parsed.hasMatchedOption(option)) {
+        o.put(option.longestName().substring(2), String.valueOf((Object) option.getValue()));
+      }
+    }
+    return o;
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Harness harness = ServiceLoader.load(Harness.class).findFirst().orElseThrow(() -> new TwinhubCli.CommandFailure(
+        "the bench harness (ops/bench) is not on the classpath: run it as ./twinhub bench, which builds it"));
+    return harness.run(this);
+  }
+}
