@@ -70,6 +70,7 @@ describe('reconnect after the node restarts', () => {
     } finally {
       await device.close().catch(() => {});
       await module.close().catch(() => {});
+      await service.close().catch(() => {});
     }
   });
 });
