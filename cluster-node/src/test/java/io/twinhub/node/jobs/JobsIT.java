@@ -19,7 +19,7 @@ import com.microsoft.azure.sdk.iot.service.query.JobQueryResponse;
 import com.microsoft.azure.sdk.iot.service.query.QueryPageOptions;
 import com.microsoft.azure.sdk.iot.service.twin.Twin;
 import io.twinhub.node.TwinhubNode;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.TwinState;
