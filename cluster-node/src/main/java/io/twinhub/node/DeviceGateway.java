@@ -9,6 +9,7 @@ import io.twinhub.mqtt.MqttGateway;
 import io.twinhub.mqtt.MqttSettings;
 import io.twinhub.node.security.SharedAccessPolicies;
 import io.twinhub.mqtt.tls.TlsMaterial;
+import io.twinhub.twin.c2d.CloudToDeviceService;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.service.TwinService;
 
@@ -25,7 +26,7 @@ import java.util.concurrent.TimeUnit;
 final class DeviceGateway {
   private DeviceGateway() {}
 
-  static MqttGateway start(ActorSystem<?> system, TwinService twins, TwinLimits limits, NodeSettings s) {
+  static MqttGateway start(ActorSystem<?> system, TwinService twins, CloudToDeviceService c2d, TwinLimits limits, NodeSettings s) {
     Config c = s.config();
     try {
       String keystore = c.hasPath("twinhub.http.tls.keystore") ? c.getString("twinhub.http.tls.keystore").strip() : "";
@@ -33,7 +34,7 @@ final class DeviceGateway {
           ? TlsMaterial.loadOrCreate(s.dataDir(), List.of(s.hostName()), Clock.systemUTC())
           : TlsMaterial.fromPkcs12(s.dataDir(), Path.of(keystore),
               c.getString("twinhub.http.tls.keystore-password").toCharArray());
-      MqttGateway gateway = MqttGateway.start(system, twins, tls.serverSslContext(), MqttSettings.from(c), limits,
+      MqttGateway gateway = MqttGateway.start(system, twins, c2d, tls.serverSslContext(), MqttSettings.from(c), limits,
               SharedAccessPolicies.loadOrCreate(s.dataDir()))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
       Gauge.builder("twinhub.mqtt.sessions", gateway, MqttGateway::sessionCount)

@@ -1,6 +1,8 @@
 package io.twinhub.node;
 
 import akka.actor.typed.ActorSystem;
+import io.twinhub.twin.c2d.CloudToDeviceQueue;
+import io.twinhub.twin.c2d.CloudToDeviceSettings;
 import io.twinhub.twin.entity.DeviceEntity;
 import io.twinhub.twin.entity.ModuleEntity;
 
@@ -11,6 +13,9 @@ final class NodeGuardian {
   /** Twins live on members with the twin role; every other member reaches them through a proxy. */
   static void init(ActorSystem<?> system, TwinSettings twin) {
     DeviceEntity.init(system, twin.entitySettings(), NodeSettings.TWIN_ROLE);
+    // A device's cloud-to-device queue lives where twins live.
+    CloudToDeviceQueue.init(system, CloudToDeviceSettings.from(system.settings().config()), NodeSettings.TWIN_ROLE);
+    io.twinhub.twin.c2d.FeedbackCursor.init(system, NodeSettings.TWIN_ROLE);
     ModuleEntity.init(system, twin.entitySettings(), NodeSettings.TWIN_ROLE);
     io.twinhub.twin.configuration.ConfigurationStoreEntity.init(system, java.time.Clock.systemUTC(),
         io.twinhub.node.configurations.ConfigurationSettings.from(system.settings().config()).maxConfigurations(),

@@ -19,6 +19,7 @@ import io.twinhub.projections.streams.ChangeFeed;
 import io.twinhub.projections.streams.ChangeStreamRoutes;
 import io.twinhub.projections.streams.RouteConditions;
 import io.twinhub.twin.auth.AccessRight;
+import io.twinhub.twin.c2d.CloudToDeviceService;
 import io.twinhub.twin.service.TwinService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -47,6 +48,7 @@ public final class TwinhubNode {
   private final EmbeddedCassandra cassandra;
   private final ActorSystem<Void> system;
   private final TwinService twins;
+  private final CloudToDeviceService c2d;
   private final SharedAccessPolicies policies;
   private final ApiServer api;
   private final QueryIndex queryIndex;
@@ -54,13 +56,14 @@ public final class TwinhubNode {
   private volatile CompletableFuture<Done> stopped;
 
   private TwinhubNode(NodeSettings settings, DataDirLock lock, EmbeddedCassandra cassandra,
-                      ActorSystem<Void> system, TwinService twins, SharedAccessPolicies policies, ApiServer api,
-                      QueryIndex queryIndex, Duration startedIn) {
+                      ActorSystem<Void> system, TwinService twins, CloudToDeviceService c2d, SharedAccessPolicies policies,
+                      ApiServer api, QueryIndex queryIndex, Duration startedIn) {
     this.settings = settings;
     this.lock = lock;
     this.cassandra = cassandra;
     this.system = system;
     this.twins = twins;
+    this.c2d = c2d;
     this.policies = policies;
     this.api = api;
     this.queryIndex = queryIndex;
@@ -83,6 +86,10 @@ public final class TwinhubNode {
         }
       }
       if (serveMqtt) PortCheck.requireFree(settings.bindInterface(), settings.mqttPort(), "MQTT", "--mqtt-port");
+      if (serveApi) {
+        PortCheck.requireFree(settings.bindInterface(), io.twinhub.node.amqp.AmqpSettings.from(settings.config()).port(),
+            "AMQP", "twinhub.amqp.port (TWINHUB_AMQP_PORT)");
+      }
       PortCheck.requireFree(settings.bindInterface(), settings.managementPort(), "management", "--management-port");
       PortCheck.requireFree(settings.bindInterface(), settings.remotingPort(), "Akka remoting", "--remoting-port");
 
@@ -113,16 +120,17 @@ public final class TwinhubNode {
       awaitReady(resolved);
       io.twinhub.node.metrics.CassandraMetrics.start(system, io.micrometer.core.instrument.Metrics.globalRegistry);
       TwinService twins = new TwinService(system, twinSettings.askTimeout());
-      if (serveMqtt) DeviceGateway.start(system, twins, twinSettings.limits(), resolved);
+      CloudToDeviceService c2d = new CloudToDeviceService(system, twins, twinSettings.askTimeout());
+      if (serveMqtt) DeviceGateway.start(system, twins, c2d, twinSettings.limits(), resolved);
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());
       GatewayDirectMethods methods = new GatewayDirectMethods(twins, system);
       JobsModule jobs = JobsModule.start(system, resolved.config(), twins, methods, NodeSettings.QUERY_ROLE, NodeSettings.TWIN_ROLE);
       QueryIndex queryIndex = startQueryIndex(system, resolved);
       if (queryIndex != null) jobs.useIndex(queryIndex);
       var configurations = io.twinhub.node.configurations.Configurations.start(system, twins, queryIndex, resolved.config());
-      ApiServer api = serveApi ? startApi(system, twins, twinSettings, apiSettings, policies, resolved, queryIndex, methods,
+      ApiServer api = serveApi ? startApi(system, twins, c2d, twinSettings, apiSettings, policies, resolved, queryIndex, methods,
           jobs, configurations) : null;
-      return new TwinhubNode(resolved, lock, cassandra, system, twins, policies, api, queryIndex,
+      return new TwinhubNode(resolved, lock, cassandra, system, twins, c2d, policies, api, queryIndex,
           Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
       abort(system, cassandra, lock);
@@ -134,8 +142,8 @@ public final class TwinhubNode {
   }
 
   /** The REST API over HTTPS with the generated (or configured) TLS identity. */
-  private static ApiServer startApi(ActorSystem<Void> system, TwinService twins, TwinSettings twin, ApiSettings api,
-                                    SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex,
+  private static ApiServer startApi(ActorSystem<Void> system, TwinService twins, CloudToDeviceService c2d, TwinSettings twin,
+                                    ApiSettings api, SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex,
                                     GatewayDirectMethods methods, JobsModule jobs,
                                     io.twinhub.node.configurations.Configurations configurations) throws Exception {
     TlsMaterial tls;
@@ -155,8 +163,31 @@ public final class TwinhubNode {
     if (queryIndex != null) routes.add(queryRoutes(queryIndex, server, jobs));
     routes.add(jobs.routes(server, twin.limits()));
     routes.add(configurations.routes(server, twin.limits()));
+    routes.add(new io.twinhub.node.api.CloudToDeviceRoutes(c2d, server).route());
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
+    startAmqp(system, c2d, twin, api, policies, tls, s);
     return server;
+  }
+
+  /**
+   * IoT Hub's AMQPS service endpoint (cloud-to-device send and feedback) beside the REST API: same
+   * TLS identity, same policies and host names for its SAS tokens.
+   */
+  private static void startAmqp(ActorSystem<Void> system, CloudToDeviceService c2d, TwinSettings twin, ApiSettings api,
+                                SharedAccessPolicies policies, TlsMaterial tls, NodeSettings s) {
+    var amqp = io.twinhub.node.amqp.AmqpSettings.from(s.config());
+    java.util.Set<String> names = new java.util.LinkedHashSet<>();
+    names.add(s.hostName());
+    names.addAll(api.extraHostNames());
+    try {
+      io.twinhub.node.amqp.AmqpServer.start(system, s.bindInterface(), amqp, tls.serverSslContext(),
+          new io.twinhub.twin.auth.SasVerifier(names, Clock.systemUTC()), policies, c2d,
+          io.twinhub.twin.c2d.CloudToDeviceSettings.from(s.config()), s.config().getString("twinhub.streams.read-journal"),
+          twin.askTimeout(), io.micrometer.core.instrument.Metrics.globalRegistry);
+    } catch (Exception e) {
+      throw new NodeStartException("AMQP endpoint failed to start on " + s.bindInterface() + ":" + amqp.port() + ": "
+          + rootMessage(e), e);
+    }
   }
 
   /**
@@ -297,6 +328,11 @@ public final class TwinhubNode {
   /** The twin API the gateways use. */
   public TwinService twins() {
     return twins;
+  }
+
+  /** Cloud-to-device messaging (send, purge, queue depth). */
+  public CloudToDeviceService c2d() {
+    return c2d;
   }
 
   /** The REST API (HTTPS and, when configured, plain HTTP); null on a member without the api role. */

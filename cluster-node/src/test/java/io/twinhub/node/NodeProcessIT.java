@@ -99,6 +99,7 @@ class NodeProcessIT {
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(),
         "-Xmx512m",
+        "-Dtwinhub.amqp.port=" + freePort(),
         "-cp", System.getProperty("java.class.path"),
         Main.class.getName(),
         "--data-dir", dir.toString(),

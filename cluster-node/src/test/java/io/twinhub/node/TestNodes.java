@@ -41,6 +41,7 @@ public final class TestNodes {
     o.put("twinhub.data-dir", dataDir.toString());
     o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
     o.put("twinhub.mqtt.port", SharedEmbeddedCassandra.freePort());
+    o.put("twinhub.amqp.port", SharedEmbeddedCassandra.freePort());
     o.put("twinhub.management.port", SharedEmbeddedCassandra.freePort());
     o.put("twinhub.remoting.port", SharedEmbeddedCassandra.freePort());
     o.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());

@@ -28,6 +28,7 @@ import io.twinhub.mqtt.telemetry.TelemetryService;
 import io.twinhub.mqtt.tls.CompactTls;
 import io.twinhub.twin.auth.PolicyLookup;
 import io.twinhub.twin.auth.SasVerifier;
+import io.twinhub.twin.c2d.CloudToDeviceService;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.service.TwinService;
 import org.slf4j.Logger;
@@ -76,11 +77,11 @@ public final class MqttGateway {
    * tokens are accepted for {@code settings.hostNames()}; {@code policies} may grant
    * DeviceConnect to hub-level tokens (IoT Hub's {@code device} policy).
    */
-  public static CompletionStage<MqttGateway> start(ActorSystem<?> system, TwinService twins, SSLContext ssl,
+  public static CompletionStage<MqttGateway> start(ActorSystem<?> system, TwinService twins, CloudToDeviceService c2d, SSLContext ssl,
                                                    MqttSettings settings, TwinLimits limits, PolicyLookup policies) {
     Clock clock = Clock.systemUTC();
     TelemetryService telemetry = new TelemetryService(system, settings.askTimeout());
-    SessionDeps deps = new SessionDeps(twins, telemetry, new SessionStore.Client(system, settings.askTimeout()),
+    SessionDeps deps = new SessionDeps(twins, c2d, telemetry, new SessionStore.Client(system, settings.askTimeout()),
         new SasVerifier(settings.hostNames(), clock), policies,
         limits, settings, clock);
     Materializer mat = Materializer.matFromSystem(system);

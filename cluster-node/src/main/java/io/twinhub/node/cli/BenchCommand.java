@@ -26,6 +26,7 @@ import java.util.concurrent.Callable;
     "Starts the nodes itself (embedded Cassandra, free loopback ports, a temporary data dir) unless --url names existing ones.",
     "Workloads: twin-get | twin-patch | mixed | query-mix | query-each (REST API); cassandra-insert | http-bare |",
     "http-cassandra (baselines); mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
+    "config-lag (tag change -> configuration content under PATCH load);",
     "all (baselines + workloads); or several separated by commas."})
 public final class BenchCommand implements Callable<Integer> {
 
@@ -145,6 +146,14 @@ public final class BenchCommand implements Callable<Integer> {
     String phases;
     @Option(names = "--cassandra-pid", paramLabel = "PID", descriptionKey = "workload", description = "Cassandra's pid with --url (its CPU)")
     String cassandraPid;
+  }
+
+  @ArgGroup(validate = false, heading = "%nConfigurations workload (config-lag):%n")
+  Configurations configurations = new Configurations();
+
+  static final class Configurations {
+    @Option(names = "--probes", paramLabel = "N", descriptionKey = "workload", description = "twins tagged into the target set at a time (default 4)")
+    String probes;
   }
 
   /** Workload-specific options given on the command line, by name without dashes. */

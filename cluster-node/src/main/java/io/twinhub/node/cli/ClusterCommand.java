@@ -225,7 +225,9 @@ public final class ClusterCommand {
       // With three Cassandra nodes the journal keyspaces get replication factor 3; the journal
       // writes and reads at QUORUM (the plugin's default), so one Cassandra node may be down.
       spawn(name, List.of(p.getProperty("java-opts").trim().split("\\s+")), args,
-          java.util.Map.of("TWINHUB_CASSANDRA_REPLICATION_FACTOR", Integer.toString(cassandraNodes())));
+          java.util.Map.of("TWINHUB_CASSANDRA_REPLICATION_FACTOR", Integer.toString(cassandraNodes()),
+              // Each node its own AMQPS port, 5671 upwards (no flag for it yet).
+              "TWINHUB_AMQP_PORT", Integer.toString(5671 + i - 1)));
     }
 
     /** Nodes share the hub's keys and CA, so one token and one trust store work on every node. */

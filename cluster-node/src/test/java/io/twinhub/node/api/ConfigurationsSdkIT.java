@@ -268,6 +268,82 @@ class ConfigurationsSdkIT {
     assertArgumentInvalid(deviceContent(Map.of("properties.desired.a", 1L)), "tags.x = = 1", "targetCondition");
   }
 
+  /** What the Java SDK has no method for (testQueries, ?top=), and bodies it never sends, over plain HTTPS. */
+  @Test
+  void testQueriesListingAndMalformedBodiesOverRest() throws Exception {
+    ApiClient api = hub.client;
+    ApiClient.Reply checked = api.post("/configurations/testQueries", """
+        {"targetCondition": "tags.site = 'a' AND", "customMetricQueries": {
+            "good": "SELECT deviceId FROM devices WHERE properties.reported.ok = true",
+            "bad": "SELECT FROM devices"}}""");
+    assertEquals(200, checked.status(), checked::toString);
+    assertTrue(checked.json().path("targetConditionError").asText().startsWith("targetCondition: "), checked::toString);
+    assertEquals("", checked.json().at("/customMetricQueryErrors/good").asText());
+    assertTrue(checked.json().at("/customMetricQueryErrors/bad").asText().contains("metrics.queries.bad"), checked::toString);
+    ApiClient.Reply fine = api.post("/configurations/testQueries", "{\"targetCondition\": \"tags.site = 'a'\"}");
+    assertEquals("", fine.json().path("targetConditionError").asText());
+
+    String id = id("rest");
+    ApiClient.Reply created = api.put("/configurations/" + id,
+        "{\"content\": {\"deviceContent\": {\"properties.desired.x\": 1}}, \"targetCondition\": \"\"}");
+    assertEquals(200, created.status(), created::toString);
+    assertEquals("\"" + created.json().path("etag").asText() + "\"", created.header("etag").orElseThrow());
+    assertEquals(1, api.get("/configurations?top=1").json().size());
+    assertEquals(400004, api.get("/configurations?top=0").errorCode());
+    assertEquals(400004, api.get("/configurations?top=x").errorCode());
+    assertEquals(404, api.put("/configurations/" + id("absent"), "{\"targetCondition\": \"\"}", "*").status(),
+        "an update of nothing");
+    ApiClient.Reply malformed = api.put("/configurations/" + id("broken"), "{\"content\": ");
+    assertEquals(400, malformed.status(), malformed::toString);
+    assertEquals(400004, api.put("/configurations/" + id("wrongtype"), "{\"priority\": \"high\"}").errorCode());
+    assertEquals(400004, api.put("/configurations/Upper", "{}").errorCode());
+    assertEquals(204, api.delete("/configurations/" + id, "*").status());
+    assertEquals(404, api.delete("/configurations/" + id, "*").status());
+  }
+
+  /** {@code ./twinhub deployment create|list|show|delete} against the same node. */
+  @Test
+  void deploymentCommand() throws Exception {
+    String fleet = id("cli");
+    String device = id("edge-cli");
+    Device edge = new Device(device);
+    DeviceCapabilities capabilities = new DeviceCapabilities();
+    capabilities.setIotEdge(true);
+    edge.setCapabilities(capabilities);
+    registry.addDevice(edge);
+    tag(device, "fleet", fleet);
+    Path manifest = dataDir.resolve(fleet + ".json");
+    java.nio.file.Files.writeString(manifest, "{\"modulesContent\": " + baseManifest() + "}");
+    String id = id("cli-deployment");
+
+    io.twinhub.node.cli.CliRun created = cli("deployment", "create", id, "--file", manifest.toString(),
+        "--target-condition", "tags.fleet = '" + fleet + "'", "--priority", "3");
+    assertEquals(0, created.exit(), created::toString);
+    assertEquals(3, JSON.readTree(created.out()).path("priority").asInt());
+    await("the CLI's deployment on $edgeHub", () -> twins.get(device, "$edgeHub").getDesiredProperties().get("routes") != null);
+    await("listed with its metrics", () -> {
+      io.twinhub.node.cli.CliRun listed = cli("deployment", "list");
+      return listed.exit() == 0 && listed.out().lines().anyMatch(l -> l.contains(id) && l.contains("deployment") && l.contains(" 1 "));
+    });
+    io.twinhub.node.cli.CliRun shown = cli("deployment", "show", id);
+    assertEquals(0, shown.exit(), shown::toString);
+    assertTrue(JSON.readTree(shown.out()).at("/systemMetrics/results").has("targetedCount"), shown::toString);
+
+    java.nio.file.Files.writeString(manifest, "{\"modulesContent\": {\"$edgeAgent\": {\"properties.desired\": {}}}}");
+    io.twinhub.node.cli.CliRun bad = cli("deployment", "create", id("cli-bad"), "--file", manifest.toString());
+    assertEquals(1, bad.exit(), bad::toString);
+    assertTrue(bad.err().contains("ArgumentInvalid") && bad.err().contains("$edgeHub"), bad::toString);
+
+    assertEquals(0, cli("deployment", "delete", id).exit());
+    assertEquals(1, cli("deployment", "show", id).exit());
+  }
+
+  private static io.twinhub.node.cli.CliRun cli(String... args) {
+    List<String> all = new java.util.ArrayList<>(List.of(args));
+    all.addAll(List.of("--data-dir", dataDir.toString(), "--url", "https://127.0.0.1:" + hub.node.api().httpsPort()));
+    return io.twinhub.node.cli.CliRun.of(all.toArray(String[]::new));
+  }
+
   // ------------------------------------------------------------------ helpers
 
   private static void assertArgumentInvalid(ConfigurationContent content, String condition, String named) {

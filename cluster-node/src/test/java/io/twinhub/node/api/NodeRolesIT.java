@@ -41,6 +41,7 @@ class NodeRolesIT {
     t.put("twinhub.roles", "twin");
     t.put("twinhub.http.port", twinHttp);
     t.put("twinhub.mqtt.port", twinMqtt);
+    t.put("twinhub.amqp.port", SharedEmbeddedCassandra.freePort());
     t.put("twinhub.management.port", SharedEmbeddedCassandra.freePort());
     t.put("twinhub.remoting.port", twinRemoting);
     t.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());

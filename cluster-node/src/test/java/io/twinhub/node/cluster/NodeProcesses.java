@@ -48,7 +48,7 @@ final class NodeProcesses implements AutoCloseable {
   static final Duration MEMBERSHIP = Duration.ofSeconds(90);
 
   record Node(int index, Path dataDir, int httpPort, int mqttPort, int managementPort, int remotingPort,
-              List<String> output, Process[] process) {
+              int amqpPort, List<String> output, Process[] process) {
     Process current() {
       return process[0];
     }
@@ -94,7 +94,7 @@ final class NodeProcesses implements AutoCloseable {
     for (int i = 1; i <= count; i++) {
       nodes.add(new Node(i, baseDir.resolve("node-" + i), SharedEmbeddedCassandra.freePort(),
           SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(),
-          new CopyOnWriteArrayList<>(), new Process[1]));
+          SharedEmbeddedCassandra.freePort(), new CopyOnWriteArrayList<>(), new Process[1]));
     }
     Path first = nodes.get(0).dataDir();
     // The CA (each node makes its own server certificate with it) and the policies, as node 1 would on first start.
@@ -148,6 +148,8 @@ final class NodeProcesses implements AutoCloseable {
         // C1 only: four JVMs and Cassandra share two cores, and C2 compiling the node's start-up
         // code costs more CPU than the short test saves with it.
         "-XX:TieredStopAtLevel=1",
+        // Each node its own AMQP port (5671 by default; no command-line flag yet).
+        "-Dtwinhub.amqp.port=" + n.amqpPort(),
         "-Dakka.persistence.cassandra.journal.keyspace=" + keyspace,
         "-Dakka.persistence.cassandra.snapshot.keyspace=" + keyspace + "_snapshot",
         "-cp", System.getProperty("java.class.path"), Main.class.getName(),

@@ -48,7 +48,12 @@ public final class MqttTestNodes {
   private MqttTestNodes() {}
 
   public static TwinhubNode start(Path dataDir, int mqttPort) throws IOException {
+    return start(dataDir, mqttPort, SharedEmbeddedCassandra.freePort());
+  }
+
+  public static TwinhubNode start(Path dataDir, int mqttPort, int amqpPort) throws IOException {
     Map<String, Object> o = new HashMap<>(TestNodes.LOADED_BOX);
+    o.put("twinhub.amqp.port", amqpPort);
     o.put("twinhub.data-dir", dataDir.toString());
     o.put("twinhub.host-name", HOST);
     o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
@@ -65,6 +70,15 @@ public final class MqttTestNodes {
    * fails the test with a clear message.
    */
   public static int requireSdkPortFree() throws InterruptedException {
+    return requirePortFree(SDK_PORT);
+  }
+
+  /** The service SDK's AMQPS port, hard-wired like the device SDK's (see {@link #requirePortFree}). */
+  public static final int SERVICE_SDK_AMQP_PORT = 5671;
+
+  /** Waits for {@code port} on {@link #HOST} to be free (an SDK hard-wires it), as described above. */
+  public static int requirePortFree(int port) throws InterruptedException {
+    final int SDK_PORT = port;
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(5);
     while (true) {
       try (ServerSocket s = new ServerSocket(SDK_PORT, 1, InetAddress.getByName(HOST))) {
@@ -72,7 +86,7 @@ public final class MqttTestNodes {
         return SDK_PORT;
       } catch (IOException e) {
         if (System.nanoTime() > deadline) {
-          return fail("The Azure IoT device SDK only connects to port " + SDK_PORT + " (hard-wired); "
+          return fail("The Azure IoT SDKs only connect to port " + SDK_PORT + " (hard-wired); "
               + HOST + ":" + SDK_PORT + " is in use by another process, so the SDK acceptance tests cannot run: " + e);
         }
         Thread.sleep(1000);

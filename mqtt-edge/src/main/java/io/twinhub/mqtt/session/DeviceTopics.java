@@ -230,6 +230,35 @@ public final class DeviceTopics {
     return "$iothub/methods/POST/" + methodName + "/?$rid=" + rid;
   }
 
+  /**
+   * {@code devices/<id>/messages/devicebound/<property bag>} as IoT Hub publishes it: system
+   * properties first ({@code $.mid}, ...: the SDKs find the bag by its first {@code %24}), then
+   * {@code iothub-ack}, then the application properties; keys and values percent-encoded.
+   */
+  public static String cloudToDevice(io.twinhub.twin.c2d.CloudToDeviceMessage m) {
+    StringBuilder b = new StringBuilder("devices/").append(m.deviceId()).append("/messages/devicebound/");
+    bag(b, "$.mid", m.messageId());
+    bag(b, "$.cid", m.correlationId());
+    bag(b, "$.uid", m.userId());
+    bag(b, "$.to", "/devices/" + m.deviceId() + "/messages/deviceBound");
+    bag(b, "$.ct", m.contentType());
+    bag(b, "$.ce", m.contentEncoding());
+    bag(b, "$.exp", m.expiryTime() == null ? null : io.twinhub.twin.domain.TwinJson.timestamp(m.expiryTime()));
+    bag(b, "iothub-ack", m.ack().wireName());
+    for (Map.Entry<String, String> p : new java.util.TreeMap<>(m.properties()).entrySet()) bag(b, p.getKey(), p.getValue());
+    return b.toString();
+  }
+
+  private static void bag(StringBuilder b, String key, String value) {
+    if (value == null) return;
+    if (b.charAt(b.length() - 1) != '/') b.append('&');
+    b.append(encode(key)).append('=').append(encode(value));
+  }
+
+  private static String encode(String s) {
+    return java.net.URLEncoder.encode(s, StandardCharsets.UTF_8).replace("+", "%20");
+  }
+
   public String deviceId() {
     return deviceId;
   }

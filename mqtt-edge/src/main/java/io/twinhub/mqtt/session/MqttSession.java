@@ -17,6 +17,7 @@ import io.twinhub.mqtt.codec.MqttPacket.*;
 import io.twinhub.mqtt.session.DeviceTopics.Subscription;
 import io.twinhub.mqtt.telemetry.TelemetryLog;
 import io.twinhub.twin.auth.SasOutcome;
+import io.twinhub.twin.c2d.CloudToDeviceQueue;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.auth.SasVerifier;
 import io.twinhub.twin.auth.SymmetricKeyPair;
@@ -144,6 +145,13 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private double tokens;
   private long tokensAt = System.nanoTime();
   private final List<ActorRef<Closed>> closeWaiters = new ArrayList<>(0);
+  /** The device identity's generation id (from CONNECT): its cloud-to-device queue drops another generation's messages. */
+  private String generationId;
+  /** Attached to the device's cloud-to-device queue (devices only; a module's inputs are not C2D). */
+  private boolean c2dAttached;
+  /** Cloud-to-device messages published at QoS 1 and not yet PUBACKed: packet id → lock token. */
+  private final Map<Integer, String> c2dInFlight = new HashMap<>();
+  private int lastPacketId;
 
   public static Behavior<Command> create(SessionDeps deps, Outbound out, String remote) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new MqttSession(ctx, timers, deps, out, remote)));
@@ -230,7 +238,12 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
         send(Empty.PINGRESP_PACKET);
         done();
       } else if (p.type() == MqttPacket.DISCONNECT) close("device disconnected");
-      else if (p.type() == MqttPacket.PUBACK) done(); // the hub publishes at QoS 0; a stray PUBACK is harmless
+      else if (p.type() == MqttPacket.PUBACK) {
+        // The device has the cloud-to-device message: complete it (a stray PUBACK is harmless).
+        String token = c2dInFlight.remove(((PacketIdOnly) p).packetId());
+        if (token != null) deps.c2d().settle(deviceId, token, CloudToDeviceQueue.Disposition.COMPLETE);
+        done();
+      }
       else close(MqttCodec_name(p) + " is not accepted here" + (p.type() >= MqttPacket.PUBREC && p.type() <= MqttPacket.PUBCOMP ? " (QoS 2 is not supported)" : ""));
     } catch (RuntimeException e) {
       ctx.getLog().warn("session {} of {}: {}", sessionId, clientId(), e.toString());
@@ -310,6 +323,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
           return;
         }
         Twin t = ((TwinReply.Accepted) r).twin();
+        if (r == replies[0]) generationId = t.identity().generationId();
         if (t.identity().status() == DeviceStatus.DISABLED) {
           refuse(ConnectReturnCode.NOT_AUTHORIZED, "identity " + key(t.identity().deviceId(), t.identity().moduleId()) + " is disabled");
           return;
@@ -367,6 +381,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
           timers.startSingleTimer(Tick.TOKEN_EXPIRED, Tick.TOKEN_EXPIRED,
               Duration.ofSeconds(Math.max(0, Math.min(secondsLeft, 365L * 24 * 3600))));
           ctx.getLog().debug("{} connected from {} (session {})", clientId(), remote, sessionId);
+          if (receivesCloudToDevice()) attachCloudToDevice();
           done();
         } else {
           IotHubError e = reply instanceof TwinReply.Rejected rej ? rej.error() : null;
@@ -606,6 +621,9 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       deliveredDesired = -1;
       bufferedDesired = null;
     }
+    // Cloud-to-device messages flow once subscribed (queued ones too); they may follow the SUBACK or precede it.
+    if (receivesCloudToDevice() && !c2dAttached) attachCloudToDevice();
+    else if (!receivesCloudToDevice() && c2dAttached) detachCloudToDevice();
     if (desired == attachedDesired && methods == attachedMethods && !newDesired) {
       ack.run();
       return;
@@ -652,7 +670,51 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       close("closed by the twin: " + c.reason());
     } else if (m instanceof SessionMessage.MethodRequest r) {
       onMethodRequest(r);
+    } else if (m instanceof SessionMessage.CloudToDevice c) {
+      deliverCloudToDevice(c);
     }
+  }
+
+  // ------------------------------------------------------------------ cloud-to-device
+
+  private boolean receivesCloudToDevice() {
+    return moduleId == null && subscriptions.containsKey(Subscription.CLOUD_TO_DEVICE);
+  }
+
+  /** Attaches to the device's queue (also as the heartbeat): it pushes queued messages to this session. */
+  private void attachCloudToDevice() {
+    c2dAttached = true;
+    deps.c2d().attach(deviceId, twinAdapter, sessionId, generation, generationId);
+  }
+
+  private void detachCloudToDevice() {
+    c2dAttached = false;
+    deps.c2d().detach(deviceId, sessionId);
+    c2dInFlight.clear(); // the queue makes them visible again
+  }
+
+  /** Publishes at QoS 1 on {@code devices/<id>/messages/devicebound/<property bag>}; the PUBACK completes it. */
+  private void deliverCloudToDevice(SessionMessage.CloudToDevice c) {
+    if (phase == Phase.CLOSED) return; // the queue learns of the close through the detach (or the session's stop)
+    if (!receivesCloudToDevice()) {
+      deps.c2d().settle(deviceId, c.lockToken(), CloudToDeviceQueue.Disposition.ABANDON);
+      return;
+    }
+    if (c2dInFlight.size() >= 0xFFFF / 2) {
+      close("too many unacknowledged cloud-to-device messages");
+      return;
+    }
+    int id = nextPacketId();
+    c2dInFlight.put(id, c.lockToken());
+    send(new Publish(c.deliveryCount() > 1, 1, false, DeviceTopics.cloudToDevice(c.message()), id,
+        ByteString.fromArrayUnsafe(c.message().body())));
+  }
+
+  private int nextPacketId() {
+    do {
+      lastPacketId = lastPacketId >= 0xFFFF ? 1 : lastPacketId + 1;
+    } while (c2dInFlight.containsKey(lastPacketId));
+    return lastPacketId;
   }
 
   private void deliverDesired(SessionMessage.DesiredChanged d) {
@@ -733,6 +795,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     ctx.pipeToSelf(deps.twins().attachSession(deviceId, moduleId, twinAdapter, sessionId, generation, desired, methods,
             delivered, activity),
         (reply, err) -> new Resume(() -> onHeartbeatReply(reply, err)));
+    if (c2dAttached) attachCloudToDevice();
   }
 
   private void onHeartbeatReply(TwinReply reply, Throwable err) {
@@ -801,6 +864,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
           clientId() + " disconnected before answering method " + e.getValue().name())));
     }
     pendingMethods.clear();
+    if (c2dAttached) detachCloudToDevice();
     out.close();
     List<ActorRef<Closed>> waiters = List.copyOf(closeWaiters);
     if (attached) {

@@ -446,7 +446,9 @@ public final class TlsMaterial {
   }
 
   private static boolean keyMatches(PrivateKey key, X509Certificate cert) throws GeneralSecurityException {
-    String alg = key.getAlgorithm().equals("EC") ? "SHA256withECDSA" : "SHA256withRSA";
+    // By type, not getAlgorithm(): BouncyCastle's EC keys answer "ECDSA" once BC is a registered
+    // provider (the Azure IoT SDKs register it), and the material was then regenerated on every load.
+    String alg = key instanceof java.security.interfaces.ECKey ? "SHA256withECDSA" : "SHA256withRSA";
     byte[] probe = new byte[32];
     RANDOM.nextBytes(probe);
     Signature s = Signature.getInstance(alg);

@@ -86,7 +86,9 @@ final class SessionHarness {
     ModuleEntity.init(testKit.system(), entity);
     twins = new TwinService(testKit.system(), Duration.ofSeconds(5));
     MqttSettings settings = MqttSettings.from(config);
-    deps = new SessionDeps(twins, new TelemetryService(testKit.system(), Duration.ofSeconds(5)),
+    io.twinhub.twin.c2d.CloudToDeviceQueue.init(testKit.system(), io.twinhub.twin.c2d.CloudToDeviceSettings.DEFAULT, null);
+    deps = new SessionDeps(twins, new io.twinhub.twin.c2d.CloudToDeviceService(testKit.system(), twins, Duration.ofSeconds(5)),
+        new TelemetryService(testKit.system(), Duration.ofSeconds(5)),
         new SessionStore.Client(testKit.system(), Duration.ofSeconds(5)),
         new SasVerifier(settings.hostNames(), Clock.systemUTC()), PolicyLookup.NONE, TwinLimits.DEFAULT, settings,
         Clock.systemUTC());

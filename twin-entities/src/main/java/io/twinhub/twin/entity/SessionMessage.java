@@ -26,4 +26,11 @@ public sealed interface SessionMessage extends TwinhubSerializable {
   /** A direct method to deliver to the device; the session answers {@code replyTo} exactly once. */
   record MethodRequest(String methodName, JsonNode payload, Duration responseTimeout,
                        ActorRef<DirectMethodReply> replyTo) implements SessionMessage {}
+
+  /**
+   * A cloud-to-device message for the device, locked for it under {@code lockToken}: the session
+   * settles it with that token (MQTT: the device's PUBACK completes it).
+   */
+  record CloudToDevice(String lockToken, io.twinhub.twin.c2d.CloudToDeviceMessage message, int deliveryCount)
+      implements SessionMessage {}
 }

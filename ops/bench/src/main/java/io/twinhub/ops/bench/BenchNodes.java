@@ -60,7 +60,7 @@ public final class BenchNodes implements AutoCloseable {
     int cqlPort = freePort();
     int storagePort = freePort();
     int[][] ports = new int[count][];
-    for (int i = 0; i < count; i++) ports[i] = new int[] {freePort(), freePort(), freePort(), freePort()}; // https, mqtt, mgmt, remoting
+    for (int i = 0; i < count; i++) ports[i] = new int[] {freePort(), freePort(), freePort(), freePort(), freePort()}; // https, mqtt, mgmt, remoting, amqp
     List<String> common = new ArrayList<>();
     if (count > 1) {
       Path log = workDir.resolve("cassandra.log");
@@ -86,7 +86,7 @@ public final class BenchNodes implements AutoCloseable {
           "--management-port", Integer.toString(ports[i][2]), "--remoting-port", Integer.toString(ports[i][3])));
       args.addAll(common);
       Path log = workDir.resolve("node-" + (i + 1) + ".log");
-      Process p = spawn(List.of(javaOpts.trim().split("\\s+")), "io.twinhub.node.Main", args, log);
+      Process p = spawn(nodeJvm(javaOpts, ports[i][4]), "io.twinhub.node.Main", args, log);
       if (i == 0) {
         // Node 1 makes the keys the others copy, and the journal's tables.
         awaitLine(p, log, "twinhub node ready");
@@ -99,7 +99,7 @@ public final class BenchNodes implements AutoCloseable {
           p.destroy();
           if (!p.waitFor(90, TimeUnit.SECONDS)) p.destroyForcibly();
           Files.writeString(log, "\n--- restarted by the bench: journal tables missing ---\n", java.nio.file.StandardOpenOption.APPEND);
-          p = spawnAppending(List.of(javaOpts.trim().split("\\s+")), "io.twinhub.node.Main", args, log);
+          p = spawnAppending(nodeJvm(javaOpts, ports[i][4]), "io.twinhub.node.Main", args, log);
           awaitLine(p, log, "twinhub node ready", 2);
         }
       }
@@ -189,6 +189,13 @@ public final class BenchNodes implements AutoCloseable {
   }
 
   /** A port free on loopback now (bound and released; the OS does not hand it out again soon). */
+  /** The node's JVM options plus its own AMQP port (no command-line flag for it yet). */
+  private static List<String> nodeJvm(String javaOpts, int amqpPort) {
+    List<String> opts = new ArrayList<>(List.of(javaOpts.trim().split("\\s+")));
+    opts.add("-Dtwinhub.amqp.port=" + amqpPort);
+    return opts;
+  }
+
   public static int freePort() throws IOException {
     try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
       return s.getLocalPort();

@@ -110,6 +110,7 @@ final class BenchRun implements AutoCloseable {
           ? rest.get(RestWorkloads.anyTwin(o.twins()), node) : rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
       case "query-mix" -> List.of(queryMix(o));
       case "query-each" -> queryEach(o);
+      case "config-lag" -> List.of(configLag(o));
       case "cassandra-insert" -> List.of(cassandraInsert(o));
       case "http-bare" -> List.of(httpBare(o, false));
       case "http-cassandra" -> List.of(httpBare(o, true));
@@ -135,6 +136,15 @@ final class BenchRun implements AutoCloseable {
     double swept = rest.sweep(o.twins(), o.concurrency());
     LoadLoop.Operation operation = i -> op.apply(i, (int) i);
     BenchResult r = measure(o, new NodeProbe(target.pids()), operation, client.materializer());
+    return r.withNote(note(o.twins() + " twins", seeded, swept) + "; " + r.note());
+  }
+
+  /** Configurations (issue 16): tag change → content lag under twin PATCH load ({@link ConfigLagBench}). */
+  private BenchResult configLag(BenchOptions o) throws Exception {
+    rest();
+    double seeded = rest.seed(o.twins(), o.seedCalls(), serversProbe());
+    double swept = rest.sweep(o.twins(), o.concurrency());
+    BenchResult r = ConfigLagBench.run(o, client, rest, new NodeProbe(target.pids()));
     return r.withNote(note(o.twins() + " twins", seeded, swept) + "; " + r.note());
   }
 
