@@ -83,7 +83,10 @@ public final class ApiServer {
     ServiceAuth auth = new ServiceAuth(new SasVerifier(names, clock), policies, clock, settings.sasCacheSize());
     Materializer materializer = Materializer.matFromSystem(system);
     ApiResponses responses = new ApiResponses(clock, settings.retryAfter());
-    ServiceRoutes routes = new ServiceRoutes(twins, auth, view, view, methods, settings, limits, responses, materializer);
+    TwinHistoryRoutes history = new TwinHistoryRoutes(new io.twinhub.projections.journal.TwinEventLog(system,
+        system.settings().config().getString("twinhub.streams.read-journal")), responses, materializer);
+    ServiceRoutes routes = new ServiceRoutes(twins, auth, view, view, methods, settings, limits, responses, materializer,
+        history);
     return new ApiServer(system, settings, tls, auth, responses, view, routes);
   }
 

@@ -24,7 +24,9 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.node.security.ServiceAuthenticator;
 import io.twinhub.twin.auth.AccessRight;
+import io.twinhub.twin.auth.Principal;
 import io.twinhub.twin.auth.SasToken;
+import io.twinhub.twin.domain.Author;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.Outcome;
@@ -80,10 +82,11 @@ public final class ServiceRoutes extends AllDirectives {
   private final ApiResponses responses;
   private final Materializer materializer;
   private final BulkRegistry bulk;
+  private final TwinHistoryRoutes history;
 
   public ServiceRoutes(TwinService twins, ServiceAuth auth, RegistryStatistics statistics, DeviceListing listing,
                        DirectMethods methods, ApiSettings settings, TwinLimits limits, ApiResponses responses,
-                       Materializer materializer) {
+                       Materializer materializer, TwinHistoryRoutes history) {
     this.twins = twins;
     this.auth = auth;
     this.statistics = statistics;
@@ -94,6 +97,7 @@ public final class ServiceRoutes extends AllDirectives {
     this.responses = responses;
     this.materializer = materializer;
     this.bulk = new BulkRegistry(twins, settings, materializer);
+    this.history = history;
   }
 
   /**
@@ -153,19 +157,31 @@ public final class ServiceRoutes extends AllDirectives {
     return pathPrefix(PathMatchers.segment(), deviceId -> concat(
         pathEnd(() -> twin(deviceId, null)),
         path("methods", () -> directMethod(deviceId, null)),
+        path("history", () -> twinHistory(deviceId, null)),
         pathPrefix("modules", () -> pathPrefix(PathMatchers.segment(), moduleId -> concat(
             pathEnd(() -> twin(deviceId, moduleId)),
-            path("methods", () -> directMethod(deviceId, moduleId)))))));
+            path("methods", () -> directMethod(deviceId, moduleId)),
+            path("history", () -> twinHistory(deviceId, moduleId)))))));
   }
 
   private Route twin(String deviceId, String moduleId) {
     return concat(
         get(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
-            reply(twins.getTwin(deviceId, moduleId), this::twinResponse)))),
-        patch(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
-            updateTwin(deviceId, moduleId, false)))),
-        put(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
-            updateTwin(deviceId, moduleId, true)))));
+            parameterOptional("asOfVersion", version -> parameterOptional("asOfTime", time ->
+                version.isEmpty() && time.isEmpty()
+                    ? reply(twins.getTwin(deviceId, moduleId), this::twinResponse)
+                    : completeWithFuture(history.asOf(deviceId, moduleId, version, time))))))),
+        patch(() -> authorizedAs(AccessRight.ServiceConnect, policy -> ids(deviceId, moduleId, () ->
+            updateTwin(deviceId, moduleId, false, policy)))),
+        put(() -> authorizedAs(AccessRight.ServiceConnect, policy -> ids(deviceId, moduleId, () ->
+            updateTwin(deviceId, moduleId, true, policy)))));
+  }
+
+  /** {@code GET /twins/{id}/history} (twinhub extension): the twin's changes from the journal. */
+  private Route twinHistory(String deviceId, String moduleId) {
+    return get(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+        parameterOptional("from", from -> parameterOptional("to", to -> parameterOptional("top", top ->
+            completeWithFuture(history.history(deviceId, moduleId, from, to, top))))))));
   }
 
   private Route statistics() {
@@ -204,14 +220,15 @@ public final class ServiceRoutes extends AllDirectives {
     });
   }
 
-  private Route updateTwin(String deviceId, String moduleId, boolean replace) {
+  private Route updateTwin(String deviceId, String moduleId, boolean replace, Principal.ServicePolicy policy) {
     return jsonBody(body -> {
       Outcome<TwinUpdate> update = parseTwinBody(body, replace);
       if (update instanceof Outcome.Rejected<TwinUpdate> r) {
         return complete(responses.error(RejectionErrors.toError(r.rejection())));
       }
       TwinUpdate u = ((Outcome.Accepted<TwinUpdate>) update).value();
-      return ifMatch(etag -> reply(twins.updateTwin(deviceId, moduleId, u, etag), this::twinResponse));
+      return ifMatch(etag -> reply(twins.updateTwin(deviceId, moduleId, u, etag, Author.service(policy.name())),
+          this::twinResponse));
     });
   }
 
@@ -344,12 +361,17 @@ public final class ServiceRoutes extends AllDirectives {
    * other modules (query, jobs) can sit behind the same gate.
    */
   public Route authorized(AccessRight required, Supplier<Route> inner) {
+    return authorizedAs(required, policy -> inner.get());
+  }
+
+  /** {@link #authorized}, handing the token's policy to {@code inner} (writes journal it as their author). */
+  public Route authorizedAs(AccessRight required, Function<Principal.ServicePolicy, Route> inner) {
     return apiVersion(() -> optionalHeaderValueByName("Authorization", header -> {
       ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
       if (r instanceof ServiceAuthenticator.Denied d) {
         return complete(responses.error(d.error()));
       }
-      return inner.get();
+      return inner.apply(((ServiceAuthenticator.Authorized) r).principal());
     }));
   }
 

@@ -28,6 +28,7 @@ import io.twinhub.twin.domain.TwinUpdate;
 import io.twinhub.twin.entity.TwinReply;
 import io.twinhub.twin.error.IotHubErrorCode;
 import io.twinhub.twin.service.TwinService;
+import io.twinhub.twin.domain.Author;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -168,15 +169,17 @@ public final class ConfigurationApplier {
       if (!(reply instanceof TwinReply.Accepted a)) return retry(deviceId, attempt, reply);
       Twin device = a.twin();
       ObjectNode doc = TwinJson.serviceView(device);
-      Map<String, ObjectNode> edge = ConfigurationMerge.edgeDesired(ConfigurationMetrics.matching(ts, Configuration.Kind.EDGE, doc));
+      List<Configuration> deployments = ConfigurationMetrics.matching(ts, Configuration.Kind.EDGE, doc);
+      Map<String, ObjectNode> edge = ConfigurationMerge.edgeDesired(deployments);
       boolean moduleConfigs = ts.stream().anyMatch(t -> t.configuration().kind() == Configuration.Kind.MODULE);
       List<CompletionStage<TwinReply>> writes = new ArrayList<>();
-      writes.add(write(deviceId, null, device, ConfigurationMetrics.matching(ts, Configuration.Kind.DEVICE, doc), null));
+      writes.add(write(deviceId, null, device, ConfigurationMetrics.matching(ts, Configuration.Kind.DEVICE, doc), null, List.of()));
       for (String module : a.moduleIds()) {
         if (!moduleConfigs && !edge.containsKey(module)) continue;
         writes.add(twins.getTwin(deviceId, module).thenCompose(m -> m instanceof TwinReply.Accepted ma
             ? write(deviceId, module, ma.twin(),
-                ConfigurationMetrics.matching(ts, Configuration.Kind.MODULE, TwinJson.serviceView(ma.twin())), edge.get(module))
+                ConfigurationMetrics.matching(ts, Configuration.Kind.MODULE, TwinJson.serviceView(ma.twin())), edge.get(module),
+                deployments)
             : CompletableFuture.completedFuture(m)));
       }
       return CompletableFuture.allOf(writes.stream().map(CompletionStage::toCompletableFuture).toArray(CompletableFuture[]::new))
@@ -210,9 +213,13 @@ public final class ConfigurationApplier {
   }
 
   private CompletionStage<TwinReply> write(String deviceId, String moduleId, Twin twin, List<Configuration> adm,
-                                           ObjectNode edgeDesired) {
+                                           ObjectNode edgeDesired, List<Configuration> deployments) {
+    // The author journaled with the write: the configurations whose content it carries.
+    List<Configuration> from = new ArrayList<>(edgeDesired == null ? List.of() : deployments);
+    from.addAll(adm);
+    Author by = Author.configuration(String.join(",", from.stream().map(Configuration::id).toList()));
     return contentWrite(twin.state().desired().values().toObjectNode(), adm, edgeDesired)
-        .map(update -> twins.updateTwin(deviceId, moduleId, update, twin.etag()))
+        .map(update -> twins.updateTwin(deviceId, moduleId, update, twin.etag(), by))
         .orElseGet(() -> CompletableFuture.completedFuture(new TwinReply.Accepted(twin, List.of())));
   }
 

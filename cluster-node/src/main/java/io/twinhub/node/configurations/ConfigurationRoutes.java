@@ -242,7 +242,8 @@ public final class ConfigurationRoutes extends AllDirectives {
   private CompletionStage<TwinReply> writeContent(String deviceId, String moduleId, Twin twin, List<Configuration> adm,
                                                   ObjectNode edge) {
     return ConfigurationApplier.contentWrite(twin.state().desired().values().toObjectNode(), adm, edge)
-        .map(u -> twins.updateTwin(deviceId, moduleId, u, null))
+        // Content applied without a configuration: journaled as configuration content under the operation's name.
+        .map(u -> twins.updateTwin(deviceId, moduleId, u, null, io.twinhub.twin.domain.Author.configuration("applyConfigurationContent")))
         .orElseGet(() -> CompletableFuture.completedFuture(new TwinReply.Accepted(twin, List.of())));
   }
 

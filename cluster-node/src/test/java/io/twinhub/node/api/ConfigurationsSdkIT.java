@@ -180,11 +180,7 @@ class ConfigurationsSdkIT {
   void edgeDeviceGetsSystemModulesAndBaseAndLayeredDeploymentsAddUp() throws Exception {
     String fleet = id("fleet");
     String device = id("edge");
-    Device edge = new Device(device);
-    DeviceCapabilities capabilities = new DeviceCapabilities();
-    capabilities.setIotEdge(true);
-    edge.setCapabilities(capabilities);
-    registry.addDevice(edge);
+    addEdgeDevice(device);
     List<String> modules = registry.getModulesOnDevice(device).stream().map(Module::getId).sorted().toList();
     assertEquals(List.of("$edgeAgent", "$edgeHub"), modules);
     assertEquals(0, twins.get(device, "$edgeAgent").getDesiredProperties().size(), "no deployment yet");
@@ -231,11 +227,7 @@ class ConfigurationsSdkIT {
   @Test
   void applyConfigurationContentSetsModuleTwinsDirectly() throws Exception {
     String device = id("edge-apply");
-    Device edge = new Device(device);
-    DeviceCapabilities capabilities = new DeviceCapabilities();
-    capabilities.setIotEdge(true);
-    edge.setCapabilities(capabilities);
-    registry.addDevice(edge);
+    addEdgeDevice(device);
     configurations.applyConfigurationContentOnDevice(device, modulesContent(baseManifest()));
     Twin agent = twins.get(device, "$edgeAgent");
     assertEquals("1.1", agent.getDesiredProperties().get("schemaVersion"));
@@ -301,16 +293,57 @@ class ConfigurationsSdkIT {
     assertEquals(404, api.delete("/configurations/" + id, "*").status());
   }
 
+  @Test
+  void moduleConfigurationsTargetModuleTwins() throws Exception {
+    String role = id("role");
+    String device = id("adm-m");
+    registry.addDevice(new Device(device));
+    registry.addModule(new Module(device, "sensor"));
+    registry.addModule(new Module(device, "other"));
+    Twin sensor = twins.get(device, "sensor");
+    sensor.getTags().put("role", role);
+    twins.patch(sensor);
+
+    Configuration c = new Configuration(id("sampling"));
+    ConfigurationContent content = new ConfigurationContent();
+    content.setModuleContent(new HashMap<>(Map.of("properties.desired.sampling", Map.of("seconds", 5L))));
+    c.setContent(content);
+    c.setTargetCondition("FROM devices.modules WHERE tags.role = '" + role + "'");
+    configurations.create(c);
+    awaitDesired(device, "sensor", "sampling", "{\"seconds\": 5}");
+    assertNull(twins.get(device, "other").getDesiredProperties().get("sampling"), "not targeted");
+    assertNull(twins.get(device).getDesiredProperties().get("sampling"), "a module configuration leaves the device twin alone");
+    await("module metrics", () -> Long.valueOf(1).equals(
+        configurations.get(c.getId()).getSystemMetrics().getResults().get("appliedCount")));
+  }
+
+  /** IoT Edge devices made by bulk import, or by turning the capability on, get their system modules too. */
+  @Test
+  void bulkAndUpdatedEdgeDevicesGetSystemModules() throws Exception {
+    String bulk = id("edge-bulk");
+    ApiClient.Reply imported = hub.client.post("/devices",
+        "[{\"id\": \"" + bulk + "\", \"importMode\": \"create\", \"capabilities\": {\"iotEdge\": true}}]");
+    assertEquals(200, imported.status(), imported::toString);
+    assertEquals(List.of("$edgeAgent", "$edgeHub"),
+        registry.getModulesOnDevice(bulk).stream().map(Module::getId).sorted().toList());
+
+    String later = id("edge-later");
+    Device plain = registry.addDevice(new Device(later));
+    assertEquals(List.of(), registry.getModulesOnDevice(later));
+    DeviceCapabilities capabilities = new DeviceCapabilities();
+    capabilities.setIotEdge(true);
+    plain.setCapabilities(capabilities);
+    registry.updateDevice(plain);
+    assertEquals(List.of("$edgeAgent", "$edgeHub"),
+        registry.getModulesOnDevice(later).stream().map(Module::getId).sorted().toList());
+  }
+
   /** {@code ./twinhub deployment create|list|show|delete} against the same node. */
   @Test
   void deploymentCommand() throws Exception {
     String fleet = id("cli");
     String device = id("edge-cli");
-    Device edge = new Device(device);
-    DeviceCapabilities capabilities = new DeviceCapabilities();
-    capabilities.setIotEdge(true);
-    edge.setCapabilities(capabilities);
-    registry.addDevice(edge);
+    addEdgeDevice(device);
     tag(device, "fleet", fleet);
     Path manifest = dataDir.resolve(fleet + ".json");
     java.nio.file.Files.writeString(manifest, "{\"modulesContent\": " + baseManifest() + "}");
@@ -345,6 +378,15 @@ class ConfigurationsSdkIT {
   }
 
   // ------------------------------------------------------------------ helpers
+
+  /** An IoT Edge device ({@code capabilities.iotEdge}), created with the SDK. */
+  private static void addEdgeDevice(String deviceId) throws Exception {
+    Device edge = new Device(deviceId);
+    DeviceCapabilities capabilities = new DeviceCapabilities();
+    capabilities.setIotEdge(true);
+    edge.setCapabilities(capabilities);
+    registry.addDevice(edge);
+  }
 
   private static void assertArgumentInvalid(ConfigurationContent content, String condition, String named) {
     Configuration c = new Configuration(id("bad"));

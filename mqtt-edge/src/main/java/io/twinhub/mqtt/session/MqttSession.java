@@ -469,7 +469,8 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
         return;
       }
       TwinUpdate update = parsed.optionalValue().orElseThrow();
-      await(deps.twins().updateTwin(deviceId, moduleId, update, null), (reply, err) -> {
+      await(deps.twins().updateTwin(deviceId, moduleId, update, null,
+          io.twinhub.twin.domain.Author.device(deviceId, moduleId)), (reply, err) -> {
         if (reply instanceof TwinReply.Accepted a) {
           long v = a.twin().state().reported().version();
           // PUBACK first, as IoT Hub does: the device SDK only correlates a response with a request it saw acknowledged.

@@ -1,9 +1,13 @@
 package io.twinhub.projections.journal;
 
+import akka.NotUsed;
+import akka.japi.Pair;
 import akka.persistence.query.EventEnvelope;
+import akka.stream.javadsl.Flow;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 
 /**
  * One event per sequence number, as the twin's entity sees its journal.
@@ -36,5 +40,25 @@ public final class NewestWriter {
       }
     }
     return out;
+  }
+
+  /**
+   * {@link #resolve} as a stream stage, for reads too long to hold (a twin's whole journal): holds
+   * back one event until the next sequence number shows that it was written only once.
+   */
+  public static Flow<EventEnvelope, EventEnvelope, NotUsed> flow() {
+    return Flow.<EventEnvelope>create()
+        .statefulMap(Optional::<EventEnvelope>empty,
+            (Optional<EventEnvelope> pending, EventEnvelope e) -> {
+              if (pending.isEmpty()) return Pair.create(Optional.of(e), Optional.<EventEnvelope>empty());
+              EventEnvelope p = pending.get();
+              if (p.sequenceNr() == e.sequenceNr()) {
+                return Pair.create(Optional.of(e.timestamp() >= p.timestamp() ? e : p), Optional.<EventEnvelope>empty());
+              }
+              return Pair.create(Optional.of(e), pending);
+            },
+            pending -> Optional.of(pending))
+        .filter(Optional::isPresent)
+        .map(Optional::get);
   }
 }

@@ -110,7 +110,7 @@ public final class HubMessages {
    * metadata is a function of the update, the instant and the resulting versions, so the
    * update is replayed on a blank state carrying the versions just before it.
    */
-  static ObjectNode twinChangeBody(TwinEvent.TwinChanged e) {
+  public static ObjectNode twinChangeBody(TwinEvent.TwinChanged e) {
     TwinUpdate u = e.update();
     boolean desired = u instanceof TwinUpdate.PatchDesired || u instanceof TwinUpdate.ReplaceDesired
         || u instanceof TwinUpdate.ReplaceTwin || (u instanceof TwinUpdate.UpdateTwin t && t.desiredPatch() != null);

@@ -44,4 +44,24 @@ class NewestWriterTest {
     List<EventEnvelope> journal = List.of(event(1, "a", 10), event(2, "late", 20));
     assertEquals(List.of("a", "late"), payloads(NewestWriter.resolve(journal)));
   }
+
+  @Test
+  void theStreamStageResolvesLikeTheListOnEveryJournalAbove() throws Exception {
+    akka.actor.typed.ActorSystem<Void> system = akka.actor.typed.ActorSystem.create(
+        akka.actor.typed.javadsl.Behaviors.empty(), "newest-writer-flow");
+    try {
+      for (List<EventEnvelope> journal : List.of(
+          List.<EventEnvelope>of(),
+          List.of(event(1, "a", 10), event(2, "b", 20), event(3, "c", 30)),
+          List.of(event(1, "a", 10), event(2, "b", 20), event(3, "stale", 30), event(3, "c", 95), event(4, "d", 99)),
+          List.of(event(1, "a", 10), event(2, "c", 95), event(2, "stale", 30), event(3, "d", 99)),
+          List.of(event(1, "a", 10), event(2, "late", 20)))) {
+        List<EventEnvelope> streamed = akka.stream.javadsl.Source.from(journal).via(NewestWriter.flow())
+            .runWith(akka.stream.javadsl.Sink.seq(), system).toCompletableFuture().get(10, java.util.concurrent.TimeUnit.SECONDS);
+        assertEquals(payloads(NewestWriter.resolve(journal)), payloads(streamed));
+      }
+    } finally {
+      system.terminate();
+    }
+  }
 }

@@ -27,7 +27,16 @@ public sealed interface TwinCommand extends TwinhubSerializable {
   /** {@code idempotent}: deleting an absent identity succeeds (used for the device→module cascade). */
   record DeleteIdentity(String ifMatch, boolean idempotent, ActorRef<TwinReply> replyTo) implements WithReply {}
 
-  record UpdateTwin(TwinUpdate update, String ifMatch, ActorRef<TwinReply> replyTo) implements WithReply {}
+  /** {@code by}: who writes (journaled with the change for audit), null when unknown. */
+  record UpdateTwin(TwinUpdate update, String ifMatch, io.twinhub.twin.domain.Author by, ActorRef<TwinReply> replyTo)
+      implements WithReply {
+    @com.fasterxml.jackson.annotation.JsonCreator
+    public UpdateTwin {}
+
+    public UpdateTwin(TwinUpdate update, String ifMatch, ActorRef<TwinReply> replyTo) {
+      this(update, ifMatch, null, replyTo);
+    }
+  }
 
   /**
    * A job's twin update ({@code PUT /jobs/v2} scheduleUpdateTwin). Idempotent per {@code jobId}: the

@@ -192,7 +192,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(
-        next -> Effect().persist(TwinEvent.of(c.update(), versionsOf(next), at))
+        next -> Effect().persist(TwinEvent.of(c.update(), versionsOf(next), at, c.by()))
             .thenRun(after -> {
               notifyDesired(c.update(), after);
             })

@@ -1,6 +1,9 @@
 package io.twinhub.twin.entity;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
+import com.fasterxml.jackson.annotation.JsonInclude;
 import io.twinhub.twin.TwinhubSerializable;
+import io.twinhub.twin.domain.Author;
 import io.twinhub.twin.domain.ConnectionState;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.JsonDoc;
@@ -66,37 +69,83 @@ public sealed interface TwinEvent extends TwinhubSerializable {
 
     Versions versions();
 
+    /**
+     * Who wrote it (audit); null in events journaled before authors were recorded, and left out of
+     * the journal when null, so old and new events replay alike.
+     */
+    Author by();
+
     /** IoT Hub's opType of the twin change notification. */
     default String opType() {
       return update().opType();
     }
   }
 
-  record TagsPatched(JsonDoc patch, Versions versions, Instant at) implements TwinChanged {
+  record TagsPatched(JsonDoc patch, Versions versions, Instant at, @JsonInclude(JsonInclude.Include.NON_NULL) Author by)
+      implements TwinChanged {
+    @JsonCreator
+    public TagsPatched {}
+
+    public TagsPatched(JsonDoc patch, Versions versions, Instant at) {
+      this(patch, versions, at, null);
+    }
+
     public TwinUpdate update() {
       return new TwinUpdate.PatchTags(patch);
     }
   }
 
-  record TagsReplaced(JsonDoc tags, Versions versions, Instant at) implements TwinChanged {
+  record TagsReplaced(JsonDoc tags, Versions versions, Instant at, @JsonInclude(JsonInclude.Include.NON_NULL) Author by)
+      implements TwinChanged {
+    @JsonCreator
+    public TagsReplaced {}
+
+    public TagsReplaced(JsonDoc tags, Versions versions, Instant at) {
+      this(tags, versions, at, null);
+    }
+
     public TwinUpdate update() {
       return new TwinUpdate.ReplaceTags(tags);
     }
   }
 
-  record DesiredPatched(JsonDoc patch, Versions versions, Instant at) implements TwinChanged {
+  record DesiredPatched(JsonDoc patch, Versions versions, Instant at, @JsonInclude(JsonInclude.Include.NON_NULL) Author by)
+      implements TwinChanged {
+    @JsonCreator
+    public DesiredPatched {}
+
+    public DesiredPatched(JsonDoc patch, Versions versions, Instant at) {
+      this(patch, versions, at, null);
+    }
+
     public TwinUpdate update() {
       return new TwinUpdate.PatchDesired(patch);
     }
   }
 
-  record DesiredReplaced(JsonDoc desired, Versions versions, Instant at) implements TwinChanged {
+  record DesiredReplaced(JsonDoc desired, Versions versions, Instant at, @JsonInclude(JsonInclude.Include.NON_NULL) Author by)
+      implements TwinChanged {
+    @JsonCreator
+    public DesiredReplaced {}
+
+    public DesiredReplaced(JsonDoc desired, Versions versions, Instant at) {
+      this(desired, versions, at, null);
+    }
+
     public TwinUpdate update() {
       return new TwinUpdate.ReplaceDesired(desired);
     }
   }
 
-  record ReportedPatched(JsonDoc patch, Versions versions, Instant at) implements TwinChanged {
+  record ReportedPatched(JsonDoc patch, Versions versions, Instant at, @JsonInclude(JsonInclude.Include.NON_NULL) Author by)
+      implements TwinChanged {
+    @JsonCreator
+    public ReportedPatched {}
+
+    public ReportedPatched(JsonDoc patch, Versions versions, Instant at) {
+      this(patch, versions, at, null);
+    }
+
     public TwinUpdate update() {
       return new TwinUpdate.PatchReported(patch);
     }
@@ -107,13 +156,18 @@ public sealed interface TwinEvent extends TwinhubSerializable {
    * (null otherwise, and left out of the journal).
    */
   record TwinPatched(JsonDoc tagsPatch, JsonDoc desiredPatch, Versions versions, Instant at,
-                     @com.fasterxml.jackson.annotation.JsonInclude(com.fasterxml.jackson.annotation.JsonInclude.Include.NON_NULL)
-                     String jobId) implements TwinChanged {
-    @com.fasterxml.jackson.annotation.JsonCreator
+                     @JsonInclude(JsonInclude.Include.NON_NULL) String jobId,
+                     @JsonInclude(JsonInclude.Include.NON_NULL) Author by) implements TwinChanged {
+    @JsonCreator
     public TwinPatched {}
 
     public TwinPatched(JsonDoc tagsPatch, JsonDoc desiredPatch, Versions versions, Instant at) {
-      this(tagsPatch, desiredPatch, versions, at, null);
+      this(tagsPatch, desiredPatch, versions, at, null, null);
+    }
+
+    /** A job's write: the job is its author. */
+    public TwinPatched(JsonDoc tagsPatch, JsonDoc desiredPatch, Versions versions, Instant at, String jobId) {
+      this(tagsPatch, desiredPatch, versions, at, jobId, jobId == null ? null : Author.job(jobId));
     }
 
     public TwinUpdate update() {
@@ -122,7 +176,15 @@ public sealed interface TwinEvent extends TwinhubSerializable {
   }
 
   /** {@code PUT /twins/{id}}: tags and desired replaced together. */
-  record TwinReplaced(JsonDoc tags, JsonDoc desired, Versions versions, Instant at) implements TwinChanged {
+  record TwinReplaced(JsonDoc tags, JsonDoc desired, Versions versions, Instant at,
+                      @JsonInclude(JsonInclude.Include.NON_NULL) Author by) implements TwinChanged {
+    @JsonCreator
+    public TwinReplaced {}
+
+    public TwinReplaced(JsonDoc tags, JsonDoc desired, Versions versions, Instant at) {
+      this(tags, desired, versions, at, null);
+    }
+
     public TwinUpdate update() {
       return new TwinUpdate.ReplaceTwin(tags, desired);
     }
@@ -130,13 +192,18 @@ public sealed interface TwinEvent extends TwinhubSerializable {
 
   /** The event that records {@code update}, accepted at {@code at} with the resulting versions. */
   static TwinChanged of(TwinUpdate update, Versions v, Instant at) {
-    if (update instanceof TwinUpdate.PatchTags u) return new TagsPatched(u.patch(), v, at);
-    if (update instanceof TwinUpdate.ReplaceTags u) return new TagsReplaced(u.tags(), v, at);
-    if (update instanceof TwinUpdate.PatchDesired u) return new DesiredPatched(u.patch(), v, at);
-    if (update instanceof TwinUpdate.ReplaceDesired u) return new DesiredReplaced(u.desired(), v, at);
-    if (update instanceof TwinUpdate.PatchReported u) return new ReportedPatched(u.patch(), v, at);
-    if (update instanceof TwinUpdate.UpdateTwin u) return new TwinPatched(u.tagsPatch(), u.desiredPatch(), v, at);
-    if (update instanceof TwinUpdate.ReplaceTwin u) return new TwinReplaced(u.tags(), u.desired(), v, at);
+    return of(update, v, at, null);
+  }
+
+  /** ... written by {@code by} (null: unknown). */
+  static TwinChanged of(TwinUpdate update, Versions v, Instant at, Author by) {
+    if (update instanceof TwinUpdate.PatchTags u) return new TagsPatched(u.patch(), v, at, by);
+    if (update instanceof TwinUpdate.ReplaceTags u) return new TagsReplaced(u.tags(), v, at, by);
+    if (update instanceof TwinUpdate.PatchDesired u) return new DesiredPatched(u.patch(), v, at, by);
+    if (update instanceof TwinUpdate.ReplaceDesired u) return new DesiredReplaced(u.desired(), v, at, by);
+    if (update instanceof TwinUpdate.PatchReported u) return new ReportedPatched(u.patch(), v, at, by);
+    if (update instanceof TwinUpdate.UpdateTwin u) return new TwinPatched(u.tagsPatch(), u.desiredPatch(), v, at, null, by);
+    if (update instanceof TwinUpdate.ReplaceTwin u) return new TwinReplaced(u.tags(), u.desired(), v, at, by);
     throw new IllegalArgumentException("unknown update " + update);
   }
 }

@@ -65,8 +65,14 @@ public final class TwinService {
   }
 
   public CompletionStage<TwinReply> updateTwin(String deviceId, String moduleId, TwinUpdate update, String ifMatch) {
+    return updateTwin(deviceId, moduleId, update, ifMatch, null);
+  }
+
+  /** A twin write by {@code by}, who is journaled with the change (audit, twin history). */
+  public CompletionStage<TwinReply> updateTwin(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
+                                               io.twinhub.twin.domain.Author by) {
     return ask(update instanceof TwinUpdate.PatchReported ? "patchReported" : "updateTwin", deviceId, moduleId,
-        r -> new TwinCommand.UpdateTwin(update, ifMatch, r));
+        r -> new TwinCommand.UpdateTwin(update, ifMatch, by, r));
   }
 
   /** A job's twin update: applied once per job id, a repeat answered from state (see {@link TwinCommand.UpdateTwinForJob}). */
