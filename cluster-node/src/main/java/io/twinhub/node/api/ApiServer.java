@@ -110,6 +110,11 @@ public final class ApiServer {
     return routes.authorized(required, inner);
   }
 
+  /** Where {@code GET /devices/{id}} reads {@code cloudToDeviceMessageCount}: the device's queue depth. */
+  public void countCloudToDeviceWith(Function<String, CompletionStage<Integer>> count) {
+    routes.countCloudToDeviceWith(count);
+  }
+
   /** IoT Hub-shaped responses (errors, JSON bodies) for routes of other modules. */
   public ApiResponses responses() {
     return responses;

@@ -101,6 +101,25 @@ public final class ServiceRoutes extends AllDirectives {
   }
 
   /**
+   * Messages queued for a device, shown as {@code cloudToDeviceMessageCount} on its identity
+   * ({@code GET /devices/{id}}); set once before the API binds. None set: the identity's stored 0.
+   */
+  private volatile java.util.function.Function<String, CompletionStage<Integer>> cloudToDeviceCount;
+
+  public void countCloudToDeviceWith(java.util.function.Function<String, CompletionStage<Integer>> count) {
+    this.cloudToDeviceCount = count;
+  }
+
+  /** The device with its queue depth; when the queue does not answer, the identity as stored. */
+  private CompletionStage<TwinReply> withCloudToDeviceCount(String deviceId, CompletionStage<TwinReply> device) {
+    var count = cloudToDeviceCount;
+    if (count == null) return device;
+    return device.thenCompose(r -> !(r instanceof TwinReply.Accepted a) || a.twin() == null ? CompletableFuture.completedFuture(r)
+        : count.apply(deviceId).handle((n, failure) -> failure != null ? r
+            : new TwinReply.Accepted(a.twin().withIdentity(a.twin().identity().withCloudToDeviceMessageCount(n)), a.moduleIds())));
+  }
+
+  /**
    * The whole API, every outcome in IoT Hub's shape. {@code extraRoutes} (other modules' routes on
    * the same listeners) are tried after this API's own resources and share the error handling:
    * routes reject what they do not serve, and only when every route has rejected a request does
@@ -135,7 +154,7 @@ public final class ServiceRoutes extends AllDirectives {
         pathPrefix(PathMatchers.segment(), deviceId -> concat(
             pathEnd(() -> concat(
                 get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
-                    reply(twins.getTwin(deviceId, null), this::identityResponse)))),
+                    reply(withCloudToDeviceCount(deviceId, twins.getTwin(deviceId, null)), this::identityResponse)))),
                 put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
                     putIdentity(deviceId, null)))),
                 delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->

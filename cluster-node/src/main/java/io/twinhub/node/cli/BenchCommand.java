@@ -26,6 +26,7 @@ import java.util.concurrent.Callable;
     "Starts the nodes itself (embedded Cassandra, free loopback ports, a temporary data dir) unless --url names existing ones.",
     "Workloads: twin-get | twin-patch | mixed | query-mix | query-each (REST API); cassandra-insert | http-bare |",
     "http-cassandra (baselines); mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
+    "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
     "config-lag (tag change -> configuration content under PATCH load);",
     "all (baselines + workloads); or several separated by commas."})
 public final class BenchCommand implements Callable<Integer> {
@@ -60,7 +61,7 @@ public final class BenchCommand implements Callable<Integer> {
   public long concurrency;
   @Option(names = "--twins", converter = Count.class, paramLabel = "N", defaultValue = "10000", description = "twins for twin-get, twin-patch, mixed")
   public long twins;
-  @Option(names = "--query-twins", converter = Count.class, paramLabel = "N", defaultValue = "100000", description = "twins for query-mix and query-each")
+  @Option(names = "--query-twins", converter = Count.class, paramLabel = "N", defaultValue = "100000", description = "twins for query-mix, query-each and job-update")
   public long queryTwins;
   @Option(names = "--seed-calls", converter = Count.class, paramLabel = "N", description = "bulk creates (100 twins each) in flight while seeding (default 4 per node)")
   public Long seedCalls;

@@ -21,6 +21,7 @@ import java.io.PrintWriter;
         DeviceCommand.class,
         TwinCommand.class,
         QueryCommand.class,
+        JobCommand.class,
         DeploymentCommand.class,
         ExportCommand.class,
         ReindexCommand.class,

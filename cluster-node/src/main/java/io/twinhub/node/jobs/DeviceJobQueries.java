@@ -45,6 +45,10 @@ public final class DeviceJobQueries implements TwinQueries {
 
   @Override
   public CompletionStage<QueryResult> query(String sql, int maxItems, String continuation, Optional<ReadYourWrites> ryw) {
+    // Most queries are of twins: they go to the index without a second parse.
+    if (sql == null || !sql.toLowerCase(java.util.Locale.ROOT).contains("devices.jobs")) {
+      return twins.query(sql, maxItems, continuation, ryw);
+    }
     Query q;
     try {
       q = QueryParser.parse(sql);
@@ -84,11 +88,10 @@ public final class DeviceJobQueries implements TwinQueries {
   private CompletionStage<List<ObjectNode>> jobRows(String jobId) {
     return jobs.get(jobId).thenCompose(reply -> {
       if (!(reply instanceof JobEntity.Accepted a)) return CompletableFuture.completedFuture(List.<ObjectNode>of());
-      JobEntity.State s = a.state();
+      JobEntity.JobView s = a.job();
       List<CompletableFuture<List<ObjectNode>>> perSlice = new ArrayList<>();
-      for (JobEntity.Slice slice : s.slices()) {
-        if (!slice.assigned()) continue;
-        perSlice.add(jobs.records(jobId, slice.sliceNo()).thenApply(r -> sliceRows(s, r)).toCompletableFuture());
+      for (int sliceNo : s.assignedSlices()) {
+        perSlice.add(jobs.records(jobId, sliceNo).thenApply(pages -> sliceRows(s, pages)).toCompletableFuture());
       }
       return CompletableFuture.allOf(perSlice.toArray(CompletableFuture[]::new)).thenApply(v -> {
         List<ObjectNode> all = new ArrayList<>();
@@ -98,13 +101,13 @@ public final class DeviceJobQueries implements TwinQueries {
     });
   }
 
-  private static List<ObjectNode> sliceRows(JobEntity.State job, JobSliceEntity.Records r) {
-    if (r.state() == null) return List.of();
-    JobSliceEntity.State s = r.state();
-    List<ObjectNode> rows = new ArrayList<>(s.deviceIds().size());
-    for (String d : s.deviceIds()) {
-      rows.add(JobJson.deviceJob(job.spec(), job.createdTime(), d, s.done().get(d), r.running().contains(d),
-          s.cancelled() || job.status().terminal(), s.assignedAt()));
+  private static List<ObjectNode> sliceRows(JobEntity.JobView job, List<JobSliceEntity.Records> pages) {
+    List<ObjectNode> rows = new ArrayList<>();
+    for (JobSliceEntity.Records r : pages) {
+      for (String d : r.deviceIds()) {
+        rows.add(JobJson.deviceJob(job.spec(), job.createdTime(), d, r.outcomes().get(d), r.running().contains(d),
+            r.cancelled() || job.status().terminal(), r.assignedAt()));
+      }
     }
     return rows;
   }

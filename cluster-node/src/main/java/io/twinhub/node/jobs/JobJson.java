@@ -24,8 +24,9 @@ final class JobJson {
 
   private JobJson() {}
 
-  static ObjectNode job(JobEntity.State s, DeviceJobStatistics stats) {
+  static ObjectNode job(JobEntity.JobView s) {
     JobSpec spec = s.spec();
+    DeviceJobStatistics stats = s.statistics();
     ObjectNode o = NODES.objectNode();
     o.put("jobId", spec.jobId());
     o.put("queryCondition", spec.queryCondition());

@@ -64,7 +64,9 @@ public final class JobRoutes extends AllDirectives {
             pathEnd(() -> concat(
                 put(() -> authorized(() -> create(jobId))),
                 get(() -> authorized(() -> reply(jobId, () -> jobs.get(jobId)))))),
-            path("cancel", () -> post(() -> authorized(() -> reply(jobId, () -> jobs.cancel(jobId))))))))));
+            // The SDK posts "{}": read (and ignore) it before answering.
+            path("cancel", () -> post(() -> authorized(() -> withSizeLimit(server.settings().maxBodyBytes(), () ->
+                entity(Unmarshaller.entityToByteArray(), ignored -> reply(jobId, () -> jobs.cancel(jobId))))))))))));
   }
 
   private Route authorized(Supplier<Route> inner) {
@@ -88,7 +90,7 @@ public final class JobRoutes extends AllDirectives {
   }
 
   private HttpResponse response(JobEntity.Reply reply) {
-    if (reply instanceof JobEntity.Accepted a) return server.responses().ok(JobJson.job(a.state(), a.statistics()));
+    if (reply instanceof JobEntity.Accepted a) return server.responses().ok(JobJson.job(a.job()));
     return error(((JobEntity.Rejected) reply).error());
   }
 
@@ -131,9 +133,9 @@ public final class JobRoutes extends AllDirectives {
         List<ObjectNode> matching = new ArrayList<>();
         for (var f : all) {
           if (f.join() instanceof JobEntity.Accepted a
-              && type.map(x -> x == a.state().spec().type()).orElse(true)
-              && status.map(x -> x == a.state().status()).orElse(true)) {
-            matching.add(JobJson.job(a.state(), a.statistics()));
+              && type.map(x -> x == a.job().spec().type()).orElse(true)
+              && status.map(x -> x == a.job().status()).orElse(true)) {
+            matching.add(JobJson.job(a.job()));
           }
         }
         List<ObjectNode> page = matching.subList(Math.min(offset, matching.size()), Math.min(matching.size(), offset + size));

@@ -20,6 +20,7 @@ import com.microsoft.azure.sdk.iot.service.query.QueryPageOptions;
 import com.microsoft.azure.sdk.iot.service.twin.Twin;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.mqtt.tls.TlsMaterial;
+import io.twinhub.node.cli.CliRun;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.TwinState;
@@ -294,6 +295,71 @@ class JobsIT {
       assertFalse(t.desired().metadata().lastUpdated().isBefore(start.truncatedTo(java.time.temporal.ChronoUnit.MILLIS)),
           "written at " + t.desired().metadata().lastUpdated() + ", start time " + start);
     }
+  }
+
+  @Test
+  void cancelStopsARunningJobFromStartingMoreDevices() throws Exception {
+    // 40 offline devices, a method job waiting 5 s for each to connect: the node's slice has 32 in
+    // flight (twinhub.jobs.parallelism), the other 8 wait for a free place when it is cancelled.
+    String run = id("cx");
+    devices(run, 40, "x");
+    awaitIndexed("tags.run = '" + run + "'", 40);
+    String jobId = id("job-cancel");
+    jobs.scheduleDirectMethod(jobId, "tags.run = '" + run + "'", "reboot", new Date(),
+        DirectMethodsJobOptions.builder().methodConnectTimeoutSeconds(5).methodResponseTimeoutSeconds(5).build());
+    awaitJob(jobId, j -> j.getJobStatistics() != null && j.getJobStatistics().getRunningCount() > 0, "devices in flight");
+    assertEquals(ScheduledJobStatus.cancelled, jobs.cancel(jobId).getJobStatus());
+    ScheduledJob stopped = awaitJob(jobId, j -> j.getJobStatistics().getRunningCount() == 0, "in-flight devices finish");
+    var s = stopped.getJobStatistics();
+    assertEquals(40, s.getDeviceCount());
+    assertEquals(0, s.getSucceededCount());
+    assertTrue(s.getFailedCount() <= 32 && s.getPendingCount() >= 8, stats(stopped));
+    Thread.sleep(6000); // longer than a device's connect timeout: nothing new was started meanwhile
+    ScheduledJob later = jobs.get(jobId);
+    assertEquals(ScheduledJobStatus.cancelled, later.getJobStatus());
+    assertEquals(s.getFailedCount(), later.getJobStatistics().getFailedCount(), stats(later));
+    assertEquals(s.getPendingCount(), later.getJobStatistics().getPendingCount(), stats(later));
+    JsonNode rows = query("SELECT deviceId FROM devices.jobs WHERE devices.jobs.jobId = '" + jobId
+        + "' AND devices.jobs.status = 'cancelled'");
+    assertEquals(s.getPendingCount(), rows.size(), rows.toString());
+  }
+
+  @Test
+  void theCliSchedulesWatchesListsAndCancelsJobs() throws Exception {
+    String run = id("cj");
+    devices(run, 4, "c");
+    awaitIndexed("tags.run = '" + run + "'", 4);
+    String[] target = {"--data-dir", dataDir.toString(), "--url", "https://" + host};
+    String jobId = id("job-cli");
+    CliRun scheduled = cli(target, "job", "schedule", jobId, "--twin-patch", "{\"properties\":{\"desired\":{\"cli\":1}}}",
+        "--query", "tags.run = '" + run + "'", "--wait");
+    assertEquals(0, scheduled.exit(), scheduled.toString());
+    assertTrue(scheduled.out().contains("done in") && scheduled.out().contains("completed, 4 of 4 devices"), scheduled.out());
+    CliRun shown = cli(target, "job", "show", jobId);
+    assertEquals("completed", JSON.readTree(shown.out()).path("status").asText(), shown.out());
+    CliRun listed = cli(target, "job", "list", "--status", "completed");
+    assertEquals(0, listed.exit(), listed.toString());
+    assertTrue(listed.out().contains(jobId), listed.out());
+
+    Path file = dataDir.resolve(jobId + "-later.json");
+    java.nio.file.Files.writeString(file, "{\"type\":\"scheduleUpdateTwin\",\"queryCondition\":\"tags.run = '" + run
+        + "'\",\"startTime\":\"" + Instant.now().plusSeconds(3600) + "\",\"updateTwin\":{\"tags\":{\"x\":1}}}");
+    CliRun later = cli(target, "job", "schedule", jobId + "-later", "--file", file.toString());
+    assertEquals("scheduled", JSON.readTree(later.out()).path("status").asText(), later.toString());
+    CliRun cancelled = cli(target, "job", "cancel", jobId + "-later");
+    assertEquals("cancelled", JSON.readTree(cancelled.out()).path("status").asText(), cancelled.toString());
+
+    CliRun usage = cli(target, "job", "schedule", id("x"));
+    assertEquals(2, usage.exit(), "neither --file, --twin-patch nor --method: " + usage);
+    CliRun missing = cli(target, "job", "show", id("nope"));
+    assertEquals(1, missing.exit(), missing.toString());
+    assertTrue(missing.err().contains("JobNotFound"), missing.err());
+  }
+
+  static CliRun cli(String[] target, String... args) {
+    String[] all = java.util.Arrays.copyOf(args, args.length + target.length);
+    System.arraycopy(target, 0, all, args.length, target.length);
+    return CliRun.of(all);
   }
 
   @Test

@@ -80,7 +80,22 @@ public final class JobEntity
   public sealed interface Reply extends TwinhubSerializable {}
 
   /** The job as it is, with statistics that include running slices' latest progress. */
-  public record Accepted(State state, DeviceJobStatistics statistics) implements Reply {}
+  public record Accepted(JobView job) implements Reply {}
+
+  /**
+   * What a reader of a job gets: small whatever the job's size (replies may cross the cluster,
+   * whose messages are bounded), unlike {@link State}, which holds device ids of slices not yet
+   * handed out.
+   *
+   * @param assignedSlices the slices that have their devices (and their outcomes) in their own journal
+   */
+  public record JobView(JobSpec spec, JobStatus status, Instant createdTime, Instant startedTime, Instant endTime,
+                        String failureReason, DeviceJobStatistics statistics, List<Integer> assignedSlices)
+      implements TwinhubSerializable {
+    public JobView {
+      assignedSlices = List.copyOf(assignedSlices);
+    }
+  }
 
   public record Rejected(IotHubError error) implements Reply {}
 
@@ -184,6 +199,11 @@ public final class JobEntity
     /** Every selected device has its outcome: a running job is complete. */
     public boolean allDone() {
       return selectionDone && slices.stream().allMatch(Slice::finished);
+    }
+
+    public JobView view(Map<Integer, Report> live) {
+      return new JobView(spec, status, createdTime, startedTime, endTime, failureReason, statistics(live),
+          slices.stream().filter(Slice::assigned).map(Slice::sliceNo).toList());
     }
 
     /** Ended and no slice still works: nothing needs waking any more. */
@@ -463,7 +483,7 @@ public final class JobEntity
   }
 
   private Reply view(State s) {
-    return new Accepted(s, s.statistics(live));
+    return new Accepted(s.view(live));
   }
 
   private ReplyEffect<Event, State> notFound(ActorRef<Reply> replyTo) {

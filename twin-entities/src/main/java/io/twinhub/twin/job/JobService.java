@@ -58,10 +58,23 @@ public final class JobService {
     return registry().<JobRegistry.JobIds>ask(JobRegistry.ListJobs::new, askTimeout).thenApply(JobRegistry.JobIds::all);
   }
 
-  /** The devices of one slice with their outcomes (fails when the slice does not answer in time). */
-  public CompletionStage<JobSliceEntity.Records> records(String jobId, int sliceNo) {
+  /** Records per ask: a page of outcomes stays far below the cluster's message size limit. */
+  static final int RECORDS_PAGE = 50;
+
+  /** The devices of one slice with their outcomes, page by page (fails when the slice does not answer in time). */
+  public CompletionStage<List<JobSliceEntity.Records>> records(String jobId, int sliceNo) {
+    return recordsFrom(jobId, sliceNo, 0, new java.util.ArrayList<>());
+  }
+
+  private CompletionStage<List<JobSliceEntity.Records>> recordsFrom(String jobId, int sliceNo, int from,
+                                                                     List<JobSliceEntity.Records> pages) {
     return sharding.entityRefFor(JobSliceEntity.TYPE_KEY, JobSliceEntity.entityId(jobId, sliceNo))
-        .<JobSliceEntity.Records>ask(JobSliceEntity.GetRecords::new, askTimeout);
+        .<JobSliceEntity.Records>ask(r -> new JobSliceEntity.GetRecords(from, RECORDS_PAGE, r), askTimeout)
+        .thenCompose(page -> {
+          pages.add(page);
+          int next = from + page.deviceIds().size();
+          return page.deviceIds().isEmpty() || next >= page.total() ? done(pages) : recordsFrom(jobId, sliceNo, next, pages);
+        });
   }
 
   private EntityRef<JobEntity.Command> job(String jobId) {

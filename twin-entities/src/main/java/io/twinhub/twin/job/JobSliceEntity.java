@@ -66,8 +66,11 @@ public final class JobSliceEntity
   /** Stop starting devices; those in flight still get their outcome. */
   public record Cancel() implements Command {}
 
-  /** Every device of the slice with its outcome, for {@code SELECT * FROM devices.jobs}. */
-  public record GetRecords(ActorRef<Records> replyTo) implements Command {}
+  /**
+   * Devices {@code from}.. (at most {@code max}) of the slice with their outcomes, for {@code SELECT *
+   * FROM devices.jobs}; a page at a time, because replies crossing the cluster are bounded in size.
+   */
+  public record GetRecords(int from, int max, ActorRef<Records> replyTo) implements Command {}
 
   record DeviceFinished(DeviceJobRecord record) implements Command {}
 
@@ -77,8 +80,18 @@ public final class JobSliceEntity
 
   record ReportTick() implements Command {}
 
-  /** @param state null when the slice was never assigned */
-  public record Records(State state, Set<String> running) implements TwinhubSerializable {}
+  /**
+   * A page of a slice's devices: {@code outcomes} holds those with a journaled outcome,
+   * {@code running} those in flight. {@code total} is 0 for a slice never assigned.
+   */
+  public record Records(List<String> deviceIds, Map<String, DeviceJobRecord> outcomes, Set<String> running,
+                        boolean cancelled, Instant assignedAt, int total) implements TwinhubSerializable {
+    public Records {
+      deviceIds = List.copyOf(deviceIds);
+      outcomes = Map.copyOf(outcomes);
+      running = Set.copyOf(running);
+    }
+  }
 
   public sealed interface Event extends TwinhubSerializable {}
 
@@ -109,6 +122,20 @@ public final class JobSliceEntity
 
     public boolean assigned() {
       return spec != null;
+    }
+
+    /** Devices {@code from}.. (at most {@code max}) with what is known of them. */
+    public Records records(int from, int max, Set<String> busy) {
+      int start = Math.max(0, Math.min(from, deviceIds.size()));
+      List<String> ids = deviceIds.subList(start, Math.min(deviceIds.size(), start + Math.max(0, max)));
+      Map<String, DeviceJobRecord> outcomes = new LinkedHashMap<>();
+      Set<String> running = new LinkedHashSet<>();
+      for (String d : ids) {
+        DeviceJobRecord r = done.get(d);
+        if (r != null) outcomes.put(d, r);
+        else if (busy.contains(d)) running.add(d);
+      }
+      return new Records(ids, outcomes, running, cancelled, assignedAt, deviceIds.size());
     }
 
     /** Devices still to run, in order, leaving out those in flight (and for method jobs those started). */
@@ -241,8 +268,7 @@ public final class JobSliceEntity
           }
           return Effect().persist(new Cancelled(clock.instant())).thenRun(after -> report(after, true)).thenNoReply();
         })
-        .onCommand(GetRecords.class, (s, c) -> Effect().reply(c.replyTo(),
-            new Records(s.assigned() ? s : null, Set.copyOf(busy()))))
+        .onCommand(GetRecords.class, (s, c) -> Effect().reply(c.replyTo(), s.records(c.from(), c.max(), busy())))
         .onCommand(DeviceFinished.class, (s, c) -> {
           inFlight.remove(c.record().deviceId());
           unjournaled.add(c.record());

@@ -66,4 +66,16 @@ class JobSliceStateTest {
     assertTrue(s.finished(Set.of()));
     assertFalse(State.EMPTY.finished(Set.of()), "an unassigned slice is not finished");
   }
+
+  @Test
+  void recordsComeAPageAtATime() {
+    State s = assigned(JobType.scheduleUpdateTwin, "a", "b", "c").apply(new DevicesDone(List.of(ok("b"))));
+    Records r = s.records(1, 5, Set.of("c"));
+    assertEquals(List.of("b", "c"), r.deviceIds());
+    assertEquals(Set.of("b"), r.outcomes().keySet());
+    assertEquals(Set.of("c"), r.running());
+    assertEquals(3, r.total());
+    assertTrue(s.records(3, 5, Set.of()).deviceIds().isEmpty(), "past the end");
+    assertEquals(0, State.EMPTY.records(0, 5, Set.of()).total(), "never assigned");
+  }
 }

@@ -62,6 +62,9 @@ class JobStateTest {
     var live = Map.of(1, new Report(1, 1, 1, 1, false), 0, new Report(0, 1, 0, 2, false));
     // Slice 0 counts from the journal (its stale report is ignored); slice 1 from its report.
     assertEquals(new DeviceJobStatistics(6, 1, 4, 1, 0), s.statistics(live));
+    JobView view = s.view(live);
+    assertEquals(List.of(0, 1), view.assignedSlices());
+    assertEquals(s.statistics(live), view.statistics());
     assertEquals(new DeviceJobStatistics(6, 0, 3, 0, 3), s.statistics(Map.of()));
   }
 

@@ -110,6 +110,7 @@ final class BenchRun implements AutoCloseable {
           ? rest.get(RestWorkloads.anyTwin(o.twins()), node) : rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
       case "query-mix" -> List.of(queryMix(o));
       case "query-each" -> queryEach(o);
+      case "job-update" -> jobUpdate(o);
       case "config-lag" -> List.of(configLag(o));
       case "cassandra-insert" -> List.of(cassandraInsert(o));
       case "http-bare" -> List.of(httpBare(o, false));
@@ -183,6 +184,30 @@ final class BenchRun implements AutoCloseable {
           String.format(Locale.ROOT, RestWorkloads.QUERIES.get(q), "bench-N")) + r.note()));
     }
     return rows;
+  }
+
+  /**
+   * {@code job-update}: the twin-patch rate over the query workloads' twins ({@code --query-twins},
+   * 100,000 by default), then one twin-update job over all of them in the same run: twins per
+   * second of the job (creation to end, the hub's own times) and its ratio to the PATCH rate.
+   */
+  private List<BenchResult> jobUpdate(BenchOptions o) throws Exception {
+    seedQueryTwins(o);
+    int twins = o.queryTwins();
+    BenchResult patch = measure(o.forWorkload("twin-patch"), new NodeProbe(target.pids()),
+        i -> rest.patch(RestWorkloads.anyTwin(twins), (int) i), client.materializer());
+    patch = patch.withNote(String.format(Locale.ROOT, "%,d twins, the same run's PATCH rate; ", twins) + patch.note());
+    NodeProbe probe = new NodeProbe(target.pids());
+    NodeProbe.Mark m = probe.mark();
+    RestWorkloads.JobRun job = rest.updateJob(twins, Duration.ofMinutes(60));
+    double cpu = probe.cpuPercentSince(m);
+    double rate = job.seconds() > 0 ? (job.devices() - job.failed()) / job.seconds() : 0;
+    BenchResult row = new BenchResult("job-update", job.devices(), job.failed(), job.seconds(), rate, -1, -1, -1, cpu,
+        probe.heapAfterGc(), String.format(Locale.ROOT, "one scheduleUpdateTwin job over %,d twins, %s; %.2f x the PATCH rate",
+        job.devices(), job.status(), patch.rate() > 0 ? rate / patch.rate() : Double.NaN));
+    System.out.printf(Locale.ROOT, "bench: job-update %,d twins in %.1f s = %,.0f twins/s; twin-patch %,.0f/s; ratio %.2f%n",
+        job.devices(), job.seconds(), rate, patch.rate(), rate / patch.rate());
+    return List.of(patch, row);
   }
 
   private BenchResult cassandraInsert(BenchOptions o) throws Exception {

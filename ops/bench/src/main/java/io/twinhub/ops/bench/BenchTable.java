@@ -125,6 +125,7 @@ public final class BenchTable {
   }
 
   static String millis(long micros) {
+    if (micros < 0) return ""; // a row without per-operation latencies (job-update)
     return micros < 10_000 ? String.format(Locale.ROOT, "%.2f", micros / 1000.0)
         : String.format(Locale.ROOT, "%,.0f", micros / 1000.0);
   }

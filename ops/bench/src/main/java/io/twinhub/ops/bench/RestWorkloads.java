@@ -136,6 +136,50 @@ public final class RestWorkloads {
     return (System.nanoTime() - t0) / 1e9;
   }
 
+  /** A finished job: its devices, failures and the seconds from creation to end (the hub's own times). */
+  record JobRun(long devices, long failed, double seconds, String status) {}
+
+  /**
+   * {@code job-update}: one scheduleUpdateTwin job over bench-0..twins-1 (a desired property, like
+   * twin-patch's), created through node 1 and followed with {@code GET /jobs/v2/{id}} every second
+   * (progress printed) until it ends or {@code timeout} passes.
+   */
+  JobRun updateJob(int twins, Duration timeout) throws Exception {
+    String jobId = "bench-job-" + System.currentTimeMillis();
+    String body = "{\"jobId\":\"" + jobId + "\",\"type\":\"scheduleUpdateTwin\",\"queryCondition\":"
+        + "\"STARTSWITH(deviceId, '" + PREFIX + "')\",\"startTime\":\"" + java.time.Instant.now() + "\","
+        + "\"maxExecutionTimeInSeconds\":0,\"updateTwin\":{\"properties\":{\"desired\":{\"benchJob\":\"" + jobId + "\"}}}}";
+    RestClient.Answer created = client.sendAndWait(0, "PUT", "/jobs/v2/" + jobId + "?" + RestClient.API_VERSION, body);
+    if (!created.ok()) throw new IllegalStateException("PUT /jobs/v2/" + jobId + " answered " + created.status() + " " + created.text());
+    long deadline = System.nanoTime() + timeout.toNanos();
+    JsonNode job = JSON.readTree(created.text());
+    long lastDone = 0;
+    long lastAt = System.nanoTime();
+    while (System.nanoTime() < deadline) {
+      Thread.sleep(1000);
+      RestClient.Answer a = client.sendAndWait(0, "GET", "/jobs/v2/" + jobId + "?" + RestClient.API_VERSION, null);
+      if (!a.ok()) continue;
+      job = JSON.readTree(a.text());
+      JsonNode st = job.path("deviceJobStatistics");
+      long done = st.path("succeededCount").asLong() + st.path("failedCount").asLong();
+      long now = System.nanoTime();
+      System.out.printf(Locale.ROOT, "bench: job-update %s %,d of %,d twins (%,.0f/s now)%n", job.path("status").asText(),
+          done, st.path("deviceCount").asLong(), (done - lastDone) / ((now - lastAt) / 1e9));
+      lastDone = done;
+      lastAt = now;
+      String status = job.path("status").asText();
+      if (status.equals("completed") || status.equals("failed") || status.equals("cancelled")) break;
+    }
+    JsonNode st = job.path("deviceJobStatistics");
+    String end = job.path("endTime").asText(null);
+    double seconds = end == null ? Double.NaN : java.time.Duration.between(java.time.Instant.parse(job.path("createdTime").asText()),
+        java.time.Instant.parse(end)).toMillis() / 1000.0;
+    if (st.path("deviceCount").asLong() != twins) {
+      System.out.printf(Locale.ROOT, "bench: job-update selected %,d twins, expected %,d%n", st.path("deviceCount").asLong(), twins);
+    }
+    return new JobRun(st.path("deviceCount").asLong(), st.path("failedCount").asLong(), seconds, job.path("status").asText());
+  }
+
   private boolean check(String what, RestClient.Answer a) {
     if (a.ok()) return true;
     logError(what, a, null);
