@@ -11,7 +11,7 @@ import io.twinhub.node.api.ApiSettings;
 import io.twinhub.node.api.GatewayDirectMethods;
 import io.twinhub.node.jobs.JobsModule;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
 import io.twinhub.projections.index.QueryIndex;
 import io.twinhub.projections.index.QueryIndexModule;

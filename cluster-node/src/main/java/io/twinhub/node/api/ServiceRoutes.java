@@ -25,6 +25,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.node.security.ServiceAuthenticator;
 import io.twinhub.twin.auth.AccessRight;
 import io.twinhub.twin.auth.Principal;
+import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.Author;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.JsonDoc;
@@ -159,14 +160,14 @@ public final class ServiceRoutes extends AllDirectives {
                 delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
                     ifMatch(etag -> reply(twins.deleteDevice(deviceId, etag), r -> responses.noContent()))))))),
             pathPrefix("modules", () -> concat(
-                pathEnd(() -> get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
-                    listModules(deviceId))))),
+                pathEnd(() -> get(() -> authorizedForModules(deviceId, null, AccessRight.RegistryRead, () ->
+                    ids(deviceId, null, () -> listModules(deviceId))))),
                 path(PathMatchers.segment(), moduleId -> concat(
-                    get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
+                    get(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
                         reply(twins.getTwin(deviceId, moduleId), this::identityResponse)))),
-                    put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
+                    put(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         putIdentity(deviceId, moduleId)))),
-                    delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
+                    delete(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         ifMatch(etag -> reply(twins.deleteModule(deviceId, moduleId, etag),
                             r -> responses.noContent()))))))))))));
   }
@@ -384,6 +385,41 @@ public final class ServiceRoutes extends AllDirectives {
 
   /** {@link #authorized}, handing the token's policy to {@code inner} (writes journal it as their author). */
   public Route authorizedAs(AccessRight required, Function<Principal.ServicePolicy, Route> inner) {
+    return apiVersion(() -> optionalHeaderValueByName("Authorization", header -> {
+      ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
+      if (r instanceof ServiceAuthenticator.Denied d) {
+        return complete(responses.error(d.error()));
+      }
+      return inner.apply(((ServiceAuthenticator.Authorized) r).principal());
+    }));
+  }
+
+  /**
+   * The module-identity routes: a service policy as everywhere, or the IoT Edge device itself
+   * ({@link ServiceAuth#isEdgeDeviceToken}), as IoT Hub admits IoT Edge's identity service: it
+   * may read its modules, and create and delete those it deploys, not the system modules
+   * ({@code $edgeAgent}, {@code $edgeHub}), which are the hub's.
+   */
+  private Route authorizedForModules(String deviceId, String moduleId, AccessRight required, Supplier<Route> inner) {
+    return apiVersion(() -> optionalHeaderValueByName("Authorization", header -> {
+      ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
+      if (r.isAuthorized()) {
+        return inner.get();
+      }
+      Route denied = complete(responses.error(((ServiceAuthenticator.Denied) r).error()));
+      boolean deviceMayDoIt = required != AccessRight.RegistryWrite || (moduleId != null && !moduleId.startsWith("$"));
+      boolean deviceToken = header.flatMap(SasToken::tryParse).map(t -> t.keyName().isEmpty()).orElse(false);
+      if (!deviceMayDoIt || !deviceToken || Identity.checkId(deviceId, "deviceId").isPresent()) {
+        return denied;
+      }
+      return onSuccess(twins.getTwin(deviceId, null), reply ->
+          reply instanceof TwinReply.Accepted a && auth.isEdgeDeviceToken(header.get(), a.twin().identity())
+              ? inner.get() : denied);
+    }));
+  }
+
+  /** The api-version parameter: required, one of the supported versions. */
+  private Route apiVersion(Supplier<Route> inner) {
     return parameterList("api-version", versions -> {
       if (versions.isEmpty()) {
         return complete(responses.error(IotHubErrorCode.InvalidProtocolVersion,
@@ -394,13 +430,7 @@ public final class ServiceRoutes extends AllDirectives {
             "api-version '" + RegistryJson.clip(String.join(",", versions)) + "' is not supported; supported: "
                 + settings.apiVersions().stream().sorted().toList()));
       }
-      return optionalHeaderValueByName("Authorization", header -> {
-        ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
-        if (r instanceof ServiceAuthenticator.Denied d) {
-          return complete(responses.error(d.error()));
-        }
-        return inner.apply(((ServiceAuthenticator.Authorized) r).principal());
-      });
+      return inner.get();
     });
   }
 
