@@ -11,7 +11,7 @@ import io.twinhub.node.api.ApiSettings;
 import io.twinhub.node.api.GatewayDirectMethods;
 import io.twinhub.node.jobs.JobsModule;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
 import io.twinhub.projections.index.QueryIndex;
 import io.twinhub.projections.index.QueryIndexModule;
@@ -164,6 +164,7 @@ public final class TwinhubNode {
     routes.add(jobs.routes(server, twin.limits()));
     routes.add(configurations.routes(server, twin.limits()));
     routes.add(new io.twinhub.node.api.CloudToDeviceRoutes(c2d, server).route());
+    server.countCloudToDeviceWith(c2d::depth);
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
     startAmqp(system, c2d, twin, api, policies, tls, s);
     return server;

@@ -16,7 +16,7 @@ import akka.http.javadsl.model.HttpHeader;
 import akka.http.javadsl.model.HttpRequest;
 import akka.http.javadsl.model.HttpResponse;
 import java.util.function.Function;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.twin.auth.SasVerifier;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.service.TwinService;
@@ -108,6 +108,11 @@ public final class ApiServer {
    */
   public Route authorized(AccessRight required, java.util.function.Supplier<Route> inner) {
     return routes.authorized(required, inner);
+  }
+
+  /** Where {@code GET /devices/{id}} reads {@code cloudToDeviceMessageCount}: the device's queue depth. */
+  public void countCloudToDeviceWith(Function<String, CompletionStage<Integer>> count) {
+    routes.countCloudToDeviceWith(count);
   }
 
   /** IoT Hub-shaped responses (errors, JSON bodies) for routes of other modules. */

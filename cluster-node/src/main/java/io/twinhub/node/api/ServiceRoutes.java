@@ -25,10 +25,12 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.node.security.ServiceAuthenticator;
 import io.twinhub.twin.auth.AccessRight;
 import io.twinhub.twin.auth.Principal;
+import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.Author;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.Outcome;
+import io.twinhub.twin.domain.TwinDelta;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.domain.TwinRule;
@@ -100,6 +102,25 @@ public final class ServiceRoutes extends AllDirectives {
   }
 
   /**
+   * Messages queued for a device, shown as {@code cloudToDeviceMessageCount} on its identity
+   * ({@code GET /devices/{id}}); set once before the API binds. None set: the identity's stored 0.
+   */
+  private volatile java.util.function.Function<String, CompletionStage<Integer>> cloudToDeviceCount;
+
+  public void countCloudToDeviceWith(java.util.function.Function<String, CompletionStage<Integer>> count) {
+    this.cloudToDeviceCount = count;
+  }
+
+  /** The device with its queue depth; when the queue does not answer, the identity as stored. */
+  private CompletionStage<TwinReply> withCloudToDeviceCount(String deviceId, CompletionStage<TwinReply> device) {
+    var count = cloudToDeviceCount;
+    if (count == null) return device;
+    return device.thenCompose(r -> !(r instanceof TwinReply.Accepted a) || a.twin() == null ? CompletableFuture.completedFuture(r)
+        : count.apply(deviceId).handle((n, failure) -> failure != null ? r
+            : new TwinReply.Accepted(a.twin().withIdentity(a.twin().identity().withCloudToDeviceMessageCount(n)), a.moduleIds())));
+  }
+
+  /**
    * The whole API, every outcome in IoT Hub's shape. {@code extraRoutes} (other modules' routes on
    * the same listeners) are tried after this API's own resources and share the error handling:
    * routes reject what they do not serve, and only when every route has rejected a request does
@@ -134,20 +155,20 @@ public final class ServiceRoutes extends AllDirectives {
         pathPrefix(PathMatchers.segment(), deviceId -> concat(
             pathEnd(() -> concat(
                 get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
-                    reply(twins.getTwin(deviceId, null), this::identityResponse)))),
+                    reply(withCloudToDeviceCount(deviceId, twins.getTwin(deviceId, null)), this::identityResponse)))),
                 put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
                     putIdentity(deviceId, null)))),
                 delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
                     ifMatch(etag -> reply(twins.deleteDevice(deviceId, etag), r -> responses.noContent()))))))),
             pathPrefix("modules", () -> concat(
-                pathEnd(() -> get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
-                    listModules(deviceId))))),
+                pathEnd(() -> get(() -> authorizedForModules(deviceId, null, AccessRight.RegistryRead, () ->
+                    ids(deviceId, null, () -> listModules(deviceId))))),
                 path(PathMatchers.segment(), moduleId -> concat(
-                    get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
+                    get(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
                         reply(twins.getTwin(deviceId, moduleId), this::identityResponse)))),
-                    put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
+                    put(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         putIdentity(deviceId, moduleId)))),
-                    delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
+                    delete(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         ifMatch(etag -> reply(twins.deleteModule(deviceId, moduleId, etag),
                             r -> responses.noContent()))))))))))));
   }
@@ -157,10 +178,18 @@ public final class ServiceRoutes extends AllDirectives {
         pathEnd(() -> twin(deviceId, null)),
         path("methods", () -> directMethod(deviceId, null)),
         path("history", () -> twinHistory(deviceId, null)),
+        path("delta", () -> twinDelta(deviceId, null)),
         pathPrefix("modules", () -> pathPrefix(PathMatchers.segment(), moduleId -> concat(
             pathEnd(() -> twin(deviceId, moduleId)),
             path("methods", () -> directMethod(deviceId, moduleId)),
-            path("history", () -> twinHistory(deviceId, moduleId)))))));
+            path("history", () -> twinHistory(deviceId, moduleId)),
+            path("delta", () -> twinDelta(deviceId, moduleId)))))));
+  }
+
+  /** {@code GET /twins/{id}/delta} (twinhub extension): the desired properties the device has not reported ({@link TwinDelta}). */
+  private Route twinDelta(String deviceId, String moduleId) {
+    return get(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+        reply(twins.getTwin(deviceId, moduleId), a -> responses.ok(TwinJson.delta(a.twin(), TwinDelta.of(a.twin().state())))))));
   }
 
   private Route twin(String deviceId, String moduleId) {
@@ -365,6 +394,41 @@ public final class ServiceRoutes extends AllDirectives {
 
   /** {@link #authorized}, handing the token's policy to {@code inner} (writes journal it as their author). */
   public Route authorizedAs(AccessRight required, Function<Principal.ServicePolicy, Route> inner) {
+    return apiVersion(() -> optionalHeaderValueByName("Authorization", header -> {
+      ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
+      if (r instanceof ServiceAuthenticator.Denied d) {
+        return complete(responses.error(d.error()));
+      }
+      return inner.apply(((ServiceAuthenticator.Authorized) r).principal());
+    }));
+  }
+
+  /**
+   * The module-identity routes: a service policy as everywhere, or the IoT Edge device itself
+   * ({@link ServiceAuth#isEdgeDeviceToken}), as IoT Hub admits IoT Edge's identity service: it
+   * may read its modules, and create and delete those it deploys, not the system modules
+   * ({@code $edgeAgent}, {@code $edgeHub}), which are the hub's.
+   */
+  private Route authorizedForModules(String deviceId, String moduleId, AccessRight required, Supplier<Route> inner) {
+    return apiVersion(() -> optionalHeaderValueByName("Authorization", header -> {
+      ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
+      if (r.isAuthorized()) {
+        return inner.get();
+      }
+      Route denied = complete(responses.error(((ServiceAuthenticator.Denied) r).error()));
+      boolean deviceMayDoIt = required != AccessRight.RegistryWrite || (moduleId != null && !moduleId.startsWith("$"));
+      boolean deviceToken = header.flatMap(SasToken::tryParse).map(t -> t.keyName().isEmpty()).orElse(false);
+      if (!deviceMayDoIt || !deviceToken || Identity.checkId(deviceId, "deviceId").isPresent()) {
+        return denied;
+      }
+      return onSuccess(twins.getTwin(deviceId, null), reply ->
+          reply instanceof TwinReply.Accepted a && auth.isEdgeDeviceToken(header.get(), a.twin().identity())
+              ? inner.get() : denied);
+    }));
+  }
+
+  /** The api-version parameter: required, one of the supported versions. */
+  private Route apiVersion(Supplier<Route> inner) {
     return parameterList("api-version", versions -> {
       if (versions.isEmpty()) {
         return complete(responses.error(IotHubErrorCode.InvalidProtocolVersion,
@@ -375,13 +439,7 @@ public final class ServiceRoutes extends AllDirectives {
             "api-version '" + RegistryJson.clip(String.join(",", versions)) + "' is not supported; supported: "
                 + settings.apiVersions().stream().sorted().toList()));
       }
-      return optionalHeaderValueByName("Authorization", header -> {
-        ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
-        if (r instanceof ServiceAuthenticator.Denied d) {
-          return complete(responses.error(d.error()));
-        }
-        return inner.apply(((ServiceAuthenticator.Authorized) r).principal());
-      });
+      return inner.get();
     });
   }
 

@@ -7,6 +7,9 @@ import io.twinhub.node.NodeSettings;
 import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
+import io.twinhub.twin.c2d.CloudToDeviceMessage;
+import io.twinhub.twin.c2d.CloudToDeviceQueue;
+import io.twinhub.twin.c2d.DeliveryAck;
 import io.twinhub.twin.entity.DeviceEntity;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -15,6 +18,8 @@ import java.net.ServerSocket;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.TimeUnit;
@@ -65,10 +70,51 @@ class NodeRolesIT {
 
         assertEquals(1, hostedDevices(twinMember), "the twin lives on the twin member");
         assertEquals(0, hostedDevices(apiMember.node), "the api member hosts no twin");
+
+        // Cloud-to-device across members: the queue lives on the twin member, the device's MQTT
+        // session on the api member; the message goes there and its PUBACK comes back.
+        String c2dDevice = "roles-c2d-" + UUID.randomUUID().toString().substring(0, 8);
+        io.twinhub.node.mqtt.MqttTestNodes.createDevice(apiMember.node.twins(), c2dDevice);
+        var c2d = apiMember.node.c2d();
+        assertInstanceOf(CloudToDeviceQueue.Queued.class, c2d.send(c2dMessage(c2dDevice, "before-connect"))
+            .toCompletableFuture().get(30, TimeUnit.SECONDS), "queued on the twin member");
+        List<String> arrived = new CopyOnWriteArrayList<>();
+        List<Integer> packetIds = new CopyOnWriteArrayList<>();
+        var device = io.twinhub.node.mqtt.MqttTestNodes.cloudToDeviceReceiver(apiMember.node.settings().mqttPort(),
+            apiMember.node.api().tls().clientSslContext(), c2dDevice, arrived, packetIds);
+        try {
+          c2d.send(c2dMessage(c2dDevice, "while-connected")).toCompletableFuture().get(30, TimeUnit.SECONDS);
+          long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+          while (arrived.size() < 2 && System.nanoTime() < deadline) Thread.sleep(100);
+          assertEquals(List.of("before-connect", "while-connected"), List.copyOf(arrived));
+          for (int id : packetIds) device.messageArrivedComplete(id, 1);
+          while (c2d.depth(c2dDevice).toCompletableFuture().get(30, TimeUnit.SECONDS) > 0 && System.nanoTime() < deadline) {
+            Thread.sleep(100);
+          }
+          assertEquals(0, c2d.depth(c2dDevice).toCompletableFuture().get(30, TimeUnit.SECONDS), "both completed by PUBACK");
+          assertEquals(0, hostedQueues(apiMember.node), "the queue is hosted on the twin member only");
+        } finally {
+          device.disconnectForcibly(1000, 1000);
+          device.close();
+        }
       }
     } finally {
       twinMember.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
     }
+  }
+
+  private static CloudToDeviceMessage c2dMessage(String deviceId, String messageId) {
+    return new CloudToDeviceMessage(deviceId, messageId, null, null, null, null, Map.of(), DeliveryAck.NONE, null, null,
+        messageId.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+  }
+
+  private static int hostedQueues(TwinhubNode node) throws Exception {
+    var region = ClusterSharding.get(node.system()).shardState();
+    akka.cluster.sharding.ShardRegion.CurrentShardRegionState state =
+        AskPattern.<akka.cluster.sharding.typed.ClusterShardingQuery, akka.cluster.sharding.ShardRegion.CurrentShardRegionState>ask(
+            region, r -> new GetShardRegionState(CloudToDeviceQueue.TYPE_KEY, r), Duration.ofSeconds(10), node.system().scheduler())
+        .toCompletableFuture().get(15, TimeUnit.SECONDS);
+    return state.getShards().stream().mapToInt(s -> s.getEntityIds().size()).sum();
   }
 
   private static int hostedDevices(TwinhubNode node) throws Exception {

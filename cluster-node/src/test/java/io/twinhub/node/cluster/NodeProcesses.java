@@ -4,7 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinhub.node.Main;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.auth.SharedAccessPolicy;

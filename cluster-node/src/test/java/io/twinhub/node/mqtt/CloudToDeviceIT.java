@@ -156,6 +156,11 @@ class CloudToDeviceIT {
       assertNotNull(feedback.get(live).getEnqueuedTimeUtc());
 
       assertThrows(IotHubNotFoundException.class, () -> sender.send(id("nobody"), message(id("x"), "x"), 60_000));
+      String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + HOST + ":"
+          + node.settings().managementPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(metrics.contains("twinhub_c2d_sends_seconds_count{outcome=\"queued\""), "sends on /metrics");
+      assertTrue(metrics.contains("twinhub_c2d_sends_seconds_count{outcome=\"DeviceNotFound\""), "refusals on /metrics");
+      assertTrue(metrics.contains("twinhub_amqp_connections"), "connections on /metrics");
       assertNull(received.poll(2, TimeUnit.SECONDS), "nothing delivered twice");
     } finally {
       if (device != null) device.close();
@@ -179,6 +184,9 @@ class CloudToDeviceIT {
       for (int i = 0; i < 50; i++) sender.send(dev, message("m" + i, "n" + i), 60_000);
       assertThrows(IotHubDeviceMaximumQueueDepthExceededException.class, () -> sender.send(dev, message("m50", "x"), 60_000));
       assertEquals(50, await(node.c2d().depth(dev)));
+      HttpResponse<String> identity = rest("GET", "/devices/" + dev);
+      assertEquals(200, identity.statusCode(), identity.body());
+      assertTrue(identity.body().contains("\"cloudToDeviceMessageCount\":50"), identity.body());
 
       HttpResponse<String> purged = rest("DELETE", "/devices/" + dev + "/commands");
       assertEquals(200, purged.statusCode(), purged.body());
@@ -277,24 +285,7 @@ class CloudToDeviceIT {
   }
 
   static MqttClient pahoDevice(String dev, List<String> arrived, List<Integer> packetIds) throws Exception {
-    MqttClient c = new MqttClient("ssl://" + HOST + ":" + SDK_PORT, dev, new MemoryPersistence());
-    MqttConnectOptions o = new MqttConnectOptions();
-    o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
-    o.setCleanSession(true);
-    o.setAutomaticReconnect(false);
-    o.setSocketFactory(tls.getSocketFactory());
-    o.setUserName(HOST + "/" + dev + "/?api-version=2020-09-30");
-    o.setPassword(SasToken.signForDevice(HOST, dev, null, KEY1, System.currentTimeMillis() / 1000 + 3600).toCharArray());
-    c.setManualAcks(true);
-    c.connect(o);
-    c.subscribe("devices/" + dev + "/messages/devicebound/#", 1, (topic, msg) -> {
-      String bag = topic.substring(topic.indexOf("/devicebound/") + "/devicebound/".length());
-      for (String kv : bag.split("&")) {
-        if (kv.startsWith("%24.mid=")) arrived.add(java.net.URLDecoder.decode(kv.substring(8), StandardCharsets.UTF_8));
-      }
-      packetIds.add(msg.getId());
-    });
-    return c;
+    return cloudToDeviceReceiver(SDK_PORT, tls, dev, arrived, packetIds);
   }
 
   static HttpResponse<String> rest(String method, String path) throws Exception {

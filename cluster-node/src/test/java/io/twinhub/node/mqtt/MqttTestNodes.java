@@ -4,7 +4,7 @@ import io.twinhub.node.NodeSettings;
 import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.Authentication;
@@ -42,7 +42,7 @@ import static org.junit.jupiter.api.Assertions.*;
 public final class MqttTestNodes {
   public static final String HOST = "127.0.0.1";
   static final int SDK_PORT = 8883;
-  static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
+  public static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
   static final String KEY2 = "d29ybGQtd29ybGQtd29ybGQtd29ybGQtd29ybGQtd28=";
 
   private MqttTestNodes() {}
@@ -127,5 +127,33 @@ public final class MqttTestNodes {
     } catch (Exception e) {
       throw new AssertionError(e);
     }
+  }
+
+  /**
+   * A device (key {@link #KEY1}) on Paho with manual acks, subscribed to its cloud-to-device
+   * messages on {@code port}: each message's {@code $.mid} goes to {@code arrived}, its packet id to
+   * {@code packetIds} (acknowledge with {@code messageArrivedComplete(id, 1)}).
+   */
+  public static org.eclipse.paho.client.mqttv3.MqttClient cloudToDeviceReceiver(int port, SSLContext tls, String dev,
+      List<String> arrived, List<Integer> packetIds) throws Exception {
+    org.eclipse.paho.client.mqttv3.MqttClient c = new org.eclipse.paho.client.mqttv3.MqttClient("ssl://" + HOST + ":" + port, dev,
+        new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
+    var o = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
+    o.setMqttVersion(org.eclipse.paho.client.mqttv3.MqttConnectOptions.MQTT_VERSION_3_1_1);
+    o.setCleanSession(true);
+    o.setAutomaticReconnect(false);
+    o.setSocketFactory(tls.getSocketFactory());
+    o.setUserName(HOST + "/" + dev + "/?api-version=2020-09-30");
+    o.setPassword(SasToken.signForDevice(HOST, dev, null, KEY1, System.currentTimeMillis() / 1000 + 3600).toCharArray());
+    c.setManualAcks(true);
+    c.connect(o);
+    c.subscribe("devices/" + dev + "/messages/devicebound/#", 1, (topic, msg) -> {
+      String bag = topic.substring(topic.indexOf("/devicebound/") + "/devicebound/".length());
+      for (String kv : bag.split("&")) {
+        if (kv.startsWith("%24.mid=")) arrived.add(java.net.URLDecoder.decode(kv.substring(8), java.nio.charset.StandardCharsets.UTF_8));
+      }
+      packetIds.add(msg.getId());
+    });
+    return c;
   }
 }

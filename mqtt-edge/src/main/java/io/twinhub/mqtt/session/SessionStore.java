@@ -67,7 +67,17 @@ public final class SessionStore
   }
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId())));
+    init(system, null);
+  }
+
+  /**
+   * Hosted on members with {@code role} (null: every member). A cluster whose members do not all
+   * run the gateway must init this on every member with the gateway's role: the region's
+   * coordinator runs on the oldest member that has one. The first init of a system wins.
+   */
+  public static void init(ActorSystem<?> system, String role) {
+    var entity = Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId()));
+    ClusterSharding.get(system).init(role == null ? entity : entity.withRole(role));
   }
 
   public static Behavior<Command> create(String clientId) {

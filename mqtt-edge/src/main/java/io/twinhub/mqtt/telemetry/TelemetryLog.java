@@ -86,7 +86,13 @@ public final class TelemetryLog
   }
 
   public static void init(ActorSystem<?> system) {
-    ClusterSharding.get(system).init(Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId())));
+    init(system, null);
+  }
+
+  /** Hosted on members with {@code role} (null: every member); see {@code SessionStore.init(system, role)}. */
+  public static void init(ActorSystem<?> system, String role) {
+    var entity = Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId()));
+    ClusterSharding.get(system).init(role == null ? entity : entity.withRole(role));
   }
 
   public static Behavior<Command> create(String entityId) {

@@ -1,0 +1,218 @@
+package io.twinhub.node.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.edge.EdgeRuntime;
+import io.twinhub.edge.EdgeSettings;
+import io.twinhub.node.edge.RelayModule;
+import io.twinhub.node.edge.SenderModule;
+import io.twinhub.twin.auth.ConnectionString;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.function.Predicate;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * The IoT Edge runtime against a real hub node: an edge device, the runtime in this JVM
+ * (edgeAgent + edgeHub), and two {@code process} modules written with the official Java device
+ * SDK ({@code ModuleClient.createFromEnvironment}, unmodified) started by a deployment applied
+ * through the hub's {@code applyConfigurationContent}. Module A's output reaches module B's input
+ * through a route with a condition; B's output goes {@code $upstream} and shows in the hub's
+ * {@code deviceMessages} stream with B's connection properties. A module killed with SIGKILL is
+ * restarted and its {@code restartCount} reported; a module removed from the deployment stops.
+ *
+ * <p>The device SDK dials edgeHub on port 8883 (hard-wired), so edgeHub listens on 8883 of a
+ * loopback address of its own (127.0.0.x), which also keeps it clear of other tests' hubs.
+ */
+class EdgeRuntimeIT {
+  static final ObjectMapper JSON = new ObjectMapper();
+  static final String DEVICE = "gw-1";
+
+  @TempDir
+  static Path dir;
+  static ApiTestNode node;
+  static ApiClient api;
+  static EdgeRuntime edge;
+
+  @BeforeAll
+  static void start() throws Exception {
+    node = ApiTestNode.start(dir.resolve("hub"), Map.of("twinhub.host-name", "127.0.0.1"));
+    api = node.client;
+    ApiClient.Reply created = api.put("/devices/" + DEVICE, "{\"deviceId\":\"" + DEVICE + "\",\"capabilities\":{\"iotEdge\":true}}");
+    assertEquals(200, created.status(), created.text());
+    String key = created.json().at("/authentication/symmetricKey/primaryKey").asText();
+    String edgeHubAddress = freeLoopbackFor8883();
+    EdgeSettings settings = new EdgeSettings(
+        ConnectionString.parse("HostName=127.0.0.1;DeviceId=" + DEVICE + ";SharedAccessKey=" + key),
+        node.node.settings().mqttPort(), node.node.api().httpsPort(), node.node.api().tls().caPemPath(),
+        dir.resolve("edge"), edgeHubAddress, edgeHubAddress, 8883, Duration.ofSeconds(1), 20);
+    edge = EdgeRuntime.start(settings);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    if (edge != null) edge.close();
+    if (node != null) node.close();
+  }
+
+  @Test
+  void aDeploymentRunsRoutesSupervisesAndRemovesProcessModules() throws Exception {
+    apply(manifest(true));
+
+    // edgeAgent reports the deployment applied and both modules running.
+    JsonNode reported = awaitAgentReported(r -> r.at("/lastDesiredStatus/code").asInt() == 200
+        && "running".equals(r.at("/modules/sender/runtimeStatus").asText())
+        && "running".equals(r.at("/modules/relay/runtimeStatus").asText()), "both modules running");
+    long desiredVersion = api.get("/twins/" + DEVICE + "/modules/$edgeAgent").json().at("/properties/desired/$version").asLong();
+    assertEquals(desiredVersion, reported.get("lastDesiredVersion").asLong());
+    assertEquals("running", reported.at("/systemModules/edgeHub/runtimeStatus").asText());
+    assertEquals(0, reported.at("/modules/sender/restartCount").asInt());
+    assertFalse(reported.at("/modules/sender/lastStartTimeUtc").asText().isEmpty());
+
+    // sender → (temp > 30) → relay:in1 → relay:out2 → $upstream: the hub's stream, with relay's connection properties.
+    List<JsonNode> relayed = awaitMessages(6);
+    for (JsonNode m : relayed) {
+      assertEquals(DEVICE, m.at("/systemProperties/$iothub-connection-device-id").asText(), m.toString());
+      assertEquals("relay", m.at("/systemProperties/$iothub-connection-module-id").asText(), m.toString());
+      assertEquals("relay", m.at("/properties/relayedBy").asText());
+      assertEquals("in1", m.at("/properties/input").asText());
+      assertEquals(35, m.at("/body/temp").asInt(), "only messages matching the route's condition: " + m);
+    }
+    List<Integer> ns = relayed.stream().map(m -> m.at("/body/n").asInt()).toList();
+    assertEquals(ns.stream().sorted().toList(), ns, "in the order the sender sent them");
+
+    // SIGKILL the sender: it is restarted after the back-off and the restart is reported.
+    ProcessHandle sender = moduleProcess(SenderModule.class).orElseThrow(() -> new AssertionError("no sender process"));
+    assertTrue(sender.destroyForcibly());
+    awaitAgentReported(r -> r.at("/modules/sender/restartCount").asInt() >= 1
+        && "running".equals(r.at("/modules/sender/runtimeStatus").asText())
+        && r.at("/modules/sender/exitCode").asInt() == 137
+        && !r.at("/modules/sender/lastRestartTimeUtc").asText().isEmpty(), "sender restarted");
+    ProcessHandle restarted = moduleProcess(SenderModule.class).orElseThrow(() -> new AssertionError("no sender process"));
+    assertNotEquals(sender.pid(), restarted.pid());
+
+    // A deployment without the sender: it stops, its identity goes, the agent reports it gone.
+    apply(manifest(false));
+    awaitAgentReported(r -> r.at("/modules/sender").isMissingNode()
+        && "running".equals(r.at("/modules/relay/runtimeStatus").asText()), "sender removed");
+    awaitTrue(() -> moduleProcess(SenderModule.class).isEmpty(), "the sender process ended");
+    assertEquals(404, api.get("/devices/" + DEVICE + "/modules/sender").status(), "its identity is removed");
+  }
+
+  // ------------------------------------------------------------------ helpers
+
+  /** A deployment of the relay and (with {@code withSender}) the sender, routes between them. */
+  static ObjectNode manifest(boolean withSender) throws IOException {
+    ObjectNode modules = JSON.createObjectNode();
+    if (withSender) modules.set("sender", processModule(SenderModule.class, 1));
+    modules.set("relay", processModule(RelayModule.class, 0));
+    ObjectNode content = (ObjectNode) JSON.readTree("""
+        {"$edgeAgent": {"properties.desired": {
+            "schemaVersion": "1.1",
+            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25"}},
+            "systemModules": {
+              "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.5"}},
+              "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
+                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.5"}}}}},
+         "$edgeHub": {"properties.desired": {
+            "schemaVersion": "1.1",
+            "routes": {
+              "hot": "FROM /messages/modules/sender/outputs/out1 WHERE $body.temp > 30 INTO BrokeredEndpoint(\\"/modules/relay/inputs/in1\\")",
+              "up": "FROM /messages/modules/relay/outputs/* INTO $upstream"},
+            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}""");
+    ((ObjectNode) content.at("/$edgeAgent/properties.desired")).set("modules", modules);
+    return content;
+  }
+
+  /** A process module running {@code main} with this test's classpath (in an @argfile: desired strings are ≤ 4 KB). */
+  static ObjectNode processModule(Class<?> main, int startupOrder) throws IOException {
+    Path args = dir.resolve("classpath.args");
+    if (!Files.exists(args)) Files.writeString(args, "-cp \"" + System.getProperty("java.class.path") + "\"\n");
+    String java = ProcessHandle.current().info().command().orElse("java");
+    ObjectNode m = JSON.createObjectNode();
+    m.put("type", "process").put("status", "running").put("restartPolicy", "always").put("startupOrder", startupOrder);
+    m.putObject("settings").put("command", java + " -Xmx64m @" + args + " " + main.getName());
+    m.putObject("env").putObject("MODULE_ROLE").put("value", main.getSimpleName());
+    return m;
+  }
+
+  static void apply(ObjectNode modulesContent) throws Exception {
+    ObjectNode body = JSON.createObjectNode();
+    body.set("modulesContent", modulesContent);
+    ApiClient.Reply r = api.post("/devices/" + DEVICE + "/applyConfigurationContent", body.toString());
+    assertTrue(r.status() == 200 || r.status() == 204, r.toString());
+  }
+
+  static JsonNode awaitAgentReported(Predicate<JsonNode> condition, String what) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    JsonNode last = null;
+    while (System.nanoTime() < deadline) {
+      ApiClient.Reply r = api.get("/twins/" + DEVICE + "/modules/$edgeAgent");
+      if (r.status() == 200) {
+        last = r.json().at("/properties/reported");
+        if (condition.test(last)) return last;
+      }
+      Thread.sleep(500);
+    }
+    throw new AssertionError("$edgeAgent never reported " + what + "; last: " + last);
+  }
+
+  static List<JsonNode> awaitMessages(int atLeast) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
+    List<JsonNode> out = new ArrayList<>();
+    while (System.nanoTime() < deadline) {
+      ApiClient.Reply r = api.send("GET", "/streams/deviceMessages?from=earliest&to=now&deviceId=" + DEVICE, null,
+          Map.of("Accept", "application/x-ndjson"));
+      assertEquals(200, r.status(), r.text());
+      out.clear();
+      for (String line : r.text().split("\n")) if (!line.isBlank()) out.add(JSON.readTree(line));
+      if (out.size() >= atLeast) return out;
+      Thread.sleep(1000);
+    }
+    throw new AssertionError("only " + out.size() + " messages upstream: " + out);
+  }
+
+  static Optional<ProcessHandle> moduleProcess(Class<?> main) {
+    return ProcessHandle.current().descendants()
+        .filter(p -> p.isAlive() && p.info().commandLine().map(c -> c.contains(main.getName())).orElse(false))
+        .findFirst();
+  }
+
+  static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    while (System.nanoTime() < deadline) {
+      if (condition.getAsBoolean()) return;
+      Thread.sleep(250);
+    }
+    fail(what);
+  }
+
+  /** 127.0.0.x (x random) whose port 8883 is free: edgeHub's own loopback address for the SDK's fixed port. */
+  static String freeLoopbackFor8883() throws IOException {
+    for (int attempt = 0; attempt < 50; attempt++) {
+      String address = "127.0.0." + ThreadLocalRandom.current().nextInt(10, 250);
+      try (ServerSocket s = new ServerSocket(8883, 1, InetAddress.getByName(address))) {
+        return address;
+      } catch (IOException taken) {
+        // another one
+      }
+    }
+    throw new IOException("no loopback address with port 8883 free");
+  }
+}
