@@ -30,6 +30,7 @@ import io.twinhub.twin.domain.Author;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.Outcome;
+import io.twinhub.twin.domain.TwinDelta;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.domain.TwinRule;
@@ -177,10 +178,18 @@ public final class ServiceRoutes extends AllDirectives {
         pathEnd(() -> twin(deviceId, null)),
         path("methods", () -> directMethod(deviceId, null)),
         path("history", () -> twinHistory(deviceId, null)),
+        path("delta", () -> twinDelta(deviceId, null)),
         pathPrefix("modules", () -> pathPrefix(PathMatchers.segment(), moduleId -> concat(
             pathEnd(() -> twin(deviceId, moduleId)),
             path("methods", () -> directMethod(deviceId, moduleId)),
-            path("history", () -> twinHistory(deviceId, moduleId)))))));
+            path("history", () -> twinHistory(deviceId, moduleId)),
+            path("delta", () -> twinDelta(deviceId, moduleId)))))));
+  }
+
+  /** {@code GET /twins/{id}/delta} (twinhub extension): the desired properties the device has not reported ({@link TwinDelta}). */
+  private Route twinDelta(String deviceId, String moduleId) {
+    return get(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+        reply(twins.getTwin(deviceId, moduleId), a -> responses.ok(TwinJson.delta(a.twin(), TwinDelta.of(a.twin().state())))))));
   }
 
   private Route twin(String deviceId, String moduleId) {
