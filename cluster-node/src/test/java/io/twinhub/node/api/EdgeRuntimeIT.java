@@ -143,6 +143,7 @@ class EdgeRuntimeIT {
   @Order(2)
   void messagesForTheHubWaitOnDiskWhileItIsDownAndArriveInOrderAfter() throws Exception {
     long t0 = System.nanoTime();
+    java.time.Instant started = java.time.Instant.now(); // the relay's twin history holds the first test's reports too
     apply(manifest(true));
     awaitAgentReported(r -> "running".equals(r.at("/modules/sender/runtimeStatus").asText())
         && "running".equals(r.at("/modules/relay/runtimeStatus").asText()), "both modules running");
@@ -169,8 +170,37 @@ class EdgeRuntimeIT {
       else assertEquals(2, step, "no message lost or reordered around the outage: " + tail);
     }
     assertTrue(dupes <= 1, "at most the message in flight at the stop is repeated: " + tail);
+    // The relay's reported patches made while the hub was down were queued by edgeHub and reach
+    // the hub's twin in order after it is back: every lastRelayed (multiples of 10) of the outage.
+    int firstReport = (from / 10 + 1) * 10;
+    int lastReport = (from + 2 * (int) storedWhileDown) / 10 * 10;
+    List<Integer> expectedReports = new ArrayList<>();
+    for (int n = firstReport; n <= lastReport; n += 10) expectedReports.add(n);
+    List<Integer>[] reports = new List[1];
+    awaitTrue(() -> {
+      reports[0] = reportedLastRelayed(started);
+      return reports[0].containsAll(expectedReports);
+    }, "the relay's reported patches of the outage in its twin: expected " + expectedReports);
+    List<Integer> inRange = reports[0].stream().filter(expectedReports::contains).toList();
+    assertEquals(expectedReports, inRange, "reported patches applied in the order the module made them");
     assertTrue(tail.get(tail.size() - 1) - from >= 2 * storedWhileDown, "the stored messages arrived: " + tail);
     phase("all stored messages upstream, in order (" + dupes + " repeated)", t0);
+  }
+
+  /** lastRelayed of each reported change of the relay's module twin since {@code since}, oldest first (its journal). */
+  static List<Integer> reportedLastRelayed(java.time.Instant since) {
+    try {
+      ApiClient.Reply r = api.get("/twins/" + DEVICE + "/modules/relay/history?top=1000&from=" + since);
+      if (r.status() != 200) return List.of();
+      List<Integer> out = new ArrayList<>();
+      for (JsonNode c : r.json().path("changes")) {
+        JsonNode v = c.at("/patch/properties/reported/lastRelayed");
+        if (v.isInt()) out.add(v.asInt());
+      }
+      return out;
+    } catch (Exception e) {
+      return List.of();
+    }
   }
 
   static List<Integer> relayedNumbers(List<JsonNode> messages) {
