@@ -88,7 +88,7 @@ public final class TwinhubNode {
       if (serveMqtt) PortCheck.requireFree(settings.bindInterface(), settings.mqttPort(), "MQTT", "--mqtt-port");
       if (serveApi) {
         PortCheck.requireFree(settings.bindInterface(), io.twinhub.node.amqp.AmqpSettings.from(settings.config()).port(),
-            "AMQP", "twinhub.amqp.port (TWINHUB_AMQP_PORT)");
+            "AMQP", "--amqp-port");
       }
       PortCheck.requireFree(settings.bindInterface(), settings.managementPort(), "management", "--management-port");
       PortCheck.requireFree(settings.bindInterface(), settings.remotingPort(), "Akka remoting", "--remoting-port");

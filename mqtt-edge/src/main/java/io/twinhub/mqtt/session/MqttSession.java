@@ -705,6 +705,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       close("too many unacknowledged cloud-to-device messages");
       return;
     }
+    // A redelivery (lock ran out without PUBACK) replaces the earlier delivery of the same message:
+    // lock tokens are <seq>.<delivery>, so the earlier packet id is dropped instead of kept forever.
+    String message = c.lockToken().substring(0, c.lockToken().indexOf('.') + 1);
+    c2dInFlight.values().removeIf(token -> token.startsWith(message));
     int id = nextPacketId();
     c2dInFlight.put(id, c.lockToken());
     send(new Publish(c.deliveryCount() > 1, 1, false, DeviceTopics.cloudToDevice(c.message()), id,
