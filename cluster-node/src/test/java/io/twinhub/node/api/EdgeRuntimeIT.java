@@ -102,6 +102,14 @@ class EdgeRuntimeIT {
     assertFalse(reported.at("/modules/sender/lastStartTimeUtc").asText().isEmpty());
 
     phase("deployment applied to both modules reported running", t0);
+    // edgeHub reports the routes' desired version it runs and the modules connected to it.
+    long hubDesired = api.get("/twins/" + DEVICE + "/modules/$edgeHub").json().at("/properties/desired/$version").asLong();
+    awaitTrue(() -> {
+      JsonNode r = moduleReported("$edgeHub");
+      return r.path("lastDesiredVersion").asLong() == hubDesired && r.at("/lastDesiredStatus/code").asInt() == 200
+          && "Connected".equals(r.at("/clients/" + DEVICE + "~1relay/status").asText())
+          && "Connected".equals(r.at("/clients/" + DEVICE + "~1sender/status").asText());
+    }, "$edgeHub reports its desired version and both modules connected");
     // sender → (temp > 30) → relay:in1 → relay:out2 → $upstream: the hub's stream, with relay's connection properties.
     List<JsonNode> relayed = awaitMessages(6);
     for (JsonNode m : relayed) {
@@ -254,6 +262,15 @@ class EdgeRuntimeIT {
     body.set("modulesContent", modulesContent);
     ApiClient.Reply r = api.post("/devices/" + DEVICE + "/applyConfigurationContent", body.toString());
     assertTrue(r.status() == 200 || r.status() == 204, r.toString());
+  }
+
+  static JsonNode moduleReported(String module) {
+    try {
+      ApiClient.Reply r = api.get("/twins/" + DEVICE + "/modules/" + module);
+      return r.status() == 200 ? r.json().at("/properties/reported") : JSON.createObjectNode();
+    } catch (Exception e) {
+      return JSON.createObjectNode();
+    }
   }
 
   static JsonNode awaitAgentReported(Predicate<JsonNode> condition, String what) throws Exception {
