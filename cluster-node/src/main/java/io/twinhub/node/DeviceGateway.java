@@ -8,7 +8,7 @@ import io.micrometer.core.instrument.Metrics;
 import io.twinhub.mqtt.MqttGateway;
 import io.twinhub.mqtt.MqttSettings;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.twin.c2d.CloudToDeviceService;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.service.TwinService;

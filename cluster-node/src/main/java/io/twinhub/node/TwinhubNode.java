@@ -11,7 +11,7 @@ import io.twinhub.node.api.ApiSettings;
 import io.twinhub.node.api.GatewayDirectMethods;
 import io.twinhub.node.jobs.JobsModule;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.ops.cassandra.EmbeddedCassandra;
 import io.twinhub.projections.index.QueryIndex;
 import io.twinhub.projections.index.QueryIndexModule;
@@ -88,7 +88,7 @@ public final class TwinhubNode {
       if (serveMqtt) PortCheck.requireFree(settings.bindInterface(), settings.mqttPort(), "MQTT", "--mqtt-port");
       if (serveApi) {
         PortCheck.requireFree(settings.bindInterface(), io.twinhub.node.amqp.AmqpSettings.from(settings.config()).port(),
-            "AMQP", "twinhub.amqp.port (TWINHUB_AMQP_PORT)");
+            "AMQP", "--amqp-port");
       }
       PortCheck.requireFree(settings.bindInterface(), settings.managementPort(), "management", "--management-port");
       PortCheck.requireFree(settings.bindInterface(), settings.remotingPort(), "Akka remoting", "--remoting-port");

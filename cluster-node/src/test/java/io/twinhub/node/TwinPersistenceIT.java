@@ -1,5 +1,6 @@
 package io.twinhub.node;
 
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.twin.domain.Authentication;
 import io.twinhub.twin.domain.ConnectionState;
 import io.twinhub.twin.domain.DeviceStatus;
@@ -71,7 +72,7 @@ class TwinPersistenceIT {
 
       // A REST request without credentials: 401, counted as a 4xx.
       var https = java.net.http.HttpClient.newBuilder()
-          .sslContext(io.twinhub.node.security.TlsMaterial.clientSslContext(node.api().tls().caPemPath())).build();
+          .sslContext(io.twinhub.mqtt.tls.TlsMaterial.clientSslContext(node.api().tls().caPemPath())).build();
       assertEquals(401, https.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
               "https://127.0.0.1:" + node.api().httpsPort() + "/twins/nobody?api-version=2021-04-12")).build(),
           java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());

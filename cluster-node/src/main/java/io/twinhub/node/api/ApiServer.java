@@ -16,7 +16,7 @@ import akka.http.javadsl.model.HttpHeader;
 import akka.http.javadsl.model.HttpRequest;
 import akka.http.javadsl.model.HttpResponse;
 import java.util.function.Function;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.twin.auth.SasVerifier;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.service.TwinService;

@@ -12,22 +12,23 @@ import java.time.Duration;
  * Parses IoT Hub's direct-method request body {@code {"methodName": "...", "payload": <any JSON>,
  * "responseTimeoutInSeconds": 5..300 (30), "connectTimeoutInSeconds": 0..300 (0)}}.
  */
-final class DirectMethodRequests {
+public final class DirectMethodRequests {
 
   static final int MAX_METHOD_NAME = 128;
   static final int MIN_RESPONSE_TIMEOUT = 5;
   static final int MAX_TIMEOUT = 300;
   static final int DEFAULT_RESPONSE_TIMEOUT = 30;
 
-  sealed interface Parsed {}
+  public sealed interface Parsed {}
 
-  record Valid(DirectMethods.Request request) implements Parsed {}
+  public record Valid(DirectMethods.Request request) implements Parsed {}
 
-  record Invalid(IotHubError error) implements Parsed {}
+  public record Invalid(IotHubError error) implements Parsed {}
 
   private DirectMethodRequests() {}
 
-  static Parsed parse(ObjectNode body, String deviceId, String moduleId) {
+  /** Also a job's {@code cloudToDeviceMethod} (ids null: the job's devices are not known yet). */
+  public static Parsed parse(ObjectNode body, String deviceId, String moduleId) {
     JsonNode name = body.get("methodName");
     if (name == null || !name.isTextual() || name.textValue().isBlank()) {
       return invalid("'methodName' is required and must be a non-empty string");

@@ -6,9 +6,13 @@ import io.twinhub.twin.auth.PolicyLookup;
 import io.twinhub.twin.auth.Principal;
 import io.twinhub.twin.auth.SasOutcome;
 import io.twinhub.twin.auth.SasVerifier;
+import io.twinhub.twin.auth.SymmetricKeyPair;
+import io.twinhub.twin.domain.DeviceStatus;
+import io.twinhub.twin.domain.Identity;
 
 import java.time.Clock;
 import java.util.EnumSet;
+import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
@@ -76,6 +80,22 @@ public final class ServiceAuth {
     }
     // A device principal on a service route: verifyService never yields one, but refuse it all the same.
     return denied(new SasOutcome.Invalid(SasOutcome.Reason.WRONG_SCOPE, "device tokens are not accepted on service routes"));
+  }
+
+  /**
+   * An IoT Edge device acting for its own modules, as IoT Hub lets IoT Edge's identity service do
+   * with the device's credential: a token for exactly {@code <host>/devices/<id>}, current and
+   * signed with a key of {@code device}, which must be an enabled IoT Edge device.
+   */
+  public boolean isEdgeDeviceToken(String authorizationHeader, Identity device) {
+    if (authorizationHeader == null || !device.iotEdge() || device.moduleId() != null
+        || device.status() != DeviceStatus.ENABLED) {
+      return false;
+    }
+    Optional<SymmetricKeyPair> keys = device.authentication().keyPair();
+    SasOutcome outcome = verifier.verifyDevice(authorizationHeader, device.deviceId(), null,
+        (d, m) -> m == null && d.equals(device.deviceId()) ? keys : Optional.empty());
+    return outcome instanceof SasOutcome.Valid v && v.principal() instanceof Principal.Device;
   }
 
   private static ServiceAuthenticator.Denied denied(SasOutcome.Invalid invalid) {

@@ -25,11 +25,13 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.node.security.ServiceAuthenticator;
 import io.twinhub.twin.auth.AccessRight;
 import io.twinhub.twin.auth.Principal;
+import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.Author;
 import io.twinhub.twin.domain.ETag;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.Outcome;
+import io.twinhub.twin.domain.TwinDelta;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.domain.TwinRule;
@@ -160,14 +162,14 @@ public final class ServiceRoutes extends AllDirectives {
                 delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, null, () ->
                     ifMatch(etag -> reply(twins.deleteDevice(deviceId, etag), r -> responses.noContent()))))))),
             pathPrefix("modules", () -> concat(
-                pathEndOrSingleSlash(() -> get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, null, () ->
-                    listModules(deviceId))))),
+                pathEndOrSingleSlash(() -> get(() -> authorizedForModules(deviceId, null, AccessRight.RegistryRead, () ->
+                    ids(deviceId, null, () -> listModules(deviceId))))),
                 pathPrefix(PathMatchers.segment(), moduleId -> pathEndOrSingleSlash(() -> concat(
-                    get(() -> authorized(AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
+                    get(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
                         reply(twins.getTwin(deviceId, moduleId), this::identityResponse)))),
-                    put(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
+                    put(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         putIdentity(deviceId, moduleId)))),
-                    delete(() -> authorized(AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
+                    delete(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         ifMatch(etag -> reply(twins.deleteModule(deviceId, moduleId, etag),
                             r -> responses.noContent())))))))))))));
   }
@@ -177,10 +179,18 @@ public final class ServiceRoutes extends AllDirectives {
         pathEndOrSingleSlash(() -> twin(deviceId, null)),
         pathPrefix("methods", () -> pathEndOrSingleSlash(() -> directMethod(deviceId, null))),
         pathPrefix("history", () -> pathEndOrSingleSlash(() -> twinHistory(deviceId, null))),
+        pathPrefix("delta", () -> pathEndOrSingleSlash(() -> twinDelta(deviceId, null))),
         pathPrefix("modules", () -> pathPrefix(PathMatchers.segment(), moduleId -> concat(
             pathEndOrSingleSlash(() -> twin(deviceId, moduleId)),
             pathPrefix("methods", () -> pathEndOrSingleSlash(() -> directMethod(deviceId, moduleId))),
-            pathPrefix("history", () -> pathEndOrSingleSlash(() -> twinHistory(deviceId, moduleId))))))));
+            pathPrefix("history", () -> pathEndOrSingleSlash(() -> twinHistory(deviceId, moduleId))),
+            pathPrefix("delta", () -> pathEndOrSingleSlash(() -> twinDelta(deviceId, moduleId))))))));
+  }
+
+  /** {@code GET /twins/{id}/delta} (twinhub extension): the desired properties the device has not reported ({@link TwinDelta}). */
+  private Route twinDelta(String deviceId, String moduleId) {
+    return get(() -> authorized(AccessRight.ServiceConnect, () -> ids(deviceId, moduleId, () ->
+        reply(twins.getTwin(deviceId, moduleId), a -> responses.ok(TwinJson.delta(a.twin(), TwinDelta.of(a.twin().state())))))));
   }
 
   private Route twin(String deviceId, String moduleId) {
@@ -392,6 +402,41 @@ public final class ServiceRoutes extends AllDirectives {
 
   /** {@link #authorized}, handing the token's policy to {@code inner} (writes journal it as their author). */
   public Route authorizedAs(AccessRight required, Function<Principal.ServicePolicy, Route> inner) {
+    return apiVersion(() -> optionalHeaderValueByName("Authorization", header -> {
+      ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
+      if (r instanceof ServiceAuthenticator.Denied d) {
+        return complete(responses.error(d.error()));
+      }
+      return inner.apply(((ServiceAuthenticator.Authorized) r).principal());
+    }));
+  }
+
+  /**
+   * The module-identity routes: a service policy as everywhere, or the IoT Edge device itself
+   * ({@link ServiceAuth#isEdgeDeviceToken}), as IoT Hub admits IoT Edge's identity service: it
+   * may read its modules, and create and delete those it deploys, not the system modules
+   * ({@code $edgeAgent}, {@code $edgeHub}), which are the hub's.
+   */
+  private Route authorizedForModules(String deviceId, String moduleId, AccessRight required, Supplier<Route> inner) {
+    return apiVersion(() -> optionalHeaderValueByName("Authorization", header -> {
+      ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
+      if (r.isAuthorized()) {
+        return inner.get();
+      }
+      Route denied = complete(responses.error(((ServiceAuthenticator.Denied) r).error()));
+      boolean deviceMayDoIt = required != AccessRight.RegistryWrite || (moduleId != null && !moduleId.startsWith("$"));
+      boolean deviceToken = header.flatMap(SasToken::tryParse).map(t -> t.keyName().isEmpty()).orElse(false);
+      if (!deviceMayDoIt || !deviceToken || Identity.checkId(deviceId, "deviceId").isPresent()) {
+        return denied;
+      }
+      return onSuccess(twins.getTwin(deviceId, null), reply ->
+          reply instanceof TwinReply.Accepted a && auth.isEdgeDeviceToken(header.get(), a.twin().identity())
+              ? inner.get() : denied);
+    }));
+  }
+
+  /** The api-version parameter: required, one of the supported versions. */
+  private Route apiVersion(Supplier<Route> inner) {
     return parameterList("api-version", versions -> {
       if (versions.isEmpty()) {
         return complete(responses.error(IotHubErrorCode.InvalidProtocolVersion,
@@ -402,13 +447,7 @@ public final class ServiceRoutes extends AllDirectives {
             "api-version '" + RegistryJson.clip(String.join(",", versions)) + "' is not supported; supported: "
                 + settings.apiVersions().stream().sorted().toList()));
       }
-      return optionalHeaderValueByName("Authorization", header -> {
-        ServiceAuthenticator.Result r = auth.authenticate(header.orElse(null), required);
-        if (r instanceof ServiceAuthenticator.Denied d) {
-          return complete(responses.error(d.error()));
-        }
-        return inner.apply(((ServiceAuthenticator.Authorized) r).principal());
-      });
+      return inner.get();
     });
   }
 

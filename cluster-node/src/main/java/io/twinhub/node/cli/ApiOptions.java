@@ -3,7 +3,7 @@ package io.twinhub.node.cli;
 import io.twinhub.node.NodeSettings;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.twin.auth.ConnectionString;
 import io.twinhub.twin.auth.SasToken;
 import picocli.CommandLine.Option;

@@ -62,6 +62,7 @@ public final class ClusterCommand {
             @Option(names = "--roles", paramLabel = "I=ROLE,...", description = "roles of node I (twin, api, mqtt, query; default all)") List<String> roles,
             @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_HTTP_PORT:-8443}", description = "node 1's HTTPS port; node i uses +i-1 (TWINHUB_CLUSTER_HTTP_PORT; default ${DEFAULT-VALUE})") int http,
             @Option(names = "--mqtt-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_MQTT_PORT:-8883}", description = "node 1's MQTT port (TWINHUB_CLUSTER_MQTT_PORT; default ${DEFAULT-VALUE})") int mqtt,
+            @Option(names = "--amqp-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_AMQP_PORT:-5671}", description = "node 1's AMQPS port (TWINHUB_CLUSTER_AMQP_PORT; default ${DEFAULT-VALUE})") int amqp,
             @Option(names = "--management-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_MANAGEMENT_PORT:-8558}", description = "node 1's management port (TWINHUB_CLUSTER_MANAGEMENT_PORT; default ${DEFAULT-VALUE})") int management,
             @Option(names = "--remoting-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_REMOTING_PORT:-25520}", description = "node 1's remoting port (TWINHUB_CLUSTER_REMOTING_PORT; default ${DEFAULT-VALUE})") int remoting,
             @Option(names = "--cassandra-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CASSANDRA_PORT:-9042}", description = "CQL port of every Cassandra node (TWINHUB_CASSANDRA_PORT; default ${DEFAULT-VALUE})") int cql,
@@ -83,6 +84,7 @@ public final class ClusterCommand {
     p.setProperty("cassandra.nodes", Integer.toString(cassandraNodes));
     p.setProperty("port.http", Integer.toString(http));
     p.setProperty("port.mqtt", Integer.toString(mqtt));
+    p.setProperty("port.amqp", Integer.toString(amqp));
     p.setProperty("port.management", Integer.toString(management));
     p.setProperty("port.remoting", Integer.toString(remoting));
     p.setProperty("port.cql", Integer.toString(cql));
@@ -220,14 +222,13 @@ public final class ClusterCommand {
       shareCredentials(i);
       List<String> args = new ArrayList<>(List.of("run", "--data-dir", dir.resolve(name).toString(),
           "--http-port", Integer.toString(port("http", i)), "--mqtt-port", Integer.toString(port("mqtt", i)),
+          "--amqp-port", Integer.toString(port("amqp", i)),
           "--management-port", Integer.toString(port("management", i)), "--remoting-port", Integer.toString(port("remoting", i)),
           "--cassandra-contact-points", contactPoints(), "--seed-nodes", seeds(i, rejoin), "--roles", roles(i)));
       // With three Cassandra nodes the journal keyspaces get replication factor 3; the journal
       // writes and reads at QUORUM (the plugin's default), so one Cassandra node may be down.
       spawn(name, List.of(p.getProperty("java-opts").trim().split("\\s+")), args,
-          java.util.Map.of("TWINHUB_CASSANDRA_REPLICATION_FACTOR", Integer.toString(cassandraNodes()),
-              // Each node its own AMQPS port, 5671 upwards (no flag for it yet).
-              "TWINHUB_AMQP_PORT", Integer.toString(5671 + i - 1)));
+          java.util.Map.of("TWINHUB_CASSANDRA_REPLICATION_FACTOR", Integer.toString(cassandraNodes())));
     }
 
     /** Nodes share the hub's keys and CA, so one token and one trust store work on every node. */

@@ -47,6 +47,10 @@ public final class NodeOptions {
       description = "MQTT over TLS; the device SDKs hard-wire 8883 (TWINHUB_MQTT_PORT; default ${DEFAULT-VALUE})")
   Integer mqttPort;
 
+  @Option(names = "--amqp-port", paramLabel = "PORT", descriptionKey = "twinhub.amqp.port",
+      description = "AMQPS for cloud-to-device messages; the service SDKs hard-wire 5671 (TWINHUB_AMQP_PORT; default ${DEFAULT-VALUE})")
+  Integer amqpPort;
+
   @Option(names = "--management-port", paramLabel = "PORT", descriptionKey = "twinhub.management.port",
       description = "/ready, /alive, /metrics, /cluster/members (TWINHUB_MANAGEMENT_PORT; default ${DEFAULT-VALUE})")
   Integer managementPort;
@@ -80,8 +84,8 @@ public final class NodeOptions {
   String roles;
 
   @Option(names = "--iothub-ports", descriptionKey = "iothub-ports",
-      description = "listen where IoT Hub does: REST on 443 and MQTT on 8883, so every SDK's connection string works "
-          + "as is (ports below 1024 need root or CAP_NET_BIND_SERVICE); an explicit --http-port/--mqtt-port wins")
+      description = "listen where IoT Hub does: REST on 443, MQTT on 8883, AMQPS on 5671, so every SDK's connection "
+          + "string works as is (ports below 1024 need root or CAP_NET_BIND_SERVICE); an explicit port flag wins")
   boolean iothubPorts;
 
   /** The config keys the command line set (flags given, not defaults). */
@@ -90,6 +94,7 @@ public final class NodeOptions {
     if (iothubPorts) {
       o.put("twinhub.http.port", 443);
       o.put("twinhub.mqtt.port", 8883);
+      o.put("twinhub.amqp.port", 5671);
     }
     var parsed = mixee.commandLine().getParseResult();
     for (OptionSpec option : mixee.options()) {

@@ -85,6 +85,10 @@ public final class RunCommand implements Callable<Integer> {
     } else {
       out.println("  REST API     off (no api role)");
     }
+    if (node.api() != null) {
+      out.printf("  AMQPS        amqps://%s:%d (cloud-to-device messages and feedback; the service SDKs need port 5671)%n",
+          apiHost, s.config().getInt("twinhub.amqp.port"));
+    }
     if (s.hasRole(NodeSettings.MQTT_ROLE)) {
       out.printf("  MQTT         mqtts://%s:%d (devices, MQTT 3.1.1 over TLS with the same CA; the device SDKs need port 8883)%n", apiHost, s.mqttPort());
     } else {

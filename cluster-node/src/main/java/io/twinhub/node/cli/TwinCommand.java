@@ -9,7 +9,7 @@ import picocli.CommandLine.Parameters;
 import java.util.HashMap;
 import java.util.Map;
 
-/** {@code ./twinhub twin get|patch|replace|history}: device and module twins through the REST API. */
+/** {@code ./twinhub twin get|patch|replace|history|delta}: device and module twins through the REST API. */
 @Command(name = "twin", description = "Device and module twins, through the node's REST API (GET/PATCH/PUT /twins/{id}).",
     subcommands = picocli.CommandLine.HelpCommand.class)
 public final class TwinCommand {
@@ -33,6 +33,11 @@ public final class TwinCommand {
     if (version != null && time != null) throw new IllegalArgumentException("give --as-of-version or --as-of-time, not both");
     String query = version != null ? "?asOfVersion=" + version : time != null ? "?asOfTime=" + HubClient.enc(time) : "";
     return send(twin, "GET", query, null, null);
+  }
+
+  @Command(name = "delta", description = "The desired properties the device has not reported (yet): both values and their $lastUpdated.")
+  int delta(@Mixin Target twin) {
+    return send(twin, "GET", "/delta", null, null);
   }
 
   @Command(name = "history", description = "A twin's changes from the journal, oldest first: $version, time, source, author, patch.")

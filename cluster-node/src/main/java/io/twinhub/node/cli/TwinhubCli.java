@@ -17,6 +17,7 @@ import java.io.PrintWriter;
     subcommands = {
         RunCommand.class,
         ClusterCommand.class,
+        EdgeCommand.class,
         DeviceCommand.class,
         TwinCommand.class,
         QueryCommand.class,

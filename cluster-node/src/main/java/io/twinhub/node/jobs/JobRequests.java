@@ -1,8 +1,9 @@
 package io.twinhub.node.jobs;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.node.NullNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.node.api.DirectMethodRequests;
+import io.twinhub.node.api.DirectMethods;
 import io.twinhub.query.lang.QueryException;
 import io.twinhub.query.lang.QueryParser;
 import io.twinhub.twin.domain.JsonDoc;
@@ -26,7 +27,7 @@ import java.util.regex.Pattern;
  * Parses the body of {@code PUT /jobs/v2/{id}} (what the service SDKs send): {@code jobId},
  * {@code type} ({@code scheduleUpdateTwin} with {@code updateTwin}: tags and
  * {@code properties.desired}; {@code scheduleDeviceMethod} with {@code cloudToDeviceMethod}:
- * methodName, payload, responseTimeoutInSeconds 5..300, connectTimeoutInSeconds 0..300),
+ * checked as a single direct method's body: {@link DirectMethodRequests}),
  * {@code queryCondition} (a WHERE of the query language; empty = every device), {@code startTime}
  * (ISO-8601; absent = now), {@code maxExecutionTimeInSeconds} (0 = no limit). Anything invalid is
  * 400 ArgumentInvalid, and nothing is created.
@@ -34,9 +35,6 @@ import java.util.regex.Pattern;
 final class JobRequests {
   /** IoT Hub's job ids: up to 128 of these characters (and never our slice separator '#'). */
   static final Pattern JOB_ID = Pattern.compile("[A-Za-z0-9\\-:.+%_*?!(),=@;$']{1,128}");
-  static final int MIN_RESPONSE_TIMEOUT = 5;
-  static final int MAX_TIMEOUT = 300;
-  static final int DEFAULT_RESPONSE_TIMEOUT = 30;
 
   sealed interface Parsed {}
 
@@ -126,24 +124,14 @@ final class JobRequests {
     if (hasValue(body, "updateTwin")) return invalid("a scheduleDeviceMethod job has no 'updateTwin'");
     JsonNode m = body.get("cloudToDeviceMethod");
     if (m == null || !m.isObject()) return invalid("'cloudToDeviceMethod' (methodName, payload, timeouts) is required");
-    JsonNode name = m.get("methodName");
-    if (name == null || !name.isTextual() || name.textValue().isBlank() || name.textValue().length() > 128
-        || name.textValue().chars().anyMatch(Character::isISOControl)) {
-      return invalid("'cloudToDeviceMethod.methodName' must be 1 to 128 printable characters");
+    // The same rules as a single direct method (POST /twins/{id}/methods).
+    DirectMethodRequests.Parsed call = DirectMethodRequests.parse((ObjectNode) m, null, null);
+    if (call instanceof DirectMethodRequests.Invalid bad) {
+      return new Invalid(IotHubError.of(bad.error().code(), "cloudToDeviceMethod: " + bad.error().message()));
     }
-    JsonNode response = m.get("responseTimeoutInSeconds");
-    JsonNode connect = m.get("connectTimeoutInSeconds");
-    if (!isOptionalInt(response, MIN_RESPONSE_TIMEOUT, MAX_TIMEOUT)) {
-      return invalid("'cloudToDeviceMethod.responseTimeoutInSeconds' must be a whole number from "
-          + MIN_RESPONSE_TIMEOUT + " to " + MAX_TIMEOUT);
-    }
-    if (!isOptionalInt(connect, 0, MAX_TIMEOUT)) {
-      return invalid("'cloudToDeviceMethod.connectTimeoutInSeconds' must be a whole number from 0 to " + MAX_TIMEOUT);
-    }
-    JsonNode payload = m.get("payload");
-    var call = new JobSpec.MethodCall(name.textValue(), payload == null ? NullNode.getInstance() : payload,
-        isAbsent(response) ? DEFAULT_RESPONSE_TIMEOUT : response.intValue(), isAbsent(connect) ? 0 : connect.intValue());
-    return new Valid(new JobSpec(pathJobId, type, queryCondition, start, maxSeconds, null, null, call));
+    DirectMethods.Request r = ((DirectMethodRequests.Valid) call).request();
+    return new Valid(new JobSpec(pathJobId, type, queryCondition, start, maxSeconds, null, null, new JobSpec.MethodCall(
+        r.methodName(), r.payload(), (int) r.responseTimeout().toSeconds(), (int) r.connectTimeout().toSeconds())));
   }
 
   private static IotHubError prefixed(IotHubError e) {
@@ -152,14 +140,6 @@ final class JobRequests {
 
   private static boolean hasValue(ObjectNode body, String field) {
     return body.get(field) != null && !body.get(field).isNull();
-  }
-
-  private static boolean isAbsent(JsonNode n) {
-    return n == null || n.isNull();
-  }
-
-  private static boolean isOptionalInt(JsonNode n, int min, int max) {
-    return isAbsent(n) || (n.isIntegralNumber() && n.canConvertToInt() && n.intValue() >= min && n.intValue() <= max);
   }
 
   private static Parsed invalid(String message) {

@@ -1,5 +1,6 @@
 package io.twinhub.node.security;
 
+import io.twinhub.mqtt.tls.SecureFiles;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.SerializationFeature;

@@ -18,7 +18,7 @@ import com.microsoft.azure.sdk.iot.service.twin.Twin;
 import com.microsoft.azure.sdk.iot.service.twin.TwinClient;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.TwinUpdate;
@@ -195,7 +195,8 @@ class ConfigurationsSdkIT {
     layered.setContent(modulesContent(json("""
         {"$edgeAgent": {"properties.desired.modules.filter": {"type": "docker", "status": "running",
             "restartPolicy": "always", "settings": {"image": "example/filter:1.0"}}},
-         "$edgeHub": {"properties.desired.routes.filterToUpstream": "FROM /messages/modules/filter/* INTO $upstream"}}""")));
+         "$edgeHub": {"properties.desired.routes.filterToUpstream": "FROM /messages/modules/filter/* INTO $upstream"},
+         "tempSensor": {"properties.desired.threshold": 30}}""")));
     layered.setTargetCondition("tags.fleet = '" + fleet + "'");
     layered.setPriority(10);
     configurations.create(layered);
@@ -208,6 +209,11 @@ class ConfigurationsSdkIT {
       return deployed != null && deployed.containsKey("tempSensor") && deployed.containsKey("filter")
           && routes != null && routes.containsKey("upstream") && routes.containsKey("filterToUpstream");
     });
+
+    // A module the deployment names gets its desired properties once its identity exists (edgeAgent creates it).
+    registry.addModule(new Module(device, "tempSensor"));
+    await("tempSensor's desired from the layer", () ->
+        Long.valueOf(30).equals(twins.get(device, "tempSensor").getDesiredProperties().get("threshold")));
 
     // The edge runtime's report (what edgeAgent writes after applying the deployment).
     long desiredVersion = twins.get(device, "$edgeAgent").getDesiredProperties().getVersion();

@@ -1,5 +1,6 @@
 package io.twinhub.node.api;
 
+import io.twinhub.mqtt.tls.TlsMaterial;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -44,7 +45,7 @@ class OperatorKeystoreIT {
       assertEquals(200, stats.status(), stats::toString);
 
       HttpClient http = HttpClient.newBuilder()
-          .sslContext(io.twinhub.node.security.TlsMaterial.clientSslContext(hub.node.api().tls().caPemPath())).build();
+          .sslContext(io.twinhub.mqtt.tls.TlsMaterial.clientSslContext(hub.node.api().tls().caPemPath())).build();
       HttpResponse<String> r = http.send(HttpRequest.newBuilder(
           URI.create("https://127.0.0.1:" + hub.node.api().httpsPort() + "/statistics/service?api-version=2021-04-12"))
           .header("Authorization", hub.client.ownerToken()).build(), HttpResponse.BodyHandlers.ofString());

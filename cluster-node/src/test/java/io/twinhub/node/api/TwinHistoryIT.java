@@ -15,8 +15,9 @@ import java.util.Map;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Twin history and as-of reads on a real node and Cassandra: every past twin the API answered is
- * what the journal gives back, with its author; bad arguments are IoT Hub errors.
+ * Twin history, as-of reads and the desired/reported delta on a real node and Cassandra: every
+ * past twin the API answered is what the journal gives back, with its author; the delta is in the
+ * query index; bad arguments are IoT Hub errors.
  */
 class TwinHistoryIT {
 
@@ -145,5 +146,64 @@ class TwinHistoryIT {
     ApiClient.Reply deleted = hub.client.get("/twins/hist-2?asOfVersion=2");
     ok(deleted);
     assertTrue(deleted.json().path("tags").path("gone").asBoolean(), deleted::toString);
+  }
+
+  /** deviceIds a query finds once the index has them (the index trails writes briefly). */
+  private static java.util.List<String> awaitQuery(String sql, java.util.List<String> expected) throws Exception {
+    long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(60);
+    java.util.List<String> ids = null;
+    while (System.nanoTime() < deadline) {
+      ApiClient.Reply r = hub.client.post("/devices/query", ApiClient.JSON.createObjectNode().put("query", sql).toString());
+      ok(r);
+      ids = java.util.stream.StreamSupport.stream(r.json().spliterator(), false).map(n -> n.path("deviceId").asText())
+          .sorted().toList();
+      if (ids.equals(expected)) return ids;
+      Thread.sleep(200);
+    }
+    return ids;
+  }
+
+  @Test
+  void theDeltaListsWhatTheDeviceOwesAndQueriesFindTheDevicesThatOweSomething() throws Exception {
+    ok(hub.client.put("/devices/delta-1", "{\"deviceId\":\"delta-1\"}"));
+    ok(hub.client.put("/devices/delta-2", "{\"deviceId\":\"delta-2\"}"));
+    ok(patchAs("service", "/twins/delta-1", "{\"properties\":{\"desired\":{\"temp\":22,\"cfg\":{\"mode\":\"eco\"}}}}"));
+    ok(patchAs("service", "/twins/delta-2", "{\"tags\":{\"site\":\"x\"}}"));
+
+    ApiClient.Reply delta = hub.client.get("/twins/delta-1/delta");
+    ok(delta);
+    assertFalse(delta.json().path("isEmpty").asBoolean(), delta::toString);
+    assertEquals(2, delta.json().path("count").asInt());
+    assertEquals(java.util.List.of("temp", "cfg.mode"), java.util.stream.StreamSupport.stream(delta.json().path("delta")
+        .spliterator(), false).map(n -> n.path("path").asText()).toList());
+    assertEquals(22, delta.json().path("delta").get(0).path("desired").asInt());
+    assertTrue(delta.json().path("delta").get(0).path("reported").isMissingNode(), "never reported");
+    assertEquals(2, delta.json().path("delta").get(0).path("desiredLastUpdatedVersion").asInt());
+    ApiClient.Reply none = hub.client.get("/twins/delta-2/delta");
+    ok(none);
+    assertTrue(none.json().path("isEmpty").asBoolean(), none::toString);
+
+    String owing = "SELECT deviceId FROM devices WHERE delta.isEmpty = false AND STARTSWITH(deviceId, 'delta-')";
+    assertEquals(java.util.List.of("delta-1"), awaitQuery(owing, java.util.List.of("delta-1")));
+    assertEquals(java.util.List.of("delta-1"), awaitQuery(
+        "SELECT deviceId FROM devices WHERE delta.count >= 2 AND STARTSWITH(deviceId, 'delta-')", java.util.List.of("delta-1")));
+    // SELECT * stays what IoT Hub answers: the delta is indexed, not part of the twin.
+    ApiClient.Reply all = hub.client.post("/devices/query", "{\"query\":\"SELECT * FROM devices WHERE deviceId = 'delta-1'\"}");
+    ok(all);
+    assertTrue(all.json().get(0).path("delta").isMissingNode(), all::toString);
+
+    // The back end withdraws what the device never applied: nothing owed, and the query drops it.
+    ok(patchAs("service", "/twins/delta-1", "{\"properties\":{\"desired\":{\"temp\":null,\"cfg\":null}}}"));
+    assertTrue(hub.client.get("/twins/delta-1/delta").json().path("isEmpty").asBoolean());
+    assertEquals(java.util.List.of(), awaitQuery(owing, java.util.List.of()));
+
+    ApiClient.Reply unknown = hub.client.get("/twins/no-such-device/delta");
+    assertEquals(404, unknown.status(), unknown::toString);
+    assertEquals(404001, unknown.errorCode());
+
+    String url = "https://127.0.0.1:" + hub.node.api().httpsPort();
+    CliRun cli = CliRun.of("twin", "delta", "delta-2", "--data-dir", dataDir.toString(), "--url", url);
+    assertEquals(0, cli.exit(), cli::toString);
+    assertTrue(ApiClient.JSON.readTree(cli.out()).path("isEmpty").asBoolean(), cli::toString);
   }
 }

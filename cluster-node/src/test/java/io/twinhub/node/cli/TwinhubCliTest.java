@@ -92,7 +92,7 @@ class TwinhubCliTest {
     cli = TwinhubCli.commandLine();
     run = cli.getSubcommands().get("run").getCommand();
     cli.parseArgs("run", "--iothub-ports", "--mqtt-port", "18883");
-    assertEquals(Map.of("twinhub.http.port", 443, "twinhub.mqtt.port", 18883), run.node.overrides(),
+    assertEquals(Map.of("twinhub.http.port", 443, "twinhub.mqtt.port", 18883, "twinhub.amqp.port", 5671), run.node.overrides(),
         "--iothub-ports listens where IoT Hub does; an explicit port wins");
     assertEquals(443, run.node.settings().httpPort());
   }

@@ -156,6 +156,11 @@ class CloudToDeviceIT {
       assertNotNull(feedback.get(live).getEnqueuedTimeUtc());
 
       assertThrows(IotHubNotFoundException.class, () -> sender.send(id("nobody"), message(id("x"), "x"), 60_000));
+      String metrics = HttpClient.newHttpClient().send(HttpRequest.newBuilder(URI.create("http://" + HOST + ":"
+          + node.settings().managementPort() + "/metrics")).build(), HttpResponse.BodyHandlers.ofString()).body();
+      assertTrue(metrics.contains("twinhub_c2d_sends_seconds_count{outcome=\"queued\""), "sends on /metrics");
+      assertTrue(metrics.contains("twinhub_c2d_sends_seconds_count{outcome=\"DeviceNotFound\""), "refusals on /metrics");
+      assertTrue(metrics.contains("twinhub_amqp_connections"), "connections on /metrics");
       assertNull(received.poll(2, TimeUnit.SECONDS), "nothing delivered twice");
     } finally {
       if (device != null) device.close();

@@ -4,7 +4,7 @@ import io.twinhub.node.NodeSettings;
 import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.Authentication;

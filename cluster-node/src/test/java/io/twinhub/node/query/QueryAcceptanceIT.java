@@ -14,7 +14,7 @@ import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
 import io.micrometer.core.instrument.Metrics;
 import io.twinhub.node.security.SharedAccessPolicies;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.projections.index.QueryIndex;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.domain.Authentication;

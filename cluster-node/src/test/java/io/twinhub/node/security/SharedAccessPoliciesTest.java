@@ -1,5 +1,6 @@
 package io.twinhub.node.security;
 
+import io.twinhub.mqtt.tls.SecureFiles;
 import io.twinhub.twin.auth.AccessRight;
 import io.twinhub.twin.auth.ConnectionString;
 import io.twinhub.twin.auth.SharedAccessPolicy;

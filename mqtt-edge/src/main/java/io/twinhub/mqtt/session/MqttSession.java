@@ -21,7 +21,6 @@ import io.twinhub.twin.c2d.CloudToDeviceQueue;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.auth.SasVerifier;
 import io.twinhub.twin.auth.SymmetricKeyPair;
-import io.twinhub.twin.domain.Authentication;
 import io.twinhub.twin.domain.DeviceStatus;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.Section;
@@ -329,7 +328,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
           refuse(ConnectReturnCode.NOT_AUTHORIZED, "identity " + key(t.identity().deviceId(), t.identity().moduleId()) + " is disabled");
           return;
         }
-        keysOf(t.identity().authentication()).ifPresent(k -> keys.put(key(t.identity().deviceId(), t.identity().moduleId()), k));
+        t.identity().authentication().keyPair().ifPresent(k -> keys.put(key(t.identity().deviceId(), t.identity().moduleId()), k));
       }
       SasOutcome outcome = deps.verifier().verifyDevice(token, dev, mod,
           (d, m) -> Optional.ofNullable(keys.get(key(d, m))), deps.policies());
@@ -406,16 +405,6 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     if (!rest.startsWith(clientId)) return false;
     String tail = rest.substring(clientId.length());
     return tail.isEmpty() || tail.equals("/") || tail.startsWith("/?");
-  }
-
-  private static Optional<SymmetricKeyPair> keysOf(Authentication a) {
-    Authentication.SymmetricKey k = a.symmetricKey();
-    if (k == null || k.primaryKey() == null || k.secondaryKey() == null) return Optional.empty();
-    try {
-      return Optional.of(new SymmetricKeyPair(k.primaryKey(), k.secondaryKey()));
-    } catch (IllegalArgumentException e) {
-      return Optional.empty();
-    }
   }
 
   private static String key(String d, String m) {
@@ -716,6 +705,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       close("too many unacknowledged cloud-to-device messages");
       return;
     }
+    // A redelivery (lock ran out without PUBACK) replaces the earlier delivery of the same message:
+    // lock tokens are <seq>.<delivery>, so the earlier packet id is dropped instead of kept forever.
+    String message = c.lockToken().substring(0, c.lockToken().indexOf('.') + 1);
+    c2dInFlight.values().removeIf(token -> token.startsWith(message));
     int id = nextPacketId();
     c2dInFlight.put(id, c.lockToken());
     send(new Publish(c.deliveryCount() > 1, 1, false, DeviceTopics.cloudToDevice(c.message()), id,

@@ -431,18 +431,11 @@ public final class EmbeddedCassandra implements AutoCloseable {
      */
     private Path watchdogClasspathEntry() {
         Path root = lockedDir.resolve(".launcher");
-        String resource = ParentWatchdogMain.class.getName().replace('.', '/') + ".class";
-        try (InputStream in = ParentWatchdogMain.class.getResourceAsStream("/" + resource)) {
-            if (in == null) {
-                throw new CassandraStartException("Cannot find " + resource + " on the classpath");
-            }
-            Path target = root.resolve(resource);
-            Files.createDirectories(target.getParent());
-            Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
+        try {
+            return ParentWatchdogMain.installInto(root);
         } catch (IOException e) {
             throw new CassandraStartException("Cannot write the watchdog class under " + root + ": " + reason(e));
         }
-        return root;
     }
 
     private void writeConfig() {

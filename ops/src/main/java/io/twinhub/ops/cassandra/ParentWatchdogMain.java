@@ -7,6 +7,7 @@ import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 
@@ -25,10 +26,12 @@ import java.nio.file.StandardOpenOption;
  */
 public final class ParentWatchdogMain {
 
-    static final String PARENT_PID_PROPERTY = "twinhub.watchdog.parentPid";
-    static final String NODE_LOCK_PROPERTY = "twinhub.watchdog.nodeLock";
+    public static final String PARENT_PID_PROPERTY = "twinhub.watchdog.parentPid";
+    public static final String NODE_LOCK_PROPERTY = "twinhub.watchdog.nodeLock";
     static final String HALT_AFTER_PROPERTY = "twinhub.watchdog.haltAfterMs";
     static final String DAEMON_CLASS = "org.apache.cassandra.service.CassandraDaemon";
+    /** The child's real main class (the embedded Kafka broker sets {@code kafka.Kafka}); default Cassandra's. */
+    public static final String MAIN_CLASS_PROPERTY = "twinhub.watchdog.mainClass";
     /** Exit code when the node lock is taken (another node on the same data dir). */
     static final int EXIT_NODE_LOCKED = 75;
 
@@ -94,7 +97,8 @@ public final class ParentWatchdogMain {
 
         // No compile dependency on cassandra-all: it is only on the child's classpath.
         try {
-            Class.forName(DAEMON_CLASS).getMethod("main", String[].class).invoke(null, (Object) args);
+            Class.forName(System.getProperty(MAIN_CLASS_PROPERTY, DAEMON_CLASS)).getMethod("main", String[].class)
+                    .invoke(null, (Object) args);
         } catch (InvocationTargetException e) {
             throw e.getCause();
         }
@@ -105,7 +109,7 @@ public final class ParentWatchdogMain {
             return;
         }
         stopping = true;
-        System.err.println("[twinhub-watchdog] " + why + "; shutting Cassandra down");
+        System.err.println("[twinhub-watchdog] " + why + "; shutting the node down");
         // If the drain hangs, do not linger as an orphan.
         Thread halt = new Thread(() -> {
             try {
@@ -120,5 +124,23 @@ public final class ParentWatchdogMain {
         halt.start();
         // Runs Cassandra's shutdown hook (drain) on a separate thread so this lock is released.
         new Thread(() -> System.exit(0), "twinhub-watchdog-exit").start();
+    }
+
+    /**
+     * Copies this single class under {@code root} and returns the classpath entry for a child JVM:
+     * putting the launcher's code source on the child's classpath instead would, from a fat jar,
+     * put the hub's own Netty/Guava/Jackson in front of the child's.
+     */
+    public static Path installInto(Path root) throws IOException {
+        String resource = ParentWatchdogMain.class.getName().replace('.', '/') + ".class";
+        try (InputStream in = ParentWatchdogMain.class.getResourceAsStream("/" + resource)) {
+            if (in == null) {
+                throw new IOException("cannot find " + resource + " on the classpath");
+            }
+            Path target = root.resolve(resource);
+            Files.createDirectories(target.getParent());
+            Files.copy(in, target, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        }
+        return root;
     }
 }

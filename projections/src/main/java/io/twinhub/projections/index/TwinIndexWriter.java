@@ -203,7 +203,8 @@ final class TwinIndexWriter implements AutoCloseable {
     byte[] state = codec.encode(record);
     recent.put(key, new Folded(seq, record));
     if (record.exists()) {
-      index.put(key, TwinJson.serviceView(record.twin()), seq, state);
+      index.put(key, TwinJson.serviceView(record.twin()),
+          TwinJson.deltaIndexFields(io.twinhub.twin.domain.TwinDelta.of(record.twin().state())), seq, state);
     } else {
       index.putDeleted(key, seq, record.twin() == null ? 0 : record.twin().state().version(), state);
     }

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.typesafe.config.Config;
 import io.twinhub.query.eval.Evaluator;
+import io.twinhub.query.eval.MessageDocument;
 import io.twinhub.query.lang.Expr;
 import io.twinhub.query.lang.QueryException;
 import io.twinhub.query.lang.QueryParser;
@@ -40,32 +41,11 @@ public final class RouteConditions {
     return doc;
   }
 
-  /**
-   * A device message as IoT Hub's routing queries read one: application properties by their
-   * names, the JSON body under {@code $body} (only when it is JSON), system properties as
-   * {@code $contentType}, {@code $contentEncoding}, {@code $messageId}, {@code $correlationId},
-   * {@code $connectionDeviceId}, {@code $connectionModuleId}; plus {@code deviceId},
-   * {@code moduleId} and {@code source} as for the other sources.
-   */
+  /** A device message as IoT Hub's routing queries read one ({@link MessageDocument}). */
   static ObjectNode deviceMessageDocument(HubMessage m) {
-    ObjectNode doc = JsonNodeFactory.instance.objectNode();
-    m.properties().forEach(doc::put);
-    if (TelemetryBody.JSON.equals(m.bodyEncoding())) doc.set("$body", m.body());
     Map<String, String> sys = m.systemProperties();
-    putIfPresent(doc, "$contentType", sys.get("$content-type"));
-    putIfPresent(doc, "$contentEncoding", sys.get("$content-encoding"));
-    putIfPresent(doc, "$messageId", sys.get("$message-id"));
-    putIfPresent(doc, "$correlationId", sys.get("$correlation-id"));
-    putIfPresent(doc, "$connectionDeviceId", sys.get("$iothub-connection-device-id"));
-    putIfPresent(doc, "$connectionModuleId", sys.get("$iothub-connection-module-id"));
-    doc.put("deviceId", m.deviceId());
-    if (m.moduleId() != null) doc.put("moduleId", m.moduleId());
-    doc.put("source", m.source().wire());
-    return doc;
-  }
-
-  private static void putIfPresent(ObjectNode doc, String name, String value) {
-    if (value != null) doc.put(name, value);
+    return MessageDocument.of(m.properties(), TelemetryBody.JSON.equals(m.bodyEncoding()) ? m.body() : null,
+        name -> sys.get("$" + name), m.deviceId(), m.moduleId(), m.source().wire());
   }
 
   /**

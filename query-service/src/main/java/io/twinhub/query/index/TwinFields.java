@@ -95,11 +95,12 @@ public final class TwinFields {
   }
 
   /** The document of a live twin. */
-  static Document twin(TwinKey key, JsonNode view, byte[] json, long seq, long version, byte[] state) {
+  static Document twin(TwinKey key, JsonNode view, JsonNode indexedOnly, byte[] json, long seq, long version, byte[] state) {
     Document doc = new Document();
     identity(doc, key, key.isModule() ? KIND_MODULE : KIND_DEVICE, seq, version, state);
     doc.add(new StoredField(JSON, json));
     paths(doc, "", view);
+    if (indexedOnly != null) paths(doc, "", indexedOnly);
     return doc;
   }
 

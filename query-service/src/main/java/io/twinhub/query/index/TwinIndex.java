@@ -165,10 +165,18 @@ public final class TwinIndex implements Closeable {
 
   /** Adds or replaces the twin's document. {@code view} is the service-view JSON. */
   public void put(TwinKey key, JsonNode view, long seq, byte[] state) {
+    put(key, view, null, seq, state);
+  }
+
+  /**
+   * ... with {@code indexedOnly}: pseudo-paths (the {@code delta} summary) that queries can test
+   * but that are not part of the twin's JSON, so SELECT * answers as IoT Hub does; null: none.
+   */
+  public void put(TwinKey key, JsonNode view, JsonNode indexedOnly, long seq, byte[] state) {
     try {
       byte[] json = JSON.writeValueAsBytes(view);
       long version = view.path("version").asLong();
-      Document doc = TwinFields.twin(key, view, json, seq, version, state);
+      Document doc = TwinFields.twin(key, view, indexedOnly, json, seq, version, state);
       writer.updateDocument(new Term(TwinFields.KEY, key.term()), doc);
       pending.put(key, new Pending(writeGeneration.incrementAndGet(), new Stored(seq, version, false, state)));
     } catch (IOException e) {

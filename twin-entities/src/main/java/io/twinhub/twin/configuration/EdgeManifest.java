@@ -22,6 +22,7 @@ public final class EdgeManifest {
   public static final String EDGE_HUB = "$edgeHub";
 
   private static final Pattern SCHEMA_VERSION = Pattern.compile("1\\.[01](\\.0)?");
+  private static final Set<String> MODULE_TYPES = Set.of("docker", "process");
   private static final Set<String> STATUSES = Set.of("running", "stopped");
   private static final Set<String> RESTART_POLICIES = Set.of("never", "on-failure", "on-unhealthy", "always");
   private static final Set<String> PULL_POLICIES = Set.of("on-create", "never");
@@ -114,7 +115,9 @@ public final class EdgeManifest {
   /** A module (or system module) of {@code $edgeAgent}: type, status, restart policy, env, settings. */
   private static void module(JsonNode m, String at, boolean system) {
     object(m, at);
-    text(m, "type", at, Set.of("docker"), true);
+    // System modules run in the edge runtime itself; a custom module is a container (docker) or,
+    // with twinhub's edge runtime, a process (settings.command instead of settings.image).
+    text(m, "type", at, system ? Set.of("docker") : MODULE_TYPES, true);
     boolean agent = at.endsWith("systemModules.edgeAgent");
     if (!agent) {
       text(m, "status", at, STATUSES, !system);
@@ -139,8 +142,12 @@ public final class EdgeManifest {
     }
     JsonNode settings = required(m, "settings", at);
     object(settings, at + ".settings");
-    nonEmptyText(settings, "image", at + ".settings");
-    text(settings, "createOptions", at + ".settings", null, false);
+    if (m.path("type").asText().equals("process")) {
+      nonEmptyText(settings, "command", at + ".settings");
+    } else {
+      nonEmptyText(settings, "image", at + ".settings");
+      text(settings, "createOptions", at + ".settings", null, false);
+    }
   }
 
   private static void hubDesired(JsonNode d, String at) {

@@ -44,6 +44,16 @@ public record Authentication(AuthenticationType type, SymmetricKey symmetricKey,
         x509Thumbprint = x509Thumbprint == null ? X509Thumbprint.NONE : x509Thumbprint;
     }
 
+    /** The symmetric keys a token may be signed with; empty unless both are present and valid. */
+    public Optional<io.twinhub.twin.auth.SymmetricKeyPair> keyPair() {
+        if (symmetricKey.primaryKey() == null || symmetricKey.secondaryKey() == null) return Optional.empty();
+        try {
+            return Optional.of(new io.twinhub.twin.auth.SymmetricKeyPair(symmetricKey.primaryKey(), symmetricKey.secondaryKey()));
+        } catch (IllegalArgumentException e) {
+            return Optional.empty();
+        }
+    }
+
     public static Authentication sas(String primaryKey, String secondaryKey) {
         return new Authentication(AuthenticationType.SAS, new SymmetricKey(primaryKey, secondaryKey), null);
     }

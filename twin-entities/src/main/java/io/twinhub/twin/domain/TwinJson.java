@@ -287,6 +287,43 @@ public final class TwinJson {
         return out;
     }
 
+    /**
+     * {@code GET /twins/{id}/delta} (twinhub extension): the desired/reported versions, whether the
+     * device owes anything, and per desired path it has not reported the two values with their
+     * {@code $lastUpdated} (and the desired {@code $lastUpdatedVersion}).
+     */
+    public static ObjectNode delta(Twin twin, TwinDelta delta) {
+        ObjectNode out = NODES.objectNode();
+        out.put("deviceId", twin.identity().deviceId());
+        if (twin.identity().moduleId() != null) out.put("moduleId", twin.identity().moduleId());
+        out.put("desiredVersion", twin.state().desired().version());
+        out.put("reportedVersion", twin.state().reported().version());
+        out.put("isEmpty", delta.isEmpty());
+        out.put("count", delta.entries().size());
+        var list = out.putArray("delta");
+        for (TwinDelta.Entry e : delta.entries()) {
+            ObjectNode o = list.addObject();
+            o.put("path", e.dotted());
+            o.set("desired", e.desired());
+            if (e.desiredLastUpdated() != null) o.put("desiredLastUpdated", timestamp(e.desiredLastUpdated()));
+            if (e.desiredLastUpdatedVersion() != null) o.put("desiredLastUpdatedVersion", e.desiredLastUpdatedVersion());
+            if (e.reported() != null) o.set("reported", e.reported());
+            if (e.reportedLastUpdated() != null) o.put("reportedLastUpdated", timestamp(e.reportedLastUpdated()));
+        }
+        return out;
+    }
+
+    /**
+     * The pseudo-section the query index adds to a twin's indexed paths (not to its JSON):
+     * {@code delta.isEmpty} and {@code delta.count}, so {@code WHERE delta.isEmpty = false} finds
+     * the twins whose devices have not applied their desired properties.
+     */
+    public static ObjectNode deltaIndexFields(TwinDelta delta) {
+        ObjectNode out = NODES.objectNode();
+        out.putObject("delta").put("isEmpty", delta.isEmpty()).put("count", delta.entries().size());
+        return out;
+    }
+
     /** {@code $metadata} of a section, mirroring its values. */
     public static ObjectNode metadata(PropertySection section) {
         return metadata(section.values().tree(), section.metadata());

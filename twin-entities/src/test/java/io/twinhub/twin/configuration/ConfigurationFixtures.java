@@ -1,6 +1,5 @@
 package io.twinhub.twin.configuration;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.twin.domain.JsonDoc;
@@ -18,14 +17,6 @@ final class ConfigurationFixtures {
   static ObjectNode json(String text) {
     try {
       return (ObjectNode) JSON.readTree(text);
-    } catch (Exception e) {
-      throw new IllegalArgumentException(text, e);
-    }
-  }
-
-  static JsonNode value(String text) {
-    try {
-      return JSON.readTree(text);
     } catch (Exception e) {
       throw new IllegalArgumentException(text, e);
     }

@@ -22,12 +22,24 @@ class EdgeManifestTest {
     assertProblem("/$edgeAgent/properties.desired/modules/sensor", "restartPolicy", "sometimes",
         "modules.sensor.restartPolicy must be one of [always, never, on-failure, on-unhealthy]");
     assertProblem("/$edgeAgent/properties.desired/modules/sensor", "status", "paused", "modules.sensor.status must be one of");
-    assertProblem("/$edgeAgent/properties.desired/modules/sensor", "type", "rkt", "modules.sensor.type must be one of [docker]");
+    assertProblem("/$edgeAgent/properties.desired/modules/sensor", "type", "rkt", "modules.sensor.type must be one of [docker, process]");
     assertProblem("/$edgeAgent/properties.desired", "schemaVersion", "2.0", "schemaVersion must be \"1.0\" or \"1.1\"");
     assertProblem("/$edgeAgent/properties.desired", "runtime", null, "runtime is required");
     assertProblem("/$edgeAgent/properties.desired/systemModules", "edgeHub", null, "systemModules.edgeHub is required");
     assertProblem("/$edgeHub/properties.desired/routes", "up", "TO nowhere", "routes.up must be a route");
     assertProblem("/$edgeHub/properties.desired", "storeAndForwardConfiguration", null, "storeAndForwardConfiguration is required");
+  }
+
+  @Test
+  void aProcessModuleHasACommandInsteadOfAnImage() {
+    ObjectNode m = json(BASE_MANIFEST);
+    ObjectNode sensor = (ObjectNode) m.at("/$edgeAgent/properties.desired/modules/sensor");
+    sensor.put("type", "process");
+    assertTrue(EdgeManifest.check(m).orElseThrow().contains("modules.sensor.settings.command is required"));
+    ((ObjectNode) sensor.get("settings")).put("command", "/usr/bin/python3 sensor.py");
+    assertEquals(Optional.empty(), EdgeManifest.check(m));
+    ((ObjectNode) m.at("/$edgeAgent/properties.desired/systemModules/edgeHub")).put("type", "process");
+    assertTrue(EdgeManifest.check(m).orElseThrow().contains("systemModules.edgeHub.type must be one of [docker]"));
   }
 
   @Test

@@ -12,7 +12,7 @@ import akka.http.javadsl.model.ResponseEntity;
 import akka.http.javadsl.settings.ServerSettings;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;

@@ -12,7 +12,7 @@ import akka.stream.Materializer;
 import akka.util.ByteString;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 
 import java.net.URI;
 import java.nio.file.Path;

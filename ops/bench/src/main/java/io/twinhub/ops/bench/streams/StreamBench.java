@@ -1,6 +1,6 @@
 package io.twinhub.ops.bench.streams;
 
-import io.twinhub.node.security.TlsMaterial;
+import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.ops.bench.BenchNodes;
 import io.twinhub.ops.bench.BenchOptions;
 import io.twinhub.ops.bench.BenchResult;

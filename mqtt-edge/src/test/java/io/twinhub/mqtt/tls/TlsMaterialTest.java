@@ -1,4 +1,4 @@
-package io.twinhub.node.security;
+package io.twinhub.mqtt.tls;
 
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;

@@ -1,4 +1,4 @@
-package io.twinhub.node.security;
+package io.twinhub.mqtt.tls;
 
 import io.twinhub.twin.auth.SasVerifier;
 import org.bouncycastle.asn1.x500.X500Name;

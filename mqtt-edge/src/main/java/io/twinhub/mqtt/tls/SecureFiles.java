@@ -1,4 +1,4 @@
-package io.twinhub.node.security;
+package io.twinhub.mqtt.tls;
 
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -14,20 +14,20 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
 
 /** Atomic, permission-aware writes for key material. */
-final class SecureFiles {
+public final class SecureFiles {
 
-  static final Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
-  static final Set<PosixFilePermission> OWNER_ONLY_DIR = PosixFilePermissions.fromString("rwx------");
-  static final Set<PosixFilePermission> PUBLIC_FILE = PosixFilePermissions.fromString("rw-r--r--");
+  public static final Set<PosixFilePermission> OWNER_ONLY_FILE = PosixFilePermissions.fromString("rw-------");
+  public static final Set<PosixFilePermission> OWNER_ONLY_DIR = PosixFilePermissions.fromString("rwx------");
+  public static final Set<PosixFilePermission> PUBLIC_FILE = PosixFilePermissions.fromString("rw-r--r--");
 
   private SecureFiles() {}
 
-  static boolean isPosix(Path path) {
+  public static boolean isPosix(Path path) {
     return path.getFileSystem().supportedFileAttributeViews().contains("posix");
   }
 
   /** Creates {@code dir} (and parents); restricts it to the owner if {@code ownerOnly}. */
-  static void ensureDirectory(Path dir, boolean ownerOnly) throws IOException {
+  public static void ensureDirectory(Path dir, boolean ownerOnly) throws IOException {
     Files.createDirectories(dir);
     if (ownerOnly && isPosix(dir)) {
       Files.setPosixFilePermissions(dir, OWNER_ONLY_DIR);
@@ -39,7 +39,7 @@ final class SecureFiles {
    * {@code secret}, so the bytes are never readable by others, not even briefly), forces it to
    * disk and moves it over {@code target}: readers see the old file or the new one, never half.
    */
-  static void writeAtomically(Path target, byte[] content, boolean secret) throws IOException {
+  public static void writeAtomically(Path target, byte[] content, boolean secret) throws IOException {
     Path dir = target.toAbsolutePath().getParent();
     Files.createDirectories(dir);
     boolean posix = isPosix(dir);
@@ -70,7 +70,7 @@ final class SecureFiles {
   }
 
   /** Tightens an existing secret file to owner-only (e.g. after a copy by hand). */
-  static void restrictToOwner(Path file) throws IOException {
+  public static void restrictToOwner(Path file) throws IOException {
     if (isPosix(file) && Files.exists(file)) {
       Files.setPosixFilePermissions(file, OWNER_ONLY_FILE);
     }

@@ -1,0 +1,35 @@
+package io.twinhub.edge.agent;
+
+import java.io.IOException;
+import java.time.Duration;
+import java.util.Map;
+import java.util.function.IntConsumer;
+
+/**
+ * How the agent runs a module of one {@code type}. {@link ProcessModuleRuntime} runs
+ * {@code process} modules; a {@code docker} runtime (Docker Engine API, {@code settings.image} and
+ * {@code createOptions}) would implement the same interface but is not built: there is no Docker
+ * Engine here to test it against.
+ */
+public interface ModuleRuntime {
+
+  /** The module type this runtime runs (the deployment's {@code type}). */
+  String type();
+
+  /**
+   * Starts {@code spec} with {@code env} (IoT Edge's module environment plus the deployment's
+   * {@code env}); {@code onExit} gets the exit code once it ends, whatever the reason.
+   */
+  Running start(ModuleSpec spec, Map<String, String> env, IntConsumer onExit) throws IOException;
+
+  /** A started module. */
+  interface Running {
+    /** Asks it to stop (SIGTERM for a process), forces it after {@code grace}; returns once it ended. */
+    void stop(Duration grace);
+
+    boolean isAlive();
+
+    /** For operators and tests: the process id. */
+    long pid();
+  }
+}

@@ -1,0 +1,67 @@
+package io.twinhub.edge.agent;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntConsumer;
+
+/**
+ * {@code process} modules: the command line of {@code settings.command} run directly (no shell),
+ * with the agent's environment plus the module's; stdout and stderr appended to
+ * {@code <logs>/<module>.log}.
+ */
+public final class ProcessModuleRuntime implements ModuleRuntime {
+  private static final Logger log = LoggerFactory.getLogger(ProcessModuleRuntime.class);
+  private final Path logs;
+
+  public ProcessModuleRuntime(Path logs) {
+    this.logs = logs;
+  }
+
+  @Override
+  public String type() {
+    return "process";
+  }
+
+  @Override
+  public Running start(ModuleSpec spec, Map<String, String> env, IntConsumer onExit) throws IOException {
+    Files.createDirectories(logs);
+    ProcessBuilder pb = new ProcessBuilder(CommandLine.split(spec.command()));
+    pb.environment().putAll(env);
+    pb.redirectErrorStream(true);
+    pb.redirectOutput(ProcessBuilder.Redirect.appendTo(logs.resolve(spec.name() + ".log").toFile()));
+    Process p = pb.start();
+    log.info("module {} started as process {}", spec.name(), p.pid());
+    p.onExit().thenAccept(done -> onExit.accept(done.exitValue()));
+    return new Running() {
+      @Override
+      public void stop(Duration grace) {
+        p.destroy();
+        try {
+          if (!p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
+            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+          }
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+          p.destroyForcibly();
+        }
+      }
+
+      @Override
+      public boolean isAlive() {
+        return p.isAlive();
+      }
+
+      @Override
+      public long pid() {
+        return p.pid();
+      }
+    };
+  }
+}
