@@ -102,6 +102,14 @@ class EdgeRuntimeIT {
     assertFalse(reported.at("/modules/sender/lastStartTimeUtc").asText().isEmpty());
 
     phase("deployment applied to both modules reported running", t0);
+    // edgeHub reports the routes' desired version it runs and the modules connected to it.
+    long hubDesired = api.get("/twins/" + DEVICE + "/modules/$edgeHub").json().at("/properties/desired/$version").asLong();
+    awaitTrue(() -> {
+      JsonNode r = moduleReported("$edgeHub");
+      return r.path("lastDesiredVersion").asLong() == hubDesired && r.at("/lastDesiredStatus/code").asInt() == 200
+          && "Connected".equals(r.at("/clients/" + DEVICE + "~1relay/status").asText())
+          && "Connected".equals(r.at("/clients/" + DEVICE + "~1sender/status").asText());
+    }, "$edgeHub reports its desired version and both modules connected");
     // sender → (temp > 30) → relay:in1 → relay:out2 → $upstream: the hub's stream, with relay's connection properties.
     List<JsonNode> relayed = awaitMessages(6);
     for (JsonNode m : relayed) {
@@ -143,6 +151,7 @@ class EdgeRuntimeIT {
   @Order(2)
   void messagesForTheHubWaitOnDiskWhileItIsDownAndArriveInOrderAfter() throws Exception {
     long t0 = System.nanoTime();
+    java.time.Instant started = java.time.Instant.now(); // the relay's twin history holds the first test's reports too
     apply(manifest(true));
     awaitAgentReported(r -> "running".equals(r.at("/modules/sender/runtimeStatus").asText())
         && "running".equals(r.at("/modules/relay/runtimeStatus").asText()), "both modules running");
@@ -169,8 +178,37 @@ class EdgeRuntimeIT {
       else assertEquals(2, step, "no message lost or reordered around the outage: " + tail);
     }
     assertTrue(dupes <= 1, "at most the message in flight at the stop is repeated: " + tail);
+    // The relay's reported patches made while the hub was down were queued by edgeHub and reach
+    // the hub's twin in order after it is back: every lastRelayed (multiples of 10) of the outage.
+    int firstReport = (from / 10 + 1) * 10;
+    int lastReport = (from + 2 * (int) storedWhileDown) / 10 * 10;
+    List<Integer> expectedReports = new ArrayList<>();
+    for (int n = firstReport; n <= lastReport; n += 10) expectedReports.add(n);
+    List<Integer>[] reports = new List[1];
+    awaitTrue(() -> {
+      reports[0] = reportedLastRelayed(started);
+      return reports[0].containsAll(expectedReports);
+    }, "the relay's reported patches of the outage in its twin: expected " + expectedReports);
+    List<Integer> inRange = reports[0].stream().filter(expectedReports::contains).toList();
+    assertEquals(expectedReports, inRange, "reported patches applied in the order the module made them");
     assertTrue(tail.get(tail.size() - 1) - from >= 2 * storedWhileDown, "the stored messages arrived: " + tail);
     phase("all stored messages upstream, in order (" + dupes + " repeated)", t0);
+  }
+
+  /** lastRelayed of each reported change of the relay's module twin since {@code since}, oldest first (its journal). */
+  static List<Integer> reportedLastRelayed(java.time.Instant since) {
+    try {
+      ApiClient.Reply r = api.get("/twins/" + DEVICE + "/modules/relay/history?top=1000&from=" + since);
+      if (r.status() != 200) return List.of();
+      List<Integer> out = new ArrayList<>();
+      for (JsonNode c : r.json().path("changes")) {
+        JsonNode v = c.at("/patch/properties/reported/lastRelayed");
+        if (v.isInt()) out.add(v.asInt());
+      }
+      return out;
+    } catch (Exception e) {
+      return List.of();
+    }
   }
 
   static List<Integer> relayedNumbers(List<JsonNode> messages) {
@@ -224,6 +262,15 @@ class EdgeRuntimeIT {
     body.set("modulesContent", modulesContent);
     ApiClient.Reply r = api.post("/devices/" + DEVICE + "/applyConfigurationContent", body.toString());
     assertTrue(r.status() == 200 || r.status() == 204, r.toString());
+  }
+
+  static JsonNode moduleReported(String module) {
+    try {
+      ApiClient.Reply r = api.get("/twins/" + DEVICE + "/modules/" + module);
+      return r.status() == 200 ? r.json().at("/properties/reported") : JSON.createObjectNode();
+    } catch (Exception e) {
+      return JSON.createObjectNode();
+    }
   }
 
   static JsonNode awaitAgentReported(Predicate<JsonNode> condition, String what) throws Exception {

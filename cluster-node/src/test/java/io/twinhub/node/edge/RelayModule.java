@@ -4,10 +4,13 @@ import com.microsoft.azure.sdk.iot.device.IotHubClientProtocol;
 import com.microsoft.azure.sdk.iot.device.Message;
 import com.microsoft.azure.sdk.iot.device.MessageCallback;
 import com.microsoft.azure.sdk.iot.device.ModuleClient;
+import com.microsoft.azure.sdk.iot.device.twin.TwinCollection;
 
 /**
  * Module B of the IoT Edge tests: receives on input {@code in1} and sends each message on, body
- * and properties kept, on output {@code out2} with {@code relayedBy=<its module id>}.
+ * and properties kept, on output {@code out2} with {@code relayedBy=<its module id>}. It follows
+ * its desired properties and reports {@code lastRelayed} for every message whose {@code n} is a
+ * multiple of 10 (twin traffic through edgeHub, also while the hub is unreachable).
  */
 public final class RelayModule {
   public static void main(String[] args) throws Exception {
@@ -23,10 +26,18 @@ public final class RelayModule {
       client.sendEventAsync(out, (sent, e, ctx) -> {
         if (e != null) System.out.println("relay failed: " + e);
       }, null, "out2");
+      String n = message.getProperty("n");
+      if (n != null && Integer.parseInt(n) % 10 == 0) {
+        TwinCollection reported = new TwinCollection();
+        reported.put("lastRelayed", Integer.parseInt(n));
+        client.updateReportedPropertiesAsync(reported,
+            (status, response, e, ctx) -> System.out.println("reported lastRelayed=" + n + ": " + status), null);
+      }
       return com.microsoft.azure.sdk.iot.device.IotHubMessageResult.COMPLETE;
     };
     client.setMessageCallback("in1", relay, null);
     client.open(true);
+    client.subscribeToDesiredProperties((twin, ctx) -> System.out.println("desired: " + twin), null);
     System.out.println("RelayModule connected as " + me);
     Thread.currentThread().join();
   }

@@ -68,6 +68,13 @@ public final class EdgeHub implements AutoCloseable {
   /** Messages for a module's input while it is not connected, delivered when it subscribes. */
   private final Map<String, Deque<Map.Entry<String, ByteString>>> waiting = new ConcurrentHashMap<>();
   private final Map<String, ObjectNode> clients = new ConcurrentHashMap<>();
+  private final OfflineTwins offline = new OfflineTwins();
+  private final java.util.concurrent.ScheduledExecutorService resync = java.util.concurrent.Executors
+      .newSingleThreadScheduledExecutor(r -> {
+        Thread t = new Thread(r, "edgehub-resync");
+        t.setDaemon(true);
+        return t;
+      });
   private volatile List<Route> routes = List.of();
   private volatile long lastDesiredVersion;
   private volatile int lastDesiredCode = 200;
@@ -97,6 +104,7 @@ public final class EdgeHub implements AutoCloseable {
     Thread twin = new Thread(this::followOwnTwin, "edgehub-twin");
     twin.setDaemon(true);
     twin.start();
+    resync.scheduleWithFixedDelay(this::resyncOfflineModules, 2, 2, java.util.concurrent.TimeUnit.SECONDS);
     log.info("edgeHub listening on {} for modules of {}", server.getLocalSocketAddress(), settings.deviceId());
   }
 
@@ -250,6 +258,7 @@ public final class EdgeHub implements AutoCloseable {
     private String moduleId;
     private DeviceTopics topics;
     private volatile boolean inputs;
+    private volatile boolean followsDesired;
     private final AtomicInteger ids = new AtomicInteger();
 
     Session(Socket socket) {
@@ -328,6 +337,7 @@ public final class EdgeHub implements AutoCloseable {
           granted.add(1);
         } else if (topics.subscription(f.filter()).isPresent()) {
           relayed.add(f.filter());
+          if (f.filter().startsWith("$iothub/twin/PATCH/properties/desired/")) followsDesired = true;
           granted.add(Math.min(f.qos(), 1));
         } else {
           granted.add(SubAck.FAILURE);
@@ -376,24 +386,49 @@ public final class EdgeHub implements AutoCloseable {
       }
     }
 
-    /** A twin request relayed over the module's upstream connection; the answer goes back with the module's rid. */
+    /**
+     * A twin request relayed over the module's upstream connection; the answer goes back with the
+     * module's rid. While the hub is unreachable, GET is answered from edgeHub's copy and a
+     * reported patch is queued (and applied to the copy) for {@link #resyncOfflineModules}.
+     */
     private void relayTwin(Publish p, String op, String rid) throws IOException {
       if (p.qos() == 1) ps.write(PacketIdOnly.pubAck(p.packetId()));
-      HubClient c;
-      try {
-        c = upstream.client(moduleId);
-      } catch (IOException e) {
-        send(Publish.qos0("$iothub/twin/res/503/?$rid=" + rid, ByteString.emptyByteString()));
+      boolean get = op.equals("GET");
+      HubClient c = null;
+      if (!offline.hasQueued(moduleId)) { // queued patches go first, in order
+        try {
+          c = upstream.client(moduleId);
+        } catch (IOException e) {
+          c = null;
+        }
+      }
+      if (c == null) {
+        answerOffline(get, rid, p.payload());
         return;
       }
       c.twinRequest(op, p.payload()).whenComplete((r, e) -> {
         if (e != null) {
-          send(Publish.qos0("$iothub/twin/res/503/?$rid=" + rid, ByteString.emptyByteString()));
+          answerOffline(get, rid, p.payload());
           return;
         }
+        if (get && r.status() == 200 && r.body() != null) offline.remember(moduleId, r.body());
+        if (!get && r.status() == 204) offline.reportedAccepted(moduleId, p.payload());
         String topic = "$iothub/twin/res/" + r.status() + "/?$rid=" + rid + (r.version() >= 0 ? "&$version=" + r.version() : "");
         send(Publish.qos0(topic, r.body() == null ? ByteString.emptyByteString() : ByteString.fromString(r.body().toString())));
       });
+    }
+
+    private void answerOffline(boolean get, String rid, ByteString body) {
+      if (get) {
+        Optional<JsonNode> copy = offline.copy(moduleId);
+        send(copy.isPresent()
+            ? Publish.qos0("$iothub/twin/res/200/?$rid=" + rid, ByteString.fromString(copy.get().toString()))
+            : Publish.qos0("$iothub/twin/res/503/?$rid=" + rid, ByteString.emptyByteString()));
+      } else if (offline.queue(moduleId, body)) {
+        send(Publish.qos0("$iothub/twin/res/204/?$rid=" + rid, ByteString.emptyByteString()));
+      } else {
+        send(Publish.qos0("$iothub/twin/res/400/?$rid=" + rid, ByteString.emptyByteString()));
+      }
     }
 
     void send(Publish p) {
@@ -403,6 +438,42 @@ public final class EdgeHub implements AutoCloseable {
     void sendQos1(String topic, ByteString payload) {
       int id = ids.updateAndGet(i -> i >= 65535 ? 1 : i + 1);
       send(new Publish(false, 1, false, topic, id, payload));
+    }
+  }
+
+  /**
+   * For each module connected here whose twin went offline: once the hub answers again, the queued
+   * reported patches are sent in order, then the twin is read and a desired change made meanwhile
+   * is delivered to the module as one desired patch (the difference to edgeHub's copy).
+   */
+  private void resyncOfflineModules() {
+    // A module following its desired properties whose upstream connection dropped may have missed changes.
+    sessions.forEach((module, session) -> {
+      if (session.followsDesired && !upstream.isOpen(module)) offline.markStale(module);
+    });
+    for (String module : offline.pendingModules()) {
+      Session s = sessions.get(module);
+      try {
+        HubClient c = upstream.client(module);
+        while (true) {
+          Optional<ByteString> patch = offline.nextQueued(module);
+          if (patch.isEmpty()) break;
+          HubClient.TwinResponse r = HubClient.await(c.patchReported(JSON.readTree(patch.get().toArrayUnsafe())), REQUEST_TIMEOUT);
+          if (r.status() >= 500) throw new IOException("reported patch answered " + r.status());
+          offline.dequeue(module); // 4xx: the hub refuses it for good; dropped, as IoT Edge drops it
+        }
+        HubClient.TwinResponse twin = HubClient.await(c.getTwin(), REQUEST_TIMEOUT);
+        if (twin.status() != 200 || twin.body() == null) throw new IOException("twin GET answered " + twin.status());
+        Optional<JsonNode> desiredChange = offline.resynced(module, twin.body());
+        if (s != null && desiredChange.isPresent()) {
+          long v = twin.body().path("desired").path("$version").asLong();
+          s.send(Publish.qos0("$iothub/twin/PATCH/properties/desired/?$version=" + v,
+              ByteString.fromString(desiredChange.get().toString())));
+        }
+        log.info("twin of {} in sync with the hub again", module);
+      } catch (IOException e) {
+        // still unreachable: next round
+      }
     }
   }
 
@@ -422,6 +493,7 @@ public final class EdgeHub implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    resync.shutdownNow();
     try {
       server.close();
     } catch (IOException ignored) {

@@ -89,6 +89,12 @@ public final class Upstream implements AutoCloseable {
     client(moduleId).subscribe(topicFilters, ACK_TIMEOUT);
   }
 
+  /** Whether {@code moduleId}'s connection to the hub is up right now. */
+  public boolean isOpen(String moduleId) {
+    HubClient c = clients.get(moduleId == null ? "" : moduleId);
+    return c != null && c.isOpen();
+  }
+
   /** Whether some connection to the hub is up right now. */
   public boolean connected() {
     return clients.values().stream().anyMatch(HubClient::isOpen);

@@ -1,0 +1,51 @@
+package io.twinhub.edge.hub;
+
+import akka.util.ByteString;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import org.junit.jupiter.api.Test;
+
+import java.util.List;
+import java.util.Optional;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+class OfflineTwinsTest {
+  static final ObjectMapper JSON = new ObjectMapper();
+
+  static JsonNode json(String s) throws Exception {
+    return JSON.readTree(s);
+  }
+
+  @Test
+  void offlineGetsSeeQueuedReportedPatchesWhichLeaveInOrder() throws Exception {
+    OfflineTwins t = new OfflineTwins();
+    t.remember("m", json("{\"desired\":{\"a\":1,\"$version\":3},\"reported\":{\"x\":1,\"o\":{\"p\":1},\"$version\":5}}"));
+    assertTrue(t.queue("m", ByteString.fromString("{\"x\":2,\"o\":{\"q\":2}}")));
+    assertTrue(t.queue("m", ByteString.fromString("{\"x\":3,\"o\":{\"p\":null}}")));
+    assertFalse(t.queue("m", ByteString.fromString("[1]")), "a reported patch is a JSON object");
+    assertFalse(t.queue("m", ByteString.fromString("{bad")));
+    JsonNode copy = t.copy("m").orElseThrow();
+    assertEquals(json("{\"x\":3,\"o\":{\"q\":2},\"$version\":5}"), copy.get("reported"));
+    assertTrue(t.hasQueued("m"));
+    assertEquals(List.of("m"), t.pendingModules());
+    assertEquals("{\"x\":2,\"o\":{\"q\":2}}", t.nextQueued("m").orElseThrow().utf8String());
+    t.dequeue("m");
+    assertEquals("{\"x\":3,\"o\":{\"p\":null}}", t.nextQueued("m").orElseThrow().utf8String());
+    t.dequeue("m");
+    assertFalse(t.hasQueued("m"));
+  }
+
+  @Test
+  void aDesiredChangeMadeWhileOfflineComesBackAsOnePatch() throws Exception {
+    OfflineTwins t = new OfflineTwins();
+    t.remember("m", json("{\"desired\":{\"a\":1,\"gone\":true,\"o\":{\"k\":1,\"same\":2},\"$version\":3},\"reported\":{}}"));
+    t.markStale("m");
+    Optional<JsonNode> patch = t.resynced("m", json(
+        "{\"desired\":{\"a\":2,\"o\":{\"k\":1,\"same\":2,\"new\":3},\"$version\":5},\"reported\":{}}"));
+    assertEquals(json("{\"gone\":null,\"a\":2,\"o\":{\"new\":3},\"$version\":5}"), patch.orElseThrow());
+    assertEquals(List.of(), t.pendingModules());
+    assertTrue(t.resynced("m", json("{\"desired\":{\"$version\":5},\"reported\":{}}")).isEmpty(),
+        "no newer desired version: nothing to deliver");
+  }
+}
