@@ -2,6 +2,7 @@ package io.twinhub.node.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.twinhub.node.mqtt.MqttTestNodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -28,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * starts with node 3 running again): while writers patch twins through every node, every
  * acknowledged write is there afterwards, versions never repeat, nothing is applied twice, and the
  * survivors serve every twin again within 30 s; while a job updates twins ({@link JobsFailover}),
- * every selected twin is updated exactly once.
+ * every selected twin is updated exactly once; with cloud-to-device messages queued and in flight
+ * ({@link C2dFailover}), each acknowledged send is delivered exactly once.
  */
 class ClusterFailoverIT {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -43,7 +45,9 @@ class ClusterFailoverIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    cluster = NodeProcesses.startCluster(dir, 3, "failover", JobsFailover.JVM_OPTIONS);
+    // Node 1 on the service SDK's AMQPS port, for C2dFailover's MessagingClient.
+    cluster = NodeProcesses.startCluster(dir, 3, "failover", JobsFailover.JVM_OPTIONS,
+        MqttTestNodes.requirePortFree(MqttTestNodes.SERVICE_SDK_AMQP_PORT));
   }
 
   @AfterAll
@@ -65,6 +69,12 @@ class ClusterFailoverIT {
   void aJobSurvivesAKilledNodeAndUpdatesEveryTwinExactlyOnce() throws Exception {
     allNodesUp();
     JobsFailover.run(cluster);
+  }
+
+  @Test
+  void cloudToDeviceMessagesSurviveAKilledNodeAndArriveExactlyOnce() throws Exception {
+    allNodesUp();
+    C2dFailover.run(cluster);
   }
 
   @Test

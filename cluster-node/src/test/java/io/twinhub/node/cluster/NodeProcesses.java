@@ -75,8 +75,17 @@ final class NodeProcesses implements AutoCloseable {
 
   /** The same, with {@code jvmOptions} (e.g. {@code -Dtwinhub.jobs.slice-size=40}) for every node. */
   static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions) throws Exception {
+    return startCluster(baseDir, count, keyspacePrefix, jvmOptions, SharedEmbeddedCassandra.freePort());
+  }
+
+  /**
+   * The same, with node 1's AMQPS listener on {@code firstAmqpPort}: the service SDK's
+   * {@code MessagingClient} only connects to 5671, which only one node can own.
+   */
+  static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions,
+                                    int firstAmqpPort) throws Exception {
     NodeProcesses cluster = new NodeProcesses(baseDir, count,
-        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12), jvmOptions);
+        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12), jvmOptions, firstAmqpPort);
     try {
       long t0 = System.nanoTime();
       cluster.startAll();
@@ -88,13 +97,13 @@ final class NodeProcesses implements AutoCloseable {
     }
   }
 
-  private NodeProcesses(Path baseDir, int count, String keyspace, List<String> jvmOptions) throws Exception {
+  private NodeProcesses(Path baseDir, int count, String keyspace, List<String> jvmOptions, int firstAmqpPort) throws Exception {
     this.keyspace = keyspace;
     this.jvmOptions = List.copyOf(jvmOptions);
     for (int i = 1; i <= count; i++) {
       nodes.add(new Node(i, baseDir.resolve("node-" + i), SharedEmbeddedCassandra.freePort(),
           SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(),
-          SharedEmbeddedCassandra.freePort(), new CopyOnWriteArrayList<>(), new Process[1]));
+          i == 1 ? firstAmqpPort : SharedEmbeddedCassandra.freePort(), new CopyOnWriteArrayList<>(), new Process[1]));
     }
     Path first = nodes.get(0).dataDir();
     // The CA (each node makes its own server certificate with it) and the policies, as node 1 would on first start.
