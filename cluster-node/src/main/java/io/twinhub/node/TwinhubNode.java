@@ -46,6 +46,7 @@ public final class TwinhubNode {
   private final NodeSettings settings;
   private final DataDirLock lock;
   private final EmbeddedCassandra cassandra;
+  private final io.twinhub.ops.kafka.EmbeddedKafka kafka;
   private final ActorSystem<Void> system;
   private final TwinService twins;
   private final CloudToDeviceService c2d;
@@ -56,11 +57,12 @@ public final class TwinhubNode {
   private volatile CompletableFuture<Done> stopped;
 
   private TwinhubNode(NodeSettings settings, DataDirLock lock, EmbeddedCassandra cassandra,
-                      ActorSystem<Void> system, TwinService twins, CloudToDeviceService c2d, SharedAccessPolicies policies,
+                      io.twinhub.ops.kafka.EmbeddedKafka kafka, ActorSystem<Void> system, TwinService twins, CloudToDeviceService c2d, SharedAccessPolicies policies,
                       ApiServer api, QueryIndex queryIndex, Duration startedIn) {
     this.settings = settings;
     this.lock = lock;
     this.cassandra = cassandra;
+    this.kafka = kafka;
     this.system = system;
     this.twins = twins;
     this.c2d = c2d;
@@ -74,6 +76,7 @@ public final class TwinhubNode {
     long t0 = System.nanoTime();
     DataDirLock lock = DataDirLock.acquire(settings.dataDir());
     EmbeddedCassandra cassandra = null;
+    io.twinhub.ops.kafka.EmbeddedKafka kafka = null;
     ActorSystem<Void> system = null;
     try {
       ApiSettings apiSettings = ApiSettings.from(settings.config());
@@ -99,6 +102,12 @@ public final class TwinhubNode {
         resolved = settings.withCassandraContactPoints(List.of("127.0.0.1:" + cassandra.nativePort()));
       } else {
         resolved = settings.withCassandraContactPoints(settings.cassandraContactPoints());
+      }
+
+      try {
+        kafka = io.twinhub.node.kafka.KafkaFeedModule.startEmbedded(resolved.config(), resolved.dataDir(), resolved.startupTimeout());
+      } catch (RuntimeException e) {
+        throw new NodeStartException("embedded Kafka failed to start: " + e.getMessage(), e);
       }
 
       TwinSettings twinSettings = TwinSettings.from(resolved.config());
@@ -128,14 +137,18 @@ public final class TwinhubNode {
       QueryIndex queryIndex = startQueryIndex(system, resolved);
       if (queryIndex != null) jobs.useIndex(queryIndex);
       var configurations = io.twinhub.node.configurations.Configurations.start(system, twins, queryIndex, resolved.config());
+      io.twinhub.node.kafka.KafkaFeedModule.start(system, new ChangeFeed(system, resolved.hostName(),
+          resolved.config().getString("twinhub.streams.read-journal")), resolved.config(), kafka);
       ApiServer api = serveApi ? startApi(system, twins, c2d, twinSettings, apiSettings, policies, resolved, queryIndex, methods,
           jobs, configurations) : null;
-      return new TwinhubNode(resolved, lock, cassandra, system, twins, c2d, policies, api, queryIndex,
+      return new TwinhubNode(resolved, lock, cassandra, kafka, system, twins, c2d, policies, api, queryIndex,
           Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
+      if (kafka != null) kafka.stop();
       abort(system, cassandra, lock);
       throw e;
     } catch (Exception e) {
+      if (kafka != null) kafka.stop();
       abort(system, cassandra, lock);
       throw new NodeStartException("node failed to start: " + rootMessage(e), e);
     }
@@ -308,6 +321,7 @@ public final class TwinhubNode {
       system.getWhenTerminated()
           .whenComplete((d, e) -> {
             try {
+              if (kafka != null) kafka.stop(); // after the publisher stopped with the ActorSystem
               if (cassandra != null) cassandra.stop();
             } finally {
               lock.close();
@@ -353,6 +367,11 @@ public final class TwinhubNode {
 
   public Duration startedIn() {
     return startedIn;
+  }
+
+  /** The embedded Kafka broker, or null (none asked for, or an external cluster). */
+  public io.twinhub.ops.kafka.EmbeddedKafka embeddedKafka() {
+    return kafka;
   }
 
   public EmbeddedCassandra embeddedCassandra() {

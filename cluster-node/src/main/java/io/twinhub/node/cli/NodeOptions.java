@@ -88,6 +88,18 @@ public final class NodeOptions {
           + "string works as is (ports below 1024 need root or CAP_NET_BIND_SERVICE); an explicit port flag wins")
   boolean iothubPorts;
 
+  @Option(names = "--kafka", descriptionKey = "kafka",
+      description = "start an embedded Kafka broker with the node and publish the change feed to it (docs/KAFKA.md)")
+  boolean kafka;
+
+  @Option(names = "--kafka-bootstrap", paramLabel = "H:P,...", descriptionKey = "twinhub.kafka.bootstrap-servers",
+      description = "publish the change feed to this Kafka cluster (TWINHUB_KAFKA_BOOTSTRAP)")
+  String kafkaBootstrap;
+
+  @Option(names = "--kafka-port", paramLabel = "PORT", descriptionKey = "twinhub.kafka.embedded.port",
+      description = "the embedded Kafka broker's port (TWINHUB_KAFKA_PORT; default ${DEFAULT-VALUE})")
+  Integer kafkaPort;
+
   /** The config keys the command line set (flags given, not defaults). */
   public Map<String, Object> overrides() {
     Map<String, Object> o = new LinkedHashMap<>();
@@ -96,6 +108,7 @@ public final class NodeOptions {
       o.put("twinhub.mqtt.port", 8883);
       o.put("twinhub.amqp.port", 5671);
     }
+    if (kafka) o.put("twinhub.kafka.bootstrap-servers", "embedded");
     var parsed = mixee.commandLine().getParseResult();
     for (OptionSpec option : mixee.options()) {
       if (ConfigDefaults.isConfigKey(option.descriptionKey()) && parsed.hasMatchedOption(option)) {

@@ -23,6 +23,7 @@ import java.io.PrintWriter;
         QueryCommand.class,
         JobCommand.class,
         DeploymentCommand.class,
+        KafkaCommand.class,
         ExportCommand.class,
         ReindexCommand.class,
         BenchCommand.class,

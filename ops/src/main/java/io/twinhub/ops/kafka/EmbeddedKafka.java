@@ -177,9 +177,7 @@ public final class EmbeddedKafka implements AutoCloseable {
 
   /** {@code kafka-storage.sh format}: the log directory gets the cluster id and the node's metadata. */
   private void format(List<String> classpath, Path config) throws IOException, InterruptedException {
-    byte[] id = new byte[16];
-    new SecureRandom().nextBytes(id);
-    String clusterId = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
+    String clusterId = clusterId(new SecureRandom());
     Process f = launch(classpath, List.of("kafka.tools.StorageTool", "format", "-t", clusterId, "-c", config.toString()),
         dataDir.resolve("logs").resolve("format.out"));
     // Its stdin stays open until it is done: EOF would tell the watchdog that this JVM is gone.
@@ -187,7 +185,22 @@ public final class EmbeddedKafka implements AutoCloseable {
     f.getOutputStream().close();
     if (!done || f.exitValue() != 0 || !Files.exists(dataDir.resolve("log").resolve("meta.properties"))) {
       f.destroyForcibly();
-      throw new IllegalStateException("formatting Kafka's log directory failed; see " + dataDir.resolve("logs/format.out"));
+      throw new IllegalStateException("formatting Kafka's log directory failed (" + (done ? "exit " + f.exitValue() : "timed out")
+          + "): " + tail(dataDir.resolve("logs/format.out")));
+    }
+  }
+
+  /**
+   * A cluster id as Kafka's {@code Uuid.randomUuid()} makes them: 16 random bytes, URL-safe base64
+   * without padding, never starting with '-' (the storage tool would read it as an option: with a
+   * random first character that failed one format in 64).
+   */
+  static String clusterId(SecureRandom random) {
+    while (true) {
+      byte[] id = new byte[16];
+      random.nextBytes(id);
+      String s = Base64.getUrlEncoder().withoutPadding().encodeToString(id);
+      if (!s.startsWith("-")) return s;
     }
   }
 
