@@ -19,7 +19,7 @@ import java.util.regex.Pattern;
  * Edge deployments target devices, module configurations target {@code devices.modules}; a
  * condition may say so itself with a {@code FROM devices[.modules] WHERE} prefix. IoT Edge
  * deployments reach only devices with {@code capabilities.iotEdge = true}, as in IoT Hub.
- * An empty condition targets nothing. Pure.
+ * An empty condition targets nothing, {@code *} every device. Pure.
  */
 public record TargetCondition(Configuration configuration, Query query) {
   private static final Pattern FROM = Pattern.compile("(?is)\\s*FROM\\s+(devices(?:\\.modules)?)\\s+WHERE\\s+(.*)");
@@ -61,6 +61,7 @@ public record TargetCondition(Configuration configuration, Query query) {
   private static Query parse(String condition, Configuration.Kind kind) {
     String text = condition == null ? "" : condition.strip();
     if (text.isEmpty()) return null;
+    if (text.equals("*")) text = "true"; // IoT Hub's "every device" (the Node SDK's samples use it)
     String from = kind == Configuration.Kind.MODULE ? "devices.modules" : "devices";
     Matcher m = FROM.matcher(text);
     if (m.matches()) {

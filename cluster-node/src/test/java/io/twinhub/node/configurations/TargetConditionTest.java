@@ -82,6 +82,10 @@ class TargetConditionTest {
     TargetCondition t = target(config("e", "", 0, "{\"properties.desired.x\": 1}", null, null));
     assertTrue(t.targetsNothing());
     assertFalse(t.matches(PUMP));
+    TargetCondition all = target(config("all", "*", 0, "{\"properties.desired.x\": 1}", null, null));
+    assertTrue(all.matches(PUMP));
+    assertTrue(all.matches(GATEWAY));
+    assertFalse(all.matches(MODULE));
     String problem = TargetCondition.check("tags.site = = 'a'", Configuration.Kind.DEVICE).orElseThrow();
     assertTrue(problem.startsWith("targetCondition: "), problem);
     assertTrue(TargetCondition.check("tags.a = 1 GROUP BY tags.b", Configuration.Kind.DEVICE).isPresent());
