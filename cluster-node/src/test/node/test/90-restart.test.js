@@ -5,10 +5,17 @@
 // away (the Node SDK re-subscribes after a reconnect but does not read its twin again), so the
 // changes are made once the clients are back.
 
-const { describe, test } = require('node:test');
+const { after, describe, test } = require('node:test');
 const assert = require('node:assert/strict');
 const { id, registry, serviceClient, createDevice, createModule, openDevice, openModule, report, desiredPatches,
   eventually, control } = require('./support');
+
+// The device SDK can keep reconnecting after close() when the node was restarted under it (seen
+// in 2 of 5 runs: the file's tests passed, its process never exited, and the runner waited for it).
+// Every result is already reported when this runs, so end the process if something still holds it.
+after(() => {
+  setTimeout(() => process.exit(process.exitCode ?? 0), 5000).unref();
+});
 
 describe('reconnect after the node restarts', () => {
   test('device and module clients reconnect, answer methods, receive desired changes, report', async () => {
