@@ -177,6 +177,7 @@ public final class TwinhubNode {
     routes.add(jobs.routes(server, twin.limits()));
     routes.add(configurations.routes(server, twin.limits()));
     routes.add(new io.twinhub.node.api.CloudToDeviceRoutes(c2d, server).route());
+    routes.add(new io.twinhub.node.api.ConsoleRoutes(system, server).route());
     server.countCloudToDeviceWith(c2d::depth);
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
     startAmqp(system, c2d, twin, api, policies, tls, s);
