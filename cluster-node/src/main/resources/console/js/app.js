@@ -1,7 +1,7 @@
 // The console's shell: sign-in, navigation by location hash, one page module at a time.
 import * as api from './api.js';
 import { parseConnectionString } from './sas.js';
-import { h, field, page, say, errorText } from './ui.js';
+import { h, field, page, say, clearStatus, errorText } from './ui.js';
 
 const PAGES = {
   devices: () => import('./pages/devices.js'),
@@ -24,6 +24,7 @@ function route() {
 
 async function show() {
   if (cleanup) { try { cleanup(); } catch { /* page already gone */ } cleanup = null; }
+  clearStatus();
   if (!api.signedIn()) { signInPage(); return; }
   const { name, args } = route();
   for (const a of document.querySelectorAll('#nav a')) {

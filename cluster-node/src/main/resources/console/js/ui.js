@@ -59,6 +59,13 @@ export function say(text, kind = 'info') {
   if (kind !== 'error') statusTimer = setTimeout(() => { el.textContent = ''; el.className = 'status'; }, 6000);
 }
 
+/** Empties the status line (a new page starts without the last page's message). */
+export function clearStatus() {
+  const el = document.getElementById('status');
+  el.className = 'status';
+  el.textContent = '';
+}
+
 export function errorText(e) {
   return e && e.code ? `${e.code}: ${e.message}` : String(e && e.message || e);
 }

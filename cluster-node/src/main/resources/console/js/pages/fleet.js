@@ -39,11 +39,11 @@ export async function render() {
     const list = (await api.get('/configurations?top=100')).json || [];
     configs.replaceChildren(table([
       { label: 'Id', value: (c) => c.id },
-      { label: 'Kind', value: (c) => (c.content?.modulesContent ? 'IoT Edge deployment' : 'device configuration') },
+      { label: 'Kind', value: (c) => (Object.keys(c.content?.modulesContent || {}).length ? 'IoT Edge deployment' : Object.keys(c.content?.moduleContent || {}).length ? 'module configuration' : 'device configuration') },
       { label: 'Priority', value: (c) => c.priority },
       { label: 'Target condition', value: (c) => h('code', {}, c.targetCondition) },
-      { label: 'Targeted', value: (c) => c.systemMetrics?.results?.targetedCount ?? '' },
-      { label: 'Applied', value: (c) => c.systemMetrics?.results?.appliedCount ?? '' },
+      { label: 'Targeted', value: (c) => c.systemMetrics?.results?.targetedCount ?? 'counting…' },
+      { label: 'Applied', value: (c) => c.systemMetrics?.results?.appliedCount ?? 'counting…' },
       { label: 'Reported ok / failed', value: (c) => (c.systemMetrics?.results?.reportedSuccessfulCount !== undefined
         ? `${c.systemMetrics.results.reportedSuccessfulCount} / ${c.systemMetrics.results.reportedFailedCount}` : '') },
       { label: 'Custom metrics', value: (c) => Object.entries(c.metrics?.results || {}).map(([k, v]) => `${k}: ${v}`).join(', ') },

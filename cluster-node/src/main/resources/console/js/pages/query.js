@@ -1,6 +1,6 @@
 // The query editor: results as a table with paging by continuation; GROUP BY results as a bar chart.
 import * as api from '../api.js';
-import { h, field, page, busy, table, barChart } from '../ui.js';
+import { h, field, page, say, busy, table, barChart, errorText } from '../ui.js';
 
 /** For GROUP BY rows: the label (the non-numeric columns) and the value (the first numeric one). */
 export function chartBars(rows) {
@@ -47,7 +47,7 @@ export async function render() {
     const columns = [...new Set(r.items.flatMap((row) => (row && typeof row === 'object' ? Object.keys(row) : ['value'])))]
       .map((k) => ({ label: k, value: (row) => (row && typeof row === 'object' ? row[k] : row) }));
     out.replaceChildren(h('p', { class: 'muted', id: 'query-summary' },
-      `Page ${i + 1}: ${r.items.length} row(s)${r.continuation ? ', more follow' : ''}`),
+      `Page ${i + 1}: ${r.items.length} row(s), ${r.continuation ? 'more follow' : 'last page'}`),
       table(columns, r.items, 'Query results'));
     const grouped = /\bGROUP\s+BY\b/i.test(text);
     const bars = grouped ? chartBars(r.items) : [];
@@ -66,7 +66,19 @@ export async function render() {
   sql.addEventListener('keydown', (ev) => {
     if (ev.key === 'Enter' && (ev.ctrlKey || ev.metaKey)) { ev.preventDefault(); form.requestSubmit(); }
   });
-  next.addEventListener('click', () => busy(next, () => fetchPage(index + 1)));
-  prev.addEventListener('click', () => busy(prev, () => fetchPage(index - 1)));
+  // Not busy(): it would re-enable the button that fetchPage just disabled on the last page.
+  async function turn(i) {
+    next.disabled = true;
+    prev.disabled = true;
+    try {
+      await fetchPage(i);
+    } catch (e) {
+      say(errorText(e), 'error');
+      next.disabled = tokens.length <= index + 1;
+      prev.disabled = index === 0;
+    }
+  }
+  next.addEventListener('click', () => turn(index + 1));
+  prev.addEventListener('click', () => turn(index - 1));
   page('Query', form, chart, out);
 }

@@ -64,7 +64,10 @@ export async function render([deviceId, moduleId]) {
       }
     });
   });
-  reload.addEventListener('click', () => busy(reload, load));
+  reload.addEventListener('click', () => busy(reload, async () => {
+    await load();
+    await loadHistory();
+  }));
 
   async function loadHistory() {
     const r = await api.get(`${base}/history?top=100`);

@@ -340,6 +340,7 @@ class ConsoleIT {
   static void screenshot(String name) throws Exception {
     Path docs = repositoryRoot().resolve("docs").resolve("console");
     Files.createDirectories(docs);
+    ((JavascriptExecutor) driver).executeScript("window.scrollTo(0, 0);");
     File shot = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
     Files.copy(shot.toPath(), docs.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
   }
@@ -361,7 +362,13 @@ class ConsoleIT {
 
   /** Navigates inside the signed-in page (a full load would sign out: the token lives in memory only). */
   static void navigate(String hash, String headingText) {
-    ((JavascriptExecutor) driver).executeScript("location.hash = arguments[0];", hash);
+    JavascriptExecutor js = (JavascriptExecutor) driver;
+    if (hash.equals(js.executeScript("return location.hash;"))) {
+      // The same hash fires no hashchange: pass by another page so the page is built afresh.
+      js.executeScript("location.hash = arguments[0];", hash.equals("#/devices") ? "#/query" : "#/devices");
+      textIn("main h1", hash.equals("#/devices") ? "Query" : "Devices");
+    }
+    js.executeScript("location.hash = arguments[0];", hash);
     textIn("main h1", headingText);
   }
 
@@ -478,8 +485,12 @@ class ConsoleIT {
     waiting().until(d -> d.findElement(By.id("twin-conflict")).getAttribute("hidden") != null);
     assertTrue(visible("#twin-editor").getAttribute("value").contains("19"));
 
-    // History and a diff of the last two versions.
+    // History and a diff of the last two versions (the reload read the history again).
+    long version = api.get("/twins/" + id).json().path("version").asLong();
+    waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#diff-to option[value='" + version + "']")));
     textIn("#twin-history", "updateTwin");
+    new Select(visible("#diff-from")).selectByValue(Long.toString(version - 1));
+    new Select(visible("#diff-to")).selectByValue(Long.toString(version));
     visible("#diff-go").click();
     textIn("#diff-result", "properties.desired.targetTemp");
     textIn("#diff-result", "changed");
@@ -522,7 +533,7 @@ class ConsoleIT {
     visible("#query-next").click();
     textIn("#query-summary", "Page 2: 2 row(s), more follow");
     visible("#query-next").click();
-    textIn("#query-summary", "Page 3: 1 row(s)");
+    textIn("#query-summary", "Page 3: 1 row(s), last page");
     assertFalse(visible("#query-next").isEnabled());
     visible("#query-prev").click();
     textIn("#query-summary", "Page 2");
@@ -584,15 +595,19 @@ class ConsoleIT {
     waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#cluster-rates svg polyline")));
     screenshot("cluster");
 
-    // Keyboard: the skip link is the first stop and every nav link is reachable by Tab.
-    driver.findElement(By.tagName("body")).sendKeys(Keys.TAB);
-    WebElement first = driver.switchTo().activeElement();
-    assertEquals("Skip to content", first.getText());
-    List<WebElement> inputs = driver.findElements(By.cssSelector("main input, main select, main textarea"));
-    for (WebElement input : inputs) {
+    // Keyboard only: from the page heading, Tab reaches the create form; Enter submits it.
+    navigate("#/devices", "Devices");
+    for (WebElement input : driver.findElements(By.cssSelector("main input, main select, main textarea"))) {
       String id = input.getAttribute("id");
-      if (input.getAttribute("type") != null && input.getAttribute("type").equals("radio")) continue;
       assertFalse(driver.findElements(By.cssSelector("label[for='" + id + "']")).isEmpty(), "a label for #" + id);
     }
+    String byKeyboard = "console-kb-" + run;
+    for (int i = 0; i < 30 && !"new-device-id".equals(driver.switchTo().activeElement().getAttribute("id")); i++) {
+      driver.switchTo().activeElement().sendKeys(Keys.TAB);
+    }
+    assertEquals("new-device-id", driver.switchTo().activeElement().getAttribute("id"), "Tab reaches the new device id");
+    driver.switchTo().activeElement().sendKeys(byKeyboard + Keys.ENTER);
+    textIn("main h1", "Device " + byKeyboard);
+    assertEquals(200, api.get("/devices/" + byKeyboard).status());
   }
 }
