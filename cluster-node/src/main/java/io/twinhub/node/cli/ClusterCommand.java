@@ -37,7 +37,7 @@ import java.util.regex.Pattern;
     subcommands = picocli.CommandLine.HelpCommand.class)
 public final class ClusterCommand {
   static final Duration START_TIMEOUT = Duration.ofSeconds(180);
-  private static final Pattern ROLES = Pattern.compile("[1-9][0-9]*=(twin|api|mqtt|query)(,(twin|api|mqtt|query))*");
+  private static final Pattern ROLES = Pattern.compile("[1-9][0-9]*=(twin|api|mqtt|query|worker)(,(twin|api|mqtt|query|worker))*");
 
   /** Where the cluster lives and which ports it uses (saved by start, read back by the others). */
   static final class Layout {
@@ -73,7 +73,7 @@ public final class ClusterCommand {
     if (cassandraNodes != 1 && cassandraNodes != 3) throw new IllegalArgumentException("--cassandra-nodes must be 1 or 3, got " + cassandraNodes);
     Properties p = new Properties();
     for (String r : roles == null ? List.<String>of() : roles) {
-      if (!ROLES.matcher(r).matches()) throw new IllegalArgumentException("--roles takes NODE=ROLE,ROLE (roles: twin api mqtt query), got '" + r + "'");
+      if (!ROLES.matcher(r).matches()) throw new IllegalArgumentException("--roles takes NODE=ROLE,ROLE (roles: twin api mqtt query worker), got '" + r + "'");
       p.setProperty("roles." + r.substring(0, r.indexOf('=')), r.substring(r.indexOf('=') + 1));
     }
     LocalCluster c = new LocalCluster(layout.dir(), p);
