@@ -28,6 +28,7 @@ import java.util.concurrent.Callable;
     "http-cassandra (baselines); mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
     "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
     "config-lag (tag change -> configuration content under PATCH load);",
+    "functions-isolation (a function app in a class loader vs a child JVM, no node);",
     "all (baselines + workloads); or several separated by commas."})
 public final class BenchCommand implements Callable<Integer> {
 
@@ -155,6 +156,17 @@ public final class BenchCommand implements Callable<Integer> {
   static final class Configurations {
     @Option(names = "--probes", paramLabel = "N", descriptionKey = "workload", description = "twins tagged into the target set at a time (default 4)")
     String probes;
+  }
+
+  @ArgGroup(validate = false, heading = "%nFunction app isolation (functions-isolation):%n")
+  Functions functions = new Functions();
+
+  static final class Functions {
+    @Option(names = "--app-jar", paramLabel = "JAR", descriptionKey = "workload",
+        description = "the app invoked (default functions-sample/target/twinhub-functions-sample-0.1.0-SNAPSHOT.jar)")
+    String appJar;
+    @Option(names = "--invocations", paramLabel = "N", descriptionKey = "workload", description = "invocations per variant (default 100000)")
+    String invocations;
   }
 
   /** Workload-specific options given on the command line, by name without dashes. */

@@ -53,6 +53,7 @@ public final class FunctionApp implements AutoCloseable {
   private final Map<String, FunctionDefinition> functions;
   private final Map<Class<?>, Object> instances = new HashMap<>();
   private final ObjectMapper json = new ObjectMapper();
+  private final Map<String, java.util.logging.Logger> loggers = new java.util.concurrent.ConcurrentHashMap<>();
 
   private FunctionApp(String name, int version, AppClassLoader loader, Map<String, FunctionDefinition> functions) {
     this.name = name;
@@ -310,6 +311,11 @@ public final class FunctionApp implements AutoCloseable {
       instances.put(m.getDeclaringClass(), o);
     }
     return o;
+  }
+
+  /** The logger {@code ExecutionContext.getLogger()} returns for {@code function}. */
+  java.util.logging.Logger loggerFor(String function) {
+    return loggers.computeIfAbsent(function, f -> Invoker.newFunctionLogger());
   }
 
   ClassLoader classLoader() {

@@ -39,6 +39,8 @@ final class Invoker {
     ClassLoader previous = thread.getContextClassLoader();
     Object returned = null;
     String error = null;
+    List<String> outer = LOG.get();
+    LOG.set(logs);
     try {
       List<Binding> outputsSet = new ArrayList<>();
       Object[] args = new Object[f.params().size()];
@@ -65,6 +67,7 @@ final class Invoker {
       error = e.getClass().getName() + ": " + e.getMessage();
     } finally {
       thread.setContextClassLoader(previous);
+      LOG.set(outer);
     }
     long micros = (System.nanoTime() - t0) / 1000;
     return new InvocationResult(invocationId, f.name(), error == null, micros, error, List.copyOf(logs), returned,
@@ -78,7 +81,7 @@ final class Invoker {
 
   private static Object bind(FunctionApp app, FunctionDefinition f, FunctionDefinition.Param p, InvocationInput input,
                              String invocationId, List<String> logs, List<Binding> outputs) {
-    if (p instanceof FunctionDefinition.Context) return new Context(invocationId, f.name(), logs);
+    if (p instanceof FunctionDefinition.Context) return new Context(invocationId, f.name(), app.loggerFor(f.name()));
     if (p instanceof FunctionDefinition.OutputParam o) {
       Binding b = new Binding(o.output());
       outputs.add(b);
@@ -215,46 +218,48 @@ final class Invoker {
     }
   }
 
-  /** {@code ExecutionContext} whose logger writes into the invocation's log. */
-  static final class Context implements ExecutionContext {
-    private static final Formatter FORMAT = new Formatter() {
-      @Override
-      public String format(LogRecord r) {
-        String msg = formatMessage(r);
-        return r.getLevel().getName() + " " + msg + (r.getThrown() != null ? " " + r.getThrown() : "");
-      }
-    };
+  /**
+   * The log of the invocation running on this thread. A function's logger is one per function
+   * (creating a JUL logger per invocation registers it with the root logger, and the JDK prunes
+   * those registrations in O(n): at thousands of invocations per second that dominated); its
+   * handler writes to the current invocation's log. Lines logged from threads the function
+   * started itself land in no invocation and are dropped.
+   */
+  static final ThreadLocal<List<String>> LOG = new ThreadLocal<>();
 
-    private final String invocationId;
-    private final String functionName;
-    private final List<String> logs;
-    private Logger logger;
-
-    Context(String invocationId, String functionName, List<String> logs) {
-      this.invocationId = invocationId;
-      this.functionName = functionName;
-      this.logs = logs;
-    }
-
+  private static final Formatter FORMAT = new Formatter() {
     @Override
-    public synchronized Logger getLogger() {
-      if (logger == null) {
-        logger = Logger.getAnonymousLogger();
-        logger.setUseParentHandlers(false);
-        logger.setLevel(Level.ALL);
-        logger.addHandler(new Handler() {
-          @Override
-          public void publish(LogRecord record) {
-            if (logs.size() < 1000) logs.add(Instant.ofEpochMilli(record.getMillis()) + " " + FORMAT.format(record));
-          }
+    public String format(LogRecord r) {
+      String msg = formatMessage(r);
+      return r.getLevel().getName() + " " + msg + (r.getThrown() != null ? " " + r.getThrown() : "");
+    }
+  };
 
-          @Override
-          public void flush() {}
-
-          @Override
-          public void close() {}
-        });
+  /** A function's logger: never a parent handler (nothing reaches the node's log), lines into {@link #LOG}. */
+  static Logger newFunctionLogger() {
+    Logger logger = Logger.getAnonymousLogger();
+    logger.setUseParentHandlers(false);
+    logger.setLevel(Level.ALL);
+    logger.addHandler(new Handler() {
+      @Override
+      public void publish(LogRecord record) {
+        List<String> logs = LOG.get();
+        if (logs != null && logs.size() < 1000) logs.add(Instant.ofEpochMilli(record.getMillis()) + " " + FORMAT.format(record));
       }
+
+      @Override
+      public void flush() {}
+
+      @Override
+      public void close() {}
+    });
+    return logger;
+  }
+
+  /** {@code ExecutionContext}. */
+  record Context(String invocationId, String functionName, Logger logger) implements ExecutionContext {
+    @Override
+    public Logger getLogger() {
       return logger;
     }
 
