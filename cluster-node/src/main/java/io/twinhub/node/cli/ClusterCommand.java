@@ -59,7 +59,7 @@ public final class ClusterCommand {
             @Parameters(paramLabel = "N", defaultValue = "3", description = "hub nodes (default ${DEFAULT-VALUE})") int count,
             @Option(names = "--cassandra-nodes", paramLabel = "1|3", defaultValue = "1",
                 description = "embedded Cassandra nodes; 3 = replication factor 3, QUORUM (default ${DEFAULT-VALUE})") int cassandraNodes,
-            @Option(names = "--roles", paramLabel = "I=ROLE,...", description = "roles of node I (twin, api, mqtt, query; default all)") List<String> roles,
+            @Option(names = "--roles", paramLabel = "I=ROLE,...", description = "roles of node I (twin, api, mqtt, query, worker; default all)") List<String> roles,
             @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_HTTP_PORT:-8443}", description = "node 1's HTTPS port; node i uses +i-1 (TWINHUB_CLUSTER_HTTP_PORT; default ${DEFAULT-VALUE})") int http,
             @Option(names = "--mqtt-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_MQTT_PORT:-8883}", description = "node 1's MQTT port (TWINHUB_CLUSTER_MQTT_PORT; default ${DEFAULT-VALUE})") int mqtt,
             @Option(names = "--amqp-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_AMQP_PORT:-5671}", description = "node 1's AMQPS port (TWINHUB_CLUSTER_AMQP_PORT; default ${DEFAULT-VALUE})") int amqp,
