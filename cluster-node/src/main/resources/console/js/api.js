@@ -99,6 +99,16 @@ export async function request(method, path, body, headers = {}, { raw = false } 
   return { status: response.status, headers: response.headers, json, text };
 }
 
+/** A non-JSON body (a function app's JAR): PUT with its own content type. */
+export async function putBytes(path, blob, contentType) {
+  const response = await fetch(withVersion(path), {
+    method: 'PUT', body: blob, headers: { Authorization: await token(), 'Content-Type': contentType },
+  });
+  const text = await response.text();
+  if (response.status >= 400) throw parseError(response.status, text);
+  return { status: response.status, json: text ? JSON.parse(text) : null };
+}
+
 export const get = (path, headers) => request('GET', path, undefined, headers);
 export const put = (path, body, headers) => request('PUT', path, body, headers);
 export const patch = (path, body, headers) => request('PATCH', path, body, headers);

@@ -29,6 +29,7 @@ import java.util.concurrent.Callable;
     "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
     "config-lag (tag change -> configuration content under PATCH load);",
     "c2d (cloud-to-device messages over AMQPS -> MQTT device PUBACK, against twin-patch in back-to-back pairs);",
+    "functions-isolation (a function app in a class loader vs a child JVM, no node);",
     "all (baselines + workloads); or several separated by commas."})
 public final class BenchCommand implements Callable<Integer> {
 
@@ -168,6 +169,17 @@ public final class BenchCommand implements Callable<Integer> {
     String pairs;
     @Option(names = "--amqp-connections", paramLabel = "N", descriptionKey = "workload", description = "AMQPS connections sending (default 4, spread over the nodes)")
     String amqpConnections;
+  }
+
+  @ArgGroup(validate = false, heading = "%nFunction app isolation (functions-isolation):%n")
+  Functions functions = new Functions();
+
+  static final class Functions {
+    @Option(names = "--app-jar", paramLabel = "JAR", descriptionKey = "workload",
+        description = "the app invoked (default functions-sample/target/twinhub-functions-sample-0.1.0-SNAPSHOT.jar)")
+    String appJar;
+    @Option(names = "--invocations", paramLabel = "N", descriptionKey = "workload", description = "invocations per variant (default 100000)")
+    String invocations;
   }
 
   /** Workload-specific options given on the command line, by name without dashes. */
