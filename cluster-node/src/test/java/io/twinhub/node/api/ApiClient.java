@@ -123,7 +123,12 @@ final class ApiClient {
   }
 
   Reply sendBytes(String method, String rawPathAndQuery, byte[] body, Map<String, String> headers) throws Exception {
-    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + rawPathAndQuery)).timeout(Duration.ofSeconds(30));
+    return sendBytes(method, rawPathAndQuery, body, headers, Duration.ofSeconds(30));
+  }
+
+  /** {@link #sendBytes} waiting up to {@code timeout} for the answer (a JAR upload on a loaded box). */
+  Reply sendBytes(String method, String rawPathAndQuery, byte[] body, Map<String, String> headers, Duration timeout) throws Exception {
+    HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base + rawPathAndQuery)).timeout(timeout);
     Map<String, String> h = new LinkedHashMap<>();
     h.put("Authorization", ownerToken());
     if (body != null) {
