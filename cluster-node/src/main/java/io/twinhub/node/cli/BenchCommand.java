@@ -28,6 +28,7 @@ import java.util.concurrent.Callable;
     "http-cassandra (baselines); mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
     "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
     "config-lag (tag change -> configuration content under PATCH load);",
+    "edge (the IoT Edge runtime as its own process: module-to-module routing, storing and forwarding a backlog, RSS);",
     "all (baselines + workloads); or several separated by commas."})
 public final class BenchCommand implements Callable<Integer> {
 
