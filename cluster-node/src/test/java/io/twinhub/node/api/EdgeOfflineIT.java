@@ -144,19 +144,25 @@ class EdgeOfflineIT {
     awaitTrue(() -> lines("acked.txt").stream().distinct().count() == COUNT, Duration.ofMinutes(4),
         "the SDK saw all " + COUNT + " messages acknowledged");
     List<Integer> acked = lines("acked.txt");
-    // Upstream: every acknowledged message, in the order sent; a message edgeHub had stored but not
-    // yet acknowledged when it was killed is sent again by the SDK (at least once), never lost.
+    // Upstream: every acknowledged message; a message edgeHub had stored but not yet acknowledged
+    // when it was killed is sent again by the SDK (at least once), never lost.
     List<Integer> upstream = awaitCounterMessages(COUNT);
     List<Integer> firsts = new ArrayList<>(new LinkedHashSet<>(upstream));
-    assertEquals(new TreeSet<>(acked).stream().toList(), firsts,
-        "each acknowledged message upstream, in order; upstream: " + summary(upstream));
+    assertEquals(new TreeSet<>(acked), new TreeSet<>(firsts), "each acknowledged message upstream: " + summary(upstream));
     int repeated = upstream.size() - firsts.size();
     phase("all " + COUNT + " messages upstream, " + repeated + " repeated", t0);
     assertTrue(repeated <= 100, "only what was in flight at the kill comes again: " + summary(upstream));
-
     // The module input: every acknowledged message reached the collector (at least once).
     awaitTrue(() -> new TreeSet<>(lines("received.txt")).containsAll(acked), Duration.ofMinutes(2),
-        "every acknowledged message on the collector's input; missing: " + missing(acked, lines("received.txt")));
+        "every acknowledged message on the collector's input");
+    // In order: both endpoints got the messages in the order edgeHub accepted them. (The SDK's own
+    // order is not kept across its reconnection: it sends the messages it had in flight again in
+    // an order of its own, which is the order edgeHub then accepts and keeps.)
+    List<Integer> collected = new ArrayList<>(new LinkedHashSet<>(lines("received.txt")));
+    assertEquals(collected, firsts, "upstream and the collector's input in the same (edgeHub's) order; upstream: "
+        + summary(upstream) + "; collector: " + summary(lines("received.txt")));
+    List<Integer> beforeKill = firsts.subList(0, Math.max(0, ackedAtKill - 100));
+    assertEquals(beforeKill.stream().sorted().toList(), beforeKill, "in the order the module sent them before the kill");
 
     // Reported patches acknowledged to the module (offline ones by edgeHub) are in the twin, in order.
     List<Integer> reported = lines("reported.txt");
@@ -167,7 +173,7 @@ class EdgeOfflineIT {
       return history[0].containsAll(reported);
     }, Duration.ofMinutes(2), "each acknowledged reported patch in the twin: " + reported);
     List<Integer> inOrder = history[0].stream().filter(reported::contains).distinct().toList();
-    assertEquals(reported.stream().sorted().toList(), inOrder, "applied in the order they were made");
+    assertEquals(reported.stream().distinct().sorted().toList(), inOrder, "applied in the order they were made");
     phase("all " + reported.size() + " reported patches in the twin", t0);
 
     // The restarted agent adopted the processes the killed runtime left: one of each, still running.
