@@ -127,6 +127,7 @@ class BenchOptionsTest {
     assertTrue(BenchMain.isKnown("mqtt-storm"));
     assertTrue(BenchMain.isKnown("mosquitto"));
     assertTrue(BenchMain.isKnown("kafka,kafka-publish,kafka-latency"));
+    assertTrue(BenchMain.isKnown("c2d"));
     assertFalse(BenchMain.isKnown("twin-delete"));
     assertFalse(BenchMain.isKnown("twin-get,nope"));
     assertEquals(List.of("twin-get", "mixed"), BenchRun.workloads("twin-get,mixed"));
