@@ -11,6 +11,7 @@ import com.microsoft.azure.functions.annotation.BindingName;
 import com.microsoft.azure.functions.annotation.Cardinality;
 import com.microsoft.azure.functions.annotation.CustomBinding;
 import com.microsoft.azure.functions.annotation.EventHubTrigger;
+import com.microsoft.azure.functions.annotation.FixedDelayRetry;
 import com.microsoft.azure.functions.annotation.FunctionName;
 import com.microsoft.azure.functions.annotation.HttpTrigger;
 import com.microsoft.azure.functions.annotation.TimerTrigger;
@@ -77,6 +78,15 @@ public class TwinFunctions {
     String value = message.trim().startsWith("{") ? message : quote(message);
     twin.setValue("{\"deviceId\":" + quote(deviceId) + ",\"tags\":{\"lastTelemetry\":" + value
         + ",\"lastTelemetryProperties\":" + quote(String.valueOf(properties)) + "}}");
+  }
+
+  /** Refuses messages saying "poison": retried twice a second apart, then skipped; later messages still come. */
+  @FunctionName("rejectPoison")
+  @FixedDelayRetry(maxRetryCount = 2, delayInterval = "00:00:01")
+  public void rejectPoison(
+      @EventHubTrigger(name = "message", eventHubName = "messages/events", connection = "IoTHubConnection") String message,
+      ExecutionContext context) {
+    if (message.contains("poison")) throw new IllegalArgumentException("poison message: " + message);
   }
 
   /** The same feed in batches. */

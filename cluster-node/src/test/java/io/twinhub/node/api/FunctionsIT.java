@@ -66,7 +66,7 @@ class FunctionsIT {
           Files.readAllBytes(sampleJar()), JAR);
       assertEquals(200, published.status(), published::toString);
       assertEquals(1, published.json().path("version").asInt());
-      assertEquals(6, published.json().path("functions").size(), published::toString);
+      assertEquals(7, published.json().path("functions").size(), published::toString);
       JsonNode apps = api.get("/functions/apps").json();
       assertEquals(1, apps.size(), apps::toString);
       assertEquals("sample", apps.get(0).path("app").asText());
@@ -103,6 +103,10 @@ class FunctionsIT {
           + KEY1 + "\",\"secondaryKey\":\"" + KEY2 + "\"}}}").status());
       MqttClient mqtt = connect(hub, device);
       try {
+        // First a message rejectPoison throws on (retried twice, then skipped), then a good one.
+        mqtt.publish("devices/" + device + "/messages/events/", new MqttMessage("poison-1".getBytes(StandardCharsets.UTF_8)) {{
+          setQos(1);
+        }});
         mqtt.publish("devices/" + device + "/messages/events/alert=yes", new MqttMessage("{\"temperature\":21.5}".getBytes(StandardCharsets.UTF_8)) {{
           setQos(1);
         }});
@@ -118,19 +122,26 @@ class FunctionsIT {
       assertTrue(twin.path("tags").path("lastTelemetryProperties").asText().contains("alert=yes"), twin::toString);
 
       // The invocation log: the batch function saw the message too; the timer fired; the failure is recorded.
-      await("invocations of telemetryBatch, heartbeat and the failed fail", () -> {
-        JsonNode inv = api.get("/functions/apps/sample/invocations?top=200").json();
+      await("invocations of telemetryBatch, heartbeat, the failed fail, and rejectPoison 3 times failed then succeeded", () -> {
+        JsonNode inv = api.get("/functions/apps/sample/invocations?top=500").json();
         boolean batch = false;
         boolean timer = false;
         boolean failure = false;
+        int poisonAttempts = 0;
+        boolean afterPoison = false;
         for (JsonNode i : inv) {
           String f = i.path("function").asText();
+          if (f.equals("rejectPoison") && i.path("status").asText().equals("Failed")
+              && i.path("error").asText().equals("java.lang.IllegalArgumentException: poison message: poison-1")) {
+            poisonAttempts++;
+          }
+          afterPoison |= f.equals("rejectPoison") && i.path("status").asText().equals("Succeeded");
           batch |= f.equals("telemetryBatch") && i.path("status").asText().equals("Succeeded");
           timer |= f.equals("heartbeat") && i.path("status").asText().equals("Succeeded") && i.path("trigger").asText().equals("timerTrigger");
           failure |= f.equals("fail") && i.path("status").asText().equals("Failed")
               && i.path("error").asText().equals("java.lang.IllegalStateException: boom from the sample app");
         }
-        return batch && timer && failure ? inv : null;
+        return batch && timer && failure && poisonAttempts >= 3 && afterPoison ? inv : null;
       });
       JsonNode logs = api.get("/functions/apps/sample/logs?top=200").json();
       assertTrue(logs.toString().contains("telemetry from " + device + ": {\\\"temperature\\\":21.5}"), logs::toString);
