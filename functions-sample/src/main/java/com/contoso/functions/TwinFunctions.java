@@ -84,9 +84,22 @@ public class TwinFunctions {
   @FunctionName("rejectPoison")
   @FixedDelayRetry(maxRetryCount = 2, delayInterval = "00:00:01")
   public void rejectPoison(
-      @EventHubTrigger(name = "message", eventHubName = "messages/events", connection = "IoTHubConnection") String message,
+      @EventHubTrigger(name = "message", eventHubName = "messages/events", connection = "IoTHubConnection",
+          cardinality = Cardinality.ONE) String message,
       ExecutionContext context) {
     if (message.contains("poison")) throw new IllegalArgumentException("poison message: " + message);
+  }
+
+  /** A twinhub route (twinhub.routes, here one of twin changes) as an Event Hubs trigger: the change notification's JSON. */
+  @FunctionName("twinChanges")
+  public void twinChanges(
+      @EventHubTrigger(name = "change", eventHubName = "twin-changes", connection = "IoTHubConnection",
+          cardinality = Cardinality.ONE) String change,
+      @BindingName("SystemProperties") Map<String, Object> systemProperties,
+      @BindingName("Properties") Map<String, Object> properties,
+      ExecutionContext context) {
+    context.getLogger().info("twin change of " + systemProperties.get("iothub-connection-device-id") + " ("
+        + properties.get("opType") + "): " + change);
   }
 
   /** The same feed in batches. */
