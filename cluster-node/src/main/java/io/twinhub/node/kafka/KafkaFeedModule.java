@@ -26,6 +26,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * still alive). Lag and counts go to the metrics registry on the node that runs it.
  */
 public final class KafkaFeedModule {
+  // Not the actor's context logger: that one is named after an Akka class when the singleton
+  // manager spawns the behavior, and akka.cluster logs at WARN only (logback.xml).
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(KafkaFeedModule.class);
   public static final String EMBEDDED = "embedded";
 
   private KafkaFeedModule() {}
@@ -76,7 +79,7 @@ public final class KafkaFeedModule {
       KafkaFeedPublisher p = new KafkaFeedPublisher(ctx.getSystem(), feed, settings);
       var running = p.run();
       here.set(p);
-      ctx.getLog().info("Kafka feed publisher {} runs on this node ({})", settings.name(), settings.bootstrapServers());
+      log.info("Kafka feed publisher {} runs on this node ({})", settings.name(), settings.bootstrapServers());
       return Behaviors.receive(Object.class)
           .onSignal(PostStop.class, s -> {
             running.first().shutdown();

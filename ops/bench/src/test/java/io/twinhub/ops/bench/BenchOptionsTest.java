@@ -118,6 +118,7 @@ class BenchOptionsTest {
     assertTrue(BenchMain.isKnown("query-mix,query-each"));
     assertTrue(BenchMain.isKnown("mqtt-storm"));
     assertTrue(BenchMain.isKnown("mosquitto"));
+    assertTrue(BenchMain.isKnown("c2d"));
     assertFalse(BenchMain.isKnown("twin-delete"));
     assertFalse(BenchMain.isKnown("twin-get,nope"));
     assertEquals(List.of("twin-get", "mixed"), BenchRun.workloads("twin-get,mixed"));
