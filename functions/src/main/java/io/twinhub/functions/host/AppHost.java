@@ -62,7 +62,11 @@ public final class AppHost implements AutoCloseable {
     }
   }
 
-  public record Settings(Path appDir, Duration refreshInterval, Duration timeout, int threads, Duration unloadGrace) {}
+  /**
+   * @param eventHubs the {@code eventHubName}s an {@code @EventHubTrigger} may name: {@code messages/events} and the route names
+   */
+  public record Settings(Path appDir, Duration refreshInterval, Duration timeout, int threads, Duration unloadGrace,
+                         Set<String> eventHubs) {}
 
   private final FunctionStore store;
   private final TwinPatcher twins;
@@ -175,6 +179,14 @@ public final class AppHost implements AutoCloseable {
     List<FunctionDefinition> functions;
     try (FunctionApp loaded = FunctionApp.load(app, 0, check)) {
       functions = List.copyOf(loaded.functions().values());
+      List<String> problems = new ArrayList<>();
+      for (FunctionDefinition f : functions) {
+        if (f.trigger() instanceof Trigger.EventHub e && !settings.eventHubs().contains(e.eventHubName())) {
+          problems.add("function '" + f.name() + "': eventHubName '" + e.eventHubName() + "' is neither messages/events nor a route"
+              + " in twinhub.routes (routes: " + settings.eventHubs().stream().filter(n -> !n.equals("messages/events")).sorted().toList() + ")");
+        }
+      }
+      if (!problems.isEmpty()) throw new InvalidAppException(problems);
     } finally {
       try {
         Files.deleteIfExists(check);
