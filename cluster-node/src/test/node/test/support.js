@@ -159,7 +159,10 @@ require('node:async_hooks').createHook({
  */
 function whatStillRunsAfter(ms, exitCode) {
   setTimeout(() => {
-    const held = [...origins.values()].filter((o) => o.type !== 'Timeout' || (o.resource.hasRef && o.resource.hasRef()));
+    // Only what keeps the event loop alive: an unref'd timer or socket (e.g. an idle keep-alive
+    // socket of https.globalAgent) does not.
+    const refed = (o) => { try { return typeof o.resource.hasRef !== 'function' || o.resource.hasRef(); } catch { return true; } };
+    const held = [...origins.values()].filter(refed);
     console.log(`# still running ${ms} ms after the last result: ${process.getActiveResourcesInfo().join(', ')}`);
     for (const s of process._getActiveHandles().filter((h) => h.remoteAddress)) {
       console.log(`# socket ${s.localAddress}:${s.localPort} -> ${s.remoteAddress}:${s.remotePort}`);
