@@ -143,7 +143,7 @@ public final class TwinhubNode {
       io.twinhub.node.kafka.KafkaFeedModule.start(system, new ChangeFeed(system, resolved.hostName(),
           resolved.config().getString("twinhub.streams.read-journal")), resolved.config(), kafka);
       var functions = io.twinhub.node.functions.FunctionsModule.start(system, resolved.config(), twins, twinSettings.limits(),
-          resolved.dataDir(), resolved.startupTimeout());
+          resolved.dataDir(), resolved.startupTimeout(), resolved.hostName());
       ApiServer api = serveApi ? startApi(system, twins, c2d, twinSettings, apiSettings, policies, resolved, queryIndex, methods,
           jobs, configurations, functions) : null;
       return new TwinhubNode(resolved, lock, cassandra, kafka, system, twins, c2d, policies, api, queryIndex, functions,

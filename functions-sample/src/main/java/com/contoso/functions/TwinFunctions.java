@@ -11,6 +11,7 @@ import com.microsoft.azure.functions.annotation.BindingName;
 import com.microsoft.azure.functions.annotation.Cardinality;
 import com.microsoft.azure.functions.annotation.CustomBinding;
 import com.microsoft.azure.functions.annotation.EventHubTrigger;
+import com.microsoft.azure.functions.annotation.FixedDelayRetry;
 import com.microsoft.azure.functions.annotation.FunctionName;
 import com.microsoft.azure.functions.annotation.HttpTrigger;
 import com.microsoft.azure.functions.annotation.TimerTrigger;
@@ -60,6 +61,16 @@ public class TwinFunctions {
     throw new IllegalStateException("boom from the sample app");
   }
 
+  /** Hangs: the host's timeout fails the invocation and interrupts it. */
+  @FunctionName("sleepy")
+  public String sleepy(
+      @HttpTrigger(name = "req", methods = {HttpMethod.GET}, authLevel = AuthorizationLevel.ANONYMOUS)
+      HttpRequestMessage<Optional<String>> request,
+      ExecutionContext context) throws InterruptedException {
+    Thread.sleep(600_000);
+    return "woke up";
+  }
+
   /**
    * Device telemetry from IoT Hub's built-in endpoint, one message at a time: the device's twin
    * gets the message as tag {@code lastTelemetry} (via the {@code twinPatch} output binding).
@@ -77,6 +88,28 @@ public class TwinFunctions {
     String value = message.trim().startsWith("{") ? message : quote(message);
     twin.setValue("{\"deviceId\":" + quote(deviceId) + ",\"tags\":{\"lastTelemetry\":" + value
         + ",\"lastTelemetryProperties\":" + quote(String.valueOf(properties)) + "}}");
+  }
+
+  /** Refuses messages saying "poison": retried twice a second apart, then skipped; later messages still come. */
+  @FunctionName("rejectPoison")
+  @FixedDelayRetry(maxRetryCount = 2, delayInterval = "00:00:01")
+  public void rejectPoison(
+      @EventHubTrigger(name = "message", eventHubName = "messages/events", connection = "IoTHubConnection",
+          cardinality = Cardinality.ONE) String message,
+      ExecutionContext context) {
+    if (message.contains("poison")) throw new IllegalArgumentException("poison message: " + message);
+  }
+
+  /** A twinhub route (twinhub.routes, here one of twin changes) as an Event Hubs trigger: the change notification's JSON. */
+  @FunctionName("twinChanges")
+  public void twinChanges(
+      @EventHubTrigger(name = "change", eventHubName = "twin-changes", connection = "IoTHubConnection",
+          cardinality = Cardinality.ONE) String change,
+      @BindingName("SystemProperties") Map<String, Object> systemProperties,
+      @BindingName("Properties") Map<String, Object> properties,
+      ExecutionContext context) {
+    context.getLogger().info("twin change of " + systemProperties.get("iothub-connection-device-id") + " ("
+        + properties.get("opType") + "): " + change);
   }
 
   /** The same feed in batches. */

@@ -44,7 +44,7 @@ public final class FunctionsModule {
 
   /** Null when this member has neither the api nor the worker role. */
   public static FunctionsModule start(ActorSystem<?> system, Config config, TwinService twins, TwinLimits limits, Path dataDir,
-                                      Duration startupTimeout) {
+                                      Duration startupTimeout, String hubName) {
     var self = Cluster.get(system).selfMember();
     boolean api = self.hasRole(NodeSettings.API_ROLE);
     boolean worker = self.hasRole(NodeSettings.WORKER_ROLE);
@@ -54,8 +54,13 @@ public final class FunctionsModule {
         ? config.getString("akka.persistence.cassandra.journal.keyspace") + "_functions" : c.getString("keyspace");
     FunctionStore store = new FunctionStore(system, keyspace, c.getDuration("invocation-ttl"));
     store.ensureSchema(config.getInt("akka.persistence.cassandra.journal.replication-factor"), startupTimeout);
+    var routes = io.twinhub.projections.streams.RouteConditions.fromConfig(config);
+    java.util.Set<String> eventHubs = new java.util.HashSet<>();
+    eventHubs.add(TelemetryTriggers.BUILT_IN_ENDPOINT);
+    routes.forEach(r -> eventHubs.add(r.name()));
     AppHost host = new AppHost(store, new TwinPatcher(twins, limits), new AppHost.Settings(dataDir.resolve("functions"),
-        c.getDuration("refresh-interval"), c.getDuration("timeout"), c.getInt("threads"), c.getDuration("unload-grace"))).start();
+        c.getDuration("refresh-interval"), c.getDuration("timeout"), c.getInt("threads"), c.getDuration("unload-grace"),
+        java.util.Set.copyOf(eventHubs))).start();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "function-apps", () -> {
       host.close();
       return CompletableFuture.completedFuture(akka.Done.getInstance());
@@ -65,7 +70,7 @@ public final class FunctionsModule {
       Config t = c.getConfig("telemetry");
       stats = TelemetryTriggers.init(system, host, config.getString("twinhub.streams.read-journal"), NodeSettings.WORKER_ROLE,
           new TelemetryTriggers.Settings(t.getInt("max-batch"), t.getDuration("max-batch-wait"), t.getDuration("min-backoff"),
-              t.getDuration("max-backoff")));
+              t.getDuration("max-backoff")), hubName, routes);
       TimerTriggers.init(system, host, NodeSettings.WORKER_ROLE);
     }
     log.info("Functions: {} app(s) loaded, keyspace {}{}", host.apps().size(), keyspace, worker ? ", triggers on this worker" : "");

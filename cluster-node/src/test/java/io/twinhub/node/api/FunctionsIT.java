@@ -29,7 +29,8 @@ import static org.junit.jupiter.api.Assertions.fail;
  * Functions end to end on a real node (issue #18): the sample app (built by the reactor against
  * the official Azure Functions Java library only) published over REST, its HTTP triggers with
  * auth levels and keys, a device's MQTT telemetry reaching the Event Hubs-triggered function that
- * sets a twin tag, the timer firing, enable/disable, a throwing function's failed invocation in
+ * sets a twin tag, that twin change reaching a function through a named route, a poison message
+ * retried and skipped, the timer firing, enable/disable, a throwing function's failed invocation in
  * the log while the node keeps serving, and a JAR without functions refused at publish.
  */
 class FunctionsIT {
@@ -46,7 +47,11 @@ class FunctionsIT {
 
   @Test
   void publishedAppServesHttpRunsOnTelemetryAndTimer(@TempDir Path dir) throws Exception {
-    try (ApiTestNode hub = ApiTestNode.start(dir)) {
+    // A route functions can name as their eventHubName (twin changes of this test's devices).
+    // A timeout short enough for the hanging function to be failed while the test waits.
+    Map<String, Object> routes = Map.of("twinhub.routes", List.of(Map.of("name", "twin-changes", "source", "twinChangeEvents",
+        "condition", "STARTSWITH(deviceId, 'fn-')")), "twinhub.functions.timeout", "5s");
+    try (ApiTestNode hub = ApiTestNode.start(dir, routes)) {
       ApiClient api = hub.client;
 
       // A JAR without functions: a clear 400 at publish, nothing stored.
@@ -66,7 +71,7 @@ class FunctionsIT {
           Files.readAllBytes(sampleJar()), JAR);
       assertEquals(200, published.status(), published::toString);
       assertEquals(1, published.json().path("version").asInt());
-      assertEquals(6, published.json().path("functions").size(), published::toString);
+      assertEquals(9, published.json().path("functions").size(), published::toString);
       JsonNode apps = api.get("/functions/apps").json();
       assertEquals(1, apps.size(), apps::toString);
       assertEquals("sample", apps.get(0).path("app").asText());
@@ -88,6 +93,9 @@ class FunctionsIT {
       assertTrue(failed.json().path("invocationId").asText().length() > 10, failed::toString);
       assertTrue(!failed.text().contains("at com.contoso"), "no stack trace in the answer: " + failed);
       assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status(), "the node keeps serving");
+      ApiClient.Reply hung = api.sendBytes("GET", "/api/sleepy", null, NO_AUTH);
+      assertEquals(500, hung.status(), hung::toString);
+      assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status(), "the node keeps serving after a timeout");
       assertEquals(404, api.sendBytes("GET", "/api/nothing-here", null, NO_AUTH).status());
 
       // Disable and enable a function.
@@ -103,6 +111,10 @@ class FunctionsIT {
           + KEY1 + "\",\"secondaryKey\":\"" + KEY2 + "\"}}}").status());
       MqttClient mqtt = connect(hub, device);
       try {
+        // First a message rejectPoison throws on (retried twice, then skipped), then a good one.
+        mqtt.publish("devices/" + device + "/messages/events/", new MqttMessage("poison-1".getBytes(StandardCharsets.UTF_8)) {{
+          setQos(1);
+        }});
         mqtt.publish("devices/" + device + "/messages/events/alert=yes", new MqttMessage("{\"temperature\":21.5}".getBytes(StandardCharsets.UTF_8)) {{
           setQos(1);
         }});
@@ -118,23 +130,36 @@ class FunctionsIT {
       assertTrue(twin.path("tags").path("lastTelemetryProperties").asText().contains("alert=yes"), twin::toString);
 
       // The invocation log: the batch function saw the message too; the timer fired; the failure is recorded.
-      await("invocations of telemetryBatch, heartbeat and the failed fail", () -> {
-        JsonNode inv = api.get("/functions/apps/sample/invocations?top=200").json();
+      await("invocations of telemetryBatch, heartbeat, the failed fail, and rejectPoison 3 times failed then succeeded", () -> {
+        JsonNode inv = api.get("/functions/apps/sample/invocations?top=500").json();
         boolean batch = false;
         boolean timer = false;
         boolean failure = false;
+        int poisonAttempts = 0;
+        boolean route = false;
+        boolean timedOut = false;
+        boolean afterPoison = false;
         for (JsonNode i : inv) {
           String f = i.path("function").asText();
+          if (f.equals("rejectPoison") && i.path("status").asText().equals("Failed")
+              && i.path("error").asText().equals("java.lang.IllegalArgumentException: poison message: poison-1")) {
+            poisonAttempts++;
+          }
+          afterPoison |= f.equals("rejectPoison") && i.path("status").asText().equals("Succeeded");
+          route |= f.equals("twinChanges") && i.path("status").asText().equals("Succeeded");
+          timedOut |= f.equals("sleepy") && i.path("status").asText().equals("Failed") && i.path("error").asText().equals("timed out after 5 s");
           batch |= f.equals("telemetryBatch") && i.path("status").asText().equals("Succeeded");
           timer |= f.equals("heartbeat") && i.path("status").asText().equals("Succeeded") && i.path("trigger").asText().equals("timerTrigger");
           failure |= f.equals("fail") && i.path("status").asText().equals("Failed")
               && i.path("error").asText().equals("java.lang.IllegalStateException: boom from the sample app");
         }
-        return batch && timer && failure ? inv : null;
+        return batch && timer && failure && poisonAttempts >= 3 && afterPoison && route && timedOut ? inv : null;
       });
       JsonNode logs = api.get("/functions/apps/sample/logs?top=200").json();
       assertTrue(logs.toString().contains("telemetry from " + device + ": {\\\"temperature\\\":21.5}"), logs::toString);
       assertTrue(logs.toString().contains("about to fail"), logs::toString);
+      // The twin change the telemetry function made came back through the route "twin-changes".
+      assertTrue(logs.toString().contains("twin change of " + device + " (updateTwin): "), logs::toString);
 
       // A new version replaces the old one.
       ApiClient.Reply v2 = api.sendBytes("PUT", "/functions/apps/sample?" + ApiClient.API_VERSION, Files.readAllBytes(sampleJar()), JAR);

@@ -62,7 +62,11 @@ public final class AppHost implements AutoCloseable {
     }
   }
 
-  public record Settings(Path appDir, Duration refreshInterval, Duration timeout, int threads, Duration unloadGrace) {}
+  /**
+   * @param eventHubs the {@code eventHubName}s an {@code @EventHubTrigger} may name: {@code messages/events} and the route names
+   */
+  public record Settings(Path appDir, Duration refreshInterval, Duration timeout, int threads, Duration unloadGrace,
+                         Set<String> eventHubs) {}
 
   private final FunctionStore store;
   private final TwinPatcher twins;
@@ -70,6 +74,8 @@ public final class AppHost implements AutoCloseable {
   private final Map<String, LoadedApp> apps = new ConcurrentHashMap<>();
   private final ExecutorService pool;
   private final ScheduledExecutorService scheduler;
+  /** Refreshes block on Cassandra: on a thread of their own, never on a dispatcher or driver thread. */
+  private final ExecutorService refresher = Executors.newSingleThreadExecutor(r -> daemon(r, "function-apps-refresh"));
   private final AtomicLong invocations = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final SecureRandom random = new SecureRandom();
@@ -97,8 +103,13 @@ public final class AppHost implements AutoCloseable {
   public AppHost start() {
     refresh();
     long ms = settings.refreshInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(this::refresh, ms, ms, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(() -> refresher.execute(this::refresh), ms, ms, TimeUnit.MILLISECONDS);
     return this;
+  }
+
+  /** A refresh now (after a publish, delete, enable or disable), completed when the loaded apps reflect the store. */
+  public CompletionStage<Void> refreshNow() {
+    return CompletableFuture.runAsync(this::refresh, refresher);
   }
 
   /** Brings the loaded apps to the store's newest versions and states; never throws. */
@@ -175,6 +186,14 @@ public final class AppHost implements AutoCloseable {
     List<FunctionDefinition> functions;
     try (FunctionApp loaded = FunctionApp.load(app, 0, check)) {
       functions = List.copyOf(loaded.functions().values());
+      List<String> problems = new ArrayList<>();
+      for (FunctionDefinition f : functions) {
+        if (f.trigger() instanceof Trigger.EventHub e && !settings.eventHubs().contains(e.eventHubName())) {
+          problems.add("function '" + f.name() + "': eventHubName '" + e.eventHubName() + "' is neither messages/events nor a route"
+              + " in twinhub.routes (routes: " + settings.eventHubs().stream().filter(n -> !n.equals("messages/events")).sorted().toList() + ")");
+        }
+      }
+      if (!problems.isEmpty()) throw new InvalidAppException(problems);
     } finally {
       try {
         Files.deleteIfExists(check);
@@ -185,10 +204,7 @@ public final class AppHost implements AutoCloseable {
     String summary = functionsJson(functions).toString();
     return store.state(app, newKey())
         .thenCompose(s -> store.publish(app, jar, sha256(jar), summary))
-        .thenApply(version -> {
-          refresh();
-          return new Published(app, version, functions);
-        });
+        .thenCompose(version -> refreshNow().thenApply(v -> new Published(app, version, functions)));
   }
 
   private String newKey() {
@@ -317,6 +333,7 @@ public final class AppHost implements AutoCloseable {
   @Override
   public void close() {
     scheduler.shutdownNow();
+    refresher.shutdownNow();
     pool.shutdownNow();
     apps.values().forEach(a -> a.app().close());
     apps.clear();

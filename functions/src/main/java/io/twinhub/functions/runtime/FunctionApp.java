@@ -198,8 +198,10 @@ public final class FunctionApp implements AutoCloseable {
     if (eh != null) {
       boolean many = eh.cardinality() == Cardinality.MANY;
       Class<?> raw = rawClass(type);
-      if (many && !(raw.isArray() || List.class.isAssignableFrom(raw))) {
-        throw new IllegalArgumentException("cardinality MANY needs an array or List parameter, not " + type.getTypeName());
+      // MANY is the annotation's default: a String then gets the batch as a JSON array, as on Azure.
+      if (many && !(raw.isArray() || List.class.isAssignableFrom(raw) || raw == String.class)) {
+        throw new IllegalArgumentException("cardinality MANY (the default) needs an array, a List or a String parameter, not "
+            + type.getTypeName() + " (or set cardinality = Cardinality.ONE)");
       }
       if (!many && (raw.isArray() && raw != byte[].class || List.class.isAssignableFrom(raw))) {
         throw new IllegalArgumentException("cardinality ONE takes one event (String, byte[] or a POJO), not " + type.getTypeName());

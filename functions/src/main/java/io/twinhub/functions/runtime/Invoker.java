@@ -98,6 +98,7 @@ final class Invoker {
     List<InvocationInput.Event> events = ((InvocationInput.Events) input).events();
     if (!((Trigger.EventHub) f.trigger()).many()) return fromBytes(app, events.get(0).body(), type);
     Class<?> raw = FunctionApp.rawClass(type);
+    if (raw == String.class) return jsonArray(app, events);
     if (raw.isArray()) {
       Class<?> element = raw.getComponentType();
       Object array = java.lang.reflect.Array.newInstance(element, events.size());
@@ -108,6 +109,19 @@ final class Invoker {
     List<Object> list = new ArrayList<>(events.size());
     for (InvocationInput.Event e : events) list.add(fromBytes(app, e.body(), element));
     return list;
+  }
+
+  /** A batch for a String parameter: a JSON array, each body as JSON when it is JSON, else as a string. */
+  private static String jsonArray(FunctionApp app, List<InvocationInput.Event> events) {
+    var array = app.json().createArrayNode();
+    for (InvocationInput.Event e : events) {
+      try {
+        array.add(app.json().readTree(e.body()));
+      } catch (java.io.IOException | RuntimeException notJson) {
+        array.add(new String(e.body(), StandardCharsets.UTF_8));
+      }
+    }
+    return array.toString();
   }
 
   /** What {@code @BindingName} can name, per trigger, as the Azure Functions host offers it. */

@@ -45,7 +45,7 @@ class FunctionAppTest {
   @Test
   void findsEveryFunctionWithItsTrigger() {
     Map<String, FunctionDefinition> f = app.functions();
-    assertEquals(List.of("fail", "greeting", "heartbeat", "hello", "telemetryBatch", "telemetryToTwin"),
+    assertEquals(List.of("fail", "greeting", "heartbeat", "hello", "rejectPoison", "sleepy", "telemetryBatch", "telemetryToTwin", "twinChanges"),
         f.keySet().stream().sorted().toList());
     assertEquals(new Trigger.Http("devices/{deviceId}/greeting", List.of("GET"), "FUNCTION"), f.get("greeting").trigger());
     assertEquals("hello", ((Trigger.Http) f.get("hello").trigger()).route());
@@ -54,6 +54,9 @@ class FunctionAppTest {
     assertFalse(one.many());
     assertTrue(((Trigger.EventHub) f.get("telemetryBatch").trigger()).many());
     assertEquals("*/5 * * * * *", ((Trigger.Timer) f.get("heartbeat").trigger()).schedule());
+    assertEquals(new FunctionDefinition.RetryPolicy(2, java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(1), false),
+        f.get("rejectPoison").retry());
+    assertEquals(FunctionDefinition.RetryPolicy.DEFAULT, f.get("telemetryToTwin").retry());
   }
 
   @Test

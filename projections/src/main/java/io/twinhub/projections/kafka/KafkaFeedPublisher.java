@@ -93,6 +93,8 @@ public final class KafkaFeedPublisher {
   private final Settings settings;
   private final AtomicLong published = new AtomicLong();
   private final AtomicLong incarnations = new AtomicLong();
+  private final AtomicLong transactions = new AtomicLong();
+  private final AtomicLong commitNanos = new AtomicLong();
   private volatile long lastPublishedEnqueuedMillis;
 
   public KafkaFeedPublisher(ActorSystem<?> system, ChangeFeed feed, Settings settings) {
@@ -104,6 +106,16 @@ public final class KafkaFeedPublisher {
   /** Records published (committed) by this instance. */
   public long published() {
     return published.get();
+  }
+
+  /** Transactions (batches) committed by this instance. */
+  public long transactions() {
+    return transactions.get();
+  }
+
+  /** Time spent from each batch's beginTransaction to its committed commitTransaction, summed (ns). */
+  public long commitNanos() {
+    return commitNanos.get();
   }
 
   /** How often a producer was opened (1 + restarts after failures). */
@@ -179,6 +191,7 @@ public final class KafkaFeedPublisher {
   }
 
   private int commit(KafkaProducer<byte[], byte[]> producer, List<HubMessage> batch) {
+    long t0 = System.nanoTime();
     producer.beginTransaction();
     try {
       for (HubMessage m : batch) {
@@ -196,6 +209,8 @@ public final class KafkaFeedPublisher {
       }
       throw e;
     }
+    commitNanos.addAndGet(System.nanoTime() - t0);
+    transactions.incrementAndGet();
     published.addAndGet(batch.size());
     lastPublishedEnqueuedMillis = batch.get(batch.size() - 1).enqueuedTime().toEpochMilli();
     return batch.size();

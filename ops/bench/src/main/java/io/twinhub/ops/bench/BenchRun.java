@@ -104,6 +104,9 @@ final class BenchRun implements AutoCloseable {
     if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target);
     // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
+    // The change feed on Kafka (issue #20): kafka = kafka-publish then kafka-latency on one broker and publisher.
+    if (w.startsWith("kafka")) return io.twinhub.ops.bench.kafka.KafkaBench.run(o, target,
+        w.equals("kafka") ? List.of("kafka-publish", "kafka-latency") : List.of(w));
     return switch (w) {
       case "twin-get" -> List.of(twins(o, (i, node) -> rest.get(RestWorkloads.anyTwin(o.twins()), node)));
       case "twin-patch" -> List.of(twins(o, (i, node) -> rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
@@ -114,6 +117,10 @@ final class BenchRun implements AutoCloseable {
       case "job-update" -> jobUpdate(o);
       case "config-lag" -> List.of(configLag(o));
       case "c2d" -> c2d(o);
+      case "edge" -> {
+        rest();
+        yield EdgeBench.run(o, target, client); // the IoT Edge runtime (issue 17): routing, store, forward, memory
+      }
       case "cassandra-insert" -> List.of(cassandraInsert(o));
       case "http-bare" -> List.of(httpBare(o, false));
       case "http-cassandra" -> List.of(httpBare(o, true));
