@@ -72,8 +72,10 @@ class ConsoleIT {
 
   @BeforeAll
   static void start() throws Exception {
-    node = ApiTestNode.start(dir.resolve("node"), Map.of("twinhub.routes", List.of(Map.of(
-            "name", "console-hot", "source", "twinChangeEvents", "condition", "properties.desired.mode = 'hot'")),
+    node = ApiTestNode.start(dir.resolve("node"), Map.of("twinhub.routes", List.of(
+            Map.of("name", "console-hot", "source", "twinChangeEvents", "condition", "properties.desired.mode = 'hot'"),
+            // The sample function app's twinChanges function reads this route (refused at publish without it).
+            Map.of("name", "twin-changes", "source", "twinChangeEvents", "condition", "STARTSWITH(deviceId, 'fn-')")),
         // A loaded 2-core box (Cassandra beside the node) can take longer than the product's 15 s for a write (50 s stays under the 60 s idle timeout);
         // each operation is checked for what it answers, not for the retry answer of a slow moment.
         "twinhub.api.request-timeout", "50s"));
