@@ -7,6 +7,8 @@ const { ModuleClient, Message } = require('azure-iot-device');
 const { Mqtt } = require('azure-iot-device-mqtt');
 
 const me = process.env.IOTEDGE_MODULEID;
+// How the SDK got its credentials: a connection string, or IoT Edge's workload API (no key here).
+const auth = process.env.EdgeHubConnectionString ? 'connection string' : 'workload API';
 
 ModuleClient.fromEnvironment(Mqtt, (err, client) => {
   if (err) {
@@ -15,7 +17,7 @@ ModuleClient.fromEnvironment(Mqtt, (err, client) => {
   }
   client.on('error', (e) => console.error('client error:', e.message));
   client.onMethod('echo', (request, response) => {
-    response.send(200, { module: me, got: request.payload }, (e) => {
+    response.send(200, { module: me, auth, got: request.payload }, (e) => {
       if (e) console.error('method answer failed:', e.message);
     });
   });
@@ -27,7 +29,7 @@ ModuleClient.fromEnvironment(Mqtt, (err, client) => {
     console.log('node module connected as', me);
     let n = 0;
     setInterval(() => {
-      const m = new Message(JSON.stringify({ n, lang: 'node' }));
+      const m = new Message(JSON.stringify({ n, lang: 'node', auth }));
       m.contentType = 'application/json';
       m.contentEncoding = 'utf-8';
       m.properties.add('n', String(n));

@@ -56,6 +56,10 @@ import static org.junit.jupiter.api.Assertions.*;
  *   the deployment, sends an output that a route carries to the Java module's input, whose
  *   output goes upstream.</li>
  * </ul>
+ * Both modules get no connection string: their SDKs find {@code IOTEDGE_WORKLOADURI} and
+ * {@code IOTEDGE_AUTHSCHEME=sasToken} and sign their tokens through the workload API and trust
+ * its trust bundle, as under IoT Edge; the agent's connection string is covered by
+ * {@code EdgeRuntimeIT}.
  * edgeHub listens on 8883 (the SDKs hard-wire it) of a loopback address of its own.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -162,7 +166,8 @@ class EdgeGatewayIT {
       assertEquals(1, twin.getReportedProperties().getVersion());
       TwinCollection reported = new TwinCollection();
       reported.put("firmware", "2.1");
-      assertEquals(2, leaf.updateReportedProperties(reported, 30_000).getVersion());
+      // Generous: the hub journals the patch to Cassandra, slow on a loaded box.
+      assertEquals(2, leaf.updateReportedProperties(reported, 120_000).getVersion());
       assertEquals("2.1", api.get("/twins/" + LEAF).json().at("/properties/reported/firmware").asText());
       ApiClient.Reply patched = api.patch("/twins/" + LEAF, "{\"properties\":{\"desired\":{\"interval\":42}}}", "*");
       assertEquals(200, patched.status(), patched.text());
@@ -196,6 +201,7 @@ class EdgeGatewayIT {
       JsonNode answer = awaitMethod("/twins/" + EDGE + "/modules/" + module + "/methods", "{\"k\":\"" + module + "\"}");
       assertEquals(200, answer.get("status").asInt(), answer.toString());
       assertEquals(module, answer.at("/payload/module").asText(), answer.toString());
+      assertEquals("workload API", answer.at("/payload/auth").asText(), "signed through the workload API: " + answer);
       JsonNode got = answer.at("/payload/got");
       JsonNode payload = got.isTextual() ? JSON.readTree(got.asText()) : got;
       assertEquals(module, payload.path("k").asText(), answer.toString());
@@ -226,6 +232,7 @@ class EdgeGatewayIT {
       assertEquals(EDGE, m.at("/systemProperties/$iothub-connection-device-id").asText(), m.toString());
       assertEquals("echorelay", m.at("/properties/relayedBy").asText(), m.toString());
       assertEquals("node", m.at("/body/lang").asText(), "the Node module's JSON body: " + m);
+      assertEquals("workload API", m.at("/body/auth").asText(), "the Node module signed through the workload API: " + m);
     }
     List<Integer> ns = relayed.stream().map(m -> m.at("/body/n").asInt()).toList();
     assertEquals(ns.stream().sorted().toList(), ns, "in the order the Node module sent them");
@@ -239,7 +246,10 @@ class EdgeGatewayIT {
     ObjectNode nodeModule = JSON.createObjectNode();
     nodeModule.put("type", "process").put("status", "running").put("restartPolicy", "always").put("startupOrder", 1);
     nodeModule.putObject("settings").put("command", "node " + NODE_HARNESS.resolve("edge/node-module.js"));
-    nodeModule.putObject("env").putObject("NODE_PATH").put("value", NODE_HARNESS.resolve("node_modules").toString());
+    ObjectNode env = nodeModule.putObject("env");
+    env.putObject("NODE_PATH").put("value", NODE_HARNESS.resolve("node_modules").toString());
+    // No connection string: the SDK signs its tokens through the workload API, as under IoT Edge.
+    env.putObject("EdgeHubConnectionString").put("value", "");
     modules.set("nodemod", nodeModule);
     ObjectNode content = (ObjectNode) JSON.readTree("""
         {"$edgeAgent": {"properties.desired": {
@@ -267,6 +277,7 @@ class EdgeGatewayIT {
     ObjectNode m = JSON.createObjectNode();
     m.put("type", "process").put("status", "running").put("restartPolicy", "always").put("startupOrder", 0);
     m.putObject("settings").put("command", java + " -Xmx64m @" + args + " " + main.getName());
+    m.putObject("env").putObject("EdgeHubConnectionString").put("value", ""); // the workload API signs
     return m;
   }
 
@@ -286,15 +297,30 @@ class EdgeGatewayIT {
       if (r.status() == 200) return r.json();
       Thread.sleep(1000);
     }
-    throw new AssertionError("method " + path + " never answered: " + r);
+    throw new AssertionError("method " + path + " never answered: " + r + moduleLogs());
+  }
+
+  /** The modules' output (their logs in the runtime's data directory), for failure messages. */
+  static String moduleLogs() {
+    StringBuilder out = new StringBuilder();
+    for (String module : List.of("echorelay", "nodemod")) {
+      Path log = dir.resolve("edge/logs/" + module + ".log");
+      try {
+        String text = Files.exists(log) ? Files.readString(log) : "(no log)";
+        out.append("\n--- ").append(module).append(" ---\n").append(text.substring(Math.max(0, text.length() - 3000)));
+      } catch (IOException e) {
+        out.append("\n--- ").append(module).append(": ").append(e);
+      }
+    }
+    return out.toString();
   }
 
   static Twin getTwin(DeviceClient c) throws Exception {
     try {
-      return c.getTwin(30_000);
+      return c.getTwin(120_000);
     } catch (com.microsoft.azure.sdk.iot.device.exceptions.IotHubClientException e) {
       if (e.getStatusCode() != com.microsoft.azure.sdk.iot.device.IotHubStatusCode.DEVICE_OPERATION_TIMED_OUT) throw e;
-      return c.getTwin(30_000);
+      return c.getTwin(120_000);
     }
   }
 
@@ -341,7 +367,7 @@ class EdgeGatewayIT {
       if (out.size() >= atLeast) return out;
       Thread.sleep(1000);
     }
-    throw new AssertionError("only " + out.size() + " messages of " + device + " upstream: " + out);
+    throw new AssertionError("only " + out.size() + " messages of " + device + " upstream: " + out + moduleLogs());
   }
 
   static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {

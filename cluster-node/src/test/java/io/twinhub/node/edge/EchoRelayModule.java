@@ -18,6 +18,8 @@ public final class EchoRelayModule {
   public static void main(String[] args) throws Exception {
     ModuleClient client = ModuleClient.createFromEnvironment(null, IotHubClientProtocol.MQTT);
     String me = System.getenv("IOTEDGE_MODULEID");
+    // How the SDK got its credentials: a connection string, or IoT Edge's workload API (no key here).
+    String auth = System.getenv("EdgeHubConnectionString") != null ? "connection string" : "workload API";
     client.setMessageCallback("in1", (message, context) -> {
       Message out = new Message(message.getBytes());
       if (message.getContentType() != null) out.setContentType(message.getContentType());
@@ -31,7 +33,7 @@ public final class EchoRelayModule {
     }, null);
     client.open(true);
     client.subscribeToMethods((name, payload, ctx) -> name.equals("echo")
-        ? new DirectMethodResponse(200, Map.of("module", me, "got", payload.getPayloadAsJsonString()))
+        ? new DirectMethodResponse(200, Map.of("module", me, "auth", auth, "got", payload.getPayloadAsJsonString()))
         : new DirectMethodResponse(404, Map.of("unknown", name)), null);
     System.out.println("EchoRelayModule connected as " + me);
     Thread.currentThread().join();
