@@ -5,6 +5,7 @@
 const { describe, test, after } = require('node:test');
 const assert = require('node:assert/strict');
 const { Message } = require('azure-iot-device');
+const { NoRetry } = require('azure-iot-common');
 const { id, key, registry, serviceClient, createDevice, createModule, openDevice, openModule, report, desiredPatches,
   eventually, rejectsWith, restGet, host } = require('./support');
 
@@ -66,6 +67,41 @@ describe('device client over MQTT', () => {
     // The SDK never answers a method it has no handler for, so the hub answers 504 after the timeout.
     await rejectsWith(service.invokeDeviceMethod(deviceId,
       { methodName: 'unknown', payload: null, responseTimeoutInSeconds: 5 }), 'GatewayTimeoutError');
+  });
+
+  test('more direct methods waiting for one device than the hub allows: 429 ThrottlingError', async () => {
+    // NodeSdkIT sets twinhub.mqtt.max-pending-methods = 2: a third call while two wait is refused.
+    const deviceId = id('mqtt-throttle');
+    const client = await openDevice(await createDevice(reg, deviceId));
+    clients.push(client);
+    const held = [];
+    client.onDeviceMethod('slow', (request, response) => held.push({ request, response }));
+    client.onDeviceMethod('ping', (request, response) => response.send(200, null, () => {}));
+    await eventually('methods subscribed', () =>
+      service.invokeDeviceMethod(deviceId, { methodName: 'ping', payload: null, responseTimeoutInSeconds: 10 }));
+
+    // The Client's default retry policy retries a ThrottlingError (for up to 4 minutes, backing off);
+    // an application that wants to see it sets NoRetry.
+    const noRetry = serviceClient();
+    noRetry.setRetryPolicy(new NoRetry());
+    const call = (n) => noRetry.invokeDeviceMethod(deviceId, { methodName: 'slow', payload: { n }, responseTimeoutInSeconds: 120 });
+    const waiting = [call(1), call(2)];
+    await eventually('two calls reached the device', () => held.length === 2);
+    await assert.rejects(call(3), (err) => {
+      assert.equal(err.constructor.name, 'ThrottlingError', `expected ThrottlingError, got ${err.constructor.name}: ${err.message}`);
+      assert.equal(err.response.statusCode, 429);
+      assert.match(err.responseBody, /ThrottlingException/);
+      return true;
+    });
+
+    // With the default policy the SDK backs off and gets through once a call has been answered.
+    const retried = service.invokeDeviceMethod(deviceId, { methodName: 'slow', payload: { n: 4 }, responseTimeoutInSeconds: 120 });
+    for (const h of held.splice(0, 2)) h.response.send(200, { n: h.request.payload.n }, () => {});
+    const answers = await Promise.all(waiting);
+    assert.deepEqual(answers.map((a) => a.result.payload.n).sort(), [1, 2]);
+    await eventually('the retried call reached the device', () => held.length === 1);
+    held[0].response.send(200, { n: held[0].request.payload.n }, () => {});
+    assert.equal((await retried).result.payload.n, 4);
   });
 
   test('telemetry with application and system properties', async () => {

@@ -138,6 +138,40 @@ function restGet(path) {
   });
 }
 
+// Where every socket and timer of this process was created (async hooks), for whatStillRunsAfter.
+const origins = new Map();
+require('node:async_hooks').createHook({
+  init(asyncId, type, _trigger, resource) {
+    if (type !== 'Timeout' && type !== 'TCPWRAP') return;
+    const limit = Error.stackTraceLimit;
+    Error.stackTraceLimit = 40;
+    const stack = new Error().stack.split('\n').slice(2).filter((l) => !l.includes('node:internal')).join('\n');
+    Error.stackTraceLimit = limit;
+    origins.set(asyncId, { type, resource, stack });
+  },
+  destroy(asyncId) { origins.delete(asyncId); },
+}).enable();
+
+/**
+ * Call from a file's last `after` hook: if the process is still running `ms` later (an SDK client
+ * left a socket or a timer behind), prints what holds it and where each was created, then exits
+ * with `exitCode`. Without this the runner would wait for the file forever.
+ */
+function whatStillRunsAfter(ms, exitCode) {
+  setTimeout(() => {
+    // Only what keeps the event loop alive: an unref'd timer or socket (e.g. an idle keep-alive
+    // socket of https.globalAgent) does not.
+    const refed = (o) => { try { return typeof o.resource.hasRef !== 'function' || o.resource.hasRef(); } catch { return true; } };
+    const held = [...origins.values()].filter(refed);
+    console.log(`# still running ${ms} ms after the last result: ${process.getActiveResourcesInfo().join(', ')}`);
+    for (const s of process._getActiveHandles().filter((h) => h.remoteAddress)) {
+      console.log(`# socket ${s.localAddress}:${s.localPort} -> ${s.remoteAddress}:${s.remotePort}`);
+    }
+    for (const o of held) console.log(`# ${o.type} created at\n${o.stack.replace(/^/gm, '#   ')}`);
+    process.exit(exitCode);
+  }, ms).unref();
+}
+
 /** POST to NodeSdkIT's control endpoint, e.g. `restart`; resolves when the node is back. */
 async function control(action) {
   const res = await fetch(`${env('TWINHUB_CONTROL_URL')}/${action}`, { method: 'POST' });
@@ -149,5 +183,5 @@ async function control(action) {
 module.exports = {
   host, ca, serviceConnectionString, registryReadConnectionString,
   id, key, registry, serviceClient, createDevice, createModule, openDevice, openModule, report, desiredPatches,
-  eventually, rejectsWith, restGet, control,
+  eventually, rejectsWith, restGet, control, whatStillRunsAfter,
 };

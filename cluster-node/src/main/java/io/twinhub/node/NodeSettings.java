@@ -39,7 +39,9 @@ public record NodeSettings(
   public static final String MQTT_ROLE = "mqtt";
   /** Runs the query index (see QueryIndexModule). */
   public static final String QUERY_ROLE = "query";
-  static final List<String> ROLES = List.of(TWIN_ROLE, API_ROLE, MQTT_ROLE, QUERY_ROLE);
+  /** Runs function apps' telemetry and timer triggers (issue #18; the HTTP triggers run where the api role is). */
+  public static final String WORKER_ROLE = "worker";
+  static final List<String> ROLES = List.of(TWIN_ROLE, API_ROLE, MQTT_ROLE, QUERY_ROLE, WORKER_ROLE);
 
   /** Overrides (config keys → values) on top of application.conf, system properties first. */
   public static NodeSettings fromConfig(Map<String, Object> overrides) {

@@ -53,12 +53,14 @@ public final class TwinhubNode {
   private final SharedAccessPolicies policies;
   private final ApiServer api;
   private final QueryIndex queryIndex;
+  private final io.twinhub.node.functions.FunctionsModule functions;
   private final Duration startedIn;
   private volatile CompletableFuture<Done> stopped;
 
   private TwinhubNode(NodeSettings settings, DataDirLock lock, EmbeddedCassandra cassandra,
                       io.twinhub.ops.kafka.EmbeddedKafka kafka, ActorSystem<Void> system, TwinService twins, CloudToDeviceService c2d, SharedAccessPolicies policies,
-                      ApiServer api, QueryIndex queryIndex, Duration startedIn) {
+                      ApiServer api, QueryIndex queryIndex, io.twinhub.node.functions.FunctionsModule functions,
+                      Duration startedIn) {
     this.settings = settings;
     this.lock = lock;
     this.cassandra = cassandra;
@@ -69,6 +71,7 @@ public final class TwinhubNode {
     this.policies = policies;
     this.api = api;
     this.queryIndex = queryIndex;
+    this.functions = functions;
     this.startedIn = startedIn;
   }
 
@@ -139,9 +142,11 @@ public final class TwinhubNode {
       var configurations = io.twinhub.node.configurations.Configurations.start(system, twins, queryIndex, resolved.config());
       io.twinhub.node.kafka.KafkaFeedModule.start(system, new ChangeFeed(system, resolved.hostName(),
           resolved.config().getString("twinhub.streams.read-journal")), resolved.config(), kafka);
+      var functions = io.twinhub.node.functions.FunctionsModule.start(system, resolved.config(), twins, twinSettings.limits(),
+          resolved.dataDir(), resolved.startupTimeout(), resolved.hostName());
       ApiServer api = serveApi ? startApi(system, twins, c2d, twinSettings, apiSettings, policies, resolved, queryIndex, methods,
-          jobs, configurations) : null;
-      return new TwinhubNode(resolved, lock, cassandra, kafka, system, twins, c2d, policies, api, queryIndex,
+          jobs, configurations, functions) : null;
+      return new TwinhubNode(resolved, lock, cassandra, kafka, system, twins, c2d, policies, api, queryIndex, functions,
           Duration.ofNanos(System.nanoTime() - t0));
     } catch (NodeStartException e) {
       if (kafka != null) kafka.stop();
@@ -158,7 +163,8 @@ public final class TwinhubNode {
   private static ApiServer startApi(ActorSystem<Void> system, TwinService twins, CloudToDeviceService c2d, TwinSettings twin,
                                     ApiSettings api, SharedAccessPolicies policies, NodeSettings s, QueryIndex queryIndex,
                                     GatewayDirectMethods methods, JobsModule jobs,
-                                    io.twinhub.node.configurations.Configurations configurations) throws Exception {
+                                    io.twinhub.node.configurations.Configurations configurations,
+                                    io.twinhub.node.functions.FunctionsModule functions) throws Exception {
     TlsMaterial tls;
     try {
       tls = TlsMaterial.forNode(s.dataDir(), List.of(s.hostName()), api.keystore(), api.keystorePassword(),
@@ -177,6 +183,7 @@ public final class TwinhubNode {
     routes.add(jobs.routes(server, twin.limits()));
     routes.add(configurations.routes(server, twin.limits()));
     routes.add(new io.twinhub.node.api.CloudToDeviceRoutes(c2d, server).route());
+    if (functions != null) routes.add(functions.routes(server, policies));
     server.countCloudToDeviceWith(c2d::depth);
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
     startAmqp(system, c2d, twin, api, policies, tls, s);
@@ -363,6 +370,11 @@ public final class TwinhubNode {
   /** The query index on nodes with the query role. */
   public java.util.Optional<QueryIndex> queryIndex() {
     return java.util.Optional.ofNullable(queryIndex);
+  }
+
+  /** Function apps on this member (api or worker role), else empty. */
+  public java.util.Optional<io.twinhub.node.functions.FunctionsModule> functions() {
+    return java.util.Optional.ofNullable(functions);
   }
 
   public Duration startedIn() {

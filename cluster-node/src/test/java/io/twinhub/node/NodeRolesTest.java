@@ -13,7 +13,7 @@ class NodeRolesTest {
   @Test
   void everyRoleByDefault() {
     NodeSettings s = NodeSettings.fromConfig(Map.of());
-    assertEquals(List.of("twin", "api", "mqtt", "query"), s.roles());
+    assertEquals(List.of("twin", "api", "mqtt", "query", "worker"), s.roles());
     assertEquals(s.roles(), s.config().getStringList("akka.cluster.roles"));
   }
 
@@ -29,9 +29,9 @@ class NodeRolesTest {
 
   @Test
   void unknownOrNoRolesAreRefusedByName() {
-    assertEquals("twinhub.roles: unknown role 'web' (roles: twin, api, mqtt, query)",
+    assertEquals("twinhub.roles: unknown role 'web' (roles: twin, api, mqtt, query, worker)",
         assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromConfig(Map.of("twinhub.roles", "twin,web"))).getMessage());
-    assertEquals("twinhub.roles: at least one of twin, api, mqtt, query",
+    assertEquals("twinhub.roles: at least one of twin, api, mqtt, query, worker",
         assertThrows(IllegalArgumentException.class, () -> NodeSettings.fromConfig(Map.of("twinhub.roles", " , "))).getMessage());
   }
 }

@@ -210,8 +210,15 @@ final class AmqpConnection extends AbstractBehavior<AmqpConnection.Command> {
           processEvents();
         }
       } catch (TransportException e) {
-        // Not AMQP, or broken framing: Proton has queued its error/close; send it and end.
+        // Not AMQP, or a frame Proton could not decode: Proton has queued what it still writes
+        // (its protocol header) and closed its output. After our open, the peer also gets a close
+        // naming the error; broken framing Proton answers itself, with a framing-error close.
         ctx.getLog().debug("AMQP connection from {}: {}", remote, e.getMessage());
+        flush();
+        if (connection.getLocalState() == EndpointState.ACTIVE && out != null && !outputClosed) {
+          out.offer(ByteString.fromArrayUnsafe(AmqpMessages.closeFrame(new ErrorCondition(AmqpMessages.DECODE_ERROR,
+              AmqpMessages.clip(String.valueOf(e.getMessage()))))));
+        }
         closing = true;
       } catch (RuntimeException e) {
         ctx.getLog().warn("AMQP connection from {} failed: {}", remote, e.toString());
@@ -248,9 +255,12 @@ final class AmqpConnection extends AbstractBehavior<AmqpConnection.Command> {
       byte[] chunk = new byte[pending];
       head.get(chunk);
       transport.pop(pending);
-      if (out.offer(ByteString.fromArrayUnsafe(chunk)) != QueueOfferResult.enqueued()) {
-        // The client does not read: drop it.
-        out.fail(new IllegalStateException("AMQP client does not read"));
+      QueueOfferResult offered = out.offer(ByteString.fromArrayUnsafe(chunk));
+      if (offered != QueueOfferResult.enqueued()) {
+        // Dropped: the client does not read, so drop it. Otherwise the stream already ended (the
+        // client went away while its last bytes were processed): failing it again would throw.
+        if (offered == QueueOfferResult.dropped()) out.fail(new IllegalStateException("AMQP client does not read"));
+        outputClosed = true;
         closing = true;
         return;
       }

@@ -187,6 +187,25 @@ public final class AmqpMessages {
     return m;
   }
 
+  /**
+   * A whole AMQP frame (channel 0) carrying {@code close} with {@code why}: what the endpoint writes
+   * itself after Proton stopped at a frame it could not decode (Proton's output is closed then).
+   */
+  static byte[] closeFrame(ErrorCondition why) {
+    org.apache.qpid.proton.codec.DecoderImpl decoder = new org.apache.qpid.proton.codec.DecoderImpl();
+    org.apache.qpid.proton.codec.EncoderImpl encoder = new org.apache.qpid.proton.codec.EncoderImpl(decoder);
+    org.apache.qpid.proton.codec.AMQPDefinedTypes.registerAllTypes(decoder, encoder);
+    java.nio.ByteBuffer buf = java.nio.ByteBuffer.allocate(1024);
+    buf.position(8);
+    encoder.setByteBuffer(buf);
+    org.apache.qpid.proton.amqp.transport.Close close = new org.apache.qpid.proton.amqp.transport.Close();
+    close.setError(why);
+    encoder.writeObject(close);
+    int size = buf.position();
+    buf.putInt(0, size).put(4, (byte) 2).put(5, (byte) 0).putShort(6, (short) 0); // size, doff 2 words, AMQP frame, channel 0
+    return java.util.Arrays.copyOf(buf.array(), size);
+  }
+
   static String clip(String s) {
     return s.length() <= 128 ? s : s.substring(0, 128) + "...";
   }

@@ -124,10 +124,17 @@ public final class AmqpServer {
       server.closeConnections();
       return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
     });
-    Gauge.builder("twinhub.amqp.connections", connections, Set::size)
+    Gauge open = Gauge.builder("twinhub.amqp.connections", connections, Set::size)
         .description("open AMQP connections on this node").register(registry);
-    FunctionCounter.builder("twinhub.amqp.connections.accepted", counter, AtomicLong::get)
+    FunctionCounter accepted = FunctionCounter.builder("twinhub.amqp.connections.accepted", counter, AtomicLong::get)
         .description("TCP connections the AMQP endpoint accepted").register(registry);
+    // The registry outlives the node (it is the JVM's): a node started later in the same JVM (tests)
+    // would otherwise keep reading this endpoint's connections.
+    cs.addTask(CoordinatedShutdown.PhaseServiceStop(), "amqp-meters", () -> {
+      registry.remove(open);
+      registry.remove(accepted);
+      return java.util.concurrent.CompletableFuture.completedFuture(Done.getInstance());
+    });
     log.info("AMQP service endpoint listening on amqps://{}:{}", binding.localAddress().getHostString(), binding.localAddress().getPort());
     return server;
   }

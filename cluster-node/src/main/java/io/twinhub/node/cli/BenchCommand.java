@@ -28,6 +28,9 @@ import java.util.concurrent.Callable;
     "http-cassandra (baselines); mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
     "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
     "config-lag (tag change -> configuration content under PATCH load);",
+    "kafka-publish (journal backlog -> Kafka, events/s) | kafka-latency (write ack -> read_committed consumer) | kafka (both);",
+    "c2d (cloud-to-device messages over AMQPS -> MQTT device PUBACK, against twin-patch in back-to-back pairs);",
+    "functions-isolation (a function app in a class loader vs a child JVM, no node);",
     "all (baselines + workloads); or several separated by commas."})
 public final class BenchCommand implements Callable<Integer> {
 
@@ -99,6 +102,8 @@ public final class BenchCommand implements Callable<Integer> {
     String mqttPort;
     @Option(names = "--management-port", paramLabel = "PORT", descriptionKey = "workload", description = "node 1's management port (default 8558)")
     String managementPort;
+    @Option(names = "--amqp-port", paramLabel = "PORT", descriptionKey = "workload", description = "the nodes' AMQPS port (default 5671)")
+    String amqpPort;
   }
 
   @ArgGroup(validate = false, heading = "%nMQTT workloads (mqtt-*, mosquitto):%n")
@@ -155,6 +160,45 @@ public final class BenchCommand implements Callable<Integer> {
   static final class Configurations {
     @Option(names = "--probes", paramLabel = "N", descriptionKey = "workload", description = "twins tagged into the target set at a time (default 4)")
     String probes;
+  }
+
+  @ArgGroup(validate = false, heading = "%nKafka workloads (kafka, kafka-publish, kafka-latency):%n")
+  Kafka kafka = new Kafka();
+
+  static final class Kafka {
+    @Option(names = "--kafka-events", paramLabel = "N", descriptionKey = "workload", description = "twin PATCHes written as the backlog (default 20000)")
+    String events;
+    @Option(names = "--kafka-rate", paramLabel = "R", descriptionKey = "workload", description = "PATCHes/s of the latency phase (default 200)")
+    String rate;
+    @Option(names = "--kafka-batch", paramLabel = "N,...", descriptionKey = "workload", description = "feed messages per transaction, at most; several: a kafka-publish row each (default 500)")
+    String batch;
+    @Option(names = "--kafka-batch-wait", paramLabel = "50ms", descriptionKey = "workload", description = "how long a batch collects messages, at most (default 50ms)")
+    String batchWait;
+    @Option(names = "--kafka-bootstrap", paramLabel = "H:P", descriptionKey = "workload", description = "an existing broker (default: an embedded one started for the run)")
+    String bootstrap;
+    @Option(names = "--kafka-heap", paramLabel = "1g", descriptionKey = "workload", description = "the embedded broker's heap (default 1g)")
+    String heap;
+  }
+
+  @ArgGroup(validate = false, heading = "%nCloud-to-device workload (c2d; also --devices, default 1000, and --threads):%n")
+  CloudToDevice c2d = new CloudToDevice();
+
+  static final class CloudToDevice {
+    @Option(names = "--pairs", paramLabel = "N", descriptionKey = "workload", description = "twin-patch then c2d, back to back, N times (default 3)")
+    String pairs;
+    @Option(names = "--amqp-connections", paramLabel = "N", descriptionKey = "workload", description = "AMQPS connections sending (default 4, spread over the nodes)")
+    String amqpConnections;
+  }
+
+  @ArgGroup(validate = false, heading = "%nFunction app isolation (functions-isolation):%n")
+  Functions functions = new Functions();
+
+  static final class Functions {
+    @Option(names = "--app-jar", paramLabel = "JAR", descriptionKey = "workload",
+        description = "the app invoked (default functions-sample/target/twinhub-functions-sample-0.1.0-SNAPSHOT.jar)")
+    String appJar;
+    @Option(names = "--invocations", paramLabel = "N", descriptionKey = "workload", description = "invocations per variant (default 100000)")
+    String invocations;
   }
 
   /** Workload-specific options given on the command line, by name without dashes. */

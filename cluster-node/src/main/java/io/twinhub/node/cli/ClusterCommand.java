@@ -37,7 +37,7 @@ import java.util.regex.Pattern;
     subcommands = picocli.CommandLine.HelpCommand.class)
 public final class ClusterCommand {
   static final Duration START_TIMEOUT = Duration.ofSeconds(180);
-  private static final Pattern ROLES = Pattern.compile("[1-9][0-9]*=(twin|api|mqtt|query)(,(twin|api|mqtt|query))*");
+  private static final Pattern ROLES = Pattern.compile("[1-9][0-9]*=(twin|api|mqtt|query|worker)(,(twin|api|mqtt|query|worker))*");
 
   /** Where the cluster lives and which ports it uses (saved by start, read back by the others). */
   static final class Layout {
@@ -59,7 +59,7 @@ public final class ClusterCommand {
             @Parameters(paramLabel = "N", defaultValue = "3", description = "hub nodes (default ${DEFAULT-VALUE})") int count,
             @Option(names = "--cassandra-nodes", paramLabel = "1|3", defaultValue = "1",
                 description = "embedded Cassandra nodes; 3 = replication factor 3, QUORUM (default ${DEFAULT-VALUE})") int cassandraNodes,
-            @Option(names = "--roles", paramLabel = "I=ROLE,...", description = "roles of node I (twin, api, mqtt, query; default all)") List<String> roles,
+            @Option(names = "--roles", paramLabel = "I=ROLE,...", description = "roles of node I (twin, api, mqtt, query, worker; default all)") List<String> roles,
             @Option(names = "--http-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_HTTP_PORT:-8443}", description = "node 1's HTTPS port; node i uses +i-1 (TWINHUB_CLUSTER_HTTP_PORT; default ${DEFAULT-VALUE})") int http,
             @Option(names = "--mqtt-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_MQTT_PORT:-8883}", description = "node 1's MQTT port (TWINHUB_CLUSTER_MQTT_PORT; default ${DEFAULT-VALUE})") int mqtt,
             @Option(names = "--amqp-port", paramLabel = "PORT", defaultValue = "${env:TWINHUB_CLUSTER_AMQP_PORT:-5671}", description = "node 1's AMQPS port (TWINHUB_CLUSTER_AMQP_PORT; default ${DEFAULT-VALUE})") int amqp,
@@ -73,7 +73,7 @@ public final class ClusterCommand {
     if (cassandraNodes != 1 && cassandraNodes != 3) throw new IllegalArgumentException("--cassandra-nodes must be 1 or 3, got " + cassandraNodes);
     Properties p = new Properties();
     for (String r : roles == null ? List.<String>of() : roles) {
-      if (!ROLES.matcher(r).matches()) throw new IllegalArgumentException("--roles takes NODE=ROLE,ROLE (roles: twin api mqtt query), got '" + r + "'");
+      if (!ROLES.matcher(r).matches()) throw new IllegalArgumentException("--roles takes NODE=ROLE,ROLE (roles: twin api mqtt query worker), got '" + r + "'");
       p.setProperty("roles." + r.substring(0, r.indexOf('=')), r.substring(r.indexOf('=') + 1));
     }
     LocalCluster c = new LocalCluster(layout.dir(), p);

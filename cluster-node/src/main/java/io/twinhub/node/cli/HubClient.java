@@ -73,6 +73,23 @@ public final class HubClient {
     }
   }
 
+  /** One request with a binary body (a function app's JAR). */
+  public HttpResponse<String> sendBytes(String method, String path, byte[] body, String contentType) {
+    HttpRequest request = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(120))
+        .header("Authorization", authorization).header("Content-Type", contentType)
+        .method(method, HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    try {
+      return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
+    } catch (ConnectException e) {
+      throw new TwinhubCli.CommandFailure("cannot reach " + base + " (is the node running? ./twinhub run)");
+    } catch (IOException e) {
+      throw new TwinhubCli.CommandFailure(base + ": " + e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new TwinhubCli.CommandFailure("interrupted");
+    }
+  }
+
   /** The body as JSON when the answer is 2xx; otherwise a failure naming IoT Hub's error. */
   public JsonNode expectJson(HttpResponse<String> response) {
     requireSuccess(response);

@@ -80,7 +80,7 @@ public final class NodeOptions {
   String seedNodes;
 
   @Option(names = "--roles", paramLabel = "ROLE,...", descriptionKey = "twinhub.roles",
-      description = "what this member does: twin, api, mqtt, query (TWINHUB_ROLES; default ${DEFAULT-VALUE})")
+      description = "what this member does: twin, api, mqtt, query, worker (TWINHUB_ROLES; default ${DEFAULT-VALUE})")
   String roles;
 
   @Option(names = "--iothub-ports", descriptionKey = "iothub-ports",

@@ -22,6 +22,7 @@ import java.io.PrintWriter;
         TwinCommand.class,
         QueryCommand.class,
         JobCommand.class,
+        FunctionsCommand.class,
         DeploymentCommand.class,
         KafkaCommand.class,
         ExportCommand.class,

@@ -11,6 +11,8 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Metrics;
 import io.twinhub.ops.kafka.EmbeddedKafka;
 import io.twinhub.projections.kafka.KafkaFeedPublisher;
+import io.twinhub.projections.kafka.KafkaTopics;
+import io.twinhub.projections.streams.RouteConditions;
 import io.twinhub.projections.streams.ChangeFeed;
 
 import java.nio.file.Path;
@@ -24,6 +26,9 @@ import java.util.concurrent.atomic.AtomicReference;
  * still alive). Lag and counts go to the metrics registry on the node that runs it.
  */
 public final class KafkaFeedModule {
+  // Not the actor's context logger: that one is named after an Akka class when the singleton
+  // manager spawns the behavior, and akka.cluster logs at WARN only (logback.xml).
+  private static final org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(KafkaFeedModule.class);
   public static final String EMBEDDED = "embedded";
 
   private KafkaFeedModule() {}
@@ -41,8 +46,9 @@ public final class KafkaFeedModule {
     String bootstrap = config.getString("twinhub.kafka.bootstrap-servers");
     if (bootstrap.isBlank()) return;
     if (EMBEDDED.equals(bootstrap)) bootstrap = embedded.bootstrapServers();
-    var settings = KafkaFeedPublisher.Settings.perSource(config.getString("twinhub.kafka.publisher-name"), bootstrap,
-        config.getString("twinhub.kafka.topic-prefix"), io.twinhub.projections.streams.JournalPosition.start());
+    String prefix = config.getString("twinhub.kafka.topic-prefix");
+    var settings = KafkaFeedPublisher.Settings.withTopics(config.getString("twinhub.kafka.publisher-name"), bootstrap, prefix,
+        topics(config), io.twinhub.projections.streams.JournalPosition.start());
     AtomicReference<KafkaFeedPublisher> here = new AtomicReference<>();
     Gauge.builder("twinhub.kafka.feed.lag.seconds", here, r -> lagSeconds(r.get()))
         .description("Now minus the enqueued time of the newest message committed to Kafka (NaN where the publisher does not run)")
@@ -51,6 +57,15 @@ public final class KafkaFeedModule {
         .description("Feed messages committed to Kafka by the publisher on this node")
         .register(Metrics.globalRegistry);
     ClusterSingleton.get(system).init(SingletonActor.of(publisher(feed, settings, here), "kafka-feed-publisher"));
+  }
+
+  /**
+   * {@code twinhub.kafka.topics} over {@code twinhub.routes}: which topics a message goes to.
+   * @throws IllegalArgumentException a bad entry (fails the node's start with it named)
+   */
+  public static java.util.function.Function<io.twinhub.projections.streams.HubMessage, java.util.List<String>> topics(Config config) {
+    return KafkaTopics.of(config.getString("twinhub.kafka.topic-prefix"), config.getStringList("twinhub.kafka.topics"),
+        RouteConditions.fromConfig(config));
   }
 
   private static double lagSeconds(KafkaFeedPublisher p) {
@@ -64,7 +79,7 @@ public final class KafkaFeedModule {
       KafkaFeedPublisher p = new KafkaFeedPublisher(ctx.getSystem(), feed, settings);
       var running = p.run();
       here.set(p);
-      ctx.getLog().info("Kafka feed publisher {} runs on this node ({})", settings.name(), settings.bootstrapServers());
+      log.info("Kafka feed publisher {} runs on this node ({})", settings.name(), settings.bootstrapServers());
       return Behaviors.receive(Object.class)
           .onSignal(PostStop.class, s -> {
             running.first().shutdown();

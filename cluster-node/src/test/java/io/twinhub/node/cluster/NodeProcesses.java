@@ -84,8 +84,19 @@ final class NodeProcesses implements AutoCloseable {
    */
   static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions,
                                     int firstAmqpPort) throws Exception {
+    return startCluster(baseDir, count, keyspacePrefix, jvmOptions, firstAmqpPort, false);
+  }
+
+  /**
+   * The same; {@code firstNodeHighestAddress}: node 1 (the oldest, where cluster singletons run)
+   * gets the highest remoting port. In a cluster of two, keep-majority keeps the side with the
+   * lowest address, so only then does the survivor of node 1's kill -9 stay up and take over.
+   */
+  static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions,
+                                    int firstAmqpPort, boolean firstNodeHighestAddress) throws Exception {
     NodeProcesses cluster = new NodeProcesses(baseDir, count,
-        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12), jvmOptions, firstAmqpPort);
+        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12), jvmOptions, firstAmqpPort,
+        firstNodeHighestAddress);
     try {
       long t0 = System.nanoTime();
       cluster.startAll();
@@ -97,12 +108,16 @@ final class NodeProcesses implements AutoCloseable {
     }
   }
 
-  private NodeProcesses(Path baseDir, int count, String keyspace, List<String> jvmOptions, int firstAmqpPort) throws Exception {
+  private NodeProcesses(Path baseDir, int count, String keyspace, List<String> jvmOptions, int firstAmqpPort,
+                        boolean firstNodeHighestAddress) throws Exception {
     this.keyspace = keyspace;
     this.jvmOptions = List.copyOf(jvmOptions);
+    List<Integer> remotingPorts = new ArrayList<>();
+    for (int i = 1; i <= count; i++) remotingPorts.add(SharedEmbeddedCassandra.freePort());
+    if (firstNodeHighestAddress) remotingPorts.sort(java.util.Comparator.reverseOrder());
     for (int i = 1; i <= count; i++) {
       nodes.add(new Node(i, baseDir.resolve("node-" + i), SharedEmbeddedCassandra.freePort(),
-          SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(),
+          SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), remotingPorts.get(i - 1),
           i == 1 ? firstAmqpPort : SharedEmbeddedCassandra.freePort(), new CopyOnWriteArrayList<>(), new Process[1]));
     }
     Path first = nodes.get(0).dataDir();

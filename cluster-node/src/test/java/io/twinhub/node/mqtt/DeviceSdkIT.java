@@ -20,10 +20,12 @@ import com.microsoft.azure.sdk.iot.device.twin.TwinCollection;
 import com.azure.core.credential.AzureSasCredential;
 import com.microsoft.azure.sdk.iot.service.exceptions.ErrorCodeDescription;
 import com.microsoft.azure.sdk.iot.service.exceptions.IotHubNotFoundException;
+import com.microsoft.azure.sdk.iot.service.exceptions.IotHubTooManyRequestsException;
 import com.microsoft.azure.sdk.iot.service.methods.DirectMethodRequestOptions;
 import com.microsoft.azure.sdk.iot.service.methods.DirectMethodsClient;
 import io.twinhub.mqtt.telemetry.TelemetryLog;
 import io.twinhub.node.TwinhubNode;
+import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 import io.twinhub.twin.domain.ConnectionState;
 import io.twinhub.twin.domain.JsonDoc;
 import io.twinhub.twin.domain.TwinUpdate;
@@ -45,7 +47,14 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
+import java.util.ArrayList;
 import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 
@@ -77,7 +86,9 @@ class DeviceSdkIT {
 
   @Test
   void deviceClientUsesTwinDesiredMethodsAndTelemetry() throws Exception {
-    TwinhubNode node = start(dataDir, requireSdkPortFree());
+    // max-pending-methods 2: low enough for three calls to reach (429 below).
+    TwinhubNode node = start(dataDir, requireSdkPortFree(), SharedEmbeddedCassandra.freePort(),
+        Map.of("twinhub.mqtt.max-pending-methods", 2));
     DeviceClient client = null;
     try {
       String dev = id("sdk-dev");
@@ -108,8 +119,18 @@ class DeviceSdkIT {
       assertEquals(2, patch.getVersion());
       assertEquals(30, ((Number) patch.get("interval")).intValue());
 
-      client.subscribeToMethods((name, payload, ctx) -> new DirectMethodResponse(
-          name.equals("reboot") ? 200 : 404, Map.of("method", name, "got", payload.getPayloadAsJsonString())), null);
+      CountDownLatch release = new CountDownLatch(1);
+      client.subscribeToMethods((name, payload, ctx) -> {
+        if (name.equals("hold")) {
+          try {
+            release.await(120, TimeUnit.SECONDS);
+          } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+          }
+        }
+        return new DirectMethodResponse(name.equals("reboot") || name.equals("hold") ? 200 : 404,
+            Map.of("method", name, "got", payload.getPayloadAsJsonString()));
+      }, null);
       HttpResponse<String> r = invokeMethod(node, "/twins/" + dev + "/methods",
           "{\"methodName\":\"reboot\",\"payload\":{\"delay\":5},\"responseTimeoutInSeconds\":10}");
       assertEquals(200, r.statusCode(), r.body());
@@ -123,6 +144,48 @@ class DeviceSdkIT {
               .methodConnectTimeoutSeconds(0).build()));
       assertEquals(200, viaSdk.getStatus());
       assertEquals("reboot", JSON.readTree(viaSdk.getPayloadAsJsonString()).get("method").asText());
+
+      // Throttled: three concurrent calls while the device holds "hold"; two wait for it, the one
+      // beyond max-pending-methods gets 429 ThrottlingException, IotHubTooManyRequestsException.
+      // Which of the three is refused depends on arrival; the others are answered once it is.
+      ExecutorService pool = Executors.newFixedThreadPool(3);
+      try {
+        List<CompletableFuture<Integer>> calls = withNodeTrust(() -> {
+          DirectMethodsClient methods = methodsClient(node);
+          List<CompletableFuture<Integer>> started = new ArrayList<>();
+          for (int i = 0; i < 3; i++) {
+            started.add(CompletableFuture.supplyAsync(() -> {
+              try {
+                return methods.invoke(dev, "hold", DirectMethodRequestOptions.builder()
+                    .methodResponseTimeoutSeconds(120).methodConnectTimeoutSeconds(0).build()).getStatus();
+              } catch (Exception e) {
+                throw new CompletionException(e);
+              }
+            }, pool));
+          }
+          // The connections are made with the node's trust in place: wait for the first outcome here.
+          CompletableFuture.anyOf(started.toArray(CompletableFuture[]::new)).exceptionally(e -> null).get(120, TimeUnit.SECONDS);
+          return started;
+        });
+        release.countDown();
+        List<Throwable> refused = new ArrayList<>();
+        List<Integer> answered = new ArrayList<>();
+        for (CompletableFuture<Integer> c : calls) {
+          try {
+            answered.add(c.get(120, TimeUnit.SECONDS));
+          } catch (ExecutionException e) {
+            refused.add(e.getCause());
+          }
+        }
+        assertEquals(List.of(200, 200), answered, "refused: " + refused);
+        assertEquals(1, refused.size());
+        assertInstanceOf(IotHubTooManyRequestsException.class, refused.get(0), refused.get(0).toString());
+        assertEquals(ErrorCodeDescription.ThrottlingException,
+            ((IotHubTooManyRequestsException) refused.get(0)).getErrorCodeDescription());
+      } finally {
+        release.countDown();
+        pool.shutdownNow();
+      }
 
       Message m = new Message("{\"t\":22.1}".getBytes(StandardCharsets.UTF_8));
       m.setMessageId("msg-1");

@@ -52,6 +52,11 @@ public final class MqttTestNodes {
   }
 
   public static TwinhubNode start(Path dataDir, int mqttPort, int amqpPort) throws IOException {
+    return start(dataDir, mqttPort, amqpPort, Map.of());
+  }
+
+  /** As above, with {@code extra} settings over the defaults (e.g. a lower limit a test must reach). */
+  public static TwinhubNode start(Path dataDir, int mqttPort, int amqpPort, Map<String, Object> extra) throws IOException {
     Map<String, Object> o = new HashMap<>(TestNodes.LOADED_BOX);
     o.put("twinhub.amqp.port", amqpPort);
     o.put("twinhub.data-dir", dataDir.toString());
@@ -61,6 +66,7 @@ public final class MqttTestNodes {
     o.put("twinhub.management.port", SharedEmbeddedCassandra.freePort());
     o.put("twinhub.remoting.port", SharedEmbeddedCassandra.freePort());
     o.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());
+    o.putAll(extra);
     return TwinhubNode.start(NodeSettings.fromConfig(o));
   }
 

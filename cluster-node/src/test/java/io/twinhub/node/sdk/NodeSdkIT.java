@@ -78,6 +78,8 @@ class NodeSdkIT {
     o.put("twinhub.http.port", HTTPS_PORT);
     o.put("twinhub.mqtt.port", MQTT_PORT);
     o.put("twinhub.amqp.port", AMQP_PORT);
+    // Low enough for 40-device-mqtt to reach with three calls (429 ThrottlingException).
+    o.put("twinhub.mqtt.max-pending-methods", 2);
     settings = TestNodes.settings(dataDir, o);
     node = TwinhubNode.start(settings);
 

@@ -50,8 +50,8 @@ import java.util.function.Function;
 /**
  * Publishes the change feed to Kafka, exactly once for {@code read_committed} consumers.
  *
- * <p>Each batch of feed messages is one Kafka transaction holding the records (topic per source,
- * or as {@code topicOf} maps a message; key = device id, so a device's records stay in one
+ * <p>Each batch of feed messages is one Kafka transaction holding the records (a topic per source
+ * and/or per named route, as {@code topicsOf} maps a message: {@link KafkaTopics}; key = device id, so a device's records stay in one
  * partition in feed order; IoT Hub's properties and system properties as headers; the body as the
  * change streams carry it) AND the feed offset after the batch, written to a compacted offsets
  * topic under the publisher's name. A consumer reading committed sees the records of a batch if
@@ -69,7 +69,7 @@ public final class KafkaFeedPublisher {
    * @param name          the publisher's identity: its transactional id and its key in the offsets topic
    * @param offsetsTopic  compacted, one partition; created when missing
    */
-  public record Settings(String name, String bootstrapServers, Function<HubMessage, String> topicOf, String offsetsTopic,
+  public record Settings(String name, String bootstrapServers, Function<HubMessage, List<String>> topicsOf, String offsetsTopic,
                          JournalPosition startAt, int maxBatch, Duration maxBatchWait, Duration minBackoff,
                          Duration maxBackoff) {
     /**
@@ -77,7 +77,13 @@ public final class KafkaFeedPublisher {
      * {@code <prefix>feed-offsets}; a publisher that never committed starts at {@code startAt}.
      */
     public static Settings perSource(String name, String bootstrapServers, String prefix, JournalPosition startAt) {
-      return new Settings(name, bootstrapServers, m -> prefix + m.source().wire(), prefix + "feed-offsets", startAt, 500,
+      return withTopics(name, bootstrapServers, prefix, KafkaTopics.perSource(prefix), startAt);
+    }
+
+    /** Topics as {@code topicsOf} says ({@link KafkaTopics}), offsets in {@code <prefix>feed-offsets}. */
+    public static Settings withTopics(String name, String bootstrapServers, String prefix,
+                                      Function<HubMessage, List<String>> topicsOf, JournalPosition startAt) {
+      return new Settings(name, bootstrapServers, topicsOf, prefix + "feed-offsets", startAt, 500,
           Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10));
     }
   }
@@ -87,6 +93,8 @@ public final class KafkaFeedPublisher {
   private final Settings settings;
   private final AtomicLong published = new AtomicLong();
   private final AtomicLong incarnations = new AtomicLong();
+  private final AtomicLong transactions = new AtomicLong();
+  private final AtomicLong commitNanos = new AtomicLong();
   private volatile long lastPublishedEnqueuedMillis;
 
   public KafkaFeedPublisher(ActorSystem<?> system, ChangeFeed feed, Settings settings) {
@@ -98,6 +106,16 @@ public final class KafkaFeedPublisher {
   /** Records published (committed) by this instance. */
   public long published() {
     return published.get();
+  }
+
+  /** Transactions (batches) committed by this instance. */
+  public long transactions() {
+    return transactions.get();
+  }
+
+  /** Time spent from each batch's beginTransaction to its committed commitTransaction, summed (ns). */
+  public long commitNanos() {
+    return commitNanos.get();
   }
 
   /** How often a producer was opened (1 + restarts after failures). */
@@ -173,9 +191,12 @@ public final class KafkaFeedPublisher {
   }
 
   private int commit(KafkaProducer<byte[], byte[]> producer, List<HubMessage> batch) {
+    long t0 = System.nanoTime();
     producer.beginTransaction();
     try {
-      for (HubMessage m : batch) producer.send(record(settings.topicOf().apply(m), m));
+      for (HubMessage m : batch) {
+        for (String topic : settings.topicsOf().apply(m)) producer.send(record(topic, m));
+      }
       String offset = batch.get(batch.size() - 1).offset();
       producer.send(new ProducerRecord<>(settings.offsetsTopic(), bytes(settings.name()), bytes(offset)));
       producer.commitTransaction();
@@ -188,6 +209,8 @@ public final class KafkaFeedPublisher {
       }
       throw e;
     }
+    commitNanos.addAndGet(System.nanoTime() - t0);
+    transactions.incrementAndGet();
     published.addAndGet(batch.size());
     lastPublishedEnqueuedMillis = batch.get(batch.size() - 1).enqueuedTime().toEpochMilli();
     return batch.size();

@@ -15,7 +15,7 @@ public final class BenchMain implements BenchCommand.Harness {
 
   public static final List<String> WORKLOADS =
       List.of("twin-get", "twin-patch", "mixed", "query-mix", "query-each", "cassandra-insert", "http-bare", "http-cassandra",
-          "streams", "job-update", "config-lag", "all");
+          "streams", "job-update", "config-lag", "c2d", "functions-isolation", "kafka", "kafka-publish", "kafka-latency", "all");
 
   /** Exit 0 when every workload measured something, 1 otherwise; an unknown workload is a usage error. */
   @Override
@@ -23,6 +23,12 @@ public final class BenchMain implements BenchCommand.Harness {
     BenchOptions options = BenchOptions.from(command);
     if (!isKnown(options.workload())) {
       throw new IllegalArgumentException("unknown workload '" + options.workload() + "' (run ./twinhub help bench)");
+    }
+    // Function app isolation (issue #18): class loader vs child JVM, no node needed.
+    if (options.workload().equals("functions-isolation")) {
+      return io.twinhub.ops.bench.functions.FunctionIsolationBench.run(
+          java.nio.file.Path.of(options.extra().getOrDefault("app-jar", "functions-sample/target/twinhub-functions-sample-0.1.0-SNAPSHOT.jar")),
+          Integer.parseInt(options.extra().getOrDefault("invocations", "100000")));
     }
     BenchTable table = BenchRun.run(options);
     System.out.println();

@@ -104,7 +104,8 @@ public final class BenchNodes implements AutoCloseable {
         }
       }
       started.add(p);
-      nodes.add(new BenchTarget.Node(URI.create("https://127.0.0.1:" + ports[i][0]), "127.0.0.1", ports[i][1], ports[i][2], p.pid()));
+      nodes.add(new BenchTarget.Node(URI.create("https://127.0.0.1:" + ports[i][0]), "127.0.0.1", ports[i][1], ports[i][2], p.pid(),
+          ports[i][4]));
     }
     for (int i = 1; i < count; i++) awaitLine(started.get(i), workDir.resolve("node-" + (i + 1) + ".log"), "twinhub node ready");
     String banner = Files.readString(workDir.resolve("node-1.log"));

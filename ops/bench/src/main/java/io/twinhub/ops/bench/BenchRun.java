@@ -66,7 +66,8 @@ final class BenchRun implements AutoCloseable {
       URI url = URI.create(o.urls().get(i).replaceAll("/+$", ""));
       long pid = i < o.pids().size() ? o.pids().get(i) : -1;
       list.add(new BenchTarget.Node(url, url.getHost(), Integer.parseInt(o.extra().getOrDefault("mqtt-port", "8883")),
-          Integer.parseInt(o.extra().getOrDefault("management-port", "8558")), pid));
+          Integer.parseInt(o.extra().getOrDefault("management-port", "8558")), pid,
+          Integer.parseInt(o.extra().getOrDefault("amqp-port", "5671"))));
     }
     Optional<InetSocketAddress> cassandra = o.cassandra().map(hp -> {
       int colon = hp.lastIndexOf(':');
@@ -103,6 +104,9 @@ final class BenchRun implements AutoCloseable {
     if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target);
     // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
+    // The change feed on Kafka (issue #20): kafka = kafka-publish then kafka-latency on one broker and publisher.
+    if (w.startsWith("kafka")) return io.twinhub.ops.bench.kafka.KafkaBench.run(o, target,
+        w.equals("kafka") ? List.of("kafka-publish", "kafka-latency") : List.of(w));
     return switch (w) {
       case "twin-get" -> List.of(twins(o, (i, node) -> rest.get(RestWorkloads.anyTwin(o.twins()), node)));
       case "twin-patch" -> List.of(twins(o, (i, node) -> rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
@@ -112,6 +116,7 @@ final class BenchRun implements AutoCloseable {
       case "query-each" -> queryEach(o);
       case "job-update" -> jobUpdate(o);
       case "config-lag" -> List.of(configLag(o));
+      case "c2d" -> c2d(o);
       case "cassandra-insert" -> List.of(cassandraInsert(o));
       case "http-bare" -> List.of(httpBare(o, false));
       case "http-cassandra" -> List.of(httpBare(o, true));
@@ -147,6 +152,46 @@ final class BenchRun implements AutoCloseable {
     double swept = rest.sweep(o.twins(), o.concurrency());
     BenchResult r = ConfigLagBench.run(o, client, rest, new NodeProbe(target.pids()));
     return r.withNote(note(o.twins() + " twins", seeded, swept) + "; " + r.note());
+  }
+
+  /**
+   * {@code c2d} (issue 19): C2D messages/s from the AMQPS send to the device's PUBACK
+   * ({@link io.twinhub.ops.bench.mqtt.C2dLoad}), against the twin-patch rate: {@code --pairs} pairs
+   * of a twin-patch phase then a c2d phase, back to back; the ratio of each pair and their median.
+   */
+  private List<BenchResult> c2d(BenchOptions o) throws Exception {
+    rest();
+    double seeded = rest.seed(o.twins(), o.seedCalls(), serversProbe());
+    double swept = rest.sweep(o.twins(), o.concurrency());
+    int pairs = Integer.parseInt(o.extra().getOrDefault("pairs", "3"));
+    List<BenchResult> rows = new ArrayList<>();
+    List<Double> ratios = new ArrayList<>();
+    try (io.twinhub.ops.bench.mqtt.C2dLoad load = io.twinhub.ops.bench.mqtt.C2dLoad.start(o, target)) {
+      for (int p = 1; p <= pairs; p++) {
+        BenchResult patch = measure(o.forWorkload("twin-patch"), new NodeProbe(target.pids()),
+            i -> rest.patch(RestWorkloads.anyTwin(o.twins()), (int) i), client.materializer());
+        BenchResult c2d = measure(o, new NodeProbe(target.pids()), load::send, client.materializer());
+        double ratio = patch.rate() > 0 ? c2d.rate() / patch.rate() : Double.NaN;
+        ratios.add(ratio);
+        System.out.printf(Locale.ROOT, "bench: c2d pair %d: twin-patch %,.0f/s, c2d %,.0f/s, ratio %.2f%n", p, patch.rate(), c2d.rate(), ratio);
+        rows.add(patch.withNote(String.format(Locale.ROOT, "pair %d; %s; %s", p, note(o.twins() + " twins", seeded, swept), patch.note())));
+        rows.add(c2d.withNote(String.format(Locale.ROOT, "pair %d: %.2f x the twin-patch rate before it; %s; %s", p, ratio,
+            load.describe(), c2d.note())));
+      }
+    }
+    double median = median(ratios);
+    System.out.printf(Locale.ROOT, "bench: c2d / twin-patch ratio by pair %s, median %.2f%n",
+        ratios.stream().map(r -> String.format(Locale.ROOT, "%.2f", r)).toList(), median);
+    BenchResult last = rows.remove(rows.size() - 1);
+    rows.add(last.withNote(last.note() + String.format(Locale.ROOT, "; median ratio of the %d pairs %.2f", pairs, median)));
+    return rows;
+  }
+
+  static double median(List<Double> values) {
+    List<Double> s = values.stream().sorted().toList();
+    if (s.isEmpty()) return Double.NaN;
+    int n = s.size();
+    return n % 2 == 1 ? s.get(n / 2) : (s.get(n / 2 - 1) + s.get(n / 2)) / 2;
   }
 
   private BenchResult queryMix(BenchOptions o) throws Exception {

@@ -8,7 +8,7 @@ import java.util.Optional;
 
 /**
  * What a workload runs against: the hub's nodes (each with its REST URL, MQTT port, management
- * port and process id), the CA clients trust, the owner connection string, and the Cassandra the
+ * port, AMQP port and process id), the CA clients trust, the owner connection string, and the Cassandra the
  * nodes write to (for the storage baseline). Built by {@link BenchNodes} (nodes started for the
  * run) or from {@code --url}/{@code --connection-string}/{@code --ca} (an existing node; then pids
  * are unknown unless {@code --pid} is given, and CPU/heap read n/a).
@@ -22,8 +22,11 @@ import java.util.Optional;
 public record BenchTarget(List<Node> nodes, Path caPem, String ownerConnectionString,
                           Optional<InetSocketAddress> cassandra, Path workDir) {
 
-  /** One hub node. {@code pid} is -1 when unknown (a node the harness did not start). */
-  public record Node(URI restUrl, String mqttHost, int mqttPort, int managementPort, long pid) {}
+  /**
+   * One hub node. {@code pid} is -1 when unknown (a node the harness did not start);
+   * {@code amqpPort} is its AMQPS service endpoint (cloud-to-device sends).
+   */
+  public record Node(URI restUrl, String mqttHost, int mqttPort, int managementPort, long pid, int amqpPort) {}
 
   public List<URI> restUrls() {
     return nodes.stream().map(Node::restUrl).toList();

@@ -112,12 +112,22 @@ class BenchOptionsTest {
   }
 
   @Test
+  void kafkaOptionsReachTheWorkload() {
+    BenchOptions o = BenchOptions.parse("kafka", "--kafka-batch", "500,2000", "--kafka-events", "1000", "--kafka-rate", "50",
+        "--kafka-batch-wait", "20ms", "--kafka-bootstrap", "127.0.0.1:9", "--kafka-heap", "512m");
+    assertEquals(Map.of("kafka-batch", "500,2000", "kafka-events", "1000", "kafka-rate", "50", "kafka-batch-wait", "20ms",
+        "kafka-bootstrap", "127.0.0.1:9", "kafka-heap", "512m"), o.extra());
+  }
+
+  @Test
   void knowsWhichWorkloadsExist() {
     assertTrue(BenchMain.isKnown("all"));
     assertTrue(BenchMain.isKnown("cassandra-insert,twin-patch"));
     assertTrue(BenchMain.isKnown("query-mix,query-each"));
     assertTrue(BenchMain.isKnown("mqtt-storm"));
     assertTrue(BenchMain.isKnown("mosquitto"));
+    assertTrue(BenchMain.isKnown("kafka,kafka-publish,kafka-latency"));
+    assertTrue(BenchMain.isKnown("c2d"));
     assertFalse(BenchMain.isKnown("twin-delete"));
     assertFalse(BenchMain.isKnown("twin-get,nope"));
     assertEquals(List.of("twin-get", "mixed"), BenchRun.workloads("twin-get,mixed"));

@@ -18,4 +18,11 @@ class BenchRunTest {
     assertEquals(123456.0, BenchRun.metric(text, "twinhub_cassandra_requests_total"));
     assertTrue(Double.isNaN(BenchRun.metric(text, "twinhub_nothing")));
   }
+
+  @Test
+  void medianOfPairRatios() {
+    assertEquals(3.67, BenchRun.median(java.util.List.of(2.87, 5.76, 3.67)));
+    assertEquals(2.5, BenchRun.median(java.util.List.of(3.0, 2.0)));
+    assertTrue(Double.isNaN(BenchRun.median(java.util.List.of())));
+  }
 }

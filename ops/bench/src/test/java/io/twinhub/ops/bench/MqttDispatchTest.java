@@ -18,8 +18,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 class MqttDispatchTest {
 
   static final BenchTarget TARGET = new BenchTarget(
-      List.of(new BenchTarget.Node(URI.create("https://127.0.0.1:40001"), "127.0.0.1", 40002, 40003, 4242),
-          new BenchTarget.Node(URI.create("https://127.0.0.1:40011"), "127.0.0.1", 40012, 40013, 4243)),
+      List.of(new BenchTarget.Node(URI.create("https://127.0.0.1:40001"), "127.0.0.1", 40002, 40003, 4242, 40004),
+          new BenchTarget.Node(URI.create("https://127.0.0.1:40011"), "127.0.0.1", 40012, 40013, 4243, 40014)),
       Path.of("/tmp/x/ca.pem"), "HostName=127.0.0.1;SharedAccessKeyName=iothubowner;SharedAccessKey=a2V5",
       Optional.of(new InetSocketAddress("127.0.0.1", 40000)), Path.of("/tmp/x"));
 

@@ -495,6 +495,13 @@ public final class MqttBench {
    */
   static Connected connectAll(Options o, MqttLoadClient client, int n, double rate, int inflight, List<String> filters,
                               MqttLoadClient.Listener listener) throws InterruptedException {
+    return connectAll(o, client, n, rate, inflight, id -> filters, listener);
+  }
+
+  /** The same with topic filters of each device's own (e.g. {@code devices/{id}/messages/devicebound/#}). */
+  static Connected connectAll(Options o, MqttLoadClient client, int n, double rate, int inflight,
+                              java.util.function.Function<String, List<String>> filtersOf,
+                              MqttLoadClient.Listener listener) throws InterruptedException {
     Semaphore slots = new Semaphore(inflight);
     Histogram h = new Histogram(600_000_000L, 3);
     LongAdder failed = new LongAdder();
@@ -515,6 +522,7 @@ public final class MqttBench {
       String password = policyToken != null ? policyToken : SasTokens.sign(o.host() + "/devices/" + id, DEVICE_KEY, null, expiry);
       MqttLoadClient.Device d = client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(), listener);
       devices.add(d);
+      List<String> filters = filtersOf.apply(id);
       d.connAck().whenComplete((code, err) -> {
         String reason = err != null ? err.getClass().getSimpleName() : code != 0 ? "CONNACK " + code : null;
         if (reason != null || filters.isEmpty()) {

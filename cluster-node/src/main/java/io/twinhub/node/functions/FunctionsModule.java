@@ -1,0 +1,93 @@
+package io.twinhub.node.functions;
+
+import akka.actor.CoordinatedShutdown;
+import akka.actor.typed.ActorSystem;
+import akka.cluster.typed.Cluster;
+import akka.http.javadsl.server.Route;
+import com.typesafe.config.Config;
+import io.twinhub.functions.host.AppHost;
+import io.twinhub.functions.host.FunctionStore;
+import io.twinhub.functions.host.TelemetryTriggers;
+import io.twinhub.functions.host.TimerTriggers;
+import io.twinhub.functions.host.TwinPatcher;
+import io.twinhub.node.NodeSettings;
+import io.twinhub.node.api.ApiServer;
+import io.twinhub.node.security.SharedAccessPolicies;
+import io.twinhub.twin.domain.TwinLimits;
+import io.twinhub.twin.service.TwinService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Functions on a node (issue #18): the app store in Cassandra; on api and worker members the
+ * {@link AppHost} with the apps loaded; on workers the telemetry partitions (sharded daemon
+ * processes) and the timer singleton; on api members the management routes and the HTTP triggers.
+ */
+public final class FunctionsModule {
+  private static final Logger log = LoggerFactory.getLogger(FunctionsModule.class);
+
+  private final FunctionStore store;
+  private final AppHost host;
+  private final TelemetryTriggers.Stats telemetry;
+  private final long maxJarBytes;
+
+  private FunctionsModule(FunctionStore store, AppHost host, TelemetryTriggers.Stats telemetry, long maxJarBytes) {
+    this.store = store;
+    this.host = host;
+    this.telemetry = telemetry;
+    this.maxJarBytes = maxJarBytes;
+  }
+
+  /** Null when this member has neither the api nor the worker role. */
+  public static FunctionsModule start(ActorSystem<?> system, Config config, TwinService twins, TwinLimits limits, Path dataDir,
+                                      Duration startupTimeout, String hubName) {
+    var self = Cluster.get(system).selfMember();
+    boolean api = self.hasRole(NodeSettings.API_ROLE);
+    boolean worker = self.hasRole(NodeSettings.WORKER_ROLE);
+    if (!api && !worker) return null;
+    Config c = config.getConfig("twinhub.functions");
+    String keyspace = c.getString("keyspace").isBlank()
+        ? config.getString("akka.persistence.cassandra.journal.keyspace") + "_functions" : c.getString("keyspace");
+    FunctionStore store = new FunctionStore(system, keyspace, c.getDuration("invocation-ttl"));
+    store.ensureSchema(config.getInt("akka.persistence.cassandra.journal.replication-factor"), startupTimeout);
+    var routes = io.twinhub.projections.streams.RouteConditions.fromConfig(config);
+    java.util.Set<String> eventHubs = new java.util.HashSet<>();
+    eventHubs.add(TelemetryTriggers.BUILT_IN_ENDPOINT);
+    routes.forEach(r -> eventHubs.add(r.name()));
+    AppHost host = new AppHost(store, new TwinPatcher(twins, limits), new AppHost.Settings(dataDir.resolve("functions"),
+        c.getDuration("refresh-interval"), c.getDuration("timeout"), c.getInt("threads"), c.getDuration("unload-grace"),
+        java.util.Set.copyOf(eventHubs))).start();
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "function-apps", () -> {
+      host.close();
+      return CompletableFuture.completedFuture(akka.Done.getInstance());
+    });
+    TelemetryTriggers.Stats stats = null;
+    if (worker) {
+      Config t = c.getConfig("telemetry");
+      stats = TelemetryTriggers.init(system, host, config.getString("twinhub.streams.read-journal"), NodeSettings.WORKER_ROLE,
+          new TelemetryTriggers.Settings(t.getInt("max-batch"), t.getDuration("max-batch-wait"), t.getDuration("min-backoff"),
+              t.getDuration("max-backoff")), hubName, routes);
+      TimerTriggers.init(system, host, NodeSettings.WORKER_ROLE);
+    }
+    log.info("Functions: {} app(s) loaded, keyspace {}{}", host.apps().size(), keyspace, worker ? ", triggers on this worker" : "");
+    return new FunctionsModule(store, host, stats, c.getBytes("max-jar-size"));
+  }
+
+  /** Management ({@code /functions/...}, SAS with ServiceConnect) and HTTP triggers ({@code /api/...}, function keys). */
+  public Route routes(ApiServer server, SharedAccessPolicies policies) {
+    return new FunctionsRoutes(host, store, server, policies, maxJarBytes).route();
+  }
+
+  public AppHost host() {
+    return host;
+  }
+
+  /** The worker's telemetry counters; null on members without the worker role. */
+  public TelemetryTriggers.Stats telemetry() {
+    return telemetry;
+  }
+}

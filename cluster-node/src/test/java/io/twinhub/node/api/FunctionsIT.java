@@ -1,0 +1,191 @@
+package io.twinhub.node.api;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.twinhub.mqtt.tls.TlsMaterial;
+import io.twinhub.twin.auth.SasToken;
+import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
+import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.jar.JarOutputStream;
+import java.util.zip.ZipEntry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
+
+/**
+ * Functions end to end on a real node (issue #18): the sample app (built by the reactor against
+ * the official Azure Functions Java library only) published over REST, its HTTP triggers with
+ * auth levels and keys, a device's MQTT telemetry reaching the Event Hubs-triggered function that
+ * sets a twin tag, that twin change reaching a function through a named route, a poison message
+ * retried and skipped, the timer firing, enable/disable, a throwing function's failed invocation in
+ * the log while the node keeps serving, and a JAR without functions refused at publish.
+ */
+class FunctionsIT {
+  static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
+  static final String KEY2 = "d29ybGQtd29ybGQtd29ybGQtd29ybGQtd29ybGQtd28=";
+  static final Map<String, String> NO_AUTH = Map.of("Authorization", "");
+  static final Map<String, String> JAR = Map.of("Content-Type", "application/java-archive");
+
+  static Path sampleJar() {
+    Path p = Path.of(System.getProperty("functions.sample.jar", "../functions-sample/target/twinhub-functions-sample-0.1.0-SNAPSHOT.jar"));
+    assertTrue(Files.isRegularFile(p), "the sample app JAR is built by the reactor first: " + p);
+    return p;
+  }
+
+  @Test
+  void publishedAppServesHttpRunsOnTelemetryAndTimer(@TempDir Path dir) throws Exception {
+    // A route functions can name as their eventHubName (twin changes of this test's devices).
+    Map<String, Object> routes = Map.of("twinhub.routes", List.of(Map.of("name", "twin-changes", "source", "twinChangeEvents",
+        "condition", "STARTSWITH(deviceId, 'fn-')")));
+    try (ApiTestNode hub = ApiTestNode.start(dir, routes)) {
+      ApiClient api = hub.client;
+
+      // A JAR without functions: a clear 400 at publish, nothing stored.
+      Path empty = dir.resolve("empty.jar");
+      try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(empty))) {
+        out.putNextEntry(new ZipEntry("readme.txt"));
+        out.write("no functions here".getBytes(StandardCharsets.UTF_8));
+      }
+      ApiClient.Reply refused = api.sendBytes("PUT", "/functions/apps/empty?" + ApiClient.API_VERSION, Files.readAllBytes(empty), JAR);
+      assertEquals(400, refused.status(), refused::toString);
+      assertEquals(400004, refused.errorCode(), refused::toString);
+      assertTrue(refused.errorMessage().contains("holds no function"), refused::toString);
+      // Management needs a service token like the rest of the API.
+      assertEquals(401, api.sendBytes("GET", "/functions/apps?" + ApiClient.API_VERSION, null, NO_AUTH).status());
+
+      ApiClient.Reply published = api.sendBytes("PUT", "/functions/apps/sample?" + ApiClient.API_VERSION,
+          Files.readAllBytes(sampleJar()), JAR);
+      assertEquals(200, published.status(), published::toString);
+      assertEquals(1, published.json().path("version").asInt());
+      assertEquals(8, published.json().path("functions").size(), published::toString);
+      JsonNode apps = api.get("/functions/apps").json();
+      assertEquals(1, apps.size(), apps::toString);
+      assertEquals("sample", apps.get(0).path("app").asText());
+
+      // HTTP triggers: anonymous, function key, a function that throws.
+      ApiClient.Reply hello = api.sendBytes("GET", "/api/hello?name=twinhub", null, NO_AUTH);
+      assertEquals(200, hello.status(), hello::toString);
+      assertEquals("Hello, twinhub", hello.text());
+      assertEquals(401, api.sendBytes("GET", "/api/devices/d1/greeting", null, NO_AUTH).status());
+      String key = api.get("/functions/apps/sample/keys").json().path("default").asText();
+      ApiClient.Reply greeting = api.sendBytes("GET", "/api/devices/d1/greeting?code=" + key, null, NO_AUTH);
+      assertEquals(200, greeting.status(), greeting::toString);
+      assertEquals("hi d1", greeting.json().path("greeting").asText());
+      ApiClient.Reply viaHeader = api.sendBytes("GET", "/api/devices/d2/greeting", null,
+          Map.of("Authorization", "", "x-functions-key", key));
+      assertEquals("hi d2", viaHeader.json().path("greeting").asText());
+      ApiClient.Reply failed = api.sendBytes("GET", "/api/fail", null, NO_AUTH);
+      assertEquals(500, failed.status(), failed::toString);
+      assertTrue(failed.json().path("invocationId").asText().length() > 10, failed::toString);
+      assertTrue(!failed.text().contains("at com.contoso"), "no stack trace in the answer: " + failed);
+      assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status(), "the node keeps serving");
+      assertEquals(404, api.sendBytes("GET", "/api/nothing-here", null, NO_AUTH).status());
+
+      // Disable and enable a function.
+      assertEquals(200, api.post("/functions/apps/sample/functions/hello/disable", "{}").status());
+      assertEquals(404, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status());
+      assertEquals(200, api.post("/functions/apps/sample/functions/hello/enable", "{}").status());
+      assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status());
+      assertEquals(404, api.post("/functions/apps/sample/functions/nope/disable", "{}").status());
+
+      // Telemetry from a real MQTT device reaches telemetryToTwin, which sets a tag on the device's twin.
+      String device = "fn-thermostat-1";
+      assertEquals(200, api.put("/devices/" + device, "{\"authentication\":{\"type\":\"sas\",\"symmetricKey\":{\"primaryKey\":\""
+          + KEY1 + "\",\"secondaryKey\":\"" + KEY2 + "\"}}}").status());
+      MqttClient mqtt = connect(hub, device);
+      try {
+        // First a message rejectPoison throws on (retried twice, then skipped), then a good one.
+        mqtt.publish("devices/" + device + "/messages/events/", new MqttMessage("poison-1".getBytes(StandardCharsets.UTF_8)) {{
+          setQos(1);
+        }});
+        mqtt.publish("devices/" + device + "/messages/events/alert=yes", new MqttMessage("{\"temperature\":21.5}".getBytes(StandardCharsets.UTF_8)) {{
+          setQos(1);
+        }});
+      } finally {
+        mqtt.disconnect();
+        mqtt.close();
+      }
+      JsonNode twin = await("the telemetry function's tag on the twin", () -> {
+        JsonNode t = api.get("/twins/" + device).json();
+        return t.path("tags").path("lastTelemetry").has("temperature") ? t : null;
+      });
+      assertEquals(21.5, twin.path("tags").path("lastTelemetry").path("temperature").asDouble());
+      assertTrue(twin.path("tags").path("lastTelemetryProperties").asText().contains("alert=yes"), twin::toString);
+
+      // The invocation log: the batch function saw the message too; the timer fired; the failure is recorded.
+      await("invocations of telemetryBatch, heartbeat, the failed fail, and rejectPoison 3 times failed then succeeded", () -> {
+        JsonNode inv = api.get("/functions/apps/sample/invocations?top=500").json();
+        boolean batch = false;
+        boolean timer = false;
+        boolean failure = false;
+        int poisonAttempts = 0;
+        boolean route = false;
+        boolean afterPoison = false;
+        for (JsonNode i : inv) {
+          String f = i.path("function").asText();
+          if (f.equals("rejectPoison") && i.path("status").asText().equals("Failed")
+              && i.path("error").asText().equals("java.lang.IllegalArgumentException: poison message: poison-1")) {
+            poisonAttempts++;
+          }
+          afterPoison |= f.equals("rejectPoison") && i.path("status").asText().equals("Succeeded");
+          route |= f.equals("twinChanges") && i.path("status").asText().equals("Succeeded");
+          batch |= f.equals("telemetryBatch") && i.path("status").asText().equals("Succeeded");
+          timer |= f.equals("heartbeat") && i.path("status").asText().equals("Succeeded") && i.path("trigger").asText().equals("timerTrigger");
+          failure |= f.equals("fail") && i.path("status").asText().equals("Failed")
+              && i.path("error").asText().equals("java.lang.IllegalStateException: boom from the sample app");
+        }
+        return batch && timer && failure && poisonAttempts >= 3 && afterPoison && route ? inv : null;
+      });
+      JsonNode logs = api.get("/functions/apps/sample/logs?top=200").json();
+      assertTrue(logs.toString().contains("telemetry from " + device + ": {\\\"temperature\\\":21.5}"), logs::toString);
+      assertTrue(logs.toString().contains("about to fail"), logs::toString);
+      // The twin change the telemetry function made came back through the route "twin-changes".
+      assertTrue(logs.toString().contains("twin change of " + device + " (updateTwin): "), logs::toString);
+
+      // A new version replaces the old one.
+      ApiClient.Reply v2 = api.sendBytes("PUT", "/functions/apps/sample?" + ApiClient.API_VERSION, Files.readAllBytes(sampleJar()), JAR);
+      assertEquals(2, v2.json().path("version").asInt(), v2::toString);
+      assertEquals(2, api.get("/functions/apps/sample").json().path("version").asInt());
+      assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status());
+    }
+  }
+
+  private static MqttClient connect(ApiTestNode hub, String device) throws Exception {
+    String host = hub.node.settings().hostName();
+    MqttClient c = new MqttClient("ssl://127.0.0.1:" + hub.node.settings().mqttPort(), device, new MemoryPersistence());
+    MqttConnectOptions o = new MqttConnectOptions();
+    o.setMqttVersion(MqttConnectOptions.MQTT_VERSION_3_1_1);
+    o.setCleanSession(true);
+    o.setAutomaticReconnect(false);
+    o.setConnectionTimeout(30);
+    o.setSocketFactory(TlsMaterial.loadOrCreate(hub.node.settings().dataDir(), List.of(host), Clock.systemUTC())
+        .clientSslContext().getSocketFactory());
+    o.setUserName(host + "/" + device + "/?api-version=2020-09-30");
+    o.setPassword(SasToken.signForDevice(host, device, null, KEY1, System.currentTimeMillis() / 1000 + 3600).toCharArray());
+    c.connect(o);
+    return c;
+  }
+
+  private static <T> T await(String what, Callable<T> probe) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (System.nanoTime() < deadline) {
+      T v = probe.call();
+      if (v != null) return v;
+      Thread.sleep(300);
+    }
+    return fail("not seen within 90 s: " + what);
+  }
+}

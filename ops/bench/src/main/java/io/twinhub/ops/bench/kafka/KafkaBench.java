@@ -1,0 +1,390 @@
+package io.twinhub.ops.bench.kafka;
+
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.japi.Pair;
+import akka.stream.UniqueKillSwitch;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigValueFactory;
+import io.twinhub.node.NodeSettings;
+import io.twinhub.ops.bench.BenchOptions;
+import io.twinhub.ops.bench.BenchResult;
+import io.twinhub.ops.bench.BenchTarget;
+import io.twinhub.ops.bench.RestClient;
+import io.twinhub.ops.bench.RestWorkloads;
+import io.twinhub.ops.kafka.EmbeddedKafka;
+import io.twinhub.projections.kafka.KafkaFeedPublisher;
+import io.twinhub.projections.kafka.KafkaTopics;
+import io.twinhub.projections.streams.ChangeFeed;
+import io.twinhub.projections.streams.JournalPosition;
+import org.HdrHistogram.Histogram;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Collectors;
+import java.util.stream.IntStream;
+
+/**
+ * The Kafka publisher's figures (issue #20), against the target's journal (its Cassandra) and a
+ * Kafka broker (embedded, started here, unless {@code --kafka-bootstrap}):
+ * <ul>
+ *   <li>{@code kafka-publish}: PATCHes {@code --kafka-events} twin changes first (the backlog),
+ *       then starts a {@link KafkaFeedPublisher} (exactly the node's class and settings, under a
+ *       publisher name and topic prefix of this run) at the start of the journal: events/s
+ *       committed to Kafka until it has caught up (published count still for 3 s);</li>
+ *   <li>{@code kafka-latency}: the same publisher, now following the journal live; a writer
+ *       PATCHes at {@code --kafka-rate}/s for {@code --duration} while a {@code read_committed}
+ *       consumer reads the twin-change topic: latency = the moment the consumer got a change's
+ *       record − the moment the writer read the PATCH's 200, per (twin, version).</li>
+ * </ul>
+ * The publisher runs in the harness's JVM, not in a node's: its figures exclude the node's own
+ * load, which the publisher shares in production (the writes are served by the node all the same).
+ */
+public final class KafkaBench {
+  static final String PREFIX = "kbench-";
+  private static final Pattern VERSION = Pattern.compile("\"version\":(\\d+)");
+
+  private final BenchOptions o;
+  private final RestClient rest;
+  private final int twins;
+  private final String run = Long.toString(System.currentTimeMillis(), 36);
+
+  private KafkaBench(BenchOptions o, BenchTarget target) throws Exception {
+    this.o = o;
+    this.rest = new RestClient(List.of(target.restUrls().get(0)), target.caPem(), target.ownerConnectionString(), o.concurrency());
+    this.twins = o.twins();
+  }
+
+  /** {@code kafka-publish} and/or {@code kafka-latency}: one row each. */
+  public static List<BenchResult> run(BenchOptions o, BenchTarget target, List<String> phases) throws Exception {
+    KafkaBench b = new KafkaBench(o, target);
+    InetSocketAddress cql = target.cassandra().orElseThrow(() ->
+        new IllegalArgumentException("the kafka workloads read the journal: they need --cassandra H:P with --url"));
+    String bootstrap = o.extra().get("kafka-bootstrap");
+    EmbeddedKafka kafka = null;
+    ActorSystem<Void> system = null;
+    List<BenchResult> rows = new ArrayList<>();
+    try {
+      if (bootstrap == null) {
+        Path dir = Files.createTempDirectory(target.workDir(), "kafka-");
+        kafka = new EmbeddedKafka(dir, io.twinhub.ops.bench.BenchNodes.freePort(), io.twinhub.ops.bench.BenchNodes.freePort(),
+            o.extra().getOrDefault("kafka-heap", "1g"), Duration.ofMinutes(3)).start();
+        bootstrap = kafka.bootstrapServers();
+        System.out.printf(Locale.ROOT, "kafka: embedded broker on %s, up in %.1f s%n", bootstrap, kafka.startedIn().toMillis() / 1000.0);
+      }
+      system = ActorSystem.create(Behaviors.empty(), "kafka-bench", journalReader(cql, o.extra().getOrDefault("journal-keyspace", "twinhub")));
+      b.seed();
+      if (phases.contains("kafka-publish")) b.writeBacklog();
+      String readJournal = system.settings().config().getString("twinhub.streams.read-journal");
+      ChangeFeed feed = new ChangeFeed(system, "bench", readJournal);
+      // One publish row per --kafka-batch value, each a fresh publisher (own name and topics) over the same backlog.
+      List<Integer> batches = java.util.Arrays.stream(o.extra().getOrDefault("kafka-batch", "500").split(","))
+          .map(String::trim).map(Integer::parseInt).toList();
+      Duration wait = o.extra().containsKey("kafka-batch-wait") ? BenchOptions.duration(o.extra().get("kafka-batch-wait"))
+          : Duration.ofMillis(50);
+      if (phases.contains("kafka-publish")) {
+        rows.add(b.journalRead(system, feed)); // the baseline: the same feed, read without Kafka
+        for (int i = 0; i < batches.size(); i++) {
+          KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "p" + i, JournalPosition.start(), batches.get(i), wait);
+          rows.add(b.running(system, feed, settings, p -> b.publish(p, System.nanoTime(), settings)));
+        }
+        rows.add(b.journalRead(system, feed)); // again, now that Cassandra's caches are as warm as for the later publishers
+      }
+      if (phases.contains("kafka-latency")) {
+        KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "l", feed.latest(), batches.get(0), wait);
+        String brokers = bootstrap;
+        rows.add(b.running(system, feed, settings, p -> b.latency(p, brokers, topicPrefix(settings) + "twinChangeEvents", settings)));
+      }
+    } finally {
+      b.rest.close();
+      if (system != null) {
+        system.terminate();
+        system.getWhenTerminated().toCompletableFuture().get(60, TimeUnit.SECONDS);
+      }
+      if (kafka != null) kafka.stop();
+    }
+    return rows;
+  }
+
+  interface Phase {
+    BenchResult measure(KafkaFeedPublisher p) throws Exception;
+  }
+
+  /** A publisher of this run, name and topic prefix {@code bench-<run>-<tag>}, starting at {@code start}. */
+  KafkaFeedPublisher.Settings settings(String bootstrap, String tag, JournalPosition start, int batch, Duration wait) {
+    String name = "bench-" + run + "-" + tag;
+    KafkaFeedPublisher.Settings d = KafkaFeedPublisher.Settings.withTopics(name, bootstrap, name + ".",
+        KafkaTopics.perSource(name + "."), start);
+    return new KafkaFeedPublisher.Settings(name, bootstrap, d.topicsOf(), d.offsetsTopic(), start, batch, wait,
+        d.minBackoff(), d.maxBackoff());
+  }
+
+  static String topicPrefix(KafkaFeedPublisher.Settings s) {
+    return s.name() + ".";
+  }
+
+  /** Runs {@code phase} while the publisher runs (started just before, stopped after). */
+  BenchResult running(ActorSystem<Void> system, ChangeFeed feed, KafkaFeedPublisher.Settings settings, Phase phase) throws Exception {
+    KafkaFeedPublisher publisher = new KafkaFeedPublisher(system, feed, settings);
+    Pair<UniqueKillSwitch, CompletionStage<akka.Done>> running = publisher.run();
+    try {
+      return phase.measure(publisher);
+    } finally {
+      running.first().shutdown();
+      running.second().toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+  }
+
+  /** The node's configuration (journal, tags, read journal) in a local ActorSystem that only reads. */
+  static Config journalReader(InetSocketAddress cql, String keyspace) {
+    String point = cql.getHostString() + ":" + cql.getPort();
+    return NodeSettings.fromConfig(Map.of("twinhub.cassandra.contact-points", point,
+            "akka.persistence.cassandra.journal.keyspace", keyspace,
+            "akka.persistence.cassandra.snapshot.keyspace", keyspace + "_snapshot"))
+        .withCassandraContactPoints(List.of(point)).config()
+        .withValue("akka.actor.provider", ConfigValueFactory.fromAnyRef("local"))
+        .withValue("akka.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(0))
+        .withValue("akka.loglevel", ConfigValueFactory.fromAnyRef("WARNING"));
+  }
+
+  /** Creates the twins (bulk, 100 per call); idempotent, so a failed call is simply sent again. */
+  void seed() throws Exception {
+    long t0 = System.nanoTime();
+    for (int from = 0; from < twins; from += 100) {
+      String body = IntStream.range(from, Math.min(from + 100, twins))
+          .mapToObj(i -> "{\"id\":\"" + PREFIX + i + "\",\"importMode\":\"createOrUpdate\"}")
+          .collect(Collectors.joining(",", "[", "]"));
+      boolean ok = false;
+      for (int attempt = 0; attempt < 10 && !ok; attempt++) {
+        try {
+          RestClient.Answer a = rest.sendAndWait(0, "POST", "/devices?" + RestClient.API_VERSION, body);
+          ok = a.ok() && !a.text().contains("\"isSuccessful\":false");
+        } catch (Exception e) {
+          // a timeout on a busy node: try again
+        }
+        if (!ok) Thread.sleep(2000);
+      }
+      if (!ok) throw new IllegalStateException("a bulk create kept failing");
+    }
+    System.out.printf(Locale.ROOT, "kafka: %d twins ready in %.1f s%n", twins, (System.nanoTime() - t0) / 1e9);
+  }
+
+  private long backlog;
+  private double backlogWriteRate;
+
+  /** {@code --kafka-events} PATCHes at {@code --concurrency}: the journal the publisher then catches up on. */
+  void writeBacklog() throws Exception {
+    int events = Integer.parseInt(o.extra().getOrDefault("kafka-events", "20000"));
+    long t0 = System.nanoTime();
+    AtomicLong failed = new AtomicLong();
+    Semaphore inFlight = new Semaphore(o.concurrency());
+    for (int i = 0; i < events; i++) {
+      inFlight.acquire();
+      rest.send(0, "PATCH", "/twins/" + PREFIX + (i % twins) + "?" + RestClient.API_VERSION, RestWorkloads.patchBody(i))
+          .whenComplete((a, e) -> {
+            if (e != null || !a.ok()) failed.incrementAndGet();
+            inFlight.release();
+          });
+    }
+    inFlight.acquire(o.concurrency());
+    inFlight.release(o.concurrency());
+    double seconds = (System.nanoTime() - t0) / 1e9;
+    backlog = events - failed.get();
+    backlogWriteRate = events / seconds;
+    System.out.printf(Locale.ROOT, "kafka: wrote a backlog of %,d PATCHes in %.1f s (%.0f/s, %d failed), load average %s%n",
+        events, seconds, backlogWriteRate, failed.get(), loadAverage());
+    Thread.sleep(2000); // past the read journal's eventual-consistency delay
+  }
+
+  /** The backlog read through the same feed into nothing: what the publisher could reach if Kafka cost nothing. */
+  BenchResult journalRead(ActorSystem<Void> system, ChangeFeed feed) throws Exception {
+    String load = loadAverage();
+    long t0 = System.nanoTime();
+    long[] firstAt = {0};
+    long n = feed.history(JournalPosition.start(), java.time.Instant.now(), m -> true)
+        .runFold(0L, (c, m) -> {
+          if (c == 0) firstAt[0] = System.nanoTime();
+          return c + 1;
+        }, system).toCompletableFuture().get(30, TimeUnit.MINUTES);
+    long end = System.nanoTime();
+    BenchResult r = BenchResult.of("kafka-journal-read", n, 0, Duration.ofNanos(end - firstAt[0]), new Histogram(3_600_000_000L, 3))
+        .withNote(String.format(Locale.ROOT, "baseline: the backlog through the same ChangeFeed (current query, HubMessage and offset "
+            + "per message), no Kafka; rate from the first message (%.1f s after the start); load avg %s", (firstAt[0] - t0) / 1e9, load));
+    System.out.printf(Locale.ROOT, "kafka: journal read baseline: %,d events in %.1f s from the first = %.0f/s%n",
+        n, (end - firstAt[0]) / 1e9, r.rate());
+    return r;
+  }
+
+  /** From the publisher's start at the journal's beginning until its count stands still for 3 s. */
+  BenchResult publish(KafkaFeedPublisher p, long t0, KafkaFeedPublisher.Settings s) throws Exception {
+    String load = loadAverage();
+    long last = -1;
+    long lastChange = System.nanoTime();
+    long firstAt = 0;
+    Histogram commits = new Histogram(3_600_000_000L, 3); // gaps between observed progress (100 ms polls)
+    while (System.nanoTime() - lastChange < TimeUnit.SECONDS.toNanos(3) || last <= 0) {
+      Thread.sleep(100);
+      long now = System.nanoTime();
+      long n = p.published();
+      if (n != last) {
+        if (last > 0) commits.recordValue(Math.min((now - lastChange) / 1000, 3_600_000_000L));
+        if (last <= 0 && n > 0) firstAt = now;
+        last = n;
+        lastChange = now;
+      }
+      if (now - t0 > TimeUnit.MINUTES.toNanos(30)) throw new IllegalStateException("the publisher did not catch up in 30 minutes");
+    }
+    Duration took = Duration.ofNanos(lastChange - firstAt);
+    double fromStart = (lastChange - t0) / 1e9;
+    long tx = p.transactions();
+    String txs = String.format(Locale.ROOT, "%,d transactions of %.0f messages on average, %.1f ms each from begin to committed",
+        tx, last / (double) Math.max(1, tx), p.commitNanos() / 1e6 / Math.max(1, tx));
+    BenchResult r = BenchResult.of("kafka-publish", last, 0, took, commits).withNote(String.format(Locale.ROOT,
+        "backlog: %,d twins created + %,d PATCHes (written at %.0f/s); rate from the first commit (%.1f s after the start; "
+            + "%.0f/s counting it); %s; batches ≤ %d / %d ms; p = gaps between 100 ms progress polls; load avg %s",
+        twins, backlog, backlogWriteRate, (firstAt - t0) / 1e9, last / fromStart, txs, s.maxBatch(), s.maxBatchWait().toMillis(),
+        load));
+    System.out.printf(Locale.ROOT, "kafka: published %,d events in %.1f s from the first commit = %.0f/s (%.0f/s from the start); %s%n",
+        last, took.toMillis() / 1000.0, r.rate(), last / fromStart, txs);
+    return r;
+  }
+
+  /** A writer at {@code --kafka-rate} PATCHes/s (open loop) while a read_committed consumer reads the topic. */
+  BenchResult latency(KafkaFeedPublisher p, String bootstrap, String topic, KafkaFeedPublisher.Settings s) throws Exception {
+    int rate = Integer.parseInt(o.extra().getOrDefault("kafka-rate", "200"));
+    String load = loadAverage();
+    Map<String, long[]> seen = new ConcurrentHashMap<>(); // twin@version -> {ack, consumed}
+    Histogram latency = new Histogram(3_600_000_000L, 3);
+    AtomicLong consumed = new AtomicLong();
+    AtomicBoolean stop = new AtomicBoolean();
+    AtomicBoolean assigned = new AtomicBoolean();
+    Thread consumer = new Thread(() -> {
+      try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(Map.of(
+          ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap,
+          ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed",
+          ConsumerConfig.GROUP_ID_CONFIG, "kafka-bench-" + run,
+          ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "latest"), new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+        c.subscribe(List.of(topic));
+        while (!stop.get()) {
+          var records = c.poll(Duration.ofMillis(100));
+          if (!c.assignment().isEmpty()) assigned.set(true);
+          for (ConsumerRecord<byte[], byte[]> r : records) {
+            long now = System.nanoTime();
+            var id = r.headers().lastHeader("twinhub-twin-id");
+            var v = r.headers().lastHeader("twinhub-version");
+            if (id == null || v == null) continue;
+            consumed.incrementAndGet();
+            match(seen, new String(id.value(), StandardCharsets.UTF_8) + "@" + new String(v.value(), StandardCharsets.UTF_8),
+                1, now, latency);
+          }
+        }
+      }
+    }, "kafka-bench-consumer");
+    consumer.setDaemon(true);
+    consumer.start();
+    // The topic exists once the publisher committed something (the backlog, or the twins' creation).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!assigned.get() && System.nanoTime() < deadline) Thread.sleep(100);
+    Thread.sleep(1000);
+
+    AtomicLong acked = new AtomicLong();
+    AtomicLong failed = new AtomicLong();
+    AtomicLong skipped = new AtomicLong();
+    AtomicLong seq = new AtomicLong();
+    Semaphore inFlight = new Semaphore(o.concurrency());
+    ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor();
+    long publishedBefore = p.published();
+    long txBefore = p.transactions();
+    long commitBefore = p.commitNanos();
+    long t0 = System.nanoTime();
+    ticks.scheduleAtFixedRate(() -> {
+      if (!inFlight.tryAcquire()) {
+        skipped.incrementAndGet();
+        return;
+      }
+      long n = seq.getAndIncrement();
+      String twin = PREFIX + (n % twins);
+      rest.send(0, "PATCH", "/twins/" + twin + "?" + RestClient.API_VERSION, RestWorkloads.patchBody(n))
+          .whenComplete((a, e) -> {
+            long now = System.nanoTime();
+            inFlight.release();
+            Matcher v = e == null && a.ok() ? VERSION.matcher(a.text()) : null;
+            if (v == null || !v.find()) {
+              failed.incrementAndGet();
+              return;
+            }
+            acked.incrementAndGet();
+            match(seen, twin + "@" + v.group(1), 0, now, latency);
+          });
+    }, 0, 1_000_000_000L / rate, TimeUnit.NANOSECONDS);
+    Thread.sleep(o.duration().toMillis());
+    ticks.shutdownNow();
+    double writeSeconds = (System.nanoTime() - t0) / 1e9;
+    inFlight.acquire(o.concurrency());
+    deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+    while (seen.values().stream().anyMatch(x -> x[0] != 0 && x[1] == 0) && System.nanoTime() < deadline) Thread.sleep(100);
+    stop.set(true);
+    consumer.join(10_000);
+    long missing = seen.values().stream().filter(x -> x[0] != 0 && x[1] == 0).count();
+    Histogram h;
+    synchronized (latency) {
+      h = latency.copy();
+    }
+    BenchResult r = BenchResult.of("kafka-latency", h.getTotalCount() + missing, missing, Duration.ofMillis((long) (writeSeconds * 1000)), h)
+        .withNote(String.format(Locale.ROOT, "target %,d writes/s, achieved %.0f acked/s (%,d ticks skipped, %,d failed); %,d consumed, "
+                + "%,d never; latency = write ack → read_committed consumer has the record; batches ≤ %d / %d ms: %,d "
+                + "transactions, %.1f ms each; load avg %s",
+            rate, acked.get() / writeSeconds, skipped.get(), failed.get(), consumed.get(), missing, s.maxBatch(),
+            s.maxBatchWait().toMillis(), p.transactions() - txBefore,
+            (p.commitNanos() - commitBefore) / 1e6 / Math.max(1, p.transactions() - txBefore), load));
+    System.out.printf(Locale.ROOT, "kafka: latency at %d/s target (%.0f/s acked): p50 %.0f ms p99 %.0f ms p99.9 %.0f ms max %.0f ms%n",
+        rate, acked.get() / writeSeconds, h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
+        h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0);
+    return r;
+  }
+
+  /** Records a latency once both the ack (side 0) and the consumption (side 1) of a change are seen. */
+  static void match(Map<String, long[]> seen, String key, int side, long nanos, Histogram latency) {
+    long[] both = seen.compute(key, (k, v) -> {
+      long[] x = v == null ? new long[2] : v;
+      x[side] = nanos;
+      return x;
+    });
+    if (both[0] != 0 && both[1] != 0) {
+      synchronized (latency) {
+        latency.recordValue(Math.max(0, Math.min((both[1] - both[0]) / 1000, 3_600_000_000L)));
+      }
+    }
+  }
+
+  static String loadAverage() {
+    try {
+      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
+      return f[0] + " " + f[1] + " " + f[2];
+    } catch (java.io.IOException e) {
+      return "n/a";
+    }
+  }
+}
