@@ -20,8 +20,9 @@ import java.util.List;
  * The IoT Edge runtime of one device in one process: edgeHub (local broker, routes, store and
  * forward) and edgeAgent (deployment, modules, reported state). Its data directory holds the edge
  * CA and edgeHub's certificate ({@code tls/}, made on first start like IoT Edge's quickstart CA;
- * modules trust {@code tls/ca.pem}), the store ({@code store/}) and the modules' logs
- * ({@code logs/}).
+ * modules trust {@code tls/ca.pem}), the store ({@code store/}: edgeHub's queues and its last
+ * desired properties), the agent's state ({@code agent/}: module identities and the processes it
+ * runs) and the modules' logs ({@code logs/}).
  */
 public final class EdgeRuntime implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EdgeRuntime.class);
@@ -44,7 +45,7 @@ public final class EdgeRuntime implements AutoCloseable {
     SSLContext hubTls = settings.hubCa() == null ? SSLContext.getDefault() : TlsMaterial.clientSslContext(settings.hubCa());
     TlsMaterial edgeTls = TlsMaterial.loadOrCreate(dir, List.of(settings.gatewayHostName()), clock);
     ModuleIdentities identities = new ModuleIdentities(settings.hostName(), settings.hubHttpsPort(), hubTls,
-        settings.deviceId(), settings.deviceKey());
+        settings.deviceId(), settings.deviceKey(), dir.resolve("agent").resolve("identities.json"));
     MessageStore store = new MessageStore(dir.resolve("store"));
     EdgeHub hub = new EdgeHub(settings, edgeTls.serverSslContext(), hubTls, identities, store, clock);
     EdgeAgent agent = new EdgeAgent(settings, hubTls, identities,

@@ -61,6 +61,16 @@ public class TwinFunctions {
     throw new IllegalStateException("boom from the sample app");
   }
 
+  /** Hangs: the host's timeout fails the invocation and interrupts it. */
+  @FunctionName("sleepy")
+  public String sleepy(
+      @HttpTrigger(name = "req", methods = {HttpMethod.GET}, authLevel = AuthorizationLevel.ANONYMOUS)
+      HttpRequestMessage<Optional<String>> request,
+      ExecutionContext context) throws InterruptedException {
+    Thread.sleep(600_000);
+    return "woke up";
+  }
+
   /**
    * Device telemetry from IoT Hub's built-in endpoint, one message at a time: the device's twin
    * gets the message as tag {@code lastTelemetry} (via the {@code twinPatch} output binding).

@@ -64,6 +64,12 @@ public final class EdgeCommand {
     System.out.printf("  hub        %s (MQTT %d, REST %d)%n", settings.hostName(), mqttPort, httpsPort);
     System.out.printf("  edgeHub    %s (modules trust %s)%n", runtime.edgeHub().localAddress(), runtime.edgeCaPem());
     System.out.printf("  data dir   %s%n", dataDir.toAbsolutePath());
+    // Every thread of the runtime is a daemon: without this the JVM would end as soon as main returns.
+    try {
+      new java.util.concurrent.CountDownLatch(1).await();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
     return RunCommand.KEEP_RUNNING;
   }
 }

@@ -170,10 +170,8 @@ final class FunctionsRoutes extends AllDirectives {
   private Route deleteApp(String app) {
     return completeWithFuture(store.latest(app).thenCompose(v -> v.isEmpty()
         ? CompletableFuture.completedFuture(notFound(app))
-        : store.delete(app).thenApply(d -> {
-          host.refresh();
-          return server.responses().noContent();
-        })).exceptionally(this::unavailable));
+        : store.delete(app).thenCompose(d -> host.refreshNow()).thenApply(d -> server.responses().noContent()))
+        .exceptionally(this::unavailable));
   }
 
   private Route keys(String app) {
@@ -202,8 +200,7 @@ final class FunctionsRoutes extends AllDirectives {
         return CompletableFuture.completedFuture(server.responses().error(IotHubErrorCode.NotFound,
             "app '" + app + "' has no function named '" + function + "'"));
       }
-      return store.setDisabled(app, function, action.equals("disable")).thenApply(d -> {
-        host.refresh();
+      return store.setDisabled(app, function, action.equals("disable")).thenCompose(d -> host.refreshNow()).thenApply(d -> {
         ObjectNode o = JSON.createObjectNode();
         o.put("app", app);
         o.put("function", function);

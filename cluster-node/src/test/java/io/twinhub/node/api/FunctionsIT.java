@@ -48,8 +48,9 @@ class FunctionsIT {
   @Test
   void publishedAppServesHttpRunsOnTelemetryAndTimer(@TempDir Path dir) throws Exception {
     // A route functions can name as their eventHubName (twin changes of this test's devices).
+    // A timeout short enough for the hanging function to be failed while the test waits.
     Map<String, Object> routes = Map.of("twinhub.routes", List.of(Map.of("name", "twin-changes", "source", "twinChangeEvents",
-        "condition", "STARTSWITH(deviceId, 'fn-')")));
+        "condition", "STARTSWITH(deviceId, 'fn-')")), "twinhub.functions.timeout", "5s");
     try (ApiTestNode hub = ApiTestNode.start(dir, routes)) {
       ApiClient api = hub.client;
 
@@ -70,7 +71,7 @@ class FunctionsIT {
           Files.readAllBytes(sampleJar()), JAR);
       assertEquals(200, published.status(), published::toString);
       assertEquals(1, published.json().path("version").asInt());
-      assertEquals(8, published.json().path("functions").size(), published::toString);
+      assertEquals(9, published.json().path("functions").size(), published::toString);
       JsonNode apps = api.get("/functions/apps").json();
       assertEquals(1, apps.size(), apps::toString);
       assertEquals("sample", apps.get(0).path("app").asText());
@@ -92,6 +93,9 @@ class FunctionsIT {
       assertTrue(failed.json().path("invocationId").asText().length() > 10, failed::toString);
       assertTrue(!failed.text().contains("at com.contoso"), "no stack trace in the answer: " + failed);
       assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status(), "the node keeps serving");
+      ApiClient.Reply hung = api.sendBytes("GET", "/api/sleepy", null, NO_AUTH);
+      assertEquals(500, hung.status(), hung::toString);
+      assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status(), "the node keeps serving after a timeout");
       assertEquals(404, api.sendBytes("GET", "/api/nothing-here", null, NO_AUTH).status());
 
       // Disable and enable a function.
@@ -133,6 +137,7 @@ class FunctionsIT {
         boolean failure = false;
         int poisonAttempts = 0;
         boolean route = false;
+        boolean timedOut = false;
         boolean afterPoison = false;
         for (JsonNode i : inv) {
           String f = i.path("function").asText();
@@ -142,12 +147,13 @@ class FunctionsIT {
           }
           afterPoison |= f.equals("rejectPoison") && i.path("status").asText().equals("Succeeded");
           route |= f.equals("twinChanges") && i.path("status").asText().equals("Succeeded");
+          timedOut |= f.equals("sleepy") && i.path("status").asText().equals("Failed") && i.path("error").asText().equals("timed out after 5 s");
           batch |= f.equals("telemetryBatch") && i.path("status").asText().equals("Succeeded");
           timer |= f.equals("heartbeat") && i.path("status").asText().equals("Succeeded") && i.path("trigger").asText().equals("timerTrigger");
           failure |= f.equals("fail") && i.path("status").asText().equals("Failed")
               && i.path("error").asText().equals("java.lang.IllegalStateException: boom from the sample app");
         }
-        return batch && timer && failure && poisonAttempts >= 3 && afterPoison && route ? inv : null;
+        return batch && timer && failure && poisonAttempts >= 3 && afterPoison && route && timedOut ? inv : null;
       });
       JsonNode logs = api.get("/functions/apps/sample/logs?top=200").json();
       assertTrue(logs.toString().contains("telemetry from " + device + ": {\\\"temperature\\\":21.5}"), logs::toString);

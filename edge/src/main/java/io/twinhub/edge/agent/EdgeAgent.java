@@ -12,7 +12,9 @@ import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -40,6 +42,11 @@ import java.util.concurrent.TimeUnit;
  * <p>All state lives on one thread ({@code loop}): hub events, module exits and timers are
  * tasks on it, so the reconcile logic needs no locks. The hub being unreachable changes nothing
  * for running modules; the agent reconnects every few seconds and then reports its current state.
+ *
+ * <p>The processes it runs are listed in {@code <data-dir>/agent/modules.json} (pid, start time,
+ * desired settings). A runtime killed without stopping its modules (kill -9) leaves them running,
+ * as IoT Edge's containers outlive the agent; the next run adopts each one whose process and
+ * desired settings are unchanged instead of starting a second instance, and stops the others.
  */
 public final class EdgeAgent implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EdgeAgent.class);
@@ -71,6 +78,9 @@ public final class EdgeAgent implements AutoCloseable {
   private String lastDesiredDescription = "";
   private boolean reportScheduled;
   private boolean closed;
+  private final Path stateFile;
+  /** Modules an earlier run left running (from {@code modules.json}): adopted or stopped at the first deployment. */
+  private final Map<String, JsonNode> leftovers = new LinkedHashMap<>();
 
   /** What the agent knows of one deployed module. */
   private static final class Module {
@@ -100,6 +110,13 @@ public final class EdgeAgent implements AutoCloseable {
     this.edgeCaPem = edgeCaPem;
     this.clock = clock;
     this.started = clock.instant();
+    this.stateFile = settings.dataDir().resolve("agent").resolve("modules.json");
+    try {
+      if (Files.exists(stateFile)) com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
+          .readTree(stateFile.toFile()).fields().forEachRemaining(e -> leftovers.put(e.getKey(), e.getValue()));
+    } catch (IOException e) {
+      log.warn("edgeAgent could not read {}: {}", stateFile, e.toString());
+    }
   }
 
   public void start() {
@@ -187,12 +204,13 @@ public final class EdgeAgent implements AutoCloseable {
       if (m == null) {
         m = new Module(spec);
         modules.put(spec.name(), m);
+        adopt(m);
       }
       try {
         identities.ensure(spec.name());
       } catch (IOException e) {
         failures.add("identity of " + spec.name() + ": " + e.getMessage());
-        continue;
+        if (identities.known(spec.name()).isEmpty()) continue; // else: the identity kept on disk
       }
       if (spec.status() == ModuleSpec.DesiredStatus.RUNNING && m.running == null && m.restart == null
           && !"failed".equals(m.runtimeStatus) && !"backoff".equals(m.runtimeStatus)) {
@@ -201,11 +219,76 @@ public final class EdgeAgent implements AutoCloseable {
         stop(m, "desired status is stopped");
       }
     }
+    leftovers.keySet().forEach(name -> stopLeftover(name, "not in the deployment"));
+    leftovers.clear();
+    saveState();
     lastDesiredCode = failures.isEmpty() ? 200 : 500;
     lastDesiredDescription = String.join("; ", failures);
     log.info("deployment version {} applied: {} modules{}", d.version(), specs.size(),
         failures.isEmpty() ? "" : ", failures: " + lastDesiredDescription);
     scheduleReport();
+  }
+
+  /** Takes over the process an earlier run left for this module, if its desired settings did not change. */
+  private void adopt(Module m) {
+    JsonNode l = leftovers.get(m.spec.name());
+    if (l == null) return;
+    ModuleRuntime runtime = runtimes.get(m.spec.type());
+    if (!l.path("desired").equals(m.spec.desired()) || runtime == null) {
+      stopLeftover(m.spec.name(), "its deployment changed");
+      leftovers.remove(m.spec.name());
+      return;
+    }
+    leftovers.remove(m.spec.name());
+    ModuleRuntime.Running[] self = new ModuleRuntime.Running[1];
+    runtime.adopt(l.path("pid").asLong(), l.path("started").asLong(),
+        code -> loop.execute(() -> onExit(m, self[0], code))).ifPresent(r -> {
+      self[0] = r;
+      m.running = r;
+      m.runtimeStatus = "running";
+      m.statusDescription = "running (adopted after a restart of the runtime)";
+      m.lastStart = java.time.Instant.ofEpochMilli(l.path("started").asLong());
+      m.restartCount = l.path("restartCount").asInt(0);
+    });
+  }
+
+  private void stopLeftover(String name, String why) {
+    JsonNode l = leftovers.get(name);
+    if (l == null) return;
+    ProcessHandle.of(l.path("pid").asLong())
+        .filter(p -> p.info().startInstant().map(i -> i.toEpochMilli() == l.path("started").asLong()).orElse(false))
+        .ifPresent(p -> {
+          log.info("stopping process {} left by an earlier run for module {}: {}", p.pid(), name, why);
+          p.destroy();
+          try {
+            p.onExit().get(STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+          } catch (Exception e) {
+            p.destroyForcibly();
+          }
+        });
+  }
+
+  /** The processes running now, for the next run to adopt (written before anything else can happen to them). */
+  private void saveState() {
+    ObjectNode all = JsonNodeFactory.instance.objectNode();
+    for (Module m : modules.values()) {
+      ModuleRuntime.Running r = m.running;
+      if (r == null) continue;
+      java.util.Optional<Instant> startedAt = ProcessHandle.of(r.pid()).flatMap(p -> p.info().startInstant());
+      if (startedAt.isEmpty()) continue;
+      ObjectNode o = all.putObject(m.spec.name());
+      o.put("pid", r.pid()).put("started", startedAt.get().toEpochMilli()).put("restartCount", m.restartCount);
+      o.set("desired", m.spec.desired());
+    }
+    leftovers.forEach(all::set); // not yet adopted: still theirs
+    try {
+      Files.createDirectories(stateFile.getParent());
+      Path tmp = stateFile.resolveSibling("modules.json.tmp");
+      Files.writeString(tmp, all.toString());
+      Files.move(tmp, stateFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      log.warn("edgeAgent could not write {}: {}", stateFile, e.toString());
+    }
   }
 
   private void startModule(Module m) {
@@ -217,6 +300,7 @@ public final class EdgeAgent implements AutoCloseable {
       m.runtimeStatus = "running";
       m.statusDescription = "running";
       m.lastStart = clock.instant();
+      saveState();
     } catch (IOException | RuntimeException e) {
       m.runtimeStatus = "failed";
       m.statusDescription = "could not start: " + e.getMessage();
@@ -237,6 +321,7 @@ public final class EdgeAgent implements AutoCloseable {
       log.info("stopping module {}: {}", m.spec.name(), why);
       r.stop(STOP_GRACE);
       m.lastExit = clock.instant();
+      saveState();
     }
     m.runtimeStatus = "stopped";
     m.statusDescription = why;
@@ -245,6 +330,7 @@ public final class EdgeAgent implements AutoCloseable {
   private void onExit(Module m, ModuleRuntime.Running which, int code) {
     if (m.running != which || which == null) return; // stopped on purpose, or an earlier instance
     m.running = null;
+    saveState();
     m.exitCode = code;
     m.lastExit = clock.instant();
     m.runtimeStatus = code == 0 ? "stopped" : "failed";

@@ -12,6 +12,10 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.time.Duration;
 import java.util.Map;
 import java.util.Optional;
@@ -22,7 +26,9 @@ import java.util.concurrent.ConcurrentHashMap;
  * REST API with the device's own SAS token, as IoT Edge's identity service does
  * ({@code PUT/GET/DELETE /devices/{id}/modules/{mid}}: the hub lets an IoT Edge device manage its
  * own modules, nothing else). The keys it learns are what edgeHub verifies the modules' tokens
- * with and what the agent hands each module in {@code EdgeHubConnectionString}.
+ * with and what the agent hands each module in {@code EdgeHubConnectionString}. With a cache file
+ * they are kept on disk (owner-only), as IoT Edge keeps its identities: after a restart while the
+ * hub is unreachable, edgeHub still knows the modules that reconnect to it.
  */
 public final class ModuleIdentities {
   public static final String API_VERSION = "2021-04-12";
@@ -37,8 +43,16 @@ public final class ModuleIdentities {
   private final String deviceId;
   private final String deviceKey;
   private final Map<String, ModuleIdentity> known = new ConcurrentHashMap<>();
+  private final Path cache;
 
   public ModuleIdentities(String hostName, int httpsPort, SSLContext tls, String deviceId, String deviceKey) {
+    this(hostName, httpsPort, tls, deviceId, deviceKey, null);
+  }
+
+  /** @param cache where the identities learnt are kept across restarts; null: in memory only */
+  public ModuleIdentities(String hostName, int httpsPort, SSLContext tls, String deviceId, String deviceKey, Path cache) {
+    this.cache = cache;
+    load();
     this.http = HttpClient.newBuilder().sslContext(tls).connectTimeout(Duration.ofSeconds(10)).build();
     this.hostName = hostName;
     this.baseUrl = "https://" + hostName + ":" + httpsPort;
@@ -65,16 +79,50 @@ public final class ModuleIdentities {
     ModuleIdentity identity = new ModuleIdentity(moduleId,
         new SymmetricKeyPair(keys.path("primaryKey").asText(), keys.path("secondaryKey").asText()),
         id.path("generationId").asText(""));
-    known.put(moduleId, identity);
+    if (!identity.equals(known.put(moduleId, identity))) save();
     return identity;
   }
 
   /** Removes the module's identity (a module no longer deployed); absent is fine. */
   public void remove(String moduleId) throws IOException {
     HttpResponse<String> r = send("DELETE", moduleId, null);
-    known.remove(moduleId);
+    if (known.remove(moduleId) != null) save();
     if (r.statusCode() != 204 && r.statusCode() != 200 && r.statusCode() != 404) {
       throw new IOException("delete module identity " + moduleId + ": " + r.statusCode() + " " + r.body());
+    }
+  }
+
+  private void load() {
+    if (cache == null || !Files.exists(cache)) return;
+    try {
+      JSON.readTree(cache.toFile()).fields().forEachRemaining(e -> {
+        JsonNode v = e.getValue();
+        known.put(e.getKey(), new ModuleIdentity(e.getKey(),
+            new SymmetricKeyPair(v.path("primaryKey").asText(), v.path("secondaryKey").asText()), v.path("generationId").asText("")));
+      });
+    } catch (IOException e) {
+      // a damaged cache: the identities are read from the hub again
+    }
+  }
+
+  private synchronized void save() {
+    if (cache == null) return;
+    ObjectNode all = JSON.createObjectNode();
+    known.forEach((id, m) -> all.putObject(id).put("primaryKey", m.keys().primaryKey())
+        .put("secondaryKey", m.keys().secondaryKey()).put("generationId", m.generationId()));
+    try {
+      Files.createDirectories(cache.getParent());
+      Path tmp = cache.resolveSibling(cache.getFileName() + ".tmp");
+      Files.deleteIfExists(tmp);
+      try {
+        Files.createFile(tmp, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
+      } catch (UnsupportedOperationException notPosix) {
+        Files.createFile(tmp);
+      }
+      Files.write(tmp, JSON.writeValueAsBytes(all));
+      Files.move(tmp, cache, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      // kept in memory; written again with the next change
     }
   }
 

@@ -3,6 +3,7 @@ package io.twinhub.edge.agent;
 import java.io.IOException;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.function.IntConsumer;
 
 /**
@@ -21,6 +22,19 @@ public interface ModuleRuntime {
    * {@code env}); {@code onExit} gets the exit code once it ends, whatever the reason.
    */
   Running start(ModuleSpec spec, Map<String, String> env, IntConsumer onExit) throws IOException;
+
+  /**
+   * Takes over a module an earlier run of the runtime started and left running (the runtime was
+   * killed, its modules were not), if process {@code pid} is still the one started at
+   * {@code startedMillis}; {@code onExit} then gets {@link #EXIT_UNKNOWN} when it ends. Empty when
+   * it is gone or this runtime cannot adopt.
+   */
+  default Optional<Running> adopt(long pid, long startedMillis, IntConsumer onExit) {
+    return Optional.empty();
+  }
+
+  /** The exit code reported for an adopted module: not its parent, the runtime cannot learn it. */
+  int EXIT_UNKNOWN = -1;
 
   /** A started module. */
   interface Running {

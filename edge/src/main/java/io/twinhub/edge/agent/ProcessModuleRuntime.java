@@ -8,6 +8,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import java.util.function.IntConsumer;
 
@@ -39,13 +40,33 @@ public final class ProcessModuleRuntime implements ModuleRuntime {
     Process p = pb.start();
     log.info("module {} started as process {}", spec.name(), p.pid());
     p.onExit().thenAccept(done -> onExit.accept(done.exitValue()));
+    return running(p.toHandle());
+  }
+
+  @Override
+  public Optional<Running> adopt(long pid, long startedMillis, IntConsumer onExit) {
+    Optional<ProcessHandle> h = ProcessHandle.of(pid).filter(ProcessHandle::isAlive)
+        .filter(x -> x.info().startInstant().map(i -> i.toEpochMilli() == startedMillis).orElse(false));
+    h.ifPresent(x -> {
+      log.info("process {} of an earlier run adopted", pid);
+      x.onExit().thenAccept(done -> onExit.accept(EXIT_UNKNOWN));
+    });
+    return h.map(ProcessModuleRuntime::running);
+  }
+
+  private static Running running(ProcessHandle p) {
     return new Running() {
       @Override
       public void stop(Duration grace) {
         p.destroy();
         try {
-          if (!p.waitFor(grace.toMillis(), TimeUnit.MILLISECONDS)) {
-            p.destroyForcibly().waitFor(10, TimeUnit.SECONDS);
+          p.onExit().get(grace.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException | java.util.concurrent.ExecutionException e) {
+          p.destroyForcibly();
+          try {
+            p.onExit().get(10, TimeUnit.SECONDS);
+          } catch (Exception ignored) {
+            // gone or not: nothing more to do
           }
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();

@@ -23,6 +23,12 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,10 +36,12 @@ import java.time.temporal.ChronoUnit;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -47,13 +55,24 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@link MessageStore} (on disk before the PUBACK) drained in order by {@link Upstream}. Twin
  * requests, desired notifications and direct methods are relayed over the module's own upstream
  * connection.
+ *
+ * <p>What edgeHub acknowledged survives a kill of the runtime: a message is appended to the queue
+ * of every endpoint its routes name ({@code $upstream}, or one {@link DurableQueue} per module input,
+ * {@code input~<module>~<input>.log}) and forced to disk before the PUBACK (one force per batch
+ * of publishes read together: group commit); a module input's queue is delivered in order with
+ * QoS 1 and advances on the module's PUBACK; reported patches queued offline are on disk too
+ * ({@link OfflineTwins}); the routes and time to live last read from {@code $edgeHub}'s twin are
+ * kept in {@code edgehub-desired.json}, so a restart while the hub is unreachable routes as before.
  */
 public final class EdgeHub implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EdgeHub.class);
   private static final ObjectMapper JSON = new ObjectMapper();
   public static final String MODULE_ID = "$edgeHub";
   private static final int MAX_PACKET = 256 * 1024;
-  private static final int MAX_QUEUED_PER_MODULE = 10_000;
+  /** QoS 1 messages delivered to one module input and not yet acknowledged by the module. */
+  private static final int INPUT_WINDOW = 100;
+  /** PUBACKs held back for one group commit at most. */
+  private static final int MAX_BATCH = 256;
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 
   private final EdgeSettings settings;
@@ -65,10 +84,14 @@ public final class EdgeHub implements AutoCloseable {
   private final SSLServerSocket server;
   private final Thread acceptor;
   private final Map<String, Session> sessions = new ConcurrentHashMap<>();
-  /** Messages for a module's input while it is not connected, delivered when it subscribes. */
-  private final Map<String, Deque<Map.Entry<String, ByteString>>> waiting = new ConcurrentHashMap<>();
+  private final Path storeDir;
+  /** Per module input ({@code module + "/" + input}): its queue and delivery. */
+  private final Map<String, InputEndpoint> inputEndpoints = new ConcurrentHashMap<>();
   private final Map<String, ObjectNode> clients = new ConcurrentHashMap<>();
-  private final OfflineTwins offline = new OfflineTwins();
+  private final OfflineTwins offline;
+  private volatile long timeToLiveMillis = Duration.ofHours(2).toMillis();
+  /** Whether the routes came from the hub (not only from {@code edgehub-desired.json}). */
+  private volatile boolean desiredFromHub;
   private final java.util.concurrent.ScheduledExecutorService resync = java.util.concurrent.Executors
       .newSingleThreadScheduledExecutor(r -> {
         Thread t = new Thread(r, "edgehub-resync");
@@ -90,6 +113,10 @@ public final class EdgeHub implements AutoCloseable {
     this.clock = clock;
     this.verifier = new SasVerifier(List.of(settings.hostName()), clock);
     this.upstream = new Upstream(settings, hubTls, store, this::fromHub);
+    this.storeDir = settings.dataDir().resolve("store");
+    this.offline = new OfflineTwins(storeDir);
+    openInputEndpoints();
+    loadDesired();
     this.server = (SSLServerSocket) serverTls.getServerSocketFactory().createServerSocket();
     server.setReuseAddress(true);
     server.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
@@ -141,7 +168,15 @@ public final class EdgeHub implements AutoCloseable {
   /** Routes and time to live from {@code $edgeHub}'s desired properties; a bad route keeps the old ones. */
   void applyDesired(JsonNode desired) {
     long version = desired.path("$version").asLong(0);
-    if (version < lastDesiredVersion) return;
+    if (desiredFromHub && version < lastDesiredVersion) return;
+    desiredFromHub = true;
+    if (applyRoutes(desired)) saveDesired(desired);
+    reportState();
+  }
+
+  /** Routes and time to live of {@code desired}; false (old ones kept) when a route is bad. */
+  private boolean applyRoutes(JsonNode desired) {
+    long version = desired.path("$version").asLong(0);
     lastDesiredVersion = version;
     try {
       List<Route> next = new ArrayList<>();
@@ -151,16 +186,47 @@ public final class EdgeHub implements AutoCloseable {
       });
       routes = List.copyOf(next);
       JsonNode ttl = desired.path("storeAndForwardConfiguration").path("timeToLiveSecs");
-      if (ttl.canConvertToLong()) upstream.timeToLive(Duration.ofSeconds(ttl.asLong()));
+      if (ttl.canConvertToLong()) {
+        Duration d = Duration.ofSeconds(ttl.asLong());
+        upstream.timeToLive(d);
+        offline.timeToLive(d);
+        timeToLiveMillis = d.toMillis();
+      }
       lastDesiredCode = 200;
       lastDesiredDescription = "";
       log.info("edgeHub desired version {}: {} routes", version, next.size());
+      return true;
     } catch (IllegalArgumentException e) {
       lastDesiredCode = 400;
       lastDesiredDescription = e.getMessage();
       log.warn("edgeHub desired version {} not applied: {}", version, e.getMessage());
+      return false;
     }
-    reportState();
+  }
+
+  private Path desiredFile() {
+    return storeDir.resolve("edgehub-desired.json");
+  }
+
+  /** The routes last read from the hub, so that a restart while it is unreachable routes at once. */
+  private void loadDesired() {
+    Path f = desiredFile();
+    if (!Files.exists(f)) return;
+    try {
+      applyRoutes(JSON.readTree(f.toFile()));
+    } catch (IOException e) {
+      log.warn("edgeHub could not read {}: {}", f, e.toString());
+    }
+  }
+
+  private void saveDesired(JsonNode desired) {
+    try {
+      Path tmp = storeDir.resolve("edgehub-desired.json.tmp");
+      Files.write(tmp, JSON.writeValueAsBytes(desired));
+      Files.move(tmp, desiredFile(), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      log.warn("edgeHub could not keep its desired properties: {}", e.toString());
+    }
   }
 
   /** {@code $edgeHub} reported: the desired version it runs and the clients connected to it. */
@@ -200,39 +266,160 @@ public final class EdgeHub implements AutoCloseable {
 
   // ------------------------------------------------------------------ routing
 
-  /** Routes a module's message: to inputs now, to the store for {@code $upstream} (durable on return). */
+  /** Routes a message to the queues of its endpoints, durable on return. */
   void route(EdgeMessage m) throws IOException {
+    Set<DurableQueue<?>> dirty = new HashSet<>();
+    route(m, dirty);
+    for (DurableQueue<?> q : dirty) q.sync();
+  }
+
+  /**
+   * Routes a message: appended to the queue of every endpoint its routes name — {@code $upstream}
+   * or a module input — not yet forced: the caller syncs {@code dirty} before acknowledging.
+   */
+  void route(EdgeMessage m, Set<DurableQueue<?>> dirty) throws IOException {
     boolean up = false;
     for (Route r : routes) {
       if (!r.matches(m)) continue;
       if (r.sink() instanceof Route.Upstream) {
         up = true;
       } else if (r.sink() instanceof Route.ModuleInput in) {
-        deliverToInput(m, in);
+        InputEndpoint e = inputEndpoint(in.moduleId(), in.input());
+        e.queue.appendUnsynced(m);
+        dirty.add(e.queue);
       }
     }
-    if (up) store.append(m);
+    if (up) {
+      store.queue().appendUnsynced(m);
+      dirty.add(store.queue());
+    }
     routed.incrementAndGet();
   }
 
-  private void deliverToInput(EdgeMessage m, Route.ModuleInput in) {
+  /** The topic edgeHub delivers {@code m} on to {@code module}'s {@code input}. */
+  private String inputTopic(EdgeMessage m, String module, String input) {
     Map<String, String> first = new LinkedHashMap<>();
     first.put("$.cdid", m.deviceId());
     if (m.moduleId() != null) first.put("$.cmid", m.moduleId());
     Map<String, String> system = new LinkedHashMap<>(m.systemProperties());
     system.remove("iothub-outputname");
-    String topic = "devices/" + settings.deviceId() + "/modules/" + in.moduleId() + "/inputs/" + in.input() + "/"
+    return "devices/" + settings.deviceId() + "/modules/" + module + "/inputs/" + input + "/"
         + PropertyBag.encode(first, system, m.properties());
-    ByteString body = ByteString.fromArrayUnsafe(m.body());
-    Session s = sessions.get(in.moduleId());
-    if (s != null && s.inputs) {
-      s.sendQos1(topic, body);
-    } else {
-      Deque<Map.Entry<String, ByteString>> q = waiting.computeIfAbsent(in.moduleId(), k -> new ArrayDeque<>());
-      synchronized (q) {
-        if (q.size() >= MAX_QUEUED_PER_MODULE) q.pollFirst();
-        q.addLast(Map.entry(topic, body));
+  }
+
+  private static final String INPUT_PREFIX = "input~";
+
+  private InputEndpoint inputEndpoint(String module, String input) throws IOException {
+    String key = module + "/" + input;
+    InputEndpoint e = inputEndpoints.get(key);
+    if (e != null) return e;
+    synchronized (inputEndpoints) {
+      e = inputEndpoints.get(key);
+      if (e == null) {
+        e = new InputEndpoint(module, input);
+        inputEndpoints.put(key, e);
+        e.pump.start();
       }
+      return e;
+    }
+  }
+
+  /** The module input queues left on disk by an earlier run: their messages are delivered when the modules subscribe. */
+  private void openInputEndpoints() throws IOException {
+    Files.createDirectories(storeDir);
+    try (var files = Files.list(storeDir)) {
+      for (Path f : files.toList()) {
+        String n = f.getFileName().toString();
+        if (!n.startsWith(INPUT_PREFIX) || !n.endsWith(".log")) continue;
+        String[] parts = n.substring(INPUT_PREFIX.length(), n.length() - 4).split("~", -1);
+        if (parts.length != 2) continue;
+        inputEndpoint(URLDecoder.decode(parts[0], StandardCharsets.UTF_8), URLDecoder.decode(parts[1], StandardCharsets.UTF_8));
+      }
+    }
+  }
+
+  /**
+   * One module input (IoT Edge's endpoint {@code BrokeredEndpoint("/modules/m/inputs/i")}): its
+   * queue on disk and a thread delivering it in order, with QoS 1, to the module's connection while
+   * the module is subscribed to its inputs — up to {@link #INPUT_WINDOW} unacknowledged. The
+   * queue advances only over a prefix the module has acknowledged; a new connection of the
+   * module gets everything unacknowledged again (at least once). Messages older than the time to
+   * live are dropped.
+   */
+  private final class InputEndpoint {
+    final String module;
+    final String input;
+    final DurableQueue<EdgeMessage> queue;
+    final Thread pump;
+    /** Delivered to {@link #target} in order: packet id, where the queue continues after it, acknowledged yet. */
+    private final Deque<long[]> inFlight = new ArrayDeque<>();
+    private Session target;
+
+    InputEndpoint(String module, String input) throws IOException {
+      this.module = module;
+      this.input = input;
+      this.queue = new DurableQueue<>(storeDir, INPUT_PREFIX + URLEncoder.encode(module, StandardCharsets.UTF_8) + "~"
+          + URLEncoder.encode(input, StandardCharsets.UTF_8), EdgeMessage.class);
+      this.pump = new Thread(this::deliver, "edgehub-input-" + module + "-" + input);
+      pump.setDaemon(true);
+    }
+
+    private void deliver() {
+      while (!closed) {
+        try {
+          Session s = sessions.get(module);
+          if (s == null || !s.inputs) {
+            Thread.sleep(50);
+            continue;
+          }
+          synchronized (this) {
+            if (s != target) { // a new connection: everything not acknowledged goes again
+              target = s;
+              inFlight.clear();
+              queue.rewind();
+            }
+            if (inFlight.size() >= INPUT_WINDOW) {
+              wait(200);
+              continue;
+            }
+          }
+          Optional<DurableQueue.Entry<EdgeMessage>> e = queue.next(200);
+          if (e.isEmpty()) continue;
+          EdgeMessage m = e.get().value();
+          boolean expired = System.currentTimeMillis() - m.enqueuedMillis() > timeToLiveMillis;
+          int id = expired ? 0 : s.nextPacketId();
+          synchronized (this) {
+            if (s != target) continue; // the queue was rewound for the new connection
+            inFlight.addLast(new long[] {id, e.get().next(), expired ? 1 : 0});
+            if (expired) acknowledgePrefix();
+            else s.awaiting.put(id, this);
+          }
+          if (!expired) {
+            s.send(new Publish(false, 1, false, inputTopic(m, module, input), id, ByteString.fromArrayUnsafe(m.body())));
+          }
+        } catch (InterruptedException e) {
+          return;
+        } catch (IOException | RuntimeException e) {
+          if (!closed) log.warn("delivery to {}/{}: {}", module, input, e.toString());
+        }
+      }
+    }
+
+    /** The module acknowledged packet {@code id} on connection {@code s}. */
+    synchronized void acknowledged(Session s, int id) throws IOException {
+      if (s != target) return;
+      for (long[] f : inFlight) {
+        if (f[0] == id && f[2] == 0) {
+          f[2] = 1;
+          break;
+        }
+      }
+      acknowledgePrefix();
+    }
+
+    private void acknowledgePrefix() throws IOException {
+      while (!inFlight.isEmpty() && inFlight.peekFirst()[2] == 1) queue.acknowledge(inFlight.pollFirst()[1]);
+      notifyAll();
     }
   }
 
@@ -260,6 +447,11 @@ public final class EdgeHub implements AutoCloseable {
     private volatile boolean inputs;
     private volatile boolean followsDesired;
     private final AtomicInteger ids = new AtomicInteger();
+    /** Packet ids of input messages delivered here and not yet acknowledged. */
+    final Map<Integer, InputEndpoint> awaiting = new ConcurrentHashMap<>();
+    /** Group commit: queues appended to and PUBACKs owed since the last force. */
+    private final Set<DurableQueue<?>> dirty = new HashSet<>();
+    private final List<Integer> owedAcks = new ArrayList<>();
 
     Session(Socket socket) {
       this.socket = socket;
@@ -274,15 +466,24 @@ public final class EdgeHub implements AutoCloseable {
         while (!closed) {
           MqttPacket p = ps.read();
           if (p instanceof Publish pub) onPublish(pub);
+          else if (p instanceof PacketIdOnly ack && ack.type() == MqttPacket.PUBACK) onPubAck(ack.packetId());
           else if (p instanceof Subscribe sub) onSubscribe(sub);
           else if (p instanceof Unsubscribe u) ps.write(PacketIdOnly.unsubAck(u.packetId()));
           else if (p.type() == MqttPacket.PINGREQ) ps.write(Empty.PINGRESP_PACKET);
           else if (p.type() == MqttPacket.DISCONNECT) break;
-          // PUBACKs of what edgeHub delivered: delivery to inputs is at most once per connection
+          // Nothing more read yet: what was accepted goes to disk, then the PUBACKs.
+          if ((!owedAcks.isEmpty() || !dirty.isEmpty()) && (!ps.hasBuffered() || owedAcks.size() >= MAX_BATCH)) commit();
         }
       } catch (IOException | RuntimeException e) {
         if (moduleId != null && !closed) log.debug("module {} connection ended: {}", moduleId, e.toString());
       } finally {
+        for (DurableQueue<?> q : dirty) { // accepted, not acknowledged: kept (the module sends them again too)
+          try {
+            q.sync();
+          } catch (IOException ignored) {
+            // the queue is closing
+          }
+        }
         if (ps != null) ps.close();
         if (moduleId != null && sessions.remove(moduleId, this)) {
           clients.put(settings.deviceId() + "/" + moduleId, client("Disconnected"));
@@ -351,15 +552,24 @@ public final class EdgeHub implements AutoCloseable {
         }
       }
       ps.write(new SubAck(s.packetId(), granted));
-      if (wantsInputs) {
-        inputs = true;
-        Deque<Map.Entry<String, ByteString>> q = waiting.remove(moduleId);
-        if (q != null) {
-          synchronized (q) {
-            for (Map.Entry<String, ByteString> e : q) sendQos1(e.getKey(), e.getValue());
-          }
-        }
-      }
+      if (wantsInputs) inputs = true; // the input endpoints' pumps deliver to this connection now
+    }
+
+    private void onPubAck(int id) throws IOException {
+      InputEndpoint e = awaiting.remove(id);
+      if (e != null) e.acknowledged(this, id);
+    }
+
+    /** Forces the queues appended to since the last commit, then sends the PUBACKs owed. */
+    private void commit() throws IOException {
+      for (DurableQueue<?> q : dirty) q.sync();
+      dirty.clear();
+      for (int id : owedAcks) ps.write(PacketIdOnly.pubAck(id));
+      owedAcks.clear();
+    }
+
+    int nextPacketId() {
+      return ids.updateAndGet(i -> i >= 65535 ? 1 : i + 1);
     }
 
     private void onPublish(Publish p) throws IOException {
@@ -367,8 +577,8 @@ public final class EdgeHub implements AutoCloseable {
       if (in instanceof DeviceTopics.Telemetry t) {
         String output = t.systemProperties().get("iothub-outputname");
         route(new EdgeMessage(settings.deviceId(), moduleId, output, t.properties(), t.systemProperties(),
-            p.payload().toArray(), clock.millis()));
-        if (p.qos() == 1) ps.write(PacketIdOnly.pubAck(p.packetId()));
+            p.payload().toArray(), clock.millis()), dirty);
+        if (p.qos() == 1) owedAcks.add(p.packetId());
       } else if (in instanceof DeviceTopics.TwinGet g) {
         relayTwin(p, "GET", g.rid());
       } else if (in instanceof DeviceTopics.TwinPatchReported r) {
@@ -435,10 +645,6 @@ public final class EdgeHub implements AutoCloseable {
       if (ps != null) ps.tryWrite(p);
     }
 
-    void sendQos1(String topic, ByteString payload) {
-      int id = ids.updateAndGet(i -> i >= 65535 ? 1 : i + 1);
-      send(new Publish(false, 1, false, topic, id, payload));
-    }
   }
 
   /**
@@ -503,5 +709,14 @@ public final class EdgeHub implements AutoCloseable {
       if (s.ps != null) s.ps.close();
     });
     upstream.close();
+    for (InputEndpoint e : inputEndpoints.values()) {
+      e.pump.interrupt();
+      try {
+        e.queue.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
+    offline.close();
   }
 }

@@ -7,8 +7,12 @@ import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import java.io.IOException;
-import java.util.ArrayDeque;
-import java.util.Deque;
+import java.net.URLDecoder;
+import java.net.URLEncoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -18,16 +22,54 @@ import java.util.Optional;
  * edgeHub's copy of its modules' twins for when the hub cannot be reached: the last twin the hub
  * returned ({@code {desired, reported}}), reported patches accepted meanwhile (queued in order
  * and merged into the copy, so a GET shows them), and which modules must be brought back in sync.
- * The queue is in memory: a restart of the runtime while offline loses queued patches.
+ * The queued patches are on disk (a {@link DurableQueue} per module, {@code reported~<module>.log},
+ * forced before the module gets its 204), so a kill of the runtime while offline loses none of
+ * what was answered; patches older than the time to live
+ * ({@code storeAndForwardConfiguration.timeToLiveSecs}) are dropped instead of sent. The copies are
+ * in memory: after a restart, GETs while offline are answered 503 until the hub answered once.
  */
-final class OfflineTwins {
+final class OfflineTwins implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_QUEUED = 1000;
+  private static final String PREFIX = "reported~";
 
+  /** A reported patch as a module sent it, and when edgeHub accepted it. */
+  record QueuedPatch(String patch, long acceptedMillis) {}
+
+  private final Path dir;
   private final Map<String, ObjectNode> copies = new HashMap<>();
-  private final Map<String, Deque<ByteString>> queued = new HashMap<>();
+  private final Map<String, DurableQueue<QueuedPatch>> queued = new HashMap<>();
   /** Modules that were answered offline (the desired part of their copy may be stale). */
   private final Map<String, Boolean> stale = new HashMap<>();
+  private volatile long timeToLiveMillis = Duration.ofHours(2).toMillis();
+
+  /** Opens the queues left in {@code dir}: their modules are brought back in sync first. */
+  OfflineTwins(Path dir) throws IOException {
+    this.dir = dir;
+    Files.createDirectories(dir);
+    try (var files = Files.list(dir)) {
+      for (Path f : files.toList()) {
+        String n = f.getFileName().toString();
+        if (!n.startsWith(PREFIX) || !n.endsWith(".log")) continue;
+        String module = URLDecoder.decode(n.substring(PREFIX.length(), n.length() - 4), StandardCharsets.UTF_8);
+        DurableQueue<QueuedPatch> q = queue(module);
+        if (q.pending() > 0) stale.put(module, true);
+      }
+    }
+  }
+
+  void timeToLive(Duration ttl) {
+    timeToLiveMillis = ttl.toMillis();
+  }
+
+  private DurableQueue<QueuedPatch> queue(String module) throws IOException {
+    DurableQueue<QueuedPatch> q = queued.get(module);
+    if (q == null) {
+      q = new DurableQueue<>(dir, PREFIX + URLEncoder.encode(module, StandardCharsets.UTF_8), QueuedPatch.class);
+      queued.put(module, q);
+    }
+    return q;
+  }
 
   synchronized void remember(String module, JsonNode twin) {
     if (twin.isObject()) copies.put(module, ((ObjectNode) twin).deepCopy());
@@ -43,21 +85,22 @@ final class OfflineTwins {
   }
 
   synchronized boolean hasQueued(String module) {
-    Deque<ByteString> q = queued.get(module);
-    return q != null && !q.isEmpty();
+    DurableQueue<QueuedPatch> q = queued.get(module);
+    return q != null && q.pending() > 0;
   }
 
-  /** Queues a reported patch; false when it is not a JSON object or the queue is full. */
+  /** Queues a reported patch on disk; false when it is not a JSON object, the queue is full or the disk fails. */
   synchronized boolean queue(String module, ByteString patch) {
     JsonNode p;
     try {
       p = JSON.readTree(patch.toArrayUnsafe());
+      if (!p.isObject()) return false;
+      DurableQueue<QueuedPatch> q = queue(module);
+      if (q.pending() >= MAX_QUEUED) return false;
+      q.append(new QueuedPatch(patch.utf8String(), System.currentTimeMillis()));
     } catch (IOException e) {
       return false;
     }
-    Deque<ByteString> q = queued.computeIfAbsent(module, k -> new ArrayDeque<>());
-    if (!p.isObject() || q.size() >= MAX_QUEUED) return false;
-    q.addLast(patch);
     stale.put(module, true);
     ObjectNode copy = copies.get(module);
     if (copy != null) merge(copy.with("reported"), p);
@@ -80,14 +123,37 @@ final class OfflineTwins {
     return stale.keySet().stream().toList();
   }
 
-  synchronized Optional<ByteString> nextQueued(String module) {
-    Deque<ByteString> q = queued.get(module);
-    return q == null || q.isEmpty() ? Optional.empty() : Optional.of(q.peekFirst());
+  /** The oldest queued patch of {@code module} within the time to live (older ones are dropped). */
+  synchronized Optional<ByteString> nextQueued(String module) throws IOException {
+    DurableQueue<QueuedPatch> q = queued.get(module);
+    if (q == null) return Optional.empty();
+    while (true) {
+      Optional<DurableQueue.Entry<QueuedPatch>> e = q.peek();
+      if (e.isEmpty()) return Optional.empty();
+      if (System.currentTimeMillis() - e.get().value().acceptedMillis() <= timeToLiveMillis) {
+        return Optional.of(ByteString.fromString(e.get().value().patch()));
+      }
+      q.acknowledge(e.get().next());
+    }
   }
 
-  synchronized void dequeue(String module) {
-    Deque<ByteString> q = queued.get(module);
-    if (q != null) q.pollFirst();
+  /** The hub accepted (or refused for good) the oldest queued patch of {@code module}. */
+  synchronized void dequeue(String module) throws IOException {
+    DurableQueue<QueuedPatch> q = queued.get(module);
+    if (q == null) return;
+    Optional<DurableQueue.Entry<QueuedPatch>> e = q.peek();
+    if (e.isPresent()) q.acknowledge(e.get().next());
+  }
+
+  @Override
+  public synchronized void close() {
+    for (DurableQueue<QueuedPatch> q : queued.values()) {
+      try {
+        q.close();
+      } catch (IOException ignored) {
+        // closing anyway
+      }
+    }
   }
 
   /**

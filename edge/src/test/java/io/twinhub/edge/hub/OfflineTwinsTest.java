@@ -4,7 +4,10 @@ import akka.util.ByteString;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
@@ -12,6 +15,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 class OfflineTwinsTest {
   static final ObjectMapper JSON = new ObjectMapper();
+  @TempDir
+  Path dir;
 
   static JsonNode json(String s) throws Exception {
     return JSON.readTree(s);
@@ -19,7 +24,7 @@ class OfflineTwinsTest {
 
   @Test
   void offlineGetsSeeQueuedReportedPatchesWhichLeaveInOrder() throws Exception {
-    OfflineTwins t = new OfflineTwins();
+    OfflineTwins t = new OfflineTwins(dir);
     t.remember("m", json("{\"desired\":{\"a\":1,\"$version\":3},\"reported\":{\"x\":1,\"o\":{\"p\":1},\"$version\":5}}"));
     assertTrue(t.queue("m", ByteString.fromString("{\"x\":2,\"o\":{\"q\":2}}")));
     assertTrue(t.queue("m", ByteString.fromString("{\"x\":3,\"o\":{\"p\":null}}")));
@@ -38,7 +43,7 @@ class OfflineTwinsTest {
 
   @Test
   void aDesiredChangeMadeWhileOfflineComesBackAsOnePatch() throws Exception {
-    OfflineTwins t = new OfflineTwins();
+    OfflineTwins t = new OfflineTwins(dir);
     t.remember("m", json("{\"desired\":{\"a\":1,\"gone\":true,\"o\":{\"k\":1,\"same\":2},\"$version\":3},\"reported\":{}}"));
     t.markStale("m");
     Optional<JsonNode> patch = t.resynced("m", json(
@@ -47,5 +52,25 @@ class OfflineTwinsTest {
     assertEquals(List.of(), t.pendingModules());
     assertTrue(t.resynced("m", json("{\"desired\":{\"$version\":5},\"reported\":{}}")).isEmpty(),
         "no newer desired version: nothing to deliver");
+  }
+
+  @Test
+  void queuedPatchesSurviveARestartAndExpireAfterTheTimeToLive() throws Exception {
+    OfflineTwins t = new OfflineTwins(dir);
+    assertTrue(t.queue("m/1", ByteString.fromString("{\"x\":1}")));
+    assertTrue(t.queue("m/1", ByteString.fromString("{\"x\":2}")));
+    t.dequeue("m/1");
+    assertTrue(t.queue("other", ByteString.fromString("{\"y\":1}")));
+    // no close: as after kill -9
+    OfflineTwins after = new OfflineTwins(dir);
+    assertEquals(List.of("m/1", "other"), after.pendingModules().stream().sorted().toList(),
+        "modules with queued patches are brought back in sync first");
+    assertEquals("{\"x\":2}", after.nextQueued("m/1").orElseThrow().utf8String());
+    after.timeToLive(Duration.ZERO);
+    Thread.sleep(5);
+    assertTrue(after.nextQueued("other").isEmpty(), "older than the time to live: dropped");
+    assertFalse(after.hasQueued("other"));
+    t.close();
+    after.close();
   }
 }

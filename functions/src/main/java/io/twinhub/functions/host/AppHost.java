@@ -74,6 +74,8 @@ public final class AppHost implements AutoCloseable {
   private final Map<String, LoadedApp> apps = new ConcurrentHashMap<>();
   private final ExecutorService pool;
   private final ScheduledExecutorService scheduler;
+  /** Refreshes block on Cassandra: on a thread of their own, never on a dispatcher or driver thread. */
+  private final ExecutorService refresher = Executors.newSingleThreadExecutor(r -> daemon(r, "function-apps-refresh"));
   private final AtomicLong invocations = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final SecureRandom random = new SecureRandom();
@@ -101,8 +103,13 @@ public final class AppHost implements AutoCloseable {
   public AppHost start() {
     refresh();
     long ms = settings.refreshInterval().toMillis();
-    scheduler.scheduleWithFixedDelay(this::refresh, ms, ms, TimeUnit.MILLISECONDS);
+    scheduler.scheduleWithFixedDelay(() -> refresher.execute(this::refresh), ms, ms, TimeUnit.MILLISECONDS);
     return this;
+  }
+
+  /** A refresh now (after a publish, delete, enable or disable), completed when the loaded apps reflect the store. */
+  public CompletionStage<Void> refreshNow() {
+    return CompletableFuture.runAsync(this::refresh, refresher);
   }
 
   /** Brings the loaded apps to the store's newest versions and states; never throws. */
@@ -197,10 +204,7 @@ public final class AppHost implements AutoCloseable {
     String summary = functionsJson(functions).toString();
     return store.state(app, newKey())
         .thenCompose(s -> store.publish(app, jar, sha256(jar), summary))
-        .thenApply(version -> {
-          refresh();
-          return new Published(app, version, functions);
-        });
+        .thenCompose(version -> refreshNow().thenApply(v -> new Published(app, version, functions)));
   }
 
   private String newKey() {
@@ -329,6 +333,7 @@ public final class AppHost implements AutoCloseable {
   @Override
   public void close() {
     scheduler.shutdownNow();
+    refresher.shutdownNow();
     pool.shutdownNow();
     apps.values().forEach(a -> a.app().close());
     apps.clear();

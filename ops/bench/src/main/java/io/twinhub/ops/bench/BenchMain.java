@@ -15,7 +15,8 @@ public final class BenchMain implements BenchCommand.Harness {
 
   public static final List<String> WORKLOADS =
       List.of("twin-get", "twin-patch", "mixed", "query-mix", "query-each", "cassandra-insert", "http-bare", "http-cassandra",
-          "streams", "job-update", "config-lag", "c2d", "functions-isolation", "kafka", "kafka-publish", "kafka-latency", "all");
+          "streams", "job-update", "config-lag", "c2d", "functions-isolation", "kafka", "kafka-publish", "kafka-latency", "edge",
+          "all");
 
   /** Exit 0 when every workload measured something, 1 otherwise; an unknown workload is a usage error. */
   @Override

@@ -117,6 +117,10 @@ final class BenchRun implements AutoCloseable {
       case "job-update" -> jobUpdate(o);
       case "config-lag" -> List.of(configLag(o));
       case "c2d" -> c2d(o);
+      case "edge" -> {
+        rest();
+        yield EdgeBench.run(o, target, client); // the IoT Edge runtime (issue 17): routing, store, forward, memory
+      }
       case "cassandra-insert" -> List.of(cassandraInsert(o));
       case "http-bare" -> List.of(httpBare(o, false));
       case "http-cassandra" -> List.of(httpBare(o, true));
