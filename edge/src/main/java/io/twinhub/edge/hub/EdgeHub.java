@@ -75,6 +75,7 @@ public final class EdgeHub implements AutoCloseable {
 
   private final EdgeSettings settings;
   private final ModuleIdentities identities;
+  private final LeafDevices leaves;
   private final MessageStore store;
   private final Upstream upstream;
   private final SasVerifier verifier;
@@ -120,6 +121,9 @@ public final class EdgeHub implements AutoCloseable {
     this.clock = clock;
     this.verifier = new SasVerifier(List.of(settings.hostName()), clock);
     this.upstream = new Upstream(settings, hubTls, store, this::fromHub);
+    this.leaves = new LeafDevices(settings.hostName(), settings.hubHttpsPort(), hubTls, settings.deviceId(),
+        settings.deviceKey());
+    upstream.leafKeys(leaf -> leaves.known(leaf).or(() -> leaves.keys(leaf)).map(io.twinhub.twin.auth.SymmetricKeyPair::primaryKey));
     this.storeDir = settings.dataDir().resolve("store");
     this.offline = new OfflineTwins(storeDir);
     openInputEndpoints();
@@ -252,10 +256,10 @@ public final class EdgeHub implements AutoCloseable {
     }
   }
 
-  /** Something the hub sent on a module's upstream connection. */
-  private void fromHub(String moduleId, Map.Entry<String, ByteString> publish) {
+  /** Something the hub sent on the upstream connection of a module or leaf device (its client key). */
+  private void fromHub(String client, Map.Entry<String, ByteString> publish) {
     String topic = publish.getKey();
-    if (moduleId.equals(MODULE_ID)) {
+    if (client.equals(Upstream.key(settings.deviceId(), MODULE_ID))) {
       if (topic.startsWith("$iothub/twin/PATCH/properties/desired/")) {
         Thread t = new Thread(() -> {
           try {
@@ -269,7 +273,7 @@ public final class EdgeHub implements AutoCloseable {
       }
       return;
     }
-    Session s = sessions.get(moduleId);
+    Session s = sessions.get(client);
     if (s != null) s.send(Publish.qos0(topic, publish.getValue()));
   }
 
@@ -417,7 +421,7 @@ public final class EdgeHub implements AutoCloseable {
     private void deliver() {
       while (!closed) {
         try {
-          Session s = sessions.get(module);
+          Session s = sessions.get(Upstream.key(settings.deviceId(), module));
           if (s == null || !s.inputs) {
             Thread.sleep(50);
             continue;
@@ -488,10 +492,15 @@ public final class EdgeHub implements AutoCloseable {
     }
   }
 
-  /** One module's MQTT connection to edgeHub (a thread reading it; writes are serialized by the socket). */
+  /**
+   * One module's or leaf device's MQTT connection to edgeHub (a thread reading it; writes are
+   * serialized by the socket). {@code key} is its client id, {@code device[/module]}.
+   */
   private final class Session {
     private final Socket socket;
     private PacketSocket ps;
+    private String key;
+    private String deviceId;
     private String moduleId;
     private DeviceTopics topics;
     private volatile boolean inputs;
@@ -522,11 +531,11 @@ public final class EdgeHub implements AutoCloseable {
           else if (p.type() == MqttPacket.DISCONNECT) break;
         }
       } catch (IOException | RuntimeException e) {
-        if (moduleId != null && !closed) log.debug("module {} connection ended: {}", moduleId, e.toString());
+        if (key != null && !closed) log.debug("{} connection ended: {}", key, e.toString());
       } finally {
         if (ps != null) ps.close();
-        if (moduleId != null && sessions.remove(moduleId, this)) {
-          clients.put(settings.deviceId() + "/" + moduleId, client("Disconnected"));
+        if (key != null && sessions.remove(key, this)) {
+          clients.put(key, client("Disconnected"));
           reportState();
         }
       }
@@ -538,24 +547,33 @@ public final class EdgeHub implements AutoCloseable {
       int slash = cid.indexOf('/');
       String dev = slash < 0 ? cid : cid.substring(0, slash);
       String mod = slash < 0 ? null : cid.substring(slash + 1);
-      if (!dev.equals(settings.deviceId()) || mod == null) {
-        // Leaf devices would need their keys from the hub (IoT Edge's device-scope identities): not served.
+      boolean module = dev.equals(settings.deviceId()) && mod != null;
+      boolean leaf = !dev.equals(settings.deviceId()) && mod == null;
+      if (!module && !leaf) {
+        // The edge device itself, or a module of a leaf device: not served here.
         ps.write(new ConnAck(false, ConnectReturnCode.NOT_AUTHORIZED));
         return false;
       }
+      // A module: the keys of the identity the agent made. A leaf device: the hub's answer whether
+      // it is behind this gateway (its parentScopes hold our deviceScope), with its keys.
+      Optional<io.twinhub.twin.auth.SymmetricKeyPair> keys = module
+          ? identities.known(mod).map(ModuleIdentities.ModuleIdentity::keys)
+          : leaves.keys(dev);
       SasOutcome outcome = verifier.verifyDevice(c.passwordText(), dev, mod, (d, m) ->
-          m == null ? Optional.empty() : identities.known(m).map(ModuleIdentities.ModuleIdentity::keys));
+          d.equals(dev) && java.util.Objects.equals(m, mod) ? keys : Optional.empty());
       if (!(outcome instanceof SasOutcome.Valid)) {
-        log.info("edgeHub refused {}: {}", cid, outcome);
+        log.info("edgeHub refused {}: {}", cid, leaf && keys.isEmpty() ? "not a device behind " + settings.deviceId() : outcome);
         ps.write(new ConnAck(false, ConnectReturnCode.NOT_AUTHORIZED));
         return false;
       }
+      deviceId = dev;
       moduleId = mod;
+      key = Upstream.key(dev, mod);
       topics = new DeviceTopics(dev, mod);
-      Session previous = sessions.put(mod, this);
+      Session previous = sessions.put(key, this);
       if (previous != null) previous.ps.close();
       ps.write(new ConnAck(false, ConnectReturnCode.ACCEPTED));
-      clients.put(dev + "/" + mod, client("Connected"));
+      clients.put(key, client("Connected"));
       reportState();
       return true;
     }
@@ -573,7 +591,7 @@ public final class EdgeHub implements AutoCloseable {
       boolean wantsInputs = false;
       String inputsFilter = "devices/" + settings.deviceId() + "/modules/" + moduleId + "/inputs/#";
       for (TopicFilter f : s.filters()) {
-        if (f.filter().equals(inputsFilter)) {
+        if (moduleId != null && f.filter().equals(inputsFilter)) {
           wantsInputs = true;
           granted.add(1);
         } else if (topics.subscription(f.filter()).isPresent()) {
@@ -586,7 +604,7 @@ public final class EdgeHub implements AutoCloseable {
       }
       if (!relayed.isEmpty()) {
         try {
-          upstream.subscribe(moduleId, relayed);
+          upstream.subscribe(deviceId, moduleId, relayed);
         } catch (IOException e) {
           // Offline: kept, and subscribed upstream when the module's connection comes back.
         }
@@ -608,7 +626,7 @@ public final class EdgeHub implements AutoCloseable {
       DeviceTopics.Inbound in = topics.classify(p.topic());
       if (in instanceof DeviceTopics.Telemetry t) {
         String output = t.systemProperties().get("iothub-outputname");
-        route(new EdgeMessage(settings.deviceId(), moduleId, output, t.properties(), t.systemProperties(),
+        route(new EdgeMessage(deviceId, moduleId, output, t.properties(), t.systemProperties(),
             p.payload().toArray(), clock.millis()), dirty);
         toCommit(dirty, this, p.qos() == 1 ? p.packetId() : 0);
       } else if (in instanceof DeviceTopics.TwinGet g) {
@@ -618,12 +636,12 @@ public final class EdgeHub implements AutoCloseable {
       } else if (in instanceof DeviceTopics.MethodResponse m) {
         if (p.qos() == 1) ps.write(PacketIdOnly.pubAck(p.packetId()));
         try {
-          upstream.client(moduleId).answerMethod(m.status(), m.rid(), p.payload());
+          upstream.clientByKey(key).answerMethod(m.status(), m.rid(), p.payload());
         } catch (IOException e) {
-          log.info("method answer of {} lost: hub unreachable", moduleId);
+          log.info("method answer of {} lost: hub unreachable", key);
         }
       } else {
-        log.info("edgeHub closes {}: {}", moduleId, ((DeviceTopics.Refused) in).reason());
+        log.info("edgeHub closes {}: {}", key, ((DeviceTopics.Refused) in).reason());
         ps.close();
       }
     }
@@ -637,9 +655,9 @@ public final class EdgeHub implements AutoCloseable {
       if (p.qos() == 1) ps.write(PacketIdOnly.pubAck(p.packetId()));
       boolean get = op.equals("GET");
       HubClient c = null;
-      if (!offline.hasQueued(moduleId)) { // queued patches go first, in order
+      if (!offline.hasQueued(key)) { // queued patches go first, in order
         try {
-          c = upstream.client(moduleId);
+          c = upstream.clientByKey(key);
         } catch (IOException e) {
           c = null;
         }
@@ -653,8 +671,8 @@ public final class EdgeHub implements AutoCloseable {
           answerOffline(get, rid, p.payload());
           return;
         }
-        if (get && r.status() == 200 && r.body() != null) offline.remember(moduleId, r.body());
-        if (!get && r.status() == 204) offline.reportedAccepted(moduleId, p.payload());
+        if (get && r.status() == 200 && r.body() != null) offline.remember(key, r.body());
+        if (!get && r.status() == 204) offline.reportedAccepted(key, p.payload());
         String topic = "$iothub/twin/res/" + r.status() + "/?$rid=" + rid + (r.version() >= 0 ? "&$version=" + r.version() : "");
         send(Publish.qos0(topic, r.body() == null ? ByteString.emptyByteString() : ByteString.fromString(r.body().toString())));
       });
@@ -662,11 +680,11 @@ public final class EdgeHub implements AutoCloseable {
 
     private void answerOffline(boolean get, String rid, ByteString body) {
       if (get) {
-        Optional<JsonNode> copy = offline.copy(moduleId);
+        Optional<JsonNode> copy = offline.copy(key);
         send(copy.isPresent()
             ? Publish.qos0("$iothub/twin/res/200/?$rid=" + rid, ByteString.fromString(copy.get().toString()))
             : Publish.qos0("$iothub/twin/res/503/?$rid=" + rid, ByteString.emptyByteString()));
-      } else if (offline.queue(moduleId, body)) {
+      } else if (offline.queue(key, body)) {
         send(Publish.qos0("$iothub/twin/res/204/?$rid=" + rid, ByteString.emptyByteString()));
       } else {
         send(Publish.qos0("$iothub/twin/res/400/?$rid=" + rid, ByteString.emptyByteString()));
@@ -692,7 +710,7 @@ public final class EdgeHub implements AutoCloseable {
     for (String module : offline.pendingModules()) {
       Session s = sessions.get(module);
       try {
-        HubClient c = upstream.client(module);
+        HubClient c = upstream.clientByKey(module);
         while (true) {
           Optional<ByteString> patch = offline.nextQueued(module);
           if (patch.isEmpty()) break;
