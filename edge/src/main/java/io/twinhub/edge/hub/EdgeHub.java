@@ -58,8 +58,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>What edgeHub acknowledged survives a kill of the runtime: a message is appended to the queue
  * of every endpoint its routes name ({@code $upstream}, or one {@link DurableQueue} per module input,
- * {@code input~<module>~<input>.log}) and forced to disk before the PUBACK (one force per batch
- * of publishes read together: group commit); a module input's queue is delivered in order with
+ * {@code input~<module>~<input>.log}) and forced to disk before the PUBACK (group commit: one
+ * force covers what every connection appended while the previous one ran); a module input's queue is delivered in order with
  * QoS 1 and advances on the module's PUBACK; reported patches queued offline are on disk too
  * ({@link OfflineTwins}); the routes and time to live last read from {@code $edgeHub}'s twin are
  * kept in {@code edgehub-desired.json}, so a restart while the hub is unreachable routes as before.
@@ -71,8 +71,6 @@ public final class EdgeHub implements AutoCloseable {
   private static final int MAX_PACKET = 256 * 1024;
   /** QoS 1 messages delivered to one module input and not yet acknowledged by the module. */
   private static final int INPUT_WINDOW = 100;
-  /** PUBACKs held back for one group commit at most. */
-  private static final int MAX_BATCH = 256;
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 
   private final EdgeSettings settings;
@@ -105,6 +103,15 @@ public final class EdgeHub implements AutoCloseable {
   private volatile String lastDesiredDescription = "";
   private volatile boolean closed;
   private final AtomicInteger routed = new AtomicInteger();
+  /**
+   * Group commit: the queues appended to and the PUBACKs owed, of every module connection, taken
+   * by {@link #commitLoop} — one force covers everything appended while the previous one ran, and
+   * the sessions keep reading meanwhile.
+   */
+  private final Object commitLock = new Object();
+  private Set<DurableQueue<?>> toSync = new HashSet<>();
+  private List<Map.Entry<Session, Integer>> toAck = new ArrayList<>();
+  private final Thread committer = new Thread(this::commitLoop, "edgehub-commit");
 
   public EdgeHub(EdgeSettings settings, SSLContext serverTls, SSLContext hubTls, ModuleIdentities identities,
                  MessageStore store, Clock clock) throws IOException {
@@ -130,6 +137,8 @@ public final class EdgeHub implements AutoCloseable {
   }
 
   public void start() {
+    committer.setDaemon(true);
+    committer.start();
     acceptor.start();
     upstream.start();
     Thread twin = new Thread(this::followOwnTwin, "edgehub-twin");
@@ -300,6 +309,47 @@ public final class EdgeHub implements AutoCloseable {
     routed.incrementAndGet();
   }
 
+  /** Hands what a session appended (and the PUBACK it owes, if any) to the committer. */
+  private void toCommit(Set<DurableQueue<?>> dirty, Session s, int pubAckId) {
+    synchronized (commitLock) {
+      toSync.addAll(dirty);
+      if (pubAckId > 0) toAck.add(Map.entry(s, pubAckId));
+      commitLock.notifyAll();
+    }
+    dirty.clear();
+  }
+
+  /** Forces the queues appended to, then sends the PUBACKs owed for them, in the order they were owed. */
+  private void commitLoop() {
+    while (!closed) {
+      Set<DurableQueue<?>> queues;
+      List<Map.Entry<Session, Integer>> acks;
+      synchronized (commitLock) {
+        while (toSync.isEmpty() && toAck.isEmpty() && !closed) {
+          try {
+            commitLock.wait(1000);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        queues = toSync;
+        acks = toAck;
+        toSync = new HashSet<>();
+        toAck = new ArrayList<>();
+      }
+      try {
+        for (DurableQueue<?> q : queues) q.sync();
+      } catch (IOException e) {
+        if (closed) return;
+        // Not on disk: no PUBACK; the modules' connections are closed so that they send again.
+        log.warn("store and forward: force failed ({}); closing the connections that wait for it", e.toString());
+        acks.forEach(a -> a.getKey().ps.close());
+        continue;
+      }
+      for (Map.Entry<Session, Integer> a : acks) a.getKey().ps.tryWrite(PacketIdOnly.pubAck(a.getValue()));
+    }
+  }
+
   /** The topic edgeHub delivers {@code m} on to {@code module}'s {@code input}. */
   private String inputTopic(EdgeMessage m, String module, String input) {
     Map<String, String> first = new LinkedHashMap<>();
@@ -458,9 +508,8 @@ public final class EdgeHub implements AutoCloseable {
     private final AtomicInteger ids = new AtomicInteger();
     /** Packet ids of input messages delivered here and not yet acknowledged. */
     final Map<Integer, InputEndpoint> awaiting = new ConcurrentHashMap<>();
-    /** Group commit: queues appended to and PUBACKs owed since the last force. */
+    /** The queues the current publish was appended to (handed to the committer). */
     private final Set<DurableQueue<?>> dirty = new HashSet<>();
-    private final List<Integer> owedAcks = new ArrayList<>();
 
     Session(Socket socket) {
       this.socket = socket;
@@ -480,19 +529,10 @@ public final class EdgeHub implements AutoCloseable {
           else if (p instanceof Unsubscribe u) ps.write(PacketIdOnly.unsubAck(u.packetId()));
           else if (p.type() == MqttPacket.PINGREQ) ps.write(Empty.PINGRESP_PACKET);
           else if (p.type() == MqttPacket.DISCONNECT) break;
-          // Nothing more read yet: what was accepted goes to disk, then the PUBACKs.
-          if ((!owedAcks.isEmpty() || !dirty.isEmpty()) && (!ps.hasBuffered() || owedAcks.size() >= MAX_BATCH)) commit();
         }
       } catch (IOException | RuntimeException e) {
         if (key != null && !closed) log.debug("{} connection ended: {}", key, e.toString());
       } finally {
-        for (DurableQueue<?> q : dirty) { // accepted, not acknowledged: kept (the module sends them again too)
-          try {
-            q.sync();
-          } catch (IOException ignored) {
-            // the queue is closing
-          }
-        }
         if (ps != null) ps.close();
         if (key != null && sessions.remove(key, this)) {
           clients.put(key, client("Disconnected"));
@@ -578,14 +618,6 @@ public final class EdgeHub implements AutoCloseable {
       if (e != null) e.acknowledged(this, id);
     }
 
-    /** Forces the queues appended to since the last commit, then sends the PUBACKs owed. */
-    private void commit() throws IOException {
-      for (DurableQueue<?> q : dirty) q.sync();
-      dirty.clear();
-      for (int id : owedAcks) ps.write(PacketIdOnly.pubAck(id));
-      owedAcks.clear();
-    }
-
     int nextPacketId() {
       return ids.updateAndGet(i -> i >= 65535 ? 1 : i + 1);
     }
@@ -596,7 +628,7 @@ public final class EdgeHub implements AutoCloseable {
         String output = t.systemProperties().get("iothub-outputname");
         route(new EdgeMessage(deviceId, moduleId, output, t.properties(), t.systemProperties(),
             p.payload().toArray(), clock.millis()), dirty);
-        if (p.qos() == 1) owedAcks.add(p.packetId());
+        toCommit(dirty, this, p.qos() == 1 ? p.packetId() : 0);
       } else if (in instanceof DeviceTopics.TwinGet g) {
         relayTwin(p, "GET", g.rid());
       } else if (in instanceof DeviceTopics.TwinPatchReported r) {
@@ -717,6 +749,7 @@ public final class EdgeHub implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    committer.interrupt();
     resync.shutdownNow();
     try {
       server.close();
