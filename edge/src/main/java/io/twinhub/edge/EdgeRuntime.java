@@ -3,6 +3,7 @@ package io.twinhub.edge;
 import io.twinhub.edge.agent.EdgeAgent;
 import io.twinhub.edge.agent.ModuleIdentities;
 import io.twinhub.edge.agent.ProcessModuleRuntime;
+import io.twinhub.edge.agent.WorkloadApi;
 import io.twinhub.edge.hub.EdgeHub;
 import io.twinhub.edge.hub.MessageStore;
 import io.twinhub.mqtt.tls.TlsMaterial;
@@ -31,8 +32,10 @@ public final class EdgeRuntime implements AutoCloseable {
   private final EdgeAgent agent;
   private final MessageStore store;
   private final TlsMaterial edgeTls;
+  private final WorkloadApi workload;
 
-  private EdgeRuntime(EdgeHub hub, EdgeAgent agent, MessageStore store, TlsMaterial edgeTls) {
+  private EdgeRuntime(EdgeHub hub, EdgeAgent agent, MessageStore store, TlsMaterial edgeTls, WorkloadApi workload) {
+    this.workload = workload;
     this.hub = hub;
     this.agent = agent;
     this.store = store;
@@ -50,11 +53,14 @@ public final class EdgeRuntime implements AutoCloseable {
     EdgeHub hub = new EdgeHub(settings, edgeTls.serverSslContext(), hubTls, identities, store, clock);
     EdgeAgent agent = new EdgeAgent(settings, hubTls, identities,
         List.of(new ProcessModuleRuntime(dir.resolve("logs"))), edgeTls.caPemPath(), clock);
+    WorkloadApi workload = new WorkloadApi(identities, edgeTls.caPemPath());
+    workload.start();
+    agent.workloadUri(workload.uri());
     hub.start();
     agent.start();
     log.info("IoT Edge runtime of {} started (hub {}, edgeHub on {})", settings.deviceId(), settings.hostName(),
         hub.localAddress());
-    return new EdgeRuntime(hub, agent, store, edgeTls);
+    return new EdgeRuntime(hub, agent, store, edgeTls, workload);
   }
 
   public EdgeHub edgeHub() {
@@ -74,6 +80,7 @@ public final class EdgeRuntime implements AutoCloseable {
   @Override
   public void close() {
     agent.close();
+    workload.close();
     hub.close();
     try {
       store.close();

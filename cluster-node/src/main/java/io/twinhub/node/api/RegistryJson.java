@@ -59,6 +59,8 @@ public final class RegistryJson {
     out.put("cloudToDeviceMessageCount", id.cloudToDeviceMessageCount());
     out.set("authentication", authentication(id.authentication()));
     out.putObject("capabilities").put("iotEdge", id.iotEdge());
+    if (!id.deviceScope().isEmpty()) out.put("deviceScope", id.deviceScope());
+    if (!id.parentScopes().isEmpty()) id.parentScopes().forEach(out.putArray("parentScopes")::add);
     return out;
   }
 
@@ -138,7 +140,10 @@ public final class RegistryJson {
           iotEdge = edge.booleanValue();
         }
       }
-      return new Spec(new IdentitySpec(status, statusReason, authentication, iotEdge));
+      String deviceScope = moduleId == null ? optionalText(body, "deviceScope") : null;
+      if (deviceScope != null) checkScope(deviceScope, "deviceScope");
+      java.util.List<String> parentScopes = moduleId == null ? parentScopes(body) : null;
+      return new Spec(new IdentitySpec(status, statusReason, authentication, iotEdge, deviceScope, parentScopes));
     } catch (BadField e) {
       return new Invalid(IotHubErrorCode.ArgumentInvalid.error(e.getMessage()));
     }
@@ -171,6 +176,28 @@ public final class RegistryJson {
       case CERTIFICATE_AUTHORITY -> Authentication.certificateAuthority();
       case NONE -> new Authentication(AuthenticationType.NONE, null, null);
     };
+  }
+
+  /** {@code parentScopes}: absent/null, or an array of at most one edge scope (IoT Hub: one parent). */
+  private static java.util.List<String> parentScopes(ObjectNode body) throws BadField {
+    JsonNode n = body.get("parentScopes");
+    if (n == null || n.isNull()) return null;
+    if (!n.isArray()) throw invalid("parentScopes", "must be an array of strings");
+    if (n.size() > 1) throw invalid("parentScopes", "a device has at most one parent");
+    java.util.List<String> out = new java.util.ArrayList<>();
+    for (JsonNode s : n) {
+      if (!s.isTextual()) throw invalid("parentScopes", "must be an array of strings");
+      checkScope(s.textValue(), "parentScopes");
+      if (!s.textValue().isEmpty()) out.add(s.textValue());
+    }
+    return out;
+  }
+
+  /** A device scope is an IoT Edge device's ({@code ms-azure-iot-edge://<id>-<generation>}) or "" (none). */
+  private static void checkScope(String scope, String field) throws BadField {
+    if (!scope.isEmpty() && (!scope.startsWith(Identity.EDGE_SCOPE_PREFIX) || scope.length() > 300)) {
+      throw invalid(field, "must be an IoT Edge device's scope (" + Identity.EDGE_SCOPE_PREFIX + "...), got '" + clip(scope) + "'");
+    }
   }
 
   private static void requireSameId(ObjectNode body, String field, String expected) throws BadField {

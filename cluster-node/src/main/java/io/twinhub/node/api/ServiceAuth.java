@@ -98,6 +98,22 @@ public final class ServiceAuth {
     return outcome instanceof SasOutcome.Valid v && v.principal() instanceof Principal.Device;
   }
 
+  /**
+   * A module of an IoT Edge device acting for the device (edgeHub asking for identities in its
+   * device scope): a module token for exactly {@code <host>/devices/<id>/modules/<mid>}, signed with
+   * a key of {@code module}, whose device {@code device} is an enabled IoT Edge device.
+   */
+  public boolean isEdgeModuleToken(String authorizationHeader, Identity device, Identity module) {
+    if (authorizationHeader == null || !device.iotEdge() || device.status() != DeviceStatus.ENABLED
+        || module.moduleId() == null || !module.deviceId().equals(device.deviceId())) {
+      return false;
+    }
+    Optional<SymmetricKeyPair> keys = module.authentication().keyPair();
+    SasOutcome outcome = verifier.verifyDevice(authorizationHeader, device.deviceId(), module.moduleId(),
+        (d, m) -> module.moduleId().equals(m) && d.equals(device.deviceId()) ? keys : Optional.empty());
+    return outcome instanceof SasOutcome.Valid v && v.principal() instanceof Principal.Module;
+  }
+
   private static ServiceAuthenticator.Denied denied(SasOutcome.Invalid invalid) {
     return new ServiceAuthenticator.Denied(ServiceAuthenticator.unauthorized(invalid), invalid.reason());
   }

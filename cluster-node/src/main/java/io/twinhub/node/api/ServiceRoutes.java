@@ -164,14 +164,64 @@ public final class ServiceRoutes extends AllDirectives {
             pathPrefix("modules", () -> concat(
                 pathEndOrSingleSlash(() -> get(() -> authorizedForModules(deviceId, null, AccessRight.RegistryRead, () ->
                     ids(deviceId, null, () -> listModules(deviceId))))),
-                pathPrefix(PathMatchers.segment(), moduleId -> pathEndOrSingleSlash(() -> concat(
+                pathPrefix(PathMatchers.segment(), moduleId -> concat(
+                  path("deviceAndModuleInDeviceScope", () -> get(() -> apiVersion(() -> ids(deviceId, moduleId, () ->
+                      deviceAndModuleInDeviceScope(deviceId, moduleId))))),
+                  pathEndOrSingleSlash(() -> concat(
                     get(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryRead, () -> ids(deviceId, moduleId, () ->
                         reply(twins.getTwin(deviceId, moduleId), this::identityResponse)))),
                     put(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         putIdentity(deviceId, moduleId)))),
                     delete(() -> authorizedForModules(deviceId, moduleId, AccessRight.RegistryWrite, () -> ids(deviceId, moduleId, () ->
                         ifMatch(etag -> reply(twins.deleteModule(deviceId, moduleId, etag),
-                            r -> responses.noContent())))))))))))));
+                            r -> responses.noContent()))))))))))))));
+  }
+
+  /**
+   * IoT Hub's device-scope lookup for IoT Edge ({@code GET /devices/{edge}/modules/{mid}/
+   * deviceAndModuleInDeviceScope?targetDeviceId=&targetModuleId=}): edgeHub, with its module's or
+   * its device's token, reads the identity (keys included) of a device behind it — one whose
+   * {@code parentScopes} hold the edge device's {@code deviceScope} — or of one of that device's
+   * modules, to authenticate it locally. Anything outside its scope is an empty answer, as IoT
+   * Hub gives, so edgeHub refuses it.
+   */
+  private Route deviceAndModuleInDeviceScope(String edgeId, String moduleId) {
+    return optionalHeaderValueByName("Authorization", header -> parameterOptional("targetDeviceId", target ->
+        parameterOptional("targetModuleId", targetModule -> {
+          Route unauthorized = complete(responses.error(IotHubErrorCode.IotHubUnauthorizedAccess,
+              "the token is not of IoT Edge device " + edgeId + " or its module " + moduleId));
+          if (header.isEmpty()) return unauthorized;
+          if (target.isEmpty() || Identity.checkId(target.get(), "targetDeviceId").isPresent()) {
+            return complete(responses.error(IotHubErrorCode.ArgumentInvalid, "targetDeviceId is required and must be a device id"));
+          }
+          String targetModuleId = targetModule.filter(m -> !m.isEmpty()).orElse(null);
+          CompletionStage<HttpResponse> answer = twins.getTwin(edgeId, null).thenCompose(edgeReply -> {
+            if (!(edgeReply instanceof TwinReply.Accepted e)) return CompletableFuture.completedFuture(null);
+            Identity edge = e.twin().identity();
+            CompletionStage<Boolean> authentic = auth.isEdgeDeviceToken(header.get(), edge)
+                ? CompletableFuture.completedFuture(true)
+                : twins.getTwin(edgeId, moduleId).thenApply(m -> m instanceof TwinReply.Accepted a
+                    && auth.isEdgeModuleToken(header.get(), edge, a.twin().identity()));
+            return authentic.thenCompose(ok -> !ok ? CompletableFuture.completedFuture(null)
+                : twins.getTwin(target.get(), null).thenCompose(t -> {
+                  ObjectNode out = JsonNodeFactory.instance.objectNode();
+                  ArrayNode devices = out.putArray("devices");
+                  ArrayNode modules = out.putArray("modules");
+                  out.putNull("continuationLink");
+                  boolean inScope = t instanceof TwinReply.Accepted a
+                      && a.twin().identity().isChildOf(edge.deviceScope());
+                  if (!inScope) return CompletableFuture.completedFuture(responses.ok(out));
+                  devices.add(RegistryJson.device(((TwinReply.Accepted) t).twin().identity()));
+                  if (targetModuleId == null) return CompletableFuture.completedFuture(responses.ok(out));
+                  return twins.getTwin(target.get(), targetModuleId).thenApply(m -> {
+                    if (m instanceof TwinReply.Accepted a) modules.add(RegistryJson.module(a.twin().identity()));
+                    return responses.ok(out);
+                  });
+                }));
+          }).thenApply(r -> r == null ? responses.error(IotHubErrorCode.IotHubUnauthorizedAccess,
+              "the token is not of IoT Edge device " + edgeId + " or its module " + moduleId) : r);
+          return completeWithFuture(answer);
+        })));
   }
 
   private Route twins() {

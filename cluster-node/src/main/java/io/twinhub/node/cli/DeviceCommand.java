@@ -17,12 +17,20 @@ public final class DeviceCommand {
   int create(@Mixin ApiOptions api, @Mixin OutputOptions output,
              @Parameters(paramLabel = "ID", description = "device id") String id,
              @Option(names = "--disabled", description = "create it disabled") boolean disabled,
-             @Option(names = "--edge", description = "an IoT Edge device (capabilities.iotEdge)") boolean edge) {
+             @Option(names = "--edge", description = "an IoT Edge device (capabilities.iotEdge)") boolean edge,
+             @Option(names = "--parent", paramLabel = "EDGE_ID", description = "a device behind this IoT Edge device (a leaf device: its deviceScope/parentScopes name the gateway)") String parent) {
     ObjectNode body = HubClient.JSON.createObjectNode();
     body.put("deviceId", id);
     body.put("status", disabled ? "disabled" : "enabled");
     if (edge) body.putObject("capabilities").put("iotEdge", true);
     HubClient hub = api.connect();
+    if (parent != null) {
+      var gateway = hub.expectJson(hub.send("GET", "/devices/" + HubClient.enc(parent), null, Map.of()));
+      String scope = gateway.path("deviceScope").asText("");
+      if (scope.isEmpty()) throw new TwinhubCli.CommandFailure(parent + " is not an IoT Edge device (it has no deviceScope)");
+      if (edge) body.putArray("parentScopes").add(scope);
+      else body.put("deviceScope", scope);
+    }
     output.print(hub.expectJson(hub.send("PUT", "/devices/" + HubClient.enc(id), body.toString(), Map.of())), Format.json);
     return 0;
   }

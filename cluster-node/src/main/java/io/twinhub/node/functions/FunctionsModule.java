@@ -73,8 +73,34 @@ public final class FunctionsModule {
               t.getDuration("max-backoff")), hubName, routes);
       TimerTriggers.init(system, host, NodeSettings.WORKER_ROLE);
     }
+    meters(system, host, stats);
     log.info("Functions: {} app(s) loaded, keyspace {}{}", host.apps().size(), keyspace, worker ? ", triggers on this worker" : "");
     return new FunctionsModule(store, host, stats, c.getBytes("max-jar-size"));
+  }
+
+  /** Prometheus meters (/metrics): invocations and failures on this node; on workers, deliveries, retries, poison. */
+  private static void meters(ActorSystem<?> system, AppHost host, TelemetryTriggers.Stats stats) {
+    var registry = io.micrometer.core.instrument.Metrics.globalRegistry;
+    java.util.List<io.micrometer.core.instrument.Meter> meters = new java.util.ArrayList<>();
+    meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.invocations", host, AppHost::invocations)
+        .description("function invocations on this node (every trigger, every attempt)").register(registry));
+    meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.invocations.failed", host, AppHost::failures)
+        .description("failed function invocations on this node").register(registry));
+    meters.add(io.micrometer.core.instrument.Gauge.builder("twinhub.functions.apps", host, h -> h.apps().size())
+        .description("function apps loaded on this node").register(registry));
+    if (stats != null) {
+      meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.delivered", stats, s -> s.delivered.get())
+          .description("journal events (telemetry, route messages) a function returned from on this worker").register(registry));
+      meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.retries", stats, s -> s.retries.get())
+          .description("retried event invocations on this worker").register(registry));
+      meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.poison", stats, s -> s.poison.get())
+          .description("events skipped as poison after their retries on this worker").register(registry));
+    }
+    // The registry is the JVM's: a node started later in the same JVM (tests) must not read this one's host.
+    CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "function-meters", () -> {
+      meters.forEach(registry::remove);
+      return CompletableFuture.completedFuture(akka.Done.getInstance());
+    });
   }
 
   /** Management ({@code /functions/...}, SAS with ServiceConnect) and HTTP triggers ({@code /api/...}, function keys). */

@@ -161,6 +161,15 @@ class FunctionsIT {
       // The twin change the telemetry function made came back through the route "twin-changes".
       assertTrue(logs.toString().contains("twin change of " + device + " (updateTwin): "), logs::toString);
 
+      // The worker's meters on /metrics: the poison message was counted.
+      String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+          "http://127.0.0.1:" + hub.node.settings().managementPort() + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      double poison = metrics.lines().filter(l -> l.startsWith("twinhub_functions_events_poison_total"))
+          .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).findFirst().orElse(-1);
+      assertTrue(poison >= 1, () -> "poison on /metrics: " + metrics.lines().filter(l -> l.startsWith("twinhub_functions")).toList());
+      assertTrue(metrics.contains("twinhub_functions_invocations_failed_total"), "failures on /metrics");
+
       // A new version replaces the old one.
       ApiClient.Reply v2 = api.sendBytes("PUT", "/functions/apps/sample?" + ApiClient.API_VERSION, Files.readAllBytes(sampleJar()), JAR);
       assertEquals(2, v2.json().path("version").asInt(), v2::toString);

@@ -125,4 +125,26 @@ class RegistryJsonTest {
     assertFalse(m.has("status"));
     assertFalse(m.has("capabilities"));
   }
+
+  @Test
+  void deviceScopesParseAndRender() throws Exception {
+    String scope = "ms-azure-iot-edge://gw-637000000000000001";
+    IdentitySpec leaf = spec("{\"deviceScope\":\"" + scope + "\"}", "dev1", null);
+    assertEquals(scope, leaf.deviceScope());
+    assertNull(leaf.parentScopes(), "not given: the identity keeps its parents");
+    IdentitySpec viaParents = spec("{\"parentScopes\":[\"" + scope + "\"]}", "dev1", null);
+    assertEquals(java.util.List.of(scope), viaParents.parentScopes());
+    IdentitySpec none = spec("{}", "dev1", null);
+    assertNull(none.deviceScope());
+    assertTrue(refused("{\"deviceScope\":\"gw\"}").contains("deviceScope"));
+    assertTrue(refused("{\"parentScopes\":[\"" + scope + "\",\"" + scope + "x\"]}").contains("at most one parent"));
+    assertTrue(refused("{\"parentScopes\":\"" + scope + "\"}").contains("parentScopes"));
+
+    Identity created = ((Outcome.Accepted<Identity>) Identity.create("dev1", null, leaf.withAuthentication(Authentication.sas(KEY, KEY)), "g1")).value();
+    ObjectNode json = RegistryJson.device(created);
+    assertEquals(scope, json.get("deviceScope").asText());
+    assertEquals(scope, json.get("parentScopes").get(0).asText());
+    Identity plain = ((Outcome.Accepted<Identity>) Identity.create("dev2", null, none.withAuthentication(Authentication.sas(KEY, KEY)), "g2")).value();
+    assertFalse(RegistryJson.device(plain).has("deviceScope"));
+  }
 }

@@ -12,6 +12,7 @@ import org.slf4j.LoggerFactory;
 
 import javax.net.ssl.SSLContext;
 import java.io.IOException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
@@ -60,6 +61,7 @@ public final class EdgeAgent implements AutoCloseable {
   private final ModuleIdentities identities;
   private final Map<String, ModuleRuntime> runtimes;
   private final Path edgeCaPem;
+  private volatile URI workloadUri;
   private final Clock clock;
   private final Instant started;
   private final ScheduledExecutorService loop = Executors.newSingleThreadScheduledExecutor(r -> {
@@ -358,10 +360,18 @@ public final class EdgeAgent implements AutoCloseable {
     scheduleReport();
   }
 
+  /** The workload API modules sign their tokens with ({@code IOTEDGE_WORKLOADURI}); null: none. */
+  public void workloadUri(URI uri) {
+    this.workloadUri = uri;
+  }
+
   /**
-   * IoT Edge's module environment: the ids and host names, and a connection string to edgeHub
-   * with the module's own key and edgeHub's CA (what {@code ModuleClient.createFromEnvironment}
-   * reads), after the deployment's {@code env}.
+   * IoT Edge's module environment, after the deployment's {@code env}: the ids and host names,
+   * the workload API ({@code IOTEDGE_WORKLOADURI}, {@code IOTEDGE_AUTHSCHEME=sasToken},
+   * {@code IOTEDGE_APIVERSION}) and, unless the deployment's env sets it to "", a connection
+   * string to edgeHub with the module's own key and edgeHub's CA — the SDKs'
+   * {@code createFromEnvironment}/{@code fromEnvironment} take the connection string when there
+   * is one, else the workload API, as under IoT Edge, which gives modules no key.
    */
   Map<String, String> moduleEnvironment(ModuleSpec spec) {
     Map<String, String> env = new LinkedHashMap<>(spec.env());
@@ -372,8 +382,19 @@ public final class EdgeAgent implements AutoCloseable {
     env.put("IOTEDGE_MODULEID", spec.name());
     env.put("IOTEDGE_GATEWAYHOSTNAME", settings.gatewayHostName());
     env.put("IOTEDGE_MODULEGENERATIONID", id.generationId());
-    env.put("EdgeHubConnectionString", new ConnectionString(settings.hostName(), null, id.keys().primaryKey(), null,
-        settings.deviceId(), spec.name(), settings.gatewayHostName()).format());
+    URI workload = workloadUri;
+    if (workload != null) {
+      env.put("IOTEDGE_WORKLOADURI", workload.toString());
+      env.put("IOTEDGE_AUTHSCHEME", "sasToken");
+      env.put("IOTEDGE_APIVERSION", WorkloadApi.API_VERSION);
+    }
+    if (workload != null && "".equals(spec.env().get("EdgeHubConnectionString"))) {
+      // As under IoT Edge: no key in the environment; the SDK signs through the workload API.
+      env.remove("EdgeHubConnectionString");
+    } else {
+      env.put("EdgeHubConnectionString", new ConnectionString(settings.hostName(), null, id.keys().primaryKey(), null,
+          settings.deviceId(), spec.name(), settings.gatewayHostName()).format());
+    }
     env.put("EdgeModuleCACertificateFile", edgeCaPem.toAbsolutePath().toString());
     return env;
   }

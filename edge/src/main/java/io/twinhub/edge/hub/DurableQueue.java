@@ -42,6 +42,8 @@ public final class DurableQueue<T> implements AutoCloseable {
   private long readAt;
   private long pending;
   private boolean closed;
+  /** Incremented when the log is truncated: a force that began before it covers nothing after. */
+  private long generation;
 
   public DurableQueue(Path dir, String name, Class<T> type) throws IOException {
     Files.createDirectories(dir);
@@ -119,12 +121,25 @@ public final class DurableQueue<T> implements AutoCloseable {
     pending++;
   }
 
-  /** Forces what was appended to disk and makes it available to {@link #next}. */
-  public synchronized void sync() throws IOException {
-    if (synced == size) return;
+  /**
+   * Forces what was appended to disk and makes it available to {@link #next}. The force runs
+   * outside the lock: appends go on meanwhile (they are covered by the next sync).
+   */
+  public void sync() throws IOException {
+    long target;
+    long gen;
+    synchronized (this) {
+      if (synced >= size) return;
+      target = size;
+      gen = generation;
+    }
     records.force(false);
-    synced = size;
-    notifyAll();
+    synchronized (this) {
+      if (gen == generation && target > synced) {
+        synced = target;
+        notifyAll();
+      }
+    }
   }
 
   /** The oldest record not yet handed out, waiting up to {@code timeoutMillis}; empty if none. */
@@ -160,6 +175,7 @@ public final class DurableQueue<T> implements AutoCloseable {
     if (acknowledged == size && size > ROLL_BYTES) {
       records.truncate(0);
       records.force(true);
+      generation++;
       size = 0;
       synced = 0;
       acknowledged = 0;

@@ -58,8 +58,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  *
  * <p>What edgeHub acknowledged survives a kill of the runtime: a message is appended to the queue
  * of every endpoint its routes name ({@code $upstream}, or one {@link DurableQueue} per module input,
- * {@code input~<module>~<input>.log}) and forced to disk before the PUBACK (one force per batch
- * of publishes read together: group commit); a module input's queue is delivered in order with
+ * {@code input~<module>~<input>.log}) and forced to disk before the PUBACK (group commit: one
+ * force covers what every connection appended while the previous one ran); a module input's queue is delivered in order with
  * QoS 1 and advances on the module's PUBACK; reported patches queued offline are on disk too
  * ({@link OfflineTwins}); the routes and time to live last read from {@code $edgeHub}'s twin are
  * kept in {@code edgehub-desired.json}, so a restart while the hub is unreachable routes as before.
@@ -71,12 +71,11 @@ public final class EdgeHub implements AutoCloseable {
   private static final int MAX_PACKET = 256 * 1024;
   /** QoS 1 messages delivered to one module input and not yet acknowledged by the module. */
   private static final int INPUT_WINDOW = 100;
-  /** PUBACKs held back for one group commit at most. */
-  private static final int MAX_BATCH = 256;
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
 
   private final EdgeSettings settings;
   private final ModuleIdentities identities;
+  private final LeafDevices leaves;
   private final MessageStore store;
   private final Upstream upstream;
   private final SasVerifier verifier;
@@ -104,6 +103,15 @@ public final class EdgeHub implements AutoCloseable {
   private volatile String lastDesiredDescription = "";
   private volatile boolean closed;
   private final AtomicInteger routed = new AtomicInteger();
+  /**
+   * Group commit: the queues appended to and the PUBACKs owed, of every module connection, taken
+   * by {@link #commitLoop} — one force covers everything appended while the previous one ran, and
+   * the sessions keep reading meanwhile.
+   */
+  private final Object commitLock = new Object();
+  private Set<DurableQueue<?>> toSync = new HashSet<>();
+  private List<Map.Entry<Session, Integer>> toAck = new ArrayList<>();
+  private final Thread committer = new Thread(this::commitLoop, "edgehub-commit");
 
   public EdgeHub(EdgeSettings settings, SSLContext serverTls, SSLContext hubTls, ModuleIdentities identities,
                  MessageStore store, Clock clock) throws IOException {
@@ -113,6 +121,9 @@ public final class EdgeHub implements AutoCloseable {
     this.clock = clock;
     this.verifier = new SasVerifier(List.of(settings.hostName()), clock);
     this.upstream = new Upstream(settings, hubTls, store, this::fromHub);
+    this.leaves = new LeafDevices(settings.hostName(), settings.hubHttpsPort(), hubTls, settings.deviceId(),
+        settings.deviceKey());
+    upstream.leafKeys(leaf -> leaves.known(leaf).or(() -> leaves.keys(leaf)).map(io.twinhub.twin.auth.SymmetricKeyPair::primaryKey));
     this.storeDir = settings.dataDir().resolve("store");
     this.offline = new OfflineTwins(storeDir);
     openInputEndpoints();
@@ -126,6 +137,8 @@ public final class EdgeHub implements AutoCloseable {
   }
 
   public void start() {
+    committer.setDaemon(true);
+    committer.start();
     acceptor.start();
     upstream.start();
     Thread twin = new Thread(this::followOwnTwin, "edgehub-twin");
@@ -243,10 +256,10 @@ public final class EdgeHub implements AutoCloseable {
     }
   }
 
-  /** Something the hub sent on a module's upstream connection. */
-  private void fromHub(String moduleId, Map.Entry<String, ByteString> publish) {
+  /** Something the hub sent on the upstream connection of a module or leaf device (its client key). */
+  private void fromHub(String client, Map.Entry<String, ByteString> publish) {
     String topic = publish.getKey();
-    if (moduleId.equals(MODULE_ID)) {
+    if (client.equals(Upstream.key(settings.deviceId(), MODULE_ID))) {
       if (topic.startsWith("$iothub/twin/PATCH/properties/desired/")) {
         Thread t = new Thread(() -> {
           try {
@@ -260,7 +273,7 @@ public final class EdgeHub implements AutoCloseable {
       }
       return;
     }
-    Session s = sessions.get(moduleId);
+    Session s = sessions.get(client);
     if (s != null) s.send(Publish.qos0(topic, publish.getValue()));
   }
 
@@ -294,6 +307,47 @@ public final class EdgeHub implements AutoCloseable {
       dirty.add(store.queue());
     }
     routed.incrementAndGet();
+  }
+
+  /** Hands what a session appended (and the PUBACK it owes, if any) to the committer. */
+  private void toCommit(Set<DurableQueue<?>> dirty, Session s, int pubAckId) {
+    synchronized (commitLock) {
+      toSync.addAll(dirty);
+      if (pubAckId > 0) toAck.add(Map.entry(s, pubAckId));
+      commitLock.notifyAll();
+    }
+    dirty.clear();
+  }
+
+  /** Forces the queues appended to, then sends the PUBACKs owed for them, in the order they were owed. */
+  private void commitLoop() {
+    while (!closed) {
+      Set<DurableQueue<?>> queues;
+      List<Map.Entry<Session, Integer>> acks;
+      synchronized (commitLock) {
+        while (toSync.isEmpty() && toAck.isEmpty() && !closed) {
+          try {
+            commitLock.wait(1000);
+          } catch (InterruptedException e) {
+            return;
+          }
+        }
+        queues = toSync;
+        acks = toAck;
+        toSync = new HashSet<>();
+        toAck = new ArrayList<>();
+      }
+      try {
+        for (DurableQueue<?> q : queues) q.sync();
+      } catch (IOException e) {
+        if (closed) return;
+        // Not on disk: no PUBACK; the modules' connections are closed so that they send again.
+        log.warn("store and forward: force failed ({}); closing the connections that wait for it", e.toString());
+        acks.forEach(a -> a.getKey().ps.close());
+        continue;
+      }
+      for (Map.Entry<Session, Integer> a : acks) a.getKey().ps.tryWrite(PacketIdOnly.pubAck(a.getValue()));
+    }
   }
 
   /** The topic edgeHub delivers {@code m} on to {@code module}'s {@code input}. */
@@ -367,7 +421,7 @@ public final class EdgeHub implements AutoCloseable {
     private void deliver() {
       while (!closed) {
         try {
-          Session s = sessions.get(module);
+          Session s = sessions.get(Upstream.key(settings.deviceId(), module));
           if (s == null || !s.inputs) {
             Thread.sleep(50);
             continue;
@@ -438,10 +492,15 @@ public final class EdgeHub implements AutoCloseable {
     }
   }
 
-  /** One module's MQTT connection to edgeHub (a thread reading it; writes are serialized by the socket). */
+  /**
+   * One module's or leaf device's MQTT connection to edgeHub (a thread reading it; writes are
+   * serialized by the socket). {@code key} is its client id, {@code device[/module]}.
+   */
   private final class Session {
     private final Socket socket;
     private PacketSocket ps;
+    private String key;
+    private String deviceId;
     private String moduleId;
     private DeviceTopics topics;
     private volatile boolean inputs;
@@ -449,9 +508,8 @@ public final class EdgeHub implements AutoCloseable {
     private final AtomicInteger ids = new AtomicInteger();
     /** Packet ids of input messages delivered here and not yet acknowledged. */
     final Map<Integer, InputEndpoint> awaiting = new ConcurrentHashMap<>();
-    /** Group commit: queues appended to and PUBACKs owed since the last force. */
+    /** The queues the current publish was appended to (handed to the committer). */
     private final Set<DurableQueue<?>> dirty = new HashSet<>();
-    private final List<Integer> owedAcks = new ArrayList<>();
 
     Session(Socket socket) {
       this.socket = socket;
@@ -471,22 +529,13 @@ public final class EdgeHub implements AutoCloseable {
           else if (p instanceof Unsubscribe u) ps.write(PacketIdOnly.unsubAck(u.packetId()));
           else if (p.type() == MqttPacket.PINGREQ) ps.write(Empty.PINGRESP_PACKET);
           else if (p.type() == MqttPacket.DISCONNECT) break;
-          // Nothing more read yet: what was accepted goes to disk, then the PUBACKs.
-          if ((!owedAcks.isEmpty() || !dirty.isEmpty()) && (!ps.hasBuffered() || owedAcks.size() >= MAX_BATCH)) commit();
         }
       } catch (IOException | RuntimeException e) {
-        if (moduleId != null && !closed) log.debug("module {} connection ended: {}", moduleId, e.toString());
+        if (key != null && !closed) log.debug("{} connection ended: {}", key, e.toString());
       } finally {
-        for (DurableQueue<?> q : dirty) { // accepted, not acknowledged: kept (the module sends them again too)
-          try {
-            q.sync();
-          } catch (IOException ignored) {
-            // the queue is closing
-          }
-        }
         if (ps != null) ps.close();
-        if (moduleId != null && sessions.remove(moduleId, this)) {
-          clients.put(settings.deviceId() + "/" + moduleId, client("Disconnected"));
+        if (key != null && sessions.remove(key, this)) {
+          clients.put(key, client("Disconnected"));
           reportState();
         }
       }
@@ -498,24 +547,33 @@ public final class EdgeHub implements AutoCloseable {
       int slash = cid.indexOf('/');
       String dev = slash < 0 ? cid : cid.substring(0, slash);
       String mod = slash < 0 ? null : cid.substring(slash + 1);
-      if (!dev.equals(settings.deviceId()) || mod == null) {
-        // Leaf devices would need their keys from the hub (IoT Edge's device-scope identities): not served.
+      boolean module = dev.equals(settings.deviceId()) && mod != null;
+      boolean leaf = !dev.equals(settings.deviceId()) && mod == null;
+      if (!module && !leaf) {
+        // The edge device itself, or a module of a leaf device: not served here.
         ps.write(new ConnAck(false, ConnectReturnCode.NOT_AUTHORIZED));
         return false;
       }
+      // A module: the keys of the identity the agent made. A leaf device: the hub's answer whether
+      // it is behind this gateway (its parentScopes hold our deviceScope), with its keys.
+      Optional<io.twinhub.twin.auth.SymmetricKeyPair> keys = module
+          ? identities.known(mod).map(ModuleIdentities.ModuleIdentity::keys)
+          : leaves.keys(dev);
       SasOutcome outcome = verifier.verifyDevice(c.passwordText(), dev, mod, (d, m) ->
-          m == null ? Optional.empty() : identities.known(m).map(ModuleIdentities.ModuleIdentity::keys));
+          d.equals(dev) && java.util.Objects.equals(m, mod) ? keys : Optional.empty());
       if (!(outcome instanceof SasOutcome.Valid)) {
-        log.info("edgeHub refused {}: {}", cid, outcome);
+        log.info("edgeHub refused {}: {}", cid, leaf && keys.isEmpty() ? "not a device behind " + settings.deviceId() : outcome);
         ps.write(new ConnAck(false, ConnectReturnCode.NOT_AUTHORIZED));
         return false;
       }
+      deviceId = dev;
       moduleId = mod;
+      key = Upstream.key(dev, mod);
       topics = new DeviceTopics(dev, mod);
-      Session previous = sessions.put(mod, this);
+      Session previous = sessions.put(key, this);
       if (previous != null) previous.ps.close();
       ps.write(new ConnAck(false, ConnectReturnCode.ACCEPTED));
-      clients.put(dev + "/" + mod, client("Connected"));
+      clients.put(key, client("Connected"));
       reportState();
       return true;
     }
@@ -533,7 +591,7 @@ public final class EdgeHub implements AutoCloseable {
       boolean wantsInputs = false;
       String inputsFilter = "devices/" + settings.deviceId() + "/modules/" + moduleId + "/inputs/#";
       for (TopicFilter f : s.filters()) {
-        if (f.filter().equals(inputsFilter)) {
+        if (moduleId != null && f.filter().equals(inputsFilter)) {
           wantsInputs = true;
           granted.add(1);
         } else if (topics.subscription(f.filter()).isPresent()) {
@@ -546,7 +604,7 @@ public final class EdgeHub implements AutoCloseable {
       }
       if (!relayed.isEmpty()) {
         try {
-          upstream.subscribe(moduleId, relayed);
+          upstream.subscribe(deviceId, moduleId, relayed);
         } catch (IOException e) {
           // Offline: kept, and subscribed upstream when the module's connection comes back.
         }
@@ -560,14 +618,6 @@ public final class EdgeHub implements AutoCloseable {
       if (e != null) e.acknowledged(this, id);
     }
 
-    /** Forces the queues appended to since the last commit, then sends the PUBACKs owed. */
-    private void commit() throws IOException {
-      for (DurableQueue<?> q : dirty) q.sync();
-      dirty.clear();
-      for (int id : owedAcks) ps.write(PacketIdOnly.pubAck(id));
-      owedAcks.clear();
-    }
-
     int nextPacketId() {
       return ids.updateAndGet(i -> i >= 65535 ? 1 : i + 1);
     }
@@ -576,9 +626,9 @@ public final class EdgeHub implements AutoCloseable {
       DeviceTopics.Inbound in = topics.classify(p.topic());
       if (in instanceof DeviceTopics.Telemetry t) {
         String output = t.systemProperties().get("iothub-outputname");
-        route(new EdgeMessage(settings.deviceId(), moduleId, output, t.properties(), t.systemProperties(),
+        route(new EdgeMessage(deviceId, moduleId, output, t.properties(), t.systemProperties(),
             p.payload().toArray(), clock.millis()), dirty);
-        if (p.qos() == 1) owedAcks.add(p.packetId());
+        toCommit(dirty, this, p.qos() == 1 ? p.packetId() : 0);
       } else if (in instanceof DeviceTopics.TwinGet g) {
         relayTwin(p, "GET", g.rid());
       } else if (in instanceof DeviceTopics.TwinPatchReported r) {
@@ -586,12 +636,12 @@ public final class EdgeHub implements AutoCloseable {
       } else if (in instanceof DeviceTopics.MethodResponse m) {
         if (p.qos() == 1) ps.write(PacketIdOnly.pubAck(p.packetId()));
         try {
-          upstream.client(moduleId).answerMethod(m.status(), m.rid(), p.payload());
+          upstream.clientByKey(key).answerMethod(m.status(), m.rid(), p.payload());
         } catch (IOException e) {
-          log.info("method answer of {} lost: hub unreachable", moduleId);
+          log.info("method answer of {} lost: hub unreachable", key);
         }
       } else {
-        log.info("edgeHub closes {}: {}", moduleId, ((DeviceTopics.Refused) in).reason());
+        log.info("edgeHub closes {}: {}", key, ((DeviceTopics.Refused) in).reason());
         ps.close();
       }
     }
@@ -605,9 +655,9 @@ public final class EdgeHub implements AutoCloseable {
       if (p.qos() == 1) ps.write(PacketIdOnly.pubAck(p.packetId()));
       boolean get = op.equals("GET");
       HubClient c = null;
-      if (!offline.hasQueued(moduleId)) { // queued patches go first, in order
+      if (!offline.hasQueued(key)) { // queued patches go first, in order
         try {
-          c = upstream.client(moduleId);
+          c = upstream.clientByKey(key);
         } catch (IOException e) {
           c = null;
         }
@@ -621,8 +671,8 @@ public final class EdgeHub implements AutoCloseable {
           answerOffline(get, rid, p.payload());
           return;
         }
-        if (get && r.status() == 200 && r.body() != null) offline.remember(moduleId, r.body());
-        if (!get && r.status() == 204) offline.reportedAccepted(moduleId, p.payload());
+        if (get && r.status() == 200 && r.body() != null) offline.remember(key, r.body());
+        if (!get && r.status() == 204) offline.reportedAccepted(key, p.payload());
         String topic = "$iothub/twin/res/" + r.status() + "/?$rid=" + rid + (r.version() >= 0 ? "&$version=" + r.version() : "");
         send(Publish.qos0(topic, r.body() == null ? ByteString.emptyByteString() : ByteString.fromString(r.body().toString())));
       });
@@ -630,11 +680,11 @@ public final class EdgeHub implements AutoCloseable {
 
     private void answerOffline(boolean get, String rid, ByteString body) {
       if (get) {
-        Optional<JsonNode> copy = offline.copy(moduleId);
+        Optional<JsonNode> copy = offline.copy(key);
         send(copy.isPresent()
             ? Publish.qos0("$iothub/twin/res/200/?$rid=" + rid, ByteString.fromString(copy.get().toString()))
             : Publish.qos0("$iothub/twin/res/503/?$rid=" + rid, ByteString.emptyByteString()));
-      } else if (offline.queue(moduleId, body)) {
+      } else if (offline.queue(key, body)) {
         send(Publish.qos0("$iothub/twin/res/204/?$rid=" + rid, ByteString.emptyByteString()));
       } else {
         send(Publish.qos0("$iothub/twin/res/400/?$rid=" + rid, ByteString.emptyByteString()));
@@ -660,7 +710,7 @@ public final class EdgeHub implements AutoCloseable {
     for (String module : offline.pendingModules()) {
       Session s = sessions.get(module);
       try {
-        HubClient c = upstream.client(module);
+        HubClient c = upstream.clientByKey(module);
         while (true) {
           Optional<ByteString> patch = offline.nextQueued(module);
           if (patch.isEmpty()) break;
@@ -699,6 +749,7 @@ public final class EdgeHub implements AutoCloseable {
   @Override
   public void close() {
     closed = true;
+    committer.interrupt();
     resync.shutdownNow();
     try {
       server.close();

@@ -16,6 +16,7 @@ import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.BiConsumer;
+import java.util.function.Function;
 
 /**
  * edgeHub's side of the hub: one MQTT connection per module (or leaf device) it speaks for, as
@@ -38,12 +39,13 @@ public final class Upstream implements AutoCloseable {
   private final Map<String, Set<String>> filters = new ConcurrentHashMap<>();
   private final BiConsumer<String, Map.Entry<String, ByteString>> fromHub;
   private final Thread forwarder;
+  private volatile Function<String, Optional<String>> leafKeys = leaf -> Optional.empty();
   private volatile long timeToLiveMillis = Duration.ofHours(2).toMillis();
   private volatile boolean closed;
   private volatile long forwarded;
   private volatile long expired;
 
-  /** @param fromHub (module id, (topic, payload)): desired patches and method requests the hub sends a module */
+  /** @param fromHub (client key {@code device[/module]}, (topic, payload)): desired patches and method requests the hub sends a module or leaf device */
   public Upstream(EdgeSettings settings, SSLContext hubTls, MessageStore store,
                   BiConsumer<String, Map.Entry<String, ByteString>> fromHub) {
     this.settings = settings;
@@ -63,14 +65,29 @@ public final class Upstream implements AutoCloseable {
     timeToLiveMillis = ttl.toMillis();
   }
 
-  /** The connection of {@code moduleId} (null: the device itself), connecting when there is none. */
+  /**
+   * Leaf devices: the key edgeHub signs a leaf device's own connection with (as that device; the
+   * edge device's key covers only the edge device and its modules).
+   */
+  public void leafKeys(Function<String, Optional<String>> leafKeys) {
+    this.leafKeys = leafKeys;
+  }
+
+  /** The connection of {@code moduleId} of the edge device (null: the device itself), connecting when there is none. */
   public HubClient client(String moduleId) throws IOException {
-    String key = moduleId == null ? "" : moduleId;
+    return client(settings.deviceId(), moduleId);
+  }
+
+  /** The connection of a module of the edge device or of a leaf device ({@code moduleId} null), connecting when there is none. */
+  public HubClient client(String deviceId, String moduleId) throws IOException {
+    String key = key(deviceId, moduleId);
     synchronized (clients) {
       HubClient c = clients.get(key);
       if (c != null && c.isOpen()) return c;
+      String signingKey = deviceId.equals(settings.deviceId()) ? settings.deviceKey()
+          : leafKeys.apply(deviceId).orElseThrow(() -> new IOException("no key for leaf device " + deviceId));
       HubClient.Target target = new HubClient.Target(settings.hostName(), settings.hostName(), settings.hubMqttPort(),
-          hubTls, settings.deviceId(), moduleId, settings.deviceKey());
+          hubTls, deviceId, moduleId, signingKey);
       HubClient[] self = new HubClient[1];
       c = HubClient.connect(target, (topic, payload) -> fromHub.accept(key, Map.entry(topic, payload)),
           () -> clients.remove(key, self[0]));
@@ -82,16 +99,31 @@ public final class Upstream implements AutoCloseable {
     }
   }
 
-  /** Subscribes {@code moduleId}'s upstream connection to twin/method topics (kept across reconnects). */
-  public void subscribe(String moduleId, List<String> topicFilters) throws IOException {
-    String key = moduleId == null ? "" : moduleId;
-    filters.computeIfAbsent(key, k -> ConcurrentHashMap.newKeySet()).addAll(topicFilters);
-    client(moduleId).subscribe(topicFilters, ACK_TIMEOUT);
+  /** The connection of the client {@code key} ({@link #key}). */
+  public HubClient clientByKey(String key) throws IOException {
+    int slash = key.indexOf('/');
+    return slash < 0 ? client(key, null) : client(key.substring(0, slash), key.substring(slash + 1));
   }
 
-  /** Whether {@code moduleId}'s connection to the hub is up right now. */
-  public boolean isOpen(String moduleId) {
-    HubClient c = clients.get(moduleId == null ? "" : moduleId);
+  /** What connections, filters and {@code fromHub} are keyed by: the MQTT client id, {@code device[/module]}. */
+  public static String key(String deviceId, String moduleId) {
+    return moduleId == null ? deviceId : deviceId + "/" + moduleId;
+  }
+
+  /** Subscribes {@code moduleId}'s upstream connection to twin/method topics (kept across reconnects). */
+  public void subscribe(String moduleId, List<String> topicFilters) throws IOException {
+    subscribe(settings.deviceId(), moduleId, topicFilters);
+  }
+
+  /** As above, for a module of the edge device or a leaf device. */
+  public void subscribe(String deviceId, String moduleId, List<String> topicFilters) throws IOException {
+    filters.computeIfAbsent(key(deviceId, moduleId), k -> ConcurrentHashMap.newKeySet()).addAll(topicFilters);
+    client(deviceId, moduleId).subscribe(topicFilters, ACK_TIMEOUT);
+  }
+
+  /** Whether the connection of the client {@code key} to the hub is up right now. */
+  public boolean isOpen(String key) {
+    HubClient c = clients.get(key);
     return c != null && c.isOpen();
   }
 
@@ -112,7 +144,7 @@ public final class Upstream implements AutoCloseable {
           continue;
         }
         try {
-          HubClient c = client(m.moduleId());
+          HubClient c = client(m.deviceId(), m.moduleId());
           HubClient.await(c.publish(telemetryTopic(m), ByteString.fromArrayUnsafe(m.body())), ACK_TIMEOUT);
           store.acknowledge(next.get().next());
           forwarded++;

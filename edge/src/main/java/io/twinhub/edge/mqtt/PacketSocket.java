@@ -52,11 +52,6 @@ public final class PacketSocket implements AutoCloseable {
     return MqttCodec.decodeBody(first, ByteString.fromArrayUnsafe(body));
   }
 
-  /** Whether bytes of a next packet were received already (a read would not block): lets the reader batch its PUBACKs. */
-  public boolean hasBuffered() throws IOException {
-    return in.available() > 0;
-  }
-
   public synchronized void write(MqttPacket packet) throws IOException {
     out.write(MqttCodec.encode(packet).toArrayUnsafe());
     out.flush();

@@ -145,6 +145,8 @@ public final class FunctionApp implements AutoCloseable {
     for (int i = 0; i < ps.length; i++) {
       Parameter p = ps[i];
       Type type = m.getGenericParameterTypes()[i];
+      // Names only when compiled with -parameters; else the position.
+      String label = p.isNamePresent() ? p.getName() : "#" + (i + 1);
       Trigger t = trigger(p, type, name);
       if (t != null) {
         if (trigger != null) throw new IllegalArgumentException("more than one trigger");
@@ -162,13 +164,13 @@ public final class FunctionApp implements AutoCloseable {
         continue;
       }
       Annotation binding = otherBinding(p.getAnnotations());
-      if (binding != null) throw unsupported(binding, "parameter " + p.getName());
+      if (binding != null) throw unsupported(binding, "parameter " + label);
       BindingName bn = p.getAnnotation(BindingName.class);
       if (bn != null) {
         params.add(new FunctionDefinition.BindingValue(bn.value(), type));
         continue;
       }
-      throw new IllegalArgumentException("parameter " + p.getName() + " (" + type.getTypeName()
+      throw new IllegalArgumentException("parameter " + label + " (" + type.getTypeName()
           + ") has no binding: annotate it with a trigger, @BindingName or an output binding");
     }
     if (trigger == null) throw new IllegalArgumentException("no trigger: one parameter needs @HttpTrigger, @EventHubTrigger or @TimerTrigger");

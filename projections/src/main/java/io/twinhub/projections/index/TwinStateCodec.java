@@ -50,10 +50,7 @@ final class TwinStateCodec {
     Identity i = r.twin().identity();
     Authentication a = i.authentication();
     if (a.symmetricKey().primaryKey() == null && a.symmetricKey().secondaryKey() == null) return r;
-    Identity stripped = new Identity(i.deviceId(), i.moduleId(), i.generationId(), i.version(), i.status(), i.statusReason(),
-        i.statusUpdatedTime(), new Authentication(a.type(), Authentication.SymmetricKey.NONE, a.x509Thumbprint()),
-        i.iotEdge(), i.connectionState(), i.connectionStateUpdatedTime(), i.lastActivityTime(),
-        i.cloudToDeviceMessageCount(), i.modelId());
+    Identity stripped = i.withAuthentication(new Authentication(a.type(), Authentication.SymmetricKey.NONE, a.x509Thumbprint()));
     return new TwinRecord(new Twin(stripped, r.twin().state()), r.deleted(), r.modules(), r.pendingModuleDeletions());
   }
 }

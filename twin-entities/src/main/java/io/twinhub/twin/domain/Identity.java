@@ -1,7 +1,9 @@
 package io.twinhub.twin.domain;
 
+import com.fasterxml.jackson.annotation.JsonCreator;
 import com.fasterxml.jackson.annotation.JsonIgnore;
 import java.time.Instant;
+import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -17,6 +19,10 @@ import java.util.regex.Pattern;
  * @param statusUpdatedTime          last status change, null = never (rendered as IoT Hub's 0001-01-01)
  * @param connectionStateUpdatedTime last connect/disconnect, null = never
  * @param lastActivityTime           last connect/disconnect/activity, null = never
+ * @param deviceScope                IoT Edge's device scope: an IoT Edge device's own
+ *                                   ({@code ms-azure-iot-edge://<id>-<generationId>}), or for a device
+ *                                   behind a gateway its parent's; "" = none (also for modules)
+ * @param parentScopes               the scopes of the device's parents (a leaf device: its gateway's)
  */
 public record Identity(
         String deviceId,
@@ -32,17 +38,66 @@ public record Identity(
         Instant connectionStateUpdatedTime,
         Instant lastActivityTime,
         int cloudToDeviceMessageCount,
-        String modelId) {
+        String modelId,
+        String deviceScope,
+        List<String> parentScopes) {
+
+    /** The prefix of IoT Edge device scopes. */
+    public static final String EDGE_SCOPE_PREFIX = "ms-azure-iot-edge://";
 
     /** IoT Hub's id syntax for devices and modules: up to 128 ASCII letters, digits and - . + % _ # * ? ! ( ) , : = @ $ ' */
     private static final Pattern ID = Pattern.compile("[A-Za-z0-9\\-.+%_#*?!(),:=@$']{1,128}");
 
+    @JsonCreator // the canonical one (events journaled before scopes existed have none: null → "")
     public Identity {
         Objects.requireNonNull(deviceId, "deviceId");
         Objects.requireNonNull(status, "status");
         Objects.requireNonNull(authentication, "authentication");
         Objects.requireNonNull(connectionState, "connectionState");
         modelId = modelId == null ? "" : modelId;
+        deviceScope = deviceScope == null ? "" : deviceScope;
+        parentScopes = parentScopes == null ? List.of() : List.copyOf(parentScopes);
+    }
+
+    /** An identity without device scopes (neither an IoT Edge device nor behind one). */
+    public Identity(String deviceId, String moduleId, String generationId, long version, DeviceStatus status,
+                    String statusReason, Instant statusUpdatedTime, Authentication authentication, boolean iotEdge,
+                    ConnectionState connectionState, Instant connectionStateUpdatedTime, Instant lastActivityTime,
+                    int cloudToDeviceMessageCount, String modelId) {
+        this(deviceId, moduleId, generationId, version, status, statusReason, statusUpdatedTime, authentication,
+                iotEdge, connectionState, connectionStateUpdatedTime, lastActivityTime, cloudToDeviceMessageCount,
+                modelId, "", List.of());
+    }
+
+    /**
+     * The scopes after a create or update, as IoT Hub keeps them: an IoT Edge device's own scope
+     * comes from its id and generation; a device behind a gateway takes {@code deviceScope} (or the
+     * first of {@code parentScopes}) from the spec, and that is its one parent scope; a spec that
+     * names neither keeps {@code previous}. Modules have none.
+     */
+    static String[] scopes(String deviceId, String moduleId, String generationId, IdentitySpec spec, Identity previous) {
+        if (moduleId != null) return new String[] {"", null};
+        String parent;
+        if (spec.iotEdge()) {
+            // An IoT Edge device's deviceScope is its own (a back end echoes it): only parentScopes name a parent.
+            parent = spec.parentScopes() != null ? spec.parentScopes().stream().findFirst().orElse("")
+                    : previous != null && previous.iotEdge() ? previous.parentScopes().stream().findFirst().orElse("") : "";
+            return new String[] {EDGE_SCOPE_PREFIX + deviceId + "-" + generationId, parent};
+        }
+        if (spec.deviceScope() != null) parent = spec.deviceScope();
+        else if (spec.parentScopes() != null) parent = spec.parentScopes().isEmpty() ? "" : spec.parentScopes().get(0);
+        else if (previous == null) parent = "";
+        else parent = previous.iotEdge() ? previous.parentScopes().stream().findFirst().orElse("") : previous.deviceScope();
+        return new String[] {parent, parent};
+    }
+
+    private static List<String> parents(String parent) {
+        return parent == null || parent.isEmpty() ? List.of() : List.of(parent);
+    }
+
+    /** Whether this identity sits directly behind the IoT Edge device whose scope is {@code edgeScope}. */
+    public boolean isChildOf(String edgeScope) {
+        return !edgeScope.isEmpty() && moduleId == null && parentScopes.contains(edgeScope);
     }
 
     /**
@@ -59,10 +114,11 @@ public record Identity(
         if (problem.isPresent()) {
             return Outcome.rejected(problem.get());
         }
+        String[] scopes = scopes(deviceId, moduleId, generationId, spec, null);
         return Outcome.accepted(new Identity(
                 deviceId, moduleId, generationId, 1, spec.status(), spec.statusReason(), null,
                 spec.authentication(), moduleId == null && spec.iotEdge(),
-                ConnectionState.DISCONNECTED, null, null, 0, ""));
+                ConnectionState.DISCONNECTED, null, null, 0, "", scopes[0], parents(scopes[1])));
     }
 
     /**
@@ -72,18 +128,20 @@ public record Identity(
     public Identity continuing(Identity previous) {
         return new Identity(deviceId, moduleId, generationId, previous.version() + 1, status, statusReason,
                 statusUpdatedTime, authentication, iotEdge, connectionState, connectionStateUpdatedTime,
-                lastActivityTime, cloudToDeviceMessageCount, modelId);
+                lastActivityTime, cloudToDeviceMessageCount, modelId, deviceScope, parentScopes);
     }
 
     /** Applies a back end's update when {@code ifMatch} matches the {@code deviceEtag}. */
     public Outcome<Identity> update(IdentitySpec spec, String ifMatch, Instant at) {
         Objects.requireNonNull(spec, "spec");
+        String[] scopes = scopes(deviceId, moduleId, generationId, spec, this);
         return ETag.check(ifMatch, etag(), this)
                 .flatMap(ok -> Outcome.unless(spec.authentication().check(), new Identity(
                         deviceId, moduleId, generationId, version + 1, spec.status(), spec.statusReason(),
                         spec.status() == status ? statusUpdatedTime : TwinState.truncate(at),
                         spec.authentication(), moduleId == null && spec.iotEdge(),
-                        connectionState, connectionStateUpdatedTime, lastActivityTime, cloudToDeviceMessageCount, modelId)));
+                        connectionState, connectionStateUpdatedTime, lastActivityTime, cloudToDeviceMessageCount, modelId,
+                        scopes[0], parents(scopes[1]))));
     }
 
     /** This identity when it may be deleted under {@code ifMatch} ({@code *} or its etag); its twin goes with it. */
@@ -95,27 +153,35 @@ public record Identity(
     public Identity withConnectionState(ConnectionState state, Instant at) {
         Instant t = TwinState.truncate(at);
         return new Identity(deviceId, moduleId, generationId, version, status, statusReason, statusUpdatedTime,
-                authentication, iotEdge, state, t, t, cloudToDeviceMessageCount, modelId);
+                authentication, iotEdge, state, t, t, cloudToDeviceMessageCount, modelId, deviceScope, parentScopes);
     }
 
     /** Device traffic at {@code at}. */
     public Identity withActivity(Instant at) {
         return new Identity(deviceId, moduleId, generationId, version, status, statusReason, statusUpdatedTime,
                 authentication, iotEdge, connectionState, connectionStateUpdatedTime, TwinState.truncate(at),
-                cloudToDeviceMessageCount, modelId);
+                cloudToDeviceMessageCount, modelId, deviceScope, parentScopes);
     }
 
     /** Number of cloud-to-device messages queued for the device. */
     public Identity withCloudToDeviceMessageCount(int count) {
         return new Identity(deviceId, moduleId, generationId, version, status, statusReason, statusUpdatedTime,
-                authentication, iotEdge, connectionState, connectionStateUpdatedTime, lastActivityTime, count, modelId);
+                authentication, iotEdge, connectionState, connectionStateUpdatedTime, lastActivityTime, count, modelId,
+                deviceScope, parentScopes);
     }
 
     /** The Plug and Play model id a device announces when it connects ("" = none). */
     public Identity withModelId(String newModelId) {
         return new Identity(deviceId, moduleId, generationId, version, status, statusReason, statusUpdatedTime,
                 authentication, iotEdge, connectionState, connectionStateUpdatedTime, lastActivityTime,
-                cloudToDeviceMessageCount, newModelId);
+                cloudToDeviceMessageCount, newModelId, deviceScope, parentScopes);
+    }
+
+    /** This identity with {@code a} (the query index keeps identities without their keys). */
+    public Identity withAuthentication(Authentication a) {
+        return new Identity(deviceId, moduleId, generationId, version, status, statusReason, statusUpdatedTime,
+                a, iotEdge, connectionState, connectionStateUpdatedTime, lastActivityTime,
+                cloudToDeviceMessageCount, modelId, deviceScope, parentScopes);
     }
 
     /** The identity etag, shown as {@code deviceEtag} in twins and {@code etag} in the registry. */

@@ -225,7 +225,7 @@ public final class TwinService {
 
   private IdentitySpec withKeys(IdentitySpec spec) {
     Authentication a = spec.authentication().withKeysGeneratedIfAbsent(random);
-    return a == spec.authentication() ? spec : new IdentitySpec(spec.status(), spec.statusReason(), a, spec.iotEdge());
+    return a == spec.authentication() ? spec : spec.withAuthentication(a);
   }
 
   private static String newGenerationId() {

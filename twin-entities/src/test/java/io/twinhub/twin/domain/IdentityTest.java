@@ -125,4 +125,38 @@ class IdentityTest {
         assertEquals("dtmi:x;1", a.modelId());
         assertEquals(d.version(), a.version());
     }
+
+    @Test
+    void anIotEdgeDeviceHasItsOwnScopeAndALeafDeviceTakesItsGatewaysAsParent() throws Exception {
+        Identity edge = accepted(Identity.create("gw", null,
+                new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY, KEY), true), "6370001"));
+        assertEquals("ms-azure-iot-edge://gw-6370001", edge.deviceScope());
+        assertEquals(java.util.List.of(), edge.parentScopes());
+        Identity leaf = accepted(Identity.create("leaf", null,
+                new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY, KEY), false, edge.deviceScope(), null), "1"));
+        assertEquals(edge.deviceScope(), leaf.deviceScope());
+        assertEquals(java.util.List.of(edge.deviceScope()), leaf.parentScopes());
+        assertTrue(leaf.isChildOf(edge.deviceScope()));
+        assertFalse(leaf.isChildOf("ms-azure-iot-edge://other-1"));
+        assertFalse(device().isChildOf(edge.deviceScope()));
+        // An update that does not name scopes keeps them; "" takes the device from behind its gateway.
+        Identity kept = accepted(leaf.update(SAS, "*", java.time.Instant.EPOCH));
+        assertEquals(java.util.List.of(edge.deviceScope()), kept.parentScopes());
+        Identity gone = accepted(leaf.update(new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY, KEY), false, "", null), "*", java.time.Instant.EPOCH));
+        assertEquals("", gone.deviceScope());
+        assertEquals(java.util.List.of(), gone.parentScopes());
+        // A back end echoing the edge device's own deviceScope does not make it its own parent.
+        Identity echoed = accepted(edge.update(new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY, KEY), true, edge.deviceScope(), null), "*", java.time.Instant.EPOCH));
+        assertEquals(edge.deviceScope(), echoed.deviceScope());
+        assertEquals(java.util.List.of(), echoed.parentScopes());
+        // Journaled identities from before scopes existed read back without any.
+        com.fasterxml.jackson.databind.ObjectMapper json = new com.fasterxml.jackson.databind.ObjectMapper().findAndRegisterModules();
+        com.fasterxml.jackson.databind.node.ObjectNode old = json.valueToTree(device());
+        old.remove("deviceScope");
+        old.remove("parentScopes");
+        Identity read = json.treeToValue(old, Identity.class);
+        assertEquals("", read.deviceScope());
+        assertEquals(java.util.List.of(), read.parentScopes());
+        assertEquals(leaf, json.readValue(json.writeValueAsString(leaf), Identity.class));
+    }
 }

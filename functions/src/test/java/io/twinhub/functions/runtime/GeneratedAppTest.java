@@ -1,0 +1,103 @@
+package io.twinhub.functions.runtime;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import javax.tools.JavaCompiler;
+import javax.tools.ToolProvider;
+import java.io.File;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Instant;
+import java.util.List;
+import java.util.Map;
+import java.util.jar.JarOutputStream;
+import java.util.stream.Stream;
+import java.util.zip.ZipEntry;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** Apps compiled here from a few lines of source against the library: what publish refuses, and batch binding. */
+class GeneratedAppTest {
+
+  /** Compiles {@code source} (class {@code app.Fn}) against the Azure Functions library into a JAR. */
+  static Path app(Path dir, String source) throws Exception {
+    Path src = dir.resolve("src/app/Fn.java");
+    Files.createDirectories(src.getParent());
+    Files.writeString(src, source);
+    Path classes = Files.createDirectories(dir.resolve("classes"));
+    String cp = Stream.of(com.microsoft.azure.functions.annotation.FunctionName.class, com.microsoft.azure.functions.ExecutionContext.class)
+        .map(c -> c.getProtectionDomain().getCodeSource().getLocation().getPath()).distinct()
+        .reduce((a, b) -> a + File.pathSeparator + b).orElseThrow();
+    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
+    assertEquals(0, javac.run(null, null, null, "-d", classes.toString(), "-cp", cp, src.toString()), "compiles");
+    Path jar = dir.resolve("app.jar");
+    try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar)); Stream<Path> files = Files.walk(classes)) {
+      for (Path f : files.filter(Files::isRegularFile).toList()) {
+        out.putNextEntry(new ZipEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
+        out.write(Files.readAllBytes(f));
+      }
+    }
+    return jar;
+  }
+
+  @Test
+  void anUnsupportedTriggerIsRefusedNamingFunctionAndBinding(@TempDir Path dir) throws Exception {
+    Path jar = app(dir, """
+        package app;
+        import com.microsoft.azure.functions.annotation.*;
+        public class Fn {
+          @FunctionName("onBlob")
+          public void onBlob(@BlobTrigger(name = "b", path = "c/{name}", connection = "Storage") String b) {}
+        }
+        """);
+    InvalidAppException e = assertThrows(InvalidAppException.class, () -> FunctionApp.load("x", 1, jar));
+    assertTrue(e.getMessage().startsWith("function 'onBlob' (app.Fn.onBlob): @BlobTrigger on trigger is not supported by twinhub"),
+        e.getMessage());
+  }
+
+  @Test
+  void anUnboundParameterAndABadScheduleAreRefused(@TempDir Path dir) throws Exception {
+    Path jar = app(dir, """
+        package app;
+        import com.microsoft.azure.functions.annotation.*;
+        public class Fn {
+          @FunctionName("tick")
+          public void tick(@TimerTrigger(name = "t", schedule = "*/5 * * * *") String t) {}
+          @FunctionName("loose")
+          public void loose(@TimerTrigger(name = "t", schedule = "0 * * * * *") String t, String extra) {}
+        }
+        """);
+    InvalidAppException e = assertThrows(InvalidAppException.class, () -> FunctionApp.load("x", 1, jar));
+    assertEquals(2, e.problems().size(), e::getMessage);
+    assertTrue(e.getMessage().contains("'loose'") && e.getMessage().contains("parameter #2 (java.lang.String) has no binding"), e.getMessage());
+    assertTrue(e.getMessage().contains("'tick'") && e.getMessage().contains("must have six fields"), e.getMessage());
+  }
+
+  @Test
+  void aBatchBindsToAStringAsAJsonArrayUnderTheDefaultCardinality(@TempDir Path dir) throws Exception {
+    Path jar = app(dir, """
+        package app;
+        import com.microsoft.azure.functions.*;
+        import com.microsoft.azure.functions.annotation.*;
+        public class Fn {
+          @FunctionName("batch")
+          public void batch(@EventHubTrigger(name = "m", eventHubName = "messages/events", connection = "c") String batch,
+                            ExecutionContext context) {
+            context.getLogger().info(batch);
+          }
+        }
+        """);
+    try (FunctionApp app = FunctionApp.load("x", 1, jar)) {
+      assertTrue(((Trigger.EventHub) app.functions().get("batch").trigger()).many(), "MANY is the annotation's default");
+      var json = new InvocationInput.Event("{\"a\":1}".getBytes(StandardCharsets.UTF_8), Map.of(), Map.of(), Instant.now());
+      var text = new InvocationInput.Event("plain".getBytes(StandardCharsets.UTF_8), Map.of(), Map.of(), Instant.now());
+      InvocationResult r = app.invoke("batch", new InvocationInput.Events(List.of(json, text)), "i1");
+      assertTrue(r.succeeded(), r::error);
+      assertTrue(r.logs().get(0).endsWith("INFO [{\"a\":1},\"plain\"]"), r.logs()::toString);
+    }
+  }
+}
