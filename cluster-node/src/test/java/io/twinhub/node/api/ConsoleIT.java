@@ -165,6 +165,14 @@ class ConsoleIT {
         .body("{\"deviceId\":\"" + d + "\",\"moduleId\":\"m2\"}"));
     calls.put("get /devices/{deviceId}/modules/{moduleId}", Call.of("GET", "/devices/" + d + "/modules/m1" + v, 200));
     calls.put("delete /devices/{deviceId}/modules/{moduleId}", Call.of("DELETE", "/devices/" + d + "/modules/m2" + v, 204).header("If-Match", "*"));
+    // The device-scope lookup takes the IoT Edge device's own token; the edge device is not its own child: empty lists.
+    String edgeId = "oa-edge-" + run;
+    assertEquals(200, api.put("/devices/" + edgeId, "{\"deviceId\":\"" + edgeId + "\",\"capabilities\":{\"iotEdge\":true}}").status());
+    String edgeKey = api.get("/devices/" + edgeId).json().path("authentication").path("symmetricKey").path("primaryKey").asText();
+    calls.put("get /devices/{deviceId}/modules/{moduleId}/deviceAndModuleInDeviceScope", Call.of("GET",
+        "/devices/" + edgeId + "/modules/$edgeHub/deviceAndModuleInDeviceScope" + v + "&targetDeviceId=" + edgeId, 200)
+        .header("Authorization", io.twinhub.twin.auth.SasToken.signForDevice(node.node.settings().hostName(), edgeId, null, edgeKey,
+            java.time.Instant.now().getEpochSecond() + 3600)));
     calls.put("delete /devices/{deviceId}/commands", Call.of("DELETE", "/devices/" + d + "/commands" + v, 200));
     calls.put("post /devices/{deviceId}/applyConfigurationContent", Call.of("POST", "/devices/" + d + "/applyConfigurationContent" + v, 204)
         .body("{\"deviceContent\":{\"properties.desired.applied\":true}}"));
