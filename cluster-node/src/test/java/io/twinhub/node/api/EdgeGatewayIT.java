@@ -77,6 +77,7 @@ class EdgeGatewayIT {
   static EdgeRuntime edge;
   static String edgeHubAddress;
   static String leafKey;
+  static String edgeKey;
   static String strangerKey;
 
   @BeforeAll
@@ -91,7 +92,7 @@ class EdgeGatewayIT {
         hubSettings.hostName());
     ApiClient.Reply created = api.put("/devices/" + EDGE, "{\"deviceId\":\"" + EDGE + "\",\"capabilities\":{\"iotEdge\":true}}");
     assertEquals(200, created.status(), created.text());
-    String edgeKey = created.json().at("/authentication/symmetricKey/primaryKey").asText();
+    edgeKey = created.json().at("/authentication/symmetricKey/primaryKey").asText();
     String scope = created.json().path("deviceScope").asText();
     assertTrue(scope.startsWith("ms-azure-iot-edge://" + EDGE + "-"), "an IoT Edge device has its own scope: " + created.text());
 
@@ -236,6 +237,33 @@ class EdgeGatewayIT {
     }
     List<Integer> ns = relayed.stream().map(m -> m.at("/body/n").asInt()).toList();
     assertEquals(ns.stream().sorted().toList(), ns, "in the order the Node module sent them");
+  }
+
+  /** The hub's device-scope lookup (what edgeHub asks): only for the gateway's tokens, only its children. */
+  @Test
+  @Order(4)
+  void theDeviceScopeLookupAnswersTheGatewayAboutItsChildrenOnly() throws Exception {
+    long expiry = System.currentTimeMillis() / 1000 + 600;
+    String edgeToken = io.twinhub.twin.auth.SasToken.signForDevice("127.0.0.1", EDGE, null, edgeKey, expiry);
+    String edgeHubKey = api.get("/devices/" + EDGE + "/modules/$edgeHub").json().at("/authentication/symmetricKey/primaryKey").asText();
+    String edgeHubToken = io.twinhub.twin.auth.SasToken.signForDevice("127.0.0.1", EDGE, "$edgeHub", edgeHubKey, expiry);
+    String strangerToken = io.twinhub.twin.auth.SasToken.signForDevice("127.0.0.1", STRANGER, null, strangerKey, expiry);
+    for (String token : List.of(edgeToken, edgeHubToken)) {
+      ApiClient.Reply leaf = scopeLookup(LEAF, token);
+      assertEquals(200, leaf.status(), leaf.text());
+      assertEquals(LEAF, leaf.json().at("/devices/0/deviceId").asText(), leaf.text());
+      assertEquals(leafKey, leaf.json().at("/devices/0/authentication/symmetricKey/primaryKey").asText());
+      ApiClient.Reply stranger = scopeLookup(STRANGER, token);
+      assertEquals(200, stranger.status(), stranger.text());
+      assertEquals(0, stranger.json().path("devices").size(), "not behind this gateway: " + stranger.text());
+    }
+    assertEquals(401, scopeLookup(LEAF, strangerToken).status(), "another device's token");
+    assertEquals(401, scopeLookup(LEAF, "").status(), "no token");
+  }
+
+  static ApiClient.Reply scopeLookup(String target, String token) throws Exception {
+    return api.send("GET", "/devices/" + EDGE + "/modules/$edgeHub/deviceAndModuleInDeviceScope?targetDeviceId=" + target
+        + "&targetModuleId=&api-version=2021-04-12", null, Map.of("Authorization", token));
   }
 
   // ------------------------------------------------------------------ helpers
