@@ -634,7 +634,7 @@ public final class EdgeHub implements AutoCloseable {
       } else if (in instanceof DeviceTopics.TwinPatchReported r) {
         relayTwin(p, "PATCH/properties/reported", r.rid());
       } else if (in instanceof DeviceTopics.MethodResponse m) {
-        if (p.qos() == 1) ps.write(PacketIdOnly.pubAck(p.packetId()));
+        if (p.qos() == 1) toCommit(dirty, this, p.packetId()); // PUBACKs in the order of the PUBLISHes
         try {
           upstream.clientByKey(key).answerMethod(m.status(), m.rid(), p.payload());
         } catch (IOException e) {
@@ -652,7 +652,7 @@ public final class EdgeHub implements AutoCloseable {
      * reported patch is queued (and applied to the copy) for {@link #resyncOfflineModules}.
      */
     private void relayTwin(Publish p, String op, String rid) throws IOException {
-      if (p.qos() == 1) ps.write(PacketIdOnly.pubAck(p.packetId()));
+      if (p.qos() == 1) toCommit(dirty, this, p.packetId()); // behind the telemetry PUBACKs owed: MQTT's order
       boolean get = op.equals("GET");
       HubClient c = null;
       if (!offline.hasQueued(key)) { // queued patches go first, in order
