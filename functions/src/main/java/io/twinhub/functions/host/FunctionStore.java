@@ -109,6 +109,12 @@ public final class FunctionStore {
             .sorted(java.util.Comparator.comparing(AppVersion::app)).toList());
   }
 
+  /** When the first app version still stored was published; empty when no app is. */
+  public CompletionStage<Optional<java.time.Instant>> firstPublished() {
+    return session.selectAll("SELECT published FROM " + ks + ".apps")
+        .thenApply(rows -> rows.stream().map(r -> r.getInstant("published")).min(java.util.Comparator.naturalOrder()));
+  }
+
   public CompletionStage<List<AppVersion>> versions(String app) {
     return session.selectAll("SELECT app, version, published, sha256, functions FROM " + ks + ".apps WHERE app = ?", app)
         .thenApply(rows -> rows.stream().map(FunctionStore::appVersion).toList());

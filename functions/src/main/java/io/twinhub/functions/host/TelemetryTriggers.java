@@ -116,14 +116,29 @@ public final class TelemetryTriggers {
     });
   }
 
-  /** One incarnation: the committed offset (or now, committed first), then batches, each committed after its invocations. */
+  /**
+   * How far before the first publication a partition's first read starts: clocks of the node that
+   * took the publication and of the nodes that journal telemetry may differ by this much.
+   */
+  static final Duration CLOCK_SKEW = Duration.ofSeconds(10);
+
+  /**
+   * One incarnation: the committed offset, then batches, each committed after its invocations.
+   * A partition without an offset (its first start) reads from the first app publication (less
+   * {@link #CLOCK_SKEW}), or from now when no app is published, and commits that first: a
+   * partition that starts late (a busy or new worker) still hands a function every message
+   * journaled after its app was published.
+   */
   private static Source<Done, NotUsed> reading(String tag, CassandraReadJournal journal, AppHost host, Settings settings,
                                                Stats stats, Routing routing) {
     FunctionStore store = host.store();
     CompletionStage<UUID> start = store.offset(CONSUMER, tag).thenCompose(o -> {
       if (o.isPresent()) return CompletableFuture.completedFuture(UUID.fromString(o.get()));
-      UUID now = journal.offsetUuid(System.currentTimeMillis());
-      return store.saveOffset(CONSUMER, tag, now.toString()).thenApply(d -> now);
+      return store.firstPublished().thenCompose(first -> {
+        long from = first.map(p -> p.minus(CLOCK_SKEW).toEpochMilli()).orElse(System.currentTimeMillis());
+        UUID offset = journal.offsetUuid(Math.min(from, System.currentTimeMillis()));
+        return store.saveOffset(CONSUMER, tag, offset.toString()).thenApply(d -> offset);
+      });
     });
     return Source.completionStage(start)
         .flatMapConcat(from -> journal.eventsByTag(tag, Offset.timeBasedUUID(from)))
