@@ -7,6 +7,11 @@ import { parsePrometheus, sumBy } from '../metrics.js';
 const SAMPLE_MS = 3000;
 const KEEP = 60;
 
+// "device 37, module 12"; a member whose shard regions did not answer shows a dash.
+function perType(counts) {
+  return counts ? Object.entries(counts).map(([type, n]) => `${type} ${n}`).join(', ') : '–';
+}
+
 export async function render() {
   const members = h('div', { id: 'cluster-members' });
   const index = h('div', { id: 'cluster-index' });
@@ -28,6 +33,8 @@ export async function render() {
       { label: 'Reachable', value: (m) => (m.reachable ? 'yes' : 'no') },
       { label: 'Roles', value: (m) => m.roles.join(', ') },
       { label: 'Data center', value: (m) => m.dataCenter },
+      { label: 'Shards', value: (m) => perType(m.shards) },
+      { label: 'Active entities', value: (m) => perType(m.entities) },
     ], r.members, 'Cluster members as this node sees them'));
   }
 

@@ -110,6 +110,15 @@ class ConsoleIT {
     assertEquals(401, api.send("GET", "/cluster/members?" + ApiClient.API_VERSION, null, Map.of("Authorization", "")).status());
     assertEquals(401, api.send("GET", "/cluster/metrics?" + ApiClient.API_VERSION, null,
         Map.of("Authorization", api.token(SharedAccessPolicies.DEVICE))).status());
+    // Shards per member come from the whole cluster's shard regions: a device's twin lives in one.
+    assertEquals(200, api.put("/devices/console-shards", "{\"deviceId\":\"console-shards\"}").status());
+    assertEquals(200, api.get("/twins/console-shards").status());
+    JsonNode self = null;
+    JsonNode members = api.get("/cluster/members").json();
+    for (JsonNode m : members.path("members")) if (m.path("address").asText().equals(members.path("self").asText())) self = m;
+    assertNotNull(self, members.toString());
+    assertTrue(self.path("shards").path("Device").asInt() >= 1, members.toString());
+    assertTrue(self.path("entities").path("Device").asInt() >= 1, members.toString());
   }
 
   /** One request that exercises a documented operation, and the status it must get. */
@@ -649,6 +658,7 @@ class ConsoleIT {
     navigate("#/cluster", "Cluster");
     textIn("#cluster-members", "(this node)");
     textIn("#cluster-members", "Up");
+    textIn("#cluster-members", "Device ");
     textIn("#cluster-index", "Twins");
     waiting().until(ExpectedConditions.presenceOfElementLocated(By.cssSelector("#cluster-rates svg polyline")));
     screenshot("cluster");
