@@ -186,6 +186,19 @@ public final class DurableQueue<T> implements AutoCloseable {
     checkpoint.write(cp, 0);
   }
 
+  /** The values of the records not yet acknowledged, oldest first (nothing handed out). */
+  public synchronized java.util.List<T> pendingValues() throws IOException {
+    java.util.List<T> all = new java.util.ArrayList<>();
+    long at = acknowledged;
+    while (!closed) {
+      Optional<Entry<T>> e = readAt(at, synced);
+      if (e.isEmpty()) break;
+      all.add(e.get().value());
+      at = e.get().next();
+    }
+    return all;
+  }
+
   /** Records stored and not yet acknowledged. */
   public synchronized long pending() {
     return pending;

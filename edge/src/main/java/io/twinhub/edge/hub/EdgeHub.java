@@ -273,6 +273,7 @@ public final class EdgeHub implements AutoCloseable {
       }
       return;
     }
+    if (topic.startsWith("$iothub/twin/PATCH/properties/desired/")) offline.desiredPatched(client, publish.getValue());
     Session s = sessions.get(client);
     if (s != null) s.send(Publish.qos0(topic, publish.getValue()));
   }

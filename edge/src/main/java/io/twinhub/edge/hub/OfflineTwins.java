@@ -11,7 +11,11 @@ import java.net.URLDecoder;
 import java.net.URLEncoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
@@ -25,13 +29,17 @@ import java.util.Optional;
  * The queued patches are on disk (a {@link DurableQueue} per module, {@code reported~<module>.log},
  * forced before the module gets its 204), so a kill of the runtime while offline loses none of
  * what was answered; patches older than the time to live
- * ({@code storeAndForwardConfiguration.timeToLiveSecs}) are dropped instead of sent. The copies are
- * in memory: after a restart, GETs while offline are answered 503 until the hub answered once.
+ * ({@code storeAndForwardConfiguration.timeToLiveSecs}) are dropped instead of sent. Each copy is
+ * kept on disk too ({@code twin~<module>.json}, replaced atomically and forced on every change), so
+ * a runtime restarted while the hub is unreachable answers GETs from it; queued patches are merged
+ * into it again at load (merge patches applied again in order change nothing), in case the runtime
+ * died between queueing a patch and writing the copy.
  */
 final class OfflineTwins implements AutoCloseable {
   private static final ObjectMapper JSON = new ObjectMapper();
   private static final int MAX_QUEUED = 1000;
   private static final String PREFIX = "reported~";
+  private static final String TWIN_PREFIX = "twin~";
 
   /** A reported patch as a module sent it, and when edgeHub accepted it. */
   record QueuedPatch(String patch, long acceptedMillis) {}
@@ -50,11 +58,60 @@ final class OfflineTwins implements AutoCloseable {
     try (var files = Files.list(dir)) {
       for (Path f : files.toList()) {
         String n = f.getFileName().toString();
+        if (n.startsWith(TWIN_PREFIX) && n.endsWith(".json")) {
+          loadCopy(URLDecoder.decode(n.substring(TWIN_PREFIX.length(), n.length() - 5), StandardCharsets.UTF_8), f);
+          continue;
+        }
         if (!n.startsWith(PREFIX) || !n.endsWith(".log")) continue;
         String module = URLDecoder.decode(n.substring(PREFIX.length(), n.length() - 4), StandardCharsets.UTF_8);
         DurableQueue<QueuedPatch> q = queue(module);
         if (q.pending() > 0) stale.put(module, true);
       }
+    }
+    for (var e : copies.entrySet()) {
+      DurableQueue<QueuedPatch> q = queued.get(e.getKey());
+      if (q == null) continue;
+      for (QueuedPatch p : q.pendingValues()) {
+        JsonNode patch = JSON.readTree(p.patch());
+        if (patch.isObject()) merge(e.getValue().with("reported"), patch);
+      }
+    }
+  }
+
+  private void loadCopy(String module, Path f) {
+    try {
+      JsonNode twin = JSON.readTree(f.toFile());
+      if (twin != null && twin.isObject()) copies.put(module, (ObjectNode) twin);
+    } catch (IOException e) {
+      // a copy that cannot be read is no copy: GETs wait for the hub
+    }
+  }
+
+  private Path copyFile(String module) {
+    return dir.resolve(TWIN_PREFIX + URLEncoder.encode(module, StandardCharsets.UTF_8) + ".json");
+  }
+
+  /** Writes the copy of {@code module}: temp file forced, renamed over the old one, directory forced. */
+  private void persist(String module) {
+    ObjectNode copy = copies.get(module);
+    if (copy == null) return;
+    Path target = copyFile(module);
+    Path tmp = target.resolveSibling(target.getFileName() + ".tmp");
+    try {
+      try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
+          StandardOpenOption.TRUNCATE_EXISTING)) {
+        ByteBuffer b = ByteBuffer.wrap(JSON.writeValueAsBytes(copy));
+        while (b.hasRemaining()) ch.write(b);
+        ch.force(true);
+      }
+      Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+      try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+        d.force(true);
+      } catch (IOException ignored) {
+        // not every file system lets a directory be forced
+      }
+    } catch (IOException e) {
+      // the copy in memory still serves; the disk copy stays the previous one
     }
   }
 
@@ -72,7 +129,23 @@ final class OfflineTwins implements AutoCloseable {
   }
 
   synchronized void remember(String module, JsonNode twin) {
-    if (twin.isObject()) copies.put(module, ((ObjectNode) twin).deepCopy());
+    if (!twin.isObject()) return;
+    copies.put(module, ((ObjectNode) twin).deepCopy());
+    persist(module);
+  }
+
+  /** A desired patch the hub sent to {@code module} (with {@code $version}): kept in the copy. */
+  synchronized void desiredPatched(String module, ByteString patch) {
+    ObjectNode copy = copies.get(module);
+    if (copy == null) return;
+    try {
+      JsonNode p = JSON.readTree(patch.toArrayUnsafe());
+      if (!p.isObject()) return;
+      merge(copy.with("desired"), p);
+      persist(module);
+    } catch (IOException ignored) {
+      // not JSON: the module gets it as sent, the copy stays
+    }
   }
 
   synchronized Optional<JsonNode> copy(String module) {
@@ -103,7 +176,10 @@ final class OfflineTwins implements AutoCloseable {
     }
     stale.put(module, true);
     ObjectNode copy = copies.get(module);
-    if (copy != null) merge(copy.with("reported"), p);
+    if (copy != null) {
+      merge(copy.with("reported"), p);
+      persist(module);
+    }
     return true;
   }
 
@@ -113,7 +189,9 @@ final class OfflineTwins implements AutoCloseable {
     if (copy == null) return;
     try {
       JsonNode p = JSON.readTree(patch.toArrayUnsafe());
-      if (p.isObject()) merge(copy.with("reported"), p);
+      if (!p.isObject()) return;
+      merge(copy.with("reported"), p);
+      persist(module);
     } catch (IOException ignored) {
       // the hub accepted it, so it was JSON; nothing to keep otherwise
     }
