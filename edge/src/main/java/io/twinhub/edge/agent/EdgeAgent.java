@@ -81,6 +81,11 @@ public final class EdgeAgent implements AutoCloseable {
   private boolean reportScheduled;
   private boolean closed;
   private final Path stateFile;
+  /** The last deployment applied ({@code $edgeAgent}'s desired), IoT Edge's {@code backup.json}. */
+  private final Path backupFile;
+  /** A deployment was applied in this run (from the hub or from the backup). */
+  private boolean applied;
+  private JsonNode lastBackup;
   /** Modules an earlier run left running (from {@code modules.json}): adopted or stopped at the first deployment. */
   private final Map<String, JsonNode> leftovers = new LinkedHashMap<>();
 
@@ -113,6 +118,7 @@ public final class EdgeAgent implements AutoCloseable {
     this.clock = clock;
     this.started = clock.instant();
     this.stateFile = settings.dataDir().resolve("agent").resolve("modules.json");
+    this.backupFile = settings.dataDir().resolve("agent").resolve("backup.json");
     try {
       if (Files.exists(stateFile)) com.fasterxml.jackson.databind.json.JsonMapper.builder().build()
           .readTree(stateFile.toFile()).fields().forEachRemaining(e -> leftovers.put(e.getKey(), e.getValue()));
@@ -141,6 +147,7 @@ public final class EdgeAgent implements AutoCloseable {
       scheduleReport();
     } catch (IOException e) {
       log.info("edgeAgent cannot reach the hub ({}); retrying in {}", e.getMessage(), RECONNECT);
+      if (!applied) applyBackup();
       loop.schedule(this::connect, RECONNECT.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
@@ -171,6 +178,42 @@ public final class EdgeAgent implements AutoCloseable {
 
   // ------------------------------------------------------------------ reconcile
 
+  /**
+   * The hub cannot be reached and nothing was applied yet in this run: the deployment last applied
+   * (kept in {@code backup.json}, as IoT Edge's agent keeps its backup config) is reconciled, so the
+   * modules run (or the ones still running are adopted) without the hub. The hub's deployment,
+   * once read, is applied over it as usual.
+   */
+  private void applyBackup() {
+    if (!Files.exists(backupFile)) return;
+    try {
+      JsonNode desired = com.fasterxml.jackson.databind.json.JsonMapper.builder().build().readTree(backupFile.toFile());
+      log.info("edgeAgent: hub unreachable, running the saved deployment version {} from {}",
+          desired.path("$version").asLong(), backupFile);
+      apply(desired);
+    } catch (IOException e) {
+      log.warn("edgeAgent could not read {}: {}", backupFile, e.toString());
+      applied = true; // a damaged backup is not read again in this run: the hub's deployment is awaited
+    }
+  }
+
+  /** Keeps the deployment just applied for {@link #applyBackup}: temp file forced, then renamed over the old one. */
+  private void saveBackup(JsonNode desired) {
+    try {
+      Files.createDirectories(backupFile.getParent());
+      Path tmp = backupFile.resolveSibling("backup.json.tmp");
+      try (java.nio.channels.FileChannel ch = java.nio.channels.FileChannel.open(tmp, java.nio.file.StandardOpenOption.CREATE,
+          java.nio.file.StandardOpenOption.WRITE, java.nio.file.StandardOpenOption.TRUNCATE_EXISTING)) {
+        java.nio.ByteBuffer b = java.nio.ByteBuffer.wrap(desired.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8));
+        while (b.hasRemaining()) ch.write(b);
+        ch.force(true);
+      }
+      Files.move(tmp, backupFile, StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+    } catch (IOException e) {
+      log.warn("edgeAgent could not write {}: {}", backupFile, e.toString());
+    }
+  }
+
   /** Reconciles the running modules to {@code desired} and reports the outcome. */
   void apply(JsonNode desired) {
     Deployment d = Deployment.read(desired);
@@ -184,6 +227,11 @@ public final class EdgeAgent implements AutoCloseable {
       return;
     }
     runtimeDesired = desired.path("runtime");
+    applied = true;
+    if (!desired.equals(lastBackup)) {
+      saveBackup(desired);
+      lastBackup = desired.deepCopy();
+    }
     List<ModuleSpec> specs = ((Deployment.Valid) d).modules();
     Set<String> names = new HashSet<>();
     specs.forEach(s -> names.add(s.name()));
@@ -474,6 +522,11 @@ public final class EdgeAgent implements AutoCloseable {
       if (!modules.containsKey(gone)) ms.putNull(gone);
     }
     return r;
+  }
+
+  /** Runs {@code task} on the agent's thread and waits for it (tests: the state is the loop's). */
+  <T> T onLoop(java.util.concurrent.Callable<T> task) throws Exception {
+    return loop.submit(task).get(2, TimeUnit.MINUTES);
   }
 
   private static String time(Instant t) {
