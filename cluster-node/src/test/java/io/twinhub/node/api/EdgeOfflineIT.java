@@ -176,6 +176,22 @@ class EdgeOfflineIT {
     assertEquals(reported.stream().distinct().sorted().toList(), inOrder, "applied in the order they were made");
     phase("all " + reported.size() + " reported patches in the twin", t0);
 
+    // edgeHub's copy of the counter's twin (taken when it brought the twin back in sync) is on disk,
+    // for GETs after a restart while the hub is down, and it holds the last acknowledged report.
+    int lastReported = reported.stream().max(Integer::compare).orElseThrow();
+    Path copy = dir.resolve("edge/store/twin~" + java.net.URLEncoder.encode(DEVICE + "/counter",
+        java.nio.charset.StandardCharsets.UTF_8) + ".json");
+    awaitTrue(() -> {
+      try {
+        return Files.exists(copy) && JSON.readTree(copy.toFile()).at("/reported/progress").asInt(-1) == lastReported;
+      } catch (IOException e) {
+        return false;
+      }
+    }, Duration.ofMinutes(1), "edgeHub's copy of the counter's twin on disk with progress " + lastReported);
+    // The agent keeps the deployment it applied (read at a start while the hub is unreachable).
+    assertEquals(manifest("a").at("/$edgeAgent/properties.desired/modules/counter"),
+        JSON.readTree(dir.resolve("edge/agent/backup.json").toFile()).at("/modules/counter"));
+
     // The restarted agent adopted the processes the killed runtime left: one of each, still running.
     awaitAgentReported(r -> "running".equals(r.at("/modules/counter/runtimeStatus").asText())
         && "running".equals(r.at("/modules/collector/runtimeStatus").asText()), "both modules running");
