@@ -264,7 +264,13 @@ public final class AppHost implements AutoCloseable {
    * the events between publication and refresh are then not guaranteed to reach it, so say so.
    */
   private CompletionStage<Integer> announce(String app, int version) {
-    return announcer.apply(app, version).handle((d, e) -> {
+    CompletionStage<?> written;
+    try {
+      written = announcer.apply(app, version);
+    } catch (RuntimeException e) {
+      written = CompletableFuture.failedFuture(e);
+    }
+    return written.handle((d, e) -> {
       if (e != null) {
         log.warn("Function app {} version {} published, but its mark not journaled ({}): workers take it at their next"
             + " refresh, and telemetry until then may reach the previous version only", app, version, e.toString());

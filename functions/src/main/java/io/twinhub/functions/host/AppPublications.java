@@ -49,7 +49,7 @@ public final class AppPublications {
     private final AppPublished event;
 
     Marker(AppPublished event) {
-      super(PersistenceId.of("FunctionAppPublished", event.app() + "|" + event.version()));
+      super(PersistenceId.ofUniqueId("FunctionAppPublished|" + event.app() + "|" + event.version()));
       this.event = event;
     }
 
