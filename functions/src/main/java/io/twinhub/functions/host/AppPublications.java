@@ -35,8 +35,8 @@ public final class AppPublications {
   record Persist(ActorRef<Done> replyTo) {}
 
   /**
-   * Journals the mark of {@code app}'s {@code version} (once: the persistence id is the
-   * publication's, so a retry after an unanswered write does not write it again).
+   * Journals the mark of {@code app}'s {@code version}. The persistence id is new each time: an
+   * app deleted and published again starts at version 1 again, and its mark must be written anew.
    */
   public static CompletionStage<Done> announce(ActorSystem<?> system, String app, int version, Duration timeout) {
     ActorRef<Persist> marker = system.systemActorOf(new Marker(new AppPublished(app, version)),
@@ -44,12 +44,12 @@ public final class AppPublications {
     return AskPattern.ask(marker, Persist::new, timeout, system.scheduler());
   }
 
-  /** Persists its one event (if its recovery did not find it) and stops. */
+  /** Persists its one event and stops. */
   private static final class Marker extends EventSourcedBehavior<Persist, AppPublished, Boolean> {
     private final AppPublished event;
 
     Marker(AppPublished event) {
-      super(PersistenceId.ofUniqueId("FunctionAppPublished|" + event.app() + "|" + event.version()));
+      super(PersistenceId.ofUniqueId("FunctionAppPublished|" + event.app() + "|" + event.version() + "|" + UUID.randomUUID()));
       this.event = event;
     }
 
