@@ -369,13 +369,22 @@ class FunctionsClusterIT {
     Map<String, Integer> seen = new HashMap<>();
     Map<String, Integer> required = new HashMap<>();
     for (Device d : devices) d.required().forEach(b -> required.put(b, 0));
-    await("every acknowledged message after the publication in a ledger", () -> {
+    boolean all = NodeProcesses.eventually(AWAIT, () -> {
       seen.clear();
-      for (List<String> lines : ledger("telemetry").values()) {
-        for (String l : lines) seen.merge(l.substring(0, l.indexOf(' ')), 1, Integer::sum);
+      try {
+        for (List<String> lines : ledger("telemetry").values()) {
+          for (String l : lines) seen.merge(l.substring(0, l.indexOf(' ')), 1, Integer::sum);
+        }
+      } catch (IOException e) {
+        return false;
       }
       return seen.keySet().containsAll(required.keySet());
     });
+    if (!all) {
+      List<String> missing = required.keySet().stream().filter(b -> !seen.containsKey(b)).sorted().toList();
+      fail(missing.size() + " of " + required.size() + " messages acknowledged after the publication never reached the function,"
+          + " e.g. " + missing.subList(0, Math.min(20, missing.size())));
+    }
     long duplicates = required.keySet().stream().filter(b -> seen.get(b) > 1).count();
     long extra = required.keySet().stream().mapToLong(b -> seen.get(b) - 1).sum();
     int unacknowledged = devices.stream().mapToInt(d -> d.failed).sum();
