@@ -254,6 +254,8 @@ public final class MqttBench {
       Map<String, Long> answered = statuses.entrySet().stream()
           .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().sum()));
       Histogram h = latency.getIntervalHistogram();
+      Histogram ok = acceptedLatency.getIntervalHistogram();
+      Histogram no = refusedLatency.getIntervalHistogram();
       double cpuPercent = probe.cpuPercentSince(mark);
       long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
       Thread.sleep(1000);
@@ -261,9 +263,7 @@ public final class MqttBench {
       out.add(new Figure(what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)", completed * 1e9 / elapsed,
           completed, elapsed / 1e9, closedLoop ? o.concurrency() + " in flight" : "offered " + o.rate() + "/s")));
       out.add(new Figure(what + " latency", latencyLine(h)));
-      Histogram ok = acceptedLatency.getIntervalHistogram();
-      Histogram no = refusedLatency.getIntervalHistogram();
-      long good0 = answeredGood(statuses, plainBroker);
+      long good0 = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
       out.add(new Figure("goodput (accepted answers)", String.format(Locale.ROOT, "%.0f /s", good0 * 1e9 / elapsed)));
       out.add(new Figure("latency of accepted", latencyLine(ok)));
       out.add(new Figure("latency of refused", latencyLine(no)));
@@ -284,11 +284,6 @@ public final class MqttBench {
       if (profiling) printProfile(o);
     }
     return new Report(out, result);
-  }
-
-  private static long answeredGood(Map<String, LongAdder> statuses, boolean plainBroker) {
-    LongAdder a = statuses.get(plainBroker ? "PUBACK" : "204");
-    return a == null ? 0 : a.sum();
   }
 
   /** JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase. */
