@@ -108,7 +108,7 @@ public final class JobRegistry
    */
   record StopKeeper() implements KeeperMessage {}
 
-  private static Behavior<KeeperMessage> keeper(Duration interval) {
+  static Behavior<KeeperMessage> keeper(Duration interval) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
       timers.startTimerWithFixedDelay(new KeeperTick(), Duration.ofMillis(200), interval);
       return Behaviors.receive(KeeperMessage.class)
