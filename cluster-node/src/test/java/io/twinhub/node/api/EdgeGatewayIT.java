@@ -270,22 +270,9 @@ class EdgeGatewayIT {
     // No connection string: the SDK signs its tokens through the workload API, as under IoT Edge.
     env.putObject("EdgeHubConnectionString").put("value", "");
     modules.set("nodemod", nodeModule);
-    ObjectNode content = (ObjectNode) JSON.readTree("""
-        {"$edgeAgent": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25"}},
-            "systemModules": {
-              "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.5"}},
-              "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
-                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.5"}}}}},
-         "$edgeHub": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "routes": {
-              "nodeToJava": "FROM /messages/modules/nodemod/outputs/out1 INTO BrokeredEndpoint(\\"/modules/echorelay/inputs/in1\\")",
-              "upstream": "FROM /messages/* INTO $upstream"},
-            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}""");
-    ((ObjectNode) content.at("/$edgeAgent/properties.desired")).set("modules", modules);
-    return content;
+    return EdgeTestHub.deployment(modules, Map.of(
+        "nodeToJava", "FROM /messages/modules/nodemod/outputs/out1 INTO BrokeredEndpoint(\"/modules/echorelay/inputs/in1\")",
+        "upstream", "FROM /messages/* INTO $upstream"));
   }
 
   /** A process module running {@code main} with this test's classpath (in an @argfile: desired strings are ≤ 4 KB). */

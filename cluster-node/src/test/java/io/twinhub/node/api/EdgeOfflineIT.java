@@ -19,6 +19,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
@@ -202,22 +203,9 @@ class EdgeOfflineIT {
     ObjectNode modules = JSON.createObjectNode();
     modules.set("counter", processModule(CounterModule.class, "a"));
     modules.set("collector", processModule(CollectorModule.class, generation));
-    ObjectNode content = (ObjectNode) JSON.readTree("""
-        {"$edgeAgent": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25"}},
-            "systemModules": {
-              "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.5"}},
-              "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
-                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.5"}}}}},
-         "$edgeHub": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "routes": {
-              "up": "FROM /messages/modules/counter/outputs/out1 INTO $upstream",
-              "collect": "FROM /messages/modules/counter/outputs/out1 INTO BrokeredEndpoint(\\"/modules/collector/inputs/in1\\")"},
-            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}""");
-    ((ObjectNode) content.at("/$edgeAgent/properties.desired")).set("modules", modules);
-    return content;
+    return EdgeTestHub.deployment(modules, Map.of(
+        "up", "FROM /messages/modules/counter/outputs/out1 INTO $upstream",
+        "collect", "FROM /messages/modules/counter/outputs/out1 INTO BrokeredEndpoint(\"/modules/collector/inputs/in1\")"));
   }
 
   /** A process module running {@code main} with this test's classpath; {@code generation} ends its command line. */

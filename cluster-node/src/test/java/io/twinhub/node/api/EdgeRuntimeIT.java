@@ -21,6 +21,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.function.Predicate;
 
@@ -210,22 +211,9 @@ class EdgeRuntimeIT {
     ObjectNode modules = JSON.createObjectNode();
     if (withSender) modules.set("sender", processModule(SenderModule.class, 1));
     modules.set("relay", processModule(RelayModule.class, 0));
-    ObjectNode content = (ObjectNode) JSON.readTree("""
-        {"$edgeAgent": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25"}},
-            "systemModules": {
-              "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.5"}},
-              "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
-                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.5"}}}}},
-         "$edgeHub": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "routes": {
-              "hot": "FROM /messages/modules/sender/outputs/out1 WHERE $body.temp > 30 INTO BrokeredEndpoint(\\"/modules/relay/inputs/in1\\")",
-              "up": "FROM /messages/modules/relay/outputs/* INTO $upstream"},
-            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}""");
-    ((ObjectNode) content.at("/$edgeAgent/properties.desired")).set("modules", modules);
-    return content;
+    return EdgeTestHub.deployment(modules, Map.of(
+        "hot", "FROM /messages/modules/sender/outputs/out1 WHERE $body.temp > 30 INTO BrokeredEndpoint(\"/modules/relay/inputs/in1\")",
+        "up", "FROM /messages/modules/relay/outputs/* INTO $upstream"));
   }
 
   /** A process module running {@code main} with this test's classpath. */

@@ -125,6 +125,29 @@ final class EdgeTestHub {
     return created.json().at("/authentication/symmetricKey/primaryKey").asText();
   }
 
+  /**
+   * A deployment's {@code modulesContent}: IoT Edge's system modules, {@code modules} for
+   * $edgeAgent, {@code routes} (name to route) for $edgeHub, store and forward for two hours.
+   */
+  static ObjectNode deployment(ObjectNode modules, Map<String, String> routes) throws IOException {
+    ObjectNode content = (ObjectNode) JSON.readTree("""
+        {"$edgeAgent": {"properties.desired": {
+            "schemaVersion": "1.1",
+            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25"}},
+            "systemModules": {
+              "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.5"}},
+              "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
+                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.5"}}}}},
+         "$edgeHub": {"properties.desired": {
+            "schemaVersion": "1.1",
+            "routes": {},
+            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}""");
+    ((ObjectNode) content.at("/$edgeAgent/properties.desired")).set("modules", modules);
+    ObjectNode r = (ObjectNode) content.at("/$edgeHub/properties.desired/routes");
+    new java.util.TreeMap<>(routes).forEach(r::put);
+    return content;
+  }
+
   /** Applies a deployment ({@code modulesContent}) to {@code deviceId}. */
   void apply(String deviceId, ObjectNode modulesContent) throws Exception {
     ObjectNode body = JSON.createObjectNode();
