@@ -115,7 +115,6 @@ class EdgeGatewayIT {
   @AfterAll
   static void stop() throws Exception {
     if (edge != null) edge.close();
-    EdgeTestHub.release();
   }
 
   /** The leaf device's connection string through the gateway, as IoT Edge's docs give it. */

@@ -99,7 +99,6 @@ class EdgeOfflineIT {
     }
     moduleProcesses(CounterModule.class).forEach(ProcessHandle::destroyForcibly);
     moduleProcesses(CollectorModule.class).forEach(ProcessHandle::destroyForcibly);
-    EdgeTestHub.release();
   }
 
   @Test

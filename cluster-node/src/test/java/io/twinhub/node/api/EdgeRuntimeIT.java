@@ -66,7 +66,6 @@ class EdgeRuntimeIT {
   @AfterAll
   static void stop() throws Exception {
     if (edge != null) edge.close();
-    EdgeTestHub.release();
   }
 
   @Test

@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.node.NodeSettings;
 import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
+import org.junit.jupiter.api.extension.BeforeAllCallback;
+import org.junit.jupiter.api.extension.ExtensionContext;
 
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -17,9 +19,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
@@ -32,24 +32,18 @@ import static org.junit.jupiter.api.Assertions.*;
  * {@link EdgeOfflineIT}): one for all of them (host name {@code 127.0.0.1}, a journal keyspace of
  * its own) instead of a node start and stop each. Each IT has its own edge device, and everything
  * the ITs read (module twins, the {@code deviceMessages} stream) is filtered by it, so they share
- * the node as they would share a real hub. An IT takes it with {@link #acquire()} and gives it
- * back with {@link #release()}; the hub stops {@link #IDLE} after the last release unless another
- * edge IT takes it first (failsafe runs them one after the other: runOrder alphabetical), and
- * when the JVM exits. An IT that stops the hub for an outage starts it again with
- * {@link #restart()}; {@link #acquire()} starts it again if an IT failed before that.
+ * the node as they would share a real hub. An IT takes it with {@link #acquire()}; it stops when a
+ * test class that is not an edge IT starts ({@link StopForOtherTests}, before that class starts
+ * nodes of its own: two nodes in one JVM would share the JVM-wide meters) and when the JVM exits.
+ * Failsafe runs the edge ITs one after the other (runOrder alphabetical). An IT that stops the hub
+ * for an outage starts it again with {@link #restart()}; {@link #acquire()} starts it again if an
+ * IT failed before that.
  */
-final class EdgeTestHub {
+public final class EdgeTestHub {
   static final ObjectMapper JSON = new ObjectMapper();
-  /** How long the hub waits, unused, for the next edge IT. */
-  static final Duration IDLE = Duration.ofSeconds(20);
+  static final Set<Class<?>> USERS = Set.of(EdgeRuntimeIT.class, EdgeGatewayIT.class, EdgeOfflineIT.class);
 
   private static EdgeTestHub shared;
-  private static final ScheduledExecutorService IDLE_STOPPER = Executors.newSingleThreadScheduledExecutor(r -> {
-    Thread t = new Thread(r, "edge-test-hub-idle-stop");
-    t.setDaemon(true);
-    return t;
-  });
-  private static ScheduledFuture<?> idleStop;
 
   final NodeSettings settings;
   final ApiClient api;
@@ -62,12 +56,8 @@ final class EdgeTestHub {
         settings.hostName());
   }
 
-  /** The running shared hub, for one IT class (give it back in its @AfterAll). */
+  /** The running shared hub. */
   static synchronized EdgeTestHub acquire() throws Exception {
-    if (idleStop != null) {
-      idleStop.cancel(false);
-      idleStop = null;
-    }
     if (shared == null) {
       Map<String, Object> o = new java.util.HashMap<>(TestNodes.ownKeyspace("edge_it"));
       o.put("twinhub.host-name", "127.0.0.1");
@@ -81,18 +71,20 @@ final class EdgeTestHub {
     return shared;
   }
 
-  /** The IT is done with the hub: it stops after {@link #IDLE} unless another edge IT takes it. */
-  static synchronized void release() {
-    if (shared == null) return;
-    EdgeTestHub hub = shared;
-    if (idleStop != null) idleStop.cancel(false);
-    idleStop = IDLE_STOPPER.schedule(() -> {
-      synchronized (EdgeTestHub.class) {
-        if (idleStop == null || idleStop.isCancelled()) return;
-        idleStop = null;
-        hub.stopQuietly();
-      }
-    }, IDLE.toMillis(), TimeUnit.MILLISECONDS);
+  /** Stops the shared hub if it runs (a later {@link #acquire()} starts it again). */
+  static synchronized void stopShared() {
+    if (shared != null) shared.stopQuietly();
+  }
+
+  /**
+   * Stops the edge ITs' hub before any other test class runs (a JUnit extension registered for
+   * every class by {@code META-INF/services} and {@code junit-platform.properties}).
+   */
+  public static final class StopForOtherTests implements BeforeAllCallback {
+    @Override
+    public void beforeAll(ExtensionContext context) {
+      if (!USERS.contains(context.getRequiredTestClass())) stopShared();
+    }
   }
 
   TwinhubNode node() {
