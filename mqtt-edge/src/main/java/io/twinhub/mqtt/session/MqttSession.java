@@ -25,6 +25,7 @@ import io.twinhub.twin.domain.DeviceStatus;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.Section;
 import io.twinhub.twin.domain.Twin;
+import io.twinhub.twin.domain.TwinDelta;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.domain.TwinUpdate;
 import io.twinhub.twin.entity.DirectMethodReply;
@@ -393,6 +394,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
               Duration.ofSeconds(Math.max(0, Math.min(secondsLeft, 365L * 24 * 3600))));
           ctx.getLog().debug("{} connected from {} (session {})", clientId(), remote, sessionId);
           if (receivesCloudToDevice()) attachCloudToDevice();
+          if (subscriptions.containsKey(Subscription.DELTA)) pushDelta(); // a persistent session's delta on connect
           done();
         } else {
           IotHubError e = reply instanceof TwinReply.Rejected rej ? rej.error() : null;
@@ -590,8 +592,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       granted.add(qos);
     }
     boolean newDesired = next.containsKey(Subscription.DESIRED) && !subscriptions.containsKey(Subscription.DESIRED);
+    boolean newDelta = next.containsKey(Subscription.DELTA) && !subscriptions.containsKey(Subscription.DELTA);
     changeSubscriptions(next, nextFilters, newDesired, () -> {
       send(new SubAck(s.packetId(), granted));
+      if (newDelta) pushDelta();
       done();
     });
   }
@@ -877,6 +881,21 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     } else if (respond) {
       send(Publish.qos0(topic, payload));
     }
+  }
+
+  /**
+   * twinhub extension, like AWS IoT's shadow delta: the desired properties the device has not
+   * reported ({@link TwinDelta}, the body of {@code GET /twins/{id}/delta}), pushed when there are
+   * any. A later change is the device's to follow through desired notifications.
+   */
+  private void pushDelta() {
+    await(deps.twins().getTwin(deviceId, moduleId), (reply, err) -> {
+      if (!(reply instanceof TwinReply.Accepted a)) return; // the device can still GET its twin
+      TwinDelta delta = TwinDelta.of(a.twin().state());
+      if (delta.isEmpty()) return;
+      publishIfSubscribed(Subscription.DELTA, DeviceTopics.deltaNotification(a.twin().state().desired().version()),
+          ByteString.fromArrayUnsafe(TwinJson.toBytes(TwinJson.delta(a.twin(), delta))));
+    });
   }
 
   private void publishIfSubscribed(Subscription s, String topic, ByteString payload) {
