@@ -215,9 +215,10 @@ final class C2dFailover {
   }
 
   /**
-   * One device's cloud-to-device messages as its Paho client saw them: each delivery in order
-   * ({@code <mid>#<packet id>}, {@code +dup} for the DUP flag), which messages it PUBACKed, and the
-   * messages that came again after the PUBACK (what "exactly once" forbids).
+   * One device's cloud-to-device messages as its Paho clients saw them: each delivery in order
+   * ({@code <mid>#<packet id>}, {@code +dup} for the DUP flag), which messages it PUBACKed, the
+   * distinct ones of the current connection, and the messages that came again after their PUBACK
+   * on any connection (what "exactly once" forbids).
    */
   static final class Inbox {
     final String id;
@@ -238,6 +239,7 @@ final class C2dFailover {
     synchronized void newConnection() {
       client = null;
       unacked.clear();
+      distinct.clear();
       log.add("reconnect");
     }
 
