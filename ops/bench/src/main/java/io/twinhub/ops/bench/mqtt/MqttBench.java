@@ -4,6 +4,7 @@ import io.twinhub.ops.bench.SasTokens;
 
 import io.twinhub.ops.bench.BenchOptions;
 import io.twinhub.ops.bench.BenchResult;
+import io.twinhub.ops.bench.BenchRun;
 import io.twinhub.ops.bench.BenchTarget;
 import io.twinhub.ops.bench.JdkTools;
 import io.twinhub.ops.bench.JfrSummary;
@@ -89,7 +90,7 @@ public final class MqttBench {
 
   /** Runs one workload, prints progress and its figures. */
   public static Report run(Options o) throws Exception {
-    System.out.printf(Locale.ROOT, "%s: %s, load average %s%n", o.workload(), java.time.Instant.now(), loadAverage());
+    System.out.printf(Locale.ROOT, "%s: %s, load average %s%n", o.workload(), java.time.Instant.now(), BenchRun.loadAverage());
     Report r = switch (o.workload()) {
       case "mqtt-idle" -> idle(o);
       case "mqtt-reported" -> reported(o, false);
@@ -99,10 +100,10 @@ public final class MqttBench {
       default -> throw new IllegalArgumentException("unknown workload " + o.workload());
     };
     List<Figure> all = new ArrayList<>(r.figures());
-    all.add(new Figure("load average (1/5/15 min) at the end", loadAverage()));
+    all.add(new Figure("load average (1/5/15 min) at the end", BenchRun.loadAverage()));
     System.out.println();
     for (Figure f : all) System.out.printf(Locale.ROOT, "  %-42s %s%n", f.name(), f.value());
-    return new Report(all, r.result().withNote(r.result().note() + "; load avg " + loadAverage()));
+    return new Report(all, r.result().withNote(r.result().note() + "; load avg " + BenchRun.loadAverage()));
   }
 
   // ---------------------------------------------------------------- workloads
@@ -656,15 +657,6 @@ public final class MqttBench {
     return String.format(Locale.ROOT, "p50 %.2f ms, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f (n=%d)",
         h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(90) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
         h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0, h.getTotalCount());
-  }
-
-  static String loadAverage() {
-    try {
-      String[] p = Files.readString(Path.of("/proc/loadavg")).split(" ");
-      return p[0] + " " + p[1] + " " + p[2];
-    } catch (IOException e) {
-      return "?";
-    }
   }
 
   static int freePort() throws IOException {
