@@ -115,7 +115,7 @@ public final class KafkaFeedPublisher {
    * Producer properties unless {@link Settings#producer} says otherwise. A transaction's records
    * are sent by its commit's flush, so what counts is how few produce requests carry them: big
    * batches (kafka-clients' 16 KB held ~12 feed records, dozens of round trips per transaction)
-   * and lz4 (the JSON bodies and headers shrink several times). 2.1 × the events/s of
+   * and lz4 (the JSON bodies and headers shrink several times): 1.6–2.1 × the events/s of
    * kafka-clients' defaults (docs/BENCHMARKS.md, "Kafka").
    */
   public static final Map<String, String> PRODUCER_DEFAULTS = Map.of(
