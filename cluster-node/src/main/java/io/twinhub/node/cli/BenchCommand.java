@@ -171,7 +171,7 @@ public final class BenchCommand implements Callable<Integer> {
     String events;
     @Option(names = "--kafka-rate", paramLabel = "R", descriptionKey = "workload", description = "PATCHes/s of the latency phase (default 200)")
     String rate;
-    @Option(names = "--kafka-batch", paramLabel = "N,...", descriptionKey = "workload", description = "feed messages per transaction, at most; several: a kafka-publish row each (default: twinhub.kafka.batch-size, 500)")
+    @Option(names = "--kafka-batch", paramLabel = "N,...", descriptionKey = "workload", description = "feed messages per transaction, at most; several: a kafka-publish row each (default: twinhub.kafka.batch-size, 5000)")
     String batch;
     @Option(names = "--kafka-batch-wait", paramLabel = "10ms,...", descriptionKey = "workload", description = "how long a batch collects messages, at most (default: twinhub.kafka.batch-window, 10ms); several: a kafka-latency row each")
     String batchWait;
