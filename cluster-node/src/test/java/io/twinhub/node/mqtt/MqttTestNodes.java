@@ -142,6 +142,18 @@ public final class MqttTestNodes {
    */
   public static org.eclipse.paho.client.mqttv3.MqttClient cloudToDeviceReceiver(int port, SSLContext tls, String dev,
       List<String> arrived, List<Integer> packetIds) throws Exception {
+    return cloudToDeviceReceiver(port, tls, dev, (mid, msg) -> {
+      if (mid != null) arrived.add(mid);
+      packetIds.add(msg.getId());
+    });
+  }
+
+  /**
+   * As above, each message handed to {@code onMessage} with its {@code $.mid} (null if none). A
+   * client whose connect or subscribe fails is closed, so it never receives anything.
+   */
+  public static org.eclipse.paho.client.mqttv3.MqttClient cloudToDeviceReceiver(int port, SSLContext tls, String dev,
+      java.util.function.BiConsumer<String, org.eclipse.paho.client.mqttv3.MqttMessage> onMessage) throws Exception {
     org.eclipse.paho.client.mqttv3.MqttClient c = new org.eclipse.paho.client.mqttv3.MqttClient("ssl://" + HOST + ":" + port, dev,
         new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
     var o = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
@@ -152,14 +164,25 @@ public final class MqttTestNodes {
     o.setUserName(HOST + "/" + dev + "/?api-version=2020-09-30");
     o.setPassword(SasToken.signForDevice(HOST, dev, null, KEY1, System.currentTimeMillis() / 1000 + 3600).toCharArray());
     c.setManualAcks(true);
-    c.connect(o);
-    c.subscribe("devices/" + dev + "/messages/devicebound/#", 1, (topic, msg) -> {
-      String bag = topic.substring(topic.indexOf("/devicebound/") + "/devicebound/".length());
-      for (String kv : bag.split("&")) {
-        if (kv.startsWith("%24.mid=")) arrived.add(java.net.URLDecoder.decode(kv.substring(8), java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      c.connect(o);
+      c.subscribe("devices/" + dev + "/messages/devicebound/#", 1, (topic, msg) -> {
+        String bag = topic.substring(topic.indexOf("/devicebound/") + "/devicebound/".length());
+        String mid = null;
+        for (String kv : bag.split("&")) {
+          if (kv.startsWith("%24.mid=")) mid = java.net.URLDecoder.decode(kv.substring(8), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        onMessage.accept(mid, msg);
+      });
+    } catch (Exception e) {
+      try {
+        c.disconnectForcibly(1000, 1000);
+      } catch (Exception ignored) {
+        // not connected
       }
-      packetIds.add(msg.getId());
-    });
+      c.close(true);
+      throw e;
+    }
     return c;
   }
 }
