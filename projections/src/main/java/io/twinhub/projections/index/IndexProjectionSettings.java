@@ -26,6 +26,8 @@ import java.time.Duration;
  * @param gapTimeout        how long filling a twin's missing events from the journal may take
  * @param stateCacheSize    twins whose folded state the writer keeps in memory (saves reading it
  *                          back from the index for the next event)
+ * @param liveFeed          apply the entities' live events ({@code TwinEventFeed}) ahead of the tag reads
+ * @param liveQueue         live events waiting for the writer at most; beyond, they are left to the tag reads
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -41,7 +43,9 @@ public record IndexProjectionSettings(
     Duration behindInterval,
     int behindCap,
     Duration gapTimeout,
-    int stateCacheSize) {
+    int stateCacheSize,
+    boolean liveFeed,
+    int liveQueue) {
 
   public IndexProjectionSettings {
     if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
@@ -76,6 +80,8 @@ public record IndexProjectionSettings(
         c.getDuration("events-behind.interval"),
         c.getInt("events-behind.cap"),
         c.getDuration("gap-timeout"),
-        c.getInt("state-cache-size"));
+        c.getInt("state-cache-size"),
+        c.getBoolean("live-feed"),
+        c.getInt("live-queue"));
   }
 }
