@@ -28,6 +28,8 @@ import java.time.Duration;
  *                          back from the index for the next event)
  * @param liveFeed          apply the entities' live events ({@code TwinEventFeed}) ahead of the tag reads
  * @param liveQueue         live events waiting for the writer at most; beyond, they are left to the tag reads
+ * @param liveGapFillMaxBehind a live event whose twin misses earlier events is filled from the twin's
+ *                          journal only while its tag read is at most this many events behind
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -45,7 +47,8 @@ public record IndexProjectionSettings(
     Duration gapTimeout,
     int stateCacheSize,
     boolean liveFeed,
-    int liveQueue) {
+    int liveQueue,
+    int liveGapFillMaxBehind) {
 
   public IndexProjectionSettings {
     if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
@@ -82,6 +85,7 @@ public record IndexProjectionSettings(
         c.getDuration("gap-timeout"),
         c.getInt("state-cache-size"),
         c.getBoolean("live-feed"),
-        c.getInt("live-queue"));
+        c.getInt("live-queue"),
+        c.getInt("live-gap-fill-max-behind"));
   }
 }

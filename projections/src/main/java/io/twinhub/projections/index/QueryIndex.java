@@ -115,6 +115,7 @@ public final class QueryIndex implements TwinQueries {
   private Running startOn(TwinIndex index) {
     TwinIndexWriter writer = new TwinIndexWriter(index, codec, journal, settings, Clock.systemUTC());
     IndexProjection projection = new IndexProjection(system, journal, writer, settings).start();
+    writer.catchingUpWhen(tag -> projection.eventsBehind(tag) > settings.liveGapFillMaxBehind());
     return new Running(index, writer, projection, new QueryEngine(index, querySettings, queryThreads));
   }
 

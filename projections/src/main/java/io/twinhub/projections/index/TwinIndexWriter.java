@@ -77,6 +77,8 @@ final class TwinIndexWriter implements AutoCloseable {
   final AtomicLong liveApplied = new AtomicLong();
   final AtomicLong liveDropped = new AtomicLong();
   private final java.util.concurrent.atomic.AtomicInteger liveQueued = new java.util.concurrent.atomic.AtomicInteger();
+  /** Whether a tag's read is catching up (far behind the journal): then a live event with a gap waits for it. */
+  private volatile java.util.function.IntPredicate catchingUp = tag -> false;
   private final AtomicLong lastCommit = new AtomicLong();
   private final Recorder visibleLag = new Recorder(3);
   private long[] notYetVisible = new long[1024];
@@ -157,7 +159,10 @@ final class TwinIndexWriter implements AutoCloseable {
       thread.execute(() -> {
         liveQueued.decrementAndGet();
         try {
-          if (applyEvent(live.persistenceId(), live.sequenceNr(), live.event())) {
+          // While a tag read catches up (after a restart), twins are behind by many events: filling
+          // each from its journal on the writer thread would slow the catch-up that brings them anyway.
+          boolean fillGaps = !catchingUp.test(TwinTags.ALL.indexOf(live.tag()));
+          if (applyEvent(live.persistenceId(), live.sequenceNr(), live.event(), fillGaps)) {
             liveApplied.incrementAndGet();
             notYetVisible(live.writtenAt());
           }
@@ -172,6 +177,11 @@ final class TwinIndexWriter implements AutoCloseable {
       liveQueued.decrementAndGet();
       liveDropped.incrementAndGet();
     }
+  }
+
+  /** Tells the writer which tag reads are catching up (see {@link #offerLive}). */
+  void catchingUpWhen(java.util.function.IntPredicate tagCatchingUp) {
+    this.catchingUp = tagCatchingUp;
   }
 
   /** Makes everything applied visible and durable now (on the writer thread). */
@@ -193,10 +203,11 @@ final class TwinIndexWriter implements AutoCloseable {
 
   /** Applies one event of the journal (or the live feed); false when it was not new (skipped). */
   boolean applyEvent(EventEnvelope env) {
-    return applyEvent(env.persistenceId(), env.sequenceNr(), env.event());
+    return applyEvent(env.persistenceId(), env.sequenceNr(), env.event(), true);
   }
 
-  private boolean applyEvent(String persistenceId, long seq, Object payload) {
+  /** {@code fillGaps} false: an event with earlier ones missing is left to its tag read (counted as a dropped live event). */
+  private boolean applyEvent(String persistenceId, long seq, Object payload, boolean fillGaps) {
     TwinKey key = keyOf(persistenceId);
     if (key == null || !(payload instanceof TwinEvent event)) return false;
     Folded folded = recent.get(key);
@@ -210,6 +221,10 @@ final class TwinIndexWriter implements AutoCloseable {
       TwinRecord record = folded != null ? folded.record()
           : stored.map(TwinIndex.Stored::state).map(codec::decode).orElse(TwinRecord.EMPTY);
       if (seq > last + 1) {
+        if (!fillGaps) {
+          liveDropped.incrementAndGet();
+          return false;
+        }
         gapsFilled.incrementAndGet();
         for (EventEnvelope missing : journal.events(persistenceId, last + 1, seq - 1, settings.gapTimeout())) {
           if (missing.sequenceNr() > last && missing.sequenceNr() < seq && missing.event() instanceof TwinEvent m) {
