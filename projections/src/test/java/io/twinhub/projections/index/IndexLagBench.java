@@ -82,10 +82,12 @@ public final class IndexLagBench {
 
     IdentitySpec spec = new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(null, null), false);
     long t0 = System.nanoTime();
-    Source.range(0, devices - 1).mapAsyncUnordered(64, i -> twins.createDevice("lag-" + i, spec))
-        .runWith(Sink.ignore(), system).toCompletableFuture().get(30, TimeUnit.MINUTES);
-    System.out.printf("created %,d devices in %.1f s%n", devices, (System.nanoTime() - t0) / 1e9);
-    while (index.status().eventsBehind() != 0 || index.status().twins() < devices) Thread.sleep(500);
+    // On a loaded box some creations time out: wait for the ones that were accepted.
+    long created = Source.range(0, devices - 1).mapAsyncUnordered(64, i -> twins.createDevice("lag-" + i, spec))
+        .runWith(Sink.fold(0L, (n, r) -> r instanceof TwinReply.Accepted ? n + 1 : n), system)
+        .toCompletableFuture().get(30, TimeUnit.MINUTES);
+    System.out.printf("created %,d of %,d devices in %.1f s%n", created, devices, (System.nanoTime() - t0) / 1e9);
+    while (index.status().eventsBehind() != 0 || index.status().twins() < created) Thread.sleep(500);
     index.visibleLagSinceStart(); // drop the creation phase from the measurement
     Histogram before = index.visibleLagSinceStart();
 
