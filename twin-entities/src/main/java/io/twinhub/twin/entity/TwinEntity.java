@@ -194,6 +194,12 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   void afterDelete(TwinRecord state) {}
 
   private ReplyEffect<TwinEvent, TwinRecord> onUpdateTwin(TwinRecord s, UpdateTwin c) {
+    // Real time, not the domain clock: the gateway's deadline is wall-clock milliseconds.
+    long late = c.notAfter() == 0 ? 0 : System.currentTimeMillis() - c.notAfter();
+    if (late > 0) {
+      return reject(c.replyTo(), IotHubError.of(IotHubErrorCode.ServiceUnavailable,
+          "the twin took " + late + " ms longer than the write's admission deadline to take it; not applied, retry"));
+    }
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(

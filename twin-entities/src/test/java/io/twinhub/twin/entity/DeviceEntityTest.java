@@ -106,6 +106,21 @@ class DeviceEntityTest {
   }
 
   @Test
+  void aWritePastItsAdmissionDeadlineIsRefusedAndNotApplied() {
+    create();
+    var update = new TwinUpdate.PatchReported(doc("{\"t\":1}"));
+    long past = System.currentTimeMillis() - 1;
+    var late = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(update, null, null, past, r));
+    assertEquals(IotHubErrorCode.ServiceUnavailable, error(late.reply()));
+    assertTrue(late.hasNoEvents(), "a refused write is not journaled");
+    assertEquals(1, kit.getState().twin().state().reported().version());
+
+    long future = System.currentTimeMillis() + 600_000;
+    var inTime = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(update, null, null, future, r));
+    assertEquals(2, twin(inTime.reply()).state().reported().version());
+  }
+
+  @Test
   void aJobsUpdateOfAMissingDeviceIsRejected() {
     var r = kit.<TwinReply>runCommand(c -> new TwinCommand.UpdateTwinForJob("job-1",
         new TwinUpdate.UpdateTwin(null, doc("{\"a\":1}")), c));
