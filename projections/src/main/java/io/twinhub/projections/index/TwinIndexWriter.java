@@ -77,6 +77,9 @@ final class TwinIndexWriter implements AutoCloseable {
   final AtomicLong liveApplied = new AtomicLong();
   final AtomicLong liveDropped = new AtomicLong();
   private final java.util.concurrent.atomic.AtomicInteger liveQueued = new java.util.concurrent.atomic.AtomicInteger();
+  /** Live events waiting for the writer thread, applied in one go by one drain task (one refresh check per drain). */
+  private final java.util.concurrent.ConcurrentLinkedQueue<TwinEventFeed.Journaled> liveEvents = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.atomic.AtomicBoolean liveDrainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
   /** Whether a tag's read is catching up (far behind the journal): then a live event with a gap waits for it. */
   private volatile java.util.function.IntPredicate catchingUp = tag -> false;
   private final AtomicLong lastCommit = new AtomicLong();
@@ -155,28 +158,35 @@ final class TwinIndexWriter implements AutoCloseable {
       liveDropped.incrementAndGet();
       return;
     }
-    try {
-      thread.execute(() -> {
-        liveQueued.decrementAndGet();
-        try {
-          // While a tag read catches up (after a restart), twins are behind by many events: filling
-          // each from its journal on the writer thread would slow the catch-up that brings them anyway.
-          boolean fillGaps = !catchingUp.test(TwinTags.ALL.indexOf(live.tag()));
-          if (applyEvent(live.persistenceId(), live.sequenceNr(), live.event(), fillGaps)) {
-            liveApplied.incrementAndGet();
-            notYetVisible(live.writtenAt());
-          }
-          maybeRefresh(false);
-        } catch (RuntimeException e) {
-          liveDropped.incrementAndGet();
-          log.warn("index: live event {} of {} not applied (its tag read will bring it): {}", live.sequenceNr(),
-              live.persistenceId(), e.toString());
-        }
-      });
-    } catch (java.util.concurrent.RejectedExecutionException e) {
-      liveQueued.decrementAndGet();
-      liveDropped.incrementAndGet();
+    liveEvents.add(live);
+    if (liveDrainScheduled.compareAndSet(false, true)) {
+      try {
+        thread.execute(this::drainLive);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closed: what is queued stays unapplied, the tag reads have it
+      }
     }
+  }
+
+  private void drainLive() {
+    liveDrainScheduled.set(false); // an event added from here on schedules the next drain
+    for (TwinEventFeed.Journaled live; (live = liveEvents.poll()) != null; ) {
+      liveQueued.decrementAndGet();
+      try {
+        // While a tag read catches up (after a restart), twins are behind by many events: filling
+        // each from its journal on the writer thread would slow the catch-up that brings them anyway.
+        boolean fillGaps = !catchingUp.test(TwinTags.ALL.indexOf(live.tag()));
+        if (applyEvent(live.persistenceId(), live.sequenceNr(), live.event(), fillGaps)) {
+          liveApplied.incrementAndGet();
+          notYetVisible(live.writtenAt());
+        }
+      } catch (RuntimeException e) {
+        liveDropped.incrementAndGet();
+        log.warn("index: live event {} of {} not applied (its tag read will bring it): {}", live.sequenceNr(),
+            live.persistenceId(), e.toString());
+      }
+    }
+    maybeRefresh(false);
   }
 
   /** Tells the writer which tag reads are catching up (see {@link #offerLive}). */
@@ -313,7 +323,11 @@ final class TwinIndexWriter implements AutoCloseable {
 
   private void maybeRefresh(boolean force) {
     long now = clock.millis();
-    if (!dirty || (!force && !index.refreshRequested() && now - lastRefresh < refreshDelay)) return;
+    // A waiting read-your-writes query asks for a refresh after each one until it is satisfied:
+    // still at most one per min-refresh-interval, or each small batch would flush a segment.
+    if (!dirty || (!force && now - lastRefresh < (index.refreshRequested() ? settings.minRefreshInterval().toMillis() : refreshDelay))) {
+      return;
+    }
     long t0 = System.nanoTime();
     index.refresh();
     refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
