@@ -24,7 +24,8 @@ public record MqttSettings(
     Duration askTimeout,
     int backlog,
     Duration drainTimeout,
-    boolean compactTls) {
+    boolean compactTls,
+    boolean openSsl) {
 
   public MqttSettings {
     hostNames = List.copyOf(hostNames);
@@ -61,12 +62,22 @@ public record MqttSettings(
           case "compact" -> true;
           case "akka" -> false;
           default -> throw new IllegalArgumentException("twinhub.mqtt.tls-stage must be compact or akka");
+        },
+        switch (m.getString("tls-provider")) {
+          case "openssl" -> {
+            if (!m.getString("tls-stage").equals("compact")) {
+              throw new IllegalArgumentException("twinhub.mqtt.tls-provider = openssl needs tls-stage = compact");
+            }
+            yield true;
+          }
+          case "jdk" -> false;
+          default -> throw new IllegalArgumentException("twinhub.mqtt.tls-provider must be jdk or openssl");
         });
   }
 
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
-        askTimeout, backlog, drainTimeout, compactTls);
+        askTimeout, backlog, drainTimeout, compactTls, openSsl);
   }
 }
