@@ -25,6 +25,7 @@ public record MqttSettings(
     int backlog,
     Duration drainTimeout,
     boolean compactTls,
+    Duration throttlePause,
     boolean openSsl) {
 
   public MqttSettings {
@@ -63,6 +64,7 @@ public record MqttSettings(
           case "akka" -> false;
           default -> throw new IllegalArgumentException("twinhub.mqtt.tls-stage must be compact or akka");
         },
+        m.getDuration("throttle-pause"),
         switch (m.getString("tls-provider")) {
           case "openssl" -> {
             if (!m.getString("tls-stage").equals("compact")) {
@@ -78,6 +80,6 @@ public record MqttSettings(
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
-        askTimeout, backlog, drainTimeout, compactTls, openSsl);
+        askTimeout, backlog, drainTimeout, compactTls, throttlePause, openSsl);
   }
 }
