@@ -532,7 +532,7 @@ public final class MqttBench {
     /** Connected devices whose TLS handshake resumed an earlier session. */
     long resumed() {
       return devices.stream().filter(d -> d.connAck().isDone() && !d.connAck().isCompletedExceptionally()
-          && d.resumedTls()).count();
+          && d.connAck().join() == 0 && d.resumedTls()).count();
     }
 
     List<Figure> figures(String what) {
