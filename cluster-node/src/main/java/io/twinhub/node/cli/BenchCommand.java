@@ -121,7 +121,7 @@ public final class BenchCommand implements Callable<Integer> {
     String connectRate;
     @Option(names = "--connect-inflight", paramLabel = "K", descriptionKey = "workload", description = "connects in progress at once (default 200, storm 1000)")
     String connectInflight;
-    @Option(names = "--reconnect", paramLabel = "true|false", descriptionKey = "workload", description = "mqtt-storm: then every device connects again, resuming its TLS session (default true)")
+    @Option(names = "--reconnect", paramLabel = "true|false", descriptionKey = "workload", description = "mqtt-storm: then every device connects twice more, with a full and with a resumed TLS handshake (default true)")
     String reconnect;
     @Option(names = "--keep-alive", paramLabel = "S", descriptionKey = "workload", description = "MQTT keep-alive seconds (default 60)")
     String keepAlive;
