@@ -113,9 +113,8 @@ public final class FunctionsCommand {
 
   private int toggle(ApiOptions api, OutputOptions output, String app, String function, String action) {
     HubClient hub = api.connect();
-    output.print(hub.expectJson(hub.send("POST", "/functions/apps/" + HubClient.enc(app) + "/functions/" + HubClient.enc(function)
-        + "/" + action, "{}", Map.of())), Format.json);
-    return 0;
+    return output.printAnswer(hub, "POST", "/functions/apps/" + HubClient.enc(app) + "/functions/" + HubClient.enc(function)
+        + "/" + action, "{}", Format.json);
   }
 
   @Command(name = "invocations", description = "Recent invocations of an app, newest first: function, status, duration.")
@@ -153,8 +152,7 @@ public final class FunctionsCommand {
   @Command(name = "keys", description = "The app's function key (?code= or x-functions-key for authLevel FUNCTION).")
   int keys(@Mixin ApiOptions api, @Mixin OutputOptions output, @Parameters(paramLabel = "APP") String app) {
     HubClient hub = api.connect();
-    output.print(hub.expectJson(hub.send("GET", "/functions/apps/" + HubClient.enc(app) + "/keys", null, Map.of())), Format.json);
-    return 0;
+    return output.printAnswer(hub, "GET", "/functions/apps/" + HubClient.enc(app) + "/keys", null, Format.json);
   }
 
   @Command(name = "delete", description = "Delete an app: every version, its state and its invocation log.")
