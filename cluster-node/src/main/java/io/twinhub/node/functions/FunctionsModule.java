@@ -58,7 +58,7 @@ public final class FunctionsModule {
     java.util.Set<String> eventHubs = new java.util.HashSet<>();
     eventHubs.add(TelemetryTriggers.BUILT_IN_ENDPOINT);
     routes.forEach(r -> eventHubs.add(r.name()));
-    AppHost host = new AppHost(store, new TwinPatcher(twins, limits), new AppHost.Settings(dataDir.resolve("functions"),
+    AppHost host = new AppHost(store, new TwinPatcher(twins, limits), new RouteOutputs(system, Duration.ofSeconds(15)), new AppHost.Settings(dataDir.resolve("functions"),
         c.getDuration("refresh-interval"), c.getDuration("timeout"), c.getInt("threads"), c.getDuration("unload-grace"),
         java.util.Set.copyOf(eventHubs))).start();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "function-apps", () -> {
