@@ -162,18 +162,18 @@ public class TwinFunctions {
   }
 
   /**
-   * GET /api/hog: a leak, keeping a block of 1 MB every millisecond until the heap runs out (bad
-   * input: the invocation fails with a clear error, the node keeps serving). Admin key only; never
-   * called in a shared JVM.
+   * GET /api/hog: a leak, keeping 64 KB more every millisecond until the heap runs out (bad input:
+   * the invocation fails with a clear error, the node keeps serving). Admin key only; never called
+   * in a shared JVM.
    */
   @FunctionName("hog")
   public String hog(
       @HttpTrigger(name = "req", methods = {HttpMethod.GET}, authLevel = AuthorizationLevel.ADMIN)
       HttpRequestMessage<Optional<String>> request,
       ExecutionContext context) throws InterruptedException {
-    List<long[]> kept = new ArrayList<>();
+    List<byte[]> kept = new ArrayList<>();
     while (true) {
-      kept.add(new long[128 * 1024]);
+      kept.add(new byte[64 * 1024]);
       Thread.sleep(1);
     }
   }

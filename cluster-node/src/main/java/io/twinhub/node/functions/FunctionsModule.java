@@ -60,7 +60,8 @@ public final class FunctionsModule {
     routes.forEach(r -> eventHubs.add(r.name()));
     AppHost host = new AppHost(store, new TwinPatcher(twins, limits), new RouteOutputs(system, Duration.ofSeconds(15)), new AppHost.Settings(dataDir.resolve("functions"),
         c.getDuration("refresh-interval"), c.getDuration("timeout"), c.getInt("threads"), c.getDuration("unload-grace"),
-        java.util.Set.copyOf(eventHubs))).start();
+        java.util.Set.copyOf(eventHubs), new io.twinhub.functions.host.MemoryGuard.Settings(c.getBoolean("memory-guard.enabled"),
+            c.getDouble("memory-guard.heap-fraction"), c.getDouble("memory-guard.min-allocation-fraction")))).start();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "function-apps", () -> {
       host.close();
       return CompletableFuture.completedFuture(akka.Done.getInstance());
