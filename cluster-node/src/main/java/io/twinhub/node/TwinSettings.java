@@ -3,13 +3,20 @@ package io.twinhub.node;
 import com.typesafe.config.Config;
 import io.twinhub.twin.domain.TwinLimits;
 import io.twinhub.twin.entity.EntitySettings;
+import io.twinhub.twin.service.AdmissionLimit;
 
 import java.time.Clock;
 
 import java.time.Duration;
 
 /** The {@code twinhub.twin} config block, bound once. */
-public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sessionTimeout) {
+public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sessionTimeout,
+                           java.util.Optional<AdmissionLimit.Settings> admission, Duration admissionDeadline) {
+
+  /** The node's admission limit of gateway twin writes, if on. */
+  public AdmissionLimit newAdmissionLimit() {
+    return admission.map(AdmissionLimit::new).orElse(null);
+  }
 
   public EntitySettings entitySettings() {
     return new EntitySettings(limits, sessionTimeout, Clock.systemUTC());
@@ -28,6 +35,12 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sess
         l.getInt("max-desired-bytes"),
         l.getInt("max-reported-bytes"),
         l.getInt("max-modules-per-device"));
-    return new TwinSettings(limits, t.getDuration("ask-timeout"), t.getDuration("session-timeout"));
+    Config a = t.getConfig("admission");
+    var admission = a.getBoolean("enabled")
+        ? java.util.Optional.of(new AdmissionLimit.Settings(a.getInt("initial-limit"), a.getInt("min-limit"),
+            a.getInt("max-limit"), a.getDuration("target-latency"), a.getDouble("backoff")))
+        : java.util.Optional.<AdmissionLimit.Settings>empty();
+    return new TwinSettings(limits, t.getDuration("ask-timeout"), t.getDuration("session-timeout"), admission,
+        a.getDuration("deadline"));
   }
 }

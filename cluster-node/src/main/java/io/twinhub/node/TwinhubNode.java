@@ -131,7 +131,9 @@ public final class TwinhubNode {
       }
       awaitReady(resolved);
       io.twinhub.node.metrics.CassandraMetrics.start(system, io.micrometer.core.instrument.Metrics.globalRegistry);
-      TwinService twins = new TwinService(system, twinSettings.askTimeout());
+      TwinService twins = new TwinService(system, twinSettings.askTimeout(), twinSettings.newAdmissionLimit(),
+          twinSettings.admissionDeadline());
+      twins.admission().ifPresent(io.twinhub.node.metrics.AdmissionMetrics::register);
       CloudToDeviceService c2d = new CloudToDeviceService(system, twins, twinSettings.askTimeout());
       if (serveMqtt) DeviceGateway.start(system, twins, c2d, twinSettings.limits(), resolved);
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());

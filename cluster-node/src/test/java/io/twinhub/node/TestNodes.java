@@ -25,6 +25,7 @@ public final class TestNodes {
    */
   public static final Map<String, Object> LOADED_BOX = Map.of(
       "twinhub.twin.ask-timeout", "20s",
+      "twinhub.twin.admission.deadline", "10s",
       "twinhub.mqtt.ask-timeout", "20s");
 
   /** The product's values of what {@link #LOADED_BOX} changes. */

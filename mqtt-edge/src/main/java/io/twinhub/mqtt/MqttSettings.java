@@ -24,7 +24,8 @@ public record MqttSettings(
     Duration askTimeout,
     int backlog,
     Duration drainTimeout,
-    boolean compactTls) {
+    boolean compactTls,
+    Duration throttlePause) {
 
   public MqttSettings {
     hostNames = List.copyOf(hostNames);
@@ -61,12 +62,13 @@ public record MqttSettings(
           case "compact" -> true;
           case "akka" -> false;
           default -> throw new IllegalArgumentException("twinhub.mqtt.tls-stage must be compact or akka");
-        });
+        },
+        m.getDuration("throttle-pause"));
   }
 
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
-        askTimeout, backlog, drainTimeout, compactTls);
+        askTimeout, backlog, drainTimeout, compactTls, throttlePause);
   }
 }

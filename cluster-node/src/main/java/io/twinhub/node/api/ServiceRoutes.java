@@ -306,7 +306,7 @@ public final class ServiceRoutes extends AllDirectives {
         return complete(responses.error(RejectionErrors.toError(r.rejection())));
       }
       TwinUpdate u = ((Outcome.Accepted<TwinUpdate>) update).value();
-      return ifMatch(etag -> reply(twins.updateTwin(deviceId, moduleId, u, etag, Author.service(policy.name())),
+      return ifMatch(etag -> reply(twins.admitUpdateTwin(deviceId, moduleId, u, etag, Author.service(policy.name())),
           this::twinResponse));
     });
   }

@@ -34,7 +34,9 @@ class IfMatchRaceIT {
 
   @BeforeAll
   static void start() throws Exception {
-    hub = ApiTestNode.start(dataDir);
+    // The race is about the entity: admission must let all 50 through (its default limit would throttle some).
+    hub = ApiTestNode.start(dataDir, java.util.Map.of("twinhub.twin.admission.initial-limit", CLIENTS * 2,
+        "twinhub.twin.admission.min-limit", CLIENTS * 2));
     pool = Executors.newFixedThreadPool(CLIENTS);
   }
 

@@ -91,7 +91,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   private record Resume(Runnable action) implements Command {}
 
-  private enum Tick implements Command { CONNECT_TIMEOUT, KEEP_ALIVE, HEARTBEAT, GAP_CHECK, TOKEN_EXPIRED, STOP }
+  private enum Tick implements Command { CONNECT_TIMEOUT, KEEP_ALIVE, HEARTBEAT, GAP_CHECK, TOKEN_EXPIRED, STOP, READ_ON }
 
   private record MethodTimeout(String rid) implements Command {}
 
@@ -469,7 +469,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
         return;
       }
       TwinUpdate update = parsed.optionalValue().orElseThrow();
-      await(deps.twins().updateTwin(deviceId, moduleId, update, null,
+      await(deps.twins().admitUpdateTwin(deviceId, moduleId, update, null,
           io.twinhub.twin.domain.Author.device(deviceId, moduleId)), (reply, err) -> {
         if (reply instanceof TwinReply.Accepted a) {
           long v = a.twin().state().reported().version();
@@ -478,7 +478,13 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
           done();
         } else {
           IotHubError e = errorOf(reply, err);
-          twinResult(p, mqttStatus(e), patch.rid(), null, e);
+          if (e.status() == 429 || e.status() == 503) {
+            // Not applied because the hub is overloaded: answered now, the next packet read after a pause.
+            answer(p, DeviceTopics.twinResponse(mqttStatus(e), patch.rid()), errorBody(mqttStatus(e), e));
+            pauseReading();
+          } else {
+            twinResult(p, mqttStatus(e), patch.rid(), null, e);
+          }
         }
       });
     } else if (what instanceof DeviceTopics.MethodResponse mr) {
@@ -513,15 +519,26 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   }
 
   private void twinResult(Publish p, int status, String rid, ByteString body, IotHubError error) {
-    ByteString payload = body;
-    if (payload == null) {
-      ObjectNode e = JsonNodeFactory.instance.objectNode();
-      e.put("errorCode", error == null ? status * 1000 : error.errorCode());
-      e.put("message", error == null ? "" : error.message());
-      payload = ByteString.fromString(e.toString());
-    }
-    answer(p, DeviceTopics.twinResponse(status, rid), payload);
+    answer(p, DeviceTopics.twinResponse(status, rid), body == null ? errorBody(status, error) : body);
     done();
+  }
+
+  private static ByteString errorBody(int status, IotHubError error) {
+    ObjectNode e = JsonNodeFactory.instance.objectNode();
+    e.put("errorCode", error == null ? status * 1000 : error.errorCode());
+    e.put("message", error == null ? "" : error.message());
+    return ByteString.fromString(e.toString());
+  }
+
+  /**
+   * Back-pressure for an overloaded hub: the next packet is read only after {@code throttle-pause}
+   * (TCP holds the device's further packets meanwhile), so a device that keeps sending slows down
+   * instead of costing a refusal per packet.
+   */
+  private void pauseReading() {
+    Duration pause = deps.settings().throttlePause();
+    if (pause.isZero() || pause.isNegative()) done();
+    else timers.startSingleTimer(Tick.READ_ON, Tick.READ_ON, pause);
   }
 
   private void pubAckAndDone(Publish p) {
@@ -781,6 +798,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
         }
       }
       case TOKEN_EXPIRED -> close("SAS token expired");
+      case READ_ON -> done();
       case STOP -> {
         return Behaviors.stopped();
       }

@@ -27,14 +27,24 @@ public sealed interface TwinCommand extends TwinhubSerializable {
   /** {@code idempotent}: deleting an absent identity succeeds (used for the device→module cascade). */
   record DeleteIdentity(String ifMatch, boolean idempotent, ActorRef<TwinReply> replyTo) implements WithReply {}
 
-  /** {@code by}: who writes (journaled with the change for audit), null when unknown. */
-  record UpdateTwin(TwinUpdate update, String ifMatch, io.twinhub.twin.domain.Author by, ActorRef<TwinReply> replyTo)
-      implements WithReply {
+  /**
+   * {@code by}: who writes (journaled with the change for audit), null when unknown.
+   * {@code notAfter}: epoch milliseconds after which the entity refuses the write (ServiceUnavailable)
+   * instead of applying it, 0 = no deadline. A gateway admitted it under a deadline shorter than its
+   * ask timeout, so a write it stopped waiting for is never applied behind its back because it
+   * queued (only one whose journal write had already started can be).
+   */
+  record UpdateTwin(TwinUpdate update, String ifMatch, io.twinhub.twin.domain.Author by, long notAfter,
+                    ActorRef<TwinReply> replyTo) implements WithReply {
     @com.fasterxml.jackson.annotation.JsonCreator
     public UpdateTwin {}
 
+    public UpdateTwin(TwinUpdate update, String ifMatch, io.twinhub.twin.domain.Author by, ActorRef<TwinReply> replyTo) {
+      this(update, ifMatch, by, 0L, replyTo);
+    }
+
     public UpdateTwin(TwinUpdate update, String ifMatch, ActorRef<TwinReply> replyTo) {
-      this(update, ifMatch, null, replyTo);
+      this(update, ifMatch, null, 0L, replyTo);
     }
   }
 

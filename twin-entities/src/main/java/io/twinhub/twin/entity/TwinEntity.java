@@ -7,6 +7,7 @@ import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
 import akka.persistence.typed.javadsl.CommandHandlerWithReplyBuilderByState;
+import akka.persistence.typed.javadsl.EffectBuilder;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.ReplyEffect;
@@ -46,6 +47,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   protected final ActorContext<TwinCommand> context;
   protected final TimerScheduler<TwinCommand> timers;
   private final Duration sessionTimeout;
+  private final TwinEventFeed feed;
+  private final String tag;
 
   /** Desired changes kept for a device that is connected but not attached here (see {@link #undelivered}). */
   static final int MAX_UNDELIVERED = 32;
@@ -78,6 +81,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     this.sessionTimeout = settings.sessionTimeout();
     this.context = context;
     this.timers = timers;
+    this.feed = TwinEventFeed.get(context.getSystem());
+    this.tag = TwinTags.forDevice(deviceId);
   }
 
   // What differs between a device and a module.
@@ -141,7 +146,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
 
   @Override
   public Set<String> tagsFor(TwinEvent event) {
-    return Set.of(TwinTags.forDevice(deviceId));
+    return Set.of(tag);
   }
 
   @Override
@@ -165,7 +170,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().identity().update(c.spec(), c.ifMatch(), at).fold(
-        identity -> Effect().persist(updated(identity, at))
+        identity -> persist(updated(identity, at))
             .thenRun(after -> {
               if (identity.status() == DeviceStatus.DISABLED) closeSession("identity disabled");
             })
@@ -178,7 +183,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
       return c.idempotent() ? Effect().reply(c.replyTo(), new TwinReply.Accepted(null, null)) : reject(c.replyTo(), notFound());
     }
     return s.twin().identity().checkDelete(c.ifMatch()).fold(
-        ok -> Effect().persist(deleted(s, clock.instant()))
+        ok -> persist(deleted(s, clock.instant()))
             .thenRun(after -> closeSession("identity deleted"))
             .thenRun(this::afterDelete)
             .thenReply(c.replyTo(), after -> new TwinReply.Accepted(s.twin(), s.modules())),
@@ -189,10 +194,16 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   void afterDelete(TwinRecord state) {}
 
   private ReplyEffect<TwinEvent, TwinRecord> onUpdateTwin(TwinRecord s, UpdateTwin c) {
+    // Real time, not the domain clock: the gateway's deadline is wall-clock milliseconds.
+    long late = c.notAfter() == 0 ? 0 : System.currentTimeMillis() - c.notAfter();
+    if (late > 0) {
+      return reject(c.replyTo(), IotHubError.of(IotHubErrorCode.ServiceUnavailable,
+          "the twin took " + late + " ms longer than the write's admission deadline to take it; not applied, retry"));
+    }
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(
-        next -> Effect().persist(TwinEvent.of(c.update(), versionsOf(next), at, c.by()))
+        next -> persist(TwinEvent.of(c.update(), versionsOf(next), at, c.by()))
             .thenRun(after -> {
               notifyDesired(c.update(), after);
             })
@@ -205,7 +216,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (s.appliedJob(c.jobId())) return Effect().reply(c.replyTo(), view(s)); // a repeat: already done
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), null, at, limits).fold(
-        next -> Effect().persist(new TwinEvent.TwinPatched(c.update().tagsPatch(), c.update().desiredPatch(),
+        next -> persist(new TwinEvent.TwinPatched(c.update().tagsPatch(), c.update().desiredPatch(),
                 versionsOf(next), at, c.jobId()))
             .thenRun(after -> notifyDesired(c.update(), after))
             .thenReply(c.replyTo(), this::view),
@@ -309,7 +320,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
       return replyTo == null ? Effect().noReply()
           : Effect().reply(replyTo, new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
     }
-    var persist = Effect().persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, clock.instant()));
+    var persist = persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, clock.instant()));
     return replyTo == null ? persist.thenNoReply() : persist.thenReply(replyTo, this::view);
   }
 
@@ -345,8 +356,17 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     timers.cancel(ExpireSession.class);
   }
 
+  /**
+   * Journals {@code event}; once acknowledged, also tells the live subscribers ({@link TwinEventFeed})
+   * with its sequence number, so query indexes and feeds see it without the tag read-back.
+   */
+  protected EffectBuilder<TwinEvent, TwinRecord> persist(TwinEvent event) {
+    return Effect().persist(event).thenRun(after -> feed.publish(new TwinEventFeed.Journaled(
+        persistenceId().id(), lastSequenceNumber(context), tag, event, System.currentTimeMillis())));
+  }
+
   protected ReplyEffect<TwinEvent, TwinRecord> persistAndReply(TwinEvent event, ActorRef<TwinReply> replyTo) {
-    return Effect().persist(event).thenReply(replyTo, this::view);
+    return persist(event).thenReply(replyTo, this::view);
   }
 
   protected ReplyEffect<TwinEvent, TwinRecord> reject(ActorRef<TwinReply> replyTo, IotHubError error) {

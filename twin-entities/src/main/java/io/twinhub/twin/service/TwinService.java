@@ -48,6 +48,10 @@ public final class TwinService {
 
   private final ClusterSharding sharding;
   private final Duration askTimeout;
+  /** Gateway twin writes in flight on this node; null: unbounded (tests, tools). */
+  private final AdmissionLimit admission;
+  /** An admitted write not started by its entity within this is refused there, never applied later. */
+  private final Duration admissionDeadline;
   private final SecureRandom random = new SecureRandom();
   /**
    * Timers by operation and outcome, registered once: building the meter id and finding the meter
@@ -56,8 +60,28 @@ public final class TwinService {
   private final ConcurrentHashMap<String, Timer> timers = new ConcurrentHashMap<>();
 
   public TwinService(ActorSystem<?> system, Duration askTimeout) {
+    this(system, askTimeout, null, Duration.ZERO);
+  }
+
+  /**
+   * With admission control of the gateways' twin writes ({@link #updateTwin}): beyond
+   * {@code admission}'s limit a write is refused at once with ThrottlingException (429), and an
+   * admitted one carries a deadline ({@code now + deadline}, below the ask timeout) after which its
+   * entity refuses it instead of applying it late.
+   */
+  public TwinService(ActorSystem<?> system, Duration askTimeout, AdmissionLimit admission, Duration deadline) {
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
+    this.admission = admission;
+    this.admissionDeadline = deadline;
+    if (admission != null && (deadline.isZero() || deadline.isNegative() || deadline.compareTo(askTimeout) >= 0)) {
+      throw new IllegalArgumentException("the admission deadline must be > 0 and below the ask timeout " + askTimeout);
+    }
+  }
+
+  /** The node's admission limit of twin writes, if any. */
+  public Optional<AdmissionLimit> admission() {
+    return Optional.ofNullable(admission);
   }
 
   public CompletionStage<TwinReply> getTwin(String deviceId, String moduleId) {
@@ -71,8 +95,45 @@ public final class TwinService {
   /** A twin write by {@code by}, who is journaled with the change (audit, twin history). */
   public CompletionStage<TwinReply> updateTwin(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
                                                io.twinhub.twin.domain.Author by) {
-    return ask(update instanceof TwinUpdate.PatchReported ? "patchReported" : "updateTwin", deviceId, moduleId,
-        r -> new TwinCommand.UpdateTwin(update, ifMatch, by, r));
+    return ask(operation(update), deviceId, moduleId, r -> new TwinCommand.UpdateTwin(update, ifMatch, by, r));
+  }
+
+  private static String operation(TwinUpdate update) {
+    return update instanceof TwinUpdate.PatchReported ? "patchReported" : "updateTwin";
+  }
+
+  /**
+   * A twin write of a device or back end (the gateways' REST PATCH/PUT twin and MQTT reported
+   * patch), through the node's admission control when it has one: beyond the limit of writes in
+   * flight it is refused at once with ThrottlingException (429) and never reaches the entity; an
+   * admitted one carries a deadline after which the entity refuses it (503, not applied) rather
+   * than applying it after the gateway stopped waiting. The hub's own writes (configurations,
+   * jobs, functions) bound their concurrency themselves and use {@link #updateTwin}.
+   */
+  public CompletionStage<TwinReply> admitUpdateTwin(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
+                                                    io.twinhub.twin.domain.Author by) {
+    if (admission == null) return updateTwin(deviceId, moduleId, update, ifMatch, by);
+    IotHubError invalid = checkIds(deviceId, moduleId);
+    if (invalid != null) return done(new TwinReply.Rejected(invalid));
+    if (!admission.tryAcquire()) {
+      // Refused before anything is queued: the entity never sees it, so it is never applied.
+      TwinReply refused = new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ThrottlingException,
+          "the hub is at its limit of " + admission.limit() + " twin writes in flight on this node; not applied, retry later"));
+      record(operation(update), refused, 0);
+      return done(refused);
+    }
+    long start = System.nanoTime();
+    long notAfter = System.currentTimeMillis() + admissionDeadline.toMillis();
+    return ask(operation(update), deviceId, moduleId, r -> new TwinCommand.UpdateTwin(update, ifMatch, by, notAfter, r))
+        .thenApplyAsync(reply -> {
+          admission.release(System.nanoTime() - start, reply instanceof TwinReply.Rejected rej && overloaded(rej.error()));
+          return reply;
+        }, INLINE);
+  }
+
+  /** An answer that shows the node is overloaded: refused by its deadline, or no answer in time (both 503). */
+  private static boolean overloaded(IotHubError e) {
+    return e.code() == IotHubErrorCode.ServiceUnavailable;
   }
 
   /** A job's twin update: applied once per job id, a repeat answered from state (see {@link TwinCommand.UpdateTwinForJob}). */
@@ -195,7 +256,8 @@ public final class TwinService {
           TwinReply reply = failure == null ? answer
               : new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,
                   (moduleId == null ? "device " + deviceId : "module " + deviceId + "/" + moduleId)
-                      + " did not answer within " + askTimeout.toMillis() + " ms; retry"));
+                      + " did not answer within " + askTimeout.toMillis() + " ms; a write's outcome is unknown"
+                      + " (read the twin's $version before retrying it)"));
           record(operation, reply, System.nanoTime() - start);
           return reply;
         }, INLINE);

@@ -46,6 +46,30 @@ class DeviceEntityTest {
   }
 
   @Test
+  void everyJournaledEventIsToldToTheLiveSubscribersWithItsSequenceNumber() {
+    var probe = testKit.<TwinEventFeed.Journaled>createTestProbe();
+    TwinEventFeed.subscribe(testKit.system(), probe.getRef());
+    TwinEventFeed feed = TwinEventFeed.get(testKit.system());
+    probe.awaitAssert(java.time.Duration.ofSeconds(10), () -> {
+      assertTrue(feed.subscriberCount() >= 1);
+      return null;
+    });
+    create();
+    kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(new TwinUpdate.PatchDesired(doc("{\"a\":1}")), null, r));
+    kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(new TwinUpdate.PatchDesired(doc("{\"a\":1}")), "\"no-such-etag\"", r));
+    // The messages went through Jackson (serialize-messages = on), as to a subscriber on another node.
+    var first = probe.receiveMessage();
+    assertEquals("Device|dev1", first.persistenceId());
+    assertEquals(1, first.sequenceNr());
+    assertEquals(TwinTags.forDevice("dev1"), first.tag());
+    assertInstanceOf(TwinEvent.DeviceCreated.class, first.event());
+    var second = probe.receiveMessage();
+    assertEquals(2, second.sequenceNr());
+    assertEquals(2, assertInstanceOf(TwinEvent.DesiredPatched.class, second.event()).versions().desiredVersion());
+    probe.expectNoMessage(java.time.Duration.ofMillis(300)); // the rejected PATCH journaled nothing
+  }
+
+  @Test
   void createsDeviceWithEmptyTwinAtVersionOne() {
     var result = create();
     Twin t = twin(result.reply());
@@ -79,6 +103,21 @@ class DeviceEntityTest {
     var plain = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(update, null, r));
     assertNull(assertInstanceOf(TwinEvent.TwinPatched.class, plain.event()).jobId());
     assertEquals(java.util.List.of("job-1", "job-2"), kit.getState().jobIds());
+  }
+
+  @Test
+  void aWritePastItsAdmissionDeadlineIsRefusedAndNotApplied() {
+    create();
+    var update = new TwinUpdate.PatchReported(doc("{\"t\":1}"));
+    long past = System.currentTimeMillis() - 1;
+    var late = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(update, null, null, past, r));
+    assertEquals(IotHubErrorCode.ServiceUnavailable, error(late.reply()));
+    assertTrue(late.hasNoEvents(), "a refused write is not journaled");
+    assertEquals(1, kit.getState().twin().state().reported().version());
+
+    long future = System.currentTimeMillis() + 600_000;
+    var inTime = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(update, null, null, future, r));
+    assertEquals(2, twin(inTime.reply()).state().reported().version());
   }
 
   @Test

@@ -166,6 +166,9 @@ public final class MqttBench {
     List<Figure> out = new ArrayList<>();
     BenchResult result;
     Recorder latency = new Recorder(60_000_000L, 3);
+    // By answer: accepted (204 / PUBACK) and refused (429, 503, ...), so goodput's latency shows apart from refusals'.
+    Recorder acceptedLatency = new Recorder(60_000_000L, 3);
+    Recorder refusedLatency = new Recorder(60_000_000L, 3);
     ConcurrentHashMap<Integer, Long> sentAt = new ConcurrentHashMap<>();
     Map<String, LongAdder> statuses = new ConcurrentHashMap<>();
     LongAdder done = new LongAdder();
@@ -213,6 +216,8 @@ public final class MqttBench {
 
       private void complete(String status, long nanos) {
         latency.recordValue(Math.min(nanos / 1000, 60_000_000L));
+        (status.equals("204") || status.equals("PUBACK") ? acceptedLatency : refusedLatency)
+            .recordValue(Math.min(nanos / 1000, 60_000_000L));
         statuses.computeIfAbsent(status, s -> new LongAdder()).increment();
         done.increment();
         if (closedLoop && running) sendNext[0].run();
@@ -230,6 +235,8 @@ public final class MqttBench {
       drive(o, sendNext[0], closedLoop, o.warmup());
       Thread.sleep(500);
       latency.reset();
+      acceptedLatency.reset();
+      refusedLatency.reset();
       statuses.clear();
       done.reset();
       NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
@@ -254,6 +261,12 @@ public final class MqttBench {
       out.add(new Figure(what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)", completed * 1e9 / elapsed,
           completed, elapsed / 1e9, closedLoop ? o.concurrency() + " in flight" : "offered " + o.rate() + "/s")));
       out.add(new Figure(what + " latency", latencyLine(h)));
+      Histogram ok = acceptedLatency.getIntervalHistogram();
+      Histogram no = refusedLatency.getIntervalHistogram();
+      long good0 = answeredGood(statuses, plainBroker);
+      out.add(new Figure("goodput (accepted answers)", String.format(Locale.ROOT, "%.0f /s", good0 * 1e9 / elapsed)));
+      out.add(new Figure("latency of accepted", latencyLine(ok)));
+      out.add(new Figure("latency of refused", latencyLine(no)));
       out.add(new Figure("answers", answered.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
           .sorted().collect(Collectors.joining(" ")) + "; unanswered at the end " + Math.max(0, sentAt.size() - lost0)));
       if (cpu > 0) {
@@ -271,6 +284,11 @@ public final class MqttBench {
       if (profiling) printProfile(o);
     }
     return new Report(out, result);
+  }
+
+  private static long answeredGood(Map<String, LongAdder> statuses, boolean plainBroker) {
+    LongAdder a = statuses.get(plainBroker ? "PUBACK" : "204");
+    return a == null ? 0 : a.sum();
   }
 
   /** JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase. */

@@ -1,0 +1,112 @@
+package io.twinhub.twin.service;
+
+import java.time.Duration;
+
+/**
+ * A node's budget of twin writes in flight (admitted, not yet answered by their entity), adapted
+ * by AIMD on the latency of the answers: a write is admitted only while fewer than {@link #limit()}
+ * are in flight, so the journal's queue, and with it the latency of every admitted write, stays
+ * bounded; the rest is refused at once (ThrottlingException) instead of queueing behind it.
+ *
+ * <p>Why adaptive: the node's capacity (journal writes per second) swings by 2× with what else
+ * runs on the machine and with the Cassandra cluster behind it, so a fixed limit is either too low
+ * (idle capacity) or too high (seconds of queueing). The limit grows by one per limit's worth of
+ * answers within {@code targetLatency} while it is in use, and shrinks by {@code backoff} when an
+ * answer took longer or showed overload, at most once per round of the writes that were in flight
+ * when it last shrank (those were admitted under the old limit and say nothing about the new).
+ * Queueing delay is then about {@code targetLatency}: by Little's law the limit settles near
+ * capacity × targetLatency, which keeps the journal busy (goodput at capacity) as long as that is
+ * above the concurrency the journal needs to be saturated.
+ *
+ * <p>Pure: the caller measures latency; thread-safe (one lock, a few field updates per request).
+ */
+public final class AdmissionLimit {
+
+  /**
+   * @param initialLimit  the limit at start
+   * @param minLimit      never below (the journal's batching needs some concurrency)
+   * @param maxLimit      never above: bounds the queue when latency says nothing yet (a burst after idle)
+   * @param targetLatency an answer slower than this shrinks the limit
+   * @param backoff       the factor a shrink multiplies the limit by, in (0, 1)
+   */
+  public record Settings(int initialLimit, int minLimit, int maxLimit, Duration targetLatency, double backoff) {
+    public Settings {
+      if (minLimit < 1 || maxLimit < minLimit || initialLimit < minLimit || initialLimit > maxLimit) {
+        throw new IllegalArgumentException("admission limits must satisfy 1 <= min-limit <= initial-limit <= max-limit");
+      }
+      if (!(backoff > 0 && backoff < 1)) throw new IllegalArgumentException("admission backoff must be in (0, 1)");
+      if (targetLatency.isNegative() || targetLatency.isZero()) throw new IllegalArgumentException("target-latency must be > 0");
+    }
+
+    /** A fixed limit (min = initial = max): nothing adapts. */
+    public static Settings fixed(int limit) {
+      return new Settings(limit, limit, limit, Duration.ofSeconds(1), 0.5);
+    }
+  }
+
+  private final Settings settings;
+  private final long targetNanos;
+  private double limit;
+  private int inFlight;
+  /** Answers seen so far. */
+  private long answers;
+  /** No shrink before this many answers: the writes in flight at the last shrink must be answered first. */
+  private long shrinkAfter;
+  private long refused;
+
+  public AdmissionLimit(Settings settings) {
+    this.settings = settings;
+    this.targetNanos = settings.targetLatency().toNanos();
+    this.limit = settings.initialLimit();
+  }
+
+  /** Admits one write if fewer than the limit are in flight; each admitted write must be {@link #release}d once. */
+  public synchronized boolean tryAcquire() {
+    if (inFlight >= (int) limit) {
+      refused++;
+      return false;
+    }
+    inFlight++;
+    return true;
+  }
+
+  /**
+   * An admitted write was answered.
+   *
+   * @param latencyNanos admission → answer
+   * @param overloaded   the answer itself shows overload (no answer in time, refused by its deadline)
+   */
+  public synchronized void release(long latencyNanos, boolean overloaded) {
+    if (inFlight == 0) throw new IllegalStateException("release without an admitted write");
+    boolean wasFull = inFlight >= (int) limit;
+    inFlight--;
+    answers++;
+    if (overloaded || latencyNanos > targetNanos) {
+      if (answers >= shrinkAfter) {
+        limit = Math.max(settings.minLimit(), limit * settings.backoff());
+        shrinkAfter = answers + inFlight + 1;
+      }
+    } else if (wasFull || (inFlight + 1) * 2 >= limit) {
+      // In use (at least half of it) and fast enough: about one more per round of answers (additive increase).
+      limit = Math.min(settings.maxLimit(), limit + 1.0 / limit);
+    }
+  }
+
+  /** Writes that may be in flight now. */
+  public synchronized int limit() {
+    return (int) limit;
+  }
+
+  public synchronized int inFlight() {
+    return inFlight;
+  }
+
+  /** Writes refused since start. */
+  public synchronized long refused() {
+    return refused;
+  }
+
+  public Settings settings() {
+    return settings;
+  }
+}
