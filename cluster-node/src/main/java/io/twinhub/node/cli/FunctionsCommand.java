@@ -178,7 +178,7 @@ public final class FunctionsCommand {
     return 0;
   }
 
-  @Command(name = "settings", description = {"App settings: what %Name% in a binding's eventHubName resolves to, and what the code",
+  @Command(name = "settings", description = {"App settings: what %%Name%% in a binding's eventHubName resolves to, and what the code",
       "gets as @BindingName(\"AppSettings\") Map<String, String>. Without options: show them. A change reloads the app."})
   int settings(@Mixin ApiOptions api, @Mixin OutputOptions output, @Parameters(paramLabel = "APP") String app,
                @Option(names = "--set", paramLabel = "NAME=VALUE", description = "set a setting (repeatable)") java.util.List<String> set,
