@@ -64,6 +64,17 @@ class FunctionsIT {
       assertEquals(400, refused.status(), refused::toString);
       assertEquals(400004, refused.errorCode(), refused::toString);
       assertTrue(refused.errorMessage().contains("holds no function"), refused::toString);
+      // An unknown binding, and an @EventHubOutput to no route: clear 400s at publish too.
+      ApiClient.Reply blob = api.sendBytes("PUT", "/functions/apps/blobby?" + ApiClient.API_VERSION, compiled(dir.resolve("blob"), """
+          public void onBlob(@BlobTrigger(name = "b", path = "c/{name}", connection = "Storage") String b) {}"""), JAR);
+      assertEquals(400, blob.status(), blob::toString);
+      assertTrue(blob.errorMessage().contains("@BlobTrigger on trigger is not supported by twinhub"), blob::toString);
+      ApiClient.Reply nowhere = api.sendBytes("PUT", "/functions/apps/nowhere?" + ApiClient.API_VERSION, compiled(dir.resolve("out"), """
+          @EventHubOutput(name = "$return", eventHubName = "nowhere", connection = "c")
+          public String relay(@EventHubTrigger(name = "m", eventHubName = "messages/events", connection = "c",
+              cardinality = Cardinality.ONE) String m) { return m; }"""), JAR);
+      assertEquals(400, nowhere.status(), nowhere::toString);
+      assertTrue(nowhere.errorMessage().contains("names eventHubName 'nowhere', which is not a route"), nowhere::toString);
       // Management needs a service token like the rest of the API.
       assertEquals(401, api.sendBytes("GET", "/functions/apps?" + ApiClient.API_VERSION, null, NO_AUTH).status());
 
@@ -224,6 +235,27 @@ class FunctionsIT {
       assertEquals(2, api.get("/functions/apps/sample").json().path("version").asInt());
       assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status());
     }
+  }
+
+  /** A JAR of class app.Fn with {@code method} as its one function ("fn"), compiled against the Azure Functions library. */
+  private static byte[] compiled(Path dir, String method) throws Exception {
+    Path src = dir.resolve("src/app/Fn.java");
+    Files.createDirectories(src.getParent());
+    Files.writeString(src, "package app;\nimport com.microsoft.azure.functions.*;\nimport com.microsoft.azure.functions.annotation.*;\n"
+        + "public class Fn {\n  @FunctionName(\"fn\")\n" + method + "\n}\n");
+    Path classes = Files.createDirectories(dir.resolve("classes"));
+    String cp = java.util.stream.Stream.of(com.microsoft.azure.functions.annotation.FunctionName.class,
+            com.microsoft.azure.functions.ExecutionContext.class)
+        .map(c -> c.getProtectionDomain().getCodeSource().getLocation().getPath()).distinct()
+        .reduce((a, b) -> a + java.io.File.pathSeparator + b).orElseThrow();
+    assertEquals(0, javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), "-cp", cp,
+        src.toString()), "compiles");
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (JarOutputStream jar = new JarOutputStream(out)) {
+      jar.putNextEntry(new ZipEntry("app/Fn.class"));
+      jar.write(Files.readAllBytes(classes.resolve("app/Fn.class")));
+    }
+    return out.toByteArray();
   }
 
   private static List<JsonNode> ndjson(ApiClient api, String pathAndQuery) throws Exception {
