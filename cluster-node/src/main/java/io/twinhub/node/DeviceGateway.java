@@ -1,9 +1,14 @@
 package io.twinhub.node;
 
+import akka.Done;
+import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Adapter;
 import com.typesafe.config.Config;
 import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.Gauge;
+import io.micrometer.core.instrument.Meter;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.core.instrument.Metrics;
 import io.twinhub.mqtt.MqttGateway;
 import io.twinhub.mqtt.MqttSettings;
@@ -16,6 +21,7 @@ import io.twinhub.twin.service.TwinService;
 import java.nio.file.Path;
 import java.time.Clock;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -37,10 +43,18 @@ final class DeviceGateway {
       MqttGateway gateway = MqttGateway.start(system, twins, c2d, tls.serverSslContext(), MqttSettings.from(c), limits,
               SharedAccessPolicies.loadOrCreate(s.dataDir()))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
-      Gauge.builder("twinhub.mqtt.sessions", gateway, MqttGateway::sessionCount)
-          .description("connected MQTT sessions on this node").register(Metrics.globalRegistry);
-      FunctionCounter.builder("twinhub.mqtt.connections.accepted", gateway, MqttGateway::acceptedConnections)
-          .description("TCP connections the MQTT gateway accepted").register(Metrics.globalRegistry);
+      MeterRegistry registry = Metrics.globalRegistry;
+      List<Meter> meters = List.of(
+          Gauge.builder("twinhub.mqtt.sessions", gateway, MqttGateway::sessionCount)
+              .description("connected MQTT sessions on this node").register(registry),
+          FunctionCounter.builder("twinhub.mqtt.connections.accepted", gateway, MqttGateway::acceptedConnections)
+              .description("TCP connections the MQTT gateway accepted").register(registry));
+      // The registry is the JVM's and outlives the node: a node started later in the same JVM (tests,
+      // a restart in-process) would otherwise find these registered and keep reading this gateway.
+      CoordinatedShutdown.get(Adapter.toClassic(system)).addTask(CoordinatedShutdown.PhaseServiceStop(), "mqtt-meters", () -> {
+        meters.forEach(registry::remove);
+        return CompletableFuture.completedFuture(Done.getInstance());
+      });
       return gateway;
     } catch (Exception e) {
       Throwable cause = e instanceof java.util.concurrent.ExecutionException && e.getCause() != null ? e.getCause() : e;

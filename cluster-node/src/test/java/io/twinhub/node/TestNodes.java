@@ -15,7 +15,27 @@ public final class TestNodes {
   private TestNodes() {}
 
   public static TwinhubNode start(Path dataDir) throws IOException {
-    return TwinhubNode.start(settings(dataDir, Map.of()));
+    return startOnFreePorts(() -> settings(dataDir, Map.of()));
+  }
+
+  /** Settings that pick their ports anew each time they are made (as {@link #settings} does). */
+  public interface FreshSettings {
+    NodeSettings make() throws IOException;
+  }
+
+  /**
+   * Starts a node on the free ports {@code settings} picks, and on new ones when another process
+   * took one between the pick and the bind (a box shared by several builds): the node refuses a
+   * taken port before it starts anything, so a second try starts clean.
+   */
+  public static TwinhubNode startOnFreePorts(FreshSettings settings) throws IOException {
+    for (int attempt = 1; ; attempt++) {
+      try {
+        return TwinhubNode.start(settings.make());
+      } catch (NodeStartException e) {
+        if (attempt == 3 || !String.valueOf(e.getMessage()).contains("already in use")) throw e;
+      }
+    }
   }
 
   /**

@@ -104,6 +104,14 @@ class TwinPersistenceIT {
     } finally {
       node.stop().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }
+    // Its gauges leave the JVM-wide registries with it: the node started next registers its own
+    // (a name already there would be ignored, and /metrics would read the stopped node).
+    for (String name : List.of("twinhub.mqtt.sessions", "twinhub.mqtt.connections.accepted", "twinhub.amqp.connections")) {
+      assertTrue(io.micrometer.core.instrument.Metrics.globalRegistry.find(name).meters().isEmpty(), name + " removed at the stop");
+    }
+    for (String name : List.of("twinhub.sharding.entities", "twinhub.sharding.shards")) {
+      assertTrue(io.twinhub.node.metrics.NodeMetrics.registry().find(name).meters().isEmpty(), name + " removed at the stop");
+    }
 
     TwinhubNode restarted = TestNodes.start(dataDir);
     try {

@@ -36,15 +36,13 @@ public final class DeploymentCommand {
     if (condition != null) body.put("targetCondition", condition);
     if (priority != null) body.put("priority", priority);
     HubClient hub = api.connect();
-    output.print(hub.expectJson(hub.send("PUT", "/configurations/" + HubClient.enc(id), body.toString(), Map.of())), Format.json);
-    return 0;
+    return output.printAnswer(hub, "PUT", "/configurations/" + HubClient.enc(id), body.toString(), Format.json);
   }
 
   @Command(name = "show", description = "Show a deployment with its metrics (targeted, applied, reported successful/failed, custom).")
   int show(@Mixin ApiOptions api, @Mixin OutputOptions output, @Parameters(paramLabel = "ID") String id) {
     HubClient hub = api.connect();
-    output.print(hub.expectJson(hub.send("GET", "/configurations/" + HubClient.enc(id), null, Map.of())), Format.json);
-    return 0;
+    return output.printAnswer(hub, "GET", "/configurations/" + HubClient.enc(id), null, Format.json);
   }
 
   @Command(name = "list", description = "List deployments and configurations with their system metrics.")

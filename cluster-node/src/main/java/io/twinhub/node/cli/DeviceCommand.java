@@ -31,15 +31,13 @@ public final class DeviceCommand {
       if (edge) body.putArray("parentScopes").add(scope);
       else body.put("deviceScope", scope);
     }
-    output.print(hub.expectJson(hub.send("PUT", "/devices/" + HubClient.enc(id), body.toString(), Map.of())), Format.json);
-    return 0;
+    return output.printAnswer(hub, "PUT", "/devices/" + HubClient.enc(id), body.toString(), Format.json);
   }
 
   @Command(name = "get", description = "Show a device identity.")
   int get(@Mixin ApiOptions api, @Mixin OutputOptions output, @Parameters(paramLabel = "ID") String id) {
     HubClient hub = api.connect();
-    output.print(hub.expectJson(hub.send("GET", "/devices/" + HubClient.enc(id), null, Map.of())), Format.json);
-    return 0;
+    return output.printAnswer(hub, "GET", "/devices/" + HubClient.enc(id), null, Format.json);
   }
 
   @Command(name = "delete", description = "Delete a device identity and its twin.")
@@ -57,7 +55,6 @@ public final class DeviceCommand {
   int list(@Mixin ApiOptions api, @Mixin OutputOptions output,
            @Option(names = "--top", paramLabel = "N", defaultValue = "100", description = "at most N (default ${DEFAULT-VALUE}, at most 1000)") int top) {
     HubClient hub = api.connect();
-    output.print(hub.expectJson(hub.send("GET", "/devices?top=" + top, null, Map.of())), Format.table);
-    return 0;
+    return output.printAnswer(hub, "GET", "/devices?top=" + top, null, Format.table);
   }
 }

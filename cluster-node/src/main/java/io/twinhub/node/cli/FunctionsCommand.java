@@ -113,9 +113,8 @@ public final class FunctionsCommand {
 
   private int toggle(ApiOptions api, OutputOptions output, String app, String function, String action) {
     HubClient hub = api.connect();
-    output.print(hub.expectJson(hub.send("POST", "/functions/apps/" + HubClient.enc(app) + "/functions/" + HubClient.enc(function)
-        + "/" + action, "{}", Map.of())), Format.json);
-    return 0;
+    return output.printAnswer(hub, "POST", "/functions/apps/" + HubClient.enc(app) + "/functions/" + HubClient.enc(function)
+        + "/" + action, "{}", Format.json);
   }
 
   @Command(name = "invocations", description = "Recent invocations of an app, newest first: function, status, duration.")
@@ -163,8 +162,7 @@ public final class FunctionsCommand {
     if (function == null) {
       if (add != null || delete != null) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
           "--add and --delete need the FUNCTION");
-      output.print(hub.expectJson(hub.send("GET", base + "/keys", null, Map.of())), Format.json);
-      return 0;
+      return output.printAnswer(hub, "GET", base + "/keys", null, Format.json);
     }
     String keys = base + "/functions/" + HubClient.enc(function) + "/keys";
     if (add != null) {

@@ -131,8 +131,7 @@ public final class JobCommand {
   @Command(name = "cancel", description = "Cancel a job: no further device is started.")
   int cancel(@Mixin ApiOptions api, @Mixin OutputOptions output, @Parameters(paramLabel = "ID") String id) {
     HubClient hub = api.connect();
-    output.print(hub.expectJson(hub.send("POST", "/jobs/v2/" + HubClient.enc(id) + "/cancel", "{}", Map.of())), Format.json);
-    return 0;
+    return output.printAnswer(hub, "POST", "/jobs/v2/" + HubClient.enc(id) + "/cancel", "{}", Format.json);
   }
 
   /** Redraws the progress bar until the job ends; exit 0 when it completed, 1 when it failed or was cancelled. */

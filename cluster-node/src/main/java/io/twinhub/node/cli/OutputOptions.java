@@ -51,6 +51,19 @@ public final class OutputOptions {
     out.flush();
   }
 
+  /**
+   * Sends one request and prints the hub's JSON answer (an error answer fails the command, naming
+   * IoT Hub's error); the command's exit code, 0.
+   */
+  public int printAnswer(HubClient hub, String method, String path, String body, Format dflt) {
+    return printAnswer(hub, method, path, body, Map.of(), dflt);
+  }
+
+  public int printAnswer(HubClient hub, String method, String path, String body, Map<String, String> headers, Format dflt) {
+    print(hub.expectJson(hub.send(method, path, body, headers)), dflt);
+    return 0;
+  }
+
   static String pretty(JsonNode value) {
     try {
       return PRETTY.writeValueAsString(value);

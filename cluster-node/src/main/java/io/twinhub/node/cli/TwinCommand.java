@@ -72,7 +72,6 @@ public final class TwinCommand {
     Map<String, String> headers = new HashMap<>();
     if (etag != null) headers.put("If-Match", etag);
     HubClient hub = twin.api.connect();
-    twin.output.print(hub.expectJson(hub.send(method, path, body, headers)), Format.json);
-    return 0;
+    return twin.output.printAnswer(hub, method, path, body, headers, Format.json);
   }
 }

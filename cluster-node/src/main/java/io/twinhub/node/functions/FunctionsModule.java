@@ -61,7 +61,10 @@ public final class FunctionsModule {
     AppHost host = new AppHost(store, new TwinPatcher(twins, limits), new RouteOutputs(system, Duration.ofSeconds(15)), new AppHost.Settings(dataDir.resolve("functions"),
         c.getDuration("refresh-interval"), c.getDuration("timeout"), c.getInt("threads"), c.getDuration("unload-grace"),
         java.util.Set.copyOf(eventHubs), new io.twinhub.functions.host.MemoryGuard.Settings(c.getBoolean("memory-guard.enabled"),
-            c.getDouble("memory-guard.heap-fraction"), c.getDouble("memory-guard.min-allocation-fraction")))).start();
+            c.getDouble("memory-guard.heap-fraction"), c.getDouble("memory-guard.min-allocation-fraction"))),
+        // The journal's mark of each publication: trigger partitions hold what follows it until their worker loaded it.
+        (app, version) -> io.twinhub.functions.host.AppPublications.announce(system, app, version, Duration.ofSeconds(10)))
+        .start();
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "function-apps", () -> {
       host.close();
       return CompletableFuture.completedFuture(akka.Done.getInstance());
@@ -96,6 +99,15 @@ public final class FunctionsModule {
           .description("retried event invocations on this worker").register(registry));
       meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.poison", stats, s -> s.poison.get())
           .description("events skipped as poison after their retries on this worker").register(registry));
+      meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.held", stats, s -> s.held.get())
+          .description("times a partition held its events until this worker loaded a just-published app version").register(registry));
+      meters.add(io.micrometer.core.instrument.Gauge.builder("twinhub.functions.partitions", stats, s -> s.running.size())
+          .description("trigger partitions (journal tags) running on this worker").register(registry));
+      // Which partition runs where: 1 on the worker that runs it, 0 on the others.
+      for (String tag : TelemetryTriggers.TAGS) {
+        meters.add(io.micrometer.core.instrument.Gauge.builder("twinhub.functions.partition", stats, s -> s.running.contains(tag) ? 1 : 0)
+            .tag("partition", tag).description("1 while this worker runs the trigger partition").register(registry));
+      }
     }
     // The registry is the JVM's: a node started later in the same JVM (tests) must not read this one's host.
     CoordinatedShutdown.get(system).addTask(CoordinatedShutdown.PhaseServiceStop(), "function-meters", () -> {

@@ -1,20 +1,12 @@
 package io.twinhub.node.amqp;
 
+import io.twinhub.ops.amqp.ServiceAmqp;
 import org.apache.qpid.proton.Proton;
-import org.apache.qpid.proton.amqp.Binary;
-import org.apache.qpid.proton.amqp.messaging.Accepted;
-import org.apache.qpid.proton.amqp.messaging.AmqpValue;
-import org.apache.qpid.proton.amqp.messaging.ApplicationProperties;
-import org.apache.qpid.proton.amqp.messaging.Data;
-import org.apache.qpid.proton.amqp.messaging.Properties;
-import org.apache.qpid.proton.amqp.messaging.Source;
-import org.apache.qpid.proton.amqp.messaging.Target;
 import org.apache.qpid.proton.amqp.transport.DeliveryState;
 import org.apache.qpid.proton.engine.Connection;
 import org.apache.qpid.proton.engine.Delivery;
 import org.apache.qpid.proton.engine.EndpointState;
 import org.apache.qpid.proton.engine.Receiver;
-import org.apache.qpid.proton.engine.Sasl;
 import org.apache.qpid.proton.engine.Sender;
 import org.apache.qpid.proton.engine.Session;
 import org.apache.qpid.proton.engine.Transport;
@@ -59,9 +51,7 @@ final class ProtonTestClient implements AutoCloseable {
     socket.setSoTimeout(50);
     in = socket.getInputStream();
     out = socket.getOutputStream();
-    Sasl sasl = transport.sasl();
-    sasl.client();
-    sasl.setMechanisms("ANONYMOUS");
+    ServiceAmqp.saslAnonymous(transport);
     connection.setHostname(host);
     connection.setContainer("twinhub-test");
     transport.bind(connection);
@@ -132,26 +122,11 @@ final class ProtonTestClient implements AutoCloseable {
   /** A {@code $cbs} put-token; the reply's status-code and description. */
   Map<?, ?> putToken(String token) throws IOException {
     if (cbs == null) {
-      cbs = session.sender("cbs-sender");
-      cbs.setTarget(target("$cbs"));
-      cbs.setSource(source("cbs-sender"));
-      cbs.open();
-      cbsReplies = session.receiver("cbs-receiver");
-      cbsReplies.setSource(source("$cbs"));
-      cbsReplies.setTarget(target("cbs"));
-      cbsReplies.open();
-      cbsReplies.flow(10);
+      ServiceAmqp.Cbs links = ServiceAmqp.openCbs(session);
+      cbs = links.sender();
+      cbsReplies = links.replies();
     }
-    Message put = Message.Factory.create();
-    Properties p = new Properties();
-    p.setMessageId("put-" + (tags + 1));
-    p.setTo("$cbs");
-    p.setReplyTo("cbs");
-    put.setProperties(p);
-    put.setApplicationProperties(new ApplicationProperties(Map.of("operation", "put-token",
-        "type", "servicebus.windows.net:sastoken", "name", "amqps://" + connection.getHostname())));
-    put.setBody(new AmqpValue(token));
-    send(cbs, put);
+    send(cbs, ServiceAmqp.putToken("put-" + (tags + 1), connection.getHostname(), token));
     Delivery[] reply = new Delivery[1];
     if (!pumpUntil(() -> {
       Delivery d = cbsReplies.current();
@@ -160,69 +135,28 @@ final class ProtonTestClient implements AutoCloseable {
     })) {
       throw new AssertionError("no put-token reply; connection " + connection.getRemoteState() + " " + connection.getRemoteCondition());
     }
-    byte[] bytes = new byte[reply[0].pending()];
-    int n = cbsReplies.recv(bytes, 0, bytes.length);
-    cbsReplies.advance();
-    reply[0].disposition(Accepted.getInstance());
-    reply[0].settle();
-    cbsReplies.flow(1);
-    Message m = Message.Factory.create();
-    m.decode(bytes, 0, n);
-    return m.getApplicationProperties().getValue();
+    return ServiceAmqp.receive(cbsReplies, reply[0]).getApplicationProperties().getValue();
   }
 
   /** Attaches a sender to {@code /messages/devicebound}; returns it once the server answered the attach. */
   Sender devicebound() throws IOException {
-    Sender s = session.sender("c2d-" + (++tags));
-    s.setTarget(target("/messages/devicebound"));
-    s.setSource(source("test"));
-    s.open();
+    Sender s = ServiceAmqp.openDevicebound(session, "c2d-" + (++tags), "test");
     if (!pumpUntil(() -> s.getRemoteState() != EndpointState.UNINITIALIZED)) throw new AssertionError("no attach answer");
     return s;
   }
 
   /** One C2D message; the server's outcome once it settled it (null if it never did). */
   DeliveryState sendToDevice(Sender s, String deviceId, byte[] body) throws IOException {
-    Message m = Message.Factory.create();
-    Properties p = new Properties();
-    p.setMessageId("m-" + (tags + 1));
-    p.setTo("/devices/" + deviceId + "/messages/devicebound");
-    m.setProperties(p);
-    m.setBody(new Data(new Binary(body)));
-    Delivery d = send(s, m);
+    Delivery d = send(s, ServiceAmqp.deviceboundMessage("m-" + (tags + 1), deviceId, body));
     pumpUntil(() -> d.remotelySettled() || s.getRemoteState() == EndpointState.CLOSED
         || connection.getRemoteState() == EndpointState.CLOSED);
     return d.remotelySettled() ? d.getRemoteState() : null;
   }
 
   private Delivery send(Sender s, Message m) throws IOException {
-    byte[] buf = new byte[1024];
-    int n;
-    while (true) {
-      try {
-        n = m.encode(buf, 0, buf.length);
-        break;
-      } catch (java.nio.BufferOverflowException e) {
-        buf = new byte[buf.length * 2];
-      }
-    }
-    Delivery d = s.delivery(Integer.toString(++tags).getBytes(StandardCharsets.US_ASCII));
-    s.send(buf, 0, n);
-    s.advance();
+    Delivery d = ServiceAmqp.send(s, m, Integer.toString(++tags).getBytes(StandardCharsets.US_ASCII));
     pump();
     return d;
-  }
-
-  static Target target(String address) {
-    Target t = new Target();
-    t.setAddress(address);
-    return t;
-  }
-
-  static Source source(String address) {
-    Source s = new Source();
-    s.setAddress(address);
-    return s;
   }
 
   @Override

@@ -34,7 +34,7 @@ final class ApiTestNode implements AutoCloseable {
   static ApiTestNode start(Path dataDir, Map<String, Object> extra) throws Exception {
     Map<String, Object> o = new HashMap<>(TestNodes.ownKeyspace("api_it"));
     o.putAll(extra);
-    return new ApiTestNode(TwinhubNode.start(TestNodes.settings(dataDir, o)));
+    return new ApiTestNode(TestNodes.startOnFreePorts(() -> TestNodes.settings(dataDir, o)));
   }
 
   SharedAccessPolicies policies() {

@@ -51,7 +51,8 @@ import static org.junit.jupiter.api.Assertions.*;
  * operation answered as documented (status and body checked against the document's schema), and
  * the console driven in headless Chromium through sign-in, devices, the twin editor (with a 412
  * conflict and a diff), the live stream, a GROUP BY query, a job to completion and the other pages,
- * saving a screenshot of each page to {@code docs/console/}. Without Debian's {@code chromium} and
+ * saving a screenshot of each page to {@code target/console-screenshots/} ({@code docs/console/} with
+ * {@code -Dconsole.screenshots=docs}). Without Debian's {@code chromium} and
  * {@code chromium-driver} the browser tests are skipped, saying so.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
@@ -385,12 +386,23 @@ class ConsoleIT {
     textIn("main h1", headingText);
   }
 
+  /**
+   * Where the screenshots go: {@code target/console-screenshots}, or the committed
+   * {@code docs/console/} when the run asks for it with {@code -Dconsole.screenshots=docs}
+   * (docs/CONSOLE.md), so an ordinary test run leaves the work tree clean.
+   */
+  static Path screenshotDir() {
+    return "docs".equals(System.getProperty("console.screenshots"))
+        ? repositoryRoot().resolve("docs").resolve("console")
+        : Path.of("target", "console-screenshots").toAbsolutePath();
+  }
+
   static void screenshot(String name) throws Exception {
-    Path docs = repositoryRoot().resolve("docs").resolve("console");
-    Files.createDirectories(docs);
+    Path dir = screenshotDir();
+    Files.createDirectories(dir);
     ((JavascriptExecutor) driver).executeScript("window.scrollTo(0, 0);");
     File shot = ((TakesScreenshot) driver).getScreenshotAs(OutputType.FILE);
-    Files.copy(shot.toPath(), docs.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
+    Files.copy(shot.toPath(), dir.resolve(name + ".png"), StandardCopyOption.REPLACE_EXISTING);
   }
 
   static Path repositoryRoot() {

@@ -13,9 +13,6 @@ import com.microsoft.azure.sdk.iot.device.twin.TwinCollection;
 import io.twinhub.edge.EdgeRuntime;
 import io.twinhub.edge.EdgeSettings;
 import io.twinhub.mqtt.tls.TlsMaterial;
-import io.twinhub.node.NodeSettings;
-import io.twinhub.node.TestNodes;
-import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.edge.EchoRelayModule;
 import io.twinhub.twin.auth.ConnectionString;
 import org.junit.jupiter.api.AfterAll;
@@ -31,8 +28,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.BlockingQueue;
@@ -43,7 +38,7 @@ import java.util.function.Predicate;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The IoT Edge runtime as a gateway, against a real hub node, with the official SDKs unmodified:
+ * The IoT Edge runtime as a gateway, against a real hub node (the edge ITs' shared {@link EdgeTestHub}), with the official SDKs unmodified:
  * <ul>
  *   <li>a leaf device (its identity's {@code deviceScope}/{@code parentScopes} name the edge
  *   device) connects with the Java device SDK through edgeHub ({@code GatewayHostName}); its
@@ -72,7 +67,7 @@ class EdgeGatewayIT {
 
   @TempDir
   static Path dir;
-  static TwinhubNode hub;
+  static EdgeTestHub hub;
   static ApiClient api;
   static EdgeRuntime edge;
   static String edgeHubAddress;
@@ -84,12 +79,8 @@ class EdgeGatewayIT {
   static void start() throws Exception {
     assertTrue(Files.isDirectory(NODE_HARNESS.resolve("node_modules")),
         "the Node SDKs are not installed in " + NODE_HARNESS + " (the build runs npm ci before the ITs; run mvn verify)");
-    Map<String, Object> o = new HashMap<>(TestNodes.ownKeyspace("edge_gw_it"));
-    o.put("twinhub.host-name", "127.0.0.1");
-    NodeSettings hubSettings = TestNodes.settings(dir.resolve("hub"), o);
-    hub = TwinhubNode.start(hubSettings);
-    api = new ApiClient("https://127.0.0.1:" + hub.api().httpsPort(), hub.api().tls().caPemPath(), hub.policies(),
-        hubSettings.hostName());
+    hub = EdgeTestHub.acquire();
+    api = hub.api;
     ApiClient.Reply created = api.put("/devices/" + EDGE, "{\"deviceId\":\"" + EDGE + "\",\"capabilities\":{\"iotEdge\":true}}");
     assertEquals(200, created.status(), created.text());
     edgeKey = created.json().at("/authentication/symmetricKey/primaryKey").asText();
@@ -109,10 +100,10 @@ class EdgeGatewayIT {
     ApiClient.Reply badScope = api.put("/devices/bad-scope", "{\"deviceId\":\"bad-scope\",\"deviceScope\":\"gw-leafy\"}");
     assertEquals(400, badScope.status(), "a scope that is not an IoT Edge device's: " + badScope.text());
 
-    edgeHubAddress = EdgeRuntimeIT.freeLoopbackFor8883();
+    edgeHubAddress = EdgeTestHub.freeLoopbackFor8883();
     EdgeSettings settings = new EdgeSettings(
         ConnectionString.parse("HostName=127.0.0.1;DeviceId=" + EDGE + ";SharedAccessKey=" + edgeKey),
-        hubSettings.mqttPort(), hub.api().httpsPort(), hub.api().tls().caPemPath(),
+        hub.settings.mqttPort(), hub.node().api().httpsPort(), hub.node().api().tls().caPemPath(),
         dir.resolve("edge"), edgeHubAddress, edgeHubAddress, 8883, Duration.ofSeconds(1), 20);
     edge = EdgeRuntime.start(settings);
     apply(manifest());
@@ -124,7 +115,6 @@ class EdgeGatewayIT {
   @AfterAll
   static void stop() throws Exception {
     if (edge != null) edge.close();
-    if (hub != null) hub.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
   }
 
   /** The leaf device's connection string through the gateway, as IoT Edge's docs give it. */
@@ -279,28 +269,14 @@ class EdgeGatewayIT {
     // No connection string: the SDK signs its tokens through the workload API, as under IoT Edge.
     env.putObject("EdgeHubConnectionString").put("value", "");
     modules.set("nodemod", nodeModule);
-    ObjectNode content = (ObjectNode) JSON.readTree("""
-        {"$edgeAgent": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25"}},
-            "systemModules": {
-              "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.5"}},
-              "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
-                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.5"}}}}},
-         "$edgeHub": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "routes": {
-              "nodeToJava": "FROM /messages/modules/nodemod/outputs/out1 INTO BrokeredEndpoint(\\"/modules/echorelay/inputs/in1\\")",
-              "upstream": "FROM /messages/* INTO $upstream"},
-            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}""");
-    ((ObjectNode) content.at("/$edgeAgent/properties.desired")).set("modules", modules);
-    return content;
+    return EdgeTestHub.deployment(modules, Map.of(
+        "nodeToJava", "FROM /messages/modules/nodemod/outputs/out1 INTO BrokeredEndpoint(\"/modules/echorelay/inputs/in1\")",
+        "upstream", "FROM /messages/* INTO $upstream"));
   }
 
   /** A process module running {@code main} with this test's classpath (in an @argfile: desired strings are ≤ 4 KB). */
-  static ObjectNode javaModule(Class<?> main) throws IOException {
-    Path args = dir.resolve("classpath.args");
-    if (!Files.exists(args)) Files.writeString(args, "-cp \"" + System.getProperty("java.class.path") + "\"\n");
+  static ObjectNode javaModule(Class<?> main) {
+    Path args = EdgeTestHub.classpathArgs(dir);
     String java = ProcessHandle.current().info().command().orElse("java");
     ObjectNode m = JSON.createObjectNode();
     m.put("type", "process").put("status", "running").put("restartPolicy", "always").put("startupOrder", 0);
@@ -310,10 +286,7 @@ class EdgeGatewayIT {
   }
 
   static void apply(ObjectNode modulesContent) throws Exception {
-    ObjectNode body = JSON.createObjectNode();
-    body.set("modulesContent", modulesContent);
-    ApiClient.Reply r = api.post("/devices/" + EDGE + "/applyConfigurationContent", body.toString());
-    assertTrue(r.status() == 200 || r.status() == 204, r.toString());
+    hub.apply(EDGE, modulesContent);
   }
 
   /** A direct method call through the hub's REST API, repeated while the target is not (yet) connected. */
@@ -353,34 +326,15 @@ class EdgeGatewayIT {
   }
 
   static JsonNode moduleReported(String module) {
-    try {
-      ApiClient.Reply r = api.get("/twins/" + EDGE + "/modules/" + module);
-      return r.status() == 200 ? r.json().at("/properties/reported") : JSON.createObjectNode();
-    } catch (Exception e) {
-      return JSON.createObjectNode();
-    }
+    return hub.moduleReported(EDGE, module);
   }
 
   static JsonNode awaitAgentReported(Predicate<JsonNode> condition, String what) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(180).toNanos();
-    JsonNode last = null;
-    while (System.nanoTime() < deadline) {
-      ApiClient.Reply r = api.get("/twins/" + EDGE + "/modules/$edgeAgent");
-      if (r.status() == 200) {
-        last = r.json().at("/properties/reported");
-        if (condition.test(last)) return last;
-      }
-      Thread.sleep(500);
-    }
-    throw new AssertionError("$edgeAgent never reported " + what + "; last: " + last);
+    return hub.awaitAgentReported(EDGE, Duration.ofSeconds(180), condition, what);
   }
 
   static List<JsonNode> awaitMessagesNow(String device) throws Exception {
-    ApiClient.Reply r = api.send("GET", "/streams/deviceMessages?from=earliest&to=now&deviceId=" + device, null,
-        Map.of("Accept", "application/x-ndjson"));
-    List<JsonNode> out = new ArrayList<>();
-    if (r.status() == 200) for (String line : r.text().split("\n")) if (!line.isBlank()) out.add(JSON.readTree(line));
-    return out;
+    return hub.deviceMessages(device);
   }
 
   static List<JsonNode> awaitMessages(String device, int atLeast) throws Exception {
@@ -399,11 +353,6 @@ class EdgeGatewayIT {
   }
 
   static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (condition.getAsBoolean()) return;
-      Thread.sleep(250);
-    }
-    fail(what);
+    EdgeTestHub.awaitTrue(condition, Duration.ofSeconds(120), what);
   }
 }

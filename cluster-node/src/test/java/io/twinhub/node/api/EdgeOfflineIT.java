@@ -3,9 +3,6 @@ package io.twinhub.node.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.twinhub.node.NodeSettings;
-import io.twinhub.node.TestNodes;
-import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.cli.TwinhubCli;
 import io.twinhub.node.edge.CollectorModule;
 import io.twinhub.node.edge.CounterModule;
@@ -20,7 +17,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
@@ -35,7 +31,7 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * Durability of the IoT Edge runtime, run as its own process ({@code twinhub edge run}, so kill -9
- * is real) against a hub node: a Java device SDK module sends 1,000 messages (to {@code $upstream}
+ * is real) against a hub node (the edge ITs' shared {@link EdgeTestHub}): a Java device SDK module sends 1,000 messages (to {@code $upstream}
  * and to a second SDK module's input) and reports its progress in its twin while the hub is
  * stopped for 60 s; 25 s into the outage the runtime is killed with SIGKILL and started again.
  * Afterwards every message the sender's SDK saw acknowledged is in the hub's
@@ -54,8 +50,7 @@ class EdgeOfflineIT {
 
   @TempDir
   static Path dir;
-  static NodeSettings hubSettings;
-  static TwinhubNode hub;
+  static EdgeTestHub hub;
   static ApiClient api;
   static List<String> edgeCommand;
   static Process edge;
@@ -63,19 +58,12 @@ class EdgeOfflineIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Map<String, Object> o = new HashMap<>(TestNodes.ownKeyspace("edge_off"));
-    o.put("twinhub.host-name", "127.0.0.1");
-    hubSettings = TestNodes.settings(dir.resolve("hub"), o);
-    hub = TwinhubNode.start(hubSettings);
-    api = new ApiClient("https://127.0.0.1:" + hub.api().httpsPort(), hub.api().tls().caPemPath(), hub.policies(),
-        hubSettings.hostName());
-    ApiClient.Reply created = api.put("/devices/" + DEVICE, "{\"deviceId\":\"" + DEVICE + "\",\"capabilities\":{\"iotEdge\":true}}");
-    assertEquals(200, created.status(), created.text());
-    String key = created.json().at("/authentication/symmetricKey/primaryKey").asText();
-    String address = EdgeRuntimeIT.freeLoopbackFor8883();
+    hub = EdgeTestHub.acquire();
+    api = hub.api;
+    String key = hub.createEdgeDevice(DEVICE);
+    String address = EdgeTestHub.freeLoopbackFor8883();
     out = Files.createDirectories(dir.resolve("out"));
-    Path args = dir.resolve("classpath.args");
-    Files.writeString(args, "-cp \"" + System.getProperty("java.class.path") + "\"\n");
+    Path args = EdgeTestHub.classpathArgs(dir);
     Path logback = dir.resolve("logback-edge.xml");
     Files.writeString(logback, """
         <configuration>
@@ -92,8 +80,8 @@ class EdgeOfflineIT {
     edgeCommand.add("-Dlogback.configurationFile=" + logback);
     edgeCommand.addAll(List.of("@" + args, TwinhubCli.class.getName(), "edge", "run",
         "--connection-string", "HostName=127.0.0.1;DeviceId=" + DEVICE + ";SharedAccessKey=" + key,
-        "--data-dir", dir.resolve("edge").toString(), "--ca", hub.api().tls().caPemPath().toString(),
-        "--hub-mqtt-port", String.valueOf(hubSettings.mqttPort()), "--hub-https-port", String.valueOf(hub.api().httpsPort()),
+        "--data-dir", dir.resolve("edge").toString(), "--ca", hub.node().api().tls().caPemPath().toString(),
+        "--hub-mqtt-port", String.valueOf(hub.settings.mqttPort()), "--hub-https-port", String.valueOf(hub.node().api().httpsPort()),
         "--gateway-host-name", address, "--edgehub-port", "8883", "--restart-cool-off", "1"));
     edge = startEdge();
   }
@@ -111,7 +99,6 @@ class EdgeOfflineIT {
     }
     moduleProcesses(CounterModule.class).forEach(ProcessHandle::destroyForcibly);
     moduleProcesses(CollectorModule.class).forEach(ProcessHandle::destroyForcibly);
-    if (hub != null) hub.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
   }
 
   @Test
@@ -127,7 +114,7 @@ class EdgeOfflineIT {
     awaitCounterMessages(1);
     phase("deployment running, first message upstream", t0);
 
-    hub.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
+    hub.stop();
     long down = System.nanoTime();
     phase("hub stopped", t0);
     Thread.sleep(25_000);
@@ -138,7 +125,7 @@ class EdgeOfflineIT {
     phase("runtime killed -9 and started again, " + ackedAtKill + " messages acknowledged so far", t0);
     long rest = Duration.ofSeconds(60).toNanos() - (System.nanoTime() - down);
     if (rest > 0) Thread.sleep(rest / 1_000_000);
-    hub = TwinhubNode.start(hubSettings);
+    hub.restart();
     phase("hub back after " + (System.nanoTime() - down) / 1_000_000_000 + " s", t0);
 
     awaitTrue(() -> lines("acked.txt").stream().distinct().count() == COUNT, Duration.ofMinutes(4),
@@ -215,22 +202,9 @@ class EdgeOfflineIT {
     ObjectNode modules = JSON.createObjectNode();
     modules.set("counter", processModule(CounterModule.class, "a"));
     modules.set("collector", processModule(CollectorModule.class, generation));
-    ObjectNode content = (ObjectNode) JSON.readTree("""
-        {"$edgeAgent": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25"}},
-            "systemModules": {
-              "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.5"}},
-              "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
-                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.5"}}}}},
-         "$edgeHub": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "routes": {
-              "up": "FROM /messages/modules/counter/outputs/out1 INTO $upstream",
-              "collect": "FROM /messages/modules/counter/outputs/out1 INTO BrokeredEndpoint(\\"/modules/collector/inputs/in1\\")"},
-            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}""");
-    ((ObjectNode) content.at("/$edgeAgent/properties.desired")).set("modules", modules);
-    return content;
+    return EdgeTestHub.deployment(modules, Map.of(
+        "up", "FROM /messages/modules/counter/outputs/out1 INTO $upstream",
+        "collect", "FROM /messages/modules/counter/outputs/out1 INTO BrokeredEndpoint(\"/modules/collector/inputs/in1\")"));
   }
 
   /** A process module running {@code main} with this test's classpath; {@code generation} ends its command line. */
@@ -248,10 +222,7 @@ class EdgeOfflineIT {
   }
 
   static void apply(ObjectNode modulesContent) throws Exception {
-    ObjectNode body = JSON.createObjectNode();
-    body.set("modulesContent", modulesContent);
-    ApiClient.Reply r = api.post("/devices/" + DEVICE + "/applyConfigurationContent", body.toString());
-    assertTrue(r.status() == 200 || r.status() == 204, r.toString());
+    hub.apply(DEVICE, modulesContent);
   }
 
   /** The {@code n} of the counter's messages in the hub's stream, in stream order, once there are at least {@code atLeast}. */
@@ -261,14 +232,8 @@ class EdgeOfflineIT {
     while (System.nanoTime() < deadline) {
       ns.clear();
       try {
-        ApiClient.Reply r = api.send("GET", "/streams/deviceMessages?from=earliest&to=now&deviceId=" + DEVICE, null,
-            Map.of("Accept", "application/x-ndjson"));
-        if (r.status() == 200) {
-          for (String line : r.text().split("\n")) {
-            if (line.isBlank()) continue;
-            JsonNode m = JSON.readTree(line);
-            if ("counter".equals(m.at("/systemProperties/$iothub-connection-module-id").asText())) ns.add(m.at("/body/n").asInt());
-          }
+        for (JsonNode m : hub.deviceMessages(DEVICE)) {
+          if ("counter".equals(m.at("/systemProperties/$iothub-connection-module-id").asText())) ns.add(m.at("/body/n").asInt());
         }
       } catch (IOException e) {
         // the hub is starting
@@ -296,21 +261,7 @@ class EdgeOfflineIT {
   }
 
   static JsonNode awaitAgentReported(Predicate<JsonNode> condition, String what) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofMinutes(2).toNanos();
-    JsonNode last = null;
-    while (System.nanoTime() < deadline) {
-      try {
-        ApiClient.Reply r = api.get("/twins/" + DEVICE + "/modules/$edgeAgent");
-        if (r.status() == 200) {
-          last = r.json().at("/properties/reported");
-          if (condition.test(last)) return last;
-        }
-      } catch (IOException e) {
-        // the hub is starting
-      }
-      Thread.sleep(500);
-    }
-    throw new AssertionError("$edgeAgent never reported " + what + "; last: " + last);
+    return hub.awaitAgentReported(DEVICE, Duration.ofMinutes(2), condition, what);
   }
 
   static List<Integer> lines(String file) {
@@ -359,12 +310,7 @@ class EdgeOfflineIT {
   }
 
   static void awaitTrue(BooleanSupplier condition, Duration timeout, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + timeout.toNanos();
-    while (System.nanoTime() < deadline) {
-      if (condition.getAsBoolean()) return;
-      Thread.sleep(250);
-    }
-    fail(what);
+    EdgeTestHub.awaitTrue(condition, timeout, what);
   }
 
   static void phase(String what, long t0) {

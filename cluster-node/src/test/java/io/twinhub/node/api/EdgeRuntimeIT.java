@@ -5,9 +5,6 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.edge.EdgeRuntime;
 import io.twinhub.edge.EdgeSettings;
-import io.twinhub.node.NodeSettings;
-import io.twinhub.node.TestNodes;
-import io.twinhub.node.TwinhubNode;
 import io.twinhub.node.edge.RelayModule;
 import io.twinhub.node.edge.SenderModule;
 import io.twinhub.twin.auth.ConnectionString;
@@ -20,24 +17,18 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.IOException;
-import java.net.InetAddress;
-import java.net.ServerSocket;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * The IoT Edge runtime against a real hub node: an edge device, the runtime in this JVM
+ * The IoT Edge runtime against a real hub node (the edge ITs' shared {@link EdgeTestHub}): an edge device, the runtime in this JVM
  * (edgeAgent + edgeHub), and two {@code process} modules written with the official Java device
  * SDK ({@code ModuleClient.createFromEnvironment}, unmodified) started by a deployment applied
  * through the hub's {@code applyConfigurationContent}. Module A's output reaches module B's input
@@ -55,26 +46,19 @@ class EdgeRuntimeIT {
 
   @TempDir
   static Path dir;
-  static NodeSettings hubSettings;
-  static TwinhubNode hub;
+  static EdgeTestHub hub;
   static ApiClient api;
   static EdgeRuntime edge;
 
   @BeforeAll
   static void start() throws Exception {
-    Map<String, Object> o = new HashMap<>(TestNodes.ownKeyspace("edge_it"));
-    o.put("twinhub.host-name", "127.0.0.1");
-    hubSettings = TestNodes.settings(dir.resolve("hub"), o);
-    hub = TwinhubNode.start(hubSettings);
-    api = new ApiClient("https://127.0.0.1:" + hub.api().httpsPort(), hub.api().tls().caPemPath(), hub.policies(),
-        hubSettings.hostName());
-    ApiClient.Reply created = api.put("/devices/" + DEVICE, "{\"deviceId\":\"" + DEVICE + "\",\"capabilities\":{\"iotEdge\":true}}");
-    assertEquals(200, created.status(), created.text());
-    String key = created.json().at("/authentication/symmetricKey/primaryKey").asText();
-    String edgeHubAddress = freeLoopbackFor8883();
+    hub = EdgeTestHub.acquire();
+    api = hub.api;
+    String key = hub.createEdgeDevice(DEVICE);
+    String edgeHubAddress = EdgeTestHub.freeLoopbackFor8883();
     EdgeSettings settings = new EdgeSettings(
         ConnectionString.parse("HostName=127.0.0.1;DeviceId=" + DEVICE + ";SharedAccessKey=" + key),
-        hubSettings.mqttPort(), hub.api().httpsPort(), hub.api().tls().caPemPath(),
+        hub.settings.mqttPort(), hub.node().api().httpsPort(), hub.node().api().tls().caPemPath(),
         dir.resolve("edge"), edgeHubAddress, edgeHubAddress, 8883, Duration.ofSeconds(1), 20);
     edge = EdgeRuntime.start(settings);
   }
@@ -82,7 +66,6 @@ class EdgeRuntimeIT {
   @AfterAll
   static void stop() throws Exception {
     if (edge != null) edge.close();
-    if (hub != null) hub.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
   }
 
   @Test
@@ -160,11 +143,11 @@ class EdgeRuntimeIT {
     List<JsonNode> beforeStop = awaitMessages(before + 2);
     int start = beforeStop.size() - 1;
     int from = beforeStop.get(start).at("/body/n").asInt();
-    hub.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
+    hub.stop();
     phase("hub stopped", t0);
     awaitTrue(() -> edge.storedMessages() >= 10, "messages for the hub stored on the edge device while it is down");
     long storedWhileDown = edge.storedMessages();
-    hub = TwinhubNode.start(hubSettings);
+    hub.restart();
     phase("hub back with " + storedWhileDown + " messages stored", t0);
     awaitTrue(() -> edge.storedMessages() == 0, "the stored messages forwarded");
     List<JsonNode> all = awaitMessages(start + 1 + (int) storedWhileDown);
@@ -227,28 +210,14 @@ class EdgeRuntimeIT {
     ObjectNode modules = JSON.createObjectNode();
     if (withSender) modules.set("sender", processModule(SenderModule.class, 1));
     modules.set("relay", processModule(RelayModule.class, 0));
-    ObjectNode content = (ObjectNode) JSON.readTree("""
-        {"$edgeAgent": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "runtime": {"type": "docker", "settings": {"minDockerVersion": "v1.25"}},
-            "systemModules": {
-              "edgeAgent": {"type": "docker", "settings": {"image": "mcr.microsoft.com/azureiotedge-agent:1.5"}},
-              "edgeHub": {"type": "docker", "status": "running", "restartPolicy": "always",
-                          "settings": {"image": "mcr.microsoft.com/azureiotedge-hub:1.5"}}}}},
-         "$edgeHub": {"properties.desired": {
-            "schemaVersion": "1.1",
-            "routes": {
-              "hot": "FROM /messages/modules/sender/outputs/out1 WHERE $body.temp > 30 INTO BrokeredEndpoint(\\"/modules/relay/inputs/in1\\")",
-              "up": "FROM /messages/modules/relay/outputs/* INTO $upstream"},
-            "storeAndForwardConfiguration": {"timeToLiveSecs": 7200}}}}""");
-    ((ObjectNode) content.at("/$edgeAgent/properties.desired")).set("modules", modules);
-    return content;
+    return EdgeTestHub.deployment(modules, Map.of(
+        "hot", "FROM /messages/modules/sender/outputs/out1 WHERE $body.temp > 30 INTO BrokeredEndpoint(\"/modules/relay/inputs/in1\")",
+        "up", "FROM /messages/modules/relay/outputs/* INTO $upstream"));
   }
 
-  /** A process module running {@code main} with this test's classpath (in an @argfile: desired strings are ≤ 4 KB). */
-  static ObjectNode processModule(Class<?> main, int startupOrder) throws IOException {
-    Path args = dir.resolve("classpath.args");
-    if (!Files.exists(args)) Files.writeString(args, "-cp \"" + System.getProperty("java.class.path") + "\"\n");
+  /** A process module running {@code main} with this test's classpath. */
+  static ObjectNode processModule(Class<?> main, int startupOrder) {
+    Path args = EdgeTestHub.classpathArgs(dir);
     String java = ProcessHandle.current().info().command().orElse("java");
     ObjectNode m = JSON.createObjectNode();
     m.put("type", "process").put("status", "running").put("restartPolicy", "always").put("startupOrder", startupOrder);
@@ -258,43 +227,22 @@ class EdgeRuntimeIT {
   }
 
   static void apply(ObjectNode modulesContent) throws Exception {
-    ObjectNode body = JSON.createObjectNode();
-    body.set("modulesContent", modulesContent);
-    ApiClient.Reply r = api.post("/devices/" + DEVICE + "/applyConfigurationContent", body.toString());
-    assertTrue(r.status() == 200 || r.status() == 204, r.toString());
+    hub.apply(DEVICE, modulesContent);
   }
 
   static JsonNode moduleReported(String module) {
-    try {
-      ApiClient.Reply r = api.get("/twins/" + DEVICE + "/modules/" + module);
-      return r.status() == 200 ? r.json().at("/properties/reported") : JSON.createObjectNode();
-    } catch (Exception e) {
-      return JSON.createObjectNode();
-    }
+    return hub.moduleReported(DEVICE, module);
   }
 
   static JsonNode awaitAgentReported(Predicate<JsonNode> condition, String what) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    JsonNode last = null;
-    while (System.nanoTime() < deadline) {
-      ApiClient.Reply r = api.get("/twins/" + DEVICE + "/modules/$edgeAgent");
-      if (r.status() == 200) {
-        last = r.json().at("/properties/reported");
-        if (condition.test(last)) return last;
-      }
-      Thread.sleep(500);
-    }
-    throw new AssertionError("$edgeAgent never reported " + what + "; last: " + last);
+    return hub.awaitAgentReported(DEVICE, Duration.ofSeconds(120), condition, what);
   }
 
   static List<JsonNode> awaitMessages(int atLeast) throws Exception {
     long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    List<JsonNode> out = new ArrayList<>();
+    List<JsonNode> out = List.of();
     while (System.nanoTime() < deadline) {
-      ApiClient.Reply r = api.send("GET", "/streams/deviceMessages?from=earliest&to=now&deviceId=" + DEVICE, null,
-          Map.of("Accept", "application/x-ndjson"));
-      out.clear();
-      if (r.status() == 200) for (String line : r.text().split("\n")) if (!line.isBlank()) out.add(JSON.readTree(line));
+      out = hub.deviceMessages(DEVICE);
       if (out.size() >= atLeast) return out;
       Thread.sleep(1000);
     }
@@ -308,24 +256,6 @@ class EdgeRuntimeIT {
   }
 
   static void awaitTrue(java.util.function.BooleanSupplier condition, String what) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(120).toNanos();
-    while (System.nanoTime() < deadline) {
-      if (condition.getAsBoolean()) return;
-      Thread.sleep(250);
-    }
-    fail(what);
-  }
-
-  /** 127.0.0.x (x random) whose port 8883 is free: edgeHub's own loopback address for the SDK's fixed port. */
-  static String freeLoopbackFor8883() throws IOException {
-    for (int attempt = 0; attempt < 50; attempt++) {
-      String address = "127.0.0." + ThreadLocalRandom.current().nextInt(10, 250);
-      try (ServerSocket s = new ServerSocket(8883, 1, InetAddress.getByName(address))) {
-        return address;
-      } catch (IOException taken) {
-        // another one
-      }
-    }
-    throw new IOException("no loopback address with port 8883 free");
+    EdgeTestHub.awaitTrue(condition, Duration.ofSeconds(120), what);
   }
 }

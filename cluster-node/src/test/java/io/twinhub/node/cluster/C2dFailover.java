@@ -8,6 +8,7 @@ import com.microsoft.azure.sdk.iot.service.messaging.MessagingClientOptions;
 import io.twinhub.node.mqtt.MqttTestNodes;
 import io.twinhub.node.security.SharedAccessPolicies;
 import org.eclipse.paho.client.mqttv3.MqttClient;
+import org.eclipse.paho.client.mqttv3.MqttMessage;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -15,10 +16,14 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Date;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
-import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.atomic.AtomicBoolean;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -68,17 +73,19 @@ final class C2dFailover {
         MessagingClientOptions.builder().sslContext(cluster.tls).build());
     sender.open(60_000);
     Map<String, List<String>> expected = new HashMap<>();
+    Map<String, Inbox> inboxes = new LinkedHashMap<>();
     Instant expiresAt = null;
     List<MqttClient> onNode3 = new ArrayList<>();
     try {
       // In flight on node 3: m0, m1, m2 arrive, m0 is PUBACKed and completed, m1 and m2 stay unacknowledged.
       for (String id : online) {
-        List<String> arrived = new CopyOnWriteArrayList<>();
-        List<Integer> packetIds = new CopyOnWriteArrayList<>();
-        onNode3.add(MqttTestNodes.cloudToDeviceReceiver(third.mqttPort(), cluster.tls, id, arrived, packetIds));
+        Inbox inbox = new Inbox(id);
+        inboxes.put(id, inbox);
+        inbox.client = MqttTestNodes.cloudToDeviceReceiver(third.mqttPort(), cluster.tls, id, inbox::arrived);
+        onNode3.add(inbox.client);
         for (int m = 0; m < 3; m++) sender.send(id, message("m" + m), 60_000);
-        assertTrue(NodeProcesses.eventually(DELIVERY, () -> arrived.size() >= 3), id + " got " + arrived);
-        onNode3.get(onNode3.size() - 1).messageArrivedComplete(packetIds.get(arrived.indexOf("m0")), 1);
+        assertTrue(NodeProcesses.eventually(DELIVERY, () -> inbox.distinct().size() >= 3), id + " got " + inbox);
+        inbox.acknowledge("m0");
         expected.put(id, List.of("m1", "m2"));
       }
       // Queued for devices that are not connected.
@@ -147,44 +154,55 @@ final class C2dFailover {
     long wait = Duration.between(Instant.now(), expiresAt.plusSeconds(1)).toMillis();
     if (wait > 0) Thread.sleep(wait);
 
-    // Every device on node 2, acknowledging what arrives.
-    Map<String, List<String>> arrivedAfter = new HashMap<>();
-    Map<String, List<Integer>> packetsAfter = new HashMap<>();
+    // Every device on node 2, acknowledging each message as soon as it arrives (a real device does
+    // not stop acknowledging): a message lost shows as missing, one delivered again after its
+    // PUBACK as a repeat; counting arrivals would let a repeat hide a loss.
+    List<String> all = concat(concat(online, offline), List.of(expiring));
+    for (String id : all) inboxes.computeIfAbsent(id, Inbox::new);
+    AtomicBoolean acking = new AtomicBoolean(true);
+    Thread acker = new Thread(() -> {
+      while (acking.get()) {
+        for (Inbox inbox : inboxes.values()) inbox.acknowledgeAll();
+        try {
+          Thread.sleep(50);
+        } catch (InterruptedException e) {
+          return;
+        }
+      }
+    }, "c2d-acker");
+    acker.setDaemon(true);
     List<MqttClient> onNode2 = new ArrayList<>();
     try {
-      for (String id : concat(concat(online, offline), List.of(expiring))) {
-        arrivedAfter.put(id, new CopyOnWriteArrayList<>());
-        packetsAfter.put(id, new CopyOnWriteArrayList<>());
-        onNode2.add(connectRetrying(cluster, second, id, arrivedAfter.get(id), packetsAfter.get(id)));
-      }
-      int[] acked = new int[onNode2.size()];
-      List<String> all = concat(concat(online, offline), List.of(expiring));
-      boolean delivered = NodeProcesses.eventually(DELIVERY, () -> {
-        for (int i = 0; i < all.size(); i++) {
-          List<Integer> ids = packetsAfter.get(all.get(i));
-          while (acked[i] < ids.size()) {
-            try {
-              onNode2.get(i).messageArrivedComplete(ids.get(acked[i]), 1);
-            } catch (Exception e) {
-              throw new AssertionError(e);
-            }
-            acked[i]++;
-          }
-        }
-        return all.stream().allMatch(id -> arrivedAfter.get(id).size() >= expected.get(id).size());
-      });
-      assertTrue(delivered, "every unacknowledged message arrives after the kill: " + arrivedAfter);
-      for (String id : all) awaitQueued(cluster, second, id, 0); // all completed
+      acker.start();
       for (String id : all) {
-        List<String> got = new ArrayList<>(arrivedAfter.get(id));
+        Inbox inbox = inboxes.get(id);
+        inbox.newConnection();
+        inbox.client = connectRetrying(cluster, second, id, inbox);
+        onNode2.add(inbox.client);
+      }
+      boolean delivered = NodeProcesses.eventually(DELIVERY,
+          () -> all.stream().allMatch(id -> inboxes.get(id).distinct().containsAll(expected.get(id))));
+      assertTrue(delivered, "every unacknowledged message arrives after the kill: " + inboxes.values()
+          + diagnosis(cluster, run));
+      for (String id : all) awaitQueued(cluster, second, id, 0, () -> inboxes.get(id) + diagnosis(cluster, run)); // all completed
+      int redelivered = 0;
+      for (String id : all) {
+        Inbox inbox = inboxes.get(id);
+        List<String> got = new ArrayList<>(inbox.distinct());
         got.sort(null);
-        assertEquals(expected.get(id), got, id + ": exactly the unacknowledged ones, each once");
+        assertEquals(expected.get(id), got, id + ": exactly the unacknowledged ones: " + inbox + diagnosis(cluster, run));
+        assertEquals(List.of(), inbox.afterPuback(), id + ": delivered again after its PUBACK: " + inbox + diagnosis(cluster, run));
+        redelivered += inbox.repeats();
       }
       // Not asserted (it depends on the box's speed): whether e0's expiry came after the kill, as intended.
-      System.out.printf("C2dFailover: %d messages in flight and %d queued at the kill, each delivered once after it;"
-          + " a full queue still full; e0 expired %.1f s after the kill and was not delivered%n", 2 * DEVICES, 3 * DEVICES,
+      System.out.printf("C2dFailover: %d messages in flight and %d queued at the kill, each delivered after it, none"
+          + " again after its PUBACK (%d repeated before their PUBACK); a full queue still full; e0 expired %.1f s after"
+          + " the kill and was not delivered%n", 2 * DEVICES, 3 * DEVICES, redelivered,
           Duration.between(killedAt, expiresAt).toMillis() / 1000.0);
     } finally {
+      acking.set(false);
+      acker.interrupt();
+      acker.join(5_000);
       for (MqttClient c : onNode2) {
         try {
           c.disconnectForcibly(1000, 1000);
@@ -196,6 +214,113 @@ final class C2dFailover {
     }
   }
 
+  /**
+   * One device's cloud-to-device messages as its Paho clients saw them: each delivery in order
+   * ({@code <mid>#<packet id>}, {@code +dup} for the DUP flag), which messages it PUBACKed, the
+   * distinct ones of the current connection, and the messages that came again after their PUBACK
+   * on any connection (what "exactly once" forbids).
+   */
+  static final class Inbox {
+    final String id;
+    volatile MqttClient client;
+    private final List<String> log = new ArrayList<>();
+    private final Set<String> distinct = new LinkedHashSet<>();
+    private final Set<String> acked = new HashSet<>();
+    private final List<String> afterPuback = new ArrayList<>();
+    /** Arrived, not yet PUBACKed: packet id and message id, in arrival order. */
+    private final List<Map.Entry<Integer, String>> unacked = new ArrayList<>();
+    private int repeats;
+
+    Inbox(String id) {
+      this.id = id;
+    }
+
+    /** The next client: what arrived on the previous one can no longer be acknowledged. */
+    synchronized void newConnection() {
+      client = null;
+      unacked.clear();
+      distinct.clear();
+      log.add("reconnect");
+    }
+
+    synchronized void arrived(String mid, MqttMessage m) {
+      log.add(mid + "#" + m.getId() + (m.isDuplicate() ? "+dup" : ""));
+      if (acked.contains(mid)) afterPuback.add(mid + "#" + m.getId());
+      if (!distinct.add(mid)) repeats++;
+      unacked.add(Map.entry(m.getId(), mid));
+    }
+
+    synchronized Set<String> distinct() {
+      return new LinkedHashSet<>(distinct);
+    }
+
+    synchronized List<String> afterPuback() {
+      return new ArrayList<>(afterPuback);
+    }
+
+    synchronized int repeats() {
+      return repeats;
+    }
+
+    /** PUBACKs the first delivery of {@code mid} still unacknowledged. */
+    void acknowledge(String mid) throws Exception {
+      Map.Entry<Integer, String> e;
+      synchronized (this) {
+        e = unacked.stream().filter(x -> x.getValue().equals(mid)).findFirst().orElseThrow();
+        unacked.remove(e);
+      }
+      client.messageArrivedComplete(e.getKey(), 1);
+      synchronized (this) {
+        acked.add(mid);
+        log.add("PUBACK " + mid + "#" + e.getKey());
+      }
+    }
+
+    /** PUBACKs everything that arrived (on the current client); marked acknowledged once the PUBACK is sent. */
+    void acknowledgeAll() {
+      MqttClient c = client;
+      if (c == null) return;
+      List<Map.Entry<Integer, String>> batch;
+      synchronized (this) {
+        batch = new ArrayList<>(unacked);
+        unacked.clear();
+      }
+      for (Map.Entry<Integer, String> e : batch) {
+        try {
+          c.messageArrivedComplete(e.getKey(), 1);
+        } catch (Exception failed) {
+          synchronized (this) {
+            log.add("PUBACK " + e.getValue() + "#" + e.getKey() + " failed: " + failed);
+          }
+          continue;
+        }
+        synchronized (this) {
+          acked.add(e.getValue());
+          log.add("PUBACK " + e.getValue() + "#" + e.getKey());
+        }
+      }
+    }
+
+    @Override
+    public synchronized String toString() {
+      return "\n  " + id + ": " + log;
+    }
+  }
+
+  /** The nodes' log lines about this run's devices and any dead letters: where a message went missing. */
+  static String diagnosis(NodeProcesses cluster, String run) {
+    StringBuilder b = new StringBuilder();
+    for (NodeProcesses.Node n : cluster.nodes) {
+      List<String> lines;
+      synchronized (n.output()) {
+        lines = new ArrayList<>(n.output());
+      }
+      lines.stream().filter(l -> l.contains(run) || l.contains("dead letter") || l.contains("Settle"))
+          .limit(60).forEach(l -> b.append("\n  node ").append(n.index()).append(": ").append(l));
+    }
+    return b.toString();
+  }
+
   static Message message(String messageId) {
     Message m = new Message(messageId.getBytes(StandardCharsets.UTF_8));
     m.setMessageId(messageId);
@@ -204,6 +329,11 @@ final class C2dFailover {
 
   /** Until the identity shows {@code count} messages queued ({@code cloudToDeviceMessageCount}). */
   static void awaitQueued(NodeProcesses cluster, NodeProcesses.Node via, String id, int count) throws Exception {
+    awaitQueued(cluster, via, id, count, () -> "");
+  }
+
+  static void awaitQueued(NodeProcesses cluster, NodeProcesses.Node via, String id, int count,
+                          java.util.function.Supplier<String> detail) throws Exception {
     String[] last = {""};
     boolean ok = NodeProcesses.eventually(DELIVERY, () -> {
       try {
@@ -215,16 +345,15 @@ final class C2dFailover {
         return false;
       }
     });
-    assertTrue(ok, id + ": expected " + count + " queued, last: " + last[0]);
+    assertTrue(ok, () -> id + ": expected " + count + " queued, last: " + last[0] + detail.get());
   }
 
   /** Right after the kill the device's entities may still be moving to a survivor: the connect is retried. */
-  static MqttClient connectRetrying(NodeProcesses cluster, NodeProcesses.Node node, String id, List<String> arrived,
-                                    List<Integer> packetIds) throws Exception {
+  static MqttClient connectRetrying(NodeProcesses cluster, NodeProcesses.Node node, String id, Inbox inbox) throws Exception {
     long deadline = System.nanoTime() + DELIVERY.toNanos();
     while (true) {
       try {
-        return MqttTestNodes.cloudToDeviceReceiver(node.mqttPort(), cluster.tls, id, arrived, packetIds);
+        return MqttTestNodes.cloudToDeviceReceiver(node.mqttPort(), cluster.tls, id, inbox::arrived);
       } catch (Exception e) {
         if (System.nanoTime() > deadline) throw e;
         Thread.sleep(1000);

@@ -61,6 +61,8 @@ final class NodeProcesses implements AutoCloseable {
   final String ownerToken;
   private final String keyspace;
   private final List<String> jvmOptions;
+  /** Node index → JVM options of that node only (e.g. its roles), after {@link #jvmOptions}. */
+  private final java.util.function.IntFunction<List<String>> nodeOptions;
   /** Node index → the thread copying its current process's output. */
   private final Map<Integer, Thread> readers = new ConcurrentHashMap<>();
   private volatile boolean formed;
@@ -94,9 +96,24 @@ final class NodeProcesses implements AutoCloseable {
    */
   static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions,
                                     int firstAmqpPort, boolean firstNodeHighestAddress) throws Exception {
+    return startCluster(baseDir, count, keyspacePrefix, jvmOptions, i -> List.of(), firstAmqpPort, firstNodeHighestAddress);
+  }
+
+  /**
+   * The same, with {@code nodeOptions(i)} added to node i's JVM options (1-based), e.g.
+   * {@code -Dtwinhub.roles=worker} for a node with other roles than the rest.
+   */
+  static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions,
+                                    java.util.function.IntFunction<List<String>> nodeOptions) throws Exception {
+    return startCluster(baseDir, count, keyspacePrefix, jvmOptions, nodeOptions, SharedEmbeddedCassandra.freePort(), false);
+  }
+
+  private static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions,
+                                            java.util.function.IntFunction<List<String>> nodeOptions, int firstAmqpPort,
+                                            boolean firstNodeHighestAddress) throws Exception {
     NodeProcesses cluster = new NodeProcesses(baseDir, count,
-        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12), jvmOptions, firstAmqpPort,
-        firstNodeHighestAddress);
+        keyspacePrefix + "_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12), jvmOptions, nodeOptions,
+        firstAmqpPort, firstNodeHighestAddress);
     try {
       long t0 = System.nanoTime();
       cluster.startAll();
@@ -108,10 +125,12 @@ final class NodeProcesses implements AutoCloseable {
     }
   }
 
-  private NodeProcesses(Path baseDir, int count, String keyspace, List<String> jvmOptions, int firstAmqpPort,
+  private NodeProcesses(Path baseDir, int count, String keyspace, List<String> jvmOptions,
+                        java.util.function.IntFunction<List<String>> nodeOptions, int firstAmqpPort,
                         boolean firstNodeHighestAddress) throws Exception {
     this.keyspace = keyspace;
     this.jvmOptions = List.copyOf(jvmOptions);
+    this.nodeOptions = nodeOptions;
     List<Integer> remotingPorts = new ArrayList<>();
     for (int i = 1; i <= count; i++) remotingPorts.add(SharedEmbeddedCassandra.freePort());
     if (firstNodeHighestAddress) remotingPorts.sort(java.util.Comparator.reverseOrder());
@@ -168,6 +187,7 @@ final class NodeProcesses implements AutoCloseable {
     List<String> cmd = new ArrayList<>(List.of(
         Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx384m", "-XX:+UseSerialGC"));
     cmd.addAll(jvmOptions);
+    cmd.addAll(nodeOptions.apply(n.index()));
     cmd.addAll(List.of(
         // C1 only: four JVMs and Cassandra share two cores, and C2 compiling the node's start-up
         // code costs more CPU than the short test saves with it.

@@ -92,12 +92,55 @@ public final class MqttTestNodes {
         return SDK_PORT;
       } catch (IOException e) {
         if (System.nanoTime() > deadline) {
-          return fail("The Azure IoT SDKs only connect to port " + SDK_PORT + " (hard-wired); "
-              + HOST + ":" + SDK_PORT + " is in use by another process, so the SDK acceptance tests cannot run: " + e);
+          return fail(portTakenMessage(SDK_PORT, e));
         }
         Thread.sleep(1000);
       }
     }
+  }
+
+  /**
+   * Why an SDK test cannot run: the SDK's fixed port is taken on {@link #HOST}. The usual holder is
+   * a node the developer runs ({@code ./twinhub run} binds 8883, 5671 and 8443 on 127.0.0.1), so
+   * the message names it and what to do, and the process holding the port where Linux says.
+   */
+  static String portTakenMessage(int port, Exception e) {
+    return "The Azure IoT SDKs only connect to port " + port + " (hard-wired) and " + HOST + ":" + port
+        + " has been in use by another process for 5 minutes, so this SDK acceptance test cannot run"
+        + holder(port) + ". If it is a node you started with ./twinhub run (it listens on 127.0.0.1:8883 and"
+        + " :5671), stop it, or run it on another loopback address: TWINHUB_BIND_INTERFACE=127.0.0.2 ./twinhub run"
+        + " (" + e + ")";
+  }
+
+  /** " (held by pid N: command)" from /proc where Linux tells, else "". */
+  private static String holder(int port) {
+    try {
+      String hexPort = String.format("%04X", port);
+      String inode = null;
+      for (String line : java.nio.file.Files.readAllLines(Path.of("/proc/net/tcp"))) {
+        String[] f = line.trim().split("\\s+");
+        if (f.length > 9 && f[1].endsWith(":" + hexPort) && "0A".equals(f[3])) inode = f[9]; // 0A: LISTEN
+      }
+      if (inode == null) return "";
+      String socket = "socket:[" + inode + "]";
+      try (var procs = java.nio.file.Files.list(Path.of("/proc"))) {
+        for (Path p : (Iterable<Path>) procs.filter(d -> d.getFileName().toString().matches("\\d+"))::iterator) {
+          try (var fds = java.nio.file.Files.list(p.resolve("fd"))) {
+            for (Path fd : (Iterable<Path>) fds::iterator) {
+              if (socket.equals(java.nio.file.Files.readSymbolicLink(fd).toString())) {
+                String cmd = java.nio.file.Files.readString(p.resolve("cmdline")).replace('\0', ' ').strip();
+                return " (held by pid " + p.getFileName() + ": " + (cmd.length() > 200 ? cmd.substring(0, 200) + "..." : cmd) + ")";
+              }
+            }
+          } catch (IOException | SecurityException ignored) {
+            // a process that is gone or not ours
+          }
+        }
+      }
+    } catch (IOException | RuntimeException ignored) {
+      // not Linux
+    }
+    return "";
   }
 
   public static SSLContext clientTls(Path dataDir) throws Exception {
@@ -142,6 +185,18 @@ public final class MqttTestNodes {
    */
   public static org.eclipse.paho.client.mqttv3.MqttClient cloudToDeviceReceiver(int port, SSLContext tls, String dev,
       List<String> arrived, List<Integer> packetIds) throws Exception {
+    return cloudToDeviceReceiver(port, tls, dev, (mid, msg) -> {
+      if (mid != null) arrived.add(mid);
+      packetIds.add(msg.getId());
+    });
+  }
+
+  /**
+   * As above, each message handed to {@code onMessage} with its {@code $.mid} (null if none). A
+   * client whose connect or subscribe fails is closed, so it never receives anything.
+   */
+  public static org.eclipse.paho.client.mqttv3.MqttClient cloudToDeviceReceiver(int port, SSLContext tls, String dev,
+      java.util.function.BiConsumer<String, org.eclipse.paho.client.mqttv3.MqttMessage> onMessage) throws Exception {
     org.eclipse.paho.client.mqttv3.MqttClient c = new org.eclipse.paho.client.mqttv3.MqttClient("ssl://" + HOST + ":" + port, dev,
         new org.eclipse.paho.client.mqttv3.persist.MemoryPersistence());
     var o = new org.eclipse.paho.client.mqttv3.MqttConnectOptions();
@@ -152,14 +207,25 @@ public final class MqttTestNodes {
     o.setUserName(HOST + "/" + dev + "/?api-version=2020-09-30");
     o.setPassword(SasToken.signForDevice(HOST, dev, null, KEY1, System.currentTimeMillis() / 1000 + 3600).toCharArray());
     c.setManualAcks(true);
-    c.connect(o);
-    c.subscribe("devices/" + dev + "/messages/devicebound/#", 1, (topic, msg) -> {
-      String bag = topic.substring(topic.indexOf("/devicebound/") + "/devicebound/".length());
-      for (String kv : bag.split("&")) {
-        if (kv.startsWith("%24.mid=")) arrived.add(java.net.URLDecoder.decode(kv.substring(8), java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      c.connect(o);
+      c.subscribe("devices/" + dev + "/messages/devicebound/#", 1, (topic, msg) -> {
+        String bag = topic.substring(topic.indexOf("/devicebound/") + "/devicebound/".length());
+        String mid = null;
+        for (String kv : bag.split("&")) {
+          if (kv.startsWith("%24.mid=")) mid = java.net.URLDecoder.decode(kv.substring(8), java.nio.charset.StandardCharsets.UTF_8);
+        }
+        onMessage.accept(mid, msg);
+      });
+    } catch (Exception e) {
+      try {
+        c.disconnectForcibly(1000, 1000);
+      } catch (Exception ignored) {
+        // not connected
       }
-      packetIds.add(msg.getId());
-    });
+      c.close(true);
+      throw e;
+    }
     return c;
   }
 }

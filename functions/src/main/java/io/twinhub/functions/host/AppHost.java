@@ -111,12 +111,28 @@ public final class AppHost implements AutoCloseable {
   private final AtomicLong failures = new AtomicLong();
   private final SecureRandom random = new SecureRandom();
   private final MemoryGuard guard;
+  /** Journals the mark of a stored publication ({@link AppPublications}); a no-op without one. */
+  private final java.util.function.BiFunction<String, Integer, CompletionStage<?>> announcer;
+  /** The newest version of each app the store listed at the last successful refresh (loaded or not). */
+  private volatile Map<String, Integer> registry = Map.of();
 
   public AppHost(FunctionStore store, TwinPatcher twins, Settings settings) {
-    this(store, twins, (app, fn, route, bodies) -> CompletableFuture.completedFuture(Optional.of("no route sender on this node")), settings);
+    this(store, twins, NO_ROUTES, settings, (app, version) -> CompletableFuture.completedFuture(null));
   }
 
-  public AppHost(FunctionStore store, TwinPatcher twins, RouteSender routeSender, Settings settings) {
+  /** @param announcer journals the mark of a stored publication; the publish answers after it */
+  public AppHost(FunctionStore store, TwinPatcher twins, Settings settings,
+                 java.util.function.BiFunction<String, Integer, CompletionStage<?>> announcer) {
+    this(store, twins, NO_ROUTES, settings, announcer);
+  }
+
+  private static final RouteSender NO_ROUTES =
+      (app, fn, route, bodies) -> CompletableFuture.completedFuture(Optional.of("no route sender on this node"));
+
+  /** @param routeSender journals {@code @EventHubOutput} messages to routes */
+  public AppHost(FunctionStore store, TwinPatcher twins, RouteSender routeSender, Settings settings,
+                 java.util.function.BiFunction<String, Integer, CompletionStage<?>> announcer) {
+    this.announcer = announcer;
     this.store = store;
     this.twins = twins;
     this.routeSender = routeSender;
@@ -150,14 +166,48 @@ public final class AppHost implements AutoCloseable {
     return CompletableFuture.runAsync(this::refresh, refresher);
   }
 
+  /**
+   * Whether this node has caught up with {@code version} of {@code app}: it has loaded it or a
+   * newer one, or found that version unloadable here.
+   */
+  public boolean caughtUp(String app, int version) {
+    LoadedApp loaded = apps.get(app);
+    if (loaded != null && loaded.app().version() >= version) return true;
+    Integer v = unloadable.get(app);
+    return v != null && v >= version;
+  }
+
+  /** Versions that failed to load here (an app valid at publish that this node cannot load). */
+  private final Map<String, Integer> unloadable = new ConcurrentHashMap<>();
+
+  /**
+   * Completes when this node has caught up with {@code version} of {@code app}
+   * ({@link #caughtUp}) or a refresh found the app deleted, refreshing from the store until then,
+   * every {@code retry} while the store cannot be read or lists an older version.
+   */
+  public CompletionStage<Void> awaitVersion(String app, int version, Duration retry) {
+    if (caughtUp(app, version)) return CompletableFuture.completedFuture(null);
+    return CompletableFuture.supplyAsync(this::refreshed, refresher).thenCompose(ok ->
+        caughtUp(app, version) || ok && !registry.containsKey(app)
+            ? CompletableFuture.<Void>completedFuture(null)
+            : after(retry).thenCompose(x -> awaitVersion(app, version, retry)));
+  }
+
   /** Brings the loaded apps to the store's newest versions and states; never throws. */
-  public synchronized void refresh() {
+  public void refresh() {
+    refreshed();
+  }
+
+  /** {@link #refresh}; false when the store could not be read. */
+  private synchronized boolean refreshed() {
     try {
       var versions = store.apps().toCompletableFuture().get(30, TimeUnit.SECONDS);
       var states = store.states().toCompletableFuture().get(30, TimeUnit.SECONDS);
       Set<String> present = new java.util.HashSet<>();
+      Map<String, Integer> listed = new java.util.HashMap<>();
       for (FunctionStore.AppVersion v : versions) {
         present.add(v.app());
+        listed.put(v.app(), v.version());
         FunctionStore.AppState state = states.getOrDefault(v.app(), FunctionStore.AppState.NONE);
         LoadedApp current = apps.get(v.app());
         // New settings load the same version again: binding expressions (%Name%) may resolve differently.
@@ -181,6 +231,7 @@ public final class AppHost implements AutoCloseable {
           if (old != null) retire(old.app());
         } catch (InvalidAppException e) {
           loadFailures.put(v.app(), attempt);
+          unloadable.merge(v.app(), v.version(), Math::max);
           log.warn("Function app {} version {} cannot be loaded here: {}", v.app(), v.version(), e.getMessage());
         }
       }
@@ -191,8 +242,11 @@ public final class AppHost implements AutoCloseable {
           log.info("Function app {} unloaded (deleted)", name);
         }
       }
+      registry = Map.copyOf(listed);
+      return true;
     } catch (Exception e) {
       log.warn("Function apps not refreshed from Cassandra: {}", e.toString());
+      return false;
     }
   }
 
@@ -262,6 +316,7 @@ public final class AppHost implements AutoCloseable {
     String summary = functionsJson(functions).toString();
     return store.state(app, newKey())
         .thenCompose(s -> store.publish(app, jar, sha256(jar), summary))
+        .thenCompose(version -> announce(app, version))
         .thenCompose(version -> refreshNow().thenApply(v -> new Published(app, version, functions)));
   }
 
@@ -270,6 +325,28 @@ public final class AppHost implements AutoCloseable {
     for (FunctionDefinition.Param p : f.params()) if (p instanceof FunctionDefinition.OutputParam o) out.add(o.output());
     if (f.returnOutput() != null) out.add(f.returnOutput());
     return out;
+  }
+
+  /**
+   * The journal's mark of the publication ({@link AppPublications}): trigger partitions hold the
+   * events after it until their worker loaded this version. Should it not be written (journal
+   * unavailable), the version is stored all the same and workers load it within a refresh; only
+   * the events between publication and refresh are then not guaranteed to reach it, so say so.
+   */
+  private CompletionStage<Integer> announce(String app, int version) {
+    CompletionStage<?> written;
+    try {
+      written = announcer.apply(app, version);
+    } catch (RuntimeException e) {
+      written = CompletableFuture.failedFuture(e);
+    }
+    return written.handle((d, e) -> {
+      if (e != null) {
+        log.warn("Function app {} version {} published, but its mark not journaled ({}): workers take it at their next"
+            + " refresh, and telemetry until then may reach the previous version only", app, version, e.toString());
+      }
+      return version;
+    });
   }
 
   /** A new random key (a function key, 32 bytes base64url as Azure's). */

@@ -70,6 +70,10 @@ public final class TelemetryTriggers {
     public final AtomicLong delivered = new AtomicLong();
     public final AtomicLong poison = new AtomicLong();
     public final AtomicLong retries = new AtomicLong();
+    /** The partitions (journal tags) running on this worker now. */
+    public final java.util.Set<String> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    /** Times a partition held its events until this worker had loaded a just-published app version. */
+    public final AtomicLong held = new AtomicLong();
   }
 
   public interface Command {}
@@ -79,7 +83,7 @@ public final class TelemetryTriggers {
   private TelemetryTriggers() {}
 
   /** The journal tags the partitions read: the twin tags, then the telemetry tags. */
-  static final List<String> TAGS = java.util.stream.Stream.concat(TwinTags.ALL.stream(), TelemetryTags.ALL.stream()).toList();
+  public static final List<String> TAGS = java.util.stream.Stream.concat(TwinTags.ALL.stream(), TelemetryTags.ALL.stream()).toList();
 
   /** What a partition turns journal events into: the hub's name and routes. */
   record Routing(String hubName, List<NamedRoute> routes) {}
@@ -101,6 +105,7 @@ public final class TelemetryTriggers {
     return Behaviors.setup(ctx -> {
       ActorSystem<?> system = ctx.getSystem();
       log.info("Functions trigger partition {} started on this worker", tag);
+      stats.running.add(tag);
       RestartSettings restart = RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2);
       UniqueKillSwitch kill = RestartSource.withBackoff(restart, () -> reading(tag, journal, host, settings, stats, routing))
           .viaMat(KillSwitches.single(), Keep.right())
@@ -109,6 +114,7 @@ public final class TelemetryTriggers {
       return Behaviors.receive(Command.class)
           .onMessage(Stop.class, s -> Behaviors.stopped())
           .onSignal(akka.actor.typed.PostStop.class, s -> {
+            stats.running.remove(tag);
             kill.shutdown();
             return Behaviors.same();
           })
@@ -135,17 +141,55 @@ public final class TelemetryTriggers {
     CompletionStage<UUID> start = store.offset(CONSUMER, tag).thenCompose(o -> {
       if (o.isPresent()) return CompletableFuture.completedFuture(UUID.fromString(o.get()));
       return store.firstPublished().thenCompose(first -> {
-        long from = first.map(p -> p.minus(CLOCK_SKEW).toEpochMilli()).orElse(System.currentTimeMillis());
-        UUID offset = journal.offsetUuid(Math.min(from, System.currentTimeMillis()));
+        UUID offset = journal.offsetUuid(firstReadMillis(first, System.currentTimeMillis()));
         return store.saveOffset(CONSUMER, tag, offset.toString()).thenApply(d -> offset);
       });
     });
     return Source.completionStage(start)
         .flatMapConcat(from -> journal.eventsByTag(tag, Offset.timeBasedUUID(from)))
         .groupedWithin(settings.maxBatch(), settings.maxBatchWait())
-        .mapAsync(1, batch -> deliver(batch, host, stats, routing)
+        .mapAsync(1, batch -> deliverInOrder(batch, host, stats, routing)
             .thenCompose(v -> store.saveOffset(CONSUMER, tag,
                 ((TimeBasedUUID) batch.get(batch.size() - 1).offset()).value().toString())));
+  }
+
+  /**
+   * Where a partition without a committed offset starts reading (epoch millis): at the first app
+   * publication less {@link #CLOCK_SKEW}, never after {@code now}; at {@code now} when no app is
+   * published (nothing to deliver to before).
+   */
+  static long firstReadMillis(Optional<java.time.Instant> firstPublished, long now) {
+    return Math.min(firstPublished.map(p -> p.minus(CLOCK_SKEW).toEpochMilli()).orElse(now), now);
+  }
+
+  /** How often a partition held at a publication's mark asks the store again. */
+  static final Duration HOLD_RETRY = Duration.ofMillis(250);
+
+  /**
+   * A batch in journal order, cut at the marks of app publications ({@link AppPublications}):
+   * the events before a mark go to the apps loaded now; those after it only once this worker has
+   * loaded the published version, so no event journaled after a publication is committed past
+   * without the functions of that version having had it.
+   */
+  private static CompletionStage<Void> deliverInOrder(List<EventEnvelope> batch, AppHost host, Stats stats, Routing routing) {
+    CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
+    List<EventEnvelope> segment = new ArrayList<>();
+    for (EventEnvelope env : batch) {
+      if (env.event() instanceof AppPublications.AppPublished p) {
+        List<EventEnvelope> before = List.copyOf(segment);
+        segment.clear();
+        chain = chain.thenCompose(v -> deliver(before, host, stats, routing)).thenCompose(v -> {
+          if (host.caughtUp(p.app(), p.version())) return CompletableFuture.<Void>completedFuture(null);
+          stats.held.incrementAndGet();
+          log.info("Functions trigger partition holds its events until app {} version {} is loaded here", p.app(), p.version());
+          return host.awaitVersion(p.app(), p.version(), HOLD_RETRY);
+        });
+      } else {
+        segment.add(env);
+      }
+    }
+    List<EventEnvelope> rest = List.copyOf(segment);
+    return rest.isEmpty() ? chain : chain.thenCompose(v -> deliver(rest, host, stats, routing));
   }
 
   /** One journal event as the triggers see it: the hub message, and the event the function gets. */

@@ -17,6 +17,12 @@ public final class DeviceTopics {
   public static final String TWIN_RES_FILTER = "$iothub/twin/res/#";
   public static final String TWIN_DESIRED_FILTER = "$iothub/twin/PATCH/properties/desired/#";
   public static final String METHODS_FILTER = "$iothub/methods/POST/#";
+  /**
+   * twinhub extension (README, "Desired/reported delta"): a device subscribed to it gets the
+   * desired properties it has not reported, once on SUBSCRIBE and on every connect of a persistent
+   * session that holds it. IoT Hub's SDKs never subscribe to it, so they never see it.
+   */
+  public static final String TWINHUB_DELTA_FILTER = "$twinhub/twin/delta/#";
 
   static final String TWIN_GET = "$iothub/twin/GET/";
   static final String TWIN_PATCH_REPORTED = "$iothub/twin/PATCH/properties/reported/";
@@ -38,13 +44,14 @@ public final class DeviceTopics {
   }
 
   /** What a subscription filter is, for this identity; empty = not allowed. */
-  public enum Subscription { TWIN_RESPONSES, DESIRED, METHODS, CLOUD_TO_DEVICE }
+  public enum Subscription { TWIN_RESPONSES, DESIRED, METHODS, CLOUD_TO_DEVICE, DELTA }
 
   public Optional<Subscription> subscription(String filter) {
     return switch (filter) {
       case TWIN_RES_FILTER -> Optional.of(Subscription.TWIN_RESPONSES);
       case TWIN_DESIRED_FILTER -> Optional.of(Subscription.DESIRED);
       case METHODS_FILTER -> Optional.of(Subscription.METHODS);
+      case TWINHUB_DELTA_FILTER -> Optional.of(Subscription.DELTA);
       default -> filter.equals(deviceboundFilter) || filter.equals(inputsFilter)
           ? Optional.of(Subscription.CLOUD_TO_DEVICE) : Optional.empty();
     };
@@ -224,6 +231,11 @@ public final class DeviceTopics {
 
   public static String desiredNotification(long version) {
     return "$iothub/twin/PATCH/properties/desired/?$version=" + version;
+  }
+
+  /** The delta push (twinhub extension), at the twin's desired {@code $version} it was computed from. */
+  public static String deltaNotification(long desiredVersion) {
+    return "$twinhub/twin/delta/?$version=" + desiredVersion;
   }
 
   public static String methodRequest(String methodName, String rid) {

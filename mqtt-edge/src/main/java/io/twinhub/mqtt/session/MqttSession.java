@@ -25,6 +25,7 @@ import io.twinhub.twin.domain.DeviceStatus;
 import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.Section;
 import io.twinhub.twin.domain.Twin;
+import io.twinhub.twin.domain.TwinDelta;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.domain.TwinUpdate;
 import io.twinhub.twin.entity.DirectMethodReply;
@@ -151,6 +152,14 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private boolean c2dAttached;
   /** Cloud-to-device messages published at QoS 1 and not yet PUBACKed: packet id → lock token. */
   private final Map<Integer, String> c2dInFlight = new HashMap<>();
+  /**
+   * Queue sequence numbers of the last {@value #C2D_COMPLETED} messages this connection PUBACKed
+   * (a ring, allocated at the first PUBACK): a queue that comes back without their completion
+   * (its incarnation changed before the write) gets the completion again instead of a second delivery.
+   */
+  private long[] c2dCompleted;
+  private int c2dCompletedNext;
+  private static final int C2D_COMPLETED = 64;
   private int lastPacketId;
 
   public static Behavior<Command> create(SessionDeps deps, Outbound out, String remote) {
@@ -241,7 +250,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       else if (p.type() == MqttPacket.PUBACK) {
         // The device has the cloud-to-device message: complete it (a stray PUBACK is harmless).
         String token = c2dInFlight.remove(((PacketIdOnly) p).packetId());
-        if (token != null) deps.c2d().settle(deviceId, token, CloudToDeviceQueue.Disposition.COMPLETE);
+        if (token != null) {
+          deps.c2d().settle(deviceId, token, CloudToDeviceQueue.Disposition.COMPLETE);
+          rememberCompleted(token);
+        }
         done();
       }
       else close(MqttCodec_name(p) + " is not accepted here" + (p.type() >= MqttPacket.PUBREC && p.type() <= MqttPacket.PUBCOMP ? " (QoS 2 is not supported)" : ""));
@@ -382,6 +394,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
               Duration.ofSeconds(Math.max(0, Math.min(secondsLeft, 365L * 24 * 3600))));
           ctx.getLog().debug("{} connected from {} (session {})", clientId(), remote, sessionId);
           if (receivesCloudToDevice()) attachCloudToDevice();
+          if (subscriptions.containsKey(Subscription.DELTA)) pushDelta(); // a persistent session's delta on connect
           done();
         } else {
           IotHubError e = reply instanceof TwinReply.Rejected rej ? rej.error() : null;
@@ -596,8 +609,10 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       granted.add(qos);
     }
     boolean newDesired = next.containsKey(Subscription.DESIRED) && !subscriptions.containsKey(Subscription.DESIRED);
+    boolean newDelta = next.containsKey(Subscription.DELTA) && !subscriptions.containsKey(Subscription.DELTA);
     changeSubscriptions(next, nextFilters, newDesired, () -> {
       send(new SubAck(s.packetId(), granted));
+      if (newDelta) pushDelta();
       done();
     });
   }
@@ -718,18 +733,45 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
       deps.c2d().settle(deviceId, c.lockToken(), CloudToDeviceQueue.Disposition.ABANDON);
       return;
     }
+    // The queue delivers a message again when its lock ran out or when it lost its locks (a new
+    // incarnation: shard moved, node died, journal write failed). On this connection that is
+    // never a second PUBLISH (MQTT 3.1.1 resends only on a new connection):
+    long seq = CloudToDeviceQueue.sequenceOf(c.lockToken());
+    if (completedHere(seq)) {
+      // PUBACKed here, the completion never written: complete it again.
+      deps.c2d().settle(deviceId, c.lockToken(), CloudToDeviceQueue.Disposition.COMPLETE);
+      return;
+    }
+    for (Map.Entry<Integer, String> e : c2dInFlight.entrySet()) {
+      if (CloudToDeviceQueue.sequenceOf(e.getValue()) == seq) {
+        // The device has it and its PUBACK is to come: that PUBACK settles the new delivery.
+        e.setValue(c.lockToken());
+        return;
+      }
+    }
     if (c2dInFlight.size() >= 0xFFFF / 2) {
       close("too many unacknowledged cloud-to-device messages");
       return;
     }
-    // A redelivery (lock ran out without PUBACK) replaces the earlier delivery of the same message:
-    // lock tokens are <seq>.<delivery>, so the earlier packet id is dropped instead of kept forever.
-    String message = c.lockToken().substring(0, c.lockToken().indexOf('.') + 1);
-    c2dInFlight.values().removeIf(token -> token.startsWith(message));
     int id = nextPacketId();
     c2dInFlight.put(id, c.lockToken());
     send(new Publish(c.deliveryCount() > 1, 1, false, DeviceTopics.cloudToDevice(c.message()), id,
         ByteString.fromArrayUnsafe(c.message().body())));
+  }
+
+  private void rememberCompleted(String token) {
+    if (c2dCompleted == null) {
+      c2dCompleted = new long[C2D_COMPLETED];
+      java.util.Arrays.fill(c2dCompleted, -1);
+    }
+    c2dCompleted[c2dCompletedNext] = CloudToDeviceQueue.sequenceOf(token);
+    c2dCompletedNext = (c2dCompletedNext + 1) % C2D_COMPLETED;
+  }
+
+  private boolean completedHere(long seq) {
+    if (c2dCompleted == null || seq < 0) return false;
+    for (long s : c2dCompleted) if (s == seq) return true;
+    return false;
   }
 
   private int nextPacketId() {
@@ -857,6 +899,21 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     } else if (respond) {
       send(Publish.qos0(topic, payload));
     }
+  }
+
+  /**
+   * twinhub extension, like AWS IoT's shadow delta: the desired properties the device has not
+   * reported ({@link TwinDelta}, the body of {@code GET /twins/{id}/delta}), pushed when there are
+   * any. A later change is the device's to follow through desired notifications.
+   */
+  private void pushDelta() {
+    await(deps.twins().getTwin(deviceId, moduleId), (reply, err) -> {
+      if (!(reply instanceof TwinReply.Accepted a)) return; // the device can still GET its twin
+      TwinDelta delta = TwinDelta.of(a.twin().state());
+      if (delta.isEmpty()) return;
+      publishIfSubscribed(Subscription.DELTA, DeviceTopics.deltaNotification(a.twin().state().desired().version()),
+          ByteString.fromArrayUnsafe(TwinJson.toBytes(TwinJson.delta(a.twin(), delta))));
+    });
   }
 
   private void publishIfSubscribed(Subscription s, String topic, ByteString payload) {

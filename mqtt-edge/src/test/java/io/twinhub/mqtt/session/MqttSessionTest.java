@@ -355,4 +355,42 @@ class MqttSessionTest {
     await(hub.twins.updateTwin(dev, null, new TwinUpdate.PatchDesired(hub.doc("{\"x\":2}")), null));
     clean.expectNothing(Duration.ofMillis(300));
   }
+
+  @Test
+  void deltaIsPushedOnSubscribeAndOnReconnectWhenTheDeviceOwesAny() throws Exception {
+    String dev = hub.createDevice("delta");
+    await(hub.twins.updateTwin(dev, null, new TwinUpdate.PatchDesired(hub.doc("{\"rate\":5,\"mode\":\"eco\"}")), null));
+    await(hub.twins.updateTwin(dev, null, new TwinUpdate.PatchReported(hub.doc("{\"rate\":5}")), null));
+    var first = hub.new Client();
+    ConnAck ack = first.connect(connect(dev, null, token(dev, null, KEY1, 3600), 60)); // persistent session
+    assertFalse(ack.sessionPresent());
+    first.acks.expectMessage(MqttSession.Ack.ACK);
+    first.subscribe(DeviceTopics.TWINHUB_DELTA_FILTER);
+    Publish p = first.receivePublish();
+    assertEquals("$twinhub/twin/delta/?$version=2", p.topic());
+    var body = first.json(p);
+    assertFalse(body.get("isEmpty").asBoolean());
+    assertEquals(1, body.get("count").asInt(), body.toString()); // rate is reported, mode is not
+    assertEquals("mode", body.get("delta").get(0).get("path").asText());
+    assertEquals("eco", body.get("delta").get(0).get("desired").asText());
+    first.expectNothing(Duration.ofMillis(200));
+    first.send(Empty.DISCONNECT_PACKET);
+    first.expectClosed();
+
+    // The persistent session holds the subscription: the delta comes again on connect.
+    var second = hub.new Client();
+    ack = second.connect(connect(dev, null, token(dev, null, KEY1, 3600), 60));
+    assertTrue(ack.sessionPresent());
+    second.acks.expectMessage(MqttSession.Ack.ACK);
+    assertEquals("$twinhub/twin/delta/?$version=2", second.receivePublish().topic());
+    second.send(Empty.DISCONNECT_PACKET);
+    second.expectClosed();
+
+    // Nothing owed, nothing pushed.
+    await(hub.twins.updateTwin(dev, null, new TwinUpdate.PatchReported(hub.doc("{\"mode\":\"eco\"}")), null));
+    var third = hub.new Client();
+    third.connect(connect(dev, null, token(dev, null, KEY1, 3600), 60));
+    third.acks.expectMessage(MqttSession.Ack.ACK);
+    third.expectNothing(Duration.ofMillis(500));
+  }
 }

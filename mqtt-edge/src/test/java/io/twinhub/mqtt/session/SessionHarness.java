@@ -61,6 +61,11 @@ final class SessionHarness {
   final SessionDeps deps;
 
   SessionHarness(String extraConfig) {
+    this(extraConfig, Duration.ofSeconds(5));
+  }
+
+  /** {@code askTimeout}: how long the services wait for an entity (a loaded box needs more than 5 s). */
+  SessionHarness(String extraConfig, Duration askTimeout) {
     Config config = ConfigFactory.parseString("""
         akka.actor.provider = cluster
         akka.remote.artery.canonical.hostname = 127.0.0.1
@@ -84,10 +89,10 @@ final class SessionHarness {
         Clock.systemUTC());
     DeviceEntity.init(testKit.system(), entity);
     ModuleEntity.init(testKit.system(), entity);
-    twins = new TwinService(testKit.system(), Duration.ofSeconds(5));
+    twins = new TwinService(testKit.system(), askTimeout);
     MqttSettings settings = MqttSettings.from(config);
     io.twinhub.twin.c2d.CloudToDeviceQueue.init(testKit.system(), io.twinhub.twin.c2d.CloudToDeviceSettings.DEFAULT, null);
-    deps = new SessionDeps(twins, new io.twinhub.twin.c2d.CloudToDeviceService(testKit.system(), twins, Duration.ofSeconds(5)),
+    deps = new SessionDeps(twins, new io.twinhub.twin.c2d.CloudToDeviceService(testKit.system(), twins, askTimeout),
         new TelemetryService(testKit.system(), Duration.ofSeconds(5)),
         new SessionStore.Client(testKit.system(), Duration.ofSeconds(5)),
         new SasVerifier(settings.hostNames(), Clock.systemUTC()), PolicyLookup.NONE, TwinLimits.DEFAULT, settings,
@@ -116,7 +121,7 @@ final class SessionHarness {
 
   static <T> T await(CompletionStage<T> f) {
     try {
-      return f.toCompletableFuture().get(10, TimeUnit.SECONDS);
+      return f.toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
       throw new AssertionError(e);
     }

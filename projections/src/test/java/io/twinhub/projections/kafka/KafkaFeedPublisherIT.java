@@ -1,31 +1,14 @@
 package io.twinhub.projections.kafka;
 
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
 import akka.japi.Pair;
 import akka.stream.UniqueKillSwitch;
 import akka.stream.javadsl.Sink;
-import akka.stream.javadsl.Source;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
 import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
 import io.twinhub.ops.kafka.EmbeddedKafka;
 import io.twinhub.projections.streams.ChangeFeed;
-import io.twinhub.twin.domain.Authentication;
-import io.twinhub.twin.domain.DeviceStatus;
-import io.twinhub.twin.domain.IdentitySpec;
-import io.twinhub.twin.domain.JsonDoc;
-import io.twinhub.twin.domain.TwinUpdate;
-import io.twinhub.twin.entity.DeviceEntity;
-import io.twinhub.twin.entity.EntitySettings;
-import io.twinhub.twin.entity.ModuleEntity;
-import io.twinhub.twin.entity.TwinReply;
-import io.twinhub.twin.service.TwinService;
+import io.twinhub.projections.streams.JournalTestSystem;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -57,8 +40,8 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class KafkaFeedPublisherIT {
   static final ObjectMapper JSON = new ObjectMapper();
+  static JournalTestSystem journal;
   static ActorSystem<Void> system;
-  static TwinService twins;
   static EmbeddedKafka kafka;
 
   @TempDir
@@ -66,16 +49,8 @@ class KafkaFeedPublisherIT {
 
   @BeforeAll
   static void start() throws Exception {
-    Config config = ConfigFactory.parseResources("streams-it.conf")
-        .withValue("datastax-java-driver.basic.contact-points",
-            ConfigValueFactory.fromIterable(List.of(SharedEmbeddedCassandra.contactPoint())))
-        .withFallback(ConfigFactory.load())
-        .resolve();
-    system = ActorSystem.create(Behaviors.empty(), "kafka-feed-it", config);
-    Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
-    DeviceEntity.init(system, EntitySettings.DEFAULT);
-    ModuleEntity.init(system, EntitySettings.DEFAULT);
-    twins = new TwinService(system, Duration.ofSeconds(20));
+    journal = JournalTestSystem.start("kafka-feed-it");
+    system = journal.system;
     kafka = new EmbeddedKafka(kafkaDir, SharedEmbeddedCassandra.freePort(), SharedEmbeddedCassandra.freePort(), "384m",
         Duration.ofSeconds(120)).start();
   }
@@ -83,19 +58,12 @@ class KafkaFeedPublisherIT {
   @AfterAll
   static void stop() throws Exception {
     if (kafka != null) kafka.stop();
-    system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    journal.close();
   }
 
   /** {@code rounds} desired patches per device, 16 at a time. */
   static void write(List<String> ids, int fromRound, int rounds) throws Exception {
-    List<String[]> writes = new ArrayList<>();
-    for (int i = fromRound; i < fromRound + rounds; i++) for (String id : ids) writes.add(new String[] {id, String.valueOf(i)});
-    long accepted = Source.from(writes).mapAsync(16, w -> twins.updateTwin(w[0], null,
-            new TwinUpdate.PatchDesired(JsonDoc.of((ObjectNode) JSON.readTree("{\"n\":" + w[1] + "}"))), null))
-        .filter(r -> r instanceof TwinReply.Accepted)
-        .runWith(Sink.fold(0L, (n, r) -> n + 1), system).toCompletableFuture().get(300, TimeUnit.SECONDS);
-    assertEquals(writes.size(), accepted);
+    assertEquals((long) ids.size() * rounds, journal.patchDesired(ids, fromRound, rounds, 16, Duration.ofSeconds(300)));
   }
 
   @Test
@@ -106,9 +74,7 @@ class KafkaFeedPublisherIT {
     var settings = KafkaFeedPublisher.Settings.perSource("it-" + run, kafka.bootstrapServers(), prefix, feed.latest());
     List<String> ids = new ArrayList<>();
     for (int d = 0; d < 20; d++) ids.add("kafka-" + run + "-" + d);
-    Source.from(ids).mapAsyncUnordered(8, id -> twins.createDevice(id,
-            new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(null, null), false)))
-        .runWith(Sink.ignore(), system).toCompletableFuture().get(120, TimeUnit.SECONDS);
+    journal.createDevices(ids, 8);
 
     // Publisher 1 runs while the first rounds are written, and is stopped mid-stream.
     KafkaFeedPublisher first = new KafkaFeedPublisher(system, feed, settings);

@@ -1,26 +1,8 @@
 package io.twinhub.projections.streams;
 
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.cluster.typed.Cluster;
-import akka.cluster.typed.Join;
 import akka.stream.javadsl.Sink;
-import akka.stream.javadsl.Source;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.typesafe.config.Config;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigValueFactory;
-import io.twinhub.ops.cassandra.SharedEmbeddedCassandra;
-import io.twinhub.twin.domain.Authentication;
-import io.twinhub.twin.domain.DeviceStatus;
-import io.twinhub.twin.domain.IdentitySpec;
-import io.twinhub.twin.domain.JsonDoc;
-import io.twinhub.twin.domain.TwinUpdate;
-import io.twinhub.twin.entity.DeviceEntity;
-import io.twinhub.twin.entity.EntitySettings;
-import io.twinhub.twin.entity.ModuleEntity;
-import io.twinhub.twin.entity.TwinReply;
 import io.twinhub.twin.service.TwinService;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -45,27 +27,20 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class ChangeFeedIT {
   static final ObjectMapper JSON = new ObjectMapper();
+  static JournalTestSystem journal;
   static ActorSystem<Void> system;
   static TwinService twins;
 
   @BeforeAll
   static void start() {
-    Config config = ConfigFactory.parseResources("streams-it.conf")
-        .withValue("datastax-java-driver.basic.contact-points",
-            ConfigValueFactory.fromIterable(List.of(SharedEmbeddedCassandra.contactPoint())))
-        .withFallback(ConfigFactory.load())
-        .resolve();
-    system = ActorSystem.create(Behaviors.empty(), "streams-it", config);
-    Cluster.get(system).manager().tell(Join.create(Cluster.get(system).selfMember().address()));
-    DeviceEntity.init(system, EntitySettings.DEFAULT);
-    ModuleEntity.init(system, EntitySettings.DEFAULT);
-    twins = new TwinService(system, Duration.ofSeconds(20));
+    journal = JournalTestSystem.start("streams-it");
+    system = journal.system;
+    twins = journal.twins;
   }
 
   @AfterAll
   static void stop() throws Exception {
-    system.terminate();
-    system.getWhenTerminated().toCompletableFuture().get(30, TimeUnit.SECONDS);
+    journal.close();
   }
 
   @Test
@@ -79,15 +54,8 @@ class ChangeFeedIT {
     // 100 devices, 10,000 desired patches, written 32 at a time.
     List<String> ids = new ArrayList<>();
     for (int d = 0; d < devices; d++) ids.add("feed-" + run + "-" + d);
-    Source.from(ids).mapAsyncUnordered(16, id -> twins.createDevice(id,
-            new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(null, null), false)))
-        .runWith(Sink.ignore(), system).toCompletableFuture().get(120, TimeUnit.SECONDS);
-    List<String[]> writes = new ArrayList<>();
-    for (int i = 0; i < patchesPerDevice; i++) for (String id : ids) writes.add(new String[] {id, String.valueOf(i)});
-    long accepted = Source.from(writes).mapAsync(32, w -> twins.updateTwin(w[0], null,
-            new TwinUpdate.PatchDesired(JsonDoc.of((ObjectNode) JSON.readTree("{\"n\":" + w[1] + "}"))), null))
-        .filter(r -> r instanceof TwinReply.Accepted)
-        .runWith(Sink.fold(0L, (n, r) -> n + 1), system).toCompletableFuture().get(600, TimeUnit.SECONDS);
+    journal.createDevices(ids, 16);
+    long accepted = journal.patchDesired(ids, 0, patchesPerDevice, 32, Duration.ofSeconds(600));
     assertEquals(devices * patchesPerDevice, accepted);
 
     // Read them back in random-sized slices, each resuming at the last offset seen.

@@ -314,6 +314,11 @@ public final class CloudToDeviceQueue
     return persistThen(s, sweep(s), null, after -> null);
   }
 
+  /** The queue sequence number a lock token ({@code <seq>.<delivery>}) names; -1 if it names none. */
+  public static long sequenceOf(String lockToken) {
+    return seqIn(lockToken).orElse(-1L);
+  }
+
   private static Optional<Long> seqIn(String token) {
     int dot = token == null ? -1 : token.indexOf('.');
     try {

@@ -93,17 +93,31 @@ public final class JobRegistry
     var entity = Entity.of(TYPE_KEY, ctx -> new JobRegistry(system, clock));
     ClusterSharding.get(system).init(role == null ? entity : entity.withRole(role));
     ShardedDaemonProcessSettings daemon = ShardedDaemonProcessSettings.create(system);
-    ShardedDaemonProcess.get(system).init(WakeActive.class, "job-keeper", 1, i -> keeper(settings.wakeInterval()),
-        role == null ? daemon : daemon.withRole(role), Optional.of(new WakeActive()));
+    ShardedDaemonProcess.get(system).init(KeeperMessage.class, "job-keeper", 1, i -> keeper(settings.wakeInterval()),
+        role == null ? daemon : daemon.withRole(role), Optional.of(new StopKeeper()));
   }
 
-  private static Behavior<WakeActive> keeper(Duration interval) {
+  /** The keeper's own messages: its timer's tick, and the stop its shard sends at a hand-off or shutdown. */
+  sealed interface KeeperMessage extends TwinhubSerializable {}
+
+  record KeeperTick() implements KeeperMessage {}
+
+  /**
+   * Stops the keeper. A stop message it does not stop on (it was WakeActive) held every hand-off
+   * and node shutdown until sharding's timeouts (about 10 s per stop).
+   */
+  record StopKeeper() implements KeeperMessage {}
+
+  static Behavior<KeeperMessage> keeper(Duration interval) {
     return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> {
-      timers.startTimerWithFixedDelay(new WakeActive(), Duration.ofMillis(200), interval);
-      return Behaviors.receiveMessage(m -> {
-        ClusterSharding.get(ctx.getSystem()).entityRefFor(TYPE_KEY, ID).tell(m);
-        return Behaviors.same();
-      });
+      timers.startTimerWithFixedDelay(new KeeperTick(), Duration.ofMillis(200), interval);
+      return Behaviors.receive(KeeperMessage.class)
+          .onMessage(KeeperTick.class, t -> {
+            ClusterSharding.get(ctx.getSystem()).entityRefFor(TYPE_KEY, ID).tell(new WakeActive());
+            return Behaviors.same();
+          })
+          .onMessage(StopKeeper.class, s -> Behaviors.stopped())
+          .build();
     }));
   }
 

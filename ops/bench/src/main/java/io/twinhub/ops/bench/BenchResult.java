@@ -3,6 +3,8 @@ package io.twinhub.ops.bench;
 import org.HdrHistogram.Histogram;
 
 import java.time.Duration;
+import java.util.Locale;
+import java.util.Map;
 
 /**
  * One measured row of a bench run: a twinhub workload or a baseline.
@@ -54,5 +56,30 @@ public record BenchResult(String workload, long operations, long errors, double 
   public BenchResult withNote(String text) {
     return new BenchResult(workload, operations, errors, seconds, rate, p50Micros, p99Micros, p999Micros,
         nodeCpuPercent, nodeHeapBytes, text);
+  }
+
+  /** p50, p99, p99.9 and max of a latency histogram (µs), in ms: a bench's console line. */
+  public static String percentilesMs(Histogram latencyMicros) {
+    Histogram h = latencyMicros;
+    return String.format(Locale.ROOT, "p50 %.0f ms p99 %.0f ms p99.9 %.0f ms max %.0f ms", h.getValueAtPercentile(50) / 1000.0,
+        h.getValueAtPercentile(99) / 1000.0, h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0);
+  }
+
+  /**
+   * End-to-end latency of a change seen at two ends, whichever is seen first: records
+   * (side 1's nanos − side 0's nanos) in µs once both sides of {@code key} are in {@code seen}
+   * (side 0: the write's acknowledgement; side 1: where it arrives).
+   */
+  public static void recordPair(Map<String, long[]> seen, String key, int side, long nanos, Histogram latencyMicros) {
+    long[] both = seen.compute(key, (k, v) -> {
+      long[] x = v == null ? new long[2] : v;
+      x[side] = nanos;
+      return x;
+    });
+    if (both[0] != 0 && both[1] != 0) {
+      synchronized (latencyMicros) {
+        latencyMicros.recordValue(Math.max(0, Math.min((both[1] - both[0]) / 1000, 3_600_000_000L)));
+      }
+    }
   }
 }

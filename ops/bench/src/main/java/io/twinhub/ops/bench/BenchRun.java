@@ -19,7 +19,7 @@ import java.util.concurrent.TimeUnit;
  * One bench run: nodes up (or an existing target), the workload(s) one after the other, each a
  * warm-up then a measured phase with the server's CPU and heap, the table; nodes down.
  */
-final class BenchRun implements AutoCloseable {
+public final class BenchRun implements AutoCloseable {
 
   /**
    * The order of {@code all}: each baseline right before the workload compared with it;
@@ -486,7 +486,8 @@ final class BenchRun implements AutoCloseable {
     return loadAverage().split(" ")[0];
   }
 
-  static String loadAverage() {
+  /** The 1, 5 and 15-minute load averages ("n/a" off Linux). */
+  public static String loadAverage() {
     try {
       String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
       return f[0] + " " + f[1] + " " + f[2];

@@ -12,16 +12,10 @@ import io.netty.channel.EventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import io.netty.handler.ssl.SslContext;
+import io.twinhub.ops.amqp.ServiceAmqp;
 import org.apache.qpid.proton.Proton;
-import org.apache.qpid.proton.amqp.Binary;
 import org.apache.qpid.proton.amqp.messaging.Accepted;
-import org.apache.qpid.proton.amqp.messaging.AmqpValue;
-import org.apache.qpid.proton.amqp.messaging.ApplicationProperties;
-import org.apache.qpid.proton.amqp.messaging.Data;
-import org.apache.qpid.proton.amqp.messaging.Properties;
 import org.apache.qpid.proton.amqp.messaging.Rejected;
-import org.apache.qpid.proton.amqp.messaging.Source;
-import org.apache.qpid.proton.amqp.messaging.Target;
 import org.apache.qpid.proton.amqp.transport.DeliveryState;
 import org.apache.qpid.proton.amqp.transport.ErrorCondition;
 import org.apache.qpid.proton.engine.Collector;
@@ -31,7 +25,6 @@ import org.apache.qpid.proton.engine.EndpointState;
 import org.apache.qpid.proton.engine.Event;
 import org.apache.qpid.proton.engine.Receiver;
 import org.apache.qpid.proton.engine.Sasl;
-import org.apache.qpid.proton.engine.SaslListener;
 import org.apache.qpid.proton.engine.Sender;
 import org.apache.qpid.proton.engine.Session;
 import org.apache.qpid.proton.engine.Transport;
@@ -87,27 +80,8 @@ public final class AmqpServiceClient implements AutoCloseable {
     this.token = token;
     this.audience = hostName;
     transport.setMaxFrameSize(65536);
-    Sasl sasl = transport.sasl();
-    sasl.client();
-    sasl.setListener(new SaslListener() {
-      @Override
-      public void onSaslMechanisms(Sasl s, Transport t) {
-        s.setMechanisms("ANONYMOUS");
-      }
-
-      @Override
-      public void onSaslOutcome(Sasl s, Transport t) {
-        if (s.getOutcome() != Sasl.SaslOutcome.PN_SASL_OK) fail("SASL outcome " + s.getOutcome());
-      }
-
-      @Override
-      public void onSaslInit(Sasl s, Transport t) {}
-
-      @Override
-      public void onSaslResponse(Sasl s, Transport t) {}
-
-      @Override
-      public void onSaslChallenge(Sasl s, Transport t) {}
+    ServiceAmqp.saslAnonymous(transport, outcome -> {
+      if (outcome != Sasl.SaslOutcome.PN_SASL_OK) fail("SASL outcome " + outcome);
     });
     connection.setHostname(hostName);
     connection.setContainer("twinhub-bench-" + Long.toHexString(System.nanoTime()));
@@ -163,12 +137,7 @@ public final class AmqpServiceClient implements AutoCloseable {
         f.completeExceptionally(new IllegalStateException("AMQP connection closed"));
         return;
       }
-      Message m = Message.Factory.create();
-      Properties p = new Properties();
-      p.setMessageId(messageId);
-      p.setTo("/devices/" + deviceId + "/messages/devicebound");
-      m.setProperties(p);
-      m.setBody(new Data(new Binary(body)));
+      Message m = ServiceAmqp.deviceboundMessage(messageId, deviceId, body);
       pending.put(send(devicebound, m), f);
       pump();
     });
@@ -190,56 +159,22 @@ public final class AmqpServiceClient implements AutoCloseable {
     connection.open();
     session = connection.session();
     session.open();
-    cbs = session.sender("cbs-sender");
-    cbs.setTarget(target("$cbs"));
-    cbs.setSource(source("cbs-sender"));
-    cbs.open();
-    Receiver replies = session.receiver("cbs-receiver");
-    replies.setSource(source("$cbs"));
-    replies.setTarget(target("cbs"));
-    replies.open();
-    replies.flow(10);
-    Message put = Message.Factory.create();
-    Properties p = new Properties();
-    p.setMessageId("put-token-1");
-    p.setTo("$cbs");
-    p.setReplyTo("cbs");
-    put.setProperties(p);
-    put.setApplicationProperties(new ApplicationProperties(Map.of("operation", "put-token",
-        "type", "servicebus.windows.net:sastoken", "name", "amqps://" + audience)));
-    put.setBody(new AmqpValue(token));
-    send(cbs, put);
+    cbs = ServiceAmqp.openCbs(session).sender();
+    send(cbs, ServiceAmqp.putToken("put-token-1", audience, token));
     pump();
   }
 
   private void onCbsReply(Message reply) {
-    Object status = reply.getApplicationProperties() == null ? null : reply.getApplicationProperties().getValue().get("status-code");
-    if (status == null || ((Number) status).intValue() != 200) {
+    Integer status = ServiceAmqp.statusCode(reply);
+    if (status == null || status != 200) {
       fail("put-token answered " + status + " " + reply.getApplicationProperties());
       return;
     }
-    devicebound = session.sender("c2d-" + Long.toHexString(System.nanoTime()));
-    devicebound.setTarget(target("/messages/devicebound"));
-    devicebound.setSource(source("bench"));
-    devicebound.open();
+    devicebound = ServiceAmqp.openDevicebound(session, "c2d-" + Long.toHexString(System.nanoTime()), "bench");
   }
 
   private Delivery send(Sender s, Message m) {
-    byte[] buf = new byte[1024];
-    int n;
-    while (true) {
-      try {
-        n = m.encode(buf, 0, buf.length);
-        break;
-      } catch (java.nio.BufferOverflowException e) {
-        buf = new byte[buf.length * 2];
-      }
-    }
-    // Without credit Proton holds the delivery and transfers it when credit comes.
-    Delivery d = s.delivery(Long.toString(++tags).getBytes(StandardCharsets.US_ASCII));
-    s.send(buf, 0, n);
-    s.advance();
-    return d;
+    return ServiceAmqp.send(s, m, Long.toString(++tags).getBytes(StandardCharsets.US_ASCII));
   }
 
   private void handle(Event e) {
@@ -257,14 +192,7 @@ public final class AmqpServiceClient implements AutoCloseable {
         Delivery d = e.getDelivery();
         if (d.getLink() instanceof Receiver r) {
           if (d.isPartial() || !d.isReadable()) return;
-          byte[] bytes = new byte[d.pending()];
-          int n = r.recv(bytes, 0, bytes.length);
-          r.advance();
-          d.disposition(Accepted.getInstance());
-          d.settle();
-          r.flow(1);
-          Message reply = Message.Factory.create();
-          reply.decode(bytes, 0, n);
+          Message reply = ServiceAmqp.receive(r, d);
           onCbsReply(reply);
         } else if (d.remotelySettled()) {
           CompletableFuture<Outcome> f = pending.remove(d);
@@ -346,17 +274,5 @@ public final class AmqpServiceClient implements AutoCloseable {
         ctx.close();
       }
     };
-  }
-
-  private static Target target(String address) {
-    Target t = new Target();
-    t.setAddress(address);
-    return t;
-  }
-
-  private static Source source(String address) {
-    Source s = new Source();
-    s.setAddress(address);
-    return s;
   }
 }

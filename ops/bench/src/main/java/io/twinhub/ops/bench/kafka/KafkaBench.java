@@ -9,6 +9,7 @@ import com.typesafe.config.ConfigValueFactory;
 import io.twinhub.node.NodeSettings;
 import io.twinhub.ops.bench.BenchOptions;
 import io.twinhub.ops.bench.BenchResult;
+import io.twinhub.ops.bench.BenchRun;
 import io.twinhub.ops.bench.BenchTarget;
 import io.twinhub.ops.bench.RestClient;
 import io.twinhub.ops.bench.RestWorkloads;
@@ -214,13 +215,13 @@ public final class KafkaBench {
     backlog = events - failed.get();
     backlogWriteRate = events / seconds;
     System.out.printf(Locale.ROOT, "kafka: wrote a backlog of %,d PATCHes in %.1f s (%.0f/s, %d failed), load average %s%n",
-        events, seconds, backlogWriteRate, failed.get(), loadAverage());
+        events, seconds, backlogWriteRate, failed.get(), BenchRun.loadAverage());
     Thread.sleep(2000); // past the read journal's eventual-consistency delay
   }
 
   /** The backlog read through the same feed into nothing: what the publisher could reach if Kafka cost nothing. */
   BenchResult journalRead(ActorSystem<Void> system, ChangeFeed feed) throws Exception {
-    String load = loadAverage();
+    String load = BenchRun.loadAverage();
     long t0 = System.nanoTime();
     long[] firstAt = {0};
     long n = feed.history(JournalPosition.start(), java.time.Instant.now(), m -> true)
@@ -239,7 +240,7 @@ public final class KafkaBench {
 
   /** From the publisher's start at the journal's beginning until its count stands still for 3 s. */
   BenchResult publish(KafkaFeedPublisher p, long t0, KafkaFeedPublisher.Settings s) throws Exception {
-    String load = loadAverage();
+    String load = BenchRun.loadAverage();
     long last = -1;
     long lastChange = System.nanoTime();
     long firstAt = 0;
@@ -274,7 +275,7 @@ public final class KafkaBench {
   /** A writer at {@code --kafka-rate} PATCHes/s (open loop) while a read_committed consumer reads the topic. */
   BenchResult latency(KafkaFeedPublisher p, String bootstrap, String topic, KafkaFeedPublisher.Settings s) throws Exception {
     int rate = Integer.parseInt(o.extra().getOrDefault("kafka-rate", "200"));
-    String load = loadAverage();
+    String load = BenchRun.loadAverage();
     Map<String, long[]> seen = new ConcurrentHashMap<>(); // twin@version -> {ack, consumed}
     Histogram latency = new Histogram(3_600_000_000L, 3);
     AtomicLong consumed = new AtomicLong();
@@ -296,7 +297,7 @@ public final class KafkaBench {
             var v = r.headers().lastHeader("twinhub-version");
             if (id == null || v == null) continue;
             consumed.incrementAndGet();
-            match(seen, new String(id.value(), StandardCharsets.UTF_8) + "@" + new String(v.value(), StandardCharsets.UTF_8),
+            BenchResult.recordPair(seen, new String(id.value(), StandardCharsets.UTF_8) + "@" + new String(v.value(), StandardCharsets.UTF_8),
                 1, now, latency);
           }
         }
@@ -336,7 +337,7 @@ public final class KafkaBench {
               return;
             }
             acked.incrementAndGet();
-            match(seen, twin + "@" + v.group(1), 0, now, latency);
+            BenchResult.recordPair(seen, twin + "@" + v.group(1), 0, now, latency);
           });
     }, 0, 1_000_000_000L / rate, TimeUnit.NANOSECONDS);
     Thread.sleep(o.duration().toMillis());
@@ -359,32 +360,9 @@ public final class KafkaBench {
             rate, acked.get() / writeSeconds, skipped.get(), failed.get(), consumed.get(), missing, s.maxBatch(),
             s.maxBatchWait().toMillis(), p.transactions() - txBefore,
             (p.commitNanos() - commitBefore) / 1e6 / Math.max(1, p.transactions() - txBefore), load));
-    System.out.printf(Locale.ROOT, "kafka: latency at %d/s target (%.0f/s acked): p50 %.0f ms p99 %.0f ms p99.9 %.0f ms max %.0f ms%n",
-        rate, acked.get() / writeSeconds, h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
-        h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0);
+    System.out.printf(Locale.ROOT, "kafka: latency at %d/s target (%.0f/s acked): %s%n", rate, acked.get() / writeSeconds,
+        BenchResult.percentilesMs(h));
     return r;
   }
 
-  /** Records a latency once both the ack (side 0) and the consumption (side 1) of a change are seen. */
-  static void match(Map<String, long[]> seen, String key, int side, long nanos, Histogram latency) {
-    long[] both = seen.compute(key, (k, v) -> {
-      long[] x = v == null ? new long[2] : v;
-      x[side] = nanos;
-      return x;
-    });
-    if (both[0] != 0 && both[1] != 0) {
-      synchronized (latency) {
-        latency.recordValue(Math.max(0, Math.min((both[1] - both[0]) / 1000, 3_600_000_000L)));
-      }
-    }
-  }
-
-  static String loadAverage() {
-    try {
-      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-      return f[0] + " " + f[1] + " " + f[2];
-    } catch (java.io.IOException e) {
-      return "n/a";
-    }
-  }
 }

@@ -4,6 +4,7 @@ import io.twinhub.ops.bench.SasTokens;
 
 import io.twinhub.ops.bench.BenchOptions;
 import io.twinhub.ops.bench.BenchResult;
+import io.twinhub.ops.bench.BenchRun;
 import io.twinhub.ops.bench.BenchTarget;
 import io.twinhub.ops.bench.JdkTools;
 import io.twinhub.ops.bench.JfrSummary;
@@ -89,7 +90,7 @@ public final class MqttBench {
 
   /** Runs one workload, prints progress and its figures. */
   public static Report run(Options o) throws Exception {
-    System.out.printf(Locale.ROOT, "%s: %s, load average %s%n", o.workload(), java.time.Instant.now(), loadAverage());
+    System.out.printf(Locale.ROOT, "%s: %s, load average %s%n", o.workload(), java.time.Instant.now(), BenchRun.loadAverage());
     Report r = switch (o.workload()) {
       case "mqtt-idle" -> idle(o);
       case "mqtt-reported" -> reported(o, false);
@@ -99,10 +100,10 @@ public final class MqttBench {
       default -> throw new IllegalArgumentException("unknown workload " + o.workload());
     };
     List<Figure> all = new ArrayList<>(r.figures());
-    all.add(new Figure("load average (1/5/15 min) at the end", loadAverage()));
+    all.add(new Figure("load average (1/5/15 min) at the end", BenchRun.loadAverage()));
     System.out.println();
     for (Figure f : all) System.out.printf(Locale.ROOT, "  %-42s %s%n", f.name(), f.value());
-    return new Report(all, r.result().withNote(r.result().note() + "; load avg " + loadAverage()));
+    return new Report(all, r.result().withNote(r.result().note() + "; load avg " + BenchRun.loadAverage()));
   }
 
   // ---------------------------------------------------------------- workloads
@@ -254,6 +255,8 @@ public final class MqttBench {
       Map<String, Long> answered = statuses.entrySet().stream()
           .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().sum()));
       Histogram h = latency.getIntervalHistogram();
+      Histogram ok = acceptedLatency.getIntervalHistogram();
+      Histogram no = refusedLatency.getIntervalHistogram();
       double cpuPercent = probe.cpuPercentSince(mark);
       long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
       Thread.sleep(1000);
@@ -261,9 +264,7 @@ public final class MqttBench {
       out.add(new Figure(what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)", completed * 1e9 / elapsed,
           completed, elapsed / 1e9, closedLoop ? o.concurrency() + " in flight" : "offered " + o.rate() + "/s")));
       out.add(new Figure(what + " latency", latencyLine(h)));
-      Histogram ok = acceptedLatency.getIntervalHistogram();
-      Histogram no = refusedLatency.getIntervalHistogram();
-      long good0 = answeredGood(statuses, plainBroker);
+      long good0 = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
       out.add(new Figure("goodput (accepted answers)", String.format(Locale.ROOT, "%.0f /s", good0 * 1e9 / elapsed)));
       out.add(new Figure("latency of accepted", latencyLine(ok)));
       out.add(new Figure("latency of refused", latencyLine(no)));
@@ -284,11 +285,6 @@ public final class MqttBench {
       if (profiling) printProfile(o);
     }
     return new Report(out, result);
-  }
-
-  private static long answeredGood(Map<String, LongAdder> statuses, boolean plainBroker) {
-    LongAdder a = statuses.get(plainBroker ? "PUBACK" : "204");
-    return a == null ? 0 : a.sum();
   }
 
   /** JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase. */
@@ -661,15 +657,6 @@ public final class MqttBench {
     return String.format(Locale.ROOT, "p50 %.2f ms, p90 %.2f, p99 %.2f, p99.9 %.2f, max %.2f (n=%d)",
         h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(90) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
         h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0, h.getTotalCount());
-  }
-
-  static String loadAverage() {
-    try {
-      String[] p = Files.readString(Path.of("/proc/loadavg")).split(" ");
-      return p[0] + " " + p[1] + " " + p[2];
-    } catch (IOException e) {
-      return "?";
-    }
   }
 
   static int freePort() throws IOException {

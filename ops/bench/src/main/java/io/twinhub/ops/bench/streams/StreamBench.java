@@ -4,6 +4,7 @@ import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.ops.bench.BenchNodes;
 import io.twinhub.ops.bench.BenchOptions;
 import io.twinhub.ops.bench.BenchResult;
+import io.twinhub.ops.bench.BenchRun;
 import io.twinhub.ops.bench.BenchTable;
 import io.twinhub.ops.bench.BenchTarget;
 import io.twinhub.ops.bench.NodeProbe;
@@ -182,11 +183,11 @@ public final class StreamBench {
     inFlight.release(o.concurrency());
     double writeSeconds = (System.nanoTime() - t0) / 1e9;
     System.out.printf(Locale.ROOT, "streams: wrote %,d PATCHes in %.1f s (%.0f/s, %d failed), load average %s%n",
-        events, writeSeconds, events / writeSeconds, failed.get(), loadAverage());
+        events, writeSeconds, events / writeSeconds, failed.get(), BenchRun.loadAverage());
     Thread.sleep(2000); // past the read journal's eventual-consistency delay
     List<BenchResult> rows = new ArrayList<>();
     for (String source : List.of("all", "all", "twinChangeEvents")) {
-      String load = loadAverage();
+      String load = BenchRun.loadAverage();
       NodeProbe.Mark m = node.mark();
       NodeProbe.Mark mc = cassandra.mark();
       long s0 = System.nanoTime();
@@ -224,7 +225,7 @@ public final class StreamBench {
    * tails {@code twinChangeEvents} from latest.
    */
   BenchResult latency(int rate) throws Exception {
-    String load = loadAverage();
+    String load = BenchRun.loadAverage();
     Map<String, long[]> seen = new ConcurrentHashMap<>(); // (twin@version) -> {ack, delivered}
     Histogram latency = new Histogram(3_600_000_000L, 3);
     AtomicLong delivered = new AtomicLong();
@@ -238,7 +239,7 @@ public final class StreamBench {
           Matcher v = VERSION.matcher(line);
           if (!id.find() || !v.find() || !id.group(1).startsWith(PREFIX)) continue;
           delivered.incrementAndGet();
-          match(seen, id.group(1) + "@" + v.group(1), 1, now, latency);
+          BenchResult.recordPair(seen, id.group(1) + "@" + v.group(1), 1, now, latency);
         }
       } catch (java.io.IOException e) {
         // closed at the end of the phase
@@ -279,7 +280,7 @@ public final class StreamBench {
               return;
             }
             acked.incrementAndGet();
-            match(seen, PREFIX + (n % twins) + "@" + v.group(1), 0, now, latency);
+            BenchResult.recordPair(seen, PREFIX + (n % twins) + "@" + v.group(1), 0, now, latency);
           });
     }, 0, periodNanos, TimeUnit.NANOSECONDS);
     Thread.sleep(o.duration().toMillis());
@@ -301,29 +302,14 @@ public final class StreamBench {
         .withNote(String.format(Locale.ROOT, "target %,d writes/s, achieved %.0f acked/s (%,d ticks skipped, %,d failed); "
                 + "%,d delivered, %,d never delivered; latency = write ack → NDJSON line read; Cassandra CPU %s; load avg %s",
             rate, acked.get() / writeSeconds, skipped.get(), failed.get(), delivered.get(), missing, percent(ccpu), load));
-    System.out.printf(Locale.ROOT, "streams: latency at %d/s target (%.0f/s acked): p50 %.0f ms p99 %.0f ms p99.9 %.0f ms max %.0f ms%n",
-        rate, acked.get() / writeSeconds, h.getValueAtPercentile(50) / 1000.0, h.getValueAtPercentile(99) / 1000.0,
-        h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0);
+    System.out.printf(Locale.ROOT, "streams: latency at %d/s target (%.0f/s acked): %s%n", rate, acked.get() / writeSeconds,
+        BenchResult.percentilesMs(h));
     return r;
-  }
-
-  /** Records a latency once both the ack (side 0) and the delivery (side 1) of an event are seen. */
-  static void match(Map<String, long[]> seen, String key, int side, long nanos, Histogram latency) {
-    long[] both = seen.compute(key, (k, v) -> {
-      long[] x = v == null ? new long[2] : v;
-      x[side] = nanos;
-      return x;
-    });
-    if (both[0] != 0 && both[1] != 0) {
-      synchronized (latency) {
-        latency.recordValue(Math.max(0, Math.min((both[1] - both[0]) / 1000, 3_600_000_000L)));
-      }
-    }
   }
 
   /** {@code k} idle SSE streams: heap per stream after a full GC, and what they cost in CPU while idle. */
   BenchResult idle(int k, String pathAndQuery, String what) throws Exception {
-    String load = loadAverage();
+    String load = BenchRun.loadAverage();
     Thread.sleep(5000);
     long before = node.heapAfterGc();
     NodeProbe.Mark m0 = node.mark();
@@ -377,15 +363,6 @@ public final class StreamBench {
 
   static String percent(double cpu) {
     return Double.isNaN(cpu) ? "n/a" : String.format(Locale.ROOT, "%.0f %%", cpu);
-  }
-
-  static String loadAverage() {
-    try {
-      String[] f = Files.readString(Path.of("/proc/loadavg")).split(" ");
-      return f[0] + " " + f[1] + " " + f[2];
-    } catch (java.io.IOException e) {
-      return "n/a";
-    }
   }
 
   /** An IoT Hub service SAS token from a connection string: HMAC-SHA256(key, urlencode(host) + "\n" + expiry). */
