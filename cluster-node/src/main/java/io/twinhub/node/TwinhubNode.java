@@ -142,8 +142,7 @@ public final class TwinhubNode {
       QueryIndex queryIndex = startQueryIndex(system, resolved);
       if (queryIndex != null) jobs.useIndex(queryIndex);
       var configurations = io.twinhub.node.configurations.Configurations.start(system, twins, queryIndex, resolved.config());
-      io.twinhub.node.kafka.KafkaFeedModule.start(system, new ChangeFeed(system, resolved.hostName(),
-          resolved.config().getString("twinhub.streams.read-journal")), resolved.config(), kafka);
+      io.twinhub.node.kafka.KafkaFeedModule.start(system, resolved.hostName(), resolved.config(), kafka);
       var functions = io.twinhub.node.functions.FunctionsModule.start(system, resolved.config(), twins, twinSettings.limits(),
           resolved.dataDir(), resolved.startupTimeout(), resolved.hostName());
       ApiServer api = serveApi ? startApi(system, twins, c2d, twinSettings, apiSettings, policies, resolved, queryIndex, methods,

@@ -31,6 +31,8 @@ import java.util.concurrent.Callable;
     "kafka-publish (journal backlog -> Kafka, events/s) | kafka-latency (write ack -> read_committed consumer) | kafka (both);",
     "c2d (cloud-to-device messages over AMQPS -> MQTT device PUBACK, against twin-patch in back-to-back pairs);",
     "functions-isolation (a function app in a class loader vs a child JVM, no node);",
+    "functions (a trivial telemetry function on --nodes workers: a backlog of --events drained, events/s per worker;",
+    "then --rate events/s for --duration: enqueued -> invocation latency);",
     "edge (the IoT Edge runtime as its own process: module-to-module routing, storing and forwarding a backlog, RSS);",
     "all (baselines + workloads); or several separated by commas."})
 public final class BenchCommand implements Callable<Integer> {
@@ -173,10 +175,16 @@ public final class BenchCommand implements Callable<Integer> {
     String events;
     @Option(names = "--kafka-rate", paramLabel = "R", descriptionKey = "workload", description = "PATCHes/s of the latency phase (default 200)")
     String rate;
-    @Option(names = "--kafka-batch", paramLabel = "N,...", descriptionKey = "workload", description = "feed messages per transaction, at most; several: a kafka-publish row each (default 500)")
+    @Option(names = "--kafka-batch", paramLabel = "N,...", descriptionKey = "workload", description = "feed messages per transaction, at most; several: a kafka-publish row each (default: twinhub.kafka.batch-size, 5000)")
     String batch;
-    @Option(names = "--kafka-batch-wait", paramLabel = "50ms", descriptionKey = "workload", description = "how long a batch collects messages, at most (default 50ms)")
+    @Option(names = "--kafka-batch-wait", paramLabel = "10ms,...", descriptionKey = "workload", description = "how long a batch collects messages, at most (default: twinhub.kafka.batch-window, 10ms); several: a kafka-latency row each")
     String batchWait;
+    @Option(names = "--kafka-read-journal", paramLabel = "ID,...", descriptionKey = "workload",
+        description = "the Cassandra read journal the publisher reads with (default: twinhub.kafka.read-journal); several: a kafka-latency row each")
+    String readJournal;
+    @Option(names = "--kafka-producer", paramLabel = "K=V,...;...", descriptionKey = "workload",
+        description = "kafka-clients producer properties over the publisher's (e.g. linger.ms=20,compression.type=lz4); sets separated by ';': a kafka-publish row each")
+    String producer;
     @Option(names = "--kafka-bootstrap", paramLabel = "H:P", descriptionKey = "workload", description = "an existing broker (default: an embedded one started for the run)")
     String bootstrap;
     @Option(names = "--kafka-heap", paramLabel = "1g", descriptionKey = "workload", description = "the embedded broker's heap (default 1g)")

@@ -42,13 +42,12 @@ public final class KafkaFeedModule {
   }
 
   /** Starts the singleton publisher when Kafka is configured; {@code embedded}: the broker started with this node. */
-  public static void start(ActorSystem<?> system, ChangeFeed feed, Config config, EmbeddedKafka embedded) {
+  public static void start(ActorSystem<?> system, String hubName, Config config, EmbeddedKafka embedded) {
     String bootstrap = config.getString("twinhub.kafka.bootstrap-servers");
     if (bootstrap.isBlank()) return;
     if (EMBEDDED.equals(bootstrap)) bootstrap = embedded.bootstrapServers();
-    String prefix = config.getString("twinhub.kafka.topic-prefix");
-    var settings = KafkaFeedPublisher.Settings.withTopics(config.getString("twinhub.kafka.publisher-name"), bootstrap, prefix,
-        topics(config), io.twinhub.projections.streams.JournalPosition.start());
+    ChangeFeed feed = new ChangeFeed(system, hubName, config.getString("twinhub.kafka.read-journal"));
+    var settings = settings(config, bootstrap);
     AtomicReference<KafkaFeedPublisher> here = new AtomicReference<>();
     Gauge.builder("twinhub.kafka.feed.lag.seconds", here, r -> lagSeconds(r.get()))
         .description("Now minus the enqueued time of the newest message committed to Kafka (NaN where the publisher does not run)")
@@ -57,6 +56,17 @@ public final class KafkaFeedModule {
         .description("Feed messages committed to Kafka by the publisher on this node")
         .register(Metrics.globalRegistry);
     ClusterSingleton.get(system).init(SingletonActor.of(publisher(feed, settings, here), "kafka-feed-publisher"));
+  }
+
+  /** The publisher's settings from {@code twinhub.kafka}: name, topics, batches, producer properties. */
+  public static KafkaFeedPublisher.Settings settings(Config config, String bootstrap) {
+    Config k = config.getConfig("twinhub.kafka");
+    java.util.Map<String, String> producer = new java.util.HashMap<>();
+    k.getConfig("producer").entrySet().forEach(e -> producer.put(e.getKey(), String.valueOf(e.getValue().unwrapped())));
+    return KafkaFeedPublisher.Settings.withTopics(k.getString("publisher-name"), bootstrap, k.getString("topic-prefix"),
+            topics(config), io.twinhub.projections.streams.JournalPosition.start())
+        .withBatches(k.getInt("batch-size"), k.getDuration("batch-window"))
+        .withProducer(producer);
   }
 
   /**

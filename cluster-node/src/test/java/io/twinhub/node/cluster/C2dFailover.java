@@ -158,7 +158,7 @@ final class C2dFailover {
     // not stop acknowledging): a message lost shows as missing, one delivered again after its
     // PUBACK as a repeat; counting arrivals would let a repeat hide a loss.
     List<String> all = concat(concat(online, offline), List.of(expiring));
-    for (String id : all) inboxes.computeIfAbsent(id, Inbox::new);
+    for (String id : all) inboxes.computeIfAbsent(id, Inbox::new).newConnection(); // node 3's clients are gone
     AtomicBoolean acking = new AtomicBoolean(true);
     Thread acker = new Thread(() -> {
       while (acking.get()) {
@@ -176,7 +176,6 @@ final class C2dFailover {
       acker.start();
       for (String id : all) {
         Inbox inbox = inboxes.get(id);
-        inbox.newConnection();
         inbox.client = connectRetrying(cluster, second, id, inbox);
         onNode2.add(inbox.client);
       }

@@ -68,10 +68,33 @@ public final class KafkaFeedPublisher {
   /**
    * @param name          the publisher's identity: its transactional id and its key in the offsets topic
    * @param offsetsTopic  compacted, one partition; created when missing
+   * @param producer      kafka-clients producer properties over {@link #PRODUCER_DEFAULTS} (never the
+   *                      transactional id, idempotence or acks, which exactly once needs as they are)
    */
   public record Settings(String name, String bootstrapServers, Function<HubMessage, List<String>> topicsOf, String offsetsTopic,
                          JournalPosition startAt, int maxBatch, Duration maxBatchWait, Duration minBackoff,
-                         Duration maxBackoff) {
+                         Duration maxBackoff, Map<String, String> producer) {
+    public Settings {
+      producer = Map.copyOf(producer);
+      for (String fixed : List.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
+          ProducerConfig.ACKS_CONFIG, ProducerConfig.BOOTSTRAP_SERVERS_CONFIG)) {
+        if (producer.containsKey(fixed)) throw new IllegalArgumentException("the Kafka producer's " + fixed + " is not configurable");
+      }
+    }
+
+    /** The same settings with {@code overrides} over this one's producer properties. */
+    public Settings withProducer(Map<String, String> overrides) {
+      Map<String, String> merged = new HashMap<>(producer);
+      merged.putAll(overrides);
+      return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, maxBatch, maxBatchWait, minBackoff,
+          maxBackoff, merged);
+    }
+
+    /** The same settings with batches of at most {@code max} messages collected for at most {@code wait}. */
+    public Settings withBatches(int max, Duration wait) {
+      return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, max, wait, minBackoff, maxBackoff, producer);
+    }
+
     /**
      * Topics {@code <prefix><source>} (e.g. {@code twinhub.twinChangeEvents}), offsets in
      * {@code <prefix>feed-offsets}; a publisher that never committed starts at {@code startAt}.
@@ -84,9 +107,22 @@ public final class KafkaFeedPublisher {
     public static Settings withTopics(String name, String bootstrapServers, String prefix,
                                       Function<HubMessage, List<String>> topicsOf, JournalPosition startAt) {
       return new Settings(name, bootstrapServers, topicsOf, prefix + "feed-offsets", startAt, 500,
-          Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10));
+          Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10), Map.of());
     }
   }
+
+  /**
+   * Producer properties unless {@link Settings#producer} says otherwise. A transaction's records
+   * are sent by its commit's flush, so what counts is how few produce requests carry them: big
+   * batches (kafka-clients' 16 KB held ~12 feed records, dozens of round trips per transaction)
+   * and lz4 (the JSON bodies and headers shrink several times): 1.6–2.1 × the events/s of
+   * kafka-clients' defaults (docs/BENCHMARKS.md, "Kafka").
+   */
+  public static final Map<String, String> PRODUCER_DEFAULTS = Map.of(
+      ProducerConfig.BATCH_SIZE_CONFIG, "524288",
+      ProducerConfig.LINGER_MS_CONFIG, "20",
+      ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4",
+      ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
 
   private final ActorSystem<?> system;
   private final ChangeFeed feed;
@@ -176,8 +212,8 @@ public final class KafkaFeedPublisher {
     p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "twinhub-feed-" + settings.name());
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
-    p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, 30_000);
+    p.putAll(PRODUCER_DEFAULTS);
+    p.putAll(settings.producer());
     KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     try {
       producer.initTransactions(); // aborts an earlier incarnation's open transaction, fences it
@@ -195,7 +231,10 @@ public final class KafkaFeedPublisher {
     producer.beginTransaction();
     try {
       for (HubMessage m : batch) {
-        for (String topic : settings.topicsOf().apply(m)) producer.send(record(topic, m));
+        List<String> topics = settings.topicsOf().apply(m);
+        if (topics.isEmpty()) continue;
+        byte[] value = TwinJson.toBytes(m.body()); // once, whatever the number of topics
+        for (String topic : topics) producer.send(record(topic, m, value));
       }
       String offset = batch.get(batch.size() - 1).offset();
       producer.send(new ProducerRecord<>(settings.offsetsTopic(), bytes(settings.name()), bytes(offset)));
@@ -218,8 +257,12 @@ public final class KafkaFeedPublisher {
 
   /** The Kafka record of a feed message: key device id, headers IoT Hub's properties, value the body JSON. */
   static ProducerRecord<byte[], byte[]> record(String topic, HubMessage m) {
+    return record(topic, m, TwinJson.toBytes(m.body()));
+  }
+
+  private static ProducerRecord<byte[], byte[]> record(String topic, HubMessage m, byte[] value) {
     ProducerRecord<byte[], byte[]> r = new ProducerRecord<>(topic, null, m.enqueuedTime().toEpochMilli(),
-        bytes(m.deviceId()), TwinJson.toBytes(m.body()));
+        bytes(m.deviceId()), value);
     m.properties().forEach((k, v) -> r.headers().add(new RecordHeader(k, bytes(v))));
     m.systemProperties().forEach((k, v) -> r.headers().add(new RecordHeader(k, bytes(v))));
     r.headers().add(new RecordHeader("twinhub-source", bytes(m.source().wire())));

@@ -98,25 +98,47 @@ public final class KafkaBench {
       system = ActorSystem.create(Behaviors.empty(), "kafka-bench", journalReader(cql, o.extra().getOrDefault("journal-keyspace", "twinhub")));
       b.seed();
       if (phases.contains("kafka-publish")) b.writeBacklog();
-      String readJournal = system.settings().config().getString("twinhub.streams.read-journal");
-      ChangeFeed feed = new ChangeFeed(system, "bench", readJournal);
+      // The node's publisher settings (read journal, batches), unless the options say otherwise.
+      Config node = system.settings().config();
+      String readJournal = node.getString("twinhub.kafka.read-journal");
       // One publish row per --kafka-batch value, each a fresh publisher (own name and topics) over the same backlog.
-      List<Integer> batches = java.util.Arrays.stream(o.extra().getOrDefault("kafka-batch", "500").split(","))
+      List<Integer> batches = java.util.Arrays.stream(o.extra().getOrDefault("kafka-batch", node.getString("twinhub.kafka.batch-size")).split(","))
           .map(String::trim).map(Integer::parseInt).toList();
-      Duration wait = o.extra().containsKey("kafka-batch-wait") ? BenchOptions.duration(o.extra().get("kafka-batch-wait"))
-          : Duration.ofMillis(50);
+      // Several --kafka-batch-wait and/or --kafka-read-journal values: a kafka-latency row each (the publish rows take the first).
+      List<Duration> waits = java.util.Arrays.stream(o.extra().getOrDefault("kafka-batch-wait",
+              node.getString("twinhub.kafka.batch-window")).split(","))
+          .map(String::trim).map(BenchOptions::duration).toList();
+      List<String> journals = java.util.Arrays.stream(o.extra().getOrDefault("kafka-read-journal", readJournal).split(","))
+          .map(String::trim).toList();
+      Duration wait = waits.get(0);
+      // Producer properties over the publisher's own, one set per row: "k=v,k=v;k=v" (--kafka-producer).
+      Map<String, String> nodeProducer = io.twinhub.node.kafka.KafkaFeedModule.settings(node, bootstrap).producer();
+      List<Map<String, String>> producers = producerSets(o.extra().getOrDefault("kafka-producer", "")).stream()
+          .map(m -> {
+            Map<String, String> merged = new java.util.HashMap<>(nodeProducer);
+            merged.putAll(m);
+            return merged;
+          }).toList();
+      ChangeFeed feed = new ChangeFeed(system, "bench", journals.get(0));
       if (phases.contains("kafka-publish")) {
         rows.add(b.journalRead(system, feed)); // the baseline: the same feed, read without Kafka
-        for (int i = 0; i < batches.size(); i++) {
-          KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "p" + i, JournalPosition.start(), batches.get(i), wait);
+        for (int i = 0; i < Math.max(batches.size(), producers.size()); i++) {
+          KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "p" + i, JournalPosition.start(),
+              batches.get(Math.min(i, batches.size() - 1)), wait).withProducer(producers.get(Math.min(i, producers.size() - 1)));
           rows.add(b.running(system, feed, settings, p -> b.publish(p, System.nanoTime(), settings)));
         }
         rows.add(b.journalRead(system, feed)); // again, now that Cassandra's caches are as warm as for the later publishers
       }
       if (phases.contains("kafka-latency")) {
-        KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "l", feed.latest(), batches.get(0), wait);
         String brokers = bootstrap;
-        rows.add(b.running(system, feed, settings, p -> b.latency(p, brokers, topicPrefix(settings) + "twinChangeEvents", settings)));
+        for (int i = 0; i < Math.max(waits.size(), journals.size()); i++) {
+          String journal = journals.get(Math.min(i, journals.size() - 1));
+          ChangeFeed live = new ChangeFeed(system, "bench", journal);
+          KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "l" + i, live.latest(), batches.get(0),
+              waits.get(Math.min(i, waits.size() - 1))).withProducer(producers.get(0));
+          rows.add(b.running(system, live, settings, p -> b.latency(p, brokers, topicPrefix(settings) + "twinChangeEvents", settings,
+              journal, node)));
+        }
       }
     } finally {
       b.rest.close();
@@ -138,8 +160,23 @@ public final class KafkaBench {
     String name = "bench-" + run + "-" + tag;
     KafkaFeedPublisher.Settings d = KafkaFeedPublisher.Settings.withTopics(name, bootstrap, name + ".",
         KafkaTopics.perSource(name + "."), start);
-    return new KafkaFeedPublisher.Settings(name, bootstrap, d.topicsOf(), d.offsetsTopic(), start, batch, wait,
-        d.minBackoff(), d.maxBackoff());
+    return d.withBatches(batch, wait);
+  }
+
+  /** {@code "linger.ms=20,compression.type=lz4;batch.size=65536"}: one map per {@code ;}-separated set (none: one empty). */
+  static List<Map<String, String>> producerSets(String spec) {
+    List<Map<String, String>> sets = new ArrayList<>();
+    for (String set : spec.split(";", -1)) {
+      Map<String, String> m = new java.util.LinkedHashMap<>();
+      for (String kv : set.split(",")) {
+        if (kv.isBlank()) continue;
+        int eq = kv.indexOf('=');
+        if (eq <= 0) throw new IllegalArgumentException("--kafka-producer: '" + kv + "' is not key=value");
+        m.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+      }
+      sets.add(m);
+    }
+    return sets;
   }
 
   static String topicPrefix(KafkaFeedPublisher.Settings s) {
@@ -264,16 +301,21 @@ public final class KafkaBench {
         tx, last / (double) Math.max(1, tx), p.commitNanos() / 1e6 / Math.max(1, tx));
     BenchResult r = BenchResult.of("kafka-publish", last, 0, took, commits).withNote(String.format(Locale.ROOT,
         "backlog: %,d twins created + %,d PATCHes (written at %.0f/s); rate from the first commit (%.1f s after the start; "
-            + "%.0f/s counting it); %s; batches ≤ %d / %d ms; p = gaps between 100 ms progress polls; load avg %s",
+            + "%.0f/s counting it); %s; batches ≤ %d / %d ms; producer %s; p = gaps between 100 ms progress polls; load avg %s",
         twins, backlog, backlogWriteRate, (firstAt - t0) / 1e9, last / fromStart, txs, s.maxBatch(), s.maxBatchWait().toMillis(),
-        load));
-    System.out.printf(Locale.ROOT, "kafka: published %,d events in %.1f s from the first commit = %.0f/s (%.0f/s from the start); %s%n",
-        last, took.toMillis() / 1000.0, r.rate(), last / fromStart, txs);
+        s.producer().isEmpty() ? "defaults" : s.producer(), load));
+    System.out.printf(Locale.ROOT, "kafka: published %,d events in %.1f s from the first commit = %.0f/s (%.0f/s from the start); %s; producer %s%n",
+        last, took.toMillis() / 1000.0, r.rate(), last / fromStart, txs, s.producer());
     return r;
   }
 
   /** A writer at {@code --kafka-rate} PATCHes/s (open loop) while a read_committed consumer reads the topic. */
-  BenchResult latency(KafkaFeedPublisher p, String bootstrap, String topic, KafkaFeedPublisher.Settings s) throws Exception {
+  BenchResult latency(KafkaFeedPublisher p, String bootstrap, String topic, KafkaFeedPublisher.Settings s, String journal,
+                      Config config) throws Exception {
+    String base = journal.replaceAll("\\.query$", "");
+    String journalNote = String.format(Locale.ROOT, "read journal %s (eventual-consistency-delay %d ms, refresh-interval %d ms)", journal,
+        config.getDuration(base + ".events-by-tag.eventual-consistency-delay").toMillis(),
+        config.getDuration(journal + ".refresh-interval").toMillis());
     int rate = Integer.parseInt(o.extra().getOrDefault("kafka-rate", "200"));
     String load = BenchRun.loadAverage();
     Map<String, long[]> seen = new ConcurrentHashMap<>(); // twin@version -> {ack, consumed}
@@ -356,12 +398,12 @@ public final class KafkaBench {
     BenchResult r = BenchResult.of("kafka-latency", h.getTotalCount() + missing, missing, Duration.ofMillis((long) (writeSeconds * 1000)), h)
         .withNote(String.format(Locale.ROOT, "target %,d writes/s, achieved %.0f acked/s (%,d ticks skipped, %,d failed); %,d consumed, "
                 + "%,d never; latency = write ack → read_committed consumer has the record; batches ≤ %d / %d ms: %,d "
-                + "transactions, %.1f ms each; load avg %s",
+                + "transactions, %.1f ms each; %s; load avg %s",
             rate, acked.get() / writeSeconds, skipped.get(), failed.get(), consumed.get(), missing, s.maxBatch(),
             s.maxBatchWait().toMillis(), p.transactions() - txBefore,
-            (p.commitNanos() - commitBefore) / 1e6 / Math.max(1, p.transactions() - txBefore), load));
-    System.out.printf(Locale.ROOT, "kafka: latency at %d/s target (%.0f/s acked): %s%n", rate, acked.get() / writeSeconds,
-        BenchResult.percentilesMs(h));
+            (p.commitNanos() - commitBefore) / 1e6 / Math.max(1, p.transactions() - txBefore), journalNote, load));
+    System.out.printf(Locale.ROOT, "kafka: latency at %d/s target (%.0f/s acked), batch window %d ms, %s: %s%n", rate,
+        acked.get() / writeSeconds, s.maxBatchWait().toMillis(), journalNote, BenchResult.percentilesMs(h));
     return r;
   }
 
