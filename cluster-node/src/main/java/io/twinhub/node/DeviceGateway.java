@@ -37,10 +37,12 @@ final class DeviceGateway {
     try {
       String keystore = c.hasPath("twinhub.http.tls.keystore") ? c.getString("twinhub.http.tls.keystore").strip() : "";
       TlsMaterial tls = keystore.isEmpty()
-          ? TlsMaterial.loadOrCreate(s.dataDir(), List.of(s.hostName()), Clock.systemUTC())
+          ? TlsMaterial.loadOrCreate(s.dataDir(), List.of(s.hostName()),
+              TlsMaterial.ServerKey.parse(c.getString("twinhub.http.tls.server-key")), Clock.systemUTC())
           : TlsMaterial.fromPkcs12(s.dataDir(), Path.of(keystore),
               c.getString("twinhub.http.tls.keystore-password").toCharArray());
-      MqttGateway gateway = MqttGateway.start(system, twins, c2d, tls.serverSslContext(), MqttSettings.from(c), limits,
+      MqttSettings mqtt = MqttSettings.from(c);
+      MqttGateway gateway = MqttGateway.start(system, twins, c2d, tls.serverEngines(mqtt.openSsl()), mqtt, limits,
               SharedAccessPolicies.loadOrCreate(s.dataDir()))
           .toCompletableFuture().get(30, TimeUnit.SECONDS);
       MeterRegistry registry = Metrics.globalRegistry;

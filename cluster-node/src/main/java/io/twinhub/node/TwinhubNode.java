@@ -169,7 +169,7 @@ public final class TwinhubNode {
     TlsMaterial tls;
     try {
       tls = TlsMaterial.forNode(s.dataDir(), List.of(s.hostName()), api.keystore(), api.keystorePassword(),
-          Clock.systemUTC());
+          TlsMaterial.ServerKey.parse(s.config().getString("twinhub.http.tls.server-key")), Clock.systemUTC());
     } catch (java.io.IOException | java.security.GeneralSecurityException e) {
       throw new NodeStartException("TLS material: " + (api.keystore() != null
           ? "cannot use keystore " + api.keystore() + " (" + e.getMessage() + ")" : e.getMessage()), e);

@@ -10,12 +10,14 @@ import com.microsoft.azure.functions.annotation.AuthorizationLevel;
 import com.microsoft.azure.functions.annotation.BindingName;
 import com.microsoft.azure.functions.annotation.Cardinality;
 import com.microsoft.azure.functions.annotation.CustomBinding;
+import com.microsoft.azure.functions.annotation.EventHubOutput;
 import com.microsoft.azure.functions.annotation.EventHubTrigger;
 import com.microsoft.azure.functions.annotation.FixedDelayRetry;
 import com.microsoft.azure.functions.annotation.FunctionName;
 import com.microsoft.azure.functions.annotation.HttpTrigger;
 import com.microsoft.azure.functions.annotation.TimerTrigger;
 
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -121,6 +123,59 @@ public class TwinFunctions {
       ExecutionContext context) {
     context.getLogger().info("batch of " + messages.size() + " message(s), first from "
         + systemProperties[0].get("iothub-connection-device-id"));
+  }
+
+  /**
+   * POST /api/notify with lines of text (a function key): each line becomes one message on the
+   * route {@code twin-changes} (an Event Hubs output: Azure sends each element of a list as one event),
+   * beside the twin changes the route carries.
+   */
+  @FunctionName("notify")
+  public HttpResponseMessage notify(
+      @HttpTrigger(name = "req", methods = {HttpMethod.POST}, authLevel = AuthorizationLevel.FUNCTION)
+      HttpRequestMessage<Optional<String>> request,
+      @EventHubOutput(name = "events", eventHubName = "twin-changes", connection = "IoTHubConnection") OutputBinding<List<String>> events,
+      ExecutionContext context) {
+    List<String> out = new ArrayList<>();
+    for (String line : request.getBody().orElse("").split("\n")) {
+      if (!line.isBlank()) out.add("{\"notification\":" + quote(line.trim()) + "}");
+    }
+    events.setValue(out);
+    context.getLogger().info("notify: " + out.size() + " event(s) to twin-changes");
+    return request.createResponseBuilder(HttpStatus.ACCEPTED).body(String.valueOf(out.size())).build();
+  }
+
+  /**
+   * GET /api/settings/{name}: an app setting. On Azure app settings are environment variables; in
+   * twinhub's shared worker JVM they come as {@code @BindingName("AppSettings")} (null on Azure, so
+   * the same code falls back to the environment there).
+   */
+  @FunctionName("setting")
+  public HttpResponseMessage setting(
+      @HttpTrigger(name = "req", methods = {HttpMethod.GET}, route = "settings/{name}", authLevel = AuthorizationLevel.ANONYMOUS)
+      HttpRequestMessage<Optional<String>> request,
+      @BindingName("name") String name,
+      @BindingName("AppSettings") Map<String, String> settings) {
+    String value = settings != null ? settings.get(name) : System.getenv(name);
+    return value == null ? request.createResponseBuilder(HttpStatus.NOT_FOUND).build()
+        : request.createResponseBuilder(HttpStatus.OK).header("Content-Type", "text/plain").body(value).build();
+  }
+
+  /**
+   * GET /api/hog: a leak, keeping 64 KB more every millisecond until the heap runs out (bad input:
+   * the invocation fails with a clear error, the node keeps serving). Admin key only; never called
+   * in a shared JVM.
+   */
+  @FunctionName("hog")
+  public String hog(
+      @HttpTrigger(name = "req", methods = {HttpMethod.GET}, authLevel = AuthorizationLevel.ADMIN)
+      HttpRequestMessage<Optional<String>> request,
+      ExecutionContext context) throws InterruptedException {
+    List<byte[]> kept = new ArrayList<>();
+    while (true) {
+      kept.add(new byte[64 * 1024]);
+      Thread.sleep(1);
+    }
   }
 
   /** Every 5 seconds, once in the cluster. */

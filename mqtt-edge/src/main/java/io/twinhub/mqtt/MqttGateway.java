@@ -79,6 +79,13 @@ public final class MqttGateway {
    */
   public static CompletionStage<MqttGateway> start(ActorSystem<?> system, TwinService twins, CloudToDeviceService c2d, SSLContext ssl,
                                                    MqttSettings settings, TwinLimits limits, PolicyLookup policies) {
+    return start(system, twins, c2d, () -> serverEngine(ssl), settings, limits, policies);
+  }
+
+  /** The same with server-mode engines from {@code engines} (e.g. {@link io.twinhub.mqtt.tls.TlsMaterial#serverEngines}). */
+  public static CompletionStage<MqttGateway> start(ActorSystem<?> system, TwinService twins, CloudToDeviceService c2d,
+                                                   java.util.function.Supplier<SSLEngine> engines,
+                                                   MqttSettings settings, TwinLimits limits, PolicyLookup policies) {
     Clock clock = Clock.systemUTC();
     TelemetryService telemetry = new TelemetryService(system, settings.askTimeout());
     SessionDeps deps = new SessionDeps(twins, c2d, telemetry, new SessionStore.Client(system, settings.askTimeout()),
@@ -91,14 +98,14 @@ public final class MqttGateway {
     Source<Tcp.IncomingConnection, CompletionStage<Tcp.ServerBinding>> connections = settings.compactTls()
         ? Tcp.get(system).bind(settings.bindInterface(), settings.port(), settings.backlog(), List.of(), false,
             Optional.empty())
-        : Tcp.get(system).bindWithTls(settings.bindInterface(), settings.port(), () -> serverEngine(ssl), settings.backlog(),
+        : Tcp.get(system).bindWithTls(settings.bindInterface(), settings.port(), engines::get, settings.backlog(),
             List.of(), Optional.empty(), session -> Optional.empty(), TLSClosing.eagerClose());
     CompletionStage<Tcp.ServerBinding> bound = connections
         .to(Sink.foreach(connection -> {
           long n = counter.incrementAndGet();
           try {
             Flow<ByteString, ByteString, NotUsed> plain = connectionFlow(system, deps, sessions, n, connection.remoteAddress());
-            connection.handleWith(settings.compactTls() ? CompactTls.server(() -> serverEngine(ssl)).join(plain) : plain, mat);
+            connection.handleWith(settings.compactTls() ? CompactTls.server(engines).join(plain) : plain, mat);
           } catch (RuntimeException e) {
             log.warn("could not set up MQTT connection from {}: {}", connection.remoteAddress(), e.toString());
           }
@@ -109,7 +116,8 @@ public final class MqttGateway {
       CoordinatedShutdown cs = CoordinatedShutdown.get(Adapter.toClassic(system));
       cs.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "mqtt-unbind", () -> b.unbind().thenApply(x -> Done.getInstance()));
       cs.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "mqtt-close-sessions", gateway::closeSessions);
-      log.info("MQTT gateway listening on {} (TLS, {} stage)", b.localAddress(), settings.compactTls() ? "compact" : "akka");
+      log.info("MQTT gateway listening on {} (TLS, {} stage, {})", b.localAddress(), settings.compactTls() ? "compact" : "akka",
+          settings.openSsl() ? "BoringSSL" : "JDK");
       return gateway;
     });
   }

@@ -25,7 +25,8 @@ public record MqttSettings(
     int backlog,
     Duration drainTimeout,
     boolean compactTls,
-    Duration throttlePause) {
+    Duration throttlePause,
+    boolean openSsl) {
 
   public MqttSettings {
     hostNames = List.copyOf(hostNames);
@@ -63,12 +64,22 @@ public record MqttSettings(
           case "akka" -> false;
           default -> throw new IllegalArgumentException("twinhub.mqtt.tls-stage must be compact or akka");
         },
-        m.getDuration("throttle-pause"));
+        m.getDuration("throttle-pause"),
+        switch (m.getString("tls-provider")) {
+          case "openssl" -> {
+            if (!m.getString("tls-stage").equals("compact")) {
+              throw new IllegalArgumentException("twinhub.mqtt.tls-provider = openssl needs tls-stage = compact");
+            }
+            yield true;
+          }
+          case "jdk" -> false;
+          default -> throw new IllegalArgumentException("twinhub.mqtt.tls-provider must be jdk or openssl");
+        });
   }
 
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
-        askTimeout, backlog, drainTimeout, compactTls, throttlePause);
+        askTimeout, backlog, drainTimeout, compactTls, throttlePause, openSsl);
   }
 }

@@ -31,6 +31,8 @@ import java.util.concurrent.Callable;
     "kafka-publish (journal backlog -> Kafka, events/s) | kafka-latency (write ack -> read_committed consumer) | kafka (both);",
     "c2d (cloud-to-device messages over AMQPS -> MQTT device PUBACK, against twin-patch in back-to-back pairs);",
     "functions-isolation (a function app in a class loader vs a child JVM, no node);",
+    "functions (a trivial telemetry function on --nodes workers: a backlog of --events drained, events/s per worker;",
+    "then --rate events/s for --duration: enqueued -> invocation latency);",
     "edge (the IoT Edge runtime as its own process: module-to-module routing, storing and forwarding a backlog, RSS);",
     "all (baselines + workloads); or several separated by commas."})
 public final class BenchCommand implements Callable<Integer> {
@@ -121,6 +123,8 @@ public final class BenchCommand implements Callable<Integer> {
     String connectRate;
     @Option(names = "--connect-inflight", paramLabel = "K", descriptionKey = "workload", description = "connects in progress at once (default 200, storm 1000)")
     String connectInflight;
+    @Option(names = "--reconnect", paramLabel = "true|false", descriptionKey = "workload", description = "mqtt-storm: then every device connects twice more, with a full and with a resumed TLS handshake (default true)")
+    String reconnect;
     @Option(names = "--keep-alive", paramLabel = "S", descriptionKey = "workload", description = "MQTT keep-alive seconds (default 60)")
     String keepAlive;
     @Option(names = "--rate", paramLabel = "R", descriptionKey = "workload", description = "reported: patches/s, 0 = closed loop (2000); notify: desired PATCHes/s (200)")

@@ -14,7 +14,7 @@ import java.nio.file.Path;
 import java.util.Map;
 
 /**
- * {@code ./twinhub functions publish|list|show|enable|disable|invocations|logs|keys|delete}:
+ * {@code ./twinhub functions publish|list|show|enable|disable|invocations|logs|keys|settings|delete}:
  * function apps (JARs written against the Azure Functions Java library) through the node's REST
  * API ({@code /functions/apps}); see docs/FUNCTIONS.md.
  */
@@ -149,10 +149,56 @@ public final class FunctionsCommand {
     return 0;
   }
 
-  @Command(name = "keys", description = "The app's function key (?code= or x-functions-key for authLevel FUNCTION).")
-  int keys(@Mixin ApiOptions api, @Mixin OutputOptions output, @Parameters(paramLabel = "APP") String app) {
+  @Command(name = "keys", description = {"Keys of authLevel FUNCTION routes (?code= or x-functions-key).",
+      "APP alone: the app's key (opens every FUNCTION route of the app) and every function's own keys;",
+      "APP FUNCTION: that function's keys; --add NAME makes one (random, or --value), --delete NAME removes one."})
+  int keys(@Mixin ApiOptions api, @Mixin OutputOptions output, @Parameters(paramLabel = "APP") String app,
+           @Parameters(paramLabel = "FUNCTION", arity = "0..1") String function,
+           @Option(names = "--add", paramLabel = "NAME", description = "create or replace the function key NAME") String add,
+           @Option(names = "--value", paramLabel = "KEY", description = "with --add: the key itself (16-128 characters; default: random)") String value,
+           @Option(names = "--delete", paramLabel = "NAME", description = "delete the function key NAME") String delete) {
     HubClient hub = api.connect();
-    return output.printAnswer(hub, "GET", "/functions/apps/" + HubClient.enc(app) + "/keys", null, Format.json);
+    String base = "/functions/apps/" + HubClient.enc(app);
+    if (function == null) {
+      if (add != null || delete != null) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this),
+          "--add and --delete need the FUNCTION");
+      return output.printAnswer(hub, "GET", base + "/keys", null, Format.json);
+    }
+    String keys = base + "/functions/" + HubClient.enc(function) + "/keys";
+    if (add != null) {
+      String body = value == null ? "{}" : HubClient.JSON.createObjectNode().put("value", value).toString();
+      output.print(hub.expectJson(hub.send("PUT", keys + "/" + HubClient.enc(add), body, Map.of())), Format.json);
+    } else if (delete != null) {
+      HubClient.requireSuccess(hub.send("DELETE", keys + "/" + HubClient.enc(delete), null, Map.of()));
+    } else {
+      output.print(hub.expectJson(hub.send("GET", keys, null, Map.of())), Format.json);
+    }
+    return 0;
+  }
+
+  @Command(name = "settings", description = {"App settings: what %%Name%% in a binding's eventHubName resolves to, and what the code",
+      "gets as @BindingName(\"AppSettings\") Map<String, String>. Without options: show them. A change reloads the app."})
+  int settings(@Mixin ApiOptions api, @Mixin OutputOptions output, @Parameters(paramLabel = "APP") String app,
+               @Option(names = "--set", paramLabel = "NAME=VALUE", description = "set a setting (repeatable)") java.util.List<String> set,
+               @Option(names = "--unset", paramLabel = "NAME", description = "remove a setting (repeatable)") java.util.List<String> unset) {
+    HubClient hub = api.connect();
+    String path = "/functions/apps/" + HubClient.enc(app) + "/settings";
+    JsonNode current = hub.expectJson(hub.send("GET", path, null, Map.of()));
+    if ((set == null || set.isEmpty()) && (unset == null || unset.isEmpty())) {
+      output.print(current, Format.json);
+      return 0;
+    }
+    com.fasterxml.jackson.databind.node.ObjectNode next = current.deepCopy();
+    if (unset != null) unset.forEach(next::remove);
+    if (set != null) {
+      for (String kv : set) {
+        int eq = kv.indexOf('=');
+        if (eq <= 0) throw new picocli.CommandLine.ParameterException(new picocli.CommandLine(this), "--set takes NAME=VALUE, not '" + kv + "'");
+        next.put(kv.substring(0, eq), kv.substring(eq + 1));
+      }
+    }
+    output.print(hub.expectJson(hub.send("PUT", path, next.toString(), Map.of())), Format.json);
+    return 0;
   }
 
   @Command(name = "delete", description = "Delete an app: every version, its state and its invocation log.")

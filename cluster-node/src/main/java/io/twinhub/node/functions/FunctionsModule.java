@@ -58,9 +58,10 @@ public final class FunctionsModule {
     java.util.Set<String> eventHubs = new java.util.HashSet<>();
     eventHubs.add(TelemetryTriggers.BUILT_IN_ENDPOINT);
     routes.forEach(r -> eventHubs.add(r.name()));
-    AppHost host = new AppHost(store, new TwinPatcher(twins, limits), new AppHost.Settings(dataDir.resolve("functions"),
+    AppHost host = new AppHost(store, new TwinPatcher(twins, limits), new RouteOutputs(system, Duration.ofSeconds(15)), new AppHost.Settings(dataDir.resolve("functions"),
         c.getDuration("refresh-interval"), c.getDuration("timeout"), c.getInt("threads"), c.getDuration("unload-grace"),
-        java.util.Set.copyOf(eventHubs)),
+        java.util.Set.copyOf(eventHubs), new io.twinhub.functions.host.MemoryGuard.Settings(c.getBoolean("memory-guard.enabled"),
+            c.getDouble("memory-guard.heap-fraction"), c.getDouble("memory-guard.min-allocation-fraction"))),
         // The journal's mark of each publication: trigger partitions hold what follows it until their worker loaded it.
         (app, version) -> io.twinhub.functions.host.AppPublications.announce(system, app, version, Duration.ofSeconds(10)))
         .start();

@@ -46,6 +46,8 @@ import java.util.function.Supplier;
  * <p>Management, behind the API's gate (api-version, SAS granting ServiceConnect):
  * {@code PUT /functions/apps/{app}} (the JAR as body: a new version), {@code GET /functions/apps},
  * {@code GET|DELETE /functions/apps/{app}}, {@code GET /functions/apps/{app}/keys},
+ * {@code GET|PUT /functions/apps/{app}/settings},
+ * {@code GET /functions/apps/{app}/functions/{fn}/keys}, {@code PUT|DELETE /functions/apps/{app}/functions/{fn}/keys/{name}},
  * {@code POST /functions/apps/{app}/functions/{fn}/enable|disable},
  * {@code GET /functions/apps/{app}/invocations?top=N}, {@code GET /functions/apps/{app}/logs?top=N}.
  *
@@ -82,6 +84,16 @@ final class FunctionsRoutes extends AllDirectives {
                     get(() -> authorized(() -> showApp(app))),
                     delete(() -> authorized(() -> deleteApp(app))))),
                 path("keys", () -> get(() -> authorized(() -> keys(app)))),
+                path("settings", () -> concat(
+                    get(() -> authorized(() -> settings(app))),
+                    put(() -> authorized(() -> withSizeLimit(server.settings().maxBodyBytes(), () ->
+                        entity(Unmarshaller.entityToByteArray(), body -> putSettings(app, body))))))),
+                pathPrefix(PathMatchers.segment("functions").slash(PathMatchers.segment()).slash("keys"), fn -> concat(
+                    pathEnd(() -> get(() -> authorized(() -> functionKeys(app, fn)))),
+                    path(PathMatchers.segment(), name -> concat(
+                        put(() -> authorized(() -> withSizeLimit(server.settings().maxBodyBytes(), () ->
+                            entity(Unmarshaller.entityToByteArray(), body -> putFunctionKey(app, fn, name, body))))),
+                        delete(() -> authorized(() -> deleteFunctionKey(app, fn, name))))))),
                 path("invocations", () -> get(() -> authorized(() -> parameterOptional("top", top ->
                     invocations(app, top(top)))))),
                 path("logs", () -> get(() -> authorized(() -> parameterOptional("top", top ->
@@ -163,7 +175,7 @@ final class FunctionsRoutes extends AllDirectives {
     return completeWithFuture(store.latest(app).thenCompose(v -> v.isEmpty()
         ? CompletableFuture.completedFuture(notFound(app))
         : store.states().thenApply(states -> server.responses().ok(appJson(v.get(),
-            states.getOrDefault(app, new FunctionStore.AppState(null, java.util.Set.of()))))))
+            states.getOrDefault(app, FunctionStore.AppState.NONE)))))
         .exceptionally(this::unavailable));
   }
 
@@ -178,9 +190,121 @@ final class FunctionsRoutes extends AllDirectives {
     return completeWithFuture(store.latest(app).thenCompose(v -> v.isEmpty()
         ? CompletableFuture.completedFuture(notFound(app))
         : store.states().thenApply(states -> {
+          var st = states.getOrDefault(app, FunctionStore.AppState.NONE);
           ObjectNode o = JSON.createObjectNode();
-          o.put("default", states.getOrDefault(app, new FunctionStore.AppState(null, java.util.Set.of())).key());
+          o.put("default", st.key());
+          ObjectNode fns = o.putObject("functions");
+          st.functionKeys().forEach((fn, keys) -> fns.set(fn, keysJson(keys)));
           return server.responses().ok(o);
+        })).exceptionally(this::unavailable));
+  }
+
+  // ---- app settings ----
+
+  private static final String SETTING_NAME = "[A-Za-z_][A-Za-z0-9_.:-]{0,127}";
+
+  private Route settings(String app) {
+    return completeWithFuture(store.latest(app).thenCompose(v -> v.isEmpty()
+        ? CompletableFuture.completedFuture(notFound(app))
+        : store.settings(app).thenApply(m -> server.responses().ok(JSON.valueToTree(m))))
+        .exceptionally(this::unavailable));
+  }
+
+  /** Body: {@code {"Name": "value", ...}}, the app's whole settings (a name left out is removed). */
+  private Route putSettings(String app, byte[] body) {
+    Map<String, String> settings = new java.util.TreeMap<>();
+    try {
+      JsonNode n = JSON.readTree(body);
+      if (!(n instanceof ObjectNode o)) return complete(bad("the body must be a JSON object of setting names to string values"));
+      for (var it = o.fields(); it.hasNext(); ) {
+        var e = it.next();
+        if (!e.getKey().matches(SETTING_NAME)) {
+          return complete(bad("setting name '" + e.getKey() + "': letters, digits, '_', '.', ':' or '-', starting with a letter or '_', up to 128"));
+        }
+        if (!e.getValue().isTextual()) return complete(bad("setting '" + e.getKey() + "' must be a string"));
+        if (e.getValue().asText().length() > 8192) return complete(bad("setting '" + e.getKey() + "' is longer than 8192 characters"));
+        settings.put(e.getKey(), e.getValue().asText());
+      }
+      if (settings.size() > 256) return complete(bad("at most 256 settings"));
+    } catch (java.io.IOException e) {
+      return complete(bad("the body is not JSON: " + e.getMessage()));
+    }
+    return completeWithFuture(store.latest(app).thenCompose(v -> v.isEmpty()
+        ? CompletableFuture.completedFuture(notFound(app))
+        : store.replaceSettings(app, settings).thenCompose(d -> host.refreshNow())
+            .thenApply(d -> server.responses().ok(JSON.valueToTree(settings))))
+        .exceptionally(this::unavailable));
+  }
+
+  // ---- function keys ----
+
+  private static final String KEY_NAME = "[A-Za-z0-9][A-Za-z0-9_.-]{0,63}";
+
+  /** The function's own keys, or a 404 when the app or the function does not exist. */
+  private CompletionStage<Optional<HttpResponse>> unknownFunction(String app, String function) {
+    return store.latest(app).thenApply(v -> {
+      if (v.isEmpty()) return Optional.of(notFound(app));
+      try {
+        for (JsonNode f : JSON.readTree(v.get().functionsJson())) if (f.path("name").asText().equals(function)) return Optional.empty();
+      } catch (Exception ignored) {
+        // stored by this code: always JSON
+      }
+      return Optional.of(server.responses().error(IotHubErrorCode.NotFound, "app '" + app + "' has no function named '" + function + "'"));
+    });
+  }
+
+  private static ArrayNode keysJson(Map<String, String> keys) {
+    ArrayNode a = JSON.createArrayNode();
+    keys.forEach((k, v) -> a.addObject().put("name", k).put("value", v));
+    return a;
+  }
+
+  private Route functionKeys(String app, String function) {
+    return completeWithFuture(unknownFunction(app, function).thenCompose(missing -> missing.isPresent()
+        ? CompletableFuture.completedFuture(missing.get())
+        : store.states().thenApply(states -> {
+          var st = states.getOrDefault(app, FunctionStore.AppState.NONE);
+          ObjectNode o = JSON.createObjectNode();
+          o.put("function", function);
+          o.set("keys", keysJson(st.functionKeys().getOrDefault(function, Map.of())));
+          return server.responses().ok(o);
+        })).exceptionally(this::unavailable));
+  }
+
+  /** Body: empty (a new random key) or {@code {"value": "..."}} (at least 16 characters, as Azure asks). */
+  private Route putFunctionKey(String app, String function, String name, byte[] body) {
+    if (!name.matches(KEY_NAME)) return complete(bad("the key name must be 1-64 letters, digits, '.', '_' or '-'"));
+    String value;
+    try {
+      JsonNode n = body.length == 0 ? JSON.createObjectNode() : JSON.readTree(body);
+      value = n.hasNonNull("value") ? n.get("value").asText() : host.newKey();
+    } catch (java.io.IOException e) {
+      return complete(bad("the body is not JSON: " + e.getMessage()));
+    }
+    if (value.length() < 16 || value.length() > 128 || !value.matches("[A-Za-z0-9_=+/.-]+")) {
+      return complete(bad("a key value is 16-128 letters, digits or _ = + / . -"));
+    }
+    return completeWithFuture(unknownFunction(app, function).thenCompose(missing -> missing.isPresent()
+        ? CompletableFuture.completedFuture(missing.get())
+        : store.putFunctionKey(app, function, name, value).thenCompose(d -> host.refreshNow()).thenApply(d -> {
+          ObjectNode o = JSON.createObjectNode();
+          o.put("function", function);
+          o.put("name", name);
+          o.put("value", value);
+          return server.responses().ok(o);
+        })).exceptionally(this::unavailable));
+  }
+
+  private Route deleteFunctionKey(String app, String function, String name) {
+    return completeWithFuture(unknownFunction(app, function).thenCompose(missing -> missing.isPresent()
+        ? CompletableFuture.completedFuture(missing.get())
+        : store.states().thenCompose(states -> {
+          if (!states.getOrDefault(app, FunctionStore.AppState.NONE).functionKeys().getOrDefault(function, Map.of()).containsKey(name)) {
+            return CompletableFuture.completedFuture(server.responses().error(IotHubErrorCode.NotFound,
+                "function '" + function + "' has no key named '" + name + "'"));
+          }
+          return store.deleteFunctionKey(app, function, name).thenCompose(d -> host.refreshNow())
+              .thenApply(d -> server.responses().noContent());
         })).exceptionally(this::unavailable));
   }
 
@@ -268,7 +392,7 @@ final class FunctionsRoutes extends AllDirectives {
       if (values.isEmpty()) continue;
       Map<String, String> query = new LinkedHashMap<>();
       request.getUri().query().toMap().forEach(query::put);
-      if (!authorized(h.authLevel(), t.loaded().key(), request, query)) {
+      if (!authorized(h.authLevel(), t.loaded().keysOf(t.function().name()), request, query)) {
         return CompletableFuture.completedFuture(HttpResponse.create().withStatus(StatusCodes.UNAUTHORIZED));
       }
       Map<String, String> headers = new LinkedHashMap<>();
@@ -297,7 +421,8 @@ final class FunctionsRoutes extends AllDirectives {
     return n;
   }
 
-  private boolean authorized(String authLevel, String functionKey, HttpRequest request, Map<String, String> query) {
+  /** FUNCTION: one of the function's keys or the app's key (Azure's host key), or the master key; ADMIN: the master key only. */
+  private boolean authorized(String authLevel, List<String> functionKeys, HttpRequest request, Map<String, String> query) {
     if ("ANONYMOUS".equals(authLevel)) return true;
     String given = Optional.ofNullable(query.get("code"))
         .or(() -> request.getHeader("x-functions-key").map(HttpHeader::value)).orElse(null);
@@ -305,7 +430,10 @@ final class FunctionsRoutes extends AllDirectives {
     var owner = policies.find(SharedAccessPolicies.IOTHUBOWNER);
     boolean master = owner.isPresent() && (same(given, owner.get().keys().primaryKey()) || same(given, owner.get().keys().secondaryKey()));
     if ("ADMIN".equals(authLevel)) return master;
-    return master || same(given, functionKey);
+    if (master) return true;
+    boolean ok = false;
+    for (String k : functionKeys) ok |= same(given, k); // all compared: no early exit on a match
+    return ok;
   }
 
   private static boolean same(String a, String b) {

@@ -64,6 +64,17 @@ class FunctionsIT {
       assertEquals(400, refused.status(), refused::toString);
       assertEquals(400004, refused.errorCode(), refused::toString);
       assertTrue(refused.errorMessage().contains("holds no function"), refused::toString);
+      // An unknown binding, and an @EventHubOutput to no route: clear 400s at publish too.
+      ApiClient.Reply blob = api.sendBytes("PUT", "/functions/apps/blobby?" + ApiClient.API_VERSION, compiled(dir.resolve("blob"), """
+          public void onBlob(@BlobTrigger(name = "b", path = "c/{name}", connection = "Storage") String b) {}"""), JAR);
+      assertEquals(400, blob.status(), blob::toString);
+      assertTrue(blob.errorMessage().contains("@BlobTrigger on trigger is not supported by twinhub"), blob::toString);
+      ApiClient.Reply nowhere = api.sendBytes("PUT", "/functions/apps/nowhere?" + ApiClient.API_VERSION, compiled(dir.resolve("out"), """
+          @EventHubOutput(name = "$return", eventHubName = "nowhere", connection = "c")
+          public String relay(@EventHubTrigger(name = "m", eventHubName = "messages/events", connection = "c",
+              cardinality = Cardinality.ONE) String m) { return m; }"""), JAR);
+      assertEquals(400, nowhere.status(), nowhere::toString);
+      assertTrue(nowhere.errorMessage().contains("names eventHubName 'nowhere', which is not a route"), nowhere::toString);
       // Management needs a service token like the rest of the API.
       assertEquals(401, api.sendBytes("GET", "/functions/apps?" + ApiClient.API_VERSION, null, NO_AUTH).status());
 
@@ -71,7 +82,7 @@ class FunctionsIT {
           Files.readAllBytes(sampleJar()), JAR);
       assertEquals(200, published.status(), published::toString);
       assertEquals(1, published.json().path("version").asInt());
-      assertEquals(9, published.json().path("functions").size(), published::toString);
+      assertEquals(12, published.json().path("functions").size(), published::toString);
       JsonNode apps = api.get("/functions/apps").json();
       assertEquals(1, apps.size(), apps::toString);
       assertEquals("sample", apps.get(0).path("app").asText());
@@ -104,6 +115,34 @@ class FunctionsIT {
       assertEquals(200, api.post("/functions/apps/sample/functions/hello/enable", "{}").status());
       assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status());
       assertEquals(404, api.post("/functions/apps/sample/functions/nope/disable", "{}").status());
+
+      // App settings: stored, listed, and offered to the code (@BindingName("AppSettings")).
+      assertEquals(404, api.sendBytes("GET", "/api/settings/Greeting", null, NO_AUTH).status());
+      ApiClient.Reply set = api.put("/functions/apps/sample/settings", "{\"Greeting\":\"hi from settings\",\"IoTHubConnection\":\"HostName=x\"}");
+      assertEquals(200, set.status(), set::toString);
+      assertEquals("hi from settings", api.get("/functions/apps/sample/settings").json().path("Greeting").asText());
+      assertEquals("hi from settings", api.sendBytes("GET", "/api/settings/Greeting", null, NO_AUTH).text());
+      ApiClient.Reply badSetting = api.put("/functions/apps/sample/settings", "{\"Greeting\":42}");
+      assertEquals(400, badSetting.status(), badSetting::toString);
+      assertEquals(404, api.put("/functions/apps/nope/settings", "{}").status());
+
+      // Per-function keys: a key of greeting opens greeting only; the app's key and the master key open every FUNCTION route.
+      ApiClient.Reply fkey = api.put("/functions/apps/sample/functions/greeting/keys/mobile", "");
+      assertEquals(200, fkey.status(), fkey::toString);
+      String mobile = fkey.json().path("value").asText();
+      assertEquals("mobile", api.get("/functions/apps/sample/functions/greeting/keys").json().path("keys").get(0).path("name").asText());
+      assertEquals(200, api.sendBytes("GET", "/api/devices/d3/greeting?code=" + mobile, null, NO_AUTH).status());
+      assertEquals(200, api.sendBytes("GET", "/api/devices/d3/greeting", null, Map.of("Authorization", "", "x-functions-key", mobile)).status());
+      assertEquals(401, api.sendBytes("POST", "/api/notify?code=" + mobile, "x".getBytes(StandardCharsets.UTF_8), NO_AUTH).status(),
+          "a function's key opens no other function");
+      String master = hub.policies().find("iothubowner").orElseThrow().keys().primaryKey();
+      assertEquals(200, api.sendBytes("GET", "/api/devices/d3/greeting?code=" + java.net.URLEncoder.encode(master, StandardCharsets.UTF_8),
+          null, NO_AUTH).status(), "the master key still works");
+      ApiClient.Reply chosen = api.put("/functions/apps/sample/functions/greeting/keys/short", "{\"value\":\"too-short\"}");
+      assertEquals(400, chosen.status(), chosen::toString);
+      assertEquals(404, api.put("/functions/apps/sample/functions/nope/keys/k", "").status());
+      assertEquals(204, api.sendBytes("DELETE", "/functions/apps/sample/functions/greeting/keys/mobile?" + ApiClient.API_VERSION, null, Map.of()).status());
+      assertEquals(401, api.sendBytes("GET", "/api/devices/d3/greeting?code=" + mobile, null, NO_AUTH).status(), "a deleted key is refused");
 
       // Telemetry from a real MQTT device reaches telemetryToTwin, which sets a tag on the device's twin.
       String device = "fn-thermostat-1";
@@ -161,6 +200,26 @@ class FunctionsIT {
       // The twin change the telemetry function made came back through the route "twin-changes".
       assertTrue(logs.toString().contains("twin change of " + device + " (updateTwin): "), logs::toString);
 
+      // @EventHubOutput: notify writes two messages to the route twin-changes; they are on its stream
+      // (not on the deviceMessages source's), and the route's function (twinChanges) gets them.
+      ApiClient.Reply notified = api.sendBytes("POST", "/api/notify?code=" + key,
+          "pump overheating\nvalve stuck".getBytes(StandardCharsets.UTF_8), NO_AUTH);
+      assertEquals(202, notified.status(), notified::toString);
+      List<JsonNode> onRoute = await("the notifications on the route twin-changes", () -> {
+        List<JsonNode> found = new java.util.ArrayList<>();
+        for (JsonNode m : ndjson(api, "/routes/twin-changes/stream?from=earliest&to=now")) {
+          if (m.path("body").has("notification")) found.add(m);
+        }
+        return found.size() >= 2 ? found : null;
+      });
+      assertEquals("pump overheating", onRoute.get(0).path("body").path("notification").asText(), onRoute::toString);
+      assertEquals("valve stuck", onRoute.get(1).path("body").path("notification").asText(), onRoute::toString);
+      assertEquals("sample/notify", onRoute.get(0).path("systemProperties").path("$twinhub-function").asText(), onRoute::toString);
+      assertTrue(ndjson(api, "/streams/deviceMessages?from=earliest&to=now").stream().noneMatch(m -> m.path("body").has("notification")),
+          "a route output is no device message");
+      await("twinChanges got the notifications", () -> api.get("/functions/apps/sample/logs?top=500").json().toString()
+          .contains("twin change of [functions] (null): {\\\"notification\\\":\\\"valve stuck\\\"}") ? true : null);
+
       // The worker's meters on /metrics: the poison message was counted.
       String metrics = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
           "http://127.0.0.1:" + hub.node.settings().managementPort() + "/metrics")).build(),
@@ -176,6 +235,35 @@ class FunctionsIT {
       assertEquals(2, api.get("/functions/apps/sample").json().path("version").asInt());
       assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status());
     }
+  }
+
+  /** A JAR of class app.Fn with {@code method} as its one function ("fn"), compiled against the Azure Functions library. */
+  private static byte[] compiled(Path dir, String method) throws Exception {
+    Path src = dir.resolve("src/app/Fn.java");
+    Files.createDirectories(src.getParent());
+    Files.writeString(src, "package app;\nimport com.microsoft.azure.functions.*;\nimport com.microsoft.azure.functions.annotation.*;\n"
+        + "public class Fn {\n  @FunctionName(\"fn\")\n" + method + "\n}\n");
+    Path classes = Files.createDirectories(dir.resolve("classes"));
+    String cp = java.util.stream.Stream.of(com.microsoft.azure.functions.annotation.FunctionName.class,
+            com.microsoft.azure.functions.ExecutionContext.class)
+        .map(c -> c.getProtectionDomain().getCodeSource().getLocation().getPath()).distinct()
+        .reduce((a, b) -> a + java.io.File.pathSeparator + b).orElseThrow();
+    assertEquals(0, javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), "-cp", cp,
+        src.toString()), "compiles");
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+    try (JarOutputStream jar = new JarOutputStream(out)) {
+      jar.putNextEntry(new ZipEntry("app/Fn.class"));
+      jar.write(Files.readAllBytes(classes.resolve("app/Fn.class")));
+    }
+    return out.toByteArray();
+  }
+
+  private static List<JsonNode> ndjson(ApiClient api, String pathAndQuery) throws Exception {
+    ApiClient.Reply r = api.send("GET", pathAndQuery, null, Map.of("Accept", "application/x-ndjson"));
+    assertEquals(200, r.status(), r::toString);
+    List<JsonNode> out = new java.util.ArrayList<>();
+    for (String line : r.text().split("\n")) if (!line.isBlank()) out.add(ApiClient.JSON.readTree(line));
+    return out;
   }
 
   private static MqttClient connect(ApiTestNode hub, String device) throws Exception {

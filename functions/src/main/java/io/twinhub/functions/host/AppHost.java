@@ -48,11 +48,35 @@ public final class AppHost implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(AppHost.class);
   private static final ObjectMapper JSON = new ObjectMapper();
 
-  /** An app as loaded on this node. */
-  public record LoadedApp(FunctionApp app, String key, Set<String> disabled) {
+  /**
+   * An app as loaded on this node.
+   *
+   * @param key          the app's key (the host key of Azure's app: every FUNCTION-level function takes it)
+   * @param functionKeys per function, its own keys (name to value)
+   */
+  public record LoadedApp(FunctionApp app, String key, Set<String> disabled, Map<String, Map<String, String>> functionKeys) {
+    public LoadedApp(FunctionApp app, String key, Set<String> disabled) {
+      this(app, key, disabled, Map.of());
+    }
+
     public boolean enabled(String function) {
       return !disabled.contains(function);
     }
+
+    /** The keys a FUNCTION-level call of {@code function} may present: its own and the app's. */
+    public List<String> keysOf(String function) {
+      List<String> keys = new ArrayList<>(functionKeys.getOrDefault(function, Map.of()).values());
+      if (key != null) keys.add(key);
+      return keys;
+    }
+  }
+
+  /**
+   * {@code @EventHubOutput} to a twinhub route: journals {@code bodies} as messages of
+   * {@code route}, in order; completes with the error text when they could not be journaled.
+   */
+  public interface RouteSender {
+    CompletionStage<Optional<String>> send(String app, String function, String route, List<byte[]> bodies);
   }
 
   /** A function of a loaded app. */
@@ -66,12 +90,19 @@ public final class AppHost implements AutoCloseable {
    * @param eventHubs the {@code eventHubName}s an {@code @EventHubTrigger} may name: {@code messages/events} and the route names
    */
   public record Settings(Path appDir, Duration refreshInterval, Duration timeout, int threads, Duration unloadGrace,
-                         Set<String> eventHubs) {}
+                         Set<String> eventHubs, MemoryGuard.Settings memoryGuard) {
+    public Settings(Path appDir, Duration refreshInterval, Duration timeout, int threads, Duration unloadGrace, Set<String> eventHubs) {
+      this(appDir, refreshInterval, timeout, threads, unloadGrace, eventHubs, MemoryGuard.Settings.DEFAULT);
+    }
+  }
 
   private final FunctionStore store;
   private final TwinPatcher twins;
+  private final RouteSender routeSender;
   private final Settings settings;
   private final Map<String, LoadedApp> apps = new ConcurrentHashMap<>();
+  /** Per app, the version and settings that failed to load (not tried again until either changes). */
+  private final Map<String, String> loadFailures = new ConcurrentHashMap<>();
   private final ExecutorService pool;
   private final ScheduledExecutorService scheduler;
   /** Refreshes block on Cassandra: on a thread of their own, never on a dispatcher or driver thread. */
@@ -79,21 +110,32 @@ public final class AppHost implements AutoCloseable {
   private final AtomicLong invocations = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
   private final SecureRandom random = new SecureRandom();
+  private final MemoryGuard guard;
   /** Journals the mark of a stored publication ({@link AppPublications}); a no-op without one. */
   private final java.util.function.BiFunction<String, Integer, CompletionStage<?>> announcer;
   /** The newest version of each app the store listed at the last successful refresh (loaded or not). */
   private volatile Map<String, Integer> registry = Map.of();
 
   public AppHost(FunctionStore store, TwinPatcher twins, Settings settings) {
-    this(store, twins, settings, (app, version) -> CompletableFuture.completedFuture(null));
+    this(store, twins, NO_ROUTES, settings, (app, version) -> CompletableFuture.completedFuture(null));
   }
 
   /** @param announcer journals the mark of a stored publication; the publish answers after it */
   public AppHost(FunctionStore store, TwinPatcher twins, Settings settings,
                  java.util.function.BiFunction<String, Integer, CompletionStage<?>> announcer) {
+    this(store, twins, NO_ROUTES, settings, announcer);
+  }
+
+  private static final RouteSender NO_ROUTES =
+      (app, fn, route, bodies) -> CompletableFuture.completedFuture(Optional.of("no route sender on this node"));
+
+  /** @param routeSender journals {@code @EventHubOutput} messages to routes */
+  public AppHost(FunctionStore store, TwinPatcher twins, RouteSender routeSender, Settings settings,
+                 java.util.function.BiFunction<String, Integer, CompletionStage<?>> announcer) {
     this.announcer = announcer;
     this.store = store;
     this.twins = twins;
+    this.routeSender = routeSender;
     this.settings = settings;
     AtomicInteger n = new AtomicInteger();
     this.pool = Executors.newFixedThreadPool(settings.threads(), r -> daemon(r, "function-invocation-" + n.incrementAndGet()));
@@ -102,6 +144,7 @@ public final class AppHost implements AutoCloseable {
         new java.util.concurrent.ScheduledThreadPoolExecutor(2, r -> daemon(r, "function-apps-timer-" + s.incrementAndGet()));
     timers.setRemoveOnCancelPolicy(true); // one timeout per invocation, cancelled when it ends
     this.scheduler = timers;
+    this.guard = new MemoryGuard(settings.memoryGuard());
   }
 
   private static Thread daemon(Runnable r, String name) {
@@ -165,22 +208,29 @@ public final class AppHost implements AutoCloseable {
       for (FunctionStore.AppVersion v : versions) {
         present.add(v.app());
         listed.put(v.app(), v.version());
-        FunctionStore.AppState state = states.getOrDefault(v.app(), new FunctionStore.AppState(null, Set.of()));
+        FunctionStore.AppState state = states.getOrDefault(v.app(), FunctionStore.AppState.NONE);
         LoadedApp current = apps.get(v.app());
-        if (current != null && current.app().version() >= v.version()) {
-          if (!current.disabled().equals(state.disabled()) || !java.util.Objects.equals(current.key(), state.key())) {
-            apps.put(v.app(), new LoadedApp(current.app(), state.key(), state.disabled()));
+        // New settings load the same version again: binding expressions (%Name%) may resolve differently.
+        if (current != null && current.app().version() >= v.version() && current.app().settings().equals(state.settings())) {
+          if (!current.disabled().equals(state.disabled()) || !java.util.Objects.equals(current.key(), state.key())
+              || !current.functionKeys().equals(state.functionKeys())) {
+            apps.put(v.app(), new LoadedApp(current.app(), state.key(), state.disabled(), state.functionKeys()));
           }
           continue;
         }
+        String failedBefore = loadFailures.get(v.app());
+        String attempt = v.version() + " " + state.settings();
+        if (attempt.equals(failedBefore)) continue; // the same version with the same settings: it would fail again
         Optional<byte[]> jar = store.jar(v.app(), v.version()).toCompletableFuture().get(60, TimeUnit.SECONDS);
         if (jar.isEmpty()) continue;
         try {
-          FunctionApp app = FunctionApp.load(v.app(), v.version(), writeJar(v.app(), v.version(), jar.get()));
-          LoadedApp old = apps.put(v.app(), new LoadedApp(app, state.key(), state.disabled()));
+          FunctionApp app = FunctionApp.load(v.app(), v.version(), writeJar(v.app(), v.version(), jar.get()), state.settings());
+          LoadedApp old = apps.put(v.app(), new LoadedApp(app, state.key(), state.disabled(), state.functionKeys()));
+          loadFailures.remove(v.app());
           log.info("Function app {} version {} loaded: {}", v.app(), v.version(), app.functions().keySet());
           if (old != null) retire(old.app());
         } catch (InvalidAppException e) {
+          loadFailures.put(v.app(), attempt);
           unloadable.merge(v.app(), v.version(), Math::max);
           log.warn("Function app {} version {} cannot be loaded here: {}", v.app(), v.version(), e.getMessage());
         }
@@ -233,13 +283,26 @@ public final class AppHost implements AutoCloseable {
       throw new IllegalStateException("cannot write the JAR to " + settings.appDir() + ": " + e.getMessage(), e);
     }
     List<FunctionDefinition> functions;
-    try (FunctionApp loaded = FunctionApp.load(app, 0, check)) {
+    Map<String, String> appSettings;
+    try {
+      appSettings = store.settings(app).toCompletableFuture().get(30, TimeUnit.SECONDS);
+    } catch (Exception e) {
+      throw new IllegalStateException("the app settings could not be read: " + e.getMessage(), e);
+    }
+    try (FunctionApp loaded = FunctionApp.load(app, 0, check, appSettings)) {
       functions = List.copyOf(loaded.functions().values());
       List<String> problems = new ArrayList<>();
+      List<String> routes = settings.eventHubs().stream().filter(n -> !n.equals(TelemetryTriggers.BUILT_IN_ENDPOINT)).sorted().toList();
       for (FunctionDefinition f : functions) {
         if (f.trigger() instanceof Trigger.EventHub e && !settings.eventHubs().contains(e.eventHubName())) {
           problems.add("function '" + f.name() + "': eventHubName '" + e.eventHubName() + "' is neither messages/events nor a route"
-              + " in twinhub.routes (routes: " + settings.eventHubs().stream().filter(n -> !n.equals("messages/events")).sorted().toList() + ")");
+              + " in twinhub.routes (routes: " + routes + ")");
+        }
+        for (FunctionDefinition.Output o : outputs(f)) {
+          if ("eventHub".equals(o.kind()) && !routes.contains(o.target())) {
+            problems.add("function '" + f.name() + "': @EventHubOutput '" + o.name() + "' names eventHubName '" + o.target()
+                + "', which is not a route in twinhub.routes (routes: " + routes + ")");
+          }
         }
       }
       if (!problems.isEmpty()) throw new InvalidAppException(problems);
@@ -255,6 +318,13 @@ public final class AppHost implements AutoCloseable {
         .thenCompose(s -> store.publish(app, jar, sha256(jar), summary))
         .thenCompose(version -> announce(app, version))
         .thenCompose(version -> refreshNow().thenApply(v -> new Published(app, version, functions)));
+  }
+
+  private static List<FunctionDefinition.Output> outputs(FunctionDefinition f) {
+    List<FunctionDefinition.Output> out = new ArrayList<>();
+    for (FunctionDefinition.Param p : f.params()) if (p instanceof FunctionDefinition.OutputParam o) out.add(o.output());
+    if (f.returnOutput() != null) out.add(f.returnOutput());
+    return out;
   }
 
   /**
@@ -279,7 +349,8 @@ public final class AppHost implements AutoCloseable {
     });
   }
 
-  private String newKey() {
+  /** A new random key (a function key, 32 bytes base64url as Azure's). */
+  public String newKey() {
     byte[] b = new byte[32];
     random.nextBytes(b);
     return Base64.getUrlEncoder().withoutPadding().encodeToString(b);
@@ -312,6 +383,14 @@ public final class AppHost implements AutoCloseable {
       } else if (f.trigger() instanceof Trigger.Timer t) {
         o.put("schedule", t.schedule());
       }
+      List<FunctionDefinition.Output> outs = outputs(f).stream().filter(x -> !"http".equals(x.kind())).toList();
+      if (!outs.isEmpty()) {
+        ArrayNode a2 = o.putArray("outputs");
+        for (FunctionDefinition.Output x : outs) {
+          ObjectNode b = a2.addObject().put("name", x.name()).put("type", x.kind());
+          if (x.target() != null) b.put("eventHubName", x.target());
+        }
+      }
     }
     return a;
   }
@@ -342,7 +421,7 @@ public final class AppHost implements AutoCloseable {
     CompletableFuture<InvocationResult> ran = new CompletableFuture<>();
     Future<?> running;
     try {
-      running = pool.submit(() -> ran.complete(app.invoke(name, input, id)));
+      running = pool.submit(() -> ran.complete(guard.run(app, name, input, id)));
     } catch (java.util.concurrent.RejectedExecutionException e) {
       return CompletableFuture.completedFuture(failed(id, name, "the functions host is stopping"));
     }
@@ -367,8 +446,20 @@ public final class AppHost implements AutoCloseable {
   private CompletionStage<InvocationResult> applyOutputs(FunctionApp app, InvocationResult r) {
     CompletionStage<Optional<String>> chain = CompletableFuture.completedFuture(Optional.empty());
     for (InvocationResult.OutputValue o : r.outputs()) {
-      if (!"twinPatch".equals(o.binding().kind())) continue;
-      chain = chain.thenCompose(err -> err.isPresent() ? CompletableFuture.completedFuture(err) : twins.apply(o.value(), app.json()));
+      if ("twinPatch".equals(o.binding().kind())) {
+        chain = chain.thenCompose(err -> err.isPresent() ? CompletableFuture.completedFuture(err) : twins.apply(o.value(), app.json()));
+      } else if ("eventHub".equals(o.binding().kind())) {
+        chain = chain.thenCompose(err -> {
+          if (err.isPresent()) return CompletableFuture.completedFuture(err);
+          List<byte[]> bodies;
+          try {
+            bodies = eventBodies(o.value(), app);
+          } catch (RuntimeException e) {
+            return CompletableFuture.completedFuture(Optional.of("@EventHubOutput " + o.binding().name() + ": " + e.getMessage()));
+          }
+          return routeSender.send(app.name(), r.function(), o.binding().target(), bodies);
+        });
+      }
     }
     return chain.handle((err, e) -> {
       String error = e != null ? "output failed: " + e : err.orElse(null);
@@ -377,6 +468,32 @@ public final class AppHost implements AutoCloseable {
       logs.add("ERROR " + error);
       return new InvocationResult(r.invocationId(), r.function(), false, r.durationMicros(), error, logs, r.returnValue(), r.outputs());
     });
+  }
+
+  /**
+   * What an {@code @EventHubOutput} value sends, as the Azure Functions Java worker does: a
+   * String or byte[] is one event; an array or a List is one event per element; anything else is
+   * one event of its JSON.
+   */
+  static List<byte[]> eventBodies(Object value, FunctionApp app) {
+    if (value instanceof byte[] b) return List.of(b);
+    if (value instanceof List<?> list) {
+      List<byte[]> out = new ArrayList<>(list.size());
+      for (Object e : list) out.addAll(eventBodies(e, app));
+      return out;
+    }
+    if (value != null && value.getClass().isArray()) {
+      List<byte[]> out = new ArrayList<>();
+      int n = java.lang.reflect.Array.getLength(value);
+      for (int i = 0; i < n; i++) out.addAll(eventBodies(java.lang.reflect.Array.get(value, i), app));
+      return out;
+    }
+    if (value instanceof String s) return List.of(s.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+    try {
+      return List.of(app.json().writeValueAsBytes(value));
+    } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
+      throw new IllegalArgumentException("the value cannot be written as JSON (" + e.getOriginalMessage() + ")");
+    }
   }
 
   private static InvocationResult failed(String id, String function, String error) {

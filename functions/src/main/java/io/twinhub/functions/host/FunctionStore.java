@@ -36,7 +36,26 @@ public final class FunctionStore {
 
   public record AppVersion(String app, int version, Instant published, String sha256, String functionsJson) {}
 
-  public record AppState(String key, Set<String> disabled) {}
+  /**
+   * @param settings     the app settings (name to value)
+   * @param functionKeys per function, its own keys (key name to value), beside the app's {@code key}
+   */
+  public record AppState(String key, Set<String> disabled, Map<String, String> settings,
+                         Map<String, Map<String, String>> functionKeys) {
+    public AppState(String key, Set<String> disabled) {
+      this(key, disabled, Map.of(), Map.of());
+    }
+
+    public static final AppState NONE = new AppState(null, Set.of());
+
+    AppState with(Map<String, String> s, Map<String, Map<String, String>> k) {
+      return new AppState(key, disabled, Map.copyOf(s), Map.copyOf(k));
+    }
+  }
+
+  /** Rows of {@code app_config}: an app setting ({@code kind} "setting") or a function key ({@code kind} "key:<function>"). */
+  static final String SETTING = "setting";
+  static final String KEY_PREFIX = "key:";
 
   public record Invocation(String app, UUID id, String function, String trigger, String status, long durationMicros,
                            String error, List<String> logs) {
@@ -61,6 +80,8 @@ public final class FunctionStore {
         "CREATE TABLE IF NOT EXISTS " + ks + ".app_state (app text PRIMARY KEY, key text, disabled set<text>)",
         "CREATE TABLE IF NOT EXISTS " + ks + ".invocations (app text, id timeuuid, function text, trigger text, status text,"
             + " duration_us bigint, error text, logs list<text>, PRIMARY KEY (app, id)) WITH CLUSTERING ORDER BY (id DESC)",
+        "CREATE TABLE IF NOT EXISTS " + ks + ".app_config (app text, kind text, name text, value text,"
+            + " PRIMARY KEY (app, kind, name))",
         "CREATE TABLE IF NOT EXISTS " + ks + ".offsets (consumer text, partition text, position text,"
             + " PRIMARY KEY (consumer, partition))");
     long end = System.nanoTime() + deadline.toNanos();
@@ -134,6 +155,7 @@ public final class FunctionStore {
   public CompletionStage<Done> delete(String app) {
     return session.executeWrite("DELETE FROM " + ks + ".apps WHERE app = ?", app)
         .thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".app_state WHERE app = ?", app))
+        .thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".app_config WHERE app = ?", app))
         .thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".invocations WHERE app = ?", app));
   }
 
@@ -152,13 +174,60 @@ public final class FunctionStore {
     });
   }
 
-  /** Every app's state, for the workers' refresh. */
+  /** Every app's state with its settings and function keys, for the workers' refresh. */
   public CompletionStage<Map<String, AppState>> states() {
-    return session.selectAll("SELECT app, key, disabled FROM " + ks + ".app_state").thenApply(rows -> {
+    return session.selectAll("SELECT app, key, disabled FROM " + ks + ".app_state").thenCompose(rows -> {
       Map<String, AppState> m = new LinkedHashMap<>();
       for (Row r : rows) m.put(r.getString("app"), state(r));
-      return m;
+      return session.selectAll("SELECT app, kind, name, value FROM " + ks + ".app_config").thenApply(config -> {
+        Map<String, Map<String, String>> settings = new LinkedHashMap<>();
+        Map<String, Map<String, Map<String, String>>> keys = new LinkedHashMap<>();
+        for (Row c : config) {
+          String app = c.getString("app");
+          String kind = c.getString("kind");
+          if (SETTING.equals(kind)) {
+            settings.computeIfAbsent(app, a -> new java.util.TreeMap<>()).put(c.getString("name"), c.getString("value"));
+          } else if (kind.startsWith(KEY_PREFIX)) {
+            keys.computeIfAbsent(app, a -> new java.util.TreeMap<>())
+                .computeIfAbsent(kind.substring(KEY_PREFIX.length()), f -> new java.util.TreeMap<>())
+                .put(c.getString("name"), c.getString("value"));
+          }
+        }
+        m.replaceAll((app, st) -> st.with(settings.getOrDefault(app, Map.of()), keys.getOrDefault(app, Map.of())));
+        return m;
+      });
     });
+  }
+
+  /** The app's settings. */
+  public CompletionStage<Map<String, String>> settings(String app) {
+    return session.selectAll("SELECT name, value FROM " + ks + ".app_config WHERE app = ? AND kind = ?", app, SETTING)
+        .thenApply(rows -> {
+          Map<String, String> m = new java.util.TreeMap<>();
+          for (Row r : rows) m.put(r.getString("name"), r.getString("value"));
+          return m;
+        });
+  }
+
+  /** Replaces the app's settings with {@code settings}. */
+  public CompletionStage<Done> replaceSettings(String app, Map<String, String> settings) {
+    CompletionStage<Done> chain = session.executeWrite("DELETE FROM " + ks + ".app_config WHERE app = ? AND kind = ?", app, SETTING);
+    for (Map.Entry<String, String> e : settings.entrySet()) {
+      chain = chain.thenCompose(d -> session.executeWrite("INSERT INTO " + ks + ".app_config (app, kind, name, value) VALUES (?, ?, ?, ?)",
+          app, SETTING, e.getKey(), e.getValue()));
+    }
+    return chain;
+  }
+
+  /** Sets (or replaces) the key {@code name} of {@code function}. */
+  public CompletionStage<Done> putFunctionKey(String app, String function, String name, String value) {
+    return session.executeWrite("INSERT INTO " + ks + ".app_config (app, kind, name, value) VALUES (?, ?, ?, ?)",
+        app, KEY_PREFIX + function, name, value);
+  }
+
+  public CompletionStage<Done> deleteFunctionKey(String app, String function, String name) {
+    return session.executeWrite("DELETE FROM " + ks + ".app_config WHERE app = ? AND kind = ? AND name = ?",
+        app, KEY_PREFIX + function, name);
   }
 
   private static AppState state(Row r) {

@@ -199,7 +199,9 @@ public final class TelemetryTriggers {
     List<Routed> events = new ArrayList<>(batch.size());
     for (EventEnvelope env : batch) {
       if (env.event() instanceof TelemetryMessage t) {
-        events.add(new Routed(HubMessages.ofTelemetry(env.persistenceId(), env.sequenceNr(), t), event(env, t), true));
+        HubMessage m = HubMessages.ofTelemetry(env.persistenceId(), env.sequenceNr(), t);
+        // A function's route output is no device telemetry: only its route's functions get it.
+        events.add(new Routed(m, event(env, t), !HubMessages.isFunctionOutput(m)));
       } else if (env.event() instanceof TwinEvent e && !routing.routes().isEmpty()) {
         HubMessages.of(routing.hubName(), env.persistenceId(), env.sequenceNr(), e)
             .ifPresent(m -> events.add(new Routed(m, event(env, m), false)));

@@ -9,6 +9,7 @@ import com.microsoft.azure.functions.OutputBinding;
 import com.microsoft.azure.functions.annotation.BindingName;
 import com.microsoft.azure.functions.annotation.Cardinality;
 import com.microsoft.azure.functions.annotation.CustomBinding;
+import com.microsoft.azure.functions.annotation.EventHubOutput;
 import com.microsoft.azure.functions.annotation.EventHubTrigger;
 import com.microsoft.azure.functions.annotation.ExponentialBackoffRetry;
 import com.microsoft.azure.functions.annotation.FixedDelayRetry;
@@ -54,16 +55,29 @@ public final class FunctionApp implements AutoCloseable {
   private final Map<Class<?>, Object> instances = new HashMap<>();
   private final ObjectMapper json = new ObjectMapper();
   private final Map<String, java.util.logging.Logger> loggers = new java.util.concurrent.ConcurrentHashMap<>();
+  private final Map<String, String> settings;
 
-  private FunctionApp(String name, int version, AppClassLoader loader, Map<String, FunctionDefinition> functions) {
+  private FunctionApp(String name, int version, AppClassLoader loader, Map<String, FunctionDefinition> functions,
+                      Map<String, String> settings) {
     this.name = name;
     this.version = version;
     this.loader = loader;
     this.functions = functions;
+    this.settings = settings;
   }
 
-  /** Loads and checks the app in {@code jar}. */
+  /** Loads and checks the app in {@code jar}, without app settings. */
   public static FunctionApp load(String name, int version, Path jar) throws InvalidAppException {
+    return load(name, version, jar, Map.of());
+  }
+
+  /**
+   * Loads and checks the app in {@code jar}. {@code %Name%} in a binding's {@code eventHubName} is
+   * resolved from {@code settings} here, as the Azure Functions host resolves binding expressions
+   * when it indexes an app: a missing setting is a problem of the app. So a change of settings
+   * means loading the app again (Azure restarts the app on a settings change too).
+   */
+  public static FunctionApp load(String name, int version, Path jar, Map<String, String> settings) throws InvalidAppException {
     AppClassLoader loader;
     try {
       loader = new AppClassLoader(name, jar.toUri().toURL(), FunctionApp.class.getClassLoader());
@@ -91,7 +105,7 @@ public final class FunctionApp implements AutoCloseable {
           FunctionName fn = m.getAnnotation(FunctionName.class);
           if (fn == null) continue;
           try {
-            FunctionDefinition f = define(fn.value(), c, m);
+            FunctionDefinition f = define(fn.value(), c, m, settings);
             if (found.putIfAbsent(f.name(), f) != null) problems.add("two functions are named '" + f.name() + "'");
           } catch (IllegalArgumentException e) {
             problems.add("function '" + fn.value() + "' (" + c.getName() + "." + m.getName() + "): " + e.getMessage());
@@ -103,7 +117,7 @@ public final class FunctionApp implements AutoCloseable {
             + "(com.microsoft.azure.functions.annotation.FunctionName)");
       }
       if (!problems.isEmpty()) throw new InvalidAppException(problems);
-      return new FunctionApp(name, version, loader, Collections.unmodifiableMap(found));
+      return new FunctionApp(name, version, loader, Collections.unmodifiableMap(found), Map.copyOf(settings));
     } catch (InvalidAppException | RuntimeException e) {
       closeQuietly(loader);
       throw e;
@@ -125,7 +139,7 @@ public final class FunctionApp implements AutoCloseable {
     }
   }
 
-  private static FunctionDefinition define(String name, Class<?> c, Method m) {
+  private static FunctionDefinition define(String name, Class<?> c, Method m, Map<String, String> settings) {
     if (name == null || !name.matches("[A-Za-z][A-Za-z0-9_-]{0,127}")) {
       throw new IllegalArgumentException("the name must start with a letter and hold only letters, digits, '-' and '_'");
     }
@@ -147,7 +161,7 @@ public final class FunctionApp implements AutoCloseable {
       Type type = m.getGenericParameterTypes()[i];
       // Names only when compiled with -parameters; else the position.
       String label = p.isNamePresent() ? p.getName() : "#" + (i + 1);
-      Trigger t = trigger(p, type, name);
+      Trigger t = trigger(p, type, name, settings);
       if (t != null) {
         if (trigger != null) throw new IllegalArgumentException("more than one trigger");
         trigger = t;
@@ -163,6 +177,11 @@ public final class FunctionApp implements AutoCloseable {
         params.add(new FunctionDefinition.OutputParam(customOutput(custom, p.getName()), outputValueType(p, type)));
         continue;
       }
+      EventHubOutput ehOut = p.getAnnotation(EventHubOutput.class);
+      if (ehOut != null) {
+        params.add(new FunctionDefinition.OutputParam(eventHubOutput(ehOut, settings), outputValueType(p, type)));
+        continue;
+      }
       Annotation binding = otherBinding(p.getAnnotations());
       if (binding != null) throw unsupported(binding, "parameter " + label);
       BindingName bn = p.getAnnotation(BindingName.class);
@@ -176,10 +195,14 @@ public final class FunctionApp implements AutoCloseable {
     if (trigger == null) throw new IllegalArgumentException("no trigger: one parameter needs @HttpTrigger, @EventHubTrigger or @TimerTrigger");
     FunctionDefinition.Output returns = null;
     CustomBinding customReturn = m.getAnnotation(CustomBinding.class);
+    EventHubOutput ehReturn = m.getAnnotation(EventHubOutput.class);
     if (customReturn != null) returns = customOutput(customReturn, "$return");
+    else if (ehReturn != null) returns = eventHubOutput(ehReturn, settings);
     else if (trigger instanceof Trigger.Http || m.getAnnotation(HttpOutput.class) != null) returns = new FunctionDefinition.Output("$return", "http");
     for (Annotation a : m.getAnnotations()) {
-      if (isBinding(a) && !(a instanceof CustomBinding) && !(a instanceof HttpOutput)) throw unsupported(a, "the return value");
+      if (isBinding(a) && !(a instanceof CustomBinding) && !(a instanceof HttpOutput) && !(a instanceof EventHubOutput)) {
+        throw unsupported(a, "the return value");
+      }
     }
     if (returns == null && m.getReturnType() != void.class && m.getReturnType() != Void.class) {
       // Azure drops a return value without an output binding too; say so at publish rather than silently.
@@ -189,7 +212,28 @@ public final class FunctionApp implements AutoCloseable {
     return new FunctionDefinition(name, c.getName(), m, trigger, List.copyOf(params), returns, retry(m));
   }
 
-  private static Trigger trigger(Parameter p, Type type, String functionName) {
+  /**
+   * A binding expression {@code %Name%} (the whole value) resolved from the app settings, as the
+   * Azure Functions host resolves it; any other value as it is.
+   */
+  static String resolve(String value, Map<String, String> settings) {
+    if (value == null || value.length() < 3 || !value.startsWith("%") || !value.endsWith("%")) return value;
+    String setting = value.substring(1, value.length() - 1);
+    String v = settings.get(setting);
+    if (v == null) {
+      throw new IllegalArgumentException("app setting '" + setting + "' (in '" + value + "') is not set: PUT /functions/apps/{app}/settings");
+    }
+    return v;
+  }
+
+  /** {@code @EventHubOutput}: messages to a twinhub route (which route exists is checked by the host at publish). */
+  private static FunctionDefinition.Output eventHubOutput(EventHubOutput o, Map<String, String> settings) {
+    String target = resolve(o.eventHubName(), settings);
+    if (target == null || target.isBlank()) throw new IllegalArgumentException("@EventHubOutput '" + o.name() + "' names no eventHubName");
+    return new FunctionDefinition.Output(o.name(), "eventHub", target);
+  }
+
+  private static Trigger trigger(Parameter p, Type type, String functionName, Map<String, String> settings) {
     HttpTrigger http = p.getAnnotation(HttpTrigger.class);
     if (http != null) {
       String route = http.route().isBlank() ? functionName : http.route().replaceAll("^/+|/+$", "");
@@ -208,7 +252,7 @@ public final class FunctionApp implements AutoCloseable {
       if (!many && (raw.isArray() && raw != byte[].class || List.class.isAssignableFrom(raw))) {
         throw new IllegalArgumentException("cardinality ONE takes one event (String, byte[] or a POJO), not " + type.getTypeName());
       }
-      return new Trigger.EventHub(eh.eventHubName(), many, eh.connection(), eh.consumerGroup());
+      return new Trigger.EventHub(resolve(eh.eventHubName(), settings), many, eh.connection(), eh.consumerGroup());
     }
     TimerTrigger timer = p.getAnnotation(TimerTrigger.class);
     if (timer != null) return new Trigger.Timer(timer.schedule(), NCrontab.parse(timer.schedule()));
@@ -249,7 +293,7 @@ public final class FunctionApp implements AutoCloseable {
   private static IllegalArgumentException unsupported(Annotation a, String where) {
     return new IllegalArgumentException("@" + a.annotationType().getSimpleName() + " on " + where
         + " is not supported by twinhub (triggers: @HttpTrigger, @EventHubTrigger, @TimerTrigger; "
-        + "outputs: @CustomBinding(type = \"twinPatch\", direction = \"out\"), the HTTP response)");
+        + "outputs: @EventHubOutput to a route, @CustomBinding(type = \"twinPatch\", direction = \"out\"), the HTTP response)");
   }
 
   private static FunctionDefinition.RetryPolicy retry(Method m) {
@@ -304,6 +348,11 @@ public final class FunctionApp implements AutoCloseable {
 
   public Map<String, FunctionDefinition> functions() {
     return functions;
+  }
+
+  /** The app settings this version was loaded with (function code gets them as {@code @BindingName("AppSettings")}). */
+  public Map<String, String> settings() {
+    return settings;
   }
 
   /** The instance a function's non-static method is called on: one per class, created on first use. */

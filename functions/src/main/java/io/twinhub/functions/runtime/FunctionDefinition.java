@@ -32,10 +32,16 @@ public record FunctionDefinition(String name, String className, Method method, T
   /**
    * An output binding twinhub carries out after the function returned.
    *
-   * @param kind {@code twinPatch} (a twin merge patch: {@code {"deviceId", "moduleId"?, "tags"?, "properties":{"desired"}?}})
-   *             or {@code http} (the HTTP response)
+   * @param kind   {@code twinPatch} (a twin merge patch: {@code {"deviceId", "moduleId"?, "tags"?, "properties":{"desired"}?}}),
+   *               {@code eventHub} ({@code @EventHubOutput}: messages to the route {@code target})
+   *               or {@code http} (the HTTP response)
+   * @param target the route an {@code eventHub} output writes to (its {@code eventHubName}, {@code %Setting%} resolved); else null
    */
-  public record Output(String name, String kind) {}
+  public record Output(String name, String kind, String target) {
+    public Output(String name, String kind) {
+      this(name, kind, null);
+    }
+  }
 
   /**
    * Retries of a failed invocation before it counts as poison: from {@code @FixedDelayRetry} /

@@ -88,7 +88,7 @@ final class Invoker {
       return b;
     }
     if (p instanceof FunctionDefinition.BindingValue b) {
-      Object value = metadata(input).get(b.name());
+      Object value = "AppSettings".equals(b.name()) ? app.settings() : metadata(input).get(b.name());
       if (value == null) return defaultOf(FunctionApp.rawClass(b.type()));
       return convertValue(app, value, b.type());
     }

@@ -45,7 +45,8 @@ class FunctionAppTest {
   @Test
   void findsEveryFunctionWithItsTrigger() {
     Map<String, FunctionDefinition> f = app.functions();
-    assertEquals(List.of("fail", "greeting", "heartbeat", "hello", "rejectPoison", "sleepy", "telemetryBatch", "telemetryToTwin", "twinChanges"),
+    assertEquals(List.of("fail", "greeting", "heartbeat", "hello", "hog", "notify", "rejectPoison", "setting", "sleepy", "telemetryBatch",
+            "telemetryToTwin", "twinChanges"),
         f.keySet().stream().sorted().toList());
     assertEquals(new Trigger.Http("devices/{deviceId}/greeting", List.of("GET"), "FUNCTION"), f.get("greeting").trigger());
     assertEquals("hello", ((Trigger.Http) f.get("hello").trigger()).route());

@@ -100,4 +100,39 @@ class GeneratedAppTest {
       assertTrue(r.logs().get(0).endsWith("INFO [{\"a\":1},\"plain\"]"), r.logs()::toString);
     }
   }
+
+  @Test
+  void eventHubOutputsResolveTheirRouteFromAppSettingsAndCarryEveryValue(@TempDir Path dir) throws Exception {
+    Path jar = app(dir, """
+        package app;
+        import com.microsoft.azure.functions.*;
+        import com.microsoft.azure.functions.annotation.*;
+        import java.util.*;
+        public class Fn {
+          @FunctionName("relay")
+          @EventHubOutput(name = "$return", eventHubName = "%AlertsRoute%", connection = "Hub")
+          public String relay(@EventHubTrigger(name = "m", eventHubName = "messages/events", connection = "Hub",
+                                  cardinality = Cardinality.ONE) String m,
+                              @EventHubOutput(name = "copies", eventHubName = "audit", connection = "Hub") OutputBinding<List<String>> copies,
+                              @BindingName("AppSettings") Map<String, String> settings) {
+            copies.setValue(List.of(m, m + settings.get("Suffix")));
+            return "alert:" + m;
+          }
+        }
+        """);
+    InvalidAppException e = assertThrows(InvalidAppException.class, () -> FunctionApp.load("x", 1, jar));
+    assertTrue(e.getMessage().contains("app setting 'AlertsRoute' (in '%AlertsRoute%') is not set"), e.getMessage());
+    try (FunctionApp app = FunctionApp.load("x", 1, jar, Map.of("AlertsRoute", "alerts", "Suffix", "!"))) {
+      FunctionDefinition f = app.functions().get("relay");
+      assertEquals(new FunctionDefinition.Output("$return", "eventHub", "alerts"), f.returnOutput());
+      var event = new InvocationInput.Event("hot".getBytes(StandardCharsets.UTF_8), Map.of(), Map.of(), Instant.now());
+      InvocationResult r = app.invoke("relay", new InvocationInput.Events(List.of(event)), "i1");
+      assertTrue(r.succeeded(), r::error);
+      assertEquals(2, r.outputs().size(), r.outputs()::toString);
+      assertEquals(new FunctionDefinition.Output("copies", "eventHub", "audit"), r.outputs().get(0).binding());
+      assertEquals(List.of("hot", "hot!"), r.outputs().get(0).value());
+      assertEquals("alerts", r.outputs().get(1).binding().target());
+      assertEquals("alert:hot", r.outputs().get(1).value());
+    }
+  }
 }

@@ -35,6 +35,8 @@ public final class CompactTls extends GraphStage<BidiShape<ByteString, ByteStrin
 
   /** The largest TLS record plus room (SSLSession.getPacketBufferSize is 16709 for TLS 1.2/1.3 in the JDK). */
   private static final int SCRATCH = 33 * 1024;
+  /** TLS's largest record plaintext (2^14). */
+  private static final int MAX_PLAINTEXT = 16 * 1024;
   private static final ThreadLocal<ByteBuffer[]> SCRATCH_BUFFERS =
       ThreadLocal.withInitial(() -> new ByteBuffer[] {ByteBuffer.allocate(SCRATCH), ByteBuffer.allocate(SCRATCH)});
 
@@ -154,17 +156,23 @@ public final class CompactTls extends GraphStage<BidiShape<ByteString, ByteStrin
     @Override
     public void postStop() {
       engine.closeOutbound();
+      // A BoringSSL engine holds native memory until released (the JDK's is plain heap).
+      if (engine instanceof io.netty.util.ReferenceCounted counted && counted.refCnt() > 0) counted.release();
     }
 
     /** Runs the engine as far as input and demand allow, then emits and asks for more. */
     private void pump() {
       try {
         boolean progress = true;
+        // BoringSSL's engine continues a handshake after its delegated tasks only when called again,
+        // even with no input (Netty's SslHandler unwraps an empty buffer); the JDK's does no harm then.
+        boolean ranTasks = false;
         while (progress) {
           progress = false;
           HandshakeStatus hs = engine.getHandshakeStatus();
           if (hs == HandshakeStatus.NEED_TASK) {
             for (Runnable task = engine.getDelegatedTask(); task != null; task = engine.getDelegatedTask()) task.run();
+            ranTasks = true;
             progress = true;
             continue;
           }
@@ -176,9 +184,13 @@ public final class CompactTls extends GraphStage<BidiShape<ByteString, ByteStrin
           boolean handshaking = hs != HandshakeStatus.NOT_HANDSHAKING && hs != HandshakeStatus.FINISHED;
           boolean wantWrap = hs == HandshakeStatus.NEED_WRAP || (!handshaking && !fromApp.isEmpty());
           if (wantWrap && toNet.size() < SCRATCH && !engine.isOutboundDone()) progress |= wrap();
-          boolean wantUnwrap = !fromNet.isEmpty() && (hs == HandshakeStatus.NEED_UNWRAP || !handshaking)
+          boolean wantUnwrap = (!fromNet.isEmpty() || ranTasks) && (hs == HandshakeStatus.NEED_UNWRAP || !handshaking)
               && toApp.size() < SCRATCH && !engine.isInboundDone();
-          if (wantUnwrap) progress |= unwrap();
+          if (wantUnwrap) {
+            ranTasks = false;
+            progress |= unwrap();
+          }
+          progress |= engine.getHandshakeStatus() != hs; // e.g. the handshake produced output to wrap
         }
         emit();
       } catch (SSLException e) {
@@ -190,7 +202,8 @@ public final class CompactTls extends GraphStage<BidiShape<ByteString, ByteStrin
       ByteBuffer[] scratch = SCRATCH_BUFFERS.get();
       ByteBuffer src = scratch[0];
       src.clear();
-      fromApp.copyToBuffer(src);
+      // At most one record's plaintext per wrap: BoringSSL's engine wants room for every record of its input.
+      (fromApp.size() > MAX_PLAINTEXT ? fromApp.take(MAX_PLAINTEXT) : fromApp).copyToBuffer(src);
       src.flip();
       ByteBuffer dst = scratch[1];
       dst.clear();

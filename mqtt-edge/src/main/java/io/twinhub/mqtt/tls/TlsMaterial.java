@@ -68,7 +68,8 @@ import java.util.regex.Pattern;
  * The node's TLS identity for HTTPS (8443) and MQTT (8883).
  *
  * <p>By default a local CA is made on first start ({@code <dataDir>/tls/ca.pem}, {@code ca.key}:
- * EC P-256, 10 years) and a server certificate signed by it ({@code server.pem} = server
+ * EC P-256, 10 years) and a server certificate signed by it, with an EC P-256 key unless {@link
+ * ServerKey#RSA_2048} is asked for ({@code server.pem} = server
  * certificate followed by the CA certificate, {@code server.key}) for the SANs: DNS {@code
  * localhost}, this machine's host name, IP {@code 127.0.0.1} and {@code ::1}, and every configured
  * host name (IP literals as IP SANs). Private keys are PKCS#8 PEM, mode 600. Later starts reuse
@@ -90,6 +91,13 @@ public final class TlsMaterial {
   public static final Duration CA_VALIDITY = Duration.ofDays(3653);
   /** 825 days: the longest server-certificate life that every TLS stack still accepts. */
   public static final Duration SERVER_VALIDITY = Duration.ofDays(825);
+  /**
+   * How long a device may resume its TLS session (skipping the certificate and its signature): a
+   * day, the JDK's default, made explicit. Devices reconnect after network blips within minutes.
+   */
+  public static final Duration SESSION_LIFETIME = Duration.ofHours(24);
+  /** TLS 1.2 sessions kept for resumption by id (TLS 1.3 uses stateless tickets and keeps none). */
+  public static final int SESSION_CACHE_SIZE = 20_000;
 
   private static final Logger log = LoggerFactory.getLogger(TlsMaterial.class);
   private static final String SIGNATURE_ALGORITHM = "SHA256withECDSA";
@@ -115,18 +123,62 @@ public final class TlsMaterial {
   }
 
   /**
+   * The generated server certificate's key. ECDSA P-256 by default: a full TLS handshake costs the
+   * server one signature, several times cheaper with P-256 than with RSA 2048 in the JDK, and every
+   * IoT Hub SDK accepts it. RSA 2048 for clients that accept nothing else.
+   */
+  public enum ServerKey {
+    EC_P256("ec-p256"), RSA_2048("rsa-2048");
+
+    private final String configName;
+
+    ServerKey(String configName) {
+      this.configName = configName;
+    }
+
+    /** {@code ec-p256} or {@code rsa-2048} (the config value {@code twinhub.http.tls.server-key}). */
+    public static ServerKey parse(String name) {
+      for (ServerKey k : values()) if (k.configName.equals(name.strip().toLowerCase(Locale.ROOT))) return k;
+      throw new IllegalArgumentException("TLS server key must be ec-p256 or rsa-2048, not '" + name + "'");
+    }
+
+    boolean matches(PrivateKey key) {
+      return this == EC_P256 ? key instanceof java.security.interfaces.ECKey : key instanceof java.security.interfaces.RSAKey;
+    }
+
+    KeyPair newKeyPair() throws GeneralSecurityException {
+      if (this == EC_P256) return TlsMaterial.newKeyPair();
+      KeyPairGenerator kpg = KeyPairGenerator.getInstance("RSA");
+      kpg.initialize(2048, RANDOM);
+      return kpg.generateKeyPair();
+    }
+  }
+
+  /**
    * The node's TLS material: the configured PKCS12 keystore if {@code keystore} is given,
    * otherwise the generated CA and server certificate under {@code <dataDir>/tls/}.
    */
   public static TlsMaterial forNode(Path dataDir, Collection<String> hostNames, Path keystore, char[] keystorePassword,
       Clock clock) throws IOException, GeneralSecurityException {
+    return forNode(dataDir, hostNames, keystore, keystorePassword, ServerKey.EC_P256, clock);
+  }
+
+  /** The same, a generated server certificate with a {@code serverKey} key. */
+  public static TlsMaterial forNode(Path dataDir, Collection<String> hostNames, Path keystore, char[] keystorePassword,
+      ServerKey serverKey, Clock clock) throws IOException, GeneralSecurityException {
     return keystore != null
         ? fromPkcs12(dataDir, keystore, keystorePassword)
-        : loadOrCreate(dataDir, hostNames, clock);
+        : loadOrCreate(dataDir, hostNames, serverKey, clock);
   }
 
   /** Loads {@code <dataDir>/tls/}, creating or renewing what is missing, stale or for other names. */
   public static TlsMaterial loadOrCreate(Path dataDir, Collection<String> hostNames, Clock clock)
+      throws IOException, GeneralSecurityException {
+    return loadOrCreate(dataDir, hostNames, ServerKey.EC_P256, clock);
+  }
+
+  /** The same; the server certificate is also remade when its key is not of {@code serverKey}'s kind. */
+  public static TlsMaterial loadOrCreate(Path dataDir, Collection<String> hostNames, ServerKey serverKeyType, Clock clock)
       throws IOException, GeneralSecurityException {
     Path dir = dataDir.resolve("tls");
     SecureFiles.ensureDirectory(dir, false);
@@ -155,9 +207,10 @@ public final class TlsMaterial {
         .filter(s -> signedBy(s.cert(), caCert))
         .filter(s -> s.cert().getNotAfter().toInstant().isAfter(renewBy))
         .filter(s -> !s.cert().getNotBefore().toInstant().isAfter(now))
-        .filter(s -> sans.equals(subjectAltNames(s.cert())));
+        .filter(s -> sans.equals(subjectAltNames(s.cert())))
+        .filter(s -> serverKeyType.matches(s.key()));
     if (server.isEmpty()) {
-      server = Optional.of(createServer(ca.get(), sans, firstDnsName(hostNames), now));
+      server = Optional.of(createServer(ca.get(), sans, firstDnsName(hostNames), serverKeyType.newKeyPair(), now));
       writePem(serverPem, List.of(server.get().cert(), caCert), false);
       writePem(serverKeyFile, server.get().key(), true);
       log.info("generated TLS server certificate {} for {}", serverPem, sans);
@@ -237,7 +290,54 @@ public final class TlsMaterial {
     kmf.init(ks, keyPassword);
     SSLContext ctx = SSLContext.getInstance("TLS");
     ctx.init(kmf.getKeyManagers(), null, RANDOM);
+    // TLS 1.3 resumption is stateless by default in the JDK (jdk.tls.server.enableSessionTicketExtension):
+    // the ticket carries the session, the server keeps nothing per session. The cache below serves
+    // TLS 1.2 clients (session ids); its timeout is also the tickets' lifetime.
+    ctx.getServerSessionContext().setSessionTimeout((int) SESSION_LIFETIME.toSeconds());
+    ctx.getServerSessionContext().setSessionCacheSize(SESSION_CACHE_SIZE);
     return ctx;
+  }
+
+  /**
+   * Server-side engines (TLS 1.3 and 1.2, this certificate and chain) for a gateway's TLS stage:
+   * the JDK's ({@link #serverSslContext()}) or BoringSSL's through Netty ({@code openssl}). The
+   * BoringSSL engines are reference counted: the stage releases each when its connection ends
+   * ({@link CompactTls}); they resume TLS 1.3 sessions with stateless tickets as the JDK does.
+   */
+  public java.util.function.Supplier<javax.net.ssl.SSLEngine> serverEngines(boolean openSsl) throws GeneralSecurityException {
+    if (!openSsl) {
+      SSLContext ctx = serverSslContext();
+      return () -> {
+        javax.net.ssl.SSLEngine engine = ctx.createSSLEngine();
+        engine.setUseClientMode(false);
+        engine.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+        return engine;
+      };
+    }
+    if (!io.netty.handler.ssl.OpenSsl.isAvailable()) {
+      throw new GeneralSecurityException("BoringSSL (netty-tcnative) is not available on this platform: "
+          + io.netty.handler.ssl.OpenSsl.unavailabilityCause());
+    }
+    try {
+      io.netty.handler.ssl.SslContext ctx = io.netty.handler.ssl.SslContextBuilder.forServer(serverKey, serverChain)
+          .sslProvider(io.netty.handler.ssl.SslProvider.OPENSSL_REFCNT)
+          .protocols("TLSv1.3", "TLSv1.2")
+          .sessionTimeout(SESSION_LIFETIME.toSeconds())
+          .sessionCacheSize(SESSION_CACHE_SIZE)
+          .build();
+      // Stateless tickets (Netty leaves them off until keys are set); the keys live as long as the node.
+      byte[] name = new byte[16];
+      byte[] hmac = new byte[16];
+      byte[] aes = new byte[16];
+      RANDOM.nextBytes(name);
+      RANDOM.nextBytes(hmac);
+      RANDOM.nextBytes(aes);
+      ((io.netty.handler.ssl.OpenSslSessionContext) ctx.sessionContext())
+          .setTicketKeys(new io.netty.handler.ssl.OpenSslSessionTicketKey(name, hmac, aes));
+      return () -> ctx.newEngine(io.netty.buffer.ByteBufAllocator.DEFAULT);
+    } catch (javax.net.ssl.SSLException e) {
+      throw new GeneralSecurityException(e);
+    }
   }
 
   /** A client-side context that trusts this node's CA and nothing else. */
@@ -303,9 +403,8 @@ public final class TlsMaterial {
     return new Issued(sign(b, kp.getPrivate()), kp.getPrivate());
   }
 
-  private static Issued createServer(Issued ca, Set<String> sans, String commonName, Instant now)
+  private static Issued createServer(Issued ca, Set<String> sans, String commonName, KeyPair kp, Instant now)
       throws GeneralSecurityException, IOException {
-    KeyPair kp = newKeyPair();
     JcaX509ExtensionUtils ext = new JcaX509ExtensionUtils();
     List<GeneralName> names = new ArrayList<>();
     for (String san : sans) {

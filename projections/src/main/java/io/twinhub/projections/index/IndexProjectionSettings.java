@@ -26,6 +26,10 @@ import java.time.Duration;
  * @param gapTimeout        how long filling a twin's missing events from the journal may take
  * @param stateCacheSize    twins whose folded state the writer keeps in memory (saves reading it
  *                          back from the index for the next event)
+ * @param liveFeed          apply the entities' live events ({@code TwinEventFeed}) ahead of the tag reads
+ * @param liveQueue         live events waiting for the writer at most; beyond, they are left to the tag reads
+ * @param liveGapFillMaxBehind a live event whose twin misses earlier events is filled from the twin's
+ *                          journal only while its tag read is at most this many events behind
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -41,7 +45,10 @@ public record IndexProjectionSettings(
     Duration behindInterval,
     int behindCap,
     Duration gapTimeout,
-    int stateCacheSize) {
+    int stateCacheSize,
+    boolean liveFeed,
+    int liveQueue,
+    int liveGapFillMaxBehind) {
 
   public IndexProjectionSettings {
     if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
@@ -76,6 +83,9 @@ public record IndexProjectionSettings(
         c.getDuration("events-behind.interval"),
         c.getInt("events-behind.cap"),
         c.getDuration("gap-timeout"),
-        c.getInt("state-cache-size"));
+        c.getInt("state-cache-size"),
+        c.getBoolean("live-feed"),
+        c.getInt("live-queue"),
+        c.getInt("live-gap-fill-max-behind"));
   }
 }

@@ -19,6 +19,8 @@ import java.util.List;
  *                       (a tag's count stops at the cap; -1 while not yet counted)
  * @param visibleLagP50Millis event written → visible to queries, median over the last interval
  * @param visibleLagP99Millis the same, 99th percentile
+ * @param liveApplied  events applied from the entities' live feed, ahead of their tag read
+ * @param liveDropped  live events left to the tag read (writer busy or closed)
  * @param startedFrom    {@code offsets} (resumed from the offsets stored in the index) or
  *                       {@code rebuild: <why>} (index missing, unreadable or of another schema: rebuilt from the journal)
  */
@@ -34,6 +36,8 @@ public record IndexStatus(
     long duplicatesSkipped,
     long gapsFilled,
     long failedEvents,
+    long liveApplied,
+    long liveDropped,
     Instant lastCommit,
     String startedFrom,
     String lastError,
@@ -62,6 +66,8 @@ public record IndexStatus(
     o.put("duplicatesSkipped", duplicatesSkipped);
     o.put("gapsFilled", gapsFilled);
     o.put("failedEvents", failedEvents);
+    o.put("liveApplied", liveApplied);
+    o.put("liveDropped", liveDropped);
     o.put("lastCommit", lastCommit == null ? null : lastCommit.toString());
     o.put("startedFrom", startedFrom);
     o.put("lastError", lastError);

@@ -75,6 +75,7 @@ public final class QueryIndex implements TwinQueries {
   private volatile Histogram lastVisibleLag = new Histogram(3);
   private final Histogram visibleLagSinceStart = new Histogram(3);
   private CompletableFuture<Done> stopped;
+  private akka.actor.typed.ActorRef<io.twinhub.twin.entity.TwinEventFeed.Journaled> liveSubscriber;
   /** Query pages answered (also failed ones) and their latency, on the node's /metrics. */
   private final io.micrometer.core.instrument.Timer queries = io.micrometer.core.instrument.Timer.builder("twinhub.query.requests")
       .description("query pages answered (POST /devices/query), with their latency").register(Metrics.globalRegistry);
@@ -94,11 +95,27 @@ public final class QueryIndex implements TwinQueries {
     this.startedFrom = startedFrom;
     this.running = startOn(index);
     registerMetrics(Metrics.globalRegistry);
+    if (settings.liveFeed()) subscribeLive();
+  }
+
+  /**
+   * The live path: every entity's journaled events, told to this node right after the journal
+   * acknowledged them, go to whichever writer is running (the tag reads stay the durable path).
+   */
+  private void subscribeLive() {
+    liveSubscriber = system.systemActorOf(akka.actor.typed.javadsl.Behaviors.receiveMessage(
+            (io.twinhub.twin.entity.TwinEventFeed.Journaled live) -> {
+              running.writer().offerLive(live);
+              return akka.actor.typed.javadsl.Behaviors.same();
+            }),
+        "twinhub-query-index-live-" + java.util.UUID.randomUUID(), akka.actor.typed.Props.empty());
+    io.twinhub.twin.entity.TwinEventFeed.subscribe(system, liveSubscriber);
   }
 
   private Running startOn(TwinIndex index) {
     TwinIndexWriter writer = new TwinIndexWriter(index, codec, journal, settings, Clock.systemUTC());
     IndexProjection projection = new IndexProjection(system, journal, writer, settings).start();
+    writer.catchingUpWhen(tag -> projection.eventsBehind(tag) > settings.liveGapFillMaxBehind());
     return new Running(index, writer, projection, new QueryEngine(index, querySettings, queryThreads));
   }
 
@@ -241,6 +258,7 @@ public final class QueryIndex implements TwinQueries {
     return new IndexStatus(state, r.index().twinCount(), r.index().sizeOnDisk(), lag, counted ? behindTotal : -1,
         v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(50), v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(99),
         r.writer().applied.get(), r.writer().duplicates.get(), r.writer().gapsFilled.get(), r.writer().failed.get(),
+        r.writer().liveApplied.get(), r.writer().liveDropped.get(),
         commit == 0 ? null : Instant.ofEpochMilli(commit), startedFrom, r.projection().lastError(), tags);
   }
 
@@ -322,6 +340,7 @@ public final class QueryIndex implements TwinQueries {
   public synchronized CompletionStage<Done> stop() {
     if (stopped == null) {
       Running r = running;
+      if (liveSubscriber != null) system.classicSystem().stop(akka.actor.typed.javadsl.Adapter.toClassic(liveSubscriber));
       stopped = r.projection().stop().toCompletableFuture().thenApply(d -> {
         state = "stopped";
         r.writer().close();

@@ -9,6 +9,7 @@ import io.twinhub.query.index.TwinIndex;
 import io.twinhub.query.index.TwinKey;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.entity.TwinEvent;
+import io.twinhub.twin.entity.TwinEventFeed;
 import io.twinhub.twin.entity.TwinRecord;
 import io.twinhub.twin.entity.TwinTags;
 import org.HdrHistogram.Histogram;
@@ -72,6 +73,15 @@ final class TwinIndexWriter implements AutoCloseable {
   final AtomicLong duplicates = new AtomicLong();
   final AtomicLong gapsFilled = new AtomicLong();
   final AtomicLong failed = new AtomicLong();
+  /** Events applied from the live feed (ahead of their tag read), and live events left to the tag read. */
+  final AtomicLong liveApplied = new AtomicLong();
+  final AtomicLong liveDropped = new AtomicLong();
+  private final java.util.concurrent.atomic.AtomicInteger liveQueued = new java.util.concurrent.atomic.AtomicInteger();
+  /** Live events waiting for the writer thread, applied in one go by one drain task (one refresh check per drain). */
+  private final java.util.concurrent.ConcurrentLinkedQueue<TwinEventFeed.Journaled> liveEvents = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.atomic.AtomicBoolean liveDrainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
+  /** Whether a tag's read is catching up (far behind the journal): then a live event with a gap waits for it. */
+  private volatile java.util.function.IntPredicate catchingUp = tag -> false;
   private final AtomicLong lastCommit = new AtomicLong();
   private final Recorder visibleLag = new Recorder(3);
   private long[] notYetVisible = new long[1024];
@@ -128,12 +138,60 @@ final class TwinIndexWriter implements AutoCloseable {
   CompletionStage<Void> apply(int tag, List<EventEnvelope> batch) {
     return CompletableFuture.runAsync(() -> {
       for (EventEnvelope env : batch) {
-        applyEvent(env);
-        advance(tag, env);
+        boolean changed = applyEvent(env);
+        advance(tag, env, changed);
       }
       maybeRefresh(false);
       maybeCommit(false);
     }, thread);
+  }
+
+  /**
+   * A live event ({@link TwinEventFeed}), applied ahead of its tag read (which then skips it by
+   * sequence number); a gap before it is filled from the twin's journal as for a tag event. Offsets
+   * stay the tag reads' own, so a restart still resumes from what the tag reads applied. Left to
+   * the tag read when the writer already has {@code live-queue} live events waiting or is closed.
+   */
+  void offerLive(TwinEventFeed.Journaled live) {
+    if (liveQueued.incrementAndGet() > settings.liveQueue()) {
+      liveQueued.decrementAndGet();
+      liveDropped.incrementAndGet();
+      return;
+    }
+    liveEvents.add(live);
+    if (liveDrainScheduled.compareAndSet(false, true)) {
+      try {
+        thread.execute(this::drainLive);
+      } catch (java.util.concurrent.RejectedExecutionException e) {
+        // closed: what is queued stays unapplied, the tag reads have it
+      }
+    }
+  }
+
+  private void drainLive() {
+    liveDrainScheduled.set(false); // an event added from here on schedules the next drain
+    for (TwinEventFeed.Journaled live; (live = liveEvents.poll()) != null; ) {
+      liveQueued.decrementAndGet();
+      try {
+        // While a tag read catches up (after a restart), twins are behind by many events: filling
+        // each from its journal on the writer thread would slow the catch-up that brings them anyway.
+        boolean fillGaps = !catchingUp.test(TwinTags.ALL.indexOf(live.tag()));
+        if (applyEvent(live.persistenceId(), live.sequenceNr(), live.event(), fillGaps)) {
+          liveApplied.incrementAndGet();
+          notYetVisible(live.writtenAt());
+        }
+      } catch (RuntimeException e) {
+        liveDropped.incrementAndGet();
+        log.warn("index: live event {} of {} not applied (its tag read will bring it): {}", live.sequenceNr(),
+            live.persistenceId(), e.toString());
+      }
+    }
+    maybeRefresh(false);
+  }
+
+  /** Tells the writer which tag reads are catching up (see {@link #offerLive}). */
+  void catchingUpWhen(java.util.function.IntPredicate tagCatchingUp) {
+    this.catchingUp = tagCatchingUp;
   }
 
   /** Makes everything applied visible and durable now (on the writer thread). */
@@ -153,49 +211,59 @@ final class TwinIndexWriter implements AutoCloseable {
 
   private record Folded(long seq, TwinRecord record) {}
 
-  void applyEvent(EventEnvelope env) {
-    TwinKey key = keyOf(env.persistenceId());
-    if (key == null || !(env.event() instanceof TwinEvent event)) return;
+  /** Applies one event of the journal (or the live feed); false when it was not new (skipped). */
+  boolean applyEvent(EventEnvelope env) {
+    return applyEvent(env.persistenceId(), env.sequenceNr(), env.event(), true);
+  }
+
+  /** {@code fillGaps} false: an event with earlier ones missing is left to its tag read (counted as a dropped live event). */
+  private boolean applyEvent(String persistenceId, long seq, Object payload, boolean fillGaps) {
+    TwinKey key = keyOf(persistenceId);
+    if (key == null || !(payload instanceof TwinEvent event)) return false;
     Folded folded = recent.get(key);
     Optional<TwinIndex.Stored> stored = folded != null ? Optional.empty() : index.lookup(key);
     long last = folded != null ? folded.seq() : stored.map(TwinIndex.Stored::seq).orElse(0L);
-    long seq = env.sequenceNr();
     if (seq <= last) {
       duplicates.incrementAndGet();
-      return;
+      return false;
     }
     try {
       TwinRecord record = folded != null ? folded.record()
           : stored.map(TwinIndex.Stored::state).map(codec::decode).orElse(TwinRecord.EMPTY);
       if (seq > last + 1) {
+        if (!fillGaps) {
+          liveDropped.incrementAndGet();
+          return false;
+        }
         gapsFilled.incrementAndGet();
-        for (EventEnvelope missing : journal.events(env.persistenceId(), last + 1, seq - 1, settings.gapTimeout())) {
+        for (EventEnvelope missing : journal.events(persistenceId, last + 1, seq - 1, settings.gapTimeout())) {
           if (missing.sequenceNr() > last && missing.sequenceNr() < seq && missing.event() instanceof TwinEvent m) {
             record = record.apply(m);
+            applied.incrementAndGet(); // its own delivery (tag read) will be a duplicate
           }
         }
       }
       write(key, record.apply(event), seq);
     } catch (RuntimeException e) {
-      refold(key, env, e);
+      refold(key, persistenceId, seq, e);
     }
     applied.incrementAndGet();
+    return true;
   }
 
   /** The stored state could not take the event: fold the twin's whole journal from the start. */
-  private void refold(TwinKey key, EventEnvelope env, RuntimeException cause) {
+  private void refold(TwinKey key, String persistenceId, long seq, RuntimeException cause) {
     log.warn("index: event {} of {} did not apply to the stored state ({}); refolding the twin from its journal",
-        env.sequenceNr(), env.persistenceId(), cause.toString());
+        seq, persistenceId, cause.toString());
     try {
       TwinRecord record = TwinRecord.EMPTY;
-      for (EventEnvelope e : journal.events(env.persistenceId(), 1, env.sequenceNr(), settings.gapTimeout())) {
+      for (EventEnvelope e : journal.events(persistenceId, 1, seq, settings.gapTimeout())) {
         if (e.event() instanceof TwinEvent t) record = record.apply(t);
       }
-      write(key, record, env.sequenceNr());
+      write(key, record, seq);
     } catch (RuntimeException e) {
       failed.incrementAndGet();
-      log.error("index: cannot fold {} up to event {}; the twin stays as it was: {}", env.persistenceId(),
-          env.sequenceNr(), e.toString());
+      log.error("index: cannot fold {} up to event {}; the twin stays as it was: {}", persistenceId, seq, e.toString());
     }
   }
 
@@ -228,13 +296,20 @@ final class TwinIndexWriter implements AutoCloseable {
 
   // ------------------------------------------------------------------ offsets, visibility, durability
 
-  private synchronized void advance(int tag, EventEnvelope env) {
+  private synchronized void advance(int tag, EventEnvelope env, boolean changed) {
     if (env.offset() instanceof TimeBasedUUID t && (offsets[tag] == null || UUID_ORDER.compare(t.value(), offsets[tag]) > 0)) {
       offsets[tag] = t.value();
       lastEventAt.set(tag, env.timestamp());
+      // Also when the event was a duplicate (applied live before): the offset must reach the commit.
+      uncommitted = true;
     }
+    if (changed) notYetVisible(env.timestamp());
+  }
+
+  /** Records an applied event written at {@code writtenAt}, for the lag figure at the next refresh. */
+  private void notYetVisible(long writtenAt) {
     if (notYetVisibleCount == notYetVisible.length) notYetVisible = java.util.Arrays.copyOf(notYetVisible, notYetVisibleCount * 2);
-    notYetVisible[notYetVisibleCount++] = env.timestamp();
+    notYetVisible[notYetVisibleCount++] = writtenAt;
   }
 
   private void tick() {
@@ -248,7 +323,11 @@ final class TwinIndexWriter implements AutoCloseable {
 
   private void maybeRefresh(boolean force) {
     long now = clock.millis();
-    if (!dirty || (!force && !index.refreshRequested() && now - lastRefresh < refreshDelay)) return;
+    // A waiting read-your-writes query asks for a refresh after each one until it is satisfied:
+    // still at most one per min-refresh-interval, or each small batch would flush a segment.
+    if (!dirty || (!force && now - lastRefresh < (index.refreshRequested() ? settings.minRefreshInterval().toMillis() : refreshDelay))) {
+      return;
+    }
     long t0 = System.nanoTime();
     index.refresh();
     refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));

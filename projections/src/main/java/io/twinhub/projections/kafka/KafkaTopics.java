@@ -57,7 +57,9 @@ public final class KafkaTopics {
     List<String> routeTopics = byRoute.stream().map(r -> checkName(routeTopic(prefix, r.name()))).toList();
     return m -> {
       List<String> topics = new ArrayList<>(1);
-      if (sources.contains(m.source())) topics.add(prefix + m.source().wire());
+      if (sources.contains(m.source()) && !io.twinhub.projections.streams.HubMessages.isFunctionOutput(m)) {
+        topics.add(prefix + m.source().wire());
+      }
       for (int i = 0; i < byRoute.size(); i++) {
         if (byRoute.get(i).condition().test(m)) topics.add(routeTopics.get(i));
       }

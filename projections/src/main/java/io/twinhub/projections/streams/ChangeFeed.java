@@ -84,11 +84,25 @@ public final class ChangeFeed {
    * tags when it follows one device. Reading fewer tags is cheaper (each is its own polled
    * Cassandra query); the stream's filter still decides what is delivered.
    */
-  public record Scope(Set<MessageSource> sources, String deviceId) {
-    public static final Scope ALL = new Scope(EnumSet.allOf(MessageSource.class), null);
+  public record Scope(Set<MessageSource> sources, String deviceId, boolean functionOutputs) {
+    public static final Scope ALL = new Scope(EnumSet.allOf(MessageSource.class), null, true);
+
+    public Scope(Set<MessageSource> sources, String deviceId) {
+      this(sources, deviceId, false);
+    }
+
+    /** This scope, also reading the tag of the functions' route outputs (a named route's stream). */
+    public Scope withFunctionOutputs() {
+      return new Scope(sources, deviceId, true);
+    }
 
     List<Integer> slots() {
-      return JournalTags.slotsFor(sources, deviceId);
+      List<Integer> slots = JournalTags.slotsFor(sources, deviceId);
+      int outputs = JournalTags.TWIN + io.twinhub.twin.telemetry.TelemetryTags.indexOf(HubMessages.FUNCTIONS_DEVICE);
+      if (!functionOutputs || slots.contains(outputs)) return slots;
+      List<Integer> more = new java.util.ArrayList<>(slots);
+      more.add(outputs);
+      return more;
     }
   }
 

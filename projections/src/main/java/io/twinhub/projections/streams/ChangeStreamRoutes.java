@@ -64,7 +64,7 @@ public final class ChangeStreamRoutes extends AllDirectives {
   public Route route() {
     // Paths first, then the token: requests for other resources fall through untouched.
     return get(() -> concat(
-        pathPrefix("streams", () -> path(source -> authorized(request -> stream(request, source, m -> true)))),
+        pathPrefix("streams", () -> path(source -> authorized(request -> stream(request, source, m -> true, false)))),
         pathPrefix("routes", () -> concat(
             pathEnd(() -> authorized(request ->
                 complete(StatusCodes.OK, HttpEntities.create(ContentTypes.APPLICATION_JSON, routesJson())))),
@@ -78,11 +78,12 @@ public final class ChangeStreamRoutes extends AllDirectives {
 
   private Route namedStream(HttpRequest request, String name) {
     return routes.stream().filter(r -> r.name().equals(name)).findFirst()
-        .map(r -> stream(request, r.source().wire(), r.condition()))
+        .map(r -> stream(request, r.source().wire(), r.condition(), true))
         .orElseGet(() -> complete(error(IotHubErrorCode.NotFound, "no route named '" + name + "'")));
   }
 
-  private Route stream(HttpRequest request, String source, Predicate<HubMessage> condition) {
+  /** @param route a named route's stream: also what functions wrote to it ({@code @EventHubOutput}; the condition picks this route's) */
+  private Route stream(HttpRequest request, String source, Predicate<HubMessage> condition, boolean route) {
     return parameterOptional("from", from -> parameterOptional("to", to -> parameterOptional("deviceId", deviceId ->
         parameterOptional("maxLagSeconds", maxLag -> parameterOptional("condition", adHoc ->
             optionalHeaderValueByName("Last-Event-ID", lastEventId -> {
@@ -98,10 +99,12 @@ public final class ChangeStreamRoutes extends AllDirectives {
             return complete(error(IotHubErrorCode.ArgumentInvalid, invalid.message()));
           }
           StreamRequest req = ((StreamRequest.Valid) parsed).request();
-          Predicate<HubMessage> filter = req.filter().and(condition).and(adHocCondition);
+          Predicate<HubMessage> filter = (route ? req.filter().or(HubMessages::isFunctionOutput) : req.filter())
+              .and(condition).and(adHocCondition);
+          ChangeFeed.Scope scope = route ? req.scope().withFunctionOutputs() : req.scope();
           Source<Delivery, NotUsed> messages = boundLag(req.until() == null
-              ? feed.messages(req.start(feed), req.scope(), filter)
-              : feed.history(req.start(feed), req.until(), req.scope(), filter), req.maxLag());
+              ? feed.messages(req.start(feed), scope, filter)
+              : feed.history(req.start(feed), req.until(), scope, filter), req.maxLag());
           boolean sse = request.getHeader(akka.http.javadsl.model.headers.Accept.class)
               .map(a -> a.getMediaRanges().iterator().hasNext()
                   && java.util.stream.StreamSupport.stream(a.getMediaRanges().spliterator(), false)

@@ -91,6 +91,26 @@ public final class HubMessages {
    *
    * @param persistenceId "Telemetry|deviceId" or "Telemetry|deviceId/moduleId"
    */
+  /**
+   * The sender of messages function apps write to a route ({@code @EventHubOutput}): journaled in
+   * the telemetry log of this pseudo device (module = the app). {@code [} is not allowed in IoT Hub
+   * ids, so no device can send as it.
+   */
+  public static final String FUNCTIONS_DEVICE = "[functions]";
+
+  /** System property naming the route a function output is for (a message of no other route or source). */
+  public static final String ROUTE_PROPERTY = "twinhub-route";
+
+  /** A message a function wrote to a route, not a device's: it belongs to that route's stream only. */
+  public static boolean isFunctionOutput(HubMessage m) {
+    return FUNCTIONS_DEVICE.equals(m.deviceId()) && m.systemProperties().containsKey("$" + ROUTE_PROPERTY);
+  }
+
+  /** The route a function output is for; null for every other message. */
+  public static String functionOutputRoute(HubMessage m) {
+    return isFunctionOutput(m) ? m.systemProperties().get("$" + ROUTE_PROPERTY) : null;
+  }
+
   public static HubMessage ofTelemetry(String persistenceId, long sequenceNr, TelemetryMessage t) {
     String twinId = persistenceId.substring(persistenceId.indexOf('|') + 1);
     Map<String, String> system = new LinkedHashMap<>();
@@ -99,7 +119,7 @@ public final class HubMessages {
     system.put("$iothub-connection-device-id", t.deviceId());
     if (t.moduleId() != null) system.put("$iothub-connection-module-id", t.moduleId());
     system.putIfAbsent("$iothub-enqueuedtime", TwinJson.timestamp(t.enqueuedTime()));
-    system.put("$iothub-message-source", "Telemetry");
+    system.put("$iothub-message-source", FUNCTIONS_DEVICE.equals(t.deviceId()) ? "function" : "Telemetry");
     TelemetryBody body = TelemetryBody.of(t.body(), t.systemProperties().get("content-type"));
     return new HubMessage(MessageSource.DEVICE_MESSAGES, t.deviceId(), t.moduleId(), twinId, sequenceNr, null,
         t.enqueuedTime(), new TreeMap<>(t.properties()), system, body.value(), body.encoding(), null);

@@ -68,7 +68,13 @@ public final class RouteConditions {
         throw new IllegalArgumentException("twinhub.routes '" + name + "': condition " + e.getMessage());
       }
       Predicate<HubMessage> bySource = m -> m.source() == source;
-      routes.add(new NamedRoute(name, source, condition, bySource.and(predicate)));
+      Predicate<HubMessage> routed = bySource.and(predicate);
+      // What a function wrote to this route (@EventHubOutput) is on it, as on an Event Hub both
+      // the route and the function send to; it is on no other route.
+      routes.add(new NamedRoute(name, source, condition, m -> {
+        String target = HubMessages.functionOutputRoute(m);
+        return target != null ? target.equals(name) : routed.test(m);
+      }));
     }
     return routes;
   }

@@ -126,7 +126,8 @@ public record StreamRequest(Set<MessageSource> sources, From from, Instant until
 
   /** The source and device filter; a route's condition is combined by the caller. */
   public Predicate<HubMessage> filter() {
-    Predicate<HubMessage> p = m -> sources.contains(m.source());
+    // A function's route output is a message of its route only, not of a source's stream.
+    Predicate<HubMessage> p = m -> sources.contains(m.source()) && !HubMessages.isFunctionOutput(m);
     return deviceId == null ? p : p.and(m -> deviceId.equals(m.deviceId()));
   }
 

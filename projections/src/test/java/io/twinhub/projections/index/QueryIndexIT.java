@@ -275,8 +275,11 @@ class QueryIndexIT {
     String sameTag = live.stream().filter(k -> !k.isModule() && !k.equals(lagging)
         && io.twinhub.twin.entity.TwinTags.forDevice(k.deviceId()).equals(io.twinhub.twin.entity.TwinTags.forDevice(lagging.deviceId())))
         .findFirst().orElseThrow().deviceId();
+    String tagOffset = tagOffset(mid, sameTag);
     accepted(await(twins.updateTwin(sameTag, null, new TwinUpdate.PatchDesired(doc("{\"later\":true}")), null)));
     indexed(mid, versionsOf(live));
+    // The live path showed it already; the offset moves when the tag read brings it too.
+    eventually("the tag read passed the later write", () -> !java.util.Objects.equals(tagOffset, tagOffset(mid, sameTag)));
     await(mid.stop());
     try (TwinIndex raw = TwinIndex.open(dir)) {
       // Put the twin back two events, as if steps 1 and 2 had never been delivered.
@@ -385,6 +388,68 @@ class QueryIndexIT {
     assertTrue(meters.find("twinhub_query_index_twins").gauge().value() >= 6);
     await(index.stop());
     io.micrometer.core.instrument.Metrics.removeRegistry(meters);
+  }
+
+  static String tagOffset(QueryIndex index, String deviceId) {
+    String tag = io.twinhub.twin.entity.TwinTags.forDevice(deviceId);
+    return index.status().tags().stream().filter(t -> t.tag().equals(tag)).findFirst().orElseThrow().offset();
+  }
+
+  /**
+   * The live path ({@link io.twinhub.twin.entity.TwinEventFeed}) on a node whose tag reads see
+   * nothing (an eventual-consistency delay of an hour): writes reach queries through it alone, and
+   * an event it missed (written while the index was stopped) is filled from the twin's journal
+   * when the twin's next live event shows the gap in its sequence numbers.
+   */
+  @Test
+  @org.junit.jupiter.api.Order(4)
+  void theLiveFeedReachesQueriesWithoutTheTagReadAndAMissedEventIsFilledFromTheJournal() throws Exception {
+    ActorSystem<Void> node = startNode("live-it", ConfigFactory.parseString(
+        "twinhub.projections.index.cassandra.events-by-tag.eventual-consistency-delay = 1h"));
+    try {
+      TwinService nodeTwins = new TwinService(node, Duration.ofSeconds(30));
+      io.twinhub.twin.entity.TwinEventFeed feed = io.twinhub.twin.entity.TwinEventFeed.get(node);
+      String id = "live-" + RUN;
+      String sql = "SELECT * FROM devices WHERE deviceId = '" + id + "'";
+      Path dir = data.resolve("live");
+      QueryIndex index = QueryIndexModule.start(node, dir);
+      STATUS = () -> index.status().toJson().toString();
+      eventually("the index subscribed to the live feed", () -> feed.subscriberCount() == 1);
+
+      accepted(await(nodeTwins.createDevice(id, SPEC)));
+      accepted(await(nodeTwins.updateTwin(id, null, new TwinUpdate.PatchReported(doc("{\"x\":1}")), null)));
+      // No read-your-writes versions: the query sees the twin once the writer applied and refreshed.
+      eventually("the write visible to a query", () -> queryOne(index, sql + " AND properties.reported.x = 1") != null);
+      IndexStatus s = index.status();
+      assertEquals(2, s.liveApplied(), s.toJson().toString());
+      assertTrue(s.tags().stream().allMatch(t -> t.offset() == null), "no tag read delivered anything: " + s.toJson());
+      await(index.stop());
+
+      // Written while no index listens: the live path misses it, and the tag read cannot see it.
+      eventually("the stopped index left the live feed", () -> feed.subscriberCount() == 0);
+      accepted(await(nodeTwins.updateTwin(id, null, new TwinUpdate.PatchReported(doc("{\"x\":2}")), null)));
+      QueryIndex resumed = QueryIndexModule.start(node, dir);
+      STATUS = () -> resumed.status().toJson().toString();
+      eventually("the index subscribed to the live feed again", () -> feed.subscriberCount() == 1);
+      Twin latest = accepted(await(nodeTwins.updateTwin(id, null, new TwinUpdate.PatchReported(doc("{\"y\":3}")), null)));
+      eventually("the next write visible", () -> queryOne(resumed, sql + " AND properties.reported.y = 3") != null);
+      assertEquals(TwinJson.serviceView(latest), queryOne(resumed, sql), "the missed write is there too, filled from the journal");
+      IndexStatus r = resumed.status();
+      assertEquals(1, r.liveApplied(), r.toJson().toString());
+      assertEquals(1, r.gapsFilled(), r.toJson().toString());
+      await(resumed.stop());
+    } finally {
+      stopNode(node);
+    }
+  }
+
+  static ObjectNode queryOne(QueryIndex index, String sql) {
+    try {
+      List<ObjectNode> rows = await(index.query(sql, 10, null, Optional.empty())).json();
+      return rows.isEmpty() ? null : rows.get(0);
+    } catch (Exception e) {
+      throw new IllegalStateException(e);
+    }
   }
 
   static List<ObjectNode> rxTwins(QueryIndex index, ReadYourWrites versions) throws Exception {

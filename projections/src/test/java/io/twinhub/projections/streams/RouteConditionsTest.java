@@ -53,4 +53,30 @@ class RouteConditionsTest {
         "twinhub.routes = [ { name = r, source = nowhere } ]")));
     assertTrue(unknown.getMessage().contains("unknown source 'nowhere'"));
   }
+
+  /** A journaled device message as the telemetry log holds it. */
+  record Sent(String deviceId, String moduleId, java.util.Map<String, String> properties,
+              java.util.Map<String, String> systemProperties, byte[] body, Instant enqueuedTime)
+      implements io.twinhub.twin.telemetry.TelemetryMessage {}
+
+  @Test
+  void aFunctionsRouteOutputIsOnItsRouteOnly() {
+    List<NamedRoute> routes = RouteConditions.fromConfig(ConfigFactory.parseString("""
+        twinhub.routes = [
+          { name = eco, source = twinChangeEvents, condition = "properties.desired.mode = 'eco'" },
+          { name = hot, source = deviceMessages }
+        ]"""));
+    var output = HubMessages.ofTelemetry("Telemetry|[functions]/app", 1, new Sent(HubMessages.FUNCTIONS_DEVICE, "app", java.util.Map.of(),
+        java.util.Map.of(HubMessages.ROUTE_PROPERTY, "eco"), "{\"n\":1}".getBytes(), T0));
+    assertTrue(HubMessages.isFunctionOutput(output));
+    assertEquals("function", output.systemProperties().get("$iothub-message-source"));
+    assertTrue(routes.get(0).condition().test(output), "on its route, whatever the route's source and condition");
+    assertFalse(routes.get(1).condition().test(output), "on no other route, not even one of device messages");
+    // A device cannot pass for a function: the property alone is not enough.
+    var device = HubMessages.ofTelemetry("Telemetry|d1", 1, new Sent("d1", null, java.util.Map.of(),
+        java.util.Map.of(HubMessages.ROUTE_PROPERTY, "eco"), "{}".getBytes(), T0));
+    assertFalse(HubMessages.isFunctionOutput(device));
+    assertFalse(routes.get(0).condition().test(device));
+    assertTrue(routes.get(1).condition().test(device));
+  }
 }

@@ -125,7 +125,9 @@ public final class TwinIndex implements Closeable {
   public static TwinIndex open(Path dir) {
     try {
       Files.createDirectories(dir);
-      FSDirectory directory = FSDirectory.open(dir);
+      // Small segments flushed by frequent near-real-time refreshes stay in memory until a commit
+      // or a merge writes them out: a refresh then costs no file creation and mapping.
+      org.apache.lucene.store.Directory directory = new org.apache.lucene.store.NRTCachingDirectory(FSDirectory.open(dir), 8.0, 64.0);
       try {
         if (DirectoryReader.indexExists(directory)) {
           // Opening a reader verifies the commit point's checksum and every segment's headers and footers.

@@ -15,7 +15,7 @@ public final class BenchMain implements BenchCommand.Harness {
 
   public static final List<String> WORKLOADS =
       List.of("twin-get", "twin-patch", "mixed", "query-mix", "query-each", "cassandra-insert", "http-bare", "http-cassandra",
-          "streams", "job-update", "config-lag", "c2d", "functions-isolation", "kafka", "kafka-publish", "kafka-latency", "edge",
+          "streams", "job-update", "config-lag", "c2d", "functions-isolation", "functions", "kafka", "kafka-publish", "kafka-latency", "edge",
           "all");
 
   /** Exit 0 when every workload measured something, 1 otherwise; an unknown workload is a usage error. */
@@ -30,6 +30,16 @@ public final class BenchMain implements BenchCommand.Harness {
       return io.twinhub.ops.bench.functions.FunctionIsolationBench.run(
           java.nio.file.Path.of(options.extra().getOrDefault("app-jar", "functions-sample/target/twinhub-functions-sample-0.1.0-SNAPSHOT.jar")),
           Integer.parseInt(options.extra().getOrDefault("invocations", "100000")));
+    }
+    // Functions on worker nodes (issue #18): a backlog drained per worker, enqueued -> invocation latency.
+    if (options.workload().equals("functions")) {
+      java.nio.file.Path work = java.nio.file.Files.createTempDirectory("twinhub-bench-");
+      try (BenchNodes nodes = BenchNodes.start(options.nodes(), options.nodeJavaOpts(), work)) {
+        return io.twinhub.ops.bench.functions.FunctionsBench.run(nodes.target(),
+            Integer.parseInt(options.extra().getOrDefault("devices", "32")),
+            Integer.parseInt(options.extra().getOrDefault("events", "30000")),
+            Integer.parseInt(options.extra().getOrDefault("rate", "200")), options.duration());
+      }
     }
     BenchTable table = BenchRun.run(options);
     System.out.println();

@@ -80,7 +80,7 @@ public final class MqttBench {
                         int devices, boolean setup, String prefix, double connectRate, int connectInflight,
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
                         int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections,
-                        int jfrSeconds, Path jfrFile) {}
+                        int jfrSeconds, Path jfrFile, boolean reconnect) {}
 
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
@@ -141,8 +141,8 @@ public final class MqttBench {
         out.add(new Figure("node heap before / with sessions", String.format(Locale.ROOT, "%.1f MB / %.1f MB", heap0 / 1e6, heap1 / 1e6)));
         out.add(new Figure("heap per idle session", String.format(Locale.ROOT, "%.1f KB (%d sessions)", perSession, open)));
         out.add(new Figure("node RSS with sessions", String.format(Locale.ROOT, "%.0f MB", JvmHeap.rssBytes(o.nodePid()) / 1e6)));
-        System.out.println("what the sessions are made of (class histogram diff, top 25, bytes per session):");
-        System.out.print(JvmHeap.histogramDiff(histo0, JvmHeap.classHistogram(o.nodePid()), open, 25));
+        System.out.println("what the sessions are made of (class histogram diff, top 60, bytes per session):");
+        System.out.print(JvmHeap.histogramDiff(histo0, JvmHeap.classHistogram(o.nodePid()), open, 60));
       }
       long holdStart = System.nanoTime();
       System.out.printf(Locale.ROOT, "holding %d idle sessions for %s ...%n", c.devices.size(), o.hold());
@@ -452,6 +452,12 @@ public final class MqttBench {
     if (rest != null) rest.close();
   }
 
+  /**
+   * M devices connect at once (full TLS handshakes: each device's first connection), then, unless
+   * {@code --reconnect false}, all disconnect and connect again twice: with full handshakes, then
+   * offering their TLS session of the previous connection, as reconnecting devices do (resumed
+   * handshakes). Every phase is reported.
+   */
   static Report storm(Options o) throws Exception {
     setupIfAsked(o);
     try (MqttLoadClient client = client(o)) {
@@ -460,14 +466,44 @@ public final class MqttBench {
       Connected c = connectAll(o, client, o.devices(), 0, o.connectInflight(), List.of(), new MqttLoadClient.Listener() {});
       double cpu = probe.cpuPercentSince(mark);
       List<Figure> out = new ArrayList<>(c.figures("storm"));
-      if (!Double.isNaN(cpu)) {
-        out.add(new Figure("node CPU per connect", String.format(Locale.ROOT, "%.1f ms (%.0f %% of one core)",
-            cpu / 100 * c.elapsedNanos() / 1e6 / Math.max(1, c.devices().size()), cpu)));
-      }
+      addCpuPerConnect(out, "storm", cpu, c);
       disconnectAll(c.devices);
-      return new Report(out, c.result("mqtt-storm").withNode(cpu, -1).withNote(String.format(Locale.ROOT,
-          "%d devices connecting at once, at most %d in progress (rate = connects/s, latency = TCP+TLS+CONNECT → CONNACK)",
-          o.devices(), o.connectInflight())));
+      BenchResult result = c.result("mqtt-storm").withNode(cpu, -1);
+      String note = String.format(Locale.ROOT,
+          "%d devices connecting at once, at most %d in progress (rate = connects/s, latency = TCP+TLS+CONNECT → CONNACK); "
+              + "first connects: %d of %d TLS sessions resumed",
+          o.devices(), o.connectInflight(), c.resumed(), c.devices().size() - c.failed());
+      if (o.reconnect()) {
+        // Twice more with the twins and sessions warm: once with fresh TLS contexts (full handshakes,
+        // as after a device restart), once offering each device's session of its previous connect.
+        Map<String, MqttLoadClient.Device> earlier = new HashMap<>();
+        for (MqttLoadClient.Device d : c.devices()) earlier.put(d.clientId, d);
+        for (boolean resume : new boolean[] {false, true}) {
+          Thread.sleep(3_000); // the hub detaches the closed sessions from their twins
+          String what = resume ? "reconnect resumed" : "reconnect full";
+          mark = probe.mark();
+          Connected r = connectAll(o, o.devices(), 0, o.connectInflight(), id -> List.of(), (id, password) -> resume
+              ? client.reconnect(earlier.get(id), password, new MqttLoadClient.Listener() {})
+              : client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(),
+                  new MqttLoadClient.Listener() {}));
+          double rcpu = probe.cpuPercentSince(mark);
+          out.addAll(r.figures(what));
+          addCpuPerConnect(out, what, rcpu, r);
+          disconnectAll(r.devices);
+          for (MqttLoadClient.Device d : r.devices()) earlier.put(d.clientId, d);
+          note += String.format(Locale.ROOT, "; %s: %.0f connects/s, %d of %d TLS sessions resumed, node CPU %.2f ms per connect",
+              what, (r.devices().size() - r.failed()) * 1e9 / r.elapsedNanos(), r.resumed(), r.devices().size() - r.failed(),
+              rcpu / 100 * r.elapsedNanos() / 1e6 / Math.max(1, r.devices().size()));
+        }
+      }
+      return new Report(out, result.withNote(note));
+    }
+  }
+
+  private static void addCpuPerConnect(List<Figure> out, String what, double cpu, Connected c) {
+    if (!Double.isNaN(cpu)) {
+      out.add(new Figure(what + ": node CPU per connect", String.format(Locale.ROOT, "%.2f ms (%.0f %% of one core)",
+          cpu / 100 * c.elapsedNanos() / 1e6 / Math.max(1, c.devices().size()), cpu)));
     }
   }
 
@@ -476,7 +512,7 @@ public final class MqttBench {
     try (Mosquitto m = Mosquitto.start()) {
       Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
           false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
-          o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null);
+          o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null, false);
       Report r = reported(b, true);
       List<Figure> out = new ArrayList<>();
       out.add(new Figure("broker", m.version()));
@@ -489,11 +525,18 @@ public final class MqttBench {
 
   record Connected(List<MqttLoadClient.Device> devices, Histogram connectMicros, long failed, Map<String, Long> reasons,
                    long elapsedNanos) {
+    /** Connected devices whose TLS handshake resumed an earlier session. */
+    long resumed() {
+      return devices.stream().filter(d -> d.connAck().isDone() && !d.connAck().isCompletedExceptionally()
+          && d.connAck().join() == 0 && d.resumedTls()).count();
+    }
+
     List<Figure> figures(String what) {
       long ok = devices.size() - failed;
       return List.of(
           new Figure(what + ": devices connected", String.format(Locale.ROOT, "%d of %d in %.1f s = %.0f connects/s",
               ok, devices.size(), elapsedNanos / 1e9, ok * 1e9 / elapsedNanos)),
+          new Figure(what + ": TLS handshakes", String.format(Locale.ROOT, "%d resumed, %d full", resumed(), ok - resumed())),
           new Figure(what + ": failures", failed + (reasons.isEmpty() ? "" : " " + reasons)),
           new Figure(what + ": CONNACK latency (TCP+TLS+CONNECT)", latencyLine(connectMicros)));
     }
@@ -516,6 +559,15 @@ public final class MqttBench {
   static Connected connectAll(Options o, MqttLoadClient client, int n, double rate, int inflight,
                               java.util.function.Function<String, List<String>> filtersOf,
                               MqttLoadClient.Listener listener) throws InterruptedException {
+    return connectAll(o, n, rate, inflight, filtersOf,
+        (id, password) -> client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(), listener));
+  }
+
+  /** The same, each device's connection made by {@code connector(deviceId, password)}. */
+  static Connected connectAll(Options o, int n, double rate, int inflight,
+                              java.util.function.Function<String, List<String>> filtersOf,
+                              java.util.function.BiFunction<String, String, MqttLoadClient.Device> connector)
+      throws InterruptedException {
     Semaphore slots = new Semaphore(inflight);
     Histogram h = new Histogram(600_000_000L, 3);
     LongAdder failed = new LongAdder();
@@ -534,7 +586,7 @@ public final class MqttBench {
       if (!slots.tryAcquire(3, TimeUnit.MINUTES)) throw stuck(devices, inflight - slots.availablePermits());
       String id = o.prefix() + i;
       String password = policyToken != null ? policyToken : SasTokens.sign(o.host() + "/devices/" + id, DEVICE_KEY, null, expiry);
-      MqttLoadClient.Device d = client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(), listener);
+      MqttLoadClient.Device d = connector.apply(id, password);
       devices.add(d);
       List<String> filters = filtersOf.apply(id);
       d.connAck().whenComplete((code, err) -> {
@@ -706,7 +758,8 @@ public final class MqttBench {
           Integer.parseInt(a.getOrDefault("threads", "2")),
           "true".equals(a.get("policy-auth")),
           Integer.parseInt(a.getOrDefault("rest-connections", "8")),
-          b.jfr(), t.workDir().resolve(workload + "-node1.jfr"));
+          b.jfr(), t.workDir().resolve(workload + "-node1.jfr"),
+          !"false".equals(a.getOrDefault("reconnect", storm ? "true" : "false")));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("an MQTT workload option is not a number: " + e.getMessage());
     }

@@ -10,11 +10,18 @@ import io.netty.channel.SimpleChannelInboundHandler;
 import io.netty.channel.nio.NioEventLoopGroup;
 import io.netty.channel.socket.SocketChannel;
 import io.netty.channel.socket.nio.NioSocketChannel;
-import io.netty.handler.ssl.SslContext;
-import io.netty.handler.ssl.SslContextBuilder;
-import io.netty.handler.ssl.SslProvider;
+import io.netty.handler.ssl.SslHandler;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLEngine;
+import javax.net.ssl.TrustManager;
+import javax.net.ssl.TrustManagerFactory;
 import java.io.File;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -27,6 +34,11 @@ import java.util.concurrent.atomic.AtomicInteger;
  * group (no thread per connection), TLS by the JDK's SSLEngine (as the device SDKs use it),
  * keep-alive PINGREQs on the channel's own loop. Each device reports what it reads to a
  * {@link Listener}; timestamps are {@code System.nanoTime()} at read.
+ *
+ * <p>Every device has a TLS client context of its own, as a real device has: its first connect is a
+ * full handshake, and {@link #reconnect} offers the session (TLS 1.3 ticket) of its previous
+ * connection, as a reconnecting device SDK does. One shared context would let every device resume
+ * the last session anyone got (the JDK caches one per host and port), which no fleet does.
  */
 public final class MqttLoadClient implements AutoCloseable {
 
@@ -41,15 +53,14 @@ public final class MqttLoadClient implements AutoCloseable {
 
   private final NioEventLoopGroup group;
   private final Bootstrap bootstrap;
-  private final SslContext ssl;
+  private final TrustManager[] trust;
   private final String host;
   private final int port;
 
   public MqttLoadClient(String host, int port, File caPem, int threads) throws Exception {
     this.host = host;
     this.port = port;
-    this.ssl = SslContextBuilder.forClient().sslProvider(SslProvider.JDK).trustManager(caPem)
-        .protocols("TLSv1.3", "TLSv1.2").build();
+    this.trust = trusting(caPem);
     this.group = new NioEventLoopGroup(threads, r -> {
       Thread t = new Thread(r, "mqtt-load");
       t.setDaemon(true);
@@ -60,18 +71,57 @@ public final class MqttLoadClient implements AutoCloseable {
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, 30_000);
   }
 
+  private static TrustManager[] trusting(File caPem) throws Exception {
+    KeyStore ks = KeyStore.getInstance("PKCS12");
+    ks.load(null, null);
+    try (InputStream in = Files.newInputStream(caPem.toPath())) {
+      int i = 0;
+      for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) ks.setCertificateEntry("ca-" + i++, c);
+    }
+    TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+    tmf.init(ks);
+    return tmf.getTrustManagers();
+  }
+
+  private SSLContext newDeviceTls() {
+    try {
+      SSLContext ctx = SSLContext.getInstance("TLS");
+      ctx.init(null, trust, null);
+      return ctx;
+    } catch (java.security.GeneralSecurityException e) {
+      throw new IllegalStateException(e);
+    }
+  }
+
   /** One device connection: TCP, TLS, CONNECT; {@link Device#connAck()} completes with the return code. */
   public Device connect(String clientId, String userName, String password, int keepAliveSeconds, Listener listener) {
-    Device d = new Device(clientId, listener, keepAliveSeconds);
+    return connect(clientId, userName, password, keepAliveSeconds, listener, newDeviceTls());
+  }
+
+  /**
+   * The device connects again (after {@code earlier} closed) with its own TLS context, so the JDK
+   * offers the session ticket of the earlier connection: a resumed handshake if the hub accepts it.
+   */
+  public Device reconnect(Device earlier, String password, Listener listener) {
+    return connect(earlier.clientId, earlier.userName, password, earlier.keepAliveSeconds, listener, earlier.tls);
+  }
+
+  private Device connect(String clientId, String userName, String password, int keepAliveSeconds, Listener listener,
+                         SSLContext tls) {
+    Device d = new Device(clientId, userName, listener, keepAliveSeconds, tls);
     Bootstrap b = bootstrap.clone().handler(new ChannelInitializer<SocketChannel>() {
       @Override
       protected void initChannel(SocketChannel ch) {
-        ch.pipeline().addLast(ssl.newHandler(ch.alloc(), host, port));
+        SSLEngine engine = tls.createSSLEngine(host, port); // host and port: the key of the JDK's client session cache
+        engine.setUseClientMode(true);
+        engine.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+        ch.pipeline().addLast(new SslHandler(engine));
         ch.pipeline().addLast(new MqttWire.Decoder(1 << 20));
         ch.pipeline().addLast(d.handler());
       }
     });
     d.started = System.nanoTime();
+    d.startedMillis = System.currentTimeMillis();
     ChannelFuture f = b.connect(host, port);
     d.channel = f.channel();
     // Whatever holds it up (TCP backlog, handshake, the hub), a device without CONNACK in time gives up.
@@ -101,8 +151,10 @@ public final class MqttLoadClient implements AutoCloseable {
   /** A connected (or connecting) device. Publish and subscribe from any thread. */
   public static final class Device {
     public final String clientId;
+    private final String userName;
     private final Listener listener;
     private final int keepAliveSeconds;
+    private final SSLContext tls;
     private final CompletableFuture<Integer> connAck = new CompletableFuture<>();
     private final CompletableFuture<Void> closed = new CompletableFuture<>();
     private final ConcurrentHashMap<Integer, CompletableFuture<Void>> subAcks = new ConcurrentHashMap<>();
@@ -110,12 +162,24 @@ public final class MqttLoadClient implements AutoCloseable {
     private volatile Channel channel;
     private volatile long started;
     private volatile long connAckNanos;
+    private volatile long startedMillis;
+    private volatile boolean resumed;
     private ScheduledFuture<?> pings;
 
-    Device(String clientId, Listener listener, int keepAliveSeconds) {
+    Device(String clientId, String userName, Listener listener, int keepAliveSeconds, SSLContext tls) {
       this.clientId = clientId;
+      this.userName = userName;
       this.listener = listener;
       this.keepAliveSeconds = keepAliveSeconds;
+      this.tls = tls;
+    }
+
+    /**
+     * The TLS handshake of this connection resumed an earlier session: the JDK keeps a resumed
+     * session's creation time, so it is older than this connect (a full handshake's is not).
+     */
+    public boolean resumedTls() {
+      return resumed;
     }
 
     /** CONNACK return code; fails if the connection could not be made. */
@@ -170,6 +234,8 @@ public final class MqttLoadClient implements AutoCloseable {
           switch (f.type()) {
             case MqttWire.CONNACK -> {
               connAckNanos = now;
+              SslHandler tlsHandler = ctx.pipeline().get(SslHandler.class);
+              resumed = tlsHandler != null && tlsHandler.engine().getSession().getCreationTime() < startedMillis;
               int code = MqttWire.connAckCode(f);
               if (code == 0 && keepAliveSeconds > 0) {
                 pings = ctx.executor().scheduleAtFixedRate(() -> ctx.writeAndFlush(MqttWire.pingReq(ctx.alloc())),
