@@ -321,11 +321,16 @@ final class TwinIndexWriter implements AutoCloseable {
     }
   }
 
+  /** The shortest gap between refreshes that waiting read-your-writes queries ask for. */
+  static final long READ_YOUR_WRITES_GAP_MS = 25;
+
   private void maybeRefresh(boolean force) {
     long now = clock.millis();
     // A waiting read-your-writes query asks for a refresh after each one until it is satisfied:
-    // still at most one per min-refresh-interval, or each small batch would flush a segment.
-    if (!dirty || (!force && now - lastRefresh < (index.refreshRequested() ? settings.minRefreshInterval().toMillis() : refreshDelay))) {
+    // at most one per READ_YOUR_WRITES_GAP_MS (or min-refresh-interval if shorter), or each small
+    // batch of live events would flush a segment; never the configured interval, which may be long.
+    long requestedGap = Math.min(READ_YOUR_WRITES_GAP_MS, settings.minRefreshInterval().toMillis());
+    if (!dirty || (!force && now - lastRefresh < (index.refreshRequested() ? requestedGap : refreshDelay))) {
       return;
     }
     long t0 = System.nanoTime();
