@@ -23,7 +23,9 @@ public final class SharedEmbeddedCassandra {
             .dataDir(dir)
             .nativePort(freePort())
             .storagePort(freePort())
-            .heap("512m")
+            // 512m ran out of heap (OutOfMemoryError) late in the clean-clone suite of session 8, when the
+            // schema of ~40 ITs' own keyspaces had piled up; the box has RAM to spare (notes: RSS ~940 MB at 1g).
+            .heap("1g")
             .build()
             .start();
       } catch (IOException e) {
