@@ -14,8 +14,6 @@ import org.junit.jupiter.api.io.TempDir;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLSocket;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -73,21 +71,9 @@ class ServerEnginesTest {
         try (SSLSocket s = (SSLSocket) client.getSocketFactory().createSocket("127.0.0.1", port)) {
           s.setEnabledProtocols(new String[] {protocol});
           s.setSoTimeout(10_000);
-          OutputStream out = s.getOutputStream();
-          InputStream in = s.getInputStream();
           byte[] big = new byte[100_000];
           new Random(connect).nextBytes(big);
-          Thread writer = new Thread(() -> {
-            try {
-              out.write(big);
-              out.flush();
-            } catch (Exception e) {
-              throw new RuntimeException(e);
-            }
-          });
-          writer.start();
-          assertArrayEquals(big, in.readNBytes(big.length));
-          writer.join();
+          TlsEcho.assertEchoes(s, big);
           assertEquals(protocol, s.getSession().getProtocol());
           assertEquals("EC", s.getSession().getPeerCertificates()[0].getPublicKey().getAlgorithm());
           if (connect == 0) {
