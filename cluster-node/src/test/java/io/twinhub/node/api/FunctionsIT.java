@@ -244,17 +244,9 @@ class FunctionsIT {
     Files.writeString(src, "package app;\nimport com.microsoft.azure.functions.*;\nimport com.microsoft.azure.functions.annotation.*;\n"
         + "public class Fn {\n  @FunctionName(\"fn\")\n" + method + "\n}\n");
     Path classes = Files.createDirectories(dir.resolve("classes"));
-    String cp = java.util.stream.Stream.of(com.microsoft.azure.functions.annotation.FunctionName.class,
-            com.microsoft.azure.functions.ExecutionContext.class)
-        .map(c -> c.getProtectionDomain().getCodeSource().getLocation().getPath()).distinct()
-        .reduce((a, b) -> a + java.io.File.pathSeparator + b).orElseThrow();
-    assertEquals(0, javax.tools.ToolProvider.getSystemJavaCompiler().run(null, null, null, "-d", classes.toString(), "-cp", cp,
-        src.toString()), "compiles");
+    assertEquals(0, io.twinhub.functions.runtime.AppJars.compile(src, classes), "compiles");
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    try (JarOutputStream jar = new JarOutputStream(out)) {
-      jar.putNextEntry(new ZipEntry("app/Fn.class"));
-      jar.write(Files.readAllBytes(classes.resolve("app/Fn.class")));
-    }
+    io.twinhub.functions.runtime.AppJars.jar(classes, out);
     return out.toByteArray();
   }
 

@@ -15,9 +15,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
-import java.io.File;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpRequest;
@@ -34,10 +31,8 @@ import java.util.Set;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.jar.JarOutputStream;
 import java.util.stream.Collectors;
 import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -131,17 +126,10 @@ class FunctionsClusterIT {
         }
         """);
     Path classes = Files.createDirectories(at.resolve("classes"));
-    String cp = Stream.of(com.microsoft.azure.functions.annotation.FunctionName.class, com.microsoft.azure.functions.ExecutionContext.class)
-        .map(c -> c.getProtectionDomain().getCodeSource().getLocation().getPath()).distinct()
-        .collect(Collectors.joining(File.pathSeparator));
-    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-    assertEquals(0, javac.run(null, null, null, "-d", classes.toString(), "-cp", cp, src.toString()), "the ledger app compiles");
+    assertEquals(0, io.twinhub.functions.runtime.AppJars.compile(src, classes), "the ledger app compiles");
     Path out = at.resolve("ledger.jar");
-    try (JarOutputStream jarOut = new JarOutputStream(Files.newOutputStream(out)); Stream<Path> files = Files.walk(classes)) {
-      for (Path f : files.filter(Files::isRegularFile).toList()) {
-        jarOut.putNextEntry(new ZipEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
-        jarOut.write(Files.readAllBytes(f));
-      }
+    try (var jarOut = Files.newOutputStream(out)) {
+      io.twinhub.functions.runtime.AppJars.jar(classes, jarOut);
     }
     return out;
   }

@@ -3,18 +3,12 @@ package io.twinhub.functions.runtime;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
-import java.io.File;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.jar.JarOutputStream;
-import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
@@ -29,17 +23,10 @@ class GeneratedAppTest {
     Files.createDirectories(src.getParent());
     Files.writeString(src, source);
     Path classes = Files.createDirectories(dir.resolve("classes"));
-    String cp = Stream.of(com.microsoft.azure.functions.annotation.FunctionName.class, com.microsoft.azure.functions.ExecutionContext.class)
-        .map(c -> c.getProtectionDomain().getCodeSource().getLocation().getPath()).distinct()
-        .reduce((a, b) -> a + File.pathSeparator + b).orElseThrow();
-    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-    assertEquals(0, javac.run(null, null, null, "-d", classes.toString(), "-cp", cp, src.toString()), "compiles");
+    assertEquals(0, AppJars.compile(src, classes), "compiles");
     Path jar = dir.resolve("app.jar");
-    try (JarOutputStream out = new JarOutputStream(Files.newOutputStream(jar)); Stream<Path> files = Files.walk(classes)) {
-      for (Path f : files.filter(Files::isRegularFile).toList()) {
-        out.putNextEntry(new ZipEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
-        out.write(Files.readAllBytes(f));
-      }
+    try (var out = Files.newOutputStream(jar)) {
+      AppJars.jar(classes, out);
     }
     return jar;
   }

@@ -2,13 +2,11 @@ package io.twinhub.ops.bench.functions;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.twinhub.functions.runtime.AppJars;
 import io.twinhub.ops.bench.BenchTarget;
 import io.twinhub.ops.bench.SasTokens;
 import io.twinhub.ops.bench.mqtt.MqttLoadClient;
 
-import javax.tools.JavaCompiler;
-import javax.tools.ToolProvider;
-import java.io.File;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -24,9 +22,6 @@ import java.util.Locale;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.jar.JarOutputStream;
-import java.util.stream.Stream;
-import java.util.zip.ZipEntry;
 
 /**
  * {@code ./twinhub bench functions}: a trivial telemetry function (cardinality MANY, it only
@@ -221,20 +216,11 @@ public final class FunctionsBench {
     Files.createDirectories(src.getParent());
     Files.writeString(src, SOURCE);
     Path classes = Files.createDirectories(dir.resolve("classes"));
-    String cp = Stream.of(com.microsoft.azure.functions.annotation.FunctionName.class, com.microsoft.azure.functions.ExecutionContext.class)
-        .map(c -> c.getProtectionDomain().getCodeSource().getLocation().getPath()).distinct()
-        .reduce((a, b) -> a + File.pathSeparator + b).orElseThrow();
-    JavaCompiler javac = ToolProvider.getSystemJavaCompiler();
-    if (javac == null || javac.run(null, null, null, "-d", classes.toString(), "-cp", cp, src.toString()) != 0) {
+    if (AppJars.compile(src, classes) != 0) {
       throw new IllegalStateException("the bench app did not compile (a JDK is needed, not a JRE)");
     }
     java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
-    try (JarOutputStream jar = new JarOutputStream(out); Stream<Path> files = Files.walk(classes)) {
-      for (Path f : files.filter(Files::isRegularFile).toList()) {
-        jar.putNextEntry(new ZipEntry(classes.relativize(f).toString().replace(File.separatorChar, '/')));
-        jar.write(Files.readAllBytes(f));
-      }
-    }
+    AppJars.jar(classes, out);
     return out.toByteArray();
   }
 }
