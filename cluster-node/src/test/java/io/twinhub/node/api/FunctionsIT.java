@@ -133,7 +133,7 @@ class FunctionsIT {
         String state = api.sendBytes("GET", "/api/fn?state", null, NO_AUTH).text();
         return state.equals("interrupt ignored, ended") ? state : null;
       });
-      JsonNode stuckLog = api.get("/functions/apps/stubborn/invocations?top=10").json();
+      JsonNode stuckLog = api.get("/functions/apps/stubborn/invocations?top=500").json();
       assertTrue(stuckLog.toString().contains("timed out after 5 s"), stuckLog::toString);
       assertEquals(204, api.sendBytes("DELETE", "/functions/apps/stubborn?" + ApiClient.API_VERSION, null, Map.of()).status());
       assertEquals(404, api.sendBytes("GET", "/api/nothing-here", null, NO_AUTH).status());

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BenchNodes implements AutoCloseable {
 
-  static final Duration START_TIMEOUT = Duration.ofMinutes(4);
+  /** How long a started node may take to be ready ({@code -Dtwinhub.bench.start-timeout=600}, seconds: a box loaded by others). */
+  static final Duration START_TIMEOUT = Duration.ofSeconds(Long.getLong("twinhub.bench.start-timeout", 240));
 
   private final List<Process> processes = new ArrayList<>();
   private final Thread hook = new Thread(this::stopAll, "bench-nodes-stop");
