@@ -77,4 +77,26 @@ class CloudToDeviceQueueJournalFailureTest {
     session.expectNoMessage(Duration.ofMillis(300));
     assertEquals(3, journal.persistedInStorage("CloudToDevice|dev-pf").size(), "Enqueued a, Enqueued c, Settled a");
   }
+
+  @Test
+  void aCompletionWhoseWriteFailedLeavesTheMessageQueuedAndTheQueueAnswersAgain() {
+    ActorRef<CloudToDeviceQueue.Command> queue = testKit.spawn(CloudToDeviceQueue.create("dev-pf2", settings, Clock.systemUTC()));
+    TestProbe<SessionMessage> session = testKit.createTestProbe(SessionMessage.class);
+    TestProbe<CloudToDeviceQueue.Depth> depth = testKit.createTestProbe(CloudToDeviceQueue.Depth.class);
+    TestProbe<CloudToDeviceQueue.SendResult> sender = testKit.createTestProbe(CloudToDeviceQueue.SendResult.class);
+    queue.tell(send("a", sender.ref()));
+    sender.expectMessageClass(CloudToDeviceQueue.Queued.class, WAIT);
+    queue.tell(new CloudToDeviceQueue.AttachReceiver(session.ref(), "s1", 1, "g1", depth.ref()));
+    assertEquals(1, depth.expectMessageClass(CloudToDeviceQueue.Depth.class, WAIT).depth());
+    var a = session.expectMessageClass(SessionMessage.CloudToDevice.class, WAIT);
+
+    journal.failNextPersisted("CloudToDevice|dev-pf2");
+    queue.tell(new CloudToDeviceQueue.Settle(a.lockToken(), CloudToDeviceQueue.Disposition.COMPLETE));
+    queue.tell(new CloudToDeviceQueue.GetDepth(depth.ref()));
+    assertEquals(1, depth.expectMessageClass(CloudToDeviceQueue.Depth.class, WAIT).depth(), "not completed: its Settled was not written");
+    // The device's completion sent again (MqttSession does so on a redelivery) settles it.
+    queue.tell(new CloudToDeviceQueue.Settle(a.lockToken(), CloudToDeviceQueue.Disposition.COMPLETE));
+    queue.tell(new CloudToDeviceQueue.GetDepth(depth.ref()));
+    assertEquals(0, depth.expectMessageClass(CloudToDeviceQueue.Depth.class, WAIT).depth());
+  }
 }
