@@ -47,10 +47,15 @@ public final class ClassKeyspaces implements BeforeAllCallback, AfterAllCallback
   @Override
   public void afterAll(ExtensionContext context) {
     if (!SharedEmbeddedCassandra.running()) return;
+    Set<String> dropped = new java.util.TreeSet<>();
     for (String keyspace : keyspaces()) {
       if (atStart.contains(keyspace) || DEFAULTS.contains(keyspace) || keyspace.startsWith("system")) continue;
       if (kept.stream().anyMatch(keyspace::startsWith)) continue;
       dropAsync(keyspace);
+      dropped.add(keyspace);
+    }
+    if (!dropped.isEmpty()) {
+      System.out.println("ClassKeyspaces: " + context.getRequiredTestClass().getSimpleName() + " created " + dropped + ": dropped");
     }
   }
 
