@@ -1,5 +1,6 @@
 package io.twinhub.mqtt.telemetry;
 
+import io.twinhub.twin.PersistFailures;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
@@ -76,8 +77,8 @@ public final class TelemetryLog
   private final ActorContext<Command> context;
   private final TelemetryFeed feed;
 
-  private TelemetryLog(String entityId, ActorContext<Command> context) {
-    super(PersistenceId.of(TYPE_KEY.name(), entityId));
+  private TelemetryLog(String entityId, ActorContext<Command> context, akka.actor.typed.BackoffSupervisorStrategy onPersistFailure) {
+    super(PersistenceId.of(TYPE_KEY.name(), entityId), onPersistFailure);
     this.context = context;
     this.feed = TelemetryFeed.get(context.getSystem());
     int slash = entityId.indexOf('/');
@@ -104,7 +105,7 @@ public final class TelemetryLog
   }
 
   public static Behavior<Command> create(String entityId) {
-    return Behaviors.setup(ctx -> new TelemetryLog(entityId, ctx));
+    return Behaviors.setup(ctx -> new TelemetryLog(entityId, ctx, PersistFailures.backoff(ctx.getSystem())));
   }
 
   @Override
