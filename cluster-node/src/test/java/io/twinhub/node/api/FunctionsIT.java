@@ -198,20 +198,26 @@ class FunctionsIT {
       assertTrue(twin.path("tags").path("lastTelemetryProperties").asText().contains("alert=yes"), twin::toString);
       // The partition's tag read delivered this device's messages: its next ones take the live path
       // (invoked as soon as journaled), and the tag read skips them when it gets there.
+      // (Should the partition have restarted meanwhile, its first message of the device comes from
+      // the tag read again: a few messages, one after the other, until one went live.)
       var triggers = hub.node.functions().orElseThrow().telemetry();
       long liveBefore = triggers.live.get();
       MqttClient again = connect(hub, device);
       try {
-        again.publish("devices/" + device + "/messages/events/", new MqttMessage("{\"temperature\":22.5}".getBytes(StandardCharsets.UTF_8)) {{
-          setQos(1);
-        }});
+        for (int i = 1; i <= 5 && triggers.live.get() == liveBefore; i++) {
+          double temperature = 22 + i;
+          again.publish("devices/" + device + "/messages/events/", new MqttMessage(("{\"temperature\":" + temperature + "}")
+              .getBytes(StandardCharsets.UTF_8)) {{
+            setQos(1);
+          }});
+          await("the next message on the twin", () -> api.get("/twins/" + device).json().path("tags").path("lastTelemetry")
+              .path("temperature").asDouble() == temperature ? true : null);
+        }
       } finally {
         again.disconnect();
         again.close();
       }
-      await("the next message on the twin", () -> api.get("/twins/" + device).json().path("tags").path("lastTelemetry")
-          .path("temperature").asDouble() == 22.5 ? true : null);
-      await("the live path invoked it and the tag read skipped it", () ->
+      await("the live path invoked one and the tag read skipped it", () ->
           triggers.live.get() > liveBefore && triggers.liveSkipped.get() > 0 ? true : null);
 
       // The invocation log: the batch function saw the message too; the timer fired; the failure is recorded.
