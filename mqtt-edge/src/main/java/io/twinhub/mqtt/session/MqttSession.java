@@ -71,7 +71,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
 
   public interface Command {}
 
-  /** Stream protocol (ActorSink.actorRefWithBackpressure). */
+  /** Stream protocol with the connection's {@code SessionStage}: a packet in, its ack asks for the next. */
   public enum Ack { ACK }
 
   public record StreamInit(ActorRef<Ack> ackTo) implements Command {}
