@@ -26,7 +26,7 @@ public final class BenchRun implements AutoCloseable {
    * query-mix last, because its 100,000 seeded twins stay resident in the node's heap and would
    * weigh on every workload after it.
    */
-  static final List<String> ALL = List.of("cassandra-insert", "twin-patch", "http-bare", "twin-get", "mixed",
+  static final List<String> ALL = List.of("cassandra-insert", "http-cassandra", "twin-patch", "http-bare", "twin-get", "mixed",
       "mosquitto", "mqtt-reported", "query-mix");
 
   private final BenchOptions options;
