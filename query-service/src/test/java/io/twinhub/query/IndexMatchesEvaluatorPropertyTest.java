@@ -180,7 +180,9 @@ class IndexMatchesEvaluatorPropertyTest {
     Arbitrary<String> from = Arbitraries.of("devices", "devices.modules");
     Arbitrary<String> where = Arbitraries.oneOf(Arbitraries.just(""), condition(3).map(c -> " WHERE " + c));
     Arbitrary<String> listing = Combinators.combine(
-        Arbitraries.of("*", "deviceId, tags.a AS a, properties.reported.n * 2 AS n2", "tags.o AS o, LOWER(tags.b) AS lb"),
+        Arbitraries.of("*", "deviceId, tags.a AS a, properties.reported.n * 2 AS n2", "tags.o AS o, LOWER(tags.b) AS lb",
+            // only paths: read from doc values where the value allows
+            "deviceId, tags.a, tags.b AS bb, tags.o, properties.reported.n, moduleId, tags.missing"),
         Arbitraries.oneOf(Arbitraries.just(""), Arbitraries.integers().between(0, 12).map(n -> "TOP " + n + " ")),
         from, where,
         Arbitraries.oneOf(Arbitraries.just(""),

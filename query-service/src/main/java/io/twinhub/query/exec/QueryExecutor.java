@@ -147,6 +147,7 @@ public final class QueryExecutor {
           : new FieldDoc(maxDoc - 1, Float.NaN, new Object[] {new BytesRef(cursor.after().asText())});
       int batch = plan.exact() ? limit + 1 : Math.min(Math.max(2 * (limit + 1), 64), MAX_RESIDUAL_BATCH);
       List<byte[]> items = new ArrayList<>();
+      DocValueRows rows = DocValueRows.of(q, searcher);
       String lastKey = null;
       boolean more = false;
       outer:
@@ -160,7 +161,8 @@ public final class QueryExecutor {
             more = true;
             break outer;
           }
-          items.add(item(stored, sd.doc, null, null));
+          byte[] row = rows == null ? null : rows.row(sd.doc);
+          items.add(row != null ? row : item(stored, sd.doc, null, null));
           lastKey = ((BytesRef) after.fields[0]).utf8ToString();
         }
         if (top.scoreDocs.length < batch) break;
