@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BenchNodes implements AutoCloseable {
 
-  static final Duration START_TIMEOUT = Duration.ofMinutes(4);
+  /** How long a started process may take to say it is ready (on a box loaded by other work, several minutes). */
+  static final Duration START_TIMEOUT = Duration.ofMinutes(10);
 
   private final List<Process> processes = new ArrayList<>();
   private final Thread hook = new Thread(this::stopAll, "bench-nodes-stop");
