@@ -40,6 +40,7 @@ import static org.junit.jupiter.api.Assertions.*;
  */
 class KafkaFeedPublisherIT {
   static final ObjectMapper JSON = new ObjectMapper();
+  static final String READ_JOURNAL = akka.persistence.cassandra.query.javadsl.CassandraReadJournal.Identifier();
   static JournalTestSystem journal;
   static ActorSystem<Void> system;
   static EmbeddedKafka kafka;
@@ -77,7 +78,7 @@ class KafkaFeedPublisherIT {
     journal.createDevices(ids, 8);
 
     // Publisher 1 runs while the first rounds are written, and is stopped mid-stream.
-    KafkaFeedPublisher first = new KafkaFeedPublisher(system, feed, settings);
+    KafkaFeedPublisher first = new KafkaFeedPublisher(system, "it.twinhub", READ_JOURNAL, settings);
     Pair<UniqueKillSwitch, CompletionStage<akka.Done>> p1 = first.run();
     write(ids, 0, 10);
     awaitTrue(() -> first.published() > 0, "publisher 1 published something");
@@ -86,7 +87,7 @@ class KafkaFeedPublisherIT {
     write(ids, 10, 10); // nobody publishes these now
 
     // Publisher 2 (same name) resumes from the offset committed with publisher 1's last batch.
-    KafkaFeedPublisher second = new KafkaFeedPublisher(system, feed, settings);
+    KafkaFeedPublisher second = new KafkaFeedPublisher(system, "it.twinhub", READ_JOURNAL, settings);
     Pair<UniqueKillSwitch, CompletionStage<akka.Done>> p2 = second.run();
     write(ids, 20, 5);
     kafka.kill(); // kill -9 of the broker while the publisher runs and writes go on
