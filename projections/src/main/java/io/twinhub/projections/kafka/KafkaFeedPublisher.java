@@ -259,8 +259,13 @@ public final class KafkaFeedPublisher {
 
   private record Open(KafkaProducer<byte[], byte[]> producer, Resume resume) {}
 
-  /** One event read from a tag (or filled from its twin's journal): to publish when {@code message} is set. */
-  record Item(String persistenceId, long sequenceNr, HubMessage message, JournalPosition positionAfter) {}
+  /**
+   * One event read from a tag (or filled from its twin's journal), with its Kafka records (none
+   * when no topic takes it), built as it is read: while the previous batch's transaction commits
+   * on the producer's thread, not on that thread after it.
+   */
+  record Item(String persistenceId, long sequenceNr, HubMessage message, List<ProducerRecord<byte[], byte[]>> records,
+              JournalPosition positionAfter) {}
 
   /**
    * One incarnation's read of the journal: the tags from the resume position rewound by
@@ -281,6 +286,7 @@ public final class KafkaFeedPublisher {
       List<Integer> slots = IntStream.range(0, SLOTS).boxed().toList();
       return Source.from(slots)
           .flatMapMerge(SLOTS, slot -> journal.eventsByTag(tag(slot), startOffset(slot)).map(env -> new Tagged(slot, env)))
+          .async() // the tag reads on one actor, admitting and building records on another
           .mapAsync(1, this::admit)
           .mapConcat(items -> items);
     }
@@ -338,7 +344,17 @@ public final class KafkaFeedPublisher {
 
     private Item item(EventEnvelope env, JournalPosition after) {
       marks.passed(env.persistenceId(), env.sequenceNr());
-      return new Item(env.persistenceId(), env.sequenceNr(), toMessage(env).orElse(null), after);
+      HubMessage m = toMessage(env).orElse(null);
+      List<ProducerRecord<byte[], byte[]>> records = List.of();
+      if (m != null) {
+        List<String> topics = settings.topicsOf().apply(m);
+        if (!topics.isEmpty()) {
+          byte[] value = TwinJson.toBytes(m.body()); // once, whatever the number of topics
+          records = topics.size() == 1 ? List.of(record(topics.get(0), m, value))
+              : topics.stream().map(topic -> record(topic, m, value)).toList();
+        }
+      }
+      return new Item(env.persistenceId(), env.sequenceNr(), m, records, after);
     }
   }
 
@@ -393,10 +409,7 @@ public final class KafkaFeedPublisher {
         if (m == null) continue;
         messages++;
         last = m;
-        List<String> topics = settings.topicsOf().apply(m);
-        if (topics.isEmpty()) continue;
-        byte[] value = TwinJson.toBytes(m.body()); // once, whatever the number of topics
-        for (String topic : topics) producer.send(record(topic, m, value));
+        for (ProducerRecord<byte[], byte[]> r : item.records()) producer.send(r);
       }
       // In the same transaction: each persistence id's mark, then the position after the batch.
       marks.forEach((pid, seq) -> producer.send(new ProducerRecord<>(settings.offsetsTopic(), markKey(settings.name(), pid),
