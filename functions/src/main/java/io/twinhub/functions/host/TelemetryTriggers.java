@@ -138,7 +138,8 @@ public final class TelemetryTriggers {
       UniqueKillSwitch kill = RestartSource.withBackoff(restart, () -> {
             // Each incarnation starts from the committed offset with a fresh ledger: what it had
             // invoked and not committed is invoked again (at least once).
-            Delivery d = new Delivery(host, stats, routing, live ? new LiveLedger<>(settings.liveWaiting(), settings.liveAhead()) : null);
+            Delivery d = new Delivery(host, stats, routing, live ? new LiveLedger<>(settings.liveWaiting(), settings.liveAhead()) : null,
+                settings.maxBatch());
             current.set(d);
             return reading(tag, journal, host, settings, stats, d);
           })
@@ -210,12 +211,14 @@ public final class TelemetryTriggers {
     private final Stats stats;
     private final Routing routing;
     private final LiveLedger<TelemetryFeed.Journaled> ledger;
+    private final int maxBatch;
     private final java.util.concurrent.ConcurrentLinkedQueue<TelemetryFeed.Journaled> inbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
     private final java.util.concurrent.atomic.AtomicInteger inboxSize = new java.util.concurrent.atomic.AtomicInteger();
     private final java.util.concurrent.atomic.AtomicBoolean drainQueued = new java.util.concurrent.atomic.AtomicBoolean();
     private CompletionStage<Void> tail = CompletableFuture.completedFuture(null);
 
-    Delivery(AppHost host, Stats stats, Routing routing, LiveLedger<TelemetryFeed.Journaled> ledger) {
+    Delivery(AppHost host, Stats stats, Routing routing, LiveLedger<TelemetryFeed.Journaled> ledger, int maxBatch) {
+      this.maxBatch = Math.max(1, maxBatch);
       this.host = host;
       this.stats = stats;
       this.routing = routing;
@@ -266,7 +269,13 @@ public final class TelemetryTriggers {
         HubMessage m = HubMessages.ofTelemetry(j.persistenceId(), j.sequenceNr(), j.message());
         events.add(new Routed(m, event(j.persistenceId(), j.sequenceNr(), j.message()), !HubMessages.isFunctionOutput(m), null));
       }
-      return deliver(events, apps.targets(), host, stats, routing);
+      // At most max-batch messages per invocation (cardinality MANY), as from the tag read; one part after the other.
+      CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
+      for (int i = 0; i < events.size(); i += maxBatch) {
+        List<Routed> part = events.subList(i, Math.min(events.size(), i + maxBatch));
+        chain = chain.thenCompose(v -> deliver(part, apps.targets(), host, stats, routing));
+      }
+      return chain;
     }
 
     /** A batch of the tag read; completes when its functions returned (then the caller commits its offset). */
