@@ -170,29 +170,38 @@ public final class MqttBench {
     // By answer: accepted (204 / PUBACK) and refused (429, 503, ...), so goodput's latency shows apart from refusals'.
     Recorder acceptedLatency = new Recorder(60_000_000L, 3);
     Recorder refusedLatency = new Recorder(60_000_000L, 3);
-    ConcurrentHashMap<Integer, Long> sentAt = new ConcurrentHashMap<>();
+    // Requests awaiting their answer, by $rid (or device and packet id); each device has at most one:
+    // a device SDK awaits a twin operation's answer before its next (and backs off on 429), so a
+    // refusal is measured from the node's answer, never behind packets the bench pipelined.
+    ConcurrentHashMap<Integer, Pending> sentAt = new ConcurrentHashMap<>();
     Map<String, LongAdder> statuses = new ConcurrentHashMap<>();
     LongAdder done = new LongAdder();
+    // Offered while every device was awaiting an answer: not sent (a fleet of SDK devices cannot send it either).
+    LongAdder notSent = new LongAdder();
     AtomicLong seq = new AtomicLong();
     byte[] pad = "x".repeat(Math.max(0, o.payloadBytes() - 30)).getBytes(StandardCharsets.US_ASCII);
-    AtomicInteger cursor = new AtomicInteger();
     List<MqttLoadClient.Device>[] holder = new List[1];
+    IdleDevices[] idle = new IdleDevices[1];
     boolean closedLoop = o.rate() <= 0;
-    // One request: a reported patch with a fresh $rid (or a QoS 1 publish to Mosquitto).
+    // One request: a reported patch with a fresh $rid (or a QoS 1 publish to Mosquitto) from the next idle device.
     Runnable[] sendNext = new Runnable[1];
     sendNext[0] = () -> {
       List<MqttLoadClient.Device> ds = holder[0];
-      MqttLoadClient.Device d = ds.get(Math.floorMod(cursor.getAndIncrement(), ds.size()));
-      if (!d.isOpen()) return;
+      int index = idle[0].acquire(i -> ds.get(i).isOpen());
+      if (index < 0) {
+        notSent.increment();
+        return;
+      }
+      MqttLoadClient.Device d = ds.get(index);
       long n = seq.incrementAndGet();
       byte[] body = payload(n, pad);
       if (plainBroker) {
-        // Packet ids are per connection: key by device index and id.
-        int id = d.publish("bench/" + d.clientId + "/reported", 1, body);
-        sentAt.put(key(d, id), System.nanoTime());
+        // One publish in flight per device: its PUBACK answers it (keyed before the write, which may be answered at once).
+        sentAt.put(key(d), new Pending(index, System.nanoTime()));
+        d.publish("bench/" + d.clientId + "/reported", 1, body);
       } else {
         int rid = (int) (n & 0x7fffffff);
-        sentAt.put(rid, System.nanoTime());
+        sentAt.put(rid, new Pending(index, System.nanoTime()));
         d.publish("$iothub/twin/PATCH/properties/reported/?$rid=" + rid, 1, body);
       }
     };
@@ -202,25 +211,26 @@ public final class MqttBench {
         if (plainBroker || !p.topic().startsWith("$iothub/twin/res/")) return;
         Matcher m = RID.matcher(p.topic());
         if (!m.find()) return;
-        Long t0 = sentAt.remove(Integer.parseInt(m.group(1)));
-        if (t0 == null) return;
+        Pending sent = sentAt.remove(Integer.parseInt(m.group(1)));
+        if (sent == null) return;
         String status = p.topic().substring("$iothub/twin/res/".length(), p.topic().indexOf('/', "$iothub/twin/res/".length()));
-        complete(status, nanos - t0);
+        complete(sent, status, nanos);
       }
 
       @Override
       public void onPubAck(MqttLoadClient.Device d, int packetId, long nanos) {
         if (!plainBroker) return;
-        Long t0 = sentAt.remove(key(d, packetId));
-        if (t0 != null) complete("PUBACK", nanos - t0);
+        Pending sent = sentAt.remove(key(d));
+        if (sent != null) complete(sent, "PUBACK", nanos);
       }
 
-      private void complete(String status, long nanos) {
-        latency.recordValue(Math.min(nanos / 1000, 60_000_000L));
-        (status.equals("204") || status.equals("PUBACK") ? acceptedLatency : refusedLatency)
-            .recordValue(Math.min(nanos / 1000, 60_000_000L));
+      private void complete(Pending sent, String status, long nanos) {
+        long micros = Math.min((nanos - sent.nanos()) / 1000, 60_000_000L);
+        latency.recordValue(micros);
+        (status.equals("204") || status.equals("PUBACK") ? acceptedLatency : refusedLatency).recordValue(micros);
         statuses.computeIfAbsent(status, s -> new LongAdder()).increment();
         done.increment();
+        idle[0].release(sent.device());
         if (closedLoop && running) sendNext[0].run();
       }
     };
@@ -231,6 +241,7 @@ public final class MqttBench {
       holder[0] = c.devices.stream().filter(MqttLoadClient.Device::isOpen).collect(Collectors.toCollection(ArrayList::new));
       Collections.shuffle(holder[0]);
       if (holder[0].isEmpty()) throw new IllegalStateException("no device connected");
+      idle[0] = new IdleDevices(holder[0].size());
       System.out.printf(Locale.ROOT, "warm-up %s (%s) ...%n", o.warmup(), closedLoop ? o.concurrency() + " in flight" : o.rate() + "/s");
       running = true;
       drive(o, sendNext[0], closedLoop, o.warmup());
@@ -240,6 +251,7 @@ public final class MqttBench {
       refusedLatency.reset();
       statuses.clear();
       done.reset();
+      notSent.reset();
       NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
       NodeProbe.Mark mark = probe.mark();
       long cpu0 = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) : 0;
@@ -269,7 +281,8 @@ public final class MqttBench {
       out.add(new Figure("latency of accepted", latencyLine(ok)));
       out.add(new Figure("latency of refused", latencyLine(no)));
       out.add(new Figure("answers", answered.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-          .sorted().collect(Collectors.joining(" ")) + "; unanswered at the end " + Math.max(0, sentAt.size() - lost0)));
+          .sorted().collect(Collectors.joining(" ")) + "; unanswered at the end " + Math.max(0, sentAt.size() - lost0)
+          + (closedLoop ? "" : "; not sent (every device awaiting an answer) " + notSent.sum())));
       if (cpu > 0) {
         out.add(new Figure((plainBroker ? "broker" : "node") + " CPU per request",
             String.format(Locale.ROOT, "%.2f ms (%.0f %% of one core)", cpu / 1e6 / Math.max(1, completed), cpuPercent)));
@@ -690,8 +703,14 @@ public final class MqttBench {
     return new MqttLoadClient(o.host(), o.mqttPort(), o.ca().toFile(), o.threads());
   }
 
-  private static int key(MqttLoadClient.Device d, int packetId) {
-    return System.identityHashCode(d) * 65536 + packetId;
+  /** A request awaiting its answer: the index of its device (busy until then) and when it was sent. */
+  record Pending(int device, long nanos) {}
+
+  /** A Mosquitto device's key among the pending requests (negative: $rids are not). */
+  private static int key(MqttLoadClient.Device d) {
+    int digits = d.clientId.length();
+    while (digits > 0 && Character.isDigit(d.clientId.charAt(digits - 1))) digits--;
+    return -1 - Integer.parseInt(d.clientId.substring(digits)); // ids are prefix + index
   }
 
   static byte[] payload(long n, byte[] pad) {
