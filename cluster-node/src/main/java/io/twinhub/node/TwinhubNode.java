@@ -120,6 +120,7 @@ public final class TwinhubNode {
       }), "twinhub", resolved.config());
 
       JournalSchema.ensure(system, resolved.startupTimeout());
+      ClusterEventLog.start(system);
       Cluster cluster = Cluster.get(system);
       boolean bootstrap = resolved.config().getBoolean("twinhub.cluster.bootstrap");
       if (resolved.seedNodes().isEmpty() && !bootstrap) {

@@ -3,6 +3,7 @@ package io.twinhub.node.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.node.ClassKeyspaces;
 import io.twinhub.node.NodeSettings;
 import io.twinhub.node.TestNodes;
 import io.twinhub.node.TwinhubNode;
@@ -60,6 +61,8 @@ public final class EdgeTestHub {
   static synchronized EdgeTestHub acquire() throws Exception {
     if (shared == null) {
       Map<String, Object> o = new java.util.HashMap<>(TestNodes.ownKeyspace("edge_it"));
+      // Several classes use it: its keyspaces outlive each class and are dropped when it stops.
+      ClassKeyspaces.keepAcrossClasses((String) o.get("akka.persistence.cassandra.journal.keyspace"));
       o.put("twinhub.host-name", "127.0.0.1");
       Path dir = Files.createTempDirectory("twinhub-edge-hub");
       shared = new EdgeTestHub(TestNodes.settings(dir, o));
@@ -71,9 +74,12 @@ public final class EdgeTestHub {
     return shared;
   }
 
-  /** Stops the shared hub if it runs (a later {@link #acquire()} starts it again). */
+  /** Stops the shared hub if it runs and drops its keyspaces (a later {@link #acquire()} starts a new one). */
   static synchronized void stopShared() {
-    if (shared != null) shared.stopQuietly();
+    if (shared == null) return;
+    shared.stopQuietly();
+    ClassKeyspaces.drop(shared.settings.config().getString("akka.persistence.cassandra.journal.keyspace"));
+    shared = null;
   }
 
   /**

@@ -27,8 +27,9 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * kill -9 of one of three node processes, on one cluster shared by the tests of this class (each
  * starts with node 3 running again): while writers patch twins through every node, every
- * acknowledged write is there afterwards, versions never repeat, nothing is applied twice, and the
- * survivors serve every twin again within 30 s; while a job updates twins ({@link JobsFailover}),
+ * acknowledged write is there afterwards, versions never repeat, nothing is applied twice, the
+ * survivors serve every twin again within 30 s, and the query index and change streams are
+ * complete and exact after; while a job updates twins ({@link JobsFailover}),
  * every selected twin is updated exactly once; with cloud-to-device messages queued and in flight
  * ({@link C2dFailover}), each acknowledged send is delivered exactly once.
  */
@@ -77,8 +78,20 @@ class ClusterFailoverIT {
     C2dFailover.run(cluster);
   }
 
+  /**
+   * One writer per node patches random twins and, like the SDKs, retries a write that got no
+   * answer or a 503 ({@link #sdkBackoff}); node 3 is killed -9 once every writer has had writes
+   * acknowledged, and its writer stops with it. Meanwhile a change stream opened on node 3 before
+   * the writes (the direct path carrying events to every query node's index) is cut by the kill.
+   * Afterwards: no acknowledged write is lost and no version repeated; every surviving node's
+   * query index answers each twin at its final version (no read-your-writes token); and the
+   * stream, resumed on node 1 from the last offset it delivered, has carried every version of
+   * every twin exactly once, in per-device order. Prints the failover's figures: the longest gap
+   * between acknowledged writes per surviving writer, when every twin was served again, and the
+   * cluster events of node 1's log (unreachable, downed, removed) relative to the kill.
+   */
   @Test
-  void killingANodeUnderLoadLosesNoAcknowledgedWrite() throws Exception {
+  void killingANodeUnderLoadLosesNoAcknowledgedWriteAndIndexAndStreamsStayExact() throws Exception {
     allNodesUp();
     String run = UUID.randomUUID().toString().substring(0, 8);
     {
@@ -88,39 +101,68 @@ class ClusterFailoverIT {
         var r = cluster.setUp(cluster.nodes.get(0), "PUT", "/devices/" + id, "{\"deviceId\":\"" + id + "\"}");
         assertTrue(r.statusCode() == 200 || r.statusCode() == 409, r::body); // 409: a retried create that did succeed
       }
+      // The stream on the node that is killed, from before the first patch (creations are not
+      // twin changes): it is cut mid-stream and resumed elsewhere.
+      String streamFrom = Instant.now().minusSeconds(1).toString();
+      LiveStream stream = LiveStream.open(cluster, cluster.nodes.get(2), "/streams/twinChangeEvents?from=" + streamFrom);
 
-      // One writer per node; node 3 is killed once every writer has had writes acknowledged,
-      // and its writer stops with it.
       Map<String, Set<Long>> acknowledged = new ConcurrentHashMap<>();
       AtomicInteger[] ackedBy = {new AtomicInteger(), new AtomicInteger(), new AtomicInteger()};
       AtomicInteger unknown = new AtomicInteger();
       AtomicInteger refused = new AtomicInteger();
       AtomicInteger repeated = new AtomicInteger();
       AtomicBoolean stop = new AtomicBoolean();
+      long[][] longestGap = new long[3][]; // per writer {gap ns, its start ns, its end ns}
+      java.util.concurrent.atomic.AtomicLong killNanos = new java.util.concurrent.atomic.AtomicLong(); // System.nanoTime() of the kill, 0 before
       List<Thread> writers = new ArrayList<>();
       for (NodeProcesses.Node node : cluster.nodes) {
         Thread w = new Thread(() -> {
           Random random = new Random(node.index());
+          long[] gap = {0, 0, 0};
+          longestGap[node.index() - 1] = gap;
+          long lastAck = System.nanoTime();
           int i = 0;
+          int attempt = 0;
+          String id = null;
+          String body = null;
           while (!stop.get()) {
-            String id = devices.get(random.nextInt(DEVICES));
+            if (attempt == 0) {
+              id = devices.get(random.nextInt(DEVICES));
+              body = "{\"properties\":{\"desired\":{\"writer\":" + node.index() + ",\"n\":" + (i++) + "}}}";
+            }
             try {
-              var r = cluster.send(node, "PATCH", "/twins/" + id,
-                  "{\"properties\":{\"desired\":{\"writer\":" + node.index() + ",\"n\":" + (i++) + "}}}");
+              var r = cluster.send(node, "PATCH", "/twins/" + id, body);
               if (r.statusCode() == 200) {
                 long v = JSON.readTree(r.body()).path("properties").path("desired").path("$version").asLong();
                 if (!acknowledged.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(v)) {
                   repeated.incrementAndGet(); // the same version acknowledged twice
                 }
                 ackedBy[node.index() - 1].incrementAndGet();
+                long now = System.nanoTime();
+                // Gaps ending after the kill only (not a slow start on a loaded box).
+                if (killNanos.get() != 0 && now > killNanos.get() && now - lastAck > gap[0]) {
+                  gap[0] = now - lastAck;
+                  gap[1] = lastAck;
+                  gap[2] = now;
+                }
+                lastAck = now;
+                attempt = 0;
+                continue;
               } else if (r.statusCode() >= 500) {
                 unknown.incrementAndGet(); // 503: may or may not have been applied
               } else {
                 refused.incrementAndGet();
+                attempt = 0;
+                continue;
               }
             } catch (java.io.IOException e) {
               if (node.index() == 3 && !node.current().isAlive()) return; // its node is gone
               unknown.incrementAndGet(); // the connection broke: outcome unknown
+            } catch (Exception e) {
+              return;
+            }
+            try {
+              Thread.sleep(sdkBackoff(attempt++, random));
             } catch (InterruptedException e) {
               return;
             }
@@ -132,6 +174,8 @@ class ClusterFailoverIT {
       assertTrue(NodeProcesses.eventually(Duration.ofSeconds(60), () -> Arrays.stream(ackedBy).allMatch(a -> a.get() >= WARM_UP_WRITES)),
           "every node acknowledges writes before the kill: " + Arrays.toString(ackedBy));
       Instant killedAt = Instant.now();
+      long killedNanos = System.nanoTime();
+      killNanos.set(killedNanos);
       cluster.kill(cluster.nodes.get(2));
 
       // The survivors serve every twin again: time until all answer through node 1. A request that
@@ -147,6 +191,7 @@ class ClusterFailoverIT {
           () -> ackedBy[0].get() >= atRecovery[0] + WARM_UP_WRITES && ackedBy[1].get() >= atRecovery[1] + WARM_UP_WRITES);
       stop.set(true);
       for (Thread w : writers) w.join(30_000);
+      stream.awaitEnd(Duration.ofSeconds(30)); // cut by the kill
 
       assertNotNull(recovery, "twins served again after the kill");
       assertTrue(recovery.toSeconds() < 30, "served again within 30 s, took " + recovery);
@@ -155,9 +200,11 @@ class ClusterFailoverIT {
       assertEquals(0, repeated.get(), "no version was acknowledged twice for a twin");
 
       long acked = 0;
+      Map<String, Long> finalVersions = new java.util.LinkedHashMap<>();
       for (String id : devices) {
         JsonNode twin = JSON.readTree(cluster.send(cluster.nodes.get(1), "GET", "/twins/" + id, null).body());
         long finalVersion = twin.path("properties").path("desired").path("$version").asLong();
+        finalVersions.put(id, finalVersion);
         Set<Long> versions = acknowledged.getOrDefault(id, Set.of());
         acked += versions.size();
         for (long v : versions) {
@@ -169,8 +216,148 @@ class ClusterFailoverIT {
         assertTrue(applied >= versions.size(), id + ": " + applied + " applied < " + versions.size() + " acknowledged");
         assertEquals(twin.path("version").asLong(), finalVersion, id + ": twin version follows desired $version");
       }
+
+      long t0 = System.nanoTime();
+      for (NodeProcesses.Node survivor : cluster.nodes.subList(0, 2)) assertIndexAtFinalVersions(survivor, finalVersions);
+      double indexSeconds = (System.nanoTime() - t0) / 1e9;
+      int cutAt = stream.messages.size();
+      List<JsonNode> delivered = resume(stream, cluster.nodes.get(0), streamFrom, finalVersions);
+      assertStreamExact(delivered, finalVersions, acknowledged);
+
       System.out.printf("ClusterFailoverIT: %d acknowledged writes, %d with unknown outcome, served again %d ms after kill -9%n",
           acked, unknown.get(), recovery.toMillis());
+      for (int w = 0; w < 2; w++) {
+        long[] g = longestGap[w];
+        System.out.printf("ClusterFailoverIT: writer %d (node %d): longest gap between acknowledged writes %d ms, from %+d ms to %+d ms of the kill%n",
+            w + 1, w + 1, g[0] / 1_000_000, (g[1] - killedNanos) / 1_000_000, (g[2] - killedNanos) / 1_000_000);
+      }
+      System.out.printf("ClusterFailoverIT: index of nodes 1 and 2 at every final version %.1f s after the writes stopped; "
+          + "stream cut after %d messages, %d after resuming on node 1, every version exactly once%n",
+          indexSeconds, cutAt, delivered.size() - cutAt);
+      printClusterEvents(cluster.nodes.get(0), killedAt);
+    }
+  }
+
+  /**
+   * The SDKs' retry policy between attempts of one operation (ExponentialBackoffWithJitter of the
+   * Azure IoT SDKs: 100 ms minimum, 100 ms delta with ±20 % jitter doubling per attempt, 10 s maximum).
+   */
+  static long sdkBackoff(int attempt, Random random) {
+    double delta = 100 * (0.8 + 0.4 * random.nextDouble());
+    return 100 + (long) Math.min(10_000, (Math.pow(2, Math.min(attempt, 20)) - 1) * delta);
+  }
+
+  /** Every twin of {@code finalVersions} found by a query on {@code node} at its final version (awaited). */
+  private static void assertIndexAtFinalVersions(NodeProcesses.Node node, Map<String, Long> finalVersions) throws Exception {
+    String in = finalVersions.keySet().stream().map(id -> "'" + id + "'").collect(java.util.stream.Collectors.joining(","));
+    String query = JSON.createObjectNode().put("query", "SELECT * FROM devices WHERE deviceId IN [" + in + "]").toString();
+    Map<String, Long> seen = new ConcurrentHashMap<>();
+    boolean exact = NodeProcesses.eventually(Duration.ofSeconds(90), () -> {
+      try {
+        var r = cluster.send(node, "POST", "/devices/query", query);
+        if (r.statusCode() != 200) return false;
+        seen.clear();
+        for (JsonNode twin : JSON.readTree(r.body())) seen.put(twin.path("deviceId").asText(), twin.path("version").asLong());
+        return seen.equals(finalVersions);
+      } catch (java.io.IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    });
+    assertTrue(exact, "node " + node.index() + "'s index at every final version: " + finalVersions + ", index: " + seen);
+  }
+
+  /**
+   * The stream's messages, resumed on {@code node} from the last offset it delivered (finite
+   * reads, each resuming from the previous one's last offset) until every twin's final version came.
+   */
+  private static List<JsonNode> resume(LiveStream stream, NodeProcesses.Node node, String from,
+                                       Map<String, Long> finalVersions) throws Exception {
+    List<JsonNode> all = new ArrayList<>(stream.messages);
+    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
+    while (!reachedFinal(all, finalVersions) && System.nanoTime() < deadline) {
+      String offset = all.isEmpty() ? from : all.get(all.size() - 1).path("offset").asText();
+      var r = cluster.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("https://127.0.0.1:" + node.httpPort()
+              + "/streams/twinChangeEvents?api-version=2021-04-12&to=now&from="
+              + java.net.URLEncoder.encode(offset, java.nio.charset.StandardCharsets.UTF_8)))
+          .timeout(Duration.ofSeconds(60)).header("Authorization", cluster.ownerToken)
+          .header("Accept", "application/x-ndjson").build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+      assertEquals(200, r.statusCode(), r::body);
+      for (String line : r.body().split("\n")) if (!line.isBlank()) all.add(JSON.readTree(line));
+      if (!reachedFinal(all, finalVersions)) Thread.sleep(500);
+    }
+    return all;
+  }
+
+  private static boolean reachedFinal(List<JsonNode> messages, Map<String, Long> finalVersions) {
+    Map<String, Long> last = new java.util.HashMap<>();
+    for (JsonNode m : messages) last.merge(m.path("twinId").asText(), m.path("version").asLong(), Math::max);
+    return finalVersions.entrySet().stream().allMatch(e -> e.getValue().equals(last.get(e.getKey())));
+  }
+
+  /** Each twin's versions 2..final (every patch, acknowledged or not) exactly once, in order. */
+  private static void assertStreamExact(List<JsonNode> messages, Map<String, Long> finalVersions,
+                                        Map<String, Set<Long>> acknowledged) {
+    Map<String, List<Long>> perTwin = new java.util.HashMap<>();
+    for (JsonNode m : messages) {
+      String twin = m.path("twinId").asText();
+      if (finalVersions.containsKey(twin)) perTwin.computeIfAbsent(twin, k -> new ArrayList<>()).add(m.path("version").asLong());
+    }
+    for (var e : finalVersions.entrySet()) {
+      List<Long> expected = new ArrayList<>();
+      for (long v = 2; v <= e.getValue(); v++) expected.add(v);
+      List<Long> got = perTwin.getOrDefault(e.getKey(), List.of());
+      assertEquals(expected, got, e.getKey() + ": every version once, in order");
+      assertTrue(got.containsAll(acknowledged.getOrDefault(e.getKey(), Set.of())), e.getKey() + ": every acknowledged version");
+    }
+  }
+
+  /** Node {@code n}'s cluster event lines ({@code ClusterEventLog}, the Split Brain Resolver's), timed from the kill. */
+  private static void printClusterEvents(NodeProcesses.Node n, Instant killedAt) {
+    java.time.LocalTime kill = java.time.LocalTime.ofInstant(killedAt, java.time.ZoneId.systemDefault());
+    for (String line : n.output()) {
+      if (!(line.contains("cluster: member") || line.contains("SBR") || line.contains("fence"))) continue;
+      try {
+        java.time.LocalTime at = java.time.LocalTime.parse(line.substring(0, 12));
+        long ms = Duration.between(kill, at).toMillis();
+        if (ms >= 0) System.out.printf("ClusterFailoverIT: node 1 %+6d ms %s%n", ms, line.substring(13));
+      } catch (RuntimeException notTimestamped) {
+        // a continuation line
+      }
+    }
+  }
+
+  /** A live NDJSON stream read on a thread of its own until the connection ends. */
+  static final class LiveStream {
+    final List<JsonNode> messages = new java.util.concurrent.CopyOnWriteArrayList<>();
+    private Thread reader;
+
+    static LiveStream open(NodeProcesses cluster, NodeProcesses.Node node, String pathAndQuery) throws Exception {
+      java.net.http.HttpRequest request = java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+              "https://127.0.0.1:" + node.httpPort() + pathAndQuery + "&api-version=2021-04-12"))
+          .header("Authorization", cluster.ownerToken).header("Accept", "application/x-ndjson").build();
+      var r = cluster.http.send(request, java.net.http.HttpResponse.BodyHandlers.ofInputStream());
+      assertEquals(200, r.statusCode());
+      LiveStream s = new LiveStream();
+      s.reader = new Thread(() -> {
+        try (var lines = new java.io.BufferedReader(new java.io.InputStreamReader(r.body(), java.nio.charset.StandardCharsets.UTF_8))) {
+          for (String line; (line = lines.readLine()) != null; ) {
+            if (line.isBlank()) continue; // keep-alive
+            s.messages.add(JSON.readTree(line)); // a torn last line fails to parse: the stream ended there
+          }
+        } catch (java.io.IOException ended) {
+          // cut by the kill
+        }
+      }, "stream-" + node.index());
+      s.reader.setDaemon(true);
+      s.reader.start();
+      return s;
+    }
+
+    void awaitEnd(Duration timeout) throws InterruptedException {
+      reader.join(timeout.toMillis());
     }
   }
 

@@ -1,5 +1,6 @@
 package io.twinhub.mqtt.session;
 
+import io.twinhub.twin.PersistFailures;
 import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
@@ -62,8 +63,8 @@ public final class SessionStore
     }
   }
 
-  private SessionStore(String clientId) {
-    super(PersistenceId.of(TYPE_KEY.name(), clientId));
+  private SessionStore(String clientId, akka.actor.typed.BackoffSupervisorStrategy onPersistFailure) {
+    super(PersistenceId.of(TYPE_KEY.name(), clientId), onPersistFailure);
   }
 
   public static void init(ActorSystem<?> system) {
@@ -81,7 +82,7 @@ public final class SessionStore
   }
 
   public static Behavior<Command> create(String clientId) {
-    return new SessionStore(clientId);
+    return akka.actor.typed.javadsl.Behaviors.setup(ctx -> new SessionStore(clientId, PersistFailures.backoff(ctx.getSystem())));
   }
 
   @Override

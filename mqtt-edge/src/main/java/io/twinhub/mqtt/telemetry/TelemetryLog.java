@@ -1,5 +1,6 @@
 package io.twinhub.mqtt.telemetry;
 
+import io.twinhub.twin.PersistFailures;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
@@ -70,8 +71,8 @@ public final class TelemetryLog
 
   private final String deviceId;
 
-  private TelemetryLog(String entityId) {
-    super(PersistenceId.of(TYPE_KEY.name(), entityId));
+  private TelemetryLog(String entityId, akka.actor.typed.BackoffSupervisorStrategy onPersistFailure) {
+    super(PersistenceId.of(TYPE_KEY.name(), entityId), onPersistFailure);
     int slash = entityId.indexOf('/');
     this.deviceId = slash < 0 ? entityId : entityId.substring(0, slash);
   }
@@ -96,7 +97,7 @@ public final class TelemetryLog
   }
 
   public static Behavior<Command> create(String entityId) {
-    return new TelemetryLog(entityId);
+    return akka.actor.typed.javadsl.Behaviors.setup(ctx -> new TelemetryLog(entityId, PersistFailures.backoff(ctx.getSystem())));
   }
 
   @Override

@@ -35,6 +35,11 @@ public final class SharedEmbeddedCassandra {
     return instance;
   }
 
+  /** Whether this JVM's shared Cassandra runs now (without starting it: for clean-ups after tests). */
+  public static synchronized boolean running() {
+    return instance != null && instance.isRunning();
+  }
+
   /** {@code host:port} for a driver or the node's contact points. */
   public static String contactPoint() {
     return "127.0.0.1:" + get().nativePort();

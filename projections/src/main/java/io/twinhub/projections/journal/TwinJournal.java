@@ -35,8 +35,14 @@ public class TwinJournal extends CassandraJournal {
   /** Read and replaced from replays' future callbacks (see {@link #writtenTwice}), so volatile. */
   private volatile CompletionStage<PreparedStatement> writesOf;
 
+  /** This member is on the losing side of a partition or downed ({@link MajorityFence}): nothing is journaled. */
+  private final java.util.concurrent.atomic.AtomicBoolean fenced = new java.util.concurrent.atomic.AtomicBoolean();
+
   public TwinJournal(Config cfg, String cfgPath) {
     super(cfg, cfgPath);
+    if (context().system().provider() instanceof akka.cluster.ClusterActorRefProvider) {
+      context().actorOf(MajorityFence.watcher(fenced), "majority-fence");
+    }
     // The plugin's shared session and settings ("akka.persistence.cassandra.journal" → "akka.persistence.cassandra").
     String shared = cfgPath.replaceAll("\\.journal$", "");
     Config plugin = context().system().settings().config().getConfig(shared);
@@ -45,6 +51,20 @@ public class TwinJournal extends CassandraJournal {
     this.partitionSize = plugin.getLong("journal.target-partition-size");
     this.writesOfCql = "SELECT timestamp FROM " + plugin.getString("journal.keyspace") + "." + plugin.getString("journal.table")
         + " WHERE persistence_id = ? AND partition_nr = ? AND sequence_nr = ? LIMIT 2";
+  }
+
+  /**
+   * Fails the whole batch while {@link #fenced}: the entity's persist fails (its request is
+   * answered 503 and was not applied) instead of a write the surviving side may not see.
+   */
+  @Override
+  public Future<scala.collection.immutable.Seq<scala.util.Try<BoxedUnit>>> asyncWriteMessages(
+      scala.collection.immutable.Seq<akka.persistence.AtomicWrite> messages) {
+    if (fenced.get()) {
+      return scala.concurrent.Future$.MODULE$.failed(new IllegalStateException(
+          "journal fenced: this member reaches no majority of the cluster (Split Brain Resolver's losing side)"));
+    }
+    return super.asyncWriteMessages(messages);
   }
 
   @Override

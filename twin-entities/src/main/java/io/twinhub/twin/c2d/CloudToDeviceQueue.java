@@ -2,6 +2,8 @@ package io.twinhub.twin.c2d;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.PreRestart;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
@@ -10,11 +12,14 @@ import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.javadsl.CommandHandlerWithReply;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.ReplyEffect;
 import akka.persistence.typed.javadsl.RetentionCriteria;
+import akka.persistence.typed.javadsl.SignalHandler;
+import io.twinhub.twin.PersistFailures;
 import io.twinhub.twin.TwinhubSerializable;
 import io.twinhub.twin.entity.SessionMessage;
 import io.twinhub.twin.error.IotHubError;
@@ -193,13 +198,15 @@ public final class CloudToDeviceQueue
   private final ActorContext<Command> context;
   private final TimerScheduler<Command> timers;
   private final Deliveries deliveries = new Deliveries();
+  /** The sender of the message being journaled: answered 503 if the journal fails it. */
+  private final PersistFailures.Pending pending = new PersistFailures.Pending();
   private ActorRef<SessionMessage> receiver;
   private String receiverId;
   private long receiverGeneration = Long.MIN_VALUE;
 
   private CloudToDeviceQueue(String deviceId, CloudToDeviceSettings settings, Clock clock, ActorContext<Command> context,
                              TimerScheduler<Command> timers) {
-    super(PersistenceId.of(TYPE_KEY.name(), deviceId));
+    super(PersistenceId.of(TYPE_KEY.name(), deviceId), PersistFailures.backoff(context.getSystem()));
     this.deviceId = deviceId;
     this.settings = settings;
     this.clock = clock;
@@ -220,6 +227,20 @@ public final class CloudToDeviceQueue
   @Override
   public State emptyState() {
     return State.EMPTY;
+  }
+
+  /**
+   * A failed journal write restarts the queue (Akka cancels its timers): the send it was writing
+   * is refused 503; after the replay the attached session gets what is visible and the lock
+   * timer runs again.
+   */
+  @Override
+  public SignalHandler<State> signalHandler() {
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::deliver)
+        .onSignal(PreRestart.instance(), s -> pending.failed())
+        .onSignal(PostStop.instance(), s -> pending.failed())
+        .build();
   }
 
   @Override
@@ -259,10 +280,13 @@ public final class CloudToDeviceQueue
     }
     Optional<IotHubError> refused = current.refusal(c.message(), settings);
     if (refused.isPresent()) {
+      if (!events.isEmpty()) pending.await(c.replyTo(), () -> new Refused(PersistFailures.notWritten("the expiries before message "
+          + c.message().messageId() + " for " + deviceId)));
       return persistThen(s, events, c.replyTo(), after -> new Refused(refused.get()));
     }
     CloudToDeviceMessage accepted = c.message().accepted(now, settings.defaultTtl(), settings.maxTtl());
     events.add(new Enqueued(current.nextSeq(), c.generationId() != null ? c.generationId() : current.generationId(), accepted));
+    pending.await(c.replyTo(), () -> new Refused(PersistFailures.notWritten("message " + accepted.messageId() + " for " + deviceId)));
     return persistThen(s, events, c.replyTo(), after -> new Queued(accepted.messageId(), after.depth()));
   }
 
@@ -346,7 +370,10 @@ public final class CloudToDeviceQueue
       deliver(s);
       return replyTo == null ? Effect().noReply() : Effect().reply(replyTo, reply.apply(s));
     }
-    var persist = Effect().persist(List.<Event>copyOf(events)).thenRun(this::deliver);
+    var persist = Effect().persist(List.<Event>copyOf(events)).thenRun(after -> {
+      pending.written();
+      deliver(after);
+    });
     return replyTo == null ? persist.thenNoReply() : persist.thenReply(replyTo, reply::apply);
   }
 

@@ -1,5 +1,6 @@
 package io.twinhub.twin.c2d;
 
+import io.twinhub.twin.PersistFailures;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
@@ -47,8 +48,8 @@ public final class FeedbackCursor
     }
   }
 
-  private FeedbackCursor(String id) {
-    super(PersistenceId.of(TYPE_KEY.name(), id));
+  private FeedbackCursor(String id, akka.actor.typed.BackoffSupervisorStrategy onPersistFailure) {
+    super(PersistenceId.of(TYPE_KEY.name(), id), onPersistFailure);
   }
 
   public static void init(ActorSystem<?> system, String role) {
@@ -57,7 +58,7 @@ public final class FeedbackCursor
   }
 
   public static Behavior<Command> create(String id) {
-    return new FeedbackCursor(id);
+    return akka.actor.typed.javadsl.Behaviors.setup(ctx -> new FeedbackCursor(id, PersistFailures.backoff(ctx.getSystem())));
   }
 
   @Override

@@ -1,5 +1,6 @@
 package io.twinhub.twin.configuration;
 
+import io.twinhub.twin.PersistFailures;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
@@ -56,8 +57,8 @@ public final class ConfigurationStoreEntity
   private final Clock clock;
   private final int maxConfigurations;
 
-  private ConfigurationStoreEntity(Clock clock, int maxConfigurations) {
-    super(PersistenceId.of(TYPE_KEY.name(), ENTITY_ID));
+  private ConfigurationStoreEntity(Clock clock, int maxConfigurations, akka.actor.typed.BackoffSupervisorStrategy onPersistFailure) {
+    super(PersistenceId.of(TYPE_KEY.name(), ENTITY_ID), onPersistFailure);
     this.clock = clock;
     this.maxConfigurations = maxConfigurations;
   }
@@ -69,7 +70,8 @@ public final class ConfigurationStoreEntity
   }
 
   public static Behavior<Command> create(Clock clock, int maxConfigurations) {
-    return new ConfigurationStoreEntity(clock, maxConfigurations);
+    return akka.actor.typed.javadsl.Behaviors.setup(ctx ->
+        new ConfigurationStoreEntity(clock, maxConfigurations, PersistFailures.backoff(ctx.getSystem())));
   }
 
   @Override

@@ -89,7 +89,7 @@ public final class DeviceEntity extends TwinEntity {
             ? persistAndReply(new TwinEvent.ModuleRemoved(c.moduleId(), clock.instant()), c.replyTo())
             : Effect().reply(c.replyTo(), accepted(s)))
         .onCommand(ModuleDeletionResult.class, (s, c) -> c.done() && s.pendingModuleDeletions().contains(c.moduleId())
-            ? persist(new TwinEvent.ModuleRemoved(c.moduleId(), clock.instant())).thenNoReply()
+            ? persist(new TwinEvent.ModuleRemoved(c.moduleId(), clock.instant()), null).thenNoReply()
             : Effect().noReply())
         .onCommand(RetryModuleDeletions.class, (s, c) -> {
           driveModuleDeletions(s);

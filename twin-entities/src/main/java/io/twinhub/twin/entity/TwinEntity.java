@@ -1,6 +1,8 @@
 package io.twinhub.twin.entity;
 
 import akka.actor.typed.ActorRef;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.PreRestart;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.persistence.typed.PersistenceId;
@@ -13,6 +15,7 @@ import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.ReplyEffect;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import akka.persistence.typed.javadsl.SignalHandler;
+import io.twinhub.twin.PersistFailures;
 import io.twinhub.twin.domain.ConnectionState;
 import io.twinhub.twin.domain.DeviceStatus;
 import io.twinhub.twin.domain.Identity;
@@ -70,10 +73,12 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
    * of the session does not force the device to reconnect. Empty whenever a session is attached.
    */
   private final ArrayDeque<SessionMessage.DesiredChanged> undelivered = new ArrayDeque<>(0);
+  /** The caller of the command being journaled: answered 503 if the journal fails it. */
+  private final PersistFailures.Pending pending = new PersistFailures.Pending();
 
   TwinEntity(PersistenceId persistenceId, String deviceId, String moduleId, EntitySettings settings,
              ActorContext<TwinCommand> context, TimerScheduler<TwinCommand> timers) {
-    super(persistenceId);
+    super(persistenceId, PersistFailures.backoff(context.getSystem()));
     this.deviceId = deviceId;
     this.moduleId = moduleId;
     this.limits = settings.limits();
@@ -133,7 +138,21 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
 
   @Override
   public SignalHandler<TwinRecord> signalHandler() {
-    return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::recovered).build();
+    return newSignalHandlerBuilder()
+        .onSignal(RecoveryCompleted.instance(), this::recovered)
+        .onSignal(PreRestart.instance(), s -> journalFailed())
+        .onSignal(PostStop.instance(), s -> journalFailed())
+        .build();
+  }
+
+  /**
+   * The journal failed a write (or it was stopped with one in flight): its caller gets 503, and
+   * the restart's replay will rebuild what the event handler keeps in memory. Akka cancelled the
+   * timers; {@link #recovered} starts the session's expiry again.
+   */
+  private void journalFailed() {
+    pending.failed();
+    undelivered.clear();
   }
 
   /**
@@ -170,7 +189,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().identity().update(c.spec(), c.ifMatch(), at).fold(
-        identity -> persist(updated(identity, at))
+        identity -> persist(updated(identity, at), c.replyTo())
             .thenRun(after -> {
               if (identity.status() == DeviceStatus.DISABLED) closeSession("identity disabled");
             })
@@ -183,7 +202,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
       return c.idempotent() ? Effect().reply(c.replyTo(), new TwinReply.Accepted(null, null)) : reject(c.replyTo(), notFound());
     }
     return s.twin().identity().checkDelete(c.ifMatch()).fold(
-        ok -> persist(deleted(s, clock.instant()))
+        ok -> persist(deleted(s, clock.instant()), c.replyTo())
             .thenRun(after -> closeSession("identity deleted"))
             .thenRun(this::afterDelete)
             .thenReply(c.replyTo(), after -> new TwinReply.Accepted(s.twin(), s.modules())),
@@ -203,7 +222,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(
-        next -> persist(TwinEvent.of(c.update(), versionsOf(next), at, c.by()))
+        next -> persist(TwinEvent.of(c.update(), versionsOf(next), at, c.by()), c.replyTo())
             .thenRun(after -> {
               notifyDesired(c.update(), after);
             })
@@ -217,7 +236,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     Instant at = clock.instant();
     return s.twin().state().decide(c.update(), null, at, limits).fold(
         next -> persist(new TwinEvent.TwinPatched(c.update().tagsPatch(), c.update().desiredPatch(),
-                versionsOf(next), at, c.jobId()))
+                versionsOf(next), at, c.jobId()), c.replyTo())
             .thenRun(after -> notifyDesired(c.update(), after))
             .thenReply(c.replyTo(), this::view),
         rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
@@ -320,7 +339,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
       return replyTo == null ? Effect().noReply()
           : Effect().reply(replyTo, new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
     }
-    var persist = persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, clock.instant()));
+    var persist = persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, clock.instant()), replyTo);
     return replyTo == null ? persist.thenNoReply() : persist.thenReply(replyTo, this::view);
   }
 
@@ -358,15 +377,21 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
 
   /**
    * Journals {@code event}; once acknowledged, also tells the live subscribers ({@link TwinEventFeed})
-   * with its sequence number, so query indexes and feeds see it without the tag read-back.
+   * with its sequence number, so query indexes and feeds see it without the tag read-back. If the
+   * journal fails it, {@code replyTo} (null: nobody waits) is answered 503 instead.
    */
-  protected EffectBuilder<TwinEvent, TwinRecord> persist(TwinEvent event) {
-    return Effect().persist(event).thenRun(after -> feed.publish(new TwinEventFeed.Journaled(
-        persistenceId().id(), lastSequenceNumber(context), tag, event, System.currentTimeMillis())));
+  protected EffectBuilder<TwinEvent, TwinRecord> persist(TwinEvent event, ActorRef<TwinReply> replyTo) {
+    pending.await(replyTo, () -> new TwinReply.Rejected(PersistFailures.notWritten(event.getClass().getSimpleName()
+        + " of " + persistenceId().entityId())));
+    return Effect().persist(event).thenRun(after -> {
+      pending.written();
+      feed.publish(new TwinEventFeed.Journaled(persistenceId().id(), lastSequenceNumber(context), tag, event,
+          System.currentTimeMillis()));
+    });
   }
 
   protected ReplyEffect<TwinEvent, TwinRecord> persistAndReply(TwinEvent event, ActorRef<TwinReply> replyTo) {
-    return persist(event).thenReply(replyTo, this::view);
+    return persist(event, replyTo).thenReply(replyTo, this::view);
   }
 
   protected ReplyEffect<TwinEvent, TwinRecord> reject(ActorRef<TwinReply> replyTo, IotHubError error) {

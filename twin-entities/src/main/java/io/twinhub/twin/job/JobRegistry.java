@@ -1,5 +1,6 @@
 package io.twinhub.twin.job;
 
+import io.twinhub.twin.PersistFailures;
 import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
@@ -125,7 +126,7 @@ public final class JobRegistry
   private final Clock clock;
 
   private JobRegistry(ActorSystem<?> system, Clock clock) {
-    super(PersistenceId.of(TYPE_KEY.name(), ID));
+    super(PersistenceId.of(TYPE_KEY.name(), ID), PersistFailures.backoff(system));
     this.system = system;
     this.clock = clock;
   }
