@@ -19,10 +19,17 @@ final class IdleDevices {
     this.busy = new AtomicIntegerArray(devices);
   }
 
-  /** The index of an idle device for which {@code usable} holds, now marked busy; -1 if there is none. */
+  /** Devices looked at per request at most: when all are busy (a node that stopped answering) a full scan per offered request would cost the load client a core. */
+  static final int MAX_SCAN = 1024;
+
+  /**
+   * The index of an idle device for which {@code usable} holds, now marked busy; -1 if none of the
+   * next {@link #MAX_SCAN} is. Round-robin: the devices after the cursor are the ones that sent
+   * longest ago, so they are the likeliest to be idle.
+   */
   int acquire(IntPredicate usable) {
     int n = busy.length();
-    for (int tries = 0; tries < n; tries++) {
+    for (int tries = 0, max = Math.min(n, MAX_SCAN); tries < max; tries++) {
       int i = Math.floorMod(cursor.getAndIncrement(), n);
       if (busy.get(i) == 0 && usable.test(i) && busy.compareAndSet(i, 0, 1)) return i;
     }
