@@ -42,6 +42,9 @@ public final class ClassKeyspaces implements BeforeAllCallback, AfterAllCallback
   @Override
   public void beforeAll(ExtensionContext context) {
     atStart = SharedEmbeddedCassandra.running() ? keyspaces() : Set.of();
+    Set<String> own = new java.util.TreeSet<>(atStart);
+    own.removeIf(k -> k.startsWith("system"));
+    if (!own.isEmpty()) System.out.println("ClassKeyspaces: " + context.getRequiredTestClass().getSimpleName() + " starts with " + own);
   }
 
   @Override
@@ -63,7 +66,11 @@ public final class ClassKeyspaces implements BeforeAllCallback, AfterAllCallback
   public static synchronized void drop(String journalKeyspace) {
     kept.remove(journalKeyspace);
     if (!SharedEmbeddedCassandra.running()) return;
-    for (String keyspace : keyspaces()) if (keyspace.startsWith(journalKeyspace)) dropAsync(keyspace);
+    for (String keyspace : keyspaces()) {
+      if (!keyspace.startsWith(journalKeyspace)) continue;
+      dropAsync(keyspace);
+      System.out.println("ClassKeyspaces: dropped the shared fixture's " + keyspace);
+    }
   }
 
   private static synchronized void dropAsync(String keyspace) {

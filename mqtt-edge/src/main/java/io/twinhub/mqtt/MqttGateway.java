@@ -5,23 +5,18 @@ import akka.NotUsed;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
-import akka.actor.typed.Props;
 import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.stream.Attributes;
-import akka.stream.BoundedSourceQueue;
 import akka.stream.Materializer;
 import akka.stream.TLSClosing;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
 import akka.stream.javadsl.Tcp;
-import akka.stream.typed.javadsl.ActorSink;
 import akka.util.ByteString;
 import io.twinhub.mqtt.codec.MqttFraming;
-import io.twinhub.mqtt.codec.MqttPacket;
 import io.twinhub.mqtt.session.MqttSession;
-import io.twinhub.mqtt.session.Outbound;
 import io.twinhub.mqtt.session.SessionDeps;
 import io.twinhub.mqtt.session.SessionStore;
 import io.twinhub.mqtt.telemetry.TelemetryService;
@@ -49,7 +44,7 @@ import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * The MQTT 3.1.1 device gateway: a TLS listener on Akka Streams TCP; per connection one stream
- * (TLS ⇄ {@link MqttFraming} ⇄ session) and one {@link MqttSession} actor. Stops with the
+ * (TLS ⇄ {@link MqttFraming} ⇄ {@link SessionStage}, one blueprint for all) and one {@link MqttSession} actor. Stops with the
  * ActorSystem (CoordinatedShutdown: unbind first, then every session closes and detaches from
  * its twin while sharding still runs).
  */
@@ -100,12 +95,18 @@ public final class MqttGateway {
             Optional.empty())
         : Tcp.get(system).bindWithTls(settings.bindInterface(), settings.port(), engines::get, settings.backlog(),
             List.of(), Optional.empty(), session -> Optional.empty(), TLSClosing.eagerClose());
+    // One blueprint for every connection: socket bytes ⇄ (TLS) ⇄ framing ⇄ session; each
+    // materialization gets its own stages and session actor, and the device's address as an attribute.
+    Flow<ByteString, ByteString, NotUsed> plain = Flow.fromGraph(new MqttFraming(settings.maxPacketSize(), true))
+        .via(new SessionStage(system, deps, sessions));
+    Flow<ByteString, ByteString, NotUsed> perConnection = settings.compactTls() ? CompactTls.server(engines).join(plain) : plain;
     CompletionStage<Tcp.ServerBinding> bound = connections
         .to(Sink.foreach(connection -> {
-          long n = counter.incrementAndGet();
+          counter.incrementAndGet();
           try {
-            Flow<ByteString, ByteString, NotUsed> plain = connectionFlow(system, deps, sessions, n, connection.remoteAddress());
-            connection.handleWith(settings.compactTls() ? CompactTls.server(engines).join(plain) : plain, mat);
+            InetSocketAddress remote = connection.remoteAddress();
+            connection.handleWith(perConnection.addAttributes(Attributes.apply(
+                new SessionStage.Remote(remote.getAddress().getHostAddress() + ":" + remote.getPort()))), mat);
           } catch (RuntimeException e) {
             log.warn("could not set up MQTT connection from {}: {}", connection.remoteAddress(), e.toString());
           }
@@ -127,107 +128,6 @@ public final class MqttGateway {
     engine.setUseClientMode(false);
     engine.setEnabledProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
     return engine;
-  }
-
-  /**
-   * socket bytes ⇄ framing ⇄ (sink into the session actor, bounded queue of encoded packets out of
-   * it). The queue is materialized inside the connection's stream, so a packet the session writes
-   * reaches TLS in the same stream actor; the session gets the queue as soon as the stream is
-   * materialized (see {@link LateQueue}).
-   */
-  private static Flow<ByteString, ByteString, NotUsed> connectionFlow(ActorSystem<?> system, SessionDeps deps,
-      Set<ActorRef<MqttSession.Command>> sessions, long n, InetSocketAddress remote) {
-    MqttSettings s = deps.settings();
-    LateQueue late = new LateQueue();
-    ActorRef<MqttSession.Command> session = system.systemActorOf(
-        MqttSession.create(deps, late, remote.getAddress().getHostAddress() + ":" + remote.getPort()),
-        "mqtt-session-" + n, Props.empty());
-    sessions.add(session);
-    Sink<MqttPacket, NotUsed> toSession = ActorSink.<MqttPacket, MqttSession.Command, MqttSession.Ack>actorRefWithBackpressure(
-        session,
-        (ackTo, packet) -> new MqttSession.Inbound(packet, ackTo),
-        MqttSession.StreamInit::new,
-        MqttSession.Ack.ACK,
-        new MqttSession.StreamCompleted(),
-        MqttSession.StreamFailed::new);
-    Source<ByteString, NotUsed> fromSession = Source.<ByteString>queue(s.maxOutboundQueue())
-        .mapMaterializedValue(q -> {
-          late.set(q);
-          return NotUsed.getInstance();
-        });
-    Flow<ByteString, ByteString, NotUsed> sessionFlow = Flow.fromSinkAndSourceCoupled(
-        Flow.fromGraph(new MqttFraming(s.maxPacketSize(), true))
-            .buffer(s.maxInflight(), akka.stream.OverflowStrategy.backpressure()).to(toSession),
-        fromSession);
-    return sessionFlow
-        .watchTermination((notUsed, done) -> {
-          done.whenComplete((d, e) -> {
-            sessions.remove(session);
-            late.fail(); // never materialized (or gone): the session's writes fail instead of waiting
-          });
-          return NotUsed.getInstance();
-        })
-        .addAttributes(Attributes.name("mqtt-connection-" + n));
-  }
-
-  /**
-   * The session's {@link Outbound} before its connection's stream exists: the session actor must
-   * be created first (the stream's sink sends to it), the queue only exists once the stream is
-   * materialized, which is microseconds later on the accepting thread and long before a device can
-   * have sent a CONNECT through TLS. A write in between waits for it.
-   */
-  static final class LateQueue implements Outbound {
-    /** What a session writes to when its stream never ran (or ended before it was materialized). */
-    private static final Outbound GONE = new Outbound() {
-      @Override
-      public boolean offer(MqttPacket packet) {
-        return false;
-      }
-
-      @Override
-      public void close() {}
-    };
-
-    private final CompletableFuture<Outbound> queue = new CompletableFuture<>();
-
-    void set(BoundedSourceQueue<ByteString> q) {
-      queue.complete(Outbound.encoding(q));
-    }
-
-    /** No queue will come: writes fail (the session closes), close does nothing. */
-    void fail() {
-      queue.complete(GONE);
-    }
-
-    private Outbound get() {
-      Outbound q = queue.getNow(null);
-      if (q != null) return q;
-      try {
-        return queue.get(5, java.util.concurrent.TimeUnit.SECONDS);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-        return GONE;
-      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
-        return GONE;
-      }
-    }
-
-    @Override
-    public boolean offer(MqttPacket packet) {
-      return get().offer(packet);
-    }
-
-    @Override
-    public boolean offer(MqttPacket first, MqttPacket second) {
-      return get().offer(first, second);
-    }
-
-    @Override
-    public void close() {
-      // Not materialized yet: nothing was written, and a stream that starts later finds its session gone.
-      fail();
-      queue.getNow(GONE).close();
-    }
   }
 
   /** Closes every session (each detaches from its twin) and waits up to the drain timeout. */

@@ -73,9 +73,36 @@ public record MqttSettings(
             yield true;
           }
           case "jdk" -> false;
-          default -> throw new IllegalArgumentException("twinhub.mqtt.tls-provider must be jdk or openssl");
+          case "auto" -> m.getString("tls-stage").equals("compact") && openSslLoads();
+          default -> throw new IllegalArgumentException("twinhub.mqtt.tls-provider must be auto, jdk or openssl");
         });
   }
+
+  /**
+   * {@code tls-provider = auto}: BoringSSL when its native library loads here (Linux x86_64 with
+   * netty-tcnative on the classpath, and no other tcnative shadowing it), else the JDK's TLS. The
+   * outcome is logged with the reason, once per process.
+   */
+  private static boolean openSslLoads() {
+    boolean available;
+    Throwable cause;
+    try {
+      available = io.netty.handler.ssl.OpenSsl.isAvailable();
+      cause = io.netty.handler.ssl.OpenSsl.unavailabilityCause();
+    } catch (LinkageError e) {
+      available = false;
+      cause = e;
+    }
+    if (AUTO_LOGGED.compareAndSet(false, true)) {
+      org.slf4j.Logger log = org.slf4j.LoggerFactory.getLogger(MqttSettings.class);
+      if (available) log.info("twinhub.mqtt.tls-provider = auto: BoringSSL (netty-tcnative) loaded, MQTT TLS runs on it");
+      else log.warn("twinhub.mqtt.tls-provider = auto: BoringSSL (netty-tcnative) does not load ({}), MQTT TLS runs on the JDK's",
+          cause == null ? "no cause given" : cause.toString());
+    }
+    return available;
+  }
+
+  private static final java.util.concurrent.atomic.AtomicBoolean AUTO_LOGGED = new java.util.concurrent.atomic.AtomicBoolean();
 
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,

@@ -2,10 +2,9 @@ package io.twinhub.mqtt.session;
 
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.Behavior;
-import akka.actor.typed.javadsl.AbstractBehavior;
+import akka.actor.typed.javadsl.AbstractOnMessageBehavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.javadsl.Receive;
 import akka.actor.typed.javadsl.TimerScheduler;
 import akka.util.ByteString;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -68,11 +67,11 @@ import java.util.function.BiConsumer;
  *       connection so that the SDK reconnects and re-reads the twin.
  * </ul>
  */
-public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
+public final class MqttSession extends AbstractOnMessageBehavior<Object> {
 
   public interface Command {}
 
-  /** Stream protocol (ActorSink.actorRefWithBackpressure). */
+  /** Stream protocol with the connection's {@code SessionStage}: a packet in, its ack asks for the next. */
   public enum Ack { ACK }
 
   public record StreamInit(ActorRef<Ack> ackTo) implements Command {}
@@ -88,11 +87,13 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   public record Closed() {}
 
-  private record FromTwin(SessionMessage message) implements Command {}
-
   private record Resume(Runnable action) implements Command {}
 
-  private enum Tick implements Command { CONNECT_TIMEOUT, KEEP_ALIVE, HEARTBEAT, GAP_CHECK, TOKEN_EXPIRED, STOP, READ_ON }
+  /**
+   * DUE is the one timer of a connected session: it fires at the earliest of its keep-alive check,
+   * heartbeat and token expiry (three timers per idle session cost more heap than the rest of its state).
+   */
+  private enum Tick implements Command { CONNECT_TIMEOUT, DUE, GAP_CHECK, STOP, READ_ON }
 
   private record MethodTimeout(String rid) implements Command {}
 
@@ -109,11 +110,12 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private static final org.slf4j.Logger TRACE = org.slf4j.LoggerFactory.getLogger(MqttSession.class);
   private static final int MAX_BUFFERED_DESIRED = 256;
 
-  private final ActorContext<Command> ctx;
-  private final TimerScheduler<Command> timers;
+  private final ActorContext<Object> ctx;
+  private final TimerScheduler<Object> timers;
   private final SessionDeps deps;
   private final Outbound out;
   private final String remote;
+  /** This actor as the twin and the C2D queue address it: they send {@link SessionMessage}s straight to it (no adapter). */
   private final ActorRef<SessionMessage> twinAdapter;
   private final String sessionId = UUID.randomUUID().toString();
   /** Newer connections get larger generations: the twin refuses attaches of a connection older than its current one. */
@@ -127,6 +129,11 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private DeviceTopics topics;
   private long keepAliveNanos;
   private long lastInbound = System.nanoTime();
+  /** When connected: the keep-alive check's period and the next due times (System.nanoTime) of the DUE timer's duties. */
+  private long keepAliveCheckEvery;
+  private long nextKeepAliveCheck;
+  private long nextHeartbeat;
+  private long tokenExpiresAt;
   /** Last PUBLISH from the device (its activity for lastActivityTime); 0 = none on this connection yet. */
   private long lastPublish;
   private final EnumMap<Subscription, Integer> subscriptions = new EnumMap<>(Subscription.class);
@@ -163,10 +170,11 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
   private int lastPacketId;
 
   public static Behavior<Command> create(SessionDeps deps, Outbound out, String remote) {
-    return Behaviors.setup(ctx -> Behaviors.withTimers(timers -> new MqttSession(ctx, timers, deps, out, remote)));
+    // The behavior takes Object so that the twin's SessionMessages need no message adapter; outside, it takes Commands.
+    return Behaviors.<Object>setup(ctx -> Behaviors.withTimers(timers -> new MqttSession(ctx, timers, deps, out, remote))).narrow();
   }
 
-  private MqttSession(ActorContext<Command> ctx, TimerScheduler<Command> timers, SessionDeps deps, Outbound out,
+  private MqttSession(ActorContext<Object> ctx, TimerScheduler<Object> timers, SessionDeps deps, Outbound out,
                       String remote) {
     super(ctx);
     this.ctx = ctx;
@@ -174,53 +182,53 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     this.deps = deps;
     this.out = out;
     this.remote = remote;
-    this.twinAdapter = ctx.messageAdapter(SessionMessage.class, FromTwin::new);
+    this.twinAdapter = ctx.getSelf().narrow();
     this.tokens = deps.settings().twinOpsBurst();
     timers.startSingleTimer(Tick.CONNECT_TIMEOUT, Tick.CONNECT_TIMEOUT, deps.settings().connectTimeout());
   }
 
   @Override
-  public Receive<Command> createReceive() {
-    return newReceiveBuilder()
-        .onMessage(StreamInit.class, m -> {
-          m.ackTo().tell(Ack.ACK);
-          return this;
-        })
-        .onMessage(Inbound.class, this::onInbound)
-        .onMessage(StreamCompleted.class, m -> streamDone("connection closed by the device"))
-        .onMessage(StreamFailed.class, m -> streamDone("connection failed: " + m.cause().getMessage()))
-        .onMessage(FromTwin.class, m -> {
-          onTwinMessage(m.message());
-          return this;
-        })
-        .onMessage(Resume.class, m -> {
-          m.action().run();
-          return this;
-        })
-        .onMessage(Tick.class, this::onTick)
-        .onMessage(MethodTimeout.class, m -> {
-          PendingMethod p = pendingMethods.remove(m.rid());
-          if (p != null) {
-            p.replyTo().tell(new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.GatewayTimeout,
-                "Timed out waiting for the response from device " + clientId() + " to method " + p.name())));
-          }
-          return this;
-        })
-        .onMessage(Shutdown.class, m -> {
-          if (phase == Phase.CLOSED) {
-            m.replyTo().tell(new Closed());
-          } else {
-            closeWaiters.add(m.replyTo());
-            close("server shutting down");
-          }
-          return this;
-        })
-        .build();
+  public Behavior<Object> onMessage(Object m) {
+    // One dispatch for every session (a ReceiveBuilder's cases would be built per actor).
+    if (m instanceof Inbound in) return onInbound(in);
+    if (m instanceof Resume r) {
+      r.action().run();
+      return this;
+    }
+    if (m instanceof SessionMessage fromTwin) {
+      onTwinMessage(fromTwin);
+      return this;
+    }
+    if (m instanceof Tick t) return onTick(t);
+    if (m instanceof StreamInit init) {
+      init.ackTo().tell(Ack.ACK);
+      return this;
+    }
+    if (m instanceof StreamCompleted) return streamDone("connection closed by the device");
+    if (m instanceof StreamFailed f) return streamDone("connection failed: " + f.cause().getMessage());
+    if (m instanceof MethodTimeout t) {
+      PendingMethod p = pendingMethods.remove(t.rid());
+      if (p != null) {
+        p.replyTo().tell(new DirectMethodReply.Failed(IotHubError.of(IotHubErrorCode.GatewayTimeout,
+            "Timed out waiting for the response from device " + clientId() + " to method " + p.name())));
+      }
+      return this;
+    }
+    if (m instanceof Shutdown sd) {
+      if (phase == Phase.CLOSED) {
+        sd.replyTo().tell(new Closed());
+      } else {
+        closeWaiters.add(sd.replyTo());
+        close("server shutting down");
+      }
+      return this;
+    }
+    return Behaviors.unhandled();
   }
 
   // ------------------------------------------------------------------ inbound packets
 
-  private Behavior<Command> onInbound(Inbound m) {
+  private Behavior<Object> onInbound(Inbound m) {
     ackTo = m.ackTo();
     if (phase == Phase.CLOSED) return this; // no more demand: the connection is going away
     lastInbound = System.nanoTime();
@@ -386,12 +394,13 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
             bufferedDesired = null;
             if (early != null) for (SessionMessage.DesiredChanged d : early) deliverDesired(d);
           }
-          long checkEvery = Math.max(Duration.ofSeconds(1).toNanos(), keepAliveNanos / 2);
-          timers.startTimerWithFixedDelay(Tick.KEEP_ALIVE, Tick.KEEP_ALIVE, Duration.ofNanos(checkEvery));
-          timers.startTimerWithFixedDelay(Tick.HEARTBEAT, Tick.HEARTBEAT, deps.settings().heartbeatInterval());
+          long now = System.nanoTime();
+          keepAliveCheckEvery = Math.max(Duration.ofSeconds(1).toNanos(), keepAliveNanos / 2);
+          nextKeepAliveCheck = now + keepAliveCheckEvery;
+          nextHeartbeat = now + deps.settings().heartbeatInterval().toNanos();
           long secondsLeft = valid.expiryEpochSeconds() - deps.clock().instant().getEpochSecond();
-          timers.startSingleTimer(Tick.TOKEN_EXPIRED, Tick.TOKEN_EXPIRED,
-              Duration.ofSeconds(Math.max(0, Math.min(secondsLeft, 365L * 24 * 3600))));
+          tokenExpiresAt = now + Duration.ofSeconds(Math.max(0, Math.min(secondsLeft, 365L * 24 * 3600))).toNanos();
+          armDue(now);
           ctx.getLog().debug("{} connected from {} (session {})", clientId(), remote, sessionId);
           if (receivesCloudToDevice()) attachCloudToDevice();
           if (subscriptions.containsKey(Subscription.DELTA)) pushDelta(); // a persistent session's delta on connect
@@ -833,29 +842,50 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
 
   // ------------------------------------------------------------------ timers
 
-  private Behavior<Command> onTick(Tick t) {
+  private Behavior<Object> onTick(Tick t) {
     switch (t) {
       case CONNECT_TIMEOUT -> {
         if (phase == Phase.AWAIT_CONNECT || phase == Phase.CONNECTING) close("no CONNECT within " + deps.settings().connectTimeout());
       }
-      case KEEP_ALIVE -> {
-        if (phase == Phase.CONNECTED && !busy && System.nanoTime() - lastInbound > keepAliveNanos * 3 / 2) {
-          close("keep-alive expired");
-        }
-      }
-      case HEARTBEAT -> heartbeat();
+      case DUE -> onDue();
       case GAP_CHECK -> {
         if (phase == Phase.CONNECTED && deliveredDesired >= 0 && deliveredDesired < awaitedDesired) {
           close("desired $version " + awaitedDesired + " exists but only " + deliveredDesired + " was delivered");
         }
       }
-      case TOKEN_EXPIRED -> close("SAS token expired");
       case READ_ON -> done();
       case STOP -> {
         return Behaviors.stopped();
       }
     }
     return this;
+  }
+
+  /** The DUE timer: token expiry, keep-alive check and heartbeat, whichever are due; then re-armed for the next. */
+  private void onDue() {
+    if (phase != Phase.CONNECTED) return;
+    long now = System.nanoTime();
+    if (now - tokenExpiresAt >= 0) {
+      close("SAS token expired");
+      return;
+    }
+    if (now - nextKeepAliveCheck >= 0) {
+      nextKeepAliveCheck = now + keepAliveCheckEvery;
+      if (!busy && now - lastInbound > keepAliveNanos * 3 / 2) {
+        close("keep-alive expired");
+        return;
+      }
+    }
+    if (now - nextHeartbeat >= 0) {
+      nextHeartbeat = now + deps.settings().heartbeatInterval().toNanos();
+      heartbeat();
+    }
+    armDue(now);
+  }
+
+  private void armDue(long now) {
+    long delay = Math.min(tokenExpiresAt - now, Math.min(nextKeepAliveCheck - now, nextHeartbeat - now));
+    timers.startSingleTimer(Tick.DUE, Tick.DUE, Duration.ofNanos(Math.max(0, delay)));
   }
 
   /** Re-attach: keeps the entity's in-memory session alive (also after it moved) and checks for gaps. */
@@ -968,7 +998,7 @@ public final class MqttSession extends AbstractBehavior<MqttSession.Command> {
     timers.startSingleTimer(Tick.STOP, Tick.STOP, Duration.ofSeconds(10));
   }
 
-  private Behavior<Command> streamDone(String reason) {
+  private Behavior<Object> streamDone(String reason) {
     close(reason);
     return Behaviors.stopped();
   }

@@ -5,6 +5,7 @@ import akka.Done;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.cluster.sharding.typed.ClusterShardingSettings;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -77,7 +78,12 @@ public final class SessionStore
    * coordinator runs on the oldest member that has one. The first init of a system wins.
    */
   public static void init(ActorSystem<?> system, String role) {
-    var entity = Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId()));
+    // A session's store is read at CONNECT and written at SUBSCRIBE, then not again while the device
+    // stays connected (for hours): it passivates much sooner than the twins (twinhub.mqtt.session-store-idle).
+    ClusterShardingSettings sharding = ClusterShardingSettings.create(system);
+    Duration idle = system.settings().config().getDuration("twinhub.mqtt.session-store-idle");
+    var entity = Entity.of(TYPE_KEY, ctx -> create(ctx.getEntityId()))
+        .withSettings(sharding.withPassivationStrategy(sharding.passivationStrategySettings().withIdleEntityPassivation(idle)));
     ClusterSharding.get(system).init(role == null ? entity : entity.withRole(role));
   }
 

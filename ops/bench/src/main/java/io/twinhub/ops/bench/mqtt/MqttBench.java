@@ -163,6 +163,13 @@ public final class MqttBench {
       long open = c.devices.stream().filter(MqttLoadClient.Device::isOpen).count();
       out.add(new Figure("sessions open after hold", String.format(Locale.ROOT, "%d of %d (%d closed by the hub during %s)",
           open, c.devices.size(), closedByHub.sum(), Duration.ofNanos(System.nanoTime() - holdStart).toSeconds() + " s")));
+      if (o.nodePid() > 0) {
+        // Steady state: with a hold longer than twinhub.mqtt.session-store-idle (30 s) the sessions'
+        // store entities have left memory; what remains is what an idle session costs for hours.
+        long heap2 = JvmHeap.heapUsedAfterGc(o.nodePid());
+        out.add(new Figure("heap per idle session after the hold", String.format(Locale.ROOT, "%.1f KB (%d sessions; %.1f MB)",
+            (heap2 - heap0) / 1024.0 / Math.max(1, open), open, heap2 / 1e6)));
+      }
       result = c.result("mqtt-idle").withNode(Double.NaN, heap1).withNote(String.format(Locale.ROOT,
           "%d idle sessions (rate = connects/s, latency = CONNACK); heap per idle session %.1f KB (heap before %.0f MB); %d open after %s",
           c.devices.size() - c.failed(), perSession, heap0 / 1048576.0, open, o.hold()));

@@ -1,0 +1,235 @@
+package io.twinhub.mqtt;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Adapter;
+import akka.stream.Attributes;
+import akka.stream.FlowShape;
+import akka.stream.Inlet;
+import akka.stream.Outlet;
+import akka.stream.stage.AbstractInHandler;
+import akka.stream.stage.AbstractOutHandler;
+import akka.stream.stage.AsyncCallback;
+import akka.stream.stage.GraphStage;
+import akka.stream.stage.GraphStageLogic;
+import akka.util.ByteString;
+import io.twinhub.mqtt.codec.MqttCodec;
+import io.twinhub.mqtt.codec.MqttPacket;
+import io.twinhub.mqtt.session.MqttSession;
+import io.twinhub.mqtt.session.Outbound;
+import io.twinhub.mqtt.session.SessionDeps;
+
+import java.util.ArrayDeque;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * The session's end of a connection's stream: decoded packets in, encoded packets out. One
+ * instance serves every connection of a gateway (the stream's blueprint is built once, not per
+ * connection, so a running connection keeps no blueprint of its own alive); each
+ * materialization starts its {@link MqttSession} actor, hands it the packets one at a time
+ * (the next after the session's ack, with up to {@code max-inflight} read ahead) and writes what
+ * the session offers, at most {@code max-outbound-queue} packets pending. This one stage replaces
+ * what a connection had before (a read-ahead buffer, an actor sink, a source queue the session
+ * waited for, coupled termination and a termination watch): fewer stages, interpreter
+ * connections and attributes per connection.
+ *
+ * <p>Termination is coupled: the device's end (upstream finished or failed, downstream cancelled)
+ * ends the session ({@link MqttSession.StreamCompleted} or {@link MqttSession.StreamFailed} once
+ * the packets read before it were handed over), and the session's close completes the
+ * connection once what it wrote has been written.
+ */
+final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
+
+  /** The device's address (host:port), given per connection as an attribute of the shared blueprint. */
+  record Remote(String address) implements Attributes.Attribute {}
+
+  private final ActorSystem<?> system;
+  private final SessionDeps deps;
+  private final Set<ActorRef<MqttSession.Command>> sessions;
+  private final AtomicLong counter = new AtomicLong();
+  private final Inlet<MqttPacket> in = Inlet.create("SessionStage.in");
+  private final Outlet<ByteString> out = Outlet.create("SessionStage.out");
+  private final FlowShape<MqttPacket, ByteString> shape = FlowShape.of(in, out);
+
+  SessionStage(ActorSystem<?> system, SessionDeps deps, Set<ActorRef<MqttSession.Command>> sessions) {
+    this.system = system;
+    this.deps = deps;
+    this.sessions = sessions;
+  }
+
+  @Override
+  public FlowShape<MqttPacket, ByteString> shape() {
+    return shape;
+  }
+
+  @Override
+  public GraphStageLogic createLogic(Attributes attributes) {
+    return new Logic(attributes.getAttribute(Remote.class).map(Remote::address).orElse("?"));
+  }
+
+  private final class Logic extends GraphStageLogic implements Outbound {
+    private final String remote;
+    private final int maxInflight = deps.settings().maxInflight();
+    private final int maxOutbound = deps.settings().maxOutboundQueue();
+    /** Packets read ahead while the session works on one (allocated at the first such packet). */
+    private ArrayDeque<MqttPacket> inbound;
+    /** Encoded packets waiting for the socket's demand (allocated when the socket lags). */
+    private ArrayDeque<ByteString> outbound;
+    /** Offered and not yet pushed, counted on the session's thread (the bound of {@link #offer}). */
+    private final AtomicInteger pending = new AtomicInteger();
+    private final AsyncCallback<ByteString> write = createAsyncCallback(this::onWrite);
+    private final AsyncCallback<Boolean> closeCallback = createAsyncCallback(x -> onSessionClose());
+    private ActorRef<MqttSession.Command> session;
+    private ActorRef<MqttSession.Ack> ackTo;
+    /** The session asked for a packet and has none. */
+    private boolean sessionWaits;
+    private boolean upstreamDone;
+    private Throwable upstreamFailure;
+    private boolean sessionClosing;
+    private boolean told;
+    private volatile boolean stopped;
+
+    Logic(String remote) {
+      super(shape);
+      this.remote = remote;
+      setHandler(in, new AbstractInHandler() {
+        @Override
+        public void onPush() {
+          MqttPacket p = grab(in);
+          if (sessionWaits) {
+            sessionWaits = false;
+            session.tell(new MqttSession.Inbound(p, ackTo));
+          } else {
+            if (inbound == null) inbound = new ArrayDeque<>(4);
+            inbound.add(p);
+          }
+          readAhead();
+        }
+
+        @Override
+        public void onUpstreamFinish() {
+          upstreamDone = true;
+          if (inbound == null || inbound.isEmpty()) endSession();
+        }
+
+        @Override
+        public void onUpstreamFailure(Throwable ex) {
+          upstreamDone = true;
+          upstreamFailure = ex;
+          if (inbound == null || inbound.isEmpty()) endSession();
+        }
+      });
+      setHandler(out, new AbstractOutHandler() {
+        @Override
+        public void onPull() {
+          if (outbound != null && !outbound.isEmpty()) {
+            pending.decrementAndGet();
+            push(out, outbound.poll());
+          }
+          if (sessionClosing && (outbound == null || outbound.isEmpty())) completeStage();
+        }
+
+        @Override
+        public void onDownstreamFinish(Throwable cause) {
+          endSession();
+        }
+      });
+    }
+
+    @Override
+    public void preStart() {
+      ackTo = Adapter.toTyped(getStageActor(m -> {
+        onAck();
+        return scala.runtime.BoxedUnit.UNIT;
+      }).ref());
+      session = system.systemActorOf(MqttSession.create(deps, this, remote),
+          "mqtt-session-" + counter.incrementAndGet(), Props.empty());
+      sessions.add(session);
+      session.tell(new MqttSession.StreamInit(ackTo));
+      pull(in);
+    }
+
+    private void onAck() {
+      if (inbound != null && !inbound.isEmpty()) {
+        session.tell(new MqttSession.Inbound(inbound.poll(), ackTo));
+        readAhead();
+      } else if (upstreamDone) {
+        endSession();
+      } else {
+        sessionWaits = true;
+      }
+    }
+
+    private void readAhead() {
+      int held = inbound == null ? 0 : inbound.size();
+      if (held < maxInflight && !upstreamDone && !isClosed(in) && !hasBeenPulled(in)) pull(in);
+    }
+
+    /** The device's end is gone and the session has what was read before it: end the session and the stream. */
+    private void endSession() {
+      tellEnd();
+      completeStage();
+    }
+
+    private void tellEnd() {
+      if (told || session == null) return;
+      told = true;
+      session.tell(upstreamFailure == null ? new MqttSession.StreamCompleted() : new MqttSession.StreamFailed(upstreamFailure));
+    }
+
+    private void onWrite(ByteString bytes) {
+      if (isClosed(out)) return;
+      if (isAvailable(out) && (outbound == null || outbound.isEmpty())) {
+        pending.decrementAndGet();
+        push(out, bytes);
+      } else {
+        if (outbound == null) outbound = new ArrayDeque<>(4);
+        outbound.add(bytes);
+      }
+    }
+
+    private void onSessionClose() {
+      sessionClosing = true;
+      if (outbound == null || outbound.isEmpty()) completeStage();
+    }
+
+    @Override
+    public void postStop() {
+      stopped = true;
+      if (session != null) {
+        sessions.remove(session);
+        tellEnd(); // stopped by the materializer, or completed after the session closed: the session stops
+      }
+    }
+
+    // ---------------------------------------------------------------- Outbound (the session's thread)
+
+    private boolean offerBytes(ByteString bytes) {
+      if (stopped) return false;
+      if (pending.incrementAndGet() > maxOutbound) {
+        pending.decrementAndGet();
+        return false;
+      }
+      write.invoke(bytes);
+      return true;
+    }
+
+    @Override
+    public boolean offer(MqttPacket packet) {
+      return offerBytes(MqttCodec.encode(packet));
+    }
+
+    @Override
+    public boolean offer(MqttPacket first, MqttPacket second) {
+      return offerBytes(MqttCodec.encode(first).concat(MqttCodec.encode(second)));
+    }
+
+    @Override
+    public void close() {
+      if (!stopped) closeCallback.invoke(Boolean.TRUE);
+    }
+  }
+}
