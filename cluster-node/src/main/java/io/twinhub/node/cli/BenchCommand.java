@@ -73,6 +73,8 @@ public final class BenchCommand implements Callable<Integer> {
   public Long seedCalls;
   @Option(names = "--nodes", converter = Count.class, paramLabel = "N", defaultValue = "1", description = "hub nodes started for the run")
   public long nodes;
+  @Option(names = "--node-roles", paramLabel = "I=ROLE,...", description = "roles of started node I (twin, api, mqtt, query, worker; default all); node 1 needs api; queries go to the nodes with query and api")
+  public List<String> nodeRoles = new java.util.ArrayList<>();
   @Option(names = "--node-java-opts", paramLabel = "OPTS", defaultValue = "-Xms256m -Xmx2g", description = "JVM options of each started node and baseline server")
   public String nodeJavaOpts;
   @Option(names = "--jfr", paramLabel = "SECONDS", description = "JFR profile of node 1 during twin-patch (or --jfr-workload), top frames printed")

@@ -13,7 +13,6 @@ import io.twinhub.ops.kafka.EmbeddedKafka;
 import io.twinhub.projections.kafka.KafkaFeedPublisher;
 import io.twinhub.projections.kafka.KafkaTopics;
 import io.twinhub.projections.streams.RouteConditions;
-import io.twinhub.projections.streams.ChangeFeed;
 
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,7 +45,7 @@ public final class KafkaFeedModule {
     String bootstrap = config.getString("twinhub.kafka.bootstrap-servers");
     if (bootstrap.isBlank()) return;
     if (EMBEDDED.equals(bootstrap)) bootstrap = embedded.bootstrapServers();
-    ChangeFeed feed = new ChangeFeed(system, hubName, config.getString("twinhub.kafka.read-journal"));
+    String readJournal = config.getString("twinhub.kafka.read-journal");
     var settings = settings(config, bootstrap);
     AtomicReference<KafkaFeedPublisher> here = new AtomicReference<>();
     Gauge.builder("twinhub.kafka.feed.lag.seconds", here, r -> lagSeconds(r.get()))
@@ -55,7 +54,7 @@ public final class KafkaFeedModule {
     Gauge.builder("twinhub.kafka.feed.published", here, r -> r.get() == null ? Double.NaN : r.get().published())
         .description("Feed messages committed to Kafka by the publisher on this node")
         .register(Metrics.globalRegistry);
-    ClusterSingleton.get(system).init(SingletonActor.of(publisher(feed, settings, here), "kafka-feed-publisher"));
+    ClusterSingleton.get(system).init(SingletonActor.of(publisher(hubName, readJournal, settings, here), "kafka-feed-publisher"));
   }
 
   /** The publisher's settings from {@code twinhub.kafka}: name, topics, batches, producer properties. */
@@ -66,6 +65,7 @@ public final class KafkaFeedModule {
     return KafkaFeedPublisher.Settings.withTopics(k.getString("publisher-name"), bootstrap, k.getString("topic-prefix"),
             topics(config), io.twinhub.projections.streams.JournalPosition.start())
         .withBatches(k.getInt("batch-size"), k.getDuration("batch-window"))
+        .withRestartRewind(k.getDuration("restart-rewind"))
         .withProducer(producer);
   }
 
@@ -83,10 +83,10 @@ public final class KafkaFeedModule {
     return (System.currentTimeMillis() - p.lastPublishedEnqueuedMillis()) / 1000.0;
   }
 
-  private static Behavior<Object> publisher(ChangeFeed feed, KafkaFeedPublisher.Settings settings,
+  private static Behavior<Object> publisher(String hubName, String readJournal, KafkaFeedPublisher.Settings settings,
                                             AtomicReference<KafkaFeedPublisher> here) {
     return Behaviors.setup(ctx -> {
-      KafkaFeedPublisher p = new KafkaFeedPublisher(ctx.getSystem(), feed, settings);
+      KafkaFeedPublisher p = new KafkaFeedPublisher(ctx.getSystem(), hubName, readJournal, settings);
       var running = p.run();
       here.set(p);
       log.info("Kafka feed publisher {} runs on this node ({})", settings.name(), settings.bootstrapServers());

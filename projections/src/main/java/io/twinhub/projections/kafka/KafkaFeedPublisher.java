@@ -11,9 +11,20 @@ import akka.stream.javadsl.Keep;
 import akka.stream.javadsl.RestartSource;
 import akka.stream.javadsl.Sink;
 import akka.stream.javadsl.Source;
-import io.twinhub.projections.streams.ChangeFeed;
+import akka.persistence.cassandra.query.javadsl.CassandraReadJournal;
+import akka.persistence.query.EventEnvelope;
+import akka.persistence.query.NoOffset;
+import akka.persistence.query.Offset;
+import akka.persistence.query.PersistenceQuery;
+import akka.persistence.query.TimeBasedUUID;
+import io.twinhub.projections.journal.NewestWriter;
 import io.twinhub.projections.streams.HubMessage;
+import io.twinhub.projections.streams.HubMessages;
 import io.twinhub.projections.streams.JournalPosition;
+import io.twinhub.twin.entity.TwinEvent;
+import io.twinhub.twin.entity.TwinTags;
+import io.twinhub.twin.telemetry.TelemetryMessage;
+import io.twinhub.twin.telemetry.TelemetryTags;
 import io.twinhub.twin.domain.TwinJson;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
@@ -39,6 +50,8 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.UUID;
+import java.util.stream.IntStream;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ExecutionException;
@@ -53,14 +66,18 @@ import java.util.function.Function;
  * <p>Each batch of feed messages is one Kafka transaction holding the records (a topic per source
  * and/or per named route, as {@code topicsOf} maps a message: {@link KafkaTopics}; key = device id, so a device's records stay in one
  * partition in feed order; IoT Hub's properties and system properties as headers; the body as the
- * change streams carry it) AND the feed offset after the batch, written to a compacted offsets
- * topic under the publisher's name. A consumer reading committed sees the records of a batch if
- * and only if the offset after it was committed with them. A (re)started publisher reads its last
- * committed offset and resumes the feed right after it, and its {@code initTransactions} (same
- * {@code transactional.id}) aborts whatever an earlier incarnation left open and fences that
- * incarnation if it still runs: nothing lost, nothing published twice. A failure (broker gone,
- * fenced) stops the batch's transaction from committing; the publisher then restarts with backoff
- * from the last committed offset.
+ * change streams carry it) AND, in a compacted offsets topic, the position after the batch (per
+ * journal tag, the newest offset read) and the mark of every twin in the batch (its highest
+ * journal sequence number published: {@link PublishedMarks}). A consumer reading committed sees
+ * the records of a batch if and only if the position and marks after it were committed with them.
+ * A (re)started publisher reads the journal's tags from {@code restartRewind} before its
+ * committed position, so that a tag row that became visible late (after the publisher had passed
+ * its time) is still read, and admits each event by its twin's mark: published already, skipped;
+ * the next one, published; later than the next, the missing ones are read from the twin's own
+ * journal and published first. Its {@code initTransactions} (same {@code transactional.id})
+ * aborts whatever an earlier incarnation left open and fences that incarnation if it still runs:
+ * nothing lost, nothing published twice. A failure (broker gone, fenced) stops the batch's
+ * transaction from committing; the publisher then restarts with backoff from what was committed.
  */
 public final class KafkaFeedPublisher {
   private static final Logger log = LoggerFactory.getLogger(KafkaFeedPublisher.class);
@@ -73,7 +90,7 @@ public final class KafkaFeedPublisher {
    */
   public record Settings(String name, String bootstrapServers, Function<HubMessage, List<String>> topicsOf, String offsetsTopic,
                          JournalPosition startAt, int maxBatch, Duration maxBatchWait, Duration minBackoff,
-                         Duration maxBackoff, Map<String, String> producer) {
+                         Duration maxBackoff, Map<String, String> producer, Duration restartRewind) {
     public Settings {
       producer = Map.copyOf(producer);
       for (String fixed : List.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
@@ -87,12 +104,23 @@ public final class KafkaFeedPublisher {
       Map<String, String> merged = new HashMap<>(producer);
       merged.putAll(overrides);
       return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, maxBatch, maxBatchWait, minBackoff,
-          maxBackoff, merged);
+          maxBackoff, merged, restartRewind);
     }
 
     /** The same settings with batches of at most {@code max} messages collected for at most {@code wait}. */
     public Settings withBatches(int max, Duration wait) {
-      return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, max, wait, minBackoff, maxBackoff, producer);
+      return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, max, wait, minBackoff, maxBackoff, producer,
+          restartRewind);
+    }
+
+    /**
+     * The same settings with a (re)started publisher reading the journal from {@code rewind} before its
+     * committed position: a tag row that became visible up to that much later than its time is
+     * still published (once: the marks skip what was published already).
+     */
+    public Settings withRestartRewind(Duration rewind) {
+      return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, maxBatch, maxBatchWait, minBackoff, maxBackoff,
+          producer, rewind);
     }
 
     /**
@@ -107,7 +135,7 @@ public final class KafkaFeedPublisher {
     public static Settings withTopics(String name, String bootstrapServers, String prefix,
                                       Function<HubMessage, List<String>> topicsOf, JournalPosition startAt) {
       return new Settings(name, bootstrapServers, topicsOf, prefix + "feed-offsets", startAt, 500,
-          Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10), Map.of());
+          Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10), Map.of(), Duration.ofSeconds(10));
     }
   }
 
@@ -125,17 +153,25 @@ public final class KafkaFeedPublisher {
       ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
 
   private final ActorSystem<?> system;
-  private final ChangeFeed feed;
+  private final CassandraReadJournal journal;
+  private final String hubName;
   private final Settings settings;
   private final AtomicLong published = new AtomicLong();
   private final AtomicLong incarnations = new AtomicLong();
   private final AtomicLong transactions = new AtomicLong();
   private final AtomicLong commitNanos = new AtomicLong();
+  private final AtomicLong skipped = new AtomicLong();
+  private final AtomicLong filled = new AtomicLong();
   private volatile long lastPublishedEnqueuedMillis;
 
-  public KafkaFeedPublisher(ActorSystem<?> system, ChangeFeed feed, Settings settings) {
+  /**
+   * @param readJournalPluginId config path of the Cassandra read journal the tags are read with
+   *                            (the node's {@code twinhub.kafka.read-journal})
+   */
+  public KafkaFeedPublisher(ActorSystem<?> system, String hubName, String readJournalPluginId, Settings settings) {
     this.system = system;
-    this.feed = feed;
+    this.journal = PersistenceQuery.get(system.classicSystem()).getReadJournalFor(CassandraReadJournal.class, readJournalPluginId);
+    this.hubName = hubName;
     this.settings = settings;
   }
 
@@ -159,6 +195,16 @@ public final class KafkaFeedPublisher {
     return incarnations.get();
   }
 
+  /** Events re-read after a (re)start that were published already (at or below their twin's mark): not published again. */
+  public long skipped() {
+    return skipped.get();
+  }
+
+  /** Events read from a twin's own journal because its tag showed a later one first (late-visible tag rows). */
+  public long filled() {
+    return filled.get();
+  }
+
   /** Enqueued time of the newest message committed to Kafka, epoch ms (0 before the first): the lag is now minus this. */
   public long lastPublishedEnqueuedMillis() {
     return lastPublishedEnqueuedMillis;
@@ -173,7 +219,7 @@ public final class KafkaFeedPublisher {
         .run(system);
   }
 
-  /** One incarnation: producer, resume position, then batches as transactions. Emits one element per committed batch. */
+  /** One incarnation: producer, resume state, then batches as transactions. Emits one element per committed batch. */
   private Source<Integer, NotUsed> publishing() {
     // The producer is not thread-safe for transactions and blocks: one thread of its own per incarnation.
     ExecutorService kafkaThread = Executors.newSingleThreadExecutor(r -> {
@@ -185,16 +231,17 @@ public final class KafkaFeedPublisher {
     return Source.completionStage(CompletableFuture.supplyAsync(this::open, kafkaThread))
         .flatMapConcat(open -> {
           producer.set(open.producer());
-          return feed.messages(open.resume(), m -> true)
+          Reading reading = new Reading(open.resume());
+          return reading.items()
               .groupedWithin(settings.maxBatch(), settings.maxBatchWait())
-              .mapAsync(1, batch -> CompletableFuture.supplyAsync(() -> commit(open.producer(), batch), kafkaThread));
+              .mapAsync(1, batch -> CompletableFuture.supplyAsync(() -> commit(open.producer(), open.resume().floor(), batch), kafkaThread));
         })
         .watchTermination((mat, done) -> {
           done.whenComplete((d, e) -> {
             if (e != null) log.warn("Kafka feed publisher {} failed, restarting from its last committed offset: {}", settings.name(), e.toString());
             kafkaThread.execute(() -> {
               KafkaProducer<byte[], byte[]> p = producer.get();
-              if (p != null) p.close(Duration.ofSeconds(5));
+              if (p != null) p.close(Duration.ZERO);
             });
             kafkaThread.shutdown();
           });
@@ -202,7 +249,129 @@ public final class KafkaFeedPublisher {
         });
   }
 
-  private record Open(KafkaProducer<byte[], byte[]> producer, JournalPosition resume) {}
+  /**
+   * Where a (re)started publisher stands, as its last transaction committed it: the position (per
+   * tag slot, the newest offset passed), the marks (per persistence id, the highest sequence
+   * number passed) and the floor (the position marks began at: the start position, or a
+   * position of the format before marks). {@code rewind}: whether the marks cover the rewind window.
+   */
+  record Resume(JournalPosition position, JournalPosition floor, Map<String, Long> marks, boolean rewind) {}
+
+  private record Open(KafkaProducer<byte[], byte[]> producer, Resume resume) {}
+
+  /**
+   * One event read from a tag (or filled from its twin's journal), with its Kafka records (none
+   * when no topic takes it), built as it is read: while the previous batch's transaction commits
+   * on the producer's thread, not on that thread after it.
+   */
+  record Item(String persistenceId, long sequenceNr, HubMessage message, List<ProducerRecord<byte[], byte[]>> records,
+              JournalPosition positionAfter) {}
+
+  /**
+   * One incarnation's read of the journal: the tags from the resume position rewound by
+   * {@code restart-rewind}, each event admitted by the marks ({@link PublishedMarks}).
+   */
+  private final class Reading {
+    private final Resume resume;
+    private final PublishedMarks marks;
+    private JournalPosition position;
+
+    Reading(Resume resume) {
+      this.resume = resume;
+      this.marks = new PublishedMarks(resume.marks());
+      this.position = resume.position();
+    }
+
+    Source<Item, NotUsed> items() {
+      List<Integer> slots = IntStream.range(0, SLOTS).boxed().toList();
+      return Source.from(slots)
+          .flatMapMerge(SLOTS, slot -> journal.eventsByTag(tag(slot), startOffset(slot)).map(env -> new Tagged(slot, env)))
+          .async() // the tag reads on one actor, admitting and building records on another
+          .mapAsync(1, this::admit)
+          .mapConcat(items -> items);
+    }
+
+    /** Where slot {@code slot}'s read begins: the resume offset, rewound (but never before the floor). */
+    private Offset startOffset(int slot) {
+      Optional<UUID> at = resume.position().offset(slot);
+      Optional<UUID> floor = resume.floor().offset(slot);
+      if (!resume.rewind() || at.isEmpty()) return at.or(() -> floor).<Offset>map(Offset::timeBasedUUID).orElse(NoOffset.getInstance());
+      long from = journal.timestampFrom(new TimeBasedUUID(at.get())) - settings.restartRewind().toMillis();
+      if (floor.isPresent() && journal.timestampFrom(new TimeBasedUUID(floor.get())) >= from) return Offset.timeBasedUUID(floor.get());
+      return journal.timeBasedUUIDFrom(from);
+    }
+
+    private CompletionStage<List<Item>> admit(Tagged t) {
+      EventEnvelope env = t.envelope();
+      UUID offset = ((TimeBasedUUID) env.offset()).value();
+      PublishedMarks.Decision d = marks.decide(env.persistenceId(), env.sequenceNr());
+      if (d instanceof PublishedMarks.Skip) {
+        skipped.incrementAndGet();
+        return CompletableFuture.completedFuture(List.of());
+      }
+      if (d instanceof PublishedMarks.Fill fill) {
+        // Rare: a tag row that became visible after the publisher passed it, behind a restart.
+        log.info("Kafka feed publisher {}: {} events {}..{} were not in its tag when read; publishing them from its journal",
+            settings.name(), env.persistenceId(), fill.from(), fill.to());
+        return journal.currentEventsByPersistenceId(env.persistenceId(), fill.from(), fill.to() + 1)
+            .runWith(Sink.seq(), system)
+            .thenApply(read -> {
+              List<Item> items = new ArrayList<>();
+              for (EventEnvelope e : NewestWriter.resolve(read)) {
+                if (e.sequenceNr() < fill.from() || e.sequenceNr() > fill.to()) continue;
+                items.add(item(e, position));
+                filled.incrementAndGet();
+              }
+              if (items.size() != fill.to() - fill.from() + 1) {
+                log.warn("Kafka feed publisher {}: the journal of {} holds {} of events {}..{}", settings.name(),
+                    env.persistenceId(), items.size(), fill.from(), fill.to());
+              }
+              items.add(pass(t.slot(), offset, env));
+              return items;
+            });
+      }
+      return CompletableFuture.completedFuture(List.of(pass(t.slot(), offset, env)));
+    }
+
+    private Item pass(int slot, UUID offset, EventEnvelope env) {
+      Optional<UUID> current = position.offset(slot);
+      if (current.isEmpty() || current.get().timestamp() < offset.timestamp()
+          || (current.get().timestamp() == offset.timestamp() && !current.get().equals(offset))) {
+        position = position.with(slot, offset);
+      }
+      return item(env, position);
+    }
+
+    private Item item(EventEnvelope env, JournalPosition after) {
+      marks.passed(env.persistenceId(), env.sequenceNr());
+      HubMessage m = toMessage(env).orElse(null);
+      List<ProducerRecord<byte[], byte[]>> records = List.of();
+      if (m != null) {
+        List<String> topics = settings.topicsOf().apply(m);
+        if (!topics.isEmpty()) {
+          byte[] value = TwinJson.toBytes(m.body()); // once, whatever the number of topics
+          records = topics.size() == 1 ? List.of(record(topics.get(0), m, value))
+              : topics.stream().map(topic -> record(topic, m, value)).toList();
+        }
+      }
+      return new Item(env.persistenceId(), env.sequenceNr(), m, records, after);
+    }
+  }
+
+  private record Tagged(int slot, EventEnvelope envelope) {}
+
+  /** Journal tag slots, numbered as {@link JournalPosition}'s: the twin tags, then the telemetry tags. */
+  static final int SLOTS = TwinTags.COUNT + TelemetryTags.COUNT;
+
+  static String tag(int slot) {
+    return slot < TwinTags.COUNT ? TwinTags.ALL.get(slot) : TelemetryTags.ALL.get(slot - TwinTags.COUNT);
+  }
+
+  private Optional<HubMessage> toMessage(EventEnvelope env) {
+    if (env.event() instanceof TwinEvent e) return HubMessages.of(hubName, env.persistenceId(), env.sequenceNr(), e);
+    if (env.event() instanceof TelemetryMessage t) return Optional.of(HubMessages.ofTelemetry(env.persistenceId(), env.sequenceNr(), t));
+    return Optional.empty();
+  }
 
   private Open open() {
     incarnations.incrementAndGet();
@@ -217,8 +386,9 @@ public final class KafkaFeedPublisher {
     KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
     try {
       producer.initTransactions(); // aborts an earlier incarnation's open transaction, fences it
-      JournalPosition resume = lastCommittedOffset().orElse(settings.startAt());
-      log.info("Kafka feed publisher {} resumes at {}", settings.name(), resume);
+      Resume resume = committed().orElse(new Resume(settings.startAt(), settings.startAt(), Map.of(), false));
+      log.info("Kafka feed publisher {} resumes at {} ({} marks{})", settings.name(), resume.position(), resume.marks().size(),
+          resume.rewind() ? ", rewound " + settings.restartRewind() : "");
       return new Open(producer, resume);
     } catch (RuntimeException e) {
       producer.close(Duration.ZERO);
@@ -226,18 +396,26 @@ public final class KafkaFeedPublisher {
     }
   }
 
-  private int commit(KafkaProducer<byte[], byte[]> producer, List<HubMessage> batch) {
+  private int commit(KafkaProducer<byte[], byte[]> producer, JournalPosition floor, List<Item> batch) {
     long t0 = System.nanoTime();
     producer.beginTransaction();
+    int messages = 0;
+    HubMessage last = null;
     try {
-      for (HubMessage m : batch) {
-        List<String> topics = settings.topicsOf().apply(m);
-        if (topics.isEmpty()) continue;
-        byte[] value = TwinJson.toBytes(m.body()); // once, whatever the number of topics
-        for (String topic : topics) producer.send(record(topic, m, value));
+      Map<String, Long> marks = new HashMap<>();
+      for (Item item : batch) {
+        marks.merge(item.persistenceId(), item.sequenceNr(), Math::max);
+        HubMessage m = item.message();
+        if (m == null) continue;
+        messages++;
+        last = m;
+        for (ProducerRecord<byte[], byte[]> r : item.records()) producer.send(r);
       }
-      String offset = batch.get(batch.size() - 1).offset();
-      producer.send(new ProducerRecord<>(settings.offsetsTopic(), bytes(settings.name()), bytes(offset)));
+      // In the same transaction: each persistence id's mark, then the position after the batch.
+      marks.forEach((pid, seq) -> producer.send(new ProducerRecord<>(settings.offsetsTopic(), markKey(settings.name(), pid),
+          bytes(Long.toString(seq)))));
+      JournalPosition after = batch.get(batch.size() - 1).positionAfter();
+      producer.send(new ProducerRecord<>(settings.offsetsTopic(), bytes(settings.name()), bytes(positionValue(after, floor))));
       producer.commitTransaction();
     } catch (RuntimeException e) {
       // Nothing of the batch becomes visible to read_committed consumers; the restart resumes before it.
@@ -250,9 +428,45 @@ public final class KafkaFeedPublisher {
     }
     commitNanos.addAndGet(System.nanoTime() - t0);
     transactions.incrementAndGet();
-    published.addAndGet(batch.size());
-    lastPublishedEnqueuedMillis = batch.get(batch.size() - 1).enqueuedTime().toEpochMilli();
-    return batch.size();
+    published.addAndGet(messages);
+    if (last != null) lastPublishedEnqueuedMillis = last.enqueuedTime().toEpochMilli();
+    return messages;
+  }
+
+  /** The offsets topic's value under the publisher's name: format 2 = position and floor (marks kept since the floor). */
+  static String positionValue(JournalPosition position, JournalPosition floor) {
+    return "2 " + position.token() + " " + floor.token();
+  }
+
+  /** A mark's key in the offsets topic: the publisher's name, a newline, the persistence id. */
+  static byte[] markKey(String name, String persistenceId) {
+    return bytes(name + "\n" + persistenceId);
+  }
+
+  /**
+   * The resume state from the offsets topic's records (key, value; in log order, the last per key
+   * counts). Empty when the publisher never committed. A position of the format before marks (a
+   * bare token) resumes without rewind, and becomes the floor marks begin at.
+   */
+  static Optional<Resume> resume(String name, Iterable<Map.Entry<String, String>> records) {
+    String prefix = name + "\n";
+    String value = null;
+    Map<String, Long> marks = new HashMap<>();
+    for (Map.Entry<String, String> r : records) {
+      if (r.getValue() == null) continue;
+      if (r.getKey().equals(name)) value = r.getValue();
+      else if (r.getKey().startsWith(prefix)) marks.put(r.getKey().substring(prefix.length()), Long.parseLong(r.getValue()));
+    }
+    if (value == null) return Optional.empty();
+    String stored = value;
+    String[] parts = stored.split(" ");
+    if (parts.length == 3 && parts[0].equals("2")) {
+      JournalPosition position = JournalPosition.parse(parts[1]).orElseThrow(() -> new IllegalStateException("bad position " + stored));
+      JournalPosition floor = JournalPosition.parse(parts[2]).orElseThrow(() -> new IllegalStateException("bad position " + stored));
+      return Optional.of(new Resume(position, floor, marks, true));
+    }
+    JournalPosition legacy = JournalPosition.parse(value).orElseThrow(() -> new IllegalStateException("bad position " + stored));
+    return Optional.of(new Resume(legacy, legacy, Map.of(), false));
   }
 
   /** The Kafka record of a feed message: key device id, headers IoT Hub's properties, value the body JSON. */
@@ -273,33 +487,40 @@ public final class KafkaFeedPublisher {
     return r;
   }
 
-  /** The last offset this publisher committed: the offsets topic read to its end, committed records only. */
-  Optional<JournalPosition> lastCommittedOffset() {
+  /** This publisher's committed state: the offsets topic read to its end, committed records only. */
+  Optional<Resume> committed() {
     Map<String, Object> c = new HashMap<>();
     c.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers());
     c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     c.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 10_000);
     try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
       List<TopicPartition> parts = consumer.partitionsFor(settings.offsetsTopic(), Duration.ofSeconds(30)).stream()
           .map(i -> new TopicPartition(i.topic(), i.partition())).toList();
       consumer.assign(parts);
       consumer.seekToBeginning(parts);
       Map<TopicPartition, Long> end = consumer.endOffsets(parts, Duration.ofSeconds(30));
-      String last = null;
-      byte[] name = bytes(settings.name());
+      Map<String, String> mine = new java.util.LinkedHashMap<>(); // the last value per key, as compaction keeps it
+      String name = settings.name();
       while (parts.stream().anyMatch(tp -> consumer.position(tp, Duration.ofSeconds(30)) < end.get(tp))) {
         for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(500))) {
-          if (java.util.Arrays.equals(name, r.key()) && r.value() != null) last = new String(r.value(), StandardCharsets.UTF_8);
+          if (r.key() == null) continue;
+          String key = new String(r.key(), StandardCharsets.UTF_8);
+          if (key.equals(name) || key.startsWith(name + "\n")) {
+            mine.put(key, r.value() == null ? null : new String(r.value(), StandardCharsets.UTF_8));
+          }
         }
       }
-      return Optional.ofNullable(last).flatMap(JournalPosition::parse);
+      return resume(name, mine.entrySet());
     }
   }
 
   private void ensureOffsetsTopic() {
     try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, settings.bootstrapServers()))) {
+      // Compacted (the last value per key is the state); small segments, so that the log cleaner
+      // keeps what a restarting publisher reads (a mark per twin, a position) small.
       admin.createTopics(List.of(new NewTopic(settings.offsetsTopic(), 1, (short) 1)
-          .configs(Map.of("cleanup.policy", "compact")))).all().get();
+          .configs(Map.of("cleanup.policy", "compact", "segment.bytes", Integer.toString(16 << 20))))).all().get();
     } catch (ExecutionException e) {
       if (!(e.getCause() instanceof TopicExistsException)) throw new IllegalStateException("cannot create " + settings.offsetsTopic(), e.getCause());
     } catch (InterruptedException e) {

@@ -147,6 +147,7 @@ public final class QueryExecutor {
           : new FieldDoc(maxDoc - 1, Float.NaN, new Object[] {new BytesRef(cursor.after().asText())});
       int batch = plan.exact() ? limit + 1 : Math.min(Math.max(2 * (limit + 1), 64), MAX_RESIDUAL_BATCH);
       List<byte[]> items = new ArrayList<>();
+      DocValueRows rows = DocValueRows.of(q, searcher);
       String lastKey = null;
       boolean more = false;
       outer:
@@ -160,7 +161,8 @@ public final class QueryExecutor {
             more = true;
             break outer;
           }
-          items.add(item(stored, sd.doc, null, null));
+          byte[] row = rows == null ? null : rows.row(sd.doc);
+          items.add(row != null ? row : item(stored, sd.doc, null, null));
           lastKey = ((BytesRef) after.fields[0]).utf8ToString();
         }
         if (top.scoreDocs.length < batch) break;
@@ -308,6 +310,11 @@ public final class QueryExecutor {
       List<Expr> keys = q.groupBy();
       Function<List<JsonNode>, Groups.Accumulator> group =
           values -> groups.computeIfAbsent(Groups.Key.of(values), k -> new Groups.Accumulator(aggregates.size()));
+      if (keys.size() == 1 && keys.get(0) instanceof Expr.Path p && residual == null
+          && aggregates.stream().allMatch(a -> a.arg() == null)) {
+        countByString(p, group);
+        return;
+      }
       searcher.search(plan.query(), new SimpleCollector() {
         SegmentGroups segmentGroups;
         PathValues[] argReaders;
@@ -362,6 +369,48 @@ public final class QueryExecutor {
           return ScoreMode.COMPLETE_NO_SCORES;
         }
       });
+    }
+
+    /**
+     * {@code GROUP BY <one path>} with only COUNT()s over an exact plan, the common dashboard
+     * query: per segment, the matching twins whose value is a string are counted in an array by
+     * the string's ordinal (no collector call, key lookup or accumulator per twin); a group's key
+     * is built once per distinct string per segment. Twins whose value is not a string there
+     * (numbers, booleans, null, undefined, objects) are grouped the general way, in the same pass.
+     */
+    private void countByString(Expr.Path path, Function<List<JsonNode>, Groups.Accumulator> group) throws IOException {
+      List<Expr> keys = List.of(path);
+      org.apache.lucene.search.Weight weight =
+          searcher.createWeight(searcher.rewrite(plan.query()), ScoreMode.COMPLETE_NO_SCORES, 1f);
+      for (LeafReaderContext leaf : searcher.getIndexReader().leaves()) {
+        org.apache.lucene.search.Scorer scorer = weight.scorer(leaf);
+        if (scorer == null) continue;
+        org.apache.lucene.search.DocIdSetIterator it = scorer.iterator();
+        org.apache.lucene.util.Bits live = leaf.reader().getLiveDocs();
+        SortedDocValues strings = leaf.reader().getSortedDocValues(TwinFields.string(path.dotted()));
+        int[] counts = strings == null ? null : new int[strings.getValueCount()];
+        SegmentGroups others = null;
+        StoredFields leafStored = null;
+        for (int doc = it.nextDoc(); doc != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS; doc = it.nextDoc()) {
+          if (live != null && !live.get(doc)) continue;
+          if (strings != null && strings.advanceExact(doc)) {
+            counts[strings.ordValue()]++;
+            continue;
+          }
+          if (others == null) others = new SegmentGroups(leaf.reader(), keys, group);
+          Groups.Accumulator acc = others.of(doc);
+          if (acc == null) {
+            if (leafStored == null) leafStored = leaf.reader().storedFields();
+            acc = group.apply(java.util.Collections.singletonList(Evaluator.eval(path, JSON.readTree(json(leafStored, doc)))));
+          }
+          acc.countTwin();
+        }
+        if (counts == null) continue;
+        for (int ord = 0; ord < counts.length; ord++) {
+          if (counts[ord] == 0) continue;
+          group.apply(List.of(new TextNode(strings.lookupOrd(ord).utf8ToString()))).addCount(counts[ord]);
+        }
+      }
     }
 
     // ---------------------------------------------------------------- items

@@ -56,6 +56,13 @@ public final class TwinFields {
   public static final char T_OBJECT = 'o';
   public static final char T_ARRAY = 'a';
 
+  /**
+   * Top-level names of the pseudo-paths indexed beside the JSON but not part of it ({@link
+   * TwinIndex#put(TwinKey, JsonNode, JsonNode, long, byte[])}'s {@code indexedOnly}: the delta
+   * summary): queries test them, SELECT reads the JSON, where they are undefined.
+   */
+  public static final java.util.Set<String> INDEXED_ONLY_ROOTS = java.util.Set.of("delta");
+
   /** Longest string value indexed for comparisons (Lucene's term and doc-value limit). */
   public static final int MAX_VALUE_BYTES = 32766;
 

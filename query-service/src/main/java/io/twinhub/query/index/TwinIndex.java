@@ -175,6 +175,13 @@ public final class TwinIndex implements Closeable {
    * but that are not part of the twin's JSON, so SELECT * answers as IoT Hub does; null: none.
    */
   public void put(TwinKey key, JsonNode view, JsonNode indexedOnly, long seq, byte[] state) {
+    if (indexedOnly != null) {
+      indexedOnly.fieldNames().forEachRemaining(name -> {
+        if (!TwinFields.INDEXED_ONLY_ROOTS.contains(name)) {
+          throw new IllegalArgumentException("indexed-only path '" + name + "' is not in TwinFields.INDEXED_ONLY_ROOTS");
+        }
+      });
+    }
     try {
       byte[] json = JSON.writeValueAsBytes(view);
       long version = view.path("version").asLong();

@@ -23,7 +23,8 @@ import java.util.concurrent.TimeUnit;
  */
 public final class BenchNodes implements AutoCloseable {
 
-  static final Duration START_TIMEOUT = Duration.ofMinutes(4);
+  /** How long a started process may take to say it is ready (on a box loaded by other work, several minutes). */
+  static final Duration START_TIMEOUT = Duration.ofMinutes(10);
 
   private final List<Process> processes = new ArrayList<>();
   private final Thread hook = new Thread(this::stopAll, "bench-nodes-stop");
@@ -45,9 +46,16 @@ public final class BenchNodes implements AutoCloseable {
   }
 
   public static BenchNodes start(int count, String javaOpts, Path workDir) throws Exception {
+    List<List<String>> roles = new ArrayList<>();
+    for (int i = 0; i < count; i++) roles.add(BenchTarget.Node.ALL_ROLES);
+    return start(roles, javaOpts, workDir);
+  }
+
+  /** One node per element of {@code roles}, each with those roles ({@code --roles}). */
+  public static BenchNodes start(List<List<String>> roles, String javaOpts, Path workDir) throws Exception {
     BenchNodes n = new BenchNodes();
     try {
-      n.startAll(count, javaOpts, workDir);
+      n.startAll(roles, javaOpts, workDir);
       return n;
     } catch (Exception e) {
       n.close();
@@ -55,7 +63,8 @@ public final class BenchNodes implements AutoCloseable {
     }
   }
 
-  private void startAll(int count, String javaOpts, Path workDir) throws Exception {
+  private void startAll(List<List<String>> roles, String javaOpts, Path workDir) throws Exception {
+    int count = roles.size();
     long t0 = System.nanoTime();
     int cqlPort = freePort();
     int storagePort = freePort();
@@ -85,6 +94,7 @@ public final class BenchNodes implements AutoCloseable {
           "--http-port", Integer.toString(ports[i][0]), "--mqtt-port", Integer.toString(ports[i][1]),
           "--management-port", Integer.toString(ports[i][2]), "--remoting-port", Integer.toString(ports[i][3])));
       args.addAll(common);
+      if (!roles.get(i).equals(BenchTarget.Node.ALL_ROLES)) args.addAll(List.of("--roles", String.join(",", roles.get(i))));
       Path log = workDir.resolve("node-" + (i + 1) + ".log");
       Process p = spawn(nodeJvm(javaOpts, ports[i][4]), "io.twinhub.node.Main", args, log);
       if (i == 0) {
@@ -105,7 +115,7 @@ public final class BenchNodes implements AutoCloseable {
       }
       started.add(p);
       nodes.add(new BenchTarget.Node(URI.create("https://127.0.0.1:" + ports[i][0]), "127.0.0.1", ports[i][1], ports[i][2], p.pid(),
-          ports[i][4]));
+          ports[i][4], List.copyOf(roles.get(i))));
     }
     for (int i = 1; i < count; i++) awaitLine(started.get(i), workDir.resolve("node-" + (i + 1) + ".log"), "twinhub node ready");
     String banner = Files.readString(workDir.resolve("node-1.log"));
@@ -115,8 +125,10 @@ public final class BenchNodes implements AutoCloseable {
     }
     target = new BenchTarget(List.copyOf(nodes), workDir.resolve("node-1/tls/ca.pem"), owner,
         Optional.of(new InetSocketAddress("127.0.0.1", cqlPort)), workDir);
+    List<String> described = new ArrayList<>();
+    for (BenchTarget.Node n : nodes) described.add(n.restUrl() + (n.roles().equals(BenchTarget.Node.ALL_ROLES) ? "" : " (" + String.join(",", n.roles()) + ")"));
     System.out.printf("bench: %d node(s) ready in %.1f s (%s; logs in %s)%n", count, (System.nanoTime() - t0) / 1e9,
-        String.join(" ", target.restUrls().stream().map(URI::toString).toList()), workDir);
+        String.join(" ", described), workDir);
   }
 
   /** "  owner        HostName=...;SharedAccessKeyName=iothubowner;SharedAccessKey=..." from the ready banner. */

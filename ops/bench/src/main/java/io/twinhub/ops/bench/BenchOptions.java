@@ -83,10 +83,39 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
     }
     Map<String, String> extra = new LinkedHashMap<>(c.workloadOptions());
     if (c.threadCpu.equals("on")) extra.put("thread-cpu", "on");
+    if (!c.nodeRoles.isEmpty()) extra.put("node-roles", String.join(";", c.nodeRoles));
+    nodeRoles(extra.get("node-roles"), nodes); // checked here, used when the nodes start
     return new BenchOptions(c.workload, duration, duration(c.warmup), c.count, concurrency, twins, queryTwins,
         nodes, urls, Optional.ofNullable(c.existing.connectionString), Optional.ofNullable(c.existing.ca),
         Optional.ofNullable(c.existing.cassandra), List.copyOf(c.existing.pids), c.nodeJavaOpts, jfr,
         jfrWorkload.orElse("twin-patch"), duration(c.idle), seedCalls, Map.copyOf(extra));
+  }
+
+  /** {@code --node-roles}: the roles of each started node (index 0 = node 1), all roles where not given. */
+  public List<List<String>> nodeRoles() {
+    return nodeRoles(extra.get("node-roles"), nodes);
+  }
+
+  private static final java.util.regex.Pattern NODE_ROLES =
+      java.util.regex.Pattern.compile("([1-9][0-9]*)=((?:twin|api|mqtt|query|worker)(?:,(?:twin|api|mqtt|query|worker))*)");
+
+  /** "1=twin,api;3=api,query" (as --node-roles I=ROLE,... gives it) for {@code nodes} nodes. */
+  static List<List<String>> nodeRoles(String spec, int nodes) {
+    List<List<String>> roles = new java.util.ArrayList<>();
+    for (int i = 0; i < nodes; i++) roles.add(BenchTarget.Node.ALL_ROLES);
+    if (spec == null || spec.isBlank()) return roles;
+    for (String one : spec.split(";")) {
+      java.util.regex.Matcher m = NODE_ROLES.matcher(one.strip());
+      if (!m.matches()) {
+        throw new IllegalArgumentException("--node-roles takes NODE=ROLE,ROLE (roles: twin api mqtt query worker), got '" + one + "'");
+      }
+      int node = Integer.parseInt(m.group(1));
+      if (node > nodes) throw new IllegalArgumentException("--node-roles names node " + node + " of " + nodes + " (--nodes)");
+      roles.set(node - 1, List.of(m.group(2).split(",")));
+    }
+    if (!roles.get(0).contains("api")) throw new IllegalArgumentException("--node-roles: node 1 needs the api role (the harness seeds and reads through it)");
+    if (roles.stream().noneMatch(r -> r.contains("twin"))) throw new IllegalArgumentException("--node-roles: no node has the twin role");
+    return roles;
   }
 
   /** True when {@code workload} is the one to profile with JFR. */

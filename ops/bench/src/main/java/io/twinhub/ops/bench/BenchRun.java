@@ -26,8 +26,8 @@ public final class BenchRun implements AutoCloseable {
    * query-mix last, because its 100,000 seeded twins stay resident in the node's heap and would
    * weigh on every workload after it.
    */
-  static final List<String> ALL = List.of("cassandra-insert", "twin-patch", "http-bare", "twin-get", "mixed",
-      "http-cassandra", "mqtt-reported", "query-mix");
+  static final List<String> ALL = List.of("cassandra-insert", "http-cassandra", "twin-patch", "http-bare", "twin-get", "mixed",
+      "mqtt-reported", "query-mix");
 
   private final BenchOptions options;
   private final BenchTarget target;
@@ -51,7 +51,7 @@ public final class BenchRun implements AutoCloseable {
       }
       return table;
     }
-    try (BenchNodes nodes = BenchNodes.start(o.nodes(), o.nodeJavaOpts(), work);
+    try (BenchNodes nodes = BenchNodes.start(o.nodeRoles(), o.nodeJavaOpts(), work);
          BenchRun run = new BenchRun(o, nodes.target(), nodes)) {
       run.runAll(table);
     }
@@ -135,7 +135,7 @@ public final class BenchRun implements AutoCloseable {
   private RestWorkloads rest() throws Exception {
     if (client == null) {
       client = new RestClient(target.restUrls(), target.caPem(), target.ownerConnectionString(), options.concurrency());
-      rest = new RestWorkloads(client);
+      rest = new RestWorkloads(client, target.queryNodes());
     }
     return rest;
   }
@@ -347,7 +347,7 @@ public final class BenchRun implements AutoCloseable {
       idleCpu = probe.cpuPercentSince(mi);
     }
     NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
-    Optional<Path> jfr = o.profiles(o.workload()) ? startJfr(o, probe.pids()) : Optional.empty();
+    Optional<Path> jfr = o.profiles(o.workload()) ? startJfr(o, profiled(o.workload(), probe.pids())) : Optional.empty();
     NodeProbe self = new NodeProbe(List.of(ProcessHandle.current().pid()));
     ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(probe, cassandra) : null;
     double cqlBefore = threads != null ? cqlRequests() : Double.NaN;
@@ -405,14 +405,16 @@ public final class BenchRun implements AutoCloseable {
     return Double.NaN;
   }
 
-  /** Node 1's query index status (events applied, duplicates, gaps filled), when it has the query role. */
+  /** The first query node's index status (events applied, duplicates, gaps filled). */
   private void printIndexStatus() {
-    if (client == null) return;
+    if (client == null || target.queryNodes().isEmpty()) return;
+    int node = target.queryNodes().get(0);
+    String name = "REST node " + (node + 1);
     try {
-      RestClient.Answer a = client.sendAndWait(0, "GET", "/query-index/status", null);
-      System.out.println("bench: node 1 /query-index/status " + a.status() + " " + a.body().utf8String());
+      RestClient.Answer a = client.sendAndWait(node, "GET", "/query-index/status", null);
+      System.out.println("bench: " + name + " /query-index/status " + a.status() + " " + a.body().utf8String());
     } catch (Exception e) {
-      System.out.println("bench: node 1 /query-index/status unreadable: " + e);
+      System.out.println("bench: " + name + " /query-index/status unreadable: " + e);
     }
   }
 
@@ -450,6 +452,15 @@ public final class BenchRun implements AutoCloseable {
 
   private long cassandraPid() {
     return nodes == null ? -1 : nodes.cassandraPid();
+  }
+
+  /** The servers to profile: for a query workload the first query node first (it may not be node 1, see --node-roles). */
+  private List<Long> profiled(String workload, List<Long> servers) {
+    if (!workload.startsWith("query")) return servers;
+    List<Long> out = new ArrayList<>();
+    target.nodes().stream().filter(n -> n.has("query") && n.has("api") && n.pid() > 0).findFirst().ifPresent(n -> out.add(n.pid()));
+    for (long pid : servers) if (!out.contains(pid)) out.add(pid);
+    return out;
   }
 
   /** Starts a JFR recording of {@code servers}' first process (node 1, or a baseline server). */

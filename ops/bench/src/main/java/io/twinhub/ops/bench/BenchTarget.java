@@ -26,10 +26,30 @@ public record BenchTarget(List<Node> nodes, Path caPem, String ownerConnectionSt
    * One hub node. {@code pid} is -1 when unknown (a node the harness did not start);
    * {@code amqpPort} is its AMQPS service endpoint (cloud-to-device sends).
    */
-  public record Node(URI restUrl, String mqttHost, int mqttPort, int managementPort, long pid, int amqpPort) {}
+  public record Node(URI restUrl, String mqttHost, int mqttPort, int managementPort, long pid, int amqpPort, List<String> roles) {
+    /** Every role (a node started without --node-roles, or one the harness did not start). */
+    public static final List<String> ALL_ROLES = List.of("twin", "api", "mqtt", "query", "worker");
 
+    public Node(URI restUrl, String mqttHost, int mqttPort, int managementPort, long pid, int amqpPort) {
+      this(restUrl, mqttHost, mqttPort, managementPort, pid, amqpPort, ALL_ROLES);
+    }
+
+    public boolean has(String role) {
+      return roles.contains(role);
+    }
+  }
+
+  /** The REST URLs of the nodes that serve the REST API (the api role), node 1 first. */
   public List<URI> restUrls() {
-    return nodes.stream().map(Node::restUrl).toList();
+    return nodes.stream().filter(n -> n.has("api")).map(Node::restUrl).toList();
+  }
+
+  /** Positions in {@link #restUrls()} of the nodes that answer queries (api and query roles). */
+  public List<Integer> queryNodes() {
+    List<Node> api = nodes.stream().filter(n -> n.has("api")).toList();
+    List<Integer> out = new java.util.ArrayList<>();
+    for (int i = 0; i < api.size(); i++) if (api.get(i).has("query")) out.add(i);
+    return out;
   }
 
   public List<Long> pids() {

@@ -24,13 +24,20 @@ public final class RestWorkloads {
   private static final ObjectMapper JSON = new ObjectMapper();
 
   private final RestClient client;
+  /** Positions in the client's URLs of the nodes that answer queries (query and api roles). */
+  private final List<Integer> queryNodes;
   private int seeded;   // bench-0..seeded-1 exist (created in this run)
   private int swept;    // bench-0..swept-1 were read once (resident)
   private final AtomicLong sequence = new AtomicLong();
   private final AtomicInteger loggedErrors = new AtomicInteger();
 
   RestWorkloads(RestClient client) {
+    this(client, java.util.stream.IntStream.range(0, client.urls().size()).boxed().toList());
+  }
+
+  RestWorkloads(RestClient client, List<Integer> queryNodes) {
     this.client = client;
+    this.queryNodes = List.copyOf(queryNodes);
   }
 
   /** The body of every benchmark's twin PATCH: one desired property, so one journaled event each. */
@@ -96,10 +103,14 @@ public final class RestWorkloads {
     return queryNumber((int) (i % QUERIES.size()), (int) i, twins);
   }
 
-  /** Query {@code q} of {@link #QUERIES} (a random twin for the lookup), sent to node {@code node}. */
+  /**
+   * Query {@code q} of {@link #QUERIES} (a random twin for the lookup), sent to the {@code node}-th
+   * query node (round robin over the nodes with the query role).
+   */
   CompletionStage<Boolean> queryNumber(int q, int node, int twins) {
+    if (queryNodes.isEmpty()) throw new IllegalStateException("no node has the query and api roles (--node-roles)");
     String text = String.format(Locale.ROOT, QUERIES.get(q), id(ThreadLocalRandom.current().nextInt(twins)));
-    return client.send(node, "POST", "/devices/query?" + RestClient.API_VERSION, "{\"query\":" + JSON.valueToTree(text) + "}")
+    return client.send(queryNodes.get(Math.floorMod(node, queryNodes.size())), "POST", "/devices/query?" + RestClient.API_VERSION, "{\"query\":" + JSON.valueToTree(text) + "}")
         .thenApply(a -> check("query", a));
   }
 
@@ -117,13 +128,14 @@ public final class RestWorkloads {
   }
 
   /**
-   * Waits until every node's query index holds {@code n} twins (each query node keeps an index of
+   * Waits until every query node's index holds {@code n} twins (each query node keeps an index of
    * its own, and query-mix asks all of them); returns the seconds waited.
    */
   double awaitIndexed(int n, Duration timeout) throws Exception {
     long t0 = System.nanoTime();
     long deadline = t0 + timeout.toNanos();
-    for (int node = 0; node < client.urls().size(); node++) {
+    if (queryNodes.isEmpty()) throw new IllegalStateException("no node has the query and api roles (--node-roles)");
+    for (int node : queryNodes) {
       long seen = -1;
       while ((seen = indexedTwins(node)) < n) {
         if (System.nanoTime() > deadline) {

@@ -42,6 +42,26 @@ class BenchOptionsTest {
   }
 
   @Test
+  void nodeRolesGiveEachStartedNodeItsRolesAndQueriesGoToQueryNodes() {
+    assertEquals(List.of(BenchTarget.Node.ALL_ROLES, BenchTarget.Node.ALL_ROLES), BenchOptions.parse("query-mix", "--nodes", "2").nodeRoles());
+    BenchOptions o = BenchOptions.parse("query-mix", "--nodes", "3", "--node-roles", "1=api,query", "--node-roles", "3=twin,mqtt");
+    assertEquals(List.of(List.of("api", "query"), BenchTarget.Node.ALL_ROLES, List.of("twin", "mqtt")), o.forWorkload("query-each").nodeRoles());
+    // REST goes to the api nodes; queries to those of them with the query role.
+    java.net.URI u = java.net.URI.create("https://127.0.0.1:1");
+    BenchTarget t = new BenchTarget(List.of(
+        new BenchTarget.Node(u, "h", 1, 2, 3, 4, List.of("api", "twin")),
+        new BenchTarget.Node(java.net.URI.create("https://127.0.0.1:2"), "h", 1, 2, 3, 4, List.of("twin")),
+        new BenchTarget.Node(java.net.URI.create("https://127.0.0.1:3"), "h", 1, 2, 3, 4, List.of("api", "query"))),
+        java.nio.file.Path.of("ca.pem"), "x", java.util.Optional.empty(), java.nio.file.Path.of("."));
+    assertEquals(List.of(u, java.net.URI.create("https://127.0.0.1:3")), t.restUrls());
+    assertEquals(List.of(1), t.queryNodes());
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("query-mix", "--nodes", "2", "--node-roles", "1=twin,query"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("query-mix", "--nodes", "2", "--node-roles", "3=api"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("query-mix", "--nodes", "2", "--node-roles", "2=reader"));
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("query-mix", "--node-roles", "1=api,query"));
+  }
+
+  @Test
   void idlePhaseIsOptionalAndItsNoteNetsTheBackgroundOut() {
     assertEquals(Duration.ofSeconds(5), BenchOptions.parse("twin-get", "--idle", "5s").forWorkload("mixed").idle());
     // 40 % of a core for 10 s over 1,000 operations = 4 ms each; 10 % of it is there without load.

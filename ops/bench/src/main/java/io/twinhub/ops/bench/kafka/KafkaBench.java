@@ -125,7 +125,7 @@ public final class KafkaBench {
         for (int i = 0; i < Math.max(batches.size(), producers.size()); i++) {
           KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "p" + i, JournalPosition.start(),
               batches.get(Math.min(i, batches.size() - 1)), wait).withProducer(producers.get(Math.min(i, producers.size() - 1)));
-          rows.add(b.running(system, feed, settings, p -> b.publish(p, System.nanoTime(), settings)));
+          rows.add(b.running(system, journals.get(0), settings, p -> b.publish(p, System.nanoTime(), settings)));
         }
         rows.add(b.journalRead(system, feed)); // again, now that Cassandra's caches are as warm as for the later publishers
       }
@@ -136,7 +136,7 @@ public final class KafkaBench {
           ChangeFeed live = new ChangeFeed(system, "bench", journal);
           KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "l" + i, live.latest(), batches.get(0),
               waits.get(Math.min(i, waits.size() - 1))).withProducer(producers.get(0));
-          rows.add(b.running(system, live, settings, p -> b.latency(p, brokers, topicPrefix(settings) + "twinChangeEvents", settings,
+          rows.add(b.running(system, journal, settings, p -> b.latency(p, brokers, topicPrefix(settings) + "twinChangeEvents", settings,
               journal, node)));
         }
       }
@@ -184,8 +184,8 @@ public final class KafkaBench {
   }
 
   /** Runs {@code phase} while the publisher runs (started just before, stopped after). */
-  BenchResult running(ActorSystem<Void> system, ChangeFeed feed, KafkaFeedPublisher.Settings settings, Phase phase) throws Exception {
-    KafkaFeedPublisher publisher = new KafkaFeedPublisher(system, feed, settings);
+  BenchResult running(ActorSystem<Void> system, String readJournal, KafkaFeedPublisher.Settings settings, Phase phase) throws Exception {
+    KafkaFeedPublisher publisher = new KafkaFeedPublisher(system, "bench", readJournal, settings);
     Pair<UniqueKillSwitch, CompletionStage<akka.Done>> running = publisher.run();
     try {
       return phase.measure(publisher);
