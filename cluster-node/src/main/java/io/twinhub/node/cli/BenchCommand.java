@@ -203,7 +203,7 @@ public final class BenchCommand implements Callable<Integer> {
     String amqpConnections;
   }
 
-  @ArgGroup(validate = false, heading = "%nFunction app isolation (functions-isolation):%n")
+  @ArgGroup(validate = false, heading = "%nFunction apps (functions-isolation; functions also takes --events, --rate, --devices):%n")
   Functions functions = new Functions();
 
   static final class Functions {
@@ -212,6 +212,9 @@ public final class BenchCommand implements Callable<Integer> {
     String appJar;
     @Option(names = "--invocations", paramLabel = "N", descriptionKey = "workload", description = "invocations per variant (default 100000)")
     String invocations;
+    @Option(names = "--cardinality", paramLabel = "ONE|MANY", descriptionKey = "workload",
+        description = "functions: the telemetry function takes one message per invocation or a batch (default MANY)")
+    String cardinality;
   }
 
   /** Workload-specific options given on the command line, by name without dashes. */

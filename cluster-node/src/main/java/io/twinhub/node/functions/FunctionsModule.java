@@ -74,7 +74,8 @@ public final class FunctionsModule {
       Config t = c.getConfig("telemetry");
       stats = TelemetryTriggers.init(system, host, config.getString("twinhub.streams.read-journal"), NodeSettings.WORKER_ROLE,
           new TelemetryTriggers.Settings(t.getInt("max-batch"), t.getDuration("max-batch-wait"), t.getDuration("min-backoff"),
-              t.getDuration("max-backoff")), hubName, routes);
+              t.getDuration("max-backoff"), t.getBoolean("live-feed"), t.getInt("live-waiting"), t.getInt("live-ahead")),
+          hubName, routes);
       TimerTriggers.init(system, host, NodeSettings.WORKER_ROLE);
     }
     meters(system, host, stats);
@@ -99,6 +100,10 @@ public final class FunctionsModule {
           .description("retried event invocations on this worker").register(registry));
       meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.poison", stats, s -> s.poison.get())
           .description("events skipped as poison after their retries on this worker").register(registry));
+      meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.live", stats, s -> s.live.get())
+          .description("telemetry messages invoked from the live path, ahead of the journal's tag read").register(registry));
+      meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.live.left", stats, s -> s.liveLeft.get())
+          .description("live telemetry messages left to the tag read (a partition's live queues were full)").register(registry));
       meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.events.held", stats, s -> s.held.get())
           .description("times a partition held its events until this worker loaded a just-published app version").register(registry));
       meters.add(io.micrometer.core.instrument.Gauge.builder("twinhub.functions.partitions", stats, s -> s.running.size())

@@ -107,6 +107,35 @@ class FunctionsIT {
       ApiClient.Reply hung = api.sendBytes("GET", "/api/sleepy", null, NO_AUTH);
       assertEquals(500, hung.status(), hung::toString);
       assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status(), "the node keeps serving after a timeout");
+      // A function that ignores the interrupt of its timeout: failed at the timeout, its thread stopped a grace period later.
+      ApiClient.Reply stubbornApp = api.sendBytes("PUT", "/functions/apps/stubborn?" + ApiClient.API_VERSION, compiled(dir.resolve("stubborn"), """
+          public HttpResponseMessage fn(@HttpTrigger(name = "r", methods = {HttpMethod.GET}, authLevel = AuthorizationLevel.ANONYMOUS)
+                                        HttpRequestMessage<java.util.Optional<String>> r) {
+            if (r.getQueryParameters().containsKey("state")) return r.createResponseBuilder(HttpStatus.OK).body(state.get()).build();
+            state.set("hanging");
+            try {
+              while (true) {
+                try {
+                  Thread.sleep(50);
+                } catch (InterruptedException e) {
+                  state.set("interrupt ignored");
+                }
+              }
+            } finally {
+              state.set(state.get() + ", ended");
+            }
+          }
+          static final java.util.concurrent.atomic.AtomicReference<String> state = new java.util.concurrent.atomic.AtomicReference<>("idle");"""), JAR);
+      assertEquals(200, stubbornApp.status(), stubbornApp::toString);
+      ApiClient.Reply stuck = api.sendBytes("GET", "/api/fn", null, NO_AUTH);
+      assertEquals(500, stuck.status(), stuck::toString);
+      await("the stubborn function's thread stopped after ignoring its interrupt", () -> {
+        String state = api.sendBytes("GET", "/api/fn?state", null, NO_AUTH).text();
+        return state.equals("interrupt ignored, ended") ? state : null;
+      });
+      JsonNode stuckLog = api.get("/functions/apps/stubborn/invocations?top=500").json();
+      assertTrue(stuckLog.toString().contains("timed out after 5 s"), stuckLog::toString);
+      assertEquals(204, api.sendBytes("DELETE", "/functions/apps/stubborn?" + ApiClient.API_VERSION, null, Map.of()).status());
       assertEquals(404, api.sendBytes("GET", "/api/nothing-here", null, NO_AUTH).status());
 
       // Disable and enable a function.
@@ -167,6 +196,29 @@ class FunctionsIT {
       });
       assertEquals(21.5, twin.path("tags").path("lastTelemetry").path("temperature").asDouble());
       assertTrue(twin.path("tags").path("lastTelemetryProperties").asText().contains("alert=yes"), twin::toString);
+      // The partition's tag read delivered this device's messages: its next ones take the live path
+      // (invoked as soon as journaled), and the tag read skips them when it gets there.
+      // (Should the partition have restarted meanwhile, its first message of the device comes from
+      // the tag read again: a few messages, one after the other, until one went live.)
+      var triggers = hub.node.functions().orElseThrow().telemetry();
+      long liveBefore = triggers.live.get();
+      MqttClient again = connect(hub, device);
+      try {
+        for (int i = 1; i <= 5 && triggers.live.get() == liveBefore; i++) {
+          double temperature = 22 + i;
+          again.publish("devices/" + device + "/messages/events/", new MqttMessage(("{\"temperature\":" + temperature + "}")
+              .getBytes(StandardCharsets.UTF_8)) {{
+            setQos(1);
+          }});
+          await("the next message on the twin", () -> api.get("/twins/" + device).json().path("tags").path("lastTelemetry")
+              .path("temperature").asDouble() == temperature ? true : null);
+        }
+      } finally {
+        again.disconnect();
+        again.close();
+      }
+      await("the live path invoked one and the tag read skipped it", () ->
+          triggers.live.get() > liveBefore && triggers.liveSkipped.get() > 0 ? true : null);
 
       // The invocation log: the batch function saw the message too; the timer fired; the failure is recorded.
       await("invocations of telemetryBatch, heartbeat, the failed fail, and rejectPoison 3 times failed then succeeded", () -> {
@@ -234,6 +286,23 @@ class FunctionsIT {
       assertEquals(2, v2.json().path("version").asInt(), v2::toString);
       assertEquals(2, api.get("/functions/apps/sample").json().path("version").asInt());
       assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status());
+
+      // Deleted and published again: versions go on after the deleted app's, so a node that missed
+      // the delete (it refreshes only now) does not take the new version for an older one.
+      var store = hub.node.functions().orElseThrow().host().store();
+      try (var missed = new io.twinhub.functions.host.AppHost(store, null, new io.twinhub.functions.host.AppHost.Settings(
+          dir.resolve("missed-delete"), Duration.ofHours(1), Duration.ofSeconds(5), 2, Duration.ofSeconds(1),
+          java.util.Set.of("messages/events", "twin-changes")))) {
+        missed.refresh();
+        assertEquals(2, missed.apps().get("sample").app().version());
+        assertEquals(204, api.sendBytes("DELETE", "/functions/apps/sample?" + ApiClient.API_VERSION, null, Map.of()).status());
+        assertEquals(404, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status(), "deleted");
+        ApiClient.Reply republished = api.sendBytes("PUT", "/functions/apps/sample?" + ApiClient.API_VERSION, Files.readAllBytes(sampleJar()), JAR);
+        assertEquals(3, republished.json().path("version").asInt(), republished::toString);
+        missed.refresh();
+        assertEquals(3, missed.apps().get("sample").app().version(), "the node that missed the delete loads the republished app");
+        assertEquals(200, api.sendBytes("GET", "/api/hello", null, NO_AUTH).status());
+      }
     }
   }
 

@@ -55,7 +55,8 @@ import static org.junit.jupiter.api.Assertions.*;
  *   <li>version 2 is published while telemetry flows: nothing lost, later messages run on v2;</li>
  *   <li>node 3 starts again (a worker added): partitions spread to it and it runs functions;</li>
  * </ol>
- * and a timer function (every 5 s) fired once per occurrence across the cluster, not once per worker.
+ * and a timer function (every 5 s) fired once per occurrence across the cluster, not once per worker,
+ * also when the worker running the timer is killed -9 (the last scenario: the singleton moves).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class FunctionsClusterIT {
@@ -404,5 +405,42 @@ class FunctionsClusterIT {
     System.out.printf("FunctionsClusterIT: timer fired %d time(s), by worker pid %s%n", bySlot.size(),
         bySlot.values().stream().flatMap(List::stream).collect(Collectors.groupingBy(p -> p, TreeMap::new, Collectors.counting())));
     assertTrue(twice.isEmpty(), "an occurrence fired more than once: " + twice);
+  }
+
+  @Test
+  @Order(3)
+  void theTimerKeepsFiringOncePerOccurrenceWhenTheWorkerRunningItIsKilled() throws Exception {
+    NodeProcesses.Node second = cluster.nodes.get(1);
+    NodeProcesses.Node third = cluster.nodes.get(2);
+    long t0 = System.nanoTime();
+    // The worker that runs the timer singleton: the one that wrote the newest firing.
+    long[] newest = {0, -1};
+    ledger("timer").forEach((pid, lines) -> lines.forEach(l -> {
+      long slot = Long.parseLong(l.substring(0, l.indexOf(' ')));
+      if (slot > newest[0]) {
+        newest[0] = slot;
+        newest[1] = pid;
+      }
+    }));
+    NodeProcesses.Node running = second.current().pid() == newest[1] ? second : third;
+    NodeProcesses.Node other = running == second ? third : second;
+    assertEquals(newest[1], running.current().pid(), "the timer runs on a live worker");
+    long otherPid = other.current().pid();
+    long killedAt = System.currentTimeMillis() / 1000;
+    cluster.kill(running);
+    // The singleton moves to the other worker (once the killed one is downed) and fires there.
+    await("the timer fires on the other worker after the kill -9", () ->
+        ledger("timer").getOrDefault(otherPid, List.of()).stream()
+            .filter(l -> Long.parseLong(l.substring(0, l.indexOf(' '))) > killedAt).count() >= 3);
+    Map<String, List<Long>> bySlot = new TreeMap<>();
+    ledger("timer").forEach((pid, lines) -> lines.forEach(l -> bySlot.computeIfAbsent(l.substring(0, l.indexOf(' ')),
+        k -> new ArrayList<>()).add(pid)));
+    Map<String, List<Long>> twice = bySlot.entrySet().stream().filter(e -> e.getValue().size() > 1)
+        .collect(Collectors.toMap(Map.Entry::getKey, Map.Entry::getValue));
+    List<Long> after = bySlot.keySet().stream().map(Long::parseLong).filter(x -> x > killedAt).toList();
+    System.out.printf("FunctionsClusterIT: timer worker (pid %d) killed at %d; first firing on pid %d at %d (%d s later), %d firing(s)"
+            + " since; %.1f s%n", newest[1], killedAt, otherPid, after.get(0), after.get(0) - killedAt, after.size(),
+        (System.nanoTime() - t0) / 1e9);
+    assertTrue(twice.isEmpty(), "an occurrence fired more than once across the failover: " + twice);
   }
 }

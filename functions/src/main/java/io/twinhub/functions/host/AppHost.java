@@ -113,6 +113,10 @@ public final class AppHost implements AutoCloseable {
   private final MemoryGuard guard;
   /** Journals the mark of a stored publication ({@link AppPublications}); a no-op without one. */
   private final java.util.function.BiFunction<String, Integer, CompletionStage<?>> announcer;
+  /** Counts app loads on this node; with {@link #loadedAt}, under {@link #loads} with {@link #apps}' changes. */
+  private final AtomicLong generation = new AtomicLong();
+  private final Map<String, Long> loadedAt = new ConcurrentHashMap<>();
+  private final Object loads = new Object();
   /** The newest version of each app the store listed at the last successful refresh (loaded or not). */
   private volatile Map<String, Integer> registry = Map.of();
 
@@ -225,7 +229,11 @@ public final class AppHost implements AutoCloseable {
         if (jar.isEmpty()) continue;
         try {
           FunctionApp app = FunctionApp.load(v.app(), v.version(), writeJar(v.app(), v.version(), jar.get()), state.settings());
-          LoadedApp old = apps.put(v.app(), new LoadedApp(app, state.key(), state.disabled(), state.functionKeys()));
+          LoadedApp old;
+          synchronized (loads) {
+            old = apps.put(v.app(), new LoadedApp(app, state.key(), state.disabled(), state.functionKeys()));
+            loadedAt.put(v.app(), generation.incrementAndGet());
+          }
           loadFailures.remove(v.app());
           log.info("Function app {} version {} loaded: {}", v.app(), v.version(), app.functions().keySet());
           if (old != null) retire(old.app());
@@ -237,7 +245,11 @@ public final class AppHost implements AutoCloseable {
       }
       for (String name : List.copyOf(apps.keySet())) {
         if (!present.contains(name)) {
-          LoadedApp gone = apps.remove(name);
+          LoadedApp gone;
+          synchronized (loads) {
+            gone = apps.remove(name);
+            loadedAt.remove(name);
+          }
           if (gone != null) retire(gone.app());
           log.info("Function app {} unloaded (deleted)", name);
         }
@@ -410,6 +422,27 @@ public final class AppHost implements AutoCloseable {
     return out;
   }
 
+  /** How long a timed-out invocation's thread may go on ignoring its interrupt before it is stopped ({@code Thread.stop}). */
+  static final Duration STOP_GRACE = Duration.ofSeconds(5);
+
+  /** Enabled functions of {@code type} and the app generation they belong to (see {@link #loadedAt}). */
+  public record Snapshot(long generation, List<Target> targets) {}
+
+  /** {@link #targets} of {@code type}, with the number of app loads so far, taken together. */
+  public <T extends Trigger> Snapshot snapshot(Class<T> type) {
+    synchronized (loads) {
+      return new Snapshot(generation.get(), targets(type, x -> true));
+    }
+  }
+
+  /**
+   * The app generation at which {@code app}'s current version (or settings) was loaded here: a
+   * function of it is newer than a {@link Snapshot} of a smaller generation; 0 when not loaded.
+   */
+  public long loadedAt(String app) {
+    return loadedAt.getOrDefault(app, 0L);
+  }
+
   /**
    * One invocation of {@code target}: the function on the pool (interrupted after the timeout),
    * then its outputs; recorded in the store. Never fails: a failure is a failed result.
@@ -426,7 +459,13 @@ public final class AppHost implements AutoCloseable {
       return CompletableFuture.completedFuture(failed(id, name, "the functions host is stopping"));
     }
     var timeout = scheduler.schedule(() -> {
-      if (ran.complete(failed(id, name, "timed out after " + settings.timeout().toSeconds() + " s"))) running.cancel(true);
+      if (ran.complete(failed(id, name, "timed out after " + settings.timeout().toSeconds() + " s"))) {
+        running.cancel(true);
+        // A function that ignores the interrupt would hold its pool thread for ever (16 such hangs
+        // and no function runs on this node): after a grace period its thread is stopped.
+        scheduler.schedule(() -> guard.stopHung(id, "stopped " + STOP_GRACE.toSeconds() + " s after its timeout: it ignored the interrupt"),
+            STOP_GRACE.toMillis(), TimeUnit.MILLISECONDS);
+      }
     }, settings.timeout().toMillis(), TimeUnit.MILLISECONDS);
     ran.whenComplete((r, e) -> timeout.cancel(false));
     return ran.thenCompose(r -> r.succeeded() ? applyOutputs(app, r) : CompletableFuture.completedFuture(r))

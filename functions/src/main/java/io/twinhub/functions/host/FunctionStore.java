@@ -83,7 +83,8 @@ public final class FunctionStore {
         "CREATE TABLE IF NOT EXISTS " + ks + ".app_config (app text, kind text, name text, value text,"
             + " PRIMARY KEY (app, kind, name))",
         "CREATE TABLE IF NOT EXISTS " + ks + ".offsets (consumer text, partition text, position text,"
-            + " PRIMARY KEY (consumer, partition))");
+            + " PRIMARY KEY (consumer, partition))",
+        "CREATE TABLE IF NOT EXISTS " + ks + ".deleted_apps (app text PRIMARY KEY, version int)");
     long end = System.nanoTime() + deadline.toNanos();
     for (String cql : ddl) {
       RuntimeException last = null;
@@ -106,10 +107,15 @@ public final class FunctionStore {
     }
   }
 
-  /** Stores {@code jar} as the app's next version (1 for a new app); the version is taken with a lightweight transaction. */
+  /**
+   * Stores {@code jar} as the app's next version (1 for a new app; after the newest version of a
+   * deleted app of that name, so a node that has the deleted version loaded still sees a newer
+   * one); the version is taken with a lightweight transaction.
+   */
   public CompletionStage<Integer> publish(String app, byte[] jar, String sha256, String functionsJson) {
-    return latest(app).thenCompose(v -> {
-      int next = v.map(AppVersion::version).orElse(0) + 1;
+    return latest(app).thenCombine(deletedVersion(app), (v, deleted) -> Math.max(v.map(AppVersion::version).orElse(0), deleted))
+        .thenCompose(newest -> {
+      int next = newest + 1;
       return session.selectOne("INSERT INTO " + ks + ".apps (app, version, published, sha256, functions, jar) VALUES (?, ?, ?, ?, ?, ?) IF NOT EXISTS",
               app, next, Instant.now(), sha256, functionsJson, ByteBuffer.wrap(jar))
           .thenCompose(row -> row.map(r -> r.getBoolean("[applied]")).orElse(false)
@@ -151,9 +157,20 @@ public final class FunctionStore {
         }));
   }
 
-  /** Removes every version, the state and the invocations of {@code app}. */
+  /** The newest version {@code app} had when it was last deleted (0: never deleted). */
+  private CompletionStage<Integer> deletedVersion(String app) {
+    return session.selectOne("SELECT version FROM " + ks + ".deleted_apps WHERE app = ?", app)
+        .thenApply(r -> r.map(row -> row.getInt("version")).orElse(0));
+  }
+
+  /**
+   * Removes every version, the state and the invocations of {@code app}; remembers its newest
+   * version number, which a later publish of the name continues after (versions never restart).
+   */
   public CompletionStage<Done> delete(String app) {
-    return session.executeWrite("DELETE FROM " + ks + ".apps WHERE app = ?", app)
+    return latest(app).thenCombine(deletedVersion(app), (v, deleted) -> Math.max(v.map(AppVersion::version).orElse(0), deleted))
+        .thenCompose(newest -> session.executeWrite("INSERT INTO " + ks + ".deleted_apps (app, version) VALUES (?, ?)", app, newest))
+        .thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".apps WHERE app = ?", app))
         .thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".app_state WHERE app = ?", app))
         .thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".app_config WHERE app = ?", app))
         .thenCompose(d -> session.executeWrite("DELETE FROM " + ks + ".invocations WHERE app = ?", app));

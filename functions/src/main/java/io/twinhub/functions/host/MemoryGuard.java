@@ -40,13 +40,15 @@ public final class MemoryGuard {
     final Thread thread;
     final long allocatedAtStart;
     final String what;
+    final String invocationId;
     private boolean active = true;
     private String stoppedBecause;
 
-    Running(Thread thread, long allocatedAtStart, String what) {
+    Running(Thread thread, long allocatedAtStart, String what, String invocationId) {
       this.thread = thread;
       this.allocatedAtStart = allocatedAtStart;
       this.what = what;
+      this.invocationId = invocationId;
     }
 
     synchronized void end(Map<Long, Running> running) {
@@ -104,7 +106,7 @@ public final class MemoryGuard {
     Throwable thrown = null;
     Running r = null;
     try {
-      r = new Running(t, settings.enabled() ? threads.getThreadAllocatedBytes(t.getId()) : 0, app.name() + "/" + name);
+      r = new Running(t, settings.enabled() ? threads.getThreadAllocatedBytes(t.getId()) : 0, app.name() + "/" + name, id);
       running.put(t.getId(), r);
       try {
         result = app.invoke(name, input, id);
@@ -120,6 +122,21 @@ public final class MemoryGuard {
     List<String> logs = new java.util.ArrayList<>(result == null ? List.of() : result.logs());
     logs.add("ERROR " + error);
     return new InvocationResult(id, name, false, result == null ? 0 : result.durationMicros(), error, logs, null, List.of());
+  }
+
+  /**
+   * Stops invocation {@code id} if its thread still runs it (a function that ignored the
+   * interrupt of its timeout): the thread returns to the pool instead of being lost to the hang.
+   * Never stops what the thread runs after that invocation (decided under the invocation's lock).
+   */
+  public boolean stopHung(String id, String reason) {
+    for (Running r : running.values()) {
+      if (r.invocationId.equals(id) && r.stop(reason)) {
+        log.warn("Function {} invocation {}: {}", r.what, id, reason);
+        return true;
+      }
+    }
+    return false;
   }
 
   private void afterGc(javax.management.Notification n) {

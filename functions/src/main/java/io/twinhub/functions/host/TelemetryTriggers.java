@@ -2,6 +2,7 @@ package io.twinhub.functions.host;
 
 import akka.Done;
 import akka.NotUsed;
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
@@ -28,6 +29,7 @@ import io.twinhub.twin.entity.TwinTags;
 import io.twinhub.functions.runtime.InvocationResult;
 import io.twinhub.functions.runtime.Trigger;
 import io.twinhub.twin.domain.TwinJson;
+import io.twinhub.twin.telemetry.TelemetryFeed;
 import io.twinhub.twin.telemetry.TelemetryMessage;
 import io.twinhub.twin.telemetry.TelemetryTags;
 import org.slf4j.Logger;
@@ -43,6 +45,7 @@ import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * {@code @EventHubTrigger}: {@code eventHubName = "messages/events"} is device telemetry (IoT Hub's
@@ -63,7 +66,17 @@ public final class TelemetryTriggers {
   static final String CONSUMER = "journal";
   public static final String BUILT_IN_ENDPOINT = "messages/events";
 
-  public record Settings(int maxBatch, Duration maxBatchWait, Duration minBackoff, Duration maxBackoff) {}
+  /**
+   * @param liveFeed   invoke telemetry from the live path ({@link TelemetryFeed}) ahead of the tag read
+   * @param liveWaiting live messages a partition keeps while their predecessor is not delivered yet
+   * @param liveAhead  messages invoked live that the tag read has not passed yet, at most (beyond: left to the tag read)
+   */
+  public record Settings(int maxBatch, Duration maxBatchWait, Duration minBackoff, Duration maxBackoff,
+                         boolean liveFeed, int liveWaiting, int liveAhead) {
+    public Settings(int maxBatch, Duration maxBatchWait, Duration minBackoff, Duration maxBackoff) {
+      this(maxBatch, maxBatchWait, minBackoff, maxBackoff, true, 10_000, 50_000);
+    }
+  }
 
   /** Counters of this node's partitions. */
   public static final class Stats {
@@ -74,6 +87,11 @@ public final class TelemetryTriggers {
     public final java.util.Set<String> running = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** Times a partition held its events until this worker had loaded a just-published app version. */
     public final AtomicLong held = new AtomicLong();
+    /** Telemetry messages invoked from the live path (ahead of the tag read), and live messages left to the tag read. */
+    public final AtomicLong live = new AtomicLong();
+    public final AtomicLong liveLeft = new AtomicLong();
+    /** Messages the tag read passed without invoking them again: the live path had. */
+    public final AtomicLong liveSkipped = new AtomicLong();
   }
 
   public interface Command {}
@@ -106,8 +124,24 @@ public final class TelemetryTriggers {
       ActorSystem<?> system = ctx.getSystem();
       log.info("Functions trigger partition {} started on this worker", tag);
       stats.running.add(tag);
+      boolean live = settings.liveFeed() && TelemetryTags.ALL.contains(tag);
+      AtomicReference<Delivery> current = new AtomicReference<>();
+      if (live) {
+        ActorRef<TelemetryFeed.Journaled> subscriber = ctx.spawn(Behaviors.receiveMessage((TelemetryFeed.Journaled j) -> {
+          Delivery d = current.get();
+          if (d != null) d.offerLive(j);
+          return Behaviors.same();
+        }), "live");
+        TelemetryFeed.subscribe(system, tag, subscriber);
+      }
       RestartSettings restart = RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2);
-      UniqueKillSwitch kill = RestartSource.withBackoff(restart, () -> reading(tag, journal, host, settings, stats, routing))
+      UniqueKillSwitch kill = RestartSource.withBackoff(restart, () -> {
+            // Each incarnation starts from the committed offset with a fresh ledger: what it had
+            // invoked and not committed is invoked again (at least once).
+            Delivery d = new Delivery(host, stats, routing, live ? new LiveLedger<>(settings.liveWaiting(), settings.liveAhead()) : null);
+            current.set(d);
+            return reading(tag, journal, host, settings, stats, d);
+          })
           .viaMat(KillSwitches.single(), Keep.right())
           .to(Sink.ignore())
           .run(system);
@@ -136,7 +170,7 @@ public final class TelemetryTriggers {
    * journaled after its app was published.
    */
   private static Source<Done, NotUsed> reading(String tag, CassandraReadJournal journal, AppHost host, Settings settings,
-                                               Stats stats, Routing routing) {
+                                               Stats stats, Delivery delivery) {
     FunctionStore store = host.store();
     CompletionStage<UUID> start = store.offset(CONSUMER, tag).thenCompose(o -> {
       if (o.isPresent()) return CompletableFuture.completedFuture(UUID.fromString(o.get()));
@@ -148,7 +182,7 @@ public final class TelemetryTriggers {
     return Source.completionStage(start)
         .flatMapConcat(from -> journal.eventsByTag(tag, Offset.timeBasedUUID(from)))
         .groupedWithin(settings.maxBatch(), settings.maxBatchWait())
-        .mapAsync(1, batch -> deliverInOrder(batch, host, stats, routing)
+        .mapAsync(1, batch -> delivery.tagRead(batch)
             .thenCompose(v -> store.saveOffset(CONSUMER, tag,
                 ((TimeBasedUUID) batch.get(batch.size() - 1).offset()).value().toString())));
   }
@@ -166,50 +200,165 @@ public final class TelemetryTriggers {
   static final Duration HOLD_RETRY = Duration.ofMillis(250);
 
   /**
-   * A batch in journal order, cut at the marks of app publications ({@link AppPublications}):
-   * the events before a mark go to the apps loaded now; those after it only once this worker has
-   * loaded the published version, so no event journaled after a publication is committed past
-   * without the functions of that version having had it.
+   * The sequential delivery of one partition incarnation: tag read batches and live messages take
+   * turns on one chain, so a device's messages reach each function one after the other, in order.
+   * The ledger (telemetry partitions with the live feed on) says what the live path took ahead of
+   * the tag read; the tag read skips those and commits offsets only as it passes them.
    */
-  private static CompletionStage<Void> deliverInOrder(List<EventEnvelope> batch, AppHost host, Stats stats, Routing routing) {
-    CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
-    List<EventEnvelope> segment = new ArrayList<>();
-    for (EventEnvelope env : batch) {
-      if (env.event() instanceof AppPublications.AppPublished p) {
-        List<EventEnvelope> before = List.copyOf(segment);
-        segment.clear();
-        chain = chain.thenCompose(v -> deliver(before, host, stats, routing)).thenCompose(v -> {
-          if (host.caughtUp(p.app(), p.version())) return CompletableFuture.<Void>completedFuture(null);
-          stats.held.incrementAndGet();
-          log.info("Functions trigger partition holds its events until app {} version {} is loaded here", p.app(), p.version());
-          return host.awaitVersion(p.app(), p.version(), HOLD_RETRY);
+  static final class Delivery {
+    private final AppHost host;
+    private final Stats stats;
+    private final Routing routing;
+    private final LiveLedger<TelemetryFeed.Journaled> ledger;
+    private final java.util.concurrent.ConcurrentLinkedQueue<TelemetryFeed.Journaled> inbox = new java.util.concurrent.ConcurrentLinkedQueue<>();
+    private final java.util.concurrent.atomic.AtomicInteger inboxSize = new java.util.concurrent.atomic.AtomicInteger();
+    private final java.util.concurrent.atomic.AtomicBoolean drainQueued = new java.util.concurrent.atomic.AtomicBoolean();
+    private CompletionStage<Void> tail = CompletableFuture.completedFuture(null);
+
+    Delivery(AppHost host, Stats stats, Routing routing, LiveLedger<TelemetryFeed.Journaled> ledger) {
+      this.host = host;
+      this.stats = stats;
+      this.routing = routing;
+      this.ledger = ledger;
+    }
+
+    /** Runs {@code step} after every step before it (failed or not); its own outcome is returned. */
+    private synchronized CompletionStage<Void> enqueue(java.util.function.Supplier<CompletionStage<Void>> step) {
+      CompletionStage<Void> next = tail.handle((v, e) -> null).thenCompose(v -> step.get());
+      tail = next;
+      return next;
+    }
+
+    /** A live message (any thread): taken on the chain with whatever else arrived meanwhile. */
+    void offerLive(TelemetryFeed.Journaled j) {
+      if (ledger == null) return;
+      if (inboxSize.incrementAndGet() > MAX_INBOX) {
+        inboxSize.decrementAndGet();
+        stats.liveLeft.incrementAndGet(); // the tag read brings it
+        return;
+      }
+      inbox.add(j);
+      if (drainQueued.compareAndSet(false, true)) {
+        enqueue(this::drainLive).whenComplete((v, e) -> {
+          if (e != null) log.warn("Functions: live telemetry not delivered (the tag read brings it again): {}", e.toString());
         });
-      } else {
-        segment.add(env);
       }
     }
-    List<EventEnvelope> rest = List.copyOf(segment);
-    return rest.isEmpty() ? chain : chain.thenCompose(v -> deliver(rest, host, stats, routing));
-  }
 
-  /** One journal event as the triggers see it: the hub message, and the event the function gets. */
-  private record Routed(HubMessage message, InvocationInput.Event event, boolean telemetry) {}
+    private CompletionStage<Void> drainLive() {
+      drainQueued.set(false); // a message added from here on queues the next drain
+      AppHost.Snapshot apps = host.snapshot(Trigger.EventHub.class);
+      List<TelemetryFeed.Journaled> ready = new ArrayList<>();
+      long dropped = ledger.dropped;
+      for (TelemetryFeed.Journaled j; (j = inbox.poll()) != null; ) {
+        inboxSize.decrementAndGet();
+        ready.addAll(ledger.offer(j.persistenceId(), j.sequenceNr(), j, apps.generation()));
+      }
+      stats.liveLeft.addAndGet(ledger.dropped - dropped);
+      return deliverLive(ready, apps);
+    }
 
-  private static CompletionStage<Void> deliver(List<EventEnvelope> batch, AppHost host, Stats stats, Routing routing) {
-    List<Routed> events = new ArrayList<>(batch.size());
-    for (EventEnvelope env : batch) {
+    private CompletionStage<Void> deliverLive(List<TelemetryFeed.Journaled> ready, AppHost.Snapshot apps) {
+      if (ready.isEmpty()) return CompletableFuture.completedFuture(null);
+      stats.live.addAndGet(ready.size());
+      List<Routed> events = new ArrayList<>(ready.size());
+      for (TelemetryFeed.Journaled j : ready) {
+        HubMessage m = HubMessages.ofTelemetry(j.persistenceId(), j.sequenceNr(), j.message());
+        events.add(new Routed(m, event(j.persistenceId(), j.sequenceNr(), j.message()), !HubMessages.isFunctionOutput(m), null));
+      }
+      return deliver(events, apps.targets(), host, stats, routing);
+    }
+
+    /** A batch of the tag read; completes when its functions returned (then the caller commits its offset). */
+    CompletionStage<Void> tagRead(List<EventEnvelope> batch) {
+      return enqueue(() -> {
+        // Decided in journal order before anything runs: what the live path took is skipped.
+        List<Object> items = new ArrayList<>(batch.size());
+        java.util.Set<String> logs = new java.util.LinkedHashSet<>();
+        for (EventEnvelope env : batch) {
+          if (env.event() instanceof AppPublications.AppPublished p) {
+            items.add(p);
+          } else if (env.event() instanceof TelemetryMessage t && ledger != null) {
+            Long liveAt = ledger.pass(env.persistenceId(), env.sequenceNr());
+            if (liveAt != null) stats.liveSkipped.incrementAndGet();
+            logs.add(env.persistenceId());
+            items.add(routed(env, liveAt));
+          } else {
+            Routed r = routed(env, null);
+            if (r != null) items.add(r);
+          }
+        }
+        CompletionStage<Void> done = deliverInOrder(items);
+        if (ledger == null || logs.isEmpty()) return done;
+        // Live messages that waited for what this batch delivered.
+        return done.thenCompose(v -> {
+          AppHost.Snapshot apps = host.snapshot(Trigger.EventHub.class);
+          List<TelemetryFeed.Journaled> ready = new ArrayList<>();
+          for (String l : logs) ready.addAll(ledger.released(l, apps.generation()));
+          return deliverLive(ready, apps);
+        });
+      });
+    }
+
+    private Routed routed(EventEnvelope env, Long liveAt) {
       if (env.event() instanceof TelemetryMessage t) {
         HubMessage m = HubMessages.ofTelemetry(env.persistenceId(), env.sequenceNr(), t);
         // A function's route output is no device telemetry: only its route's functions get it.
-        events.add(new Routed(m, event(env, t), !HubMessages.isFunctionOutput(m)));
-      } else if (env.event() instanceof TwinEvent e && !routing.routes().isEmpty()) {
-        HubMessages.of(routing.hubName(), env.persistenceId(), env.sequenceNr(), e)
-            .ifPresent(m -> events.add(new Routed(m, event(env, m), false)));
+        return new Routed(m, event(env.persistenceId(), env.sequenceNr(), t), !HubMessages.isFunctionOutput(m), liveAt);
       }
+      if (env.event() instanceof TwinEvent e && !routing.routes().isEmpty()) {
+        return HubMessages.of(routing.hubName(), env.persistenceId(), env.sequenceNr(), e)
+            .map(m -> new Routed(m, event(env, m), false, null)).orElse(null);
+      }
+      return null;
     }
+
+    /**
+     * The items in journal order, cut at the marks of app publications ({@link AppPublications}):
+     * the events before a mark go to the apps loaded now; those after it only once this worker has
+     * loaded the published version, so no event journaled after a publication is committed past
+     * without the functions of that version having had it.
+     */
+    private CompletionStage<Void> deliverInOrder(List<Object> items) {
+      CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
+      List<Routed> segment = new ArrayList<>();
+      for (Object item : items) {
+        if (item instanceof AppPublications.AppPublished p) {
+          List<Routed> before = List.copyOf(segment);
+          segment.clear();
+          chain = chain.thenCompose(v -> deliverNow(before)).thenCompose(v -> {
+            if (host.caughtUp(p.app(), p.version())) return CompletableFuture.<Void>completedFuture(null);
+            stats.held.incrementAndGet();
+            log.info("Functions trigger partition holds its events until app {} version {} is loaded here", p.app(), p.version());
+            return host.awaitVersion(p.app(), p.version(), HOLD_RETRY);
+          });
+        } else {
+          segment.add((Routed) item);
+        }
+      }
+      List<Routed> rest = List.copyOf(segment);
+      return rest.isEmpty() ? chain : chain.thenCompose(v -> deliverNow(rest));
+    }
+
+    private CompletionStage<Void> deliverNow(List<Routed> events) {
+      return deliver(events, host.snapshot(Trigger.EventHub.class).targets(), host, stats, routing);
+    }
+  }
+
+  /** Live messages a partition queues before its delivery takes them; beyond, the tag read brings them. */
+  static final int MAX_INBOX = 20_000;
+
+  /**
+   * One journal event as the triggers see it: the hub message, the event the function gets, and,
+   * when the live path invoked it already, the app generation it did so at (null: not taken live).
+   */
+  private record Routed(HubMessage message, InvocationInput.Event event, boolean telemetry, Long liveAt) {}
+
+  private static CompletionStage<Void> deliver(List<Routed> events, List<AppHost.Target> targets, AppHost host, Stats stats,
+                                               Routing routing) {
     if (events.isEmpty()) return CompletableFuture.completedFuture(null);
     List<CompletableFuture<Void>> all = new ArrayList<>();
-    for (AppHost.Target target : host.targets(Trigger.EventHub.class, t -> true)) {
+    for (AppHost.Target target : targets) {
       Trigger.EventHub trigger = (Trigger.EventHub) target.function().trigger();
       java.util.function.Predicate<Routed> selects;
       if (BUILT_IN_ENDPOINT.equalsIgnoreCase(trigger.eventHubName())) {
@@ -219,7 +368,11 @@ public final class TelemetryTriggers {
         if (route == null) continue; // refused at publish; a route removed from the configuration since
         selects = r -> route.condition().test(r.message());
       }
-      List<InvocationInput.Event> mine = events.stream().filter(selects).map(Routed::event).toList();
+      // Taken live already: only an app loaded since (a version published meanwhile) still needs it.
+      long appLoadedAt = host.loadedAt(target.app());
+      List<InvocationInput.Event> mine = events.stream()
+          .filter(r -> r.liveAt() == null || appLoadedAt > r.liveAt())
+          .filter(selects).map(Routed::event).toList();
       if (mine.isEmpty()) continue;
       CompletionStage<Void> chain = CompletableFuture.completedFuture(null);
       if (trigger.many()) {
@@ -265,17 +418,21 @@ public final class TelemetryTriggers {
     });
   }
 
-  /** A journaled device message as the Event Hubs trigger presents it (IoT Hub's system property names). */
-  static InvocationInput.Event event(EventEnvelope env, TelemetryMessage t) {
+  /**
+   * A journaled device message as the Event Hubs trigger presents it (IoT Hub's system property
+   * names). Its {@code Offset} is {@code <persistence id>:<sequence number>}: the same whichever
+   * path (live or tag read) delivers it, so a function can recognise a message delivered twice.
+   */
+  static InvocationInput.Event event(String persistenceId, long sequenceNr, TelemetryMessage t) {
     Map<String, Object> system = new LinkedHashMap<>(t.systemProperties());
     system.put("iothub-connection-device-id", t.deviceId());
     if (t.moduleId() != null) system.put("iothub-connection-module-id", t.moduleId());
     system.putIfAbsent("iothub-enqueuedtime", TwinJson.timestamp(t.enqueuedTime()));
     system.put("iothub-message-source", "Telemetry");
-    system.put("x-opt-sequence-number", env.sequenceNr());
+    system.put("x-opt-sequence-number", sequenceNr);
     system.put("x-opt-enqueued-time", TwinJson.timestamp(t.enqueuedTime()));
-    system.put("SequenceNumber", env.sequenceNr());
-    system.put("Offset", ((TimeBasedUUID) env.offset()).value().toString());
+    system.put("SequenceNumber", sequenceNr);
+    system.put("Offset", persistenceId + ":" + sequenceNr);
     system.put("PartitionKey", t.deviceId());
     system.put("EnqueuedTimeUtc", TwinJson.timestamp(t.enqueuedTime()));
     return new InvocationInput.Event(t.body(), new LinkedHashMap<>(t.properties()), system, t.enqueuedTime());

@@ -4,6 +4,8 @@ import io.twinhub.twin.PersistFailures;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
@@ -13,6 +15,7 @@ import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import io.twinhub.twin.TwinhubSerializable;
+import io.twinhub.twin.telemetry.TelemetryFeed;
 import io.twinhub.twin.telemetry.TelemetryMessage;
 import io.twinhub.twin.telemetry.TelemetryTags;
 
@@ -25,7 +28,8 @@ import java.util.Set;
  * The durable log of one device's (or module's) device-to-cloud messages: a sharded persistent
  * entity, one journaled {@link TelemetryReceived} per message, tagged {@code telemetry-<n>} by
  * device so that analytics read them in order with {@code eventsByTag}. A message is
- * acknowledged (MQTT PUBACK) only after its event is in the journal.
+ * acknowledged (MQTT PUBACK) only after its event is in the journal; then it is also told to the
+ * live subscribers of its tag ({@link TelemetryFeed}: function triggers), ahead of the tag read.
  *
  * <p>The state is just a counter; snapshots every {@value #SNAPSHOT_EVERY} events bound recovery,
  * events are never deleted (they are the log).
@@ -70,9 +74,13 @@ public final class TelemetryLog
   public record State(long count) implements TwinhubSerializable {}
 
   private final String deviceId;
+  private final ActorContext<Command> context;
+  private final TelemetryFeed feed;
 
-  private TelemetryLog(String entityId, akka.actor.typed.BackoffSupervisorStrategy onPersistFailure) {
+  private TelemetryLog(String entityId, ActorContext<Command> context, akka.actor.typed.BackoffSupervisorStrategy onPersistFailure) {
     super(PersistenceId.of(TYPE_KEY.name(), entityId), onPersistFailure);
+    this.context = context;
+    this.feed = TelemetryFeed.get(context.getSystem());
     int slash = entityId.indexOf('/');
     this.deviceId = slash < 0 ? entityId : entityId.substring(0, slash);
   }
@@ -97,7 +105,7 @@ public final class TelemetryLog
   }
 
   public static Behavior<Command> create(String entityId) {
-    return akka.actor.typed.javadsl.Behaviors.setup(ctx -> new TelemetryLog(entityId, PersistFailures.backoff(ctx.getSystem())));
+    return Behaviors.setup(ctx -> new TelemetryLog(entityId, ctx, PersistFailures.backoff(ctx.getSystem())));
   }
 
   @Override
@@ -108,7 +116,9 @@ public final class TelemetryLog
   @Override
   public CommandHandlerWithReply<Command, TelemetryReceived, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder().forAnyState()
+        // Once journaled, also told to the tag's live subscribers (function triggers), ahead of the tag read.
         .onCommand(Append.class, (state, c) -> Effect().persist(c.message())
+            .thenRun(after -> feed.publish(persistenceId().id(), lastSequenceNumber(context), tagFor(deviceId), c.message()))
             .thenReply(c.replyTo(), after -> new Appended(after.count())))
         .build();
   }

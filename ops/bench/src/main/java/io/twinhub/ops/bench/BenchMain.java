@@ -38,7 +38,8 @@ public final class BenchMain implements BenchCommand.Harness {
         return io.twinhub.ops.bench.functions.FunctionsBench.run(nodes.target(),
             Integer.parseInt(options.extra().getOrDefault("devices", "32")),
             Integer.parseInt(options.extra().getOrDefault("events", "30000")),
-            Integer.parseInt(options.extra().getOrDefault("rate", "200")), options.duration());
+            Integer.parseInt(options.extra().getOrDefault("rate", "200")), options.duration(),
+            !options.extra().getOrDefault("cardinality", "MANY").equalsIgnoreCase("ONE"));
       }
     }
     BenchTable table = BenchRun.run(options);

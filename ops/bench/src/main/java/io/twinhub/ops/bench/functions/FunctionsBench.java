@@ -1,7 +1,5 @@
 package io.twinhub.ops.bench.functions;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.twinhub.functions.runtime.AppJars;
 import io.twinhub.ops.bench.BenchTarget;
 import io.twinhub.ops.bench.SasTokens;
@@ -16,7 +14,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Semaphore;
@@ -24,8 +21,8 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
- * {@code ./twinhub bench functions}: a trivial telemetry function (cardinality MANY, it only
- * notes its batch) on the nodes the harness started, each a worker.
+ * {@code ./twinhub bench functions}: a trivial telemetry function (cardinality MANY or ONE, it only
+ * counts what it gets) on the nodes the harness started, each a worker.
  *
  * <p>Throughput from a backlog: the function's first batch on every partition waits until the
  * bench releases it ({@code POST /api/release} on every node: a static flag in the app's class
@@ -35,32 +32,45 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Latency: then messages at {@code --rate} per second for {@code --duration}; each invocation
  * notes, per message, its start minus the message's {@code iothub-enqueuedtime} (set when the hub
  * accepted it, just before the journal write the PUBACK waits for: so an upper bound of ack →
- * invocation). The figures come back through the invocation log ({@code /functions/apps/bench/logs}).
+ * invocation). The figures come back from the app itself ({@code GET /api/stats} on every node).
+ * {@code --cardinality ONE} measures an invocation per message instead of batches.
  */
 public final class FunctionsBench {
-  private static final ObjectMapper JSON = new ObjectMapper();
   static final String DEVICE_KEY = java.util.Base64.getEncoder().encodeToString("functions-bench-device-key-0123".getBytes(StandardCharsets.US_ASCII));
 
+  /**
+   * The bench app: {@code count} notes each message (a static counter per phase, and the latency of
+   * each timed one) and returns; {@code stats} (HTTP) reports them. TRIGGER is the binding of the
+   * cardinality measured.
+   */
   static final String SOURCE = """
       package bench;
       import com.microsoft.azure.functions.*;
       import com.microsoft.azure.functions.annotation.*;
       import java.util.*;
+      import java.util.concurrent.atomic.AtomicLong;
       public class Count {
         static volatile boolean released;
+        static final AtomicLong backlog = new AtomicLong();
+        static final AtomicLong backlogEnd = new AtomicLong();
+        static final AtomicLong invocations = new AtomicLong();
+        static final AtomicLong timed = new AtomicLong();
+        static final java.util.concurrent.ConcurrentLinkedQueue<Long> latencies = new java.util.concurrent.ConcurrentLinkedQueue<>();
         @FunctionName("count")
-        public void count(@EventHubTrigger(name = "m", eventHubName = "messages/events", connection = "c") List<String> messages,
-                          @BindingName("SystemPropertiesArray") Map<String, Object>[] system, ExecutionContext context) throws Exception {
+        public void count(TRIGGER) throws Exception {
           while (!released) Thread.sleep(5);
           long start = System.currentTimeMillis();
-          StringBuilder b = new StringBuilder("batch ").append(messages.size()).append(' ').append(start);
-          boolean timed = messages.get(0).contains("\\"latency\\"");
-          b.append(timed ? " latency" : " backlog");
-          if (timed) for (Map<String, Object> s : system) {
-            b.append(' ').append(start - java.time.Instant.parse(String.valueOf(s.get("iothub-enqueuedtime"))).toEpochMilli());
+          invocations.incrementAndGet();
+          BODY
+        }
+        static void note(String message, Map<String, Object> system, long start) {
+          if (message.contains("\\"latency\\"")) {
+            latencies.add(start - java.time.Instant.parse(String.valueOf(system.get("iothub-enqueuedtime"))).toEpochMilli());
+            timed.incrementAndGet();
+          } else {
+            backlog.incrementAndGet();
+            backlogEnd.accumulateAndGet(System.currentTimeMillis(), Math::max);
           }
-          b.append(" end ").append(System.currentTimeMillis());
-          context.getLogger().info(b.toString());
         }
         @FunctionName("release")
         public HttpResponseMessage release(@HttpTrigger(name = "r", methods = {HttpMethod.POST}, authLevel = AuthorizationLevel.ANONYMOUS)
@@ -68,20 +78,39 @@ public final class FunctionsBench {
           released = true;
           return request.createResponseBuilder(HttpStatus.OK).body("released").build();
         }
+        @FunctionName("stats")
+        public HttpResponseMessage stats(@HttpTrigger(name = "r", methods = {HttpMethod.GET}, authLevel = AuthorizationLevel.ANONYMOUS)
+                                         HttpRequestMessage<Optional<String>> request) {
+          StringBuilder b = new StringBuilder().append(backlog.get()).append(' ').append(backlogEnd.get()).append(' ')
+              .append(invocations.get()).append(' ').append(timed.get());
+          if (request.getQueryParameters().containsKey("latencies")) for (Long l : latencies) b.append(' ').append(l);
+          return request.createResponseBuilder(HttpStatus.OK).body(b.toString()).build();
+        }
       }
       """;
 
+  static String source(boolean many) {
+    return many
+        ? SOURCE.replace("TRIGGER", "@EventHubTrigger(name = \"m\", eventHubName = \"messages/events\", connection = \"c\") List<String> messages,"
+            + " @BindingName(\"SystemPropertiesArray\") Map<String, Object>[] system")
+            .replace("BODY", "for (int i = 0; i < messages.size(); i++) note(messages.get(i), system[i], start);")
+        : SOURCE.replace("TRIGGER", "@EventHubTrigger(name = \"m\", eventHubName = \"messages/events\", connection = \"c\","
+            + " cardinality = Cardinality.ONE) String message, @BindingName(\"SystemProperties\") Map<String, Object> system")
+            .replace("BODY", "note(message, system, start);");
+  }
+
   private FunctionsBench() {}
 
-  public static int run(BenchTarget target, int devices, int events, int rate, Duration latencyPhase) throws Exception {
+  /** @param many cardinality MANY (batches of up to {@code max-batch}) or ONE (an invocation per message) */
+  public static int run(BenchTarget target, int devices, int events, int rate, Duration latencyPhase, boolean many) throws Exception {
     String host = target.connectionStringPart("HostName");
     String token = SasTokens.sign(host, target.connectionStringPart("SharedAccessKey"), target.connectionStringPart("SharedAccessKeyName"),
         System.currentTimeMillis() / 1000 + 6 * 3600);
     HttpClient http = HttpClient.newBuilder().sslContext(io.twinhub.mqtt.tls.TlsMaterial.clientSslContext(target.caPem()))
         .connectTimeout(Duration.ofSeconds(30)).build();
     URI node1 = target.nodes().get(0).restUrl();
-    System.out.printf(Locale.ROOT, "functions bench: %d worker node(s), %d devices, backlog %d events, then %d/s for %s; load average %s%n",
-        target.nodes().size(), devices, events, rate, latencyPhase, loadAverage());
+    System.out.printf(Locale.ROOT, "functions bench: cardinality %s, %d worker node(s), %d devices, backlog %d events, then %d/s for %s; load average %s%n",
+        many ? "MANY" : "ONE", target.nodes().size(), devices, events, rate, latencyPhase, loadAverage());
 
     StringBuilder bulk = new StringBuilder("[");
     for (int i = 0; i < devices; i++) {
@@ -90,7 +119,7 @@ public final class FunctionsBench {
           .append("\"symmetricKey\":{\"primaryKey\":\"").append(DEVICE_KEY).append("\",\"secondaryKey\":\"").append(DEVICE_KEY).append("\"}}}");
     }
     check(send(http, node1, "POST", "/devices?api-version=2021-04-12", token, bulk.append(']').toString().getBytes(StandardCharsets.UTF_8)));
-    check(send(http, node1, "PUT", "/functions/apps/bench?api-version=2021-04-12", token, appJar(target.workDir())));
+    check(send(http, node1, "PUT", "/functions/apps/bench?api-version=2021-04-12", token, appJar(target.workDir(), many)));
     // Every node loads the app within its refresh interval (2 s), and every partition starts.
     Thread.sleep(10_000);
 
@@ -127,12 +156,11 @@ public final class FunctionsBench {
       Thread.sleep(2000); // the journal's eventual-consistency delay: every event readable before the release
       long released = System.currentTimeMillis();
       for (var n : target.nodes()) check(send(http, n.restUrl(), "POST", "/api/release", null, new byte[0]));
-      List<long[]> backlog = awaitBatches(http, node1, token, "backlog", events, Duration.ofMinutes(10));
-      long lastEnd = backlog.stream().mapToLong(b -> b[2]).max().orElse(released);
-      long processed = backlog.stream().mapToLong(b -> b[0]).sum();
-      double seconds = (lastEnd - released) / 1000.0;
+      long[] drained = awaitStats(http, target, "backlog", events, Duration.ofMinutes(10));
+      long processed = drained[0];
+      double seconds = (drained[1] - released) / 1000.0;
       System.out.printf(Locale.ROOT, "drain: %d events in %d invocations, %.2f s after the release: %.0f events/s, %.0f per worker; load average %s%n",
-          processed, backlog.size(), seconds, processed / seconds, processed / seconds / target.nodes().size(), loadAverage());
+          processed, drained[2], seconds, processed / seconds, processed / seconds / target.nodes().size(), loadAverage());
 
       // Phase 2: latency at a steady rate.
       long n = rate * latencyPhase.toSeconds();
@@ -145,9 +173,11 @@ public final class FunctionsBench {
         MqttLoadClient.Device d = ds.get((int) (i % ds.size()));
         d.publish("devices/" + d.clientId + "/messages/events/", 1, timed);
       }
+      awaitStats(http, target, "latency", n, Duration.ofMinutes(5));
       List<Long> latencies = new ArrayList<>();
-      for (long[] b : awaitBatches(http, node1, token, "latency", n, Duration.ofMinutes(5))) {
-        for (int i = 3; i < b.length; i++) latencies.add(b[i]);
+      for (var node : target.nodes()) {
+        String[] f = send(http, node.restUrl(), "GET", "/api/stats?latencies", null, null).body().trim().split(" ");
+        for (int i = 4; i < f.length; i++) latencies.add(Long.parseLong(f[i]));
       }
       long[] l = latencies.stream().mapToLong(Long::longValue).sorted().toArray();
       System.out.printf(Locale.ROOT, "latency (enqueued → invocation start) of %d events at %d/s: p50 %d ms, p90 %d ms, p99 %d ms, max %d ms; load average %s%n",
@@ -161,32 +191,30 @@ public final class FunctionsBench {
     return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(p * sorted.length) - 1)];
   }
 
-  /** Batches of {@code phase} from the invocation log: [size, start, end, latencies...], until they hold {@code events}. */
-  private static List<long[]> awaitBatches(HttpClient http, URI node, String token, String phase, long events, Duration max) throws Exception {
+  /**
+   * The bench app's counters summed over the nodes ({@code GET /api/stats} of each), until
+   * {@code phase} (backlog or latency) counted {@code events}: [events, last backlog invocation's end, invocations].
+   */
+  private static long[] awaitStats(HttpClient http, BenchTarget target, String phase, long events, Duration max) throws Exception {
     long until = System.nanoTime() + max.toNanos();
-    List<long[]> batches = List.of();
+    long[] sum = new long[4];
     while (System.nanoTime() < until) {
-      batches = new ArrayList<>();
-      HttpResponse<String> r = send(http, node, "GET", "/functions/apps/bench/logs?top=1000&api-version=2021-04-12", token, null);
-      for (JsonNode line : JSON.readTree(r.body())) {
-        String text = line.path("line").asText();
-        int at = text.indexOf("batch ");
-        if (at < 0) continue;
-        String[] f = text.substring(at + 6).split(" ");
-        if (!f[2].equals(phase)) continue;
-        long[] b = new long[3 + (f.length - 5)];
-        b[0] = Long.parseLong(f[0]);
-        b[1] = Long.parseLong(f[1]);
-        b[2] = Long.parseLong(f[f.length - 1]);
-        for (int i = 3; i < f.length - 2; i++) b[i] = Long.parseLong(f[i]);
-        batches.add(b);
+      sum = new long[4];
+      for (var node : target.nodes()) {
+        HttpResponse<String> r = send(http, node.restUrl(), "GET", "/api/stats", null, null);
+        check(r);
+        String[] f = r.body().trim().split(" ");
+        sum[0] += Long.parseLong(f[0]);
+        sum[1] = Math.max(sum[1], Long.parseLong(f[1]));
+        sum[2] += Long.parseLong(f[2]);
+        sum[3] += Long.parseLong(f[3]);
       }
-      if (batches.stream().mapToLong(b -> b[0]).sum() >= events) return batches;
-      Thread.sleep(1000);
+      long seen = phase.equals("backlog") ? sum[0] : sum[3];
+      if (seen >= events) return new long[] {sum[0], sum[1], sum[2]};
+      Thread.sleep(200);
     }
-    System.out.printf("functions bench: only %d of %d %s events seen in the invocation log (at most 1000 invocations are listed)%n",
-        batches.stream().mapToLong(b -> b[0]).sum(), events, phase);
-    return batches;
+    System.out.printf("functions bench: only %d of %d %s events invoked within %s%n", phase.equals("backlog") ? sum[0] : sum[3], events, phase, max);
+    return new long[] {sum[0], sum[1], sum[2]};
   }
 
   static String loadAverage() {
@@ -210,11 +238,11 @@ public final class FunctionsBench {
   }
 
   /** The bench app, compiled here against the Azure Functions library on the harness's classpath. */
-  static byte[] appJar(Path workDir) throws Exception {
+  static byte[] appJar(Path workDir, boolean many) throws Exception {
     Path dir = Files.createDirectories(workDir.resolve("functions-bench-app"));
     Path src = dir.resolve("src/bench/Count.java");
     Files.createDirectories(src.getParent());
-    Files.writeString(src, SOURCE);
+    Files.writeString(src, source(many));
     Path classes = Files.createDirectories(dir.resolve("classes"));
     if (AppJars.compile(src, classes) != 0) {
       throw new IllegalStateException("the bench app did not compile (a JDK is needed, not a JRE)");
