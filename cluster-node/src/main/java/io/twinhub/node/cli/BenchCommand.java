@@ -129,7 +129,7 @@ public final class BenchCommand implements Callable<Integer> {
     String reconnect;
     @Option(names = "--keep-alive", paramLabel = "S", descriptionKey = "workload", description = "MQTT keep-alive seconds (default 60)")
     String keepAlive;
-    @Option(names = "--rate", paramLabel = "R", descriptionKey = "workload", description = "reported: patches/s, 0 = closed loop (2000); notify: desired PATCHes/s (200)")
+    @Option(names = "--rate", paramLabel = "R", descriptionKey = "workload", description = "reported: patches/s, 0 = closed loop (2000); several separated by commas run in turn on the same devices, Nx = N × the closed-loop goodput measured before (e.g. 0,1x,2x,4x); notify: desired PATCHes/s (200)")
     String rate;
     @Option(names = "--hold", paramLabel = "30s", descriptionKey = "workload", description = "mqtt-idle: how long the sessions are held (default 30s)")
     String hold;

@@ -484,6 +484,12 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         twinResult(p, 429, patch.rid(), null, IotHubError.of(IotHubErrorCode.ThrottlingException, "too many twin operations"));
         return;
       }
+      var atLimit = deps.twins().refusedAtLimit(TwinUpdate.PatchReported.class);
+      if (atLimit.isPresent()) {
+        // Refused before the body is parsed: under overload a refusal costs only its answer.
+        overloaded(p, patch.rid(), errorOf(atLimit.get(), null));
+        return;
+      }
       var parsed = TwinJson.parseSectionPatch(p.payload().toArrayUnsafe(), Section.REPORTED, deps.limits());
       if (!parsed.isAccepted()) {
         IotHubError e = RejectionErrors.toError(parsed.optionalRejection().orElseThrow());
@@ -501,9 +507,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         } else {
           IotHubError e = errorOf(reply, err);
           if (e.status() == 429 || e.status() == 503) {
-            // Not applied because the hub is overloaded: answered now, the next packet read after a pause.
-            answer(p, DeviceTopics.twinResponse(mqttStatus(e), patch.rid()), errorBody(mqttStatus(e), e));
-            pauseReading();
+            overloaded(p, patch.rid(), e);
           } else {
             twinResult(p, mqttStatus(e), patch.rid(), null, e);
           }
@@ -538,6 +542,12 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         pubAckAndDone(p);
       });
     }
+  }
+
+  /** Not applied because the hub is overloaded: answered now, the next packet read after a pause. */
+  private void overloaded(Publish p, String rid, IotHubError e) {
+    answer(p, DeviceTopics.twinResponse(mqttStatus(e), rid), errorBody(mqttStatus(e), e));
+    pauseReading();
   }
 
   private void twinResult(Publish p, int status, String rid, ByteString body, IotHubError error) {

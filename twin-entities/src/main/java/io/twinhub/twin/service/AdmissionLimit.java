@@ -92,6 +92,17 @@ public final class AdmissionLimit {
     }
   }
 
+  /**
+   * Whether a write would be refused now, counted as refused if so: lets a gateway refuse before it
+   * spends anything on the request (parsing its body), so refusals stay cheap under overload. A
+   * write that passes still goes through {@link #tryAcquire}.
+   */
+  public synchronized boolean refuseIfFull() {
+    if (inFlight < (int) limit) return false;
+    refused++;
+    return true;
+  }
+
   /** Writes that may be in flight now. */
   public synchronized int limit() {
     return (int) limit;

@@ -117,8 +117,7 @@ public final class TwinService {
     if (invalid != null) return done(new TwinReply.Rejected(invalid));
     if (!admission.tryAcquire()) {
       // Refused before anything is queued: the entity never sees it, so it is never applied.
-      TwinReply refused = new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ThrottlingException,
-          "the hub is at its limit of " + admission.limit() + " twin writes in flight on this node; not applied, retry later"));
+      TwinReply refused = throttled();
       record(operation(update), refused, 0);
       return done(refused);
     }
@@ -129,6 +128,23 @@ public final class TwinService {
           admission.release(System.nanoTime() - start, reply instanceof TwinReply.Rejected rej && overloaded(rej.error()));
           return reply;
         }, INLINE);
+  }
+
+  /**
+   * The refusal of a gateway twin write when the node is at its admission limit now, else empty:
+   * checked before the request's body is parsed, so under overload a refusal costs the node only
+   * its answer. (A write that passes may still be refused by {@link #admitUpdateTwin}.)
+   */
+  public Optional<TwinReply> refusedAtLimit(Class<? extends TwinUpdate> kind) {
+    if (admission == null || !admission.refuseIfFull()) return Optional.empty();
+    TwinReply refused = throttled();
+    record(kind == TwinUpdate.PatchReported.class ? "patchReported" : "updateTwin", refused, 0);
+    return Optional.of(refused);
+  }
+
+  private TwinReply throttled() {
+    return new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ThrottlingException,
+        "the hub is at its limit of " + admission.limit() + " twin writes in flight on this node; not applied, retry later"));
   }
 
   /** An answer that shows the node is overloaded: refused by its deadline, or no answer in time (both 503). */

@@ -33,6 +33,19 @@ class AdmissionLimitTest {
   }
 
   @Test
+  void aFullLimitRefusesBeforeAnythingIsAdmitted() {
+    AdmissionLimit a = limit(2, 1, 10);
+    assertFalse(a.refuseIfFull(), "room left: not refused");
+    assertEquals(0, a.inFlight(), "the check admits nothing");
+    assertEquals(2, fill(a));
+    long refused = a.refused();
+    assertTrue(a.refuseIfFull());
+    assertEquals(refused + 1, a.refused(), "counted as refused");
+    a.release(FAST, false);
+    assertFalse(a.refuseIfFull());
+  }
+
+  @Test
   void aSlowAnswerHalvesTheLimitOncePerRoundOfWritesInFlight() {
     AdmissionLimit a = limit(8, 1, 10);
     assertEquals(8, fill(a));

@@ -56,8 +56,8 @@ public final class BenchMain implements BenchCommand.Harness {
     return workload.startsWith("mqtt-") || workload.equals("mosquitto");
   }
 
-  /** Runs an MQTT workload against node 1 of the target: one table row (its figures are printed as it runs). */
+  /** Runs an MQTT workload against node 1 of the target: a table row per load (its figures are printed as it runs). */
   static List<BenchResult> runMqtt(BenchOptions options, BenchTarget target) throws Exception {
-    return List.of(MqttBench.run(MqttBench.options(options, target)).result());
+    return MqttBench.run(MqttBench.options(options, target)).results();
   }
 }

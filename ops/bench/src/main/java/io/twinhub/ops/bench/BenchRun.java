@@ -27,7 +27,7 @@ public final class BenchRun implements AutoCloseable {
    * weigh on every workload after it.
    */
   static final List<String> ALL = List.of("cassandra-insert", "http-cassandra", "twin-patch", "http-bare", "twin-get", "mixed",
-      "mosquitto", "mqtt-reported", "query-mix");
+      "mqtt-reported", "query-mix");
 
   private final BenchOptions options;
   private final BenchTarget target;

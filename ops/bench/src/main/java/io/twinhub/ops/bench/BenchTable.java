@@ -8,9 +8,11 @@ import java.util.Optional;
 
 /**
  * The result table of a bench run, in Markdown: every twinhub row with its ratio to the baseline
- * measured in the same run (issue #9's goals: GET ≥ 0.7 × bare Akka HTTP, MQTT reported patch ≥
- * 0.5 × Mosquitto; issue 23's PATCH ≥ 1.3 × the durable-write floor {@code http-cassandra}, and by
- * CPU per operation at least 1.0), plus latency percentiles, the server's CPU and heap.
+ * measured in the same run (issue #9's goal: GET ≥ 0.7 × bare Akka HTTP; issue 23's: PATCH ≥ 1.3 ×
+ * the durable-write floor {@code http-cassandra} (HTTPS + one insert per request), and by CPU per
+ * operation at least 1.0; MQTT reported patch ≥ 1.0 × {@code http-cassandra}, since a durable
+ * patch cannot be held against Mosquitto's in-memory publish), plus latency percentiles, the
+ * server's CPU and heap.
  */
 public final class BenchTable {
 
@@ -23,7 +25,7 @@ public final class BenchTable {
       "twin-patch", new Baseline("http-cassandra", 1.3),
       "twin-get", new Baseline("http-bare", 0.7),
       "mixed", new Baseline("http-bare", Double.NaN),
-      "mqtt-reported", new Baseline("mosquitto", 0.5),
+      "mqtt-reported", new Baseline("http-cassandra", 1.0),
       // The least a durable HTTPS write costs (TLS + HTTP + one insert), against bare inserts.
       "http-cassandra", new Baseline("cassandra-insert", Double.NaN));
 

@@ -51,6 +51,19 @@ class MqttDispatchTest {
   }
 
   @Test
+  void severalLoadsRunInTurnAndNxIsAMultipleOfTheClosedLoopCapacity() {
+    MqttBench.Options m = MqttBench.options(BenchOptions.parse("mqtt-reported", "--rate", "0,1x,2x,4x"), TARGET);
+    assertEquals(List.of("0", "1x", "2x", "4x"), m.loads());
+    assertEquals(0.0, m.rate());
+    assertEquals(List.of("2000"), MqttBench.options(BenchOptions.parse("mqtt-reported"), TARGET).loads());
+    assertEquals(1250.0, MqttBench.offeredRate("2x", 625));
+    assertEquals(500.0, MqttBench.offeredRate("500", Double.NaN));
+    assertThrows(IllegalArgumentException.class,
+        () -> MqttBench.options(BenchOptions.parse("mqtt-reported", "--rate", "2x,0"), TARGET),
+        "a multiple of the capacity needs the closed loop measured before it");
+  }
+
+  @Test
   void figuresArePrintedUnderTheTableAsTheyCame() {
     BenchTable t = new BenchTable();
     t.addFigure("mqtt-idle", "heap per idle session", "5.1 KB");

@@ -80,13 +80,24 @@ public final class MqttBench {
                         int devices, boolean setup, String prefix, double connectRate, int connectInflight,
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
                         int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections,
-                        int jfrSeconds, Path jfrFile, boolean reconnect) {}
+                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads) {}
 
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
 
   /** What a workload measured: every figure, and the row for the bench table. */
-  public record Report(List<Figure> figures, BenchResult result) {}
+  public record Report(List<Figure> figures, BenchResult result, List<BenchResult> results) {
+    public Report(List<Figure> figures, BenchResult result) {
+      this(figures, result, List.of(result));
+    }
+
+    /** The same report with its (first) row's note replaced. */
+    Report withNote(String note) {
+      List<BenchResult> rows = new ArrayList<>(results);
+      rows.set(0, result.withNote(note));
+      return new Report(figures, rows.get(0), rows);
+    }
+  }
 
   /** Runs one workload, prints progress and its figures. */
   public static Report run(Options o) throws Exception {
@@ -103,7 +114,9 @@ public final class MqttBench {
     all.add(new Figure("load average (1/5/15 min) at the end", BenchRun.loadAverage()));
     System.out.println();
     for (Figure f : all) System.out.printf(Locale.ROOT, "  %-42s %s%n", f.name(), f.value());
-    return new Report(all, r.result().withNote(r.result().note() + "; load avg " + BenchRun.loadAverage()));
+    String load = "; load avg " + BenchRun.loadAverage();
+    return new Report(all, r.result().withNote(r.result().note() + load),
+        r.results().stream().map(x -> x.withNote(x.note() + load)).toList());
   }
 
   // ---------------------------------------------------------------- workloads
@@ -177,29 +190,37 @@ public final class MqttBench {
     // By answer: accepted (204 / PUBACK) and refused (429, 503, ...), so goodput's latency shows apart from refusals'.
     Recorder acceptedLatency = new Recorder(60_000_000L, 3);
     Recorder refusedLatency = new Recorder(60_000_000L, 3);
-    ConcurrentHashMap<Integer, Long> sentAt = new ConcurrentHashMap<>();
+    // Requests awaiting their answer, by $rid (or device and packet id); each device has at most one:
+    // a device SDK awaits a twin operation's answer before its next (and backs off on 429), so a
+    // refusal is measured from the node's answer, never behind packets the bench pipelined.
+    ConcurrentHashMap<Integer, Pending> sentAt = new ConcurrentHashMap<>();
     Map<String, LongAdder> statuses = new ConcurrentHashMap<>();
     LongAdder done = new LongAdder();
+    // Offered while every device was awaiting an answer: not sent (a fleet of SDK devices cannot send it either).
+    LongAdder notSent = new LongAdder();
     AtomicLong seq = new AtomicLong();
     byte[] pad = "x".repeat(Math.max(0, o.payloadBytes() - 30)).getBytes(StandardCharsets.US_ASCII);
-    AtomicInteger cursor = new AtomicInteger();
     List<MqttLoadClient.Device>[] holder = new List[1];
-    boolean closedLoop = o.rate() <= 0;
-    // One request: a reported patch with a fresh $rid (or a QoS 1 publish to Mosquitto).
+    IdleDevices[] idle = new IdleDevices[1];
+    // One request: a reported patch with a fresh $rid (or a QoS 1 publish to Mosquitto) from the next idle device.
     Runnable[] sendNext = new Runnable[1];
     sendNext[0] = () -> {
       List<MqttLoadClient.Device> ds = holder[0];
-      MqttLoadClient.Device d = ds.get(Math.floorMod(cursor.getAndIncrement(), ds.size()));
-      if (!d.isOpen()) return;
+      int index = idle[0].acquire(i -> ds.get(i).isOpen());
+      if (index < 0) {
+        notSent.increment();
+        return;
+      }
+      MqttLoadClient.Device d = ds.get(index);
       long n = seq.incrementAndGet();
       byte[] body = payload(n, pad);
       if (plainBroker) {
-        // Packet ids are per connection: key by device index and id.
-        int id = d.publish("bench/" + d.clientId + "/reported", 1, body);
-        sentAt.put(key(d, id), System.nanoTime());
+        // One publish in flight per device: its PUBACK answers it (keyed before the write, which may be answered at once).
+        sentAt.put(key(d), new Pending(index, System.nanoTime()));
+        d.publish("bench/" + d.clientId + "/reported", 1, body);
       } else {
         int rid = (int) (n & 0x7fffffff);
-        sentAt.put(rid, System.nanoTime());
+        sentAt.put(rid, new Pending(index, System.nanoTime()));
         d.publish("$iothub/twin/PATCH/properties/reported/?$rid=" + rid, 1, body);
       }
     };
@@ -209,25 +230,26 @@ public final class MqttBench {
         if (plainBroker || !p.topic().startsWith("$iothub/twin/res/")) return;
         Matcher m = RID.matcher(p.topic());
         if (!m.find()) return;
-        Long t0 = sentAt.remove(Integer.parseInt(m.group(1)));
-        if (t0 == null) return;
+        Pending sent = sentAt.remove(Integer.parseInt(m.group(1)));
+        if (sent == null) return;
         String status = p.topic().substring("$iothub/twin/res/".length(), p.topic().indexOf('/', "$iothub/twin/res/".length()));
-        complete(status, nanos - t0);
+        complete(sent, status, nanos);
       }
 
       @Override
       public void onPubAck(MqttLoadClient.Device d, int packetId, long nanos) {
         if (!plainBroker) return;
-        Long t0 = sentAt.remove(key(d, packetId));
-        if (t0 != null) complete("PUBACK", nanos - t0);
+        Pending sent = sentAt.remove(key(d));
+        if (sent != null) complete(sent, "PUBACK", nanos);
       }
 
-      private void complete(String status, long nanos) {
-        latency.recordValue(Math.min(nanos / 1000, 60_000_000L));
-        (status.equals("204") || status.equals("PUBACK") ? acceptedLatency : refusedLatency)
-            .recordValue(Math.min(nanos / 1000, 60_000_000L));
+      private void complete(Pending sent, String status, long nanos) {
+        long micros = Math.min((nanos - sent.nanos()) / 1000, 60_000_000L);
+        latency.recordValue(micros);
+        (status.equals("204") || status.equals("PUBACK") ? acceptedLatency : refusedLatency).recordValue(micros);
         statuses.computeIfAbsent(status, s -> new LongAdder()).increment();
         done.increment();
+        idle[0].release(sent.device());
         if (closedLoop && running) sendNext[0].run();
       }
     };
@@ -238,60 +260,83 @@ public final class MqttBench {
       holder[0] = c.devices.stream().filter(MqttLoadClient.Device::isOpen).collect(Collectors.toCollection(ArrayList::new));
       Collections.shuffle(holder[0]);
       if (holder[0].isEmpty()) throw new IllegalStateException("no device connected");
-      System.out.printf(Locale.ROOT, "warm-up %s (%s) ...%n", o.warmup(), closedLoop ? o.concurrency() + " in flight" : o.rate() + "/s");
-      running = true;
-      drive(o, sendNext[0], closedLoop, o.warmup());
-      Thread.sleep(500);
-      latency.reset();
-      acceptedLatency.reset();
-      refusedLatency.reset();
-      statuses.clear();
-      done.reset();
-      NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
-      NodeProbe.Mark mark = probe.mark();
-      long cpu0 = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) : 0;
-      long lost0 = sentAt.size();
-      boolean profiling = !plainBroker && startJfr(o);
-      long t0 = System.nanoTime();
-      System.out.printf(Locale.ROOT, "measuring %s ...%n", o.duration());
-      drive(o, sendNext[0], closedLoop, o.duration());
-      long elapsed = System.nanoTime() - t0;
-      running = false;
-      long completed = done.sum();
-      // Answers of the measured phase only: later ones (in flight at its end) would count as errors below.
-      Map<String, Long> answered = statuses.entrySet().stream()
-          .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().sum()));
-      Histogram h = latency.getIntervalHistogram();
-      Histogram ok = acceptedLatency.getIntervalHistogram();
-      Histogram no = refusedLatency.getIntervalHistogram();
-      double cpuPercent = probe.cpuPercentSince(mark);
-      long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
-      Thread.sleep(1000);
-      String what = plainBroker ? "QoS 1 PUBLISH → PUBACK" : "reported PATCH → res/204";
-      out.add(new Figure(what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)", completed * 1e9 / elapsed,
-          completed, elapsed / 1e9, closedLoop ? o.concurrency() + " in flight" : "offered " + o.rate() + "/s")));
-      out.add(new Figure(what + " latency", latencyLine(h)));
-      long good0 = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
-      out.add(new Figure("goodput (accepted answers)", String.format(Locale.ROOT, "%.0f /s", good0 * 1e9 / elapsed)));
-      out.add(new Figure("latency of accepted", latencyLine(ok)));
-      out.add(new Figure("latency of refused", latencyLine(no)));
-      out.add(new Figure("answers", answered.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
-          .sorted().collect(Collectors.joining(" ")) + "; unanswered at the end " + Math.max(0, sentAt.size() - lost0)));
-      if (cpu > 0) {
-        out.add(new Figure((plainBroker ? "broker" : "node") + " CPU per request",
-            String.format(Locale.ROOT, "%.2f ms (%.0f %% of one core)", cpu / 1e6 / Math.max(1, completed), cpuPercent)));
+      idle[0] = new IdleDevices(holder[0].size());
+      // Each load in turn on the same connected devices; "Nx" = N × the closed-loop goodput measured before it.
+      double capacity = Double.NaN;
+      List<BenchResult> rows = new ArrayList<>();
+      for (String load : o.loads()) {
+        double rate = offeredRate(load, capacity);
+        boolean closed = rate <= 0;
+        closedLoop = closed;
+        String offered = closed ? o.concurrency() + " in flight" : load.endsWith("x")
+            ? String.format(Locale.ROOT, "offered %.0f/s (%s capacity)", rate, load) : "offered " + (long) rate + "/s";
+        System.out.printf(Locale.ROOT, "warm-up %s (%s) ...%n", o.warmup(), offered);
+        running = true;
+        drive(o, sendNext[0], closed, rate, o.warmup());
+        Thread.sleep(500);
+        latency.reset();
+        acceptedLatency.reset();
+        refusedLatency.reset();
+        statuses.clear();
+        done.reset();
+        notSent.reset();
+        NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
+        NodeProbe.Mark mark = probe.mark();
+        long cpu0 = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) : 0;
+        long lost0 = sentAt.size();
+        boolean profiling = !plainBroker && rows.isEmpty() && startJfr(o);
+        long t0 = System.nanoTime();
+        System.out.printf(Locale.ROOT, "measuring %s (%s) ...%n", o.duration(), offered);
+        drive(o, sendNext[0], closed, rate, o.duration());
+        long elapsed = System.nanoTime() - t0;
+        running = false;
+        long completed = done.sum();
+        // Answers of the measured phase only: later ones (in flight at its end) would count as errors below.
+        Map<String, Long> answered = statuses.entrySet().stream()
+            .collect(Collectors.toMap(Map.Entry::getKey, e -> e.getValue().sum()));
+        Histogram h = latency.getIntervalHistogram();
+        Histogram ok = acceptedLatency.getIntervalHistogram();
+        Histogram no = refusedLatency.getIntervalHistogram();
+        double cpuPercent = probe.cpuPercentSince(mark);
+        long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
+        long unanswered = Math.max(0, sentAt.size() - lost0);
+        String what = plainBroker ? "QoS 1 PUBLISH → PUBACK" : "reported PATCH → res/204";
+        String phase = o.loads().size() > 1 ? "[" + load + "] " : "";
+        long good = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
+        double goodput = good * 1e9 / elapsed;
+        if (closed && Double.isNaN(capacity)) capacity = goodput;
+        out.add(new Figure(phase + what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)",
+            completed * 1e9 / elapsed, completed, elapsed / 1e9, offered)));
+        out.add(new Figure(phase + what + " latency", latencyLine(h)));
+        out.add(new Figure(phase + "goodput (accepted answers)", String.format(Locale.ROOT, "%.0f /s%s", goodput,
+            closed || Double.isNaN(capacity) ? "" : String.format(Locale.ROOT, " = %.2f × capacity (%.0f /s)", goodput / capacity, capacity))));
+        out.add(new Figure(phase + "latency of accepted", latencyLine(ok)));
+        out.add(new Figure(phase + "latency of refused", latencyLine(no)));
+        out.add(new Figure(phase + "answers", answered.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue())
+            .sorted().collect(Collectors.joining(" ")) + "; unanswered at the end " + unanswered
+            + (closed ? "" : "; not sent (every device awaiting an answer) " + notSent.sum())));
+        if (cpu > 0) {
+          out.add(new Figure(phase + (plainBroker ? "broker" : "node") + " CPU per request",
+              String.format(Locale.ROOT, "%.2f ms (%.0f %% of one core)", cpu / 1e6 / Math.max(1, completed), cpuPercent)));
+        }
+        rows.add(BenchResult.of(plainBroker ? "mosquitto" : "mqtt-reported", completed, Math.max(0, completed - good),
+                Duration.ofNanos(elapsed), h)
+            .withNode(cpuPercent, plainBroker ? -1 : probe.heapAfterGc())
+            .withNote(String.format(Locale.ROOT, "%d devices, %s, %d B payload, QoS 1%s%s", holder[0].size(), offered,
+                o.payloadBytes(), plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204",
+                closed ? "" : String.format(Locale.ROOT, "; goodput %.0f/s%s, accepted p99 %.0f ms, refused %d (p99 %.0f ms), "
+                    + "unanswered %d, not sent %d", goodput,
+                    Double.isNaN(capacity) ? "" : String.format(Locale.ROOT, " = %.2f × capacity", goodput / capacity),
+                    ok.getValueAtPercentile(99) / 1000.0, no.getTotalCount(), no.getValueAtPercentile(99) / 1000.0,
+                    unanswered, notSent.sum()))));
+        if (profiling) printProfile(o);
+        // The next load starts from a drained node: the answers still due arrive (or are given up on) first.
+        for (int i = 0; i < 300 && sentAt.size() > lost0; i++) Thread.sleep(100);
       }
-      long good = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
-      result = BenchResult.of(plainBroker ? "mosquitto" : "mqtt-reported", completed, Math.max(0, completed - good),
-              Duration.ofNanos(elapsed), h)
-          .withNode(cpuPercent, plainBroker ? -1 : probe.heapAfterGc())
-          .withNote(String.format(Locale.ROOT, "%d devices, %s, %d B payload, QoS 1%s", holder[0].size(),
-              closedLoop ? o.concurrency() + " in flight" : "offered " + (long) o.rate() + "/s", o.payloadBytes(),
-              plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204"));
+      result = rows.get(0);
       disconnectAll(c.devices);
-      if (profiling) printProfile(o);
+      return new Report(out, result, rows);
     }
-    return new Report(out, result);
   }
 
   /** JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase. */
@@ -315,16 +360,28 @@ public final class MqttBench {
   }
 
   private static volatile boolean running;
+  /** The phase under way keeps {@code --concurrency} requests in flight (a closed loop). */
+  private static volatile boolean closedLoop;
 
-  /** Open loop: {@code --rate} requests per second, paced; closed loop: {@code --concurrency} in flight. */
-  private static void drive(Options o, Runnable send, boolean closedLoop, Duration length) throws InterruptedException {
+  /**
+   * A load of {@code --rate}: requests per second, 0 for the closed loop, or {@code Nx}: N times the
+   * {@code capacity} (the closed-loop goodput measured earlier in the same run).
+   */
+  public static double offeredRate(String load, double capacity) {
+    if (!load.endsWith("x")) return Double.parseDouble(load);
+    if (Double.isNaN(capacity)) throw new IllegalArgumentException("--rate " + load + " needs a closed-loop load (0) before it");
+    return Double.parseDouble(load.substring(0, load.length() - 1)) * capacity;
+  }
+
+  /** Open loop: {@code rate} requests per second, paced; closed loop: {@code --concurrency} in flight. */
+  private static void drive(Options o, Runnable send, boolean closedLoop, double rate, Duration length) throws InterruptedException {
     long end = System.nanoTime() + length.toNanos();
     if (closedLoop) {
       for (int i = 0; i < o.concurrency(); i++) send.run();
       while (System.nanoTime() < end) Thread.sleep(50);
       return;
     }
-    long interval = (long) (1e9 / o.rate());
+    long interval = (long) (1e9 / rate);
     long next = System.nanoTime();
     while (next < end) {
       long now = System.nanoTime();
@@ -519,12 +576,13 @@ public final class MqttBench {
     try (Mosquitto m = Mosquitto.start()) {
       Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
           false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
-          o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null, false);
+          o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null, false,
+          o.loads());
       Report r = reported(b, true);
       List<Figure> out = new ArrayList<>();
       out.add(new Figure("broker", m.version()));
       out.addAll(r.figures());
-      return new Report(out, r.result().withNote(m.version() + "; " + r.result().note()));
+      return new Report(out, r.result(), r.results().stream().map(x -> x.withNote(m.version() + "; " + x.note())).toList());
     }
   }
 
@@ -697,8 +755,25 @@ public final class MqttBench {
     return new MqttLoadClient(o.host(), o.mqttPort(), o.ca().toFile(), o.threads());
   }
 
-  private static int key(MqttLoadClient.Device d, int packetId) {
-    return System.identityHashCode(d) * 65536 + packetId;
+  /** {@code --rate} of mqtt-reported: one load or several separated by commas (rates, 0, Nx). */
+  static List<String> loads(String rate) {
+    List<String> loads = Arrays.stream(rate.split(",")).map(String::strip).toList();
+    double capacity = Double.NaN;
+    for (String l : loads) {
+      double r = offeredRate(l, capacity); // fails early on "2x" without a "0" before it, or on a non-number
+      if (r <= 0) capacity = 1;
+    }
+    return loads;
+  }
+
+  /** A request awaiting its answer: the index of its device (busy until then) and when it was sent. */
+  record Pending(int device, long nanos) {}
+
+  /** A Mosquitto device's key among the pending requests (negative: $rids are not). */
+  private static int key(MqttLoadClient.Device d) {
+    int digits = d.clientId.length();
+    while (digits > 0 && Character.isDigit(d.clientId.charAt(digits - 1))) digits--;
+    return -1 - Integer.parseInt(d.clientId.substring(digits)); // ids are prefix + index
   }
 
   static byte[] payload(long n, byte[] pad) {
@@ -757,7 +832,7 @@ public final class MqttBench {
           Double.parseDouble(a.getOrDefault("connect-rate", "200")),
           Integer.parseInt(a.getOrDefault("connect-inflight", storm ? "1000" : "200")),
           Integer.parseInt(a.getOrDefault("keep-alive", "60")),
-          Double.parseDouble(a.getOrDefault("rate", notify ? "200" : "2000")),
+          Double.parseDouble(a.getOrDefault("rate", notify ? "200" : "2000").split(",")[0].replaceAll("x$", "")),
           b.concurrency(), b.warmup(), b.duration(),
           BenchOptions.duration(a.getOrDefault("hold", "30s")),
           Integer.parseInt(a.getOrDefault("payload-bytes", "64")),
@@ -766,7 +841,8 @@ public final class MqttBench {
           "true".equals(a.get("policy-auth")),
           Integer.parseInt(a.getOrDefault("rest-connections", "8")),
           b.jfr(), t.workDir().resolve(workload + "-node1.jfr"),
-          !"false".equals(a.getOrDefault("reconnect", storm ? "true" : "false")));
+          !"false".equals(a.getOrDefault("reconnect", storm ? "true" : "false")),
+          loads(a.getOrDefault("rate", notify ? "200" : "2000")));
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("an MQTT workload option is not a number: " + e.getMessage());
     }
