@@ -124,6 +124,18 @@ public final class TelemetryTriggers {
       ActorSystem<?> system = ctx.getSystem();
       log.info("Functions trigger partition {} started on this worker", tag);
       stats.running.add(tag);
+      if (TwinTags.ALL.contains(tag) && routing.routes().isEmpty()) {
+        // Twin changes reach functions only through named routes: without any, reading a twin tag
+        // would read back and deserialize every twin write for nothing (most of a default node's
+        // tag polling). The partition still runs, so partition counts and spreading stay the same.
+        return Behaviors.receive(Command.class)
+            .onMessage(Stop.class, s -> Behaviors.stopped())
+            .onSignal(akka.actor.typed.PostStop.class, s -> {
+              stats.running.remove(tag);
+              return Behaviors.same();
+            })
+            .build();
+      }
       boolean live = settings.liveFeed() && TelemetryTags.ALL.contains(tag);
       AtomicReference<Delivery> current = new AtomicReference<>();
       if (live) {
