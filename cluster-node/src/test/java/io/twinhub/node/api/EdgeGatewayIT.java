@@ -158,7 +158,7 @@ class EdgeGatewayIT {
       TwinCollection reported = new TwinCollection();
       reported.put("firmware", "2.1");
       // Generous: the hub journals the patch to Cassandra, slow on a loaded box.
-      assertEquals(2, leaf.updateReportedProperties(reported, 120_000).getVersion());
+      assertEquals(2, updateReported(leaf, reported).getVersion());
       assertEquals("2.1", api.get("/twins/" + LEAF).json().at("/properties/reported/firmware").asText());
       ApiClient.Reply patched = api.patch("/twins/" + LEAF, "{\"properties\":{\"desired\":{\"interval\":42}}}", "*");
       assertEquals(200, patched.status(), patched.text());
@@ -323,6 +323,37 @@ class EdgeGatewayIT {
       if (e.getStatusCode() != com.microsoft.azure.sdk.iot.device.IotHubStatusCode.DEVICE_OPERATION_TIMED_OUT) throw e;
       return c.getTwin(120_000);
     }
+  }
+
+  /** A reported patch; on a timeout the failure shows where edgeHub's and the SDK's threads wait (edgeHub runs in this JVM). */
+  static com.microsoft.azure.sdk.iot.device.twin.ReportedPropertiesUpdateResponse updateReported(DeviceClient c,
+      TwinCollection reported) throws Exception {
+    try {
+      return c.updateReportedProperties(reported, 120_000);
+    } catch (com.microsoft.azure.sdk.iot.device.exceptions.IotHubClientException e) {
+      if (e.getStatusCode() != com.microsoft.azure.sdk.iot.device.IotHubStatusCode.DEVICE_OPERATION_TIMED_OUT) throw e;
+      // Whether the hub applied the patch tells a lost answer (hub to edgeHub to device) from a lost request.
+      String hubHas;
+      try {
+        hubHas = api.get("/twins/" + c.getConfig().getDeviceId()).json().at("/properties/reported").toString();
+      } catch (Exception read) {
+        hubHas = read.toString();
+      }
+      throw new AssertionError(e.getMessage() + " at " + java.time.Instant.now() + "; the hub's reported properties: "
+          + hubHas + threads(), e);
+    }
+  }
+
+  /** The stacks of edgeHub's threads and of the device SDK's (Paho's) threads, for a failure message. */
+  static String threads() {
+    StringBuilder out = new StringBuilder("\n--- edgeHub and device SDK threads ---");
+    Thread.getAllStackTraces().forEach((t, stack) -> {
+      String n = t.getName();
+      if (!(n.startsWith("edgehub-") || n.startsWith("hub-client-") || n.startsWith("MQTT ") || n.contains("azure-iot-sdk"))) return;
+      out.append('\n').append(n).append(" (").append(t.getState()).append(')');
+      for (int i = 0; i < Math.min(stack.length, 20); i++) out.append("\n    at ").append(stack[i]);
+    });
+    return out.toString();
   }
 
   static JsonNode moduleReported(String module) {

@@ -42,7 +42,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
@@ -72,6 +74,8 @@ public final class EdgeHub implements AutoCloseable {
   /** QoS 1 messages delivered to one module input and not yet acknowledged by the module. */
   private static final int INPUT_WINDOW = 100;
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
+  /** A relayed twin request that waited longer than this for its upstream connection is logged. */
+  private static final Duration SLOW_RELAY = Duration.ofSeconds(5);
 
   private final EdgeSettings settings;
   private final ModuleIdentities identities;
@@ -653,6 +657,7 @@ public final class EdgeHub implements AutoCloseable {
      * reported patch is queued (and applied to the copy) for {@link #resyncOfflineModules}.
      */
     private void relayTwin(Publish p, String op, String rid) throws IOException {
+      long started = System.nanoTime();
       if (p.qos() == 1) toCommit(dirty, this, p.packetId()); // behind the telemetry PUBACKs owed: MQTT's order
       boolean get = op.equals("GET");
       HubClient c = null;
@@ -667,16 +672,43 @@ public final class EdgeHub implements AutoCloseable {
         answerOffline(get, rid, p.payload());
         return;
       }
-      c.twinRequest(op, p.payload()).whenComplete((r, e) -> {
+      CompletableFuture<HubClient.TwinResponse> relayed = c.twinRequest(op, p.payload());
+      watchRelay(relayed, op, rid, started, c);
+      relayed.handle((r, e) -> {
         if (e != null) {
           answerOffline(get, rid, p.payload());
-          return;
+          return null;
         }
         if (get && r.status() == 200 && r.body() != null) offline.remember(key, r.body());
         if (!get && r.status() == 204) offline.reportedAccepted(key, p.payload());
         String topic = "$iothub/twin/res/" + r.status() + "/?$rid=" + rid + (r.version() >= 0 ? "&$version=" + r.version() : "");
         send(Publish.qos0(topic, r.body() == null ? ByteString.emptyByteString() : ByteString.fromString(r.body().toString())));
+        long took = Duration.ofNanos(System.nanoTime() - started).toMillis();
+        if (took > REQUEST_TIMEOUT.toMillis()) log.warn("edgeHub: twin {} of {} (rid {}) answered after {} ms", op, key, rid, took);
+        return null;
+      }).whenComplete((x, failed) -> {
+        // An exception in the answer's callback would otherwise vanish with the module left waiting.
+        if (failed != null) log.warn("edgeHub: twin {} of {} (rid {}) not answered: {}", op, key, rid, failed.toString());
       });
+    }
+
+    /**
+     * Diagnostics only (the relay itself waits for the hub's answer or the connection's end): says
+     * when reaching the upstream connection took long, and when the hub has not answered a
+     * relayed request within {@link #REQUEST_TIMEOUT} — the module or leaf waits meanwhile.
+     */
+    private void watchRelay(CompletableFuture<HubClient.TwinResponse> relayed, String op, String rid, long started,
+                            HubClient c) {
+      long waited = Duration.ofNanos(System.nanoTime() - started).toMillis();
+      if (waited > SLOW_RELAY.toMillis()) {
+        log.warn("edgeHub: twin {} of {} (rid {}) waited {} ms before it went upstream", op, key, rid, waited);
+      }
+      CompletableFuture.runAsync(() -> {
+        if (!relayed.isDone() && !closed) {
+          log.warn("edgeHub: no answer from the hub within {} to twin {} of {} (rid {}); upstream connection {}",
+              REQUEST_TIMEOUT, op, key, rid, c.isOpen() ? "open" : "closed");
+        }
+      }, CompletableFuture.delayedExecutor(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
     }
 
     private void answerOffline(boolean get, String rid, ByteString body) {
