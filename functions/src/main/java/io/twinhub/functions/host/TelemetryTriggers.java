@@ -128,13 +128,7 @@ public final class TelemetryTriggers {
         // Twin changes reach functions only through named routes: without any, reading a twin tag
         // would read back and deserialize every twin write for nothing (most of a default node's
         // tag polling). The partition still runs, so partition counts and spreading stay the same.
-        return Behaviors.receive(Command.class)
-            .onMessage(Stop.class, s -> Behaviors.stopped())
-            .onSignal(akka.actor.typed.PostStop.class, s -> {
-              stats.running.remove(tag);
-              return Behaviors.same();
-            })
-            .build();
+        return running(tag, stats, () -> {});
       }
       boolean live = settings.liveFeed() && TelemetryTags.ALL.contains(tag);
       AtomicReference<Delivery> current = new AtomicReference<>();
@@ -158,15 +152,20 @@ public final class TelemetryTriggers {
           .viaMat(KillSwitches.single(), Keep.right())
           .to(Sink.ignore())
           .run(system);
-      return Behaviors.receive(Command.class)
-          .onMessage(Stop.class, s -> Behaviors.stopped())
-          .onSignal(akka.actor.typed.PostStop.class, s -> {
-            stats.running.remove(tag);
-            kill.shutdown();
-            return Behaviors.same();
-          })
-          .build();
+      return running(tag, stats, kill::shutdown);
     });
+  }
+
+  /** A running partition until {@link Stop}: then {@code onStop} and off this worker's list. */
+  private static Behavior<Command> running(String tag, Stats stats, Runnable onStop) {
+    return Behaviors.receive(Command.class)
+        .onMessage(Stop.class, s -> Behaviors.stopped())
+        .onSignal(akka.actor.typed.PostStop.class, s -> {
+          stats.running.remove(tag);
+          onStop.run();
+          return Behaviors.same();
+        })
+        .build();
   }
 
   /**
