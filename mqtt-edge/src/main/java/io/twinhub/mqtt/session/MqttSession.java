@@ -168,6 +168,8 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   private int c2dCompletedNext;
   private static final int C2D_COMPLETED = 64;
   private int lastPacketId;
+  /** The gateway stops: the twin journals Disconnected at once (it may move, and its grace timer with it). */
+  private boolean stopping;
 
   public static Behavior<Command> create(SessionDeps deps, Outbound out, String remote) {
     // The behavior takes Object so that the twin's SessionMessages need no message adapter; outside, it takes Commands.
@@ -219,6 +221,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         sd.replyTo().tell(new Closed());
       } else {
         closeWaiters.add(sd.replyTo());
+        stopping = true;
         close("server shutting down");
       }
       return this;
@@ -989,7 +992,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     List<ActorRef<Closed>> waiters = List.copyOf(closeWaiters);
     if (attached) {
       // The detach completes on another thread: it only tells the waiters, never touches state.
-      deps.twins().detachSession(deviceId, moduleId, sessionId)
+      deps.twins().detachSession(deviceId, moduleId, sessionId, stopping)
           .whenComplete((r, e) -> waiters.forEach(w -> w.tell(new Closed())));
     } else {
       waiters.forEach(w -> w.tell(new Closed()));

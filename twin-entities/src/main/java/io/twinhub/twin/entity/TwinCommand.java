@@ -83,8 +83,20 @@ public sealed interface TwinCommand extends TwinhubSerializable {
     }
   }
 
-  /** The session's connection closed: Disconnected, unless another session has taken over. */
-  record DetachSession(String sessionId, ActorRef<TwinReply> replyTo) implements WithReply {}
+  /**
+   * The session's connection closed: Disconnected, unless another session has taken over. The
+   * twin journals Disconnected after its disconnect grace ({@link EntitySettings#disconnectGrace})
+   * unless a session attaches within it; {@code immediate} (the gateway shuts down, so the twin may
+   * move and lose the grace's timer) journals it at once.
+   */
+  record DetachSession(String sessionId, boolean immediate, ActorRef<TwinReply> replyTo) implements WithReply {
+    public DetachSession(String sessionId, ActorRef<TwinReply> replyTo) {
+      this(sessionId, false, replyTo);
+    }
+  }
+
+  /** Internal timer tick: the disconnect grace of the session detached at {@code detachedAt} is over. */
+  record DisconnectDue(java.time.Instant detachedAt) implements TwinCommand {}
 
   /** A direct method for the attached session; answered by the session, or here if there is none. */
   record InvokeMethod(String methodName, com.fasterxml.jackson.databind.JsonNode payload,

@@ -50,6 +50,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   protected final ActorContext<TwinCommand> context;
   protected final TimerScheduler<TwinCommand> timers;
   private final Duration sessionTimeout;
+  private final Duration disconnectGrace;
   private final TwinEventFeed feed;
   private final String tag;
 
@@ -84,6 +85,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     this.limits = settings.limits();
     this.clock = settings.clock();
     this.sessionTimeout = settings.sessionTimeout();
+    this.disconnectGrace = settings.disconnectGrace();
     this.context = context;
     this.timers = timers;
     this.feed = TwinEventFeed.get(context.getSystem());
@@ -122,7 +124,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
         .onCommand(AttachSession.class, this::onAttach)
         .onCommand(DetachSession.class, this::onDetach)
         .onCommand(InvokeMethod.class, this::onInvokeMethod)
-        .onCommand(ExpireSession.class, this::onExpireSession);
+        .onCommand(ExpireSession.class, this::onExpireSession)
+        .onCommand(DisconnectDue.class, this::onDisconnectDue);
     addCommands(b);
     return b.build();
   }
@@ -258,6 +261,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (session != null && !current) {
       session.tell(new SessionMessage.CloseSession("taken over by session " + c.sessionId()));
     }
+    timers.cancel(DisconnectDue.class); // a reconnect within the disconnect grace: still Connected, nothing journaled
     session = c.session();
     sessionId = c.sessionId();
     generation = Math.max(generation, c.generation());
@@ -322,7 +326,18 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
       return Effect().reply(c.replyTo(), new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
     }
     forgetSession();
-    return disconnect(s, c.replyTo());
+    Instant now = clock.instant();
+    if (ConnectionGrace.deferDisconnect(isConnected(s), c.immediate(), disconnectGrace)) {
+      timers.startSingleTimer(DisconnectDue.class, new DisconnectDue(now), disconnectGrace);
+      return Effect().reply(c.replyTo(), view(s));
+    }
+    return disconnect(s, c.replyTo(), now);
+  }
+
+  /** The disconnect grace is over and no session attached within it: Disconnected, as of the detach. */
+  private ReplyEffect<TwinEvent, TwinRecord> onDisconnectDue(TwinRecord s, DisconnectDue c) {
+    if (session != null) return Effect().noReply(); // a late tick: a session attached after all
+    return disconnect(s, null, c.detachedAt());
   }
 
   private ReplyEffect<TwinEvent, TwinRecord> onExpireSession(TwinRecord s, ExpireSession c) {
@@ -330,16 +345,16 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     context.getLog().info("session {} of {} stopped heart-beating (or none re-attached after recovery); marking Disconnected",
         sessionId, persistenceId());
     forgetSession();
-    return disconnect(s, null);
+    return disconnect(s, null, clock.instant());
   }
 
-  private ReplyEffect<TwinEvent, TwinRecord> disconnect(TwinRecord s, ActorRef<TwinReply> replyTo) {
+  private ReplyEffect<TwinEvent, TwinRecord> disconnect(TwinRecord s, ActorRef<TwinReply> replyTo, Instant at) {
     boolean connected = s.exists() && s.twin().identity().connectionState() == ConnectionState.CONNECTED;
     if (!connected) {
       return replyTo == null ? Effect().noReply()
           : Effect().reply(replyTo, new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
     }
-    var persist = persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, clock.instant()), replyTo);
+    var persist = persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, at), replyTo);
     return replyTo == null ? persist.thenNoReply() : persist.thenReply(replyTo, this::view);
   }
 

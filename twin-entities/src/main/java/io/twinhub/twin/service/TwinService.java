@@ -237,7 +237,12 @@ public final class TwinService {
   }
 
   public CompletionStage<TwinReply> detachSession(String deviceId, String moduleId, String sessionId) {
-    return ask("detachSession", deviceId, moduleId, r -> new TwinCommand.DetachSession(sessionId, r));
+    return detachSession(deviceId, moduleId, sessionId, false);
+  }
+
+  /** {@code immediate}: journal Disconnected now, without the twin's disconnect grace (the gateway is stopping). */
+  public CompletionStage<TwinReply> detachSession(String deviceId, String moduleId, String sessionId, boolean immediate) {
+    return ask("detachSession", deviceId, moduleId, r -> new TwinCommand.DetachSession(sessionId, immediate, r));
   }
 
   /**
