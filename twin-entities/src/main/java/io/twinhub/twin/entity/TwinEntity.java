@@ -63,6 +63,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   private String sessionId;
   private boolean desiredSubscribed;
   private boolean methodsSubscribed;
+  /** The MQTT session state the last connection left at its detach (in memory only), until the next attach. */
+  private KeptSession kept;
   /** Highest connection generation seen by this incarnation: older connections cannot take the twin back. */
   private long generation = Long.MIN_VALUE;
   /** Device traffic newer than the journaled lastActivityTime (in memory; journaled with the next connection-state event). */
@@ -115,6 +117,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   public CommandHandlerWithReply<TwinCommand, TwinEvent, TwinRecord> commandHandler() {
     var b = newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(GetTwin.class, this::onGet)
+        .onCommand(LookupForConnect.class, (s, c) -> Effect().reply(c.replyTo(),
+            new ConnectLookup(s.exists() ? view(s) : new TwinReply.Rejected(notFound()), s.exists() ? kept : null)))
         .onCommand(CreateIdentity.class, this::onCreate)
         .onCommand(UpdateIdentity.class, this::onUpdateIdentity)
         .onCommand(DeleteIdentity.class, this::onDelete)
@@ -262,6 +266,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
       session.tell(new SessionMessage.CloseSession("taken over by session " + c.sessionId()));
     }
     timers.cancel(DisconnectDue.class); // a reconnect within the disconnect grace: still Connected, nothing journaled
+    kept = null; // the attaching connection owns the session store now
     session = c.session();
     sessionId = c.sessionId();
     generation = Math.max(generation, c.generation());
@@ -326,6 +331,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
       return Effect().reply(c.replyTo(), new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
     }
     forgetSession();
+    kept = c.kept();
     Instant now = clock.instant();
     if (ConnectionGrace.deferDisconnect(isConnected(s), c.immediate(), disconnectGrace)) {
       timers.startSingleTimer(DisconnectDue.class, new DisconnectDue(now), disconnectGrace);
@@ -380,6 +386,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   private void closeSession(String reason) {
     if (session != null) session.tell(new SessionMessage.CloseSession(reason));
     forgetSession();
+    kept = null;
   }
 
   private void forgetSession() {

@@ -104,6 +104,42 @@ class TwinConnectionGraceTest {
   }
 
   @Test
+  void theTwinKeepsTheSessionStateOfItsLastConnectionUntilTheNextAttaches() {
+    var kit = twin("kept1", Duration.ofHours(1));
+    TestProbe<ConnectLookup> lookup = testKit.createTestProbe();
+    kit.runCommand(new TwinCommand.LookupForConnect(lookup.ref()));
+    var first = lookup.receiveMessage();
+    assertInstanceOf(TwinReply.Accepted.class, first.twin());
+    assertNull(first.kept(), "nothing known before a connection closed");
+
+    attach(kit, testKit.createTestProbe(), "s1");
+    var session = new KeptSession(true, java.util.Map.of("$iothub/twin/res/#", 0));
+    assertTrue(kit.<TwinReply>runCommand(r -> new TwinCommand.DetachSession("s1", false, session, r)).hasNoEvents());
+    kit.runCommand(new TwinCommand.LookupForConnect(lookup.ref()));
+    assertEquals(session, lookup.receiveMessage().kept());
+
+    // The attaching connection owns the store from now on: nothing kept until it closes.
+    attach(kit, testKit.createTestProbe(), "s2");
+    kit.runCommand(new TwinCommand.LookupForConnect(lookup.ref()));
+    assertNull(lookup.receiveMessage().kept());
+    // A late detach of a taken-over connection leaves nothing either.
+    kit.<TwinReply>runCommand(r -> new TwinCommand.DetachSession("s1", false, session, r));
+    kit.runCommand(new TwinCommand.LookupForConnect(lookup.ref()));
+    assertNull(lookup.receiveMessage().kept());
+  }
+
+  @Test
+  void aLookupOfAnUnknownDeviceIsNotFound() {
+    var kit = EventSourcedBehaviorTestKit.<TwinCommand, TwinEvent, TwinRecord>create(testKit.system(),
+        DeviceEntity.create("nobody", EntitySettings.DEFAULT));
+    TestProbe<ConnectLookup> lookup = testKit.createTestProbe();
+    kit.runCommand(new TwinCommand.LookupForConnect(lookup.ref()));
+    var answer = lookup.receiveMessage();
+    assertEquals(IotHubErrorCode.DeviceNotFound, assertInstanceOf(TwinReply.Rejected.class, answer.twin()).error().code());
+    assertNull(answer.kept());
+  }
+
+  @Test
   void deferDisconnectOnlyForAConnectedTwinWithAGraceAndNotWhenStopping() {
     assertTrue(ConnectionGrace.deferDisconnect(true, false, Duration.ofSeconds(10)));
     assertFalse(ConnectionGrace.deferDisconnect(false, false, Duration.ofSeconds(10)));
