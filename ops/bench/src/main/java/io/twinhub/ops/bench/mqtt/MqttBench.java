@@ -80,7 +80,7 @@ public final class MqttBench {
                         int devices, boolean setup, String prefix, double connectRate, int connectInflight,
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
                         int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections,
-                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads) {}
+                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads, int managementPort) {}
 
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
@@ -527,10 +527,12 @@ public final class MqttBench {
     try (MqttLoadClient client = client(o)) {
       NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
       NodeProbe.Mark mark = probe.mark();
+      long cql = cqlRequests(o);
       Connected c = connectAll(o, client, o.devices(), 0, o.connectInflight(), List.of(), new MqttLoadClient.Listener() {});
       double cpu = probe.cpuPercentSince(mark);
       List<Figure> out = new ArrayList<>(c.figures("storm"));
       addCpuPerConnect(out, "storm", cpu, c);
+      addCqlPerConnect(out, "storm", cql, cqlRequests(o), c);
       disconnectAll(c.devices);
       BenchResult result = c.result("mqtt-storm").withNode(cpu, -1);
       String note = String.format(Locale.ROOT,
@@ -546,6 +548,7 @@ public final class MqttBench {
           Thread.sleep(3_000); // the hub detaches the closed sessions from their twins
           String what = resume ? "reconnect resumed" : "reconnect full";
           mark = probe.mark();
+          long rcql = cqlRequests(o);
           Connected r = connectAll(o, o.devices(), 0, o.connectInflight(), id -> List.of(), (id, password) -> resume
               ? client.reconnect(earlier.get(id), password, new MqttLoadClient.Listener() {})
               : client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(),
@@ -553,6 +556,7 @@ public final class MqttBench {
           double rcpu = probe.cpuPercentSince(mark);
           out.addAll(r.figures(what));
           addCpuPerConnect(out, what, rcpu, r);
+          addCqlPerConnect(out, what, rcql, cqlRequests(o), r);
           disconnectAll(r.devices);
           for (MqttLoadClient.Device d : r.devices()) earlier.put(d.clientId, d);
           note += String.format(Locale.ROOT, "; %s: %.0f connects/s, %d of %d TLS sessions resumed, node CPU %.2f ms per connect",
@@ -562,6 +566,45 @@ public final class MqttBench {
       }
       return new Report(out, result.withNote(note));
     }
+  }
+
+  /**
+   * Journal round trips of a phase: the node's CQL requests ({@code twinhub_cassandra_requests_total}
+   * on its management port: journal and tag writes, recoveries, and the projections' polls, which run
+   * without load too) per connect; -1 when the node does not answer.
+   */
+  private static void addCqlPerConnect(List<Figure> out, String what, long before, long after, Connected c) {
+    if (before >= 0 && after >= before) {
+      out.add(new Figure(what + ": node CQL requests per connect", String.format(Locale.ROOT, "%.2f (%d in %.1f s)",
+          (after - before) / (double) Math.max(1, c.devices().size()), after - before, c.elapsedNanos() / 1e9)));
+    }
+  }
+
+  /** The node's CQL request count so far, -1 if its management port does not answer. */
+  static long cqlRequests(Options o) {
+    if (o.managementPort() <= 0) return -1;
+    try {
+      var http = java.net.http.HttpClient.newHttpClient();
+      var body = http.send(java.net.http.HttpRequest.newBuilder(
+              URI.create("http://" + o.url().getHost() + ":" + o.managementPort() + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      return prometheusTotal(body, "twinhub_cassandra_requests_total");
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  /** The sum of a Prometheus counter's samples (all label sets), -1 if absent. */
+  static long prometheusTotal(String body, String name) {
+    double sum = 0;
+    boolean found = false;
+    for (String line : body.split("\n")) {
+      if (line.startsWith(name) && (line.length() == name.length() || line.charAt(name.length()) == ' ' || line.charAt(name.length()) == '{')) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        found = true;
+      }
+    }
+    return found ? (long) sum : -1;
   }
 
   private static void addCpuPerConnect(List<Figure> out, String what, double cpu, Connected c) {
@@ -577,7 +620,7 @@ public final class MqttBench {
       Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
           false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
           o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null, false,
-          o.loads());
+          o.loads(), 0);
       Report r = reported(b, true);
       List<Figure> out = new ArrayList<>();
       out.add(new Figure("broker", m.version()));
@@ -842,7 +885,7 @@ public final class MqttBench {
           Integer.parseInt(a.getOrDefault("rest-connections", "8")),
           b.jfr(), t.workDir().resolve(workload + "-node1.jfr"),
           !"false".equals(a.getOrDefault("reconnect", storm ? "true" : "false")),
-          loads(a.getOrDefault("rate", notify ? "200" : "2000")));
+          loads(a.getOrDefault("rate", notify ? "200" : "2000")), node.managementPort());
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("an MQTT workload option is not a number: " + e.getMessage());
     }
