@@ -337,7 +337,7 @@ public final class KafkaFeedPublisher {
           from = startOffset(slot, resume.position(), resume.rewind());
         } else {
           tagRestarts.incrementAndGet();
-          log.info("Kafka feed publisher {}: the read of {} failed; reading it again from {} before its position",
+          log.warn("Kafka feed publisher {}: the read of {} failed; reading it again from {} before its position",
               settings.name(), tag(slot), settings.restartRewind());
           from = startOffset(slot, position, true);
         }
