@@ -83,6 +83,12 @@ import java.util.function.Function;
  * aborts whatever an earlier incarnation left open and fences that incarnation if it still runs:
  * nothing lost, nothing published twice. A failure (broker gone, fenced) stops the batch's
  * transaction from committing; the publisher then restarts with backoff from what was committed.
+ *
+ * <p>With {@link Settings#liveFeed} the events the entities tell right after the journal
+ * acknowledged them ({@link TwinEventFeed}, {@link TelemetryFeed}) are admitted by the same marks
+ * ahead of their tag rows, so a write reaches Kafka without the tag read's delay, poll and
+ * missing-event search; the position committed stays the tag reads' own, so what a restart
+ * resumes from is what it was without the live path (docs/KAFKA.md, "The live path").
  */
 public final class KafkaFeedPublisher {
   private static final Logger log = LoggerFactory.getLogger(KafkaFeedPublisher.class);

@@ -14,7 +14,7 @@ import java.util.List;
 
 /**
  * The live path of twin events: each event a twin entity journaled, told to every subscriber in
- * the cluster (query indexes, change feeds) right after the journal acknowledged it, so they need
+ * the cluster (query indexes, the Kafka publisher) right after the journal acknowledged it, so they need
  * not wait for the journal's tag read-back (its eventual-consistency delay and poll).
  *
  * <p>Best effort: a node that is down, a subscriber that registers late or drops a message under
