@@ -365,7 +365,9 @@ public final class BenchRun implements AutoCloseable {
     NodeProbe.Mark mc = cassandra.mark();
     NodeProbe.Mark ms = self.mark();
     String loadBefore = loadAverage1();
+    long jitBefore = jitTicks(probe);
     LoadLoop.Outcome out = LoadLoop.run(mat, o.concurrency(), o.duration(), o.count(), op);
+    long jitDuring = jitTicks(probe) - jitBefore;
     String loadAfter = loadAverage1();
     double cpu = probe.cpuPercentSince(m);
     double cassandraCpu = cassandra.cpuPercentSince(mc);
@@ -385,6 +387,7 @@ public final class BenchRun implements AutoCloseable {
     // The box is shared: the 1-minute load average at the start and end of the measured phase.
     String note = String.format(Locale.ROOT, "load average %s → %s; client CPU %.0f %%", loadBefore, loadAfter, clientCpu);
     if (!Double.isNaN(idleCpu)) note = idleNote(idleCpu, cpu, out.operations(), out.elapsed()) + "; " + note;
+    if (out.operations() > 0 && !probe.pids().isEmpty() && !Double.isNaN(cpu)) note = jitNote(cpu, jitDuring, out.operations(), out.elapsed()) + "; " + note;
     if (!Double.isNaN(cassandraCpu) && !o.workload().equals("http-bare")) {
       // (for http-cassandra this is the bare endpoint's Cassandra, for the twin rows the node's)
       note += String.format(Locale.ROOT, ", Cassandra CPU %.0f %%", cassandraCpu);
@@ -425,6 +428,14 @@ public final class BenchRun implements AutoCloseable {
         return;
       }
     }
+  }
+
+  /** The servers' JIT compilers during the measured phase, and the CPU per operation without them. */
+  static String jitNote(double cpuPercent, long jitTicks, long operations, Duration elapsed) {
+    double allMicros = cpuPercent / 100.0 * elapsed.toNanos() / 1000.0 / operations;
+    double jitMicros = ThreadCpu.micros(jitTicks, operations);
+    return String.format(Locale.ROOT, "JIT compilers %.0f µs/op, server CPU net of them %.0f µs/op", jitMicros,
+        Math.max(0, allMicros - jitMicros));
   }
 
   private static long jitTicks(NodeProbe servers) {

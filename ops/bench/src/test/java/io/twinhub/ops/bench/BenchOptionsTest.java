@@ -162,4 +162,11 @@ class BenchOptionsTest {
     assertEquals(Duration.ofMinutes(2), BenchOptions.parse("twin-patch", "--jit-settle", "2m").forWorkload("twin-get").jitSettle());
     assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-patch", "--jit-settle", "soon"));
   }
+
+  @Test
+  void jitNoteTakesTheCompilersOutOfTheCpuPerOperation() {
+    // 50 % of a core for 10 s over 1,000 operations = 5,000 µs/op, of which 1 s (100 ticks) JIT.
+    assertEquals("JIT compilers 1000 µs/op, server CPU net of them 4000 µs/op",
+        BenchRun.jitNote(50, 100, 1000, Duration.ofSeconds(10)));
+  }
 }
