@@ -141,8 +141,12 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   private final Map<String, Integer> filters = new LinkedHashMap<>();
   /** CleanSession=0: subscriptions are kept in the {@link SessionStore} across connections. */
   private boolean persistent;
-  /** The session store's content as this connection knows it (left with the twin at the detach), and whether a write's outcome is unknown. */
-  private SessionStore.Stored storeKnown;
+  /**
+   * The session store as this connection knows it, left with the twin at the detach: a session is
+   * stored ({@code storePresent}) with {@link #filters} (what a persistent session saves), unless a
+   * write's outcome is unknown ({@code storeUnsure}). Two flags, no copy: an idle session stays small.
+   */
+  private boolean storePresent;
   private boolean storeUnsure;
   private boolean attachedDesired;
   private boolean attachedMethods;
@@ -388,7 +392,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
 
   /** Restores a persistent session's subscriptions, attaches to the twin, answers CONNACK. */
   private void completeConnect(SasOutcome.Valid valid, SessionStore.Stored session) {
-    storeKnown = persistent ? session : new SessionStore.Stored(false, Map.of());
+    storePresent = persistent && session.present();
     for (Map.Entry<String, Integer> f : session.subscriptions().entrySet()) {
       topics.subscription(f.getKey()).ifPresent(sub -> {
         filters.put(f.getKey(), f.getValue());
@@ -688,7 +692,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
           close("session store: " + err.getMessage());
           return;
         }
-        storeKnown = new SessionStore.Stored(true, toStore);
+        storePresent = true;
         storeUnsure = false;
         acknowledge.run();
       });
@@ -1013,7 +1017,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     List<ActorRef<Closed>> waiters = List.copyOf(closeWaiters);
     if (attached) {
       // The detach completes on another thread: it only tells the waiters, never touches state.
-      deps.twins().detachSession(deviceId, moduleId, sessionId, stopping, SessionRestore.toKeep(storeKnown, storeUnsure))
+      deps.twins().detachSession(deviceId, moduleId, sessionId, stopping, SessionRestore.toKeep(persistent, storePresent, filters, storeUnsure))
           .whenComplete((r, e) -> waiters.forEach(w -> w.tell(new Closed())));
     } else {
       waiters.forEach(w -> w.tell(new Closed()));

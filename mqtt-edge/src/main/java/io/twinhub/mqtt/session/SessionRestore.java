@@ -24,8 +24,12 @@ final class SessionRestore {
     return kept.present() ? Optional.empty() : Optional.of(new SessionStore.Stored(false, Map.of()));
   }
 
-  /** What a closing connection leaves with the twin: the store as it knows it; null when a write's outcome is unknown. */
-  static KeptSession toKeep(SessionStore.Stored known, boolean writeUnsure) {
-    return known == null || writeUnsure ? null : new KeptSession(known.present(), known.subscriptions());
+  /**
+   * What a closing connection leaves with the twin: the store as it knows it (a persistent session
+   * stores exactly its subscriptions; a clean one stores nothing), null when a write's outcome is unknown.
+   */
+  static KeptSession toKeep(boolean persistent, boolean present, Map<String, Integer> subscriptions, boolean writeUnsure) {
+    if (writeUnsure) return null;
+    return persistent ? new KeptSession(present, subscriptions) : new KeptSession(false, Map.of());
   }
 }

@@ -30,9 +30,10 @@ class SessionRestoreTest {
 
   @Test
   void aClosingConnectionLeavesTheStoreAsItKnowsItUnlessAWriteIsUnsure() {
-    var known = new SessionStore.Stored(true, SUBS);
-    assertEquals(new KeptSession(true, SUBS), SessionRestore.toKeep(known, false));
-    assertNull(SessionRestore.toKeep(known, true));
-    assertNull(SessionRestore.toKeep(null, false));
+    assertEquals(new KeptSession(true, SUBS), SessionRestore.toKeep(true, true, SUBS, false));
+    assertEquals(new KeptSession(false, Map.of()), SessionRestore.toKeep(true, false, Map.of(), false));
+    assertNull(SessionRestore.toKeep(true, true, SUBS, true), "a save in flight or failed: the store may differ");
+    assertEquals(new KeptSession(false, Map.of()), SessionRestore.toKeep(false, false, SUBS, false),
+        "a clean session's subscriptions are not stored");
   }
 }

@@ -613,6 +613,11 @@ public final class MqttBench {
       List<Figure> out = new ArrayList<>(c.figures("storm"));
       addCpuPerConnect(out, "storm", cpu, c);
       addCqlPerConnect(out, "storm", cql, cqlRequests(o), c);
+      // A reconnect cycle (disconnect, pause, connect again) is measured from before the disconnect:
+      // a disconnect's own journal work (Disconnected, now or after the hub's disconnect grace) counts.
+      NodeProbe.Mark cycleMark = probe.mark();
+      long cycleCql = cqlRequests(o);
+      long cycleStart = System.nanoTime();
       disconnectAll(c.devices);
       BenchResult result = c.result("mqtt-storm").withNode(cpu, -1);
       String note = String.format(Locale.ROOT,
@@ -637,6 +642,10 @@ public final class MqttBench {
           out.addAll(r.figures(what));
           addCpuPerConnect(out, what, rcpu, r);
           addCqlPerConnect(out, what, rcql, cqlRequests(o), r);
+          addCycle(out, what, probe.cpuPercentSince(cycleMark), System.nanoTime() - cycleStart, cycleCql, cqlRequests(o), r);
+          cycleMark = probe.mark();
+          cycleCql = cqlRequests(o);
+          cycleStart = System.nanoTime();
           disconnectAll(r.devices);
           for (MqttLoadClient.Device d : r.devices()) earlier.put(d.clientId, d);
           note += String.format(Locale.ROOT, "; %s: %.0f connects/s, %d of %d TLS sessions resumed, node CPU %.2f ms per connect",
@@ -657,6 +666,18 @@ public final class MqttBench {
     if (before >= 0 && after >= before) {
       out.add(new Figure(what + ": node CQL requests per connect", String.format(Locale.ROOT, "%.2f (%d in %.1f s)",
           (after - before) / (double) Math.max(1, c.devices().size()), after - before, c.elapsedNanos() / 1e9)));
+    }
+  }
+
+  /** Node CPU and CQL requests of a whole reconnect cycle (the previous disconnect, the pause, this connect) per device. */
+  private static void addCycle(List<Figure> out, String what, double cpuPercent, long nanos, long cqlBefore, long cqlAfter,
+                               Connected c) {
+    int n = Math.max(1, c.devices().size());
+    String cql = cqlBefore >= 0 && cqlAfter >= cqlBefore
+        ? String.format(Locale.ROOT, ", %.2f CQL requests", (cqlAfter - cqlBefore) / (double) n) : "";
+    if (!Double.isNaN(cpuPercent)) {
+      out.add(new Figure(what + ": per reconnect cycle (disconnect + connect)", String.format(Locale.ROOT,
+          "node CPU %.2f ms%s (%.1f s from the disconnects)", cpuPercent / 100 * nanos / 1e6 / n, cql, nanos / 1e9)));
     }
   }
 
