@@ -80,7 +80,7 @@ public final class MqttBench {
                         int devices, boolean setup, String prefix, double connectRate, int connectInflight,
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
                         int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections,
-                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads) {}
+                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads, int managementPort) {}
 
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
@@ -321,6 +321,7 @@ public final class MqttBench {
         double cpuPercent = probe.cpuPercentSince(mark);
         long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
         long unanswered = Math.max(0, sentAt.size() - lost0);
+        String admission = plainBroker ? "" : admissionState(o);
         String what = plainBroker ? "QoS 1 PUBLISH → PUBACK" : "reported PATCH → res/204";
         String phase = o.loads().size() > 1 ? "[" + load + "] " : "";
         long good = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
@@ -345,7 +346,7 @@ public final class MqttBench {
                 Duration.ofNanos(elapsed), ok)
             .withNode(cpuPercent, plainBroker ? -1 : probe.heapAfterGc())
             .withNote(String.format(Locale.ROOT, "%d devices, %s, %d B payload, QoS 1%s%s", holder[0].size(), offered,
-                o.payloadBytes(), plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204",
+                o.payloadBytes(), plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204" + admission,
                 closed ? String.format(Locale.ROOT, "; rate, latency and CPU/op of accepted patches; not accepted %d "
                     + "(p50 %.0f ms, p99 %.0f ms; %s), unanswered %d", no.getTotalCount(), no.getValueAtPercentile(50) / 1000.0,
                     no.getValueAtPercentile(99) / 1000.0, statusesOtherThan(answered, plainBroker ? "PUBACK" : "204"), unanswered)
@@ -378,6 +379,25 @@ public final class MqttBench {
 
   /** How long a closed-loop device refused with 429 waits before the fleet's next request (the node's throttle-pause). */
   static final long CLOSED_LOOP_BACK_OFF_MS = 100;
+
+  /**
+   * The node's admission limit and writes in flight at the end of a phase (its /metrics on the
+   * management port), e.g. {@code "; admission limit 41, 41 in flight"}; empty when unknown.
+   */
+  static String admissionState(Options o) {
+    if (o.managementPort() <= 0) return "";
+    try {
+      String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                  URI.create("http://127.0.0.1:" + o.managementPort() + "/metrics")).timeout(Duration.ofSeconds(10)).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      double limit = io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_limit");
+      double inFlight = io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_in_flight");
+      if (Double.isNaN(limit)) return "; admission off";
+      return String.format(Locale.ROOT, "; admission limit %.0f, %.0f in flight at the end", limit, inFlight);
+    } catch (Exception e) {
+      return "";
+    }
+  }
 
   /** {@code 429=12 503=1}: the answers other than the accepted one. */
   static String statusesOtherThan(Map<String, Long> answered, String accepted) {
@@ -657,7 +677,7 @@ public final class MqttBench {
       Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
           false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
           o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null, false,
-          o.loads());
+          o.loads(), 0);
       Report r = reported(b, true);
       List<Figure> out = new ArrayList<>();
       out.add(new Figure("broker", m.version()));
@@ -922,7 +942,7 @@ public final class MqttBench {
           Integer.parseInt(a.getOrDefault("rest-connections", "8")),
           b.jfr(), t.workDir().resolve(workload + "-node1.jfr"),
           !"false".equals(a.getOrDefault("reconnect", storm ? "true" : "false")),
-          loads(a.getOrDefault("rate", notify ? "200" : "2000")));
+          loads(a.getOrDefault("rate", notify ? "200" : "2000")), node.managementPort());
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("an MQTT workload option is not a number: " + e.getMessage());
     }
