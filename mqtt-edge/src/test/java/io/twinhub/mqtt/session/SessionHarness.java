@@ -91,7 +91,8 @@ final class SessionHarness {
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
     EntitySettings entity = new EntitySettings(TwinLimits.DEFAULT,
         config.hasPath("test.session-timeout") ? config.getDuration("test.session-timeout") : Duration.ofSeconds(90),
-        Clock.systemUTC());
+        Clock.systemUTC(),
+        config.hasPath("test.disconnect-grace") ? config.getDuration("test.disconnect-grace") : Duration.ZERO);
     DeviceEntity.init(testKit.system(), entity);
     ModuleEntity.init(testKit.system(), entity);
     twins = admission == null ? new TwinService(testKit.system(), askTimeout)

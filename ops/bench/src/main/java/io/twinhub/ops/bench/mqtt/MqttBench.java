@@ -627,10 +627,17 @@ public final class MqttBench {
     try (MqttLoadClient client = client(o)) {
       NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
       NodeProbe.Mark mark = probe.mark();
+      long cql = cqlRequests(o);
       Connected c = connectAll(o, client, o.devices(), 0, o.connectInflight(), List.of(), new MqttLoadClient.Listener() {});
       double cpu = probe.cpuPercentSince(mark);
       List<Figure> out = new ArrayList<>(c.figures("storm"));
       addCpuPerConnect(out, "storm", cpu, c);
+      addCqlPerConnect(out, "storm", cql, cqlRequests(o), c);
+      // A reconnect cycle (disconnect, pause, connect again) is measured from before the disconnect:
+      // a disconnect's own journal work (Disconnected, now or after the hub's disconnect grace) counts.
+      NodeProbe.Mark cycleMark = probe.mark();
+      long cycleCql = cqlRequests(o);
+      long cycleStart = System.nanoTime();
       disconnectAll(c.devices);
       BenchResult result = c.result("mqtt-storm").withNode(cpu, -1);
       String note = String.format(Locale.ROOT,
@@ -646,6 +653,7 @@ public final class MqttBench {
           Thread.sleep(3_000); // the hub detaches the closed sessions from their twins
           String what = resume ? "reconnect resumed" : "reconnect full";
           mark = probe.mark();
+          long rcql = cqlRequests(o);
           Connected r = connectAll(o, o.devices(), 0, o.connectInflight(), id -> List.of(), (id, password) -> resume
               ? client.reconnect(earlier.get(id), password, new MqttLoadClient.Listener() {})
               : client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(),
@@ -653,6 +661,11 @@ public final class MqttBench {
           double rcpu = probe.cpuPercentSince(mark);
           out.addAll(r.figures(what));
           addCpuPerConnect(out, what, rcpu, r);
+          addCqlPerConnect(out, what, rcql, cqlRequests(o), r);
+          addCycle(out, what, probe.cpuPercentSince(cycleMark), System.nanoTime() - cycleStart, cycleCql, cqlRequests(o), r);
+          cycleMark = probe.mark();
+          cycleCql = cqlRequests(o);
+          cycleStart = System.nanoTime();
           disconnectAll(r.devices);
           for (MqttLoadClient.Device d : r.devices()) earlier.put(d.clientId, d);
           note += String.format(Locale.ROOT, "; %s: %.0f connects/s, %d of %d TLS sessions resumed, node CPU %.2f ms per connect",
@@ -662,6 +675,57 @@ public final class MqttBench {
       }
       return new Report(out, result.withNote(note));
     }
+  }
+
+  /**
+   * Journal round trips of a phase: the node's CQL requests ({@code twinhub_cassandra_requests_total}
+   * on its management port: journal and tag writes, recoveries, and the projections' polls, which run
+   * without load too) per connect; -1 when the node does not answer.
+   */
+  private static void addCqlPerConnect(List<Figure> out, String what, long before, long after, Connected c) {
+    if (before >= 0 && after >= before) {
+      out.add(new Figure(what + ": node CQL requests per connect", String.format(Locale.ROOT, "%.2f (%d in %.1f s)",
+          (after - before) / (double) Math.max(1, c.devices().size()), after - before, c.elapsedNanos() / 1e9)));
+    }
+  }
+
+  /** Node CPU and CQL requests of a whole reconnect cycle (the previous disconnect, the pause, this connect) per device. */
+  private static void addCycle(List<Figure> out, String what, double cpuPercent, long nanos, long cqlBefore, long cqlAfter,
+                               Connected c) {
+    int n = Math.max(1, c.devices().size());
+    String cql = cqlBefore >= 0 && cqlAfter >= cqlBefore
+        ? String.format(Locale.ROOT, ", %.2f CQL requests", (cqlAfter - cqlBefore) / (double) n) : "";
+    if (!Double.isNaN(cpuPercent)) {
+      out.add(new Figure(what + ": per reconnect cycle (disconnect + connect)", String.format(Locale.ROOT,
+          "node CPU %.2f ms%s (%.1f s from the disconnects)", cpuPercent / 100 * nanos / 1e6 / n, cql, nanos / 1e9)));
+    }
+  }
+
+  /** The node's CQL request count so far, -1 if its management port does not answer. */
+  static long cqlRequests(Options o) {
+    if (o.managementPort() <= 0) return -1;
+    try {
+      var http = java.net.http.HttpClient.newHttpClient();
+      var body = http.send(java.net.http.HttpRequest.newBuilder(
+              URI.create("http://" + o.url().getHost() + ":" + o.managementPort() + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      return prometheusTotal(body, "twinhub_cassandra_requests_total");
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  /** The sum of a Prometheus counter's samples (all label sets), -1 if absent. */
+  static long prometheusTotal(String body, String name) {
+    double sum = 0;
+    boolean found = false;
+    for (String line : body.split("\n")) {
+      if (line.startsWith(name) && (line.length() == name.length() || line.charAt(name.length()) == ' ' || line.charAt(name.length()) == '{')) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        found = true;
+      }
+    }
+    return found ? (long) sum : -1;
   }
 
   private static void addCpuPerConnect(List<Figure> out, String what, double cpu, Connected c) {
