@@ -471,7 +471,7 @@ public final class BenchRun implements AutoCloseable {
   }
 
   /** The value of an unlabelled metric in Prometheus text, NaN when absent. */
-  static double metric(String prometheusText, String name) {
+  public static double metric(String prometheusText, String name) {
     for (String line : prometheusText.split("\n")) {
       if (line.startsWith(name + " ") || line.startsWith(name + "{")) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
     }
