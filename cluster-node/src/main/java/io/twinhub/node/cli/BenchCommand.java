@@ -82,6 +82,8 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer jfr;
   @Option(names = "--jfr-workload", paramLabel = "WORKLOAD", description = "profile this workload instead; alone it records its whole measured phase")
   public String jfrWorkload;
+  @Option(names = "--jit-settle", paramLabel = "60s", defaultValue = "60s", description = "after --warmup, warm up on in 5 s rounds (at most this long) while the servers' JIT compilers use over 5 %% of a core (0s: off)")
+  public String jitSettle;
   @Option(names = "--idle", paramLabel = "0s", defaultValue = "0s", description = "server CPU without load, measured between warm-up and measured phase")
   public String idle;
   @Option(names = "--thread-cpu", paramLabel = "on|off", defaultValue = "off", description = "each server process's CPU by thread group per operation (/proc/<pid>/task)")
@@ -187,6 +189,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--kafka-read-journal", paramLabel = "ID,...", descriptionKey = "workload",
         description = "the Cassandra read journal the publisher reads with (default: twinhub.kafka.read-journal); several: a kafka-latency row each")
     String readJournal;
+    @Option(names = "--kafka-live", paramLabel = "on,off", descriptionKey = "workload",
+        description = "the publisher's live path (default: twinhub.kafka.live-feed, on; on: the harness joins node 1's cluster); several: a kafka-latency row per value and read journal")
+    String live;
     @Option(names = "--kafka-producer", paramLabel = "K=V,...;...", descriptionKey = "workload",
         description = "kafka-clients producer properties over the publisher's (e.g. linger.ms=20,compression.type=lz4); sets separated by ';': a kafka-publish row each")
     String producer;
