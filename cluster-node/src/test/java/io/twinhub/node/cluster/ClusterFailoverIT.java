@@ -47,13 +47,37 @@ class ClusterFailoverIT {
   @BeforeAll
   static void startCluster() throws Exception {
     // Node 1 on the service SDK's AMQPS port, for C2dFailover's MessagingClient.
-    cluster = NodeProcesses.startCluster(dir, 3, "failover", JobsFailover.JVM_OPTIONS,
+    List<String> jvmOptions = new ArrayList<>(JobsFailover.JVM_OPTIONS);
+    jvmOptions.addAll(PartitionFailover.JVM_OPTIONS);
+    cluster = NodeProcesses.startCluster(dir, 3, "failover", jvmOptions,
         MqttTestNodes.requirePortFree(MqttTestNodes.SERVICE_SDK_AMQP_PORT));
   }
 
   @AfterAll
   static void stopCluster() throws Exception {
-    if (cluster != null) cluster.close();
+    if (cluster != null) {
+      printFalseAlarms(cluster.nodes.get(0));
+      cluster.close();
+    }
+  }
+
+  /**
+   * What node 1 (never killed) saw of failure detection over all scenarios: every member that
+   * became unreachable and then "reachable again" was a false alarm (a killed or cut-off node is
+   * downed, never reachable again), and so was every downing or journal fence of nodes 1 and 2.
+   * Printed, not asserted: the count depends on the box's load and the failure detector's settings
+   * (docs/BENCHMARKS.md, "Failover").
+   */
+  static void printFalseAlarms(NodeProcesses.Node first) {
+    List<String> lines = List.copyOf(first.output());
+    String third = ":" + cluster.nodes.get(2).remotingPort();
+    long unreachable = lines.stream().filter(l -> l.contains("cluster: member") && l.endsWith(" unreachable")).count();
+    long flaps = lines.stream().filter(l -> l.contains("cluster: member") && l.endsWith("reachable again")).count();
+    long wrongDowns = lines.stream().filter(l -> l.contains("cluster: member") && l.endsWith(" downed") && !l.contains(third + " ")).count();
+    long fenced = lines.stream().filter(l -> l.contains("journal fenced: this member")).count();
+    System.out.printf("ClusterFailoverIT: failure detection over all scenarios (node 1's log): %d unreachable events, "
+        + "%d false alarms (reachable again), %d downings of a member not killed or cut off, node 1's journal fenced %d times%n",
+        unreachable, flaps, wrongDowns, fenced);
   }
 
   /** Node 3 (the one the tests kill) running and the cluster whole again. */
@@ -76,6 +100,12 @@ class ClusterFailoverIT {
   void cloudToDeviceMessagesSurviveAKilledNodeAndArriveExactlyOnce() throws Exception {
     allNodesUp();
     C2dFailover.run(cluster);
+  }
+
+  @Test
+  void aNodeCutOffByAPartitionAcknowledgesNoWriteWhileTheMajorityTakesOver() throws Exception {
+    allNodesUp();
+    PartitionFailover.run(cluster);
   }
 
   /**
@@ -234,17 +264,20 @@ class ClusterFailoverIT {
       System.out.printf("ClusterFailoverIT: index of nodes 1 and 2 at every final version %.1f s after the writes stopped; "
           + "stream cut after %d messages, %d after resuming on node 1, every version exactly once%n",
           indexSeconds, cutAt, delivered.size() - cutAt);
-      printClusterEvents(cluster.nodes.get(0), killedAt);
+      printClusterEvents("node 1", cluster.nodes.get(0), killedAt);
     }
   }
 
   /**
-   * The SDKs' retry policy between attempts of one operation (ExponentialBackoffWithJitter of the
-   * Azure IoT SDKs: 100 ms minimum, 100 ms delta with ±20 % jitter doubling per attempt, 10 s maximum).
+   * The SDKs' retry policy between attempts of one operation, as the Java device SDK's default
+   * {@code ExponentialBackoffWithJitter} (2.5.0) computes it: the first retry at once, then
+   * min(100 ms + (2^attempt - 1) × (100 ms ± 20 %), 10 s). (The Java service SDK retries nothing:
+   * a 503 reaches the application, which retries as it sees fit.)
    */
   static long sdkBackoff(int attempt, Random random) {
-    double delta = 100 * (0.8 + 0.4 * random.nextDouble());
-    return 100 + (long) Math.min(10_000, (Math.pow(2, Math.min(attempt, 20)) - 1) * delta);
+    if (attempt == 0) return 0;
+    double delta = 80 + random.nextInt(40);
+    return (long) Math.min(100 + (Math.pow(2, Math.min(attempt, 20)) - 1) * delta, 10_000);
   }
 
   /** Every twin of {@code finalVersions} found by a query on {@code node} at its final version (awaited). */
@@ -315,14 +348,14 @@ class ClusterFailoverIT {
   }
 
   /** Node {@code n}'s cluster event lines ({@code ClusterEventLog}, the Split Brain Resolver's), timed from the kill. */
-  private static void printClusterEvents(NodeProcesses.Node n, Instant killedAt) {
+  static void printClusterEvents(String label, NodeProcesses.Node n, Instant killedAt) {
     java.time.LocalTime kill = java.time.LocalTime.ofInstant(killedAt, java.time.ZoneId.systemDefault());
     for (String line : n.output()) {
       if (!(line.contains("cluster: member") || line.contains("SBR") || line.contains("fence"))) continue;
       try {
         java.time.LocalTime at = java.time.LocalTime.parse(line.substring(0, 12));
         long ms = Duration.between(kill, at).toMillis();
-        if (ms >= 0) System.out.printf("ClusterFailoverIT: node 1 %+6d ms %s%n", ms, line.substring(13));
+        if (ms >= 0) System.out.printf("ClusterFailoverIT: %s %+6d ms %s%n", label, ms, line.substring(13));
       } catch (RuntimeException notTimestamped) {
         // a continuation line
       }
