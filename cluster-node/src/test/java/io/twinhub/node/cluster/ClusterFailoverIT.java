@@ -126,7 +126,7 @@ class ClusterFailoverIT {
     String run = UUID.randomUUID().toString().substring(0, 8);
     {
       List<String> devices = new ArrayList<>();
-      for (int d = 0; d < DEVICES; d++) devices.add("fo-" + run + "-" + d);
+      devices.addAll(devicesPartlyOn(cluster, cluster.nodes.get(2), "fo-" + run + "-", DEVICES));
       for (String id : devices) {
         var r = cluster.setUp(cluster.nodes.get(0), "PUT", "/devices/" + id, "{\"deviceId\":\"" + id + "\"}");
         assertTrue(r.statusCode() == 200 || r.statusCode() == 409, r::body); // 409: a retried create that did succeed
@@ -143,6 +143,8 @@ class ClusterFailoverIT {
       AtomicInteger repeated = new AtomicInteger();
       AtomicBoolean stop = new AtomicBoolean();
       long[][] longestGap = new long[3][]; // per writer {gap ns, its start ns, its end ns}
+      @SuppressWarnings("unchecked")
+      List<String>[] gapAttempts = new List[3]; // per writer: the attempts of its longest gap, timed from the kill
       java.util.concurrent.atomic.AtomicLong killNanos = new java.util.concurrent.atomic.AtomicLong(); // System.nanoTime() of the kill, 0 before
       List<Thread> writers = new ArrayList<>();
       for (NodeProcesses.Node node : cluster.nodes) {
@@ -151,6 +153,7 @@ class ClusterFailoverIT {
           long[] gap = {0, 0, 0};
           longestGap[node.index() - 1] = gap;
           long lastAck = System.nanoTime();
+          List<String> tries = new ArrayList<>(); // the attempts since the last acknowledged write
           int i = 0;
           int attempt = 0;
           String id = null;
@@ -160,8 +163,12 @@ class ClusterFailoverIT {
               id = devices.get(random.nextInt(DEVICES));
               body = "{\"properties\":{\"desired\":{\"writer\":" + node.index() + ",\"n\":" + (i++) + "}}}";
             }
+            long sent = System.nanoTime();
             try {
               var r = cluster.send(node, "PATCH", "/twins/" + id, body);
+              if (killNanos.get() != 0) tries.add(String.format("%+d..%+d ms %d%s", (sent - killNanos.get()) / 1_000_000,
+                  (System.nanoTime() - killNanos.get()) / 1_000_000, r.statusCode(),
+                  r.statusCode() == 200 ? "" : " " + r.body().substring(0, Math.min(90, r.body().length()))));
               if (r.statusCode() == 200) {
                 long v = JSON.readTree(r.body()).path("properties").path("desired").path("$version").asLong();
                 if (!acknowledged.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(v)) {
@@ -174,8 +181,10 @@ class ClusterFailoverIT {
                   gap[0] = now - lastAck;
                   gap[1] = lastAck;
                   gap[2] = now;
+                  gapAttempts[node.index() - 1] = List.copyOf(tries);
                 }
                 lastAck = now;
+                tries.clear();
                 attempt = 0;
                 continue;
               } else if (r.statusCode() >= 500) {
@@ -188,6 +197,8 @@ class ClusterFailoverIT {
             } catch (java.io.IOException e) {
               if (node.index() == 3 && !node.current().isAlive()) return; // its node is gone
               unknown.incrementAndGet(); // the connection broke: outcome unknown
+              if (killNanos.get() != 0) tries.add(String.format("%+d..%+d ms no answer", (sent - killNanos.get()) / 1_000_000,
+                  (System.nanoTime() - killNanos.get()) / 1_000_000));
             } catch (Exception e) {
               return;
             }
@@ -260,12 +271,48 @@ class ClusterFailoverIT {
         long[] g = longestGap[w];
         System.out.printf("ClusterFailoverIT: writer %d (node %d): longest gap between acknowledged writes %d ms, from %+d ms to %+d ms of the kill%n",
             w + 1, w + 1, g[0] / 1_000_000, (g[1] - killedNanos) / 1_000_000, (g[2] - killedNanos) / 1_000_000);
+        System.out.printf("ClusterFailoverIT: writer %d's attempts in that gap (sent..answered, status): %s%n", w + 1, gapAttempts[w]);
       }
       System.out.printf("ClusterFailoverIT: index of nodes 1 and 2 at every final version %.1f s after the writes stopped; "
           + "stream cut after %d messages, %d after resuming on node 1, every version exactly once%n",
           indexSeconds, cutAt, delivered.size() - cutAt);
       printClusterEvents("node 1", cluster.nodes.get(0), killedAt);
     }
+  }
+
+  /**
+   * {@code count} device ids with this prefix, a third of them twins whose shard node {@code n}
+   * hosts (sharding's default extractor: |deviceId.hashCode() % number-of-shards|), so that a
+   * scenario that kills or cuts off {@code n} always takes some of its twins with it. A node just
+   * restarted hosts no shard until the coordinator rebalances some to it (a few every 10 s): waited for.
+   */
+  static List<String> devicesPartlyOn(NodeProcesses cluster, NodeProcesses.Node n, String prefix, int count) throws Exception {
+    Set<Integer> hosted = new java.util.HashSet<>();
+    assertTrue(NodeProcesses.eventually(Duration.ofSeconds(120), () -> {
+      try {
+        var r = cluster.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + n.managementPort()
+            + "/cluster/shards/Device")).timeout(Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        hosted.clear();
+        if (r.statusCode() == 200) for (JsonNode region : JSON.readTree(r.body()).path("regions")) hosted.add(region.path("shardId").asInt());
+        return !hosted.isEmpty();
+      } catch (java.io.IOException e) {
+        return false;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return false;
+      }
+    }), "node " + n.index() + " hosts twins' shards");
+    List<String> on = new ArrayList<>();
+    List<String> elsewhere = new ArrayList<>();
+    for (int k = 0; on.size() + elsewhere.size() < count; k++) {
+      String id = prefix + k;
+      boolean local = hosted.contains(Math.abs(id.hashCode() % 256));
+      if (local && on.size() < count / 3) on.add(id);
+      else if (!local && elsewhere.size() < count - count / 3) elsewhere.add(id);
+    }
+    List<String> all = new ArrayList<>(on);
+    all.addAll(elsewhere);
+    return all;
   }
 
   /**

@@ -54,7 +54,7 @@ final class PartitionFailover {
     NodeProcesses.Node isolated = cluster.nodes.get(2);
     String run = UUID.randomUUID().toString().substring(0, 8);
     List<String> devices = new ArrayList<>();
-    for (int d = 0; d < DEVICES; d++) devices.add("pf-" + run + "-" + d);
+    devices.addAll(ClusterFailoverIT.devicesPartlyOn(cluster, isolated, "pf-" + run + "-", DEVICES));
     for (String id : devices) {
       var r = cluster.setUp(first, "PUT", "/devices/" + id, "{\"deviceId\":\"" + id + "\"}");
       assertTrue(r.statusCode() == 200 || r.statusCode() == 409, r::body);
@@ -140,8 +140,11 @@ final class PartitionFailover {
       stop.set(true);
       for (Thread w : writers) w.join(30_000);
     }
-    // Re-joins: a downed member cannot come back in the same incarnation, so it is restarted.
-    cluster.kill(isolated);
+    // Downed cleanly: the process exits by itself (code 3, for a supervisor to restart it: a downed
+    // member cannot come back in the same incarnation); restarted, it re-joins.
+    assertTrue(isolated.current().waitFor(90, java.util.concurrent.TimeUnit.SECONDS),
+        "node 3 exits after it downed itself:\n" + String.join("\n", isolated.output()));
+    assertEquals(3, isolated.current().exitValue(), String.join("\n", isolated.output()));
     cluster.start(isolated);
     cluster.awaitReady(isolated);
     for (NodeProcesses.Node n : cluster.nodes) cluster.awaitMembers(n, 3);
