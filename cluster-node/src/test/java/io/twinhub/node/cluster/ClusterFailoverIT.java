@@ -288,7 +288,20 @@ class ClusterFailoverIT {
    */
   static List<String> devicesPartlyOn(NodeProcesses cluster, NodeProcesses.Node n, String prefix, int count) throws Exception {
     Set<Integer> hosted = new java.util.HashSet<>();
+    boolean[] seeded = {false};
     assertTrue(NodeProcesses.eventually(Duration.ofSeconds(120), () -> {
+      if (hosted.isEmpty() && !seeded[0]) {
+        // A fresh cluster has allocated no shard yet: new twins' shards go to the least loaded regions.
+        seeded[0] = true;
+        for (int k = 0; k < 12; k++) {
+          String id = prefix + "seed-" + k;
+          try {
+            cluster.setUp(cluster.nodes.get(0), "PUT", "/devices/" + id, "{\"deviceId\":\"" + id + "\"}");
+          } catch (Exception e) {
+            return false;
+          }
+        }
+      }
       try {
         var r = cluster.http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + n.managementPort()
             + "/cluster/shards/Device")).timeout(Duration.ofSeconds(10)).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
