@@ -11,7 +11,8 @@ import java.time.Duration;
 
 /** The {@code twinhub.twin} config block, bound once. */
 public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sessionTimeout,
-                           java.util.Optional<AdmissionLimit.Settings> admission, Duration admissionDeadline) {
+                           java.util.Optional<AdmissionLimit.Settings> admission, Duration admissionDeadline,
+                           Duration disconnectGrace) {
 
   /** The node's admission limit of gateway twin writes, if on. */
   public AdmissionLimit newAdmissionLimit() {
@@ -19,7 +20,7 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sess
   }
 
   public EntitySettings entitySettings() {
-    return new EntitySettings(limits, sessionTimeout, Clock.systemUTC());
+    return new EntitySettings(limits, sessionTimeout, Clock.systemUTC(), disconnectGrace);
   }
 
   public static TwinSettings from(Config config) {
@@ -41,6 +42,6 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sess
             a.getInt("max-limit"), a.getDuration("target-latency"), a.getDouble("backoff")))
         : java.util.Optional.<AdmissionLimit.Settings>empty();
     return new TwinSettings(limits, t.getDuration("ask-timeout"), t.getDuration("session-timeout"), admission,
-        a.getDuration("deadline"));
+        a.getDuration("deadline"), t.getDuration("disconnect-grace"));
   }
 }

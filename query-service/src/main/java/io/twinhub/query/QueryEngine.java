@@ -66,6 +66,18 @@ public final class QueryEngine implements TwinQueries, AutoCloseable {
     return settings;
   }
 
+  /** 0 (default): queries see what the index writer's own refreshes made visible. */
+  private volatile long refreshOnQueryNanos;
+
+  /**
+   * Before each query, make the index's writes visible when some are not yet and the last refresh
+   * is at least {@code minGap} old (refresh on demand, {@link TwinIndex#refreshIfStale}); zero: off.
+   */
+  public QueryEngine refreshOnQuery(java.time.Duration minGap) {
+    this.refreshOnQueryNanos = minGap.toNanos();
+    return this;
+  }
+
   /**
    * One page of {@code sql}'s result, on the calling thread.
    *
@@ -80,6 +92,7 @@ public final class QueryEngine implements TwinQueries, AutoCloseable {
     }
     ContinuationTokens.Cursor cursor = tokens.decode(q.text(), continuation);
     int pageSize = settings.pageSize(maxItems);
+    if (refreshOnQueryNanos > 0) index.refreshIfStale(refreshOnQueryNanos);
     QueryExecutor.Page page = index.withSearcher(s -> QueryExecutor.execute(s, q, pageSize, cursor));
     String next = page.next() == null ? null : tokens.encode(q.text(), page.next());
     return new QueryResult(page.items(), next, q.selectStar() ? "twin" : "raw");

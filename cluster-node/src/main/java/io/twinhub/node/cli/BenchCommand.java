@@ -28,6 +28,7 @@ import java.util.concurrent.Callable;
     "http-cassandra (baselines); mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
     "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
     "config-lag (tag change -> configuration content under PATCH load);",
+    "index-lag (twin PATCH answered -> visible to a plain query, at --rate PATCHes/s, default 0.5x the closed-loop twin-patch rate);",
     "kafka-publish (journal backlog -> Kafka, events/s) | kafka-latency (write ack -> read_committed consumer) | kafka (both);",
     "c2d (cloud-to-device messages over AMQPS -> MQTT device PUBACK, against twin-patch in back-to-back pairs);",
     "functions-isolation (a function app in a class loader vs a child JVM, no node);",
@@ -129,7 +130,7 @@ public final class BenchCommand implements Callable<Integer> {
     String reconnect;
     @Option(names = "--keep-alive", paramLabel = "S", descriptionKey = "workload", description = "MQTT keep-alive seconds (default 60)")
     String keepAlive;
-    @Option(names = "--rate", paramLabel = "R", descriptionKey = "workload", description = "reported: patches/s, 0 = closed loop (2000); several separated by commas run in turn on the same devices, Nx = N × the closed-loop goodput measured before (e.g. 0,1x,2x,4x); notify: desired PATCHes/s (200)")
+    @Option(names = "--rate", paramLabel = "R", descriptionKey = "workload", description = "reported: patches/s, 0 = closed loop (2000); several separated by commas run in turn on the same devices, Nx = N × the closed-loop goodput measured before (e.g. 0,1x,2x,4x); notify: desired PATCHes/s (200); index-lag: PATCHes/s or Nx the closed-loop twin-patch rate (0.5x)")
     String rate;
     @Option(names = "--hold", paramLabel = "30s", descriptionKey = "workload", description = "mqtt-idle: how long the sessions are held (default 30s)")
     String hold;
@@ -161,12 +162,14 @@ public final class BenchCommand implements Callable<Integer> {
     String cassandraPid;
   }
 
-  @ArgGroup(validate = false, heading = "%nConfigurations workload (config-lag):%n")
+  @ArgGroup(validate = false, heading = "%nConfigurations workload (config-lag) and index lag (index-lag):%n")
   Configurations configurations = new Configurations();
 
   static final class Configurations {
-    @Option(names = "--probes", paramLabel = "N", descriptionKey = "workload", description = "twins tagged into the target set at a time (default 4)")
+    @Option(names = "--probes", paramLabel = "N", descriptionKey = "workload", description = "twins tagged into the target set at a time (default 4); index-lag: PATCHes followed by queries at a time (default 2)")
     String probes;
+    @Option(names = "--poll", paramLabel = "5ms", descriptionKey = "workload", description = "index-lag: how often a probe queries until its PATCH is visible (default 5ms)")
+    String poll;
   }
 
   @ArgGroup(validate = false, heading = "%nKafka workloads (kafka, kafka-publish, kafka-latency):%n")

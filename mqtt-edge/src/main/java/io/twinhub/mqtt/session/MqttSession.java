@@ -141,6 +141,13 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   private final Map<String, Integer> filters = new LinkedHashMap<>();
   /** CleanSession=0: subscriptions are kept in the {@link SessionStore} across connections. */
   private boolean persistent;
+  /**
+   * The session store as this connection knows it, left with the twin at the detach: a session is
+   * stored ({@code storePresent}) with {@link #filters} (what a persistent session saves), unless a
+   * write's outcome is unknown ({@code storeUnsure}). Two flags, no copy: an idle session stays small.
+   */
+  private boolean storePresent;
+  private boolean storeUnsure;
   private boolean attachedDesired;
   private boolean attachedMethods;
   /** Last desired $version the device has (baseline at subscription, then each notification); -1 unknown. */
@@ -168,6 +175,8 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   private int c2dCompletedNext;
   private static final int C2D_COMPLETED = 64;
   private int lastPacketId;
+  /** The gateway stops: the twin journals Disconnected at once (it may move, and its grace timer with it). */
+  private boolean stopping;
 
   public static Behavior<Command> create(SessionDeps deps, Outbound out, String remote) {
     // The behavior takes Object so that the twin's SessionMessages need no message adapter; outside, it takes Commands.
@@ -219,6 +228,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         sd.replyTo().tell(new Closed());
       } else {
         closeWaiters.add(sd.replyTo());
+        stopping = true;
         close("server shutting down");
       }
       return this;
@@ -326,13 +336,15 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
 
     // The keys: the identity's own, and the device's when a module presents a device-scoped token.
     boolean deviceScoped = mod != null && !parsed.get().resourceUri().contains("/modules/");
-    CompletionStage<TwinReply> own = deps.twins().getTwin(dev, mod);
+    // The own twin's lookup also brings the session state the last connection left with it (if the twin is warm).
+    CompletionStage<io.twinhub.twin.entity.ConnectLookup> own = deps.twins().lookupForConnect(dev, mod);
     CompletionStage<TwinReply> device = deviceScoped ? deps.twins().getTwin(dev, null) : CompletableFuture.completedFuture(null);
-    await(own.thenCombine(device, (a, b) -> new TwinReply[] {a, b}), (replies, failure) -> {
+    await(own.thenCombine(device, Lookups::new), (lookups, failure) -> {
       if (failure != null) {
         refuse(ConnectReturnCode.SERVER_UNAVAILABLE, "twin lookup failed: " + failure);
         return;
       }
+      TwinReply[] replies = {lookups.own().twin(), lookups.device()};
       Map<String, SymmetricKeyPair> keys = new HashMap<>();
       for (TwinReply r : replies) {
         if (r == null) continue;
@@ -358,6 +370,11 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       }
       persistent = !c.cleanSession();
       topics = new DeviceTopics(dev, mod);
+      Optional<SessionStore.Stored> warm = SessionRestore.fromKept(c.cleanSession(), lookups.own().kept());
+      if (warm.isPresent()) {
+        completeConnect(valid, warm.get());
+        return;
+      }
       CompletionStage<SessionStore.Stored> stored = persistent
           ? deps.sessions().load(key(dev, mod))
           : deps.sessions().clear(key(dev, mod)).thenApply(x -> new SessionStore.Stored(false, Map.of()));
@@ -371,8 +388,11 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     });
   }
 
+  private record Lookups(io.twinhub.twin.entity.ConnectLookup own, TwinReply device) {}
+
   /** Restores a persistent session's subscriptions, attaches to the twin, answers CONNACK. */
   private void completeConnect(SasOutcome.Valid valid, SessionStore.Stored session) {
+    storePresent = persistent && session.present();
     for (Map.Entry<String, Integer> f : session.subscriptions().entrySet()) {
       topics.subscription(f.getKey()).ifPresent(sub -> {
         filters.put(f.getKey(), f.getValue());
@@ -664,11 +684,19 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     filters.clear();
     filters.putAll(nextFilters);
     // A persistent session's subscriptions are stored before they are acknowledged.
-    Runnable ack = !persistent || !filtersChanged ? acknowledge : () -> await(
-        deps.sessions().save(key(deviceId, moduleId), Map.copyOf(filters)), (saved, err) -> {
-          if (err != null) close("session store: " + err.getMessage());
-          else acknowledge.run();
-        });
+    Map<String, Integer> toStore = Map.copyOf(filters);
+    Runnable ack = !persistent || !filtersChanged ? acknowledge : () -> {
+      storeUnsure = true;
+      await(deps.sessions().save(key(deviceId, moduleId), toStore), (saved, err) -> {
+        if (err != null) {
+          close("session store: " + err.getMessage());
+          return;
+        }
+        storePresent = true;
+        storeUnsure = false;
+        acknowledge.run();
+      });
+    };
     if (!desired) {
       deliveredDesired = -1;
       bufferedDesired = null;
@@ -989,7 +1017,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     List<ActorRef<Closed>> waiters = List.copyOf(closeWaiters);
     if (attached) {
       // The detach completes on another thread: it only tells the waiters, never touches state.
-      deps.twins().detachSession(deviceId, moduleId, sessionId)
+      deps.twins().detachSession(deviceId, moduleId, sessionId, stopping, SessionRestore.toKeep(persistent, storePresent, filters, storeUnsure))
           .whenComplete((r, e) -> waiters.forEach(w -> w.tell(new Closed())));
     } else {
       waiters.forEach(w -> w.tell(new Closed()));

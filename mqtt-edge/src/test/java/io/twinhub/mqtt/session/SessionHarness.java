@@ -66,6 +66,11 @@ final class SessionHarness {
 
   /** {@code askTimeout}: how long the services wait for an entity (a loaded box needs more than 5 s). */
   SessionHarness(String extraConfig, Duration askTimeout) {
+    this(extraConfig, askTimeout, null);
+  }
+
+  /** With the node's admission limit of twin writes ({@code null}: none), as the node gives its TwinService. */
+  SessionHarness(String extraConfig, Duration askTimeout, io.twinhub.twin.service.AdmissionLimit admission) {
     Config config = ConfigFactory.parseString("""
         akka.actor.provider = cluster
         akka.remote.artery.canonical.hostname = 127.0.0.1
@@ -86,10 +91,12 @@ final class SessionHarness {
     cluster.manager().tell(Join.create(cluster.selfMember().address()));
     EntitySettings entity = new EntitySettings(TwinLimits.DEFAULT,
         config.hasPath("test.session-timeout") ? config.getDuration("test.session-timeout") : Duration.ofSeconds(90),
-        Clock.systemUTC());
+        Clock.systemUTC(),
+        config.hasPath("test.disconnect-grace") ? config.getDuration("test.disconnect-grace") : Duration.ZERO);
     DeviceEntity.init(testKit.system(), entity);
     ModuleEntity.init(testKit.system(), entity);
-    twins = new TwinService(testKit.system(), askTimeout);
+    twins = admission == null ? new TwinService(testKit.system(), askTimeout)
+        : new TwinService(testKit.system(), askTimeout, admission, askTimeout.dividedBy(2));
     MqttSettings settings = MqttSettings.from(config);
     io.twinhub.twin.c2d.CloudToDeviceQueue.init(testKit.system(), io.twinhub.twin.c2d.CloudToDeviceSettings.DEFAULT, null);
     deps = new SessionDeps(twins, new io.twinhub.twin.c2d.CloudToDeviceService(testKit.system(), twins, askTimeout),

@@ -41,25 +41,56 @@ final class IndexProjection {
   private final JournalReader journal;
   private final TwinIndexWriter writer;
   private final IndexProjectionSettings settings;
-  private final List<Pair<UniqueKillSwitch, CompletionStage<Done>>> streams = new ArrayList<>();
+  private final LivePosition position;
+  /** Per tag: its running read, null while stopped (the live path alone brings its events). */
+  @SuppressWarnings("unchecked")
+  private final Pair<UniqueKillSwitch, CompletionStage<Done>>[] streams = new Pair[TwinTags.COUNT];
+  private final AtomicLongArray reads = new AtomicLongArray(TwinTags.COUNT);
   private final AtomicLongArray behind = new AtomicLongArray(TwinTags.COUNT);
   private final AtomicLongArray restarts = new AtomicLongArray(TwinTags.COUNT);
   private final AtomicReference<String> lastError = new AtomicReference<>();
   private Cancellable counting;
+  private Cancellable supervising;
 
-  IndexProjection(ActorSystem<?> system, JournalReader journal, TwinIndexWriter writer, IndexProjectionSettings settings) {
+  IndexProjection(ActorSystem<?> system, JournalReader journal, TwinIndexWriter writer, IndexProjectionSettings settings,
+                  LivePosition position) {
     this.system = system;
     this.journal = journal;
     this.writer = writer;
     this.settings = settings;
+    this.position = position;
     for (int t = 0; t < TwinTags.COUNT; t++) behind.set(t, -1);
   }
 
   synchronized IndexProjection start() {
-    for (int t = 0; t < TwinTags.COUNT; t++) streams.add(run(t));
+    supervise();
     counting = system.scheduler().scheduleWithFixedDelay(Duration.ZERO, settings.behindInterval(),
         this::countBehind, system.executionContext());
+    // A loss (LivePosition.lossAt) restarts the reads it concerns within this tick.
+    supervising = system.scheduler().scheduleWithFixedDelay(Duration.ofSeconds(1), Duration.ofSeconds(1),
+        this::supervise, system.executionContext());
     return this;
+  }
+
+  /** Starts the read of every tag that must catch up and has none running. */
+  private synchronized void supervise() {
+    if (counting != null && counting.isCancelled()) return; // stopped
+    for (int t = 0; t < TwinTags.COUNT; t++) {
+      if (streams[t] == null && position.catchingUp(t)) {
+        reads.incrementAndGet(t);
+        streams[t] = run(t);
+      }
+    }
+  }
+
+  /** The read of {@code tag} has covered what the live path may have missed: stop it. */
+  private synchronized void caughtUp(int tag) {
+    Pair<UniqueKillSwitch, CompletionStage<Done>> s = streams[tag];
+    if (s == null) return;
+    streams[tag] = null;
+    behind.set(tag, 0);
+    s.first().shutdown();
+    log.debug("index: tag {} caught up; the live path alone brings its events now", TwinTags.ALL.get(tag));
   }
 
   private Pair<UniqueKillSwitch, CompletionStage<Done>> run(int tag) {
@@ -69,7 +100,11 @@ final class IndexProjection {
           UUID from = startOffset(tag);
           return journal.eventsByTag(name, from)
               .groupedWithin(settings.batchSize(), settings.batchWindow())
-              .mapAsync(1, batch -> writer.apply(tag, batch))
+              .mapAsync(1, batch -> writer.apply(tag, batch).thenApply(v -> {
+                long last = batch.get(batch.size() - 1).timestamp();
+                if (position.readReached(tag, last)) caughtUp(tag);
+                return v;
+              }))
               .watchTermination((mat, done) -> {
                 done.whenComplete((d, e) -> {
                   if (e != null) {
@@ -94,19 +129,34 @@ final class IndexProjection {
     return from <= journal.firstBucketMillis() ? null : journal.offsetAt(from);
   }
 
+  /** Counts the events after each catching-up read's position (a stopped read has nothing behind it). */
   private void countBehind() {
     for (int t = 0; t < TwinTags.COUNT; t++) {
       int tag = t;
+      if (!position.catchingUp(tag)) continue;
+      long countedAt = System.currentTimeMillis();
       journal.countAfter(TwinTags.ALL.get(t), writer.offset(t), settings.behindCap())
           .whenComplete((n, e) -> {
-            if (e == null) behind.set(tag, n);
+            if (e != null) return;
+            behind.set(tag, n);
+            if (position.counted(tag, n, countedAt)) caughtUp(tag);
           });
     }
   }
 
-  /** Events of {@code tag} in the journal after the index's offset (-1 until first counted). */
+  /** Events of {@code tag} in the journal after the index's offset (-1 until first counted; 0 while the live path alone brings them). */
   long eventsBehind(int tag) {
-    return behind.get(tag);
+    return position.catchingUp(tag) ? behind.get(tag) : 0;
+  }
+
+  /** Whether {@code tag}'s read runs now. */
+  synchronized boolean reading(int tag) {
+    return streams[tag] != null;
+  }
+
+  /** How many times {@code tag}'s read was started (at start and after each loss). */
+  long reads(int tag) {
+    return reads.get(tag);
   }
 
   long restarts(int tag) {
@@ -120,12 +170,15 @@ final class IndexProjection {
   /** Stops every tag stream; completes when they have stopped. */
   synchronized CompletionStage<Done> stop() {
     if (counting != null) counting.cancel();
+    if (supervising != null) supervising.cancel();
     List<CompletableFuture<Done>> done = new ArrayList<>();
-    for (Pair<UniqueKillSwitch, CompletionStage<Done>> s : streams) {
+    for (int t = 0; t < TwinTags.COUNT; t++) {
+      Pair<UniqueKillSwitch, CompletionStage<Done>> s = streams[t];
+      if (s == null) continue;
       s.first().shutdown();
       done.add(s.second().toCompletableFuture().exceptionally(e -> Done.getInstance()));
+      streams[t] = null;
     }
-    streams.clear();
     return CompletableFuture.allOf(done.toArray(CompletableFuture[]::new)).thenApply(v -> Done.getInstance());
   }
 }

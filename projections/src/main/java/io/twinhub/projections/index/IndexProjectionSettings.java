@@ -30,6 +30,10 @@ import java.time.Duration;
  * @param liveQueue         live events waiting for the writer at most; beyond, they are left to the tag reads
  * @param liveGapFillMaxBehind a live event whose twin misses earlier events is filled from the twin's
  *                          journal only while its tag read is at most this many events behind
+ * @param liveSettle        after a loss (start, a dropped live event, a membership change) the tag
+ *                          reads run until they have covered the events journaled up to this long after it
+ * @param liveMargin        while the tag reads are stopped, their offsets follow the live path this far behind now
+ * @param refreshOnQuery    a query first makes pending writes visible when the last refresh is at least this old (0: off)
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -48,7 +52,10 @@ public record IndexProjectionSettings(
     int stateCacheSize,
     boolean liveFeed,
     int liveQueue,
-    int liveGapFillMaxBehind) {
+    int liveGapFillMaxBehind,
+    Duration liveSettle,
+    Duration liveMargin,
+    Duration refreshOnQuery) {
 
   public IndexProjectionSettings {
     if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
@@ -86,6 +93,9 @@ public record IndexProjectionSettings(
         c.getInt("state-cache-size"),
         c.getBoolean("live-feed"),
         c.getInt("live-queue"),
-        c.getInt("live-gap-fill-max-behind"));
+        c.getInt("live-gap-fill-max-behind"),
+        c.getDuration("live-position.settle"),
+        c.getDuration("live-position.margin"),
+        c.getDuration("refresh-on-query"));
   }
 }

@@ -21,6 +21,9 @@ import java.util.List;
  * @param visibleLagP99Millis the same, 99th percentile
  * @param liveApplied  events applied from the entities' live feed, ahead of their tag read
  * @param liveDropped  live events left to the tag read (writer busy or closed)
+ * @param liveLosses   times the tag reads had to run again since start (a dropped live event, a
+ *                     cluster membership change; {@link LivePosition})
+ * @param tagReadsRunning tag reads running now (0 once caught up: the live path alone brings events)
  * @param startedFrom    {@code offsets} (resumed from the offsets stored in the index) or
  *                       {@code rebuild: <why>} (index missing, unreadable or of another schema: rebuilt from the journal)
  */
@@ -38,6 +41,8 @@ public record IndexStatus(
     long failedEvents,
     long liveApplied,
     long liveDropped,
+    long liveLosses,
+    int tagReadsRunning,
     Instant lastCommit,
     String startedFrom,
     String lastError,
@@ -48,9 +53,11 @@ public record IndexStatus(
    * @param lastEventAt       timestamp of the last applied event, null before any
    * @param lastEventAgeMillis now − lastEventAt (grows while the tag is idle)
    * @param lagMillis         lastEventAgeMillis when events are behind, else 0
+   * @param reading           whether the tag's read runs now (catching up)
+   * @param reads             how often it was started (at start and after each loss)
    */
   public record Tag(String tag, String offset, Instant lastEventAt, long lastEventAgeMillis, long lagMillis,
-                    long eventsBehind, long restarts) {}
+                    long eventsBehind, long restarts, boolean reading, long reads) {}
 
   public ObjectNode toJson() {
     JsonNodeFactory f = JsonNodeFactory.instance;
@@ -68,6 +75,8 @@ public record IndexStatus(
     o.put("failedEvents", failedEvents);
     o.put("liveApplied", liveApplied);
     o.put("liveDropped", liveDropped);
+    o.put("liveLosses", liveLosses);
+    o.put("tagReadsRunning", tagReadsRunning);
     o.put("lastCommit", lastCommit == null ? null : lastCommit.toString());
     o.put("startedFrom", startedFrom);
     o.put("lastError", lastError);
@@ -81,6 +90,8 @@ public record IndexStatus(
       n.put("lagMillis", t.lagMillis());
       n.put("eventsBehind", t.eventsBehind());
       n.put("restarts", t.restarts());
+      n.put("reading", t.reading());
+      n.put("reads", t.reads());
     }
     return o;
   }

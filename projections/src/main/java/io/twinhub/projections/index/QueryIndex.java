@@ -76,12 +76,14 @@ public final class QueryIndex implements TwinQueries {
   private final Histogram visibleLagSinceStart = new Histogram(3);
   private CompletableFuture<Done> stopped;
   private akka.actor.typed.ActorRef<io.twinhub.twin.entity.TwinEventFeed.Journaled> liveSubscriber;
+  private akka.actor.typed.ActorRef<akka.cluster.ClusterEvent.ClusterDomainEvent> membersWatcher;
   /** Query pages answered (also failed ones) and their latency, on the node's /metrics. */
   private final io.micrometer.core.instrument.Timer queries = io.micrometer.core.instrument.Timer.builder("twinhub.query.requests")
       .description("query pages answered (POST /devices/query), with their latency").register(Metrics.globalRegistry);
 
   /** The parts that are replaced together when a reindex swaps in a new index. */
-  private record Running(TwinIndex index, TwinIndexWriter writer, IndexProjection projection, QueryEngine engine) {}
+  private record Running(TwinIndex index, TwinIndexWriter writer, IndexProjection projection, QueryEngine engine,
+                         LivePosition position) {}
 
   QueryIndex(ActorSystem<?> system, Path dir, TwinIndex index, JournalReader journal, TwinStateCodec codec,
              IndexProjectionSettings settings, QuerySettings querySettings, ExecutorService queryThreads, String startedFrom) {
@@ -95,7 +97,34 @@ public final class QueryIndex implements TwinQueries {
     this.startedFrom = startedFrom;
     this.running = startOn(index);
     registerMetrics(Metrics.globalRegistry);
-    if (settings.liveFeed()) subscribeLive();
+    if (settings.liveFeed()) {
+      subscribeLive();
+      watchMembers();
+    }
+  }
+
+  /**
+   * A member joining (its twins' events may reach this node only once the receptionist has told it
+   * about this subscriber), leaving, becoming unreachable (events it had told but not delivered) or
+   * reachable again (what it sent meanwhile may have overflowed its outbound queue) is a loss for
+   * the live path: the tag reads run again until they have covered it.
+   */
+  private void watchMembers() {
+    if (!system.settings().config().getString("akka.actor.provider").contains("cluster")) return;
+    membersWatcher = system.systemActorOf(
+        akka.actor.typed.javadsl.Behaviors.receiveMessage((akka.cluster.ClusterEvent.ClusterDomainEvent e) -> {
+          if (e instanceof akka.cluster.ClusterEvent.MemberUp || e instanceof akka.cluster.ClusterEvent.MemberRemoved
+              || e instanceof akka.cluster.ClusterEvent.UnreachableMember
+              // messages to it may have been dropped while it was unreachable (a full outbound queue)
+              || e instanceof akka.cluster.ClusterEvent.ReachableMember) {
+            log.debug("query index: {}; the tag reads catch up", e);
+            running.position().lossAt(System.currentTimeMillis());
+          }
+          return akka.actor.typed.javadsl.Behaviors.same();
+        }),
+        "twinhub-query-index-members-" + java.util.UUID.randomUUID(), akka.actor.typed.Props.empty());
+    akka.cluster.typed.Cluster.get(system).subscriptions().tell(
+        akka.cluster.typed.Subscribe.create(membersWatcher, akka.cluster.ClusterEvent.ClusterDomainEvent.class));
   }
 
   /**
@@ -114,9 +143,13 @@ public final class QueryIndex implements TwinQueries {
 
   private Running startOn(TwinIndex index) {
     TwinIndexWriter writer = new TwinIndexWriter(index, codec, journal, settings, Clock.systemUTC());
-    IndexProjection projection = new IndexProjection(system, journal, writer, settings).start();
+    LivePosition position = new LivePosition(TwinTags.COUNT, settings.liveFeed(), settings.liveSettle().toMillis(),
+        settings.liveMargin().toMillis(), System.currentTimeMillis());
+    writer.livePosition(position);
+    IndexProjection projection = new IndexProjection(system, journal, writer, settings, position).start();
     writer.catchingUpWhen(tag -> projection.eventsBehind(tag) > settings.liveGapFillMaxBehind());
-    return new Running(index, writer, projection, new QueryEngine(index, querySettings, queryThreads));
+    return new Running(index, writer, projection,
+        new QueryEngine(index, querySettings, queryThreads).refreshOnQuery(settings.refreshOnQuery()), position);
   }
 
   // ------------------------------------------------------------------ queries
@@ -244,7 +277,8 @@ public final class QueryIndex implements TwinQueries {
       else behindTotal += behind;
       lag = Math.max(lag, tagLag);
       tags.add(new IndexStatus.Tag(TwinTags.ALL.get(t), offset == null ? null : offset.toString(),
-          at == 0 ? null : Instant.ofEpochMilli(at), age, tagLag, behind, r.projection().restarts(t)));
+          at == 0 ? null : Instant.ofEpochMilli(at), age, tagLag, behind, r.projection().restarts(t),
+          r.projection().reading(t), r.projection().reads(t)));
     }
     Histogram h = r.writer().takeVisibleLag();
     if (h.getTotalCount() > 0) {
@@ -258,7 +292,8 @@ public final class QueryIndex implements TwinQueries {
     return new IndexStatus(state, r.index().twinCount(), r.index().sizeOnDisk(), lag, counted ? behindTotal : -1,
         v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(50), v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(99),
         r.writer().applied.get(), r.writer().duplicates.get(), r.writer().gapsFilled.get(), r.writer().failed.get(),
-        r.writer().liveApplied.get(), r.writer().liveDropped.get(),
+        r.writer().liveApplied.get(), r.writer().liveDropped.get(), r.position().losses(),
+        (int) tags.stream().filter(IndexStatus.Tag::reading).count(),
         commit == 0 ? null : Instant.ofEpochMilli(commit), startedFrom, r.projection().lastError(), tags);
   }
 
@@ -341,6 +376,7 @@ public final class QueryIndex implements TwinQueries {
     if (stopped == null) {
       Running r = running;
       if (liveSubscriber != null) system.classicSystem().stop(akka.actor.typed.javadsl.Adapter.toClassic(liveSubscriber));
+      if (membersWatcher != null) system.classicSystem().stop(akka.actor.typed.javadsl.Adapter.toClassic(membersWatcher));
       stopped = r.projection().stop().toCompletableFuture().thenApply(d -> {
         state = "stopped";
         r.writer().close();

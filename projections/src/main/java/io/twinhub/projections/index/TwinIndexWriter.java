@@ -82,6 +82,8 @@ final class TwinIndexWriter implements AutoCloseable {
   private final java.util.concurrent.atomic.AtomicBoolean liveDrainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
   /** Whether a tag's read is catching up (far behind the journal): then a live event with a gap waits for it. */
   private volatile java.util.function.IntPredicate catchingUp = tag -> false;
+  /** Which tag reads must run, and how far the live path may advance their offsets; null: the tag reads alone hold them. */
+  private volatile LivePosition position;
   private final AtomicLong lastCommit = new AtomicLong();
   private final Recorder visibleLag = new Recorder(3);
   private long[] notYetVisible = new long[1024];
@@ -148,14 +150,15 @@ final class TwinIndexWriter implements AutoCloseable {
 
   /**
    * A live event ({@link TwinEventFeed}), applied ahead of its tag read (which then skips it by
-   * sequence number); a gap before it is filled from the twin's journal as for a tag event. Offsets
-   * stay the tag reads' own, so a restart still resumes from what the tag reads applied. Left to
-   * the tag read when the writer already has {@code live-queue} live events waiting or is closed.
+   * sequence number); a gap before it is filled from the twin's journal as for a tag event. While
+   * a tag's read catches up, its offsets stay the read's own; once {@link LivePosition} lets it stop,
+   * commits advance them with the live path. Left to the tag read (a loss: the reads run again) when
+   * the writer already has {@code live-queue} live events waiting, cannot apply it, or is closed.
    */
   void offerLive(TwinEventFeed.Journaled live) {
     if (liveQueued.incrementAndGet() > settings.liveQueue()) {
       liveQueued.decrementAndGet();
-      liveDropped.incrementAndGet();
+      dropLive();
       return;
     }
     liveEvents.add(live);
@@ -166,6 +169,13 @@ final class TwinIndexWriter implements AutoCloseable {
         // closed: what is queued stays unapplied, the tag reads have it
       }
     }
+  }
+
+  /** A live event left to the tag reads: they must run (again) until they have brought it. */
+  private void dropLive() {
+    liveDropped.incrementAndGet();
+    LivePosition p = position;
+    if (p != null) p.lossAt(clock.millis());
   }
 
   private void drainLive() {
@@ -181,12 +191,17 @@ final class TwinIndexWriter implements AutoCloseable {
           notYetVisible(live.writtenAt());
         }
       } catch (RuntimeException e) {
-        liveDropped.incrementAndGet();
+        dropLive();
         log.warn("index: live event {} of {} not applied (its tag read will bring it): {}", live.sequenceNr(),
             live.persistenceId(), e.toString());
       }
     }
     maybeRefresh(false);
+  }
+
+  /** From now on the live path advances the offsets of tags whose reads {@code position} lets stop. */
+  void livePosition(LivePosition position) {
+    this.position = position;
   }
 
   /** Tells the writer which tag reads are catching up (see {@link #offerLive}). */
@@ -232,7 +247,7 @@ final class TwinIndexWriter implements AutoCloseable {
           : stored.map(TwinIndex.Stored::state).map(codec::decode).orElse(TwinRecord.EMPTY);
       if (seq > last + 1) {
         if (!fillGaps) {
-          liveDropped.incrementAndGet();
+          dropLive();
           return false;
         }
         gapsFilled.incrementAndGet();
@@ -347,9 +362,27 @@ final class TwinIndexWriter implements AutoCloseable {
   private void maybeCommit(boolean force) {
     long now = clock.millis();
     if (!uncommitted || (!force && now - lastCommit.get() < settings.commitInterval().toMillis())) return;
+    advanceLive(now);
     index.commit(Map.of(OFFSETS_KEY, offsetsJson()));
     lastCommit.set(clock.millis());
     uncommitted = false;
+  }
+
+  /**
+   * Moves the offsets of tags whose reads are stopped to where the live path has brought them
+   * (only with something else to commit: an idle index keeps its last offsets, with nothing after them).
+   */
+  private synchronized void advanceLive(long now) {
+    LivePosition p = position;
+    if (p == null || journal == null) return;
+    TwinEventFeed.Journaled oldest = liveEvents.peek();
+    long waiting = oldest == null ? Long.MAX_VALUE : oldest.writtenAt();
+    for (int t = 0; t < TwinTags.COUNT; t++) {
+      long at = p.liveOffsetAt(t, now, waiting);
+      if (at <= 0) continue;
+      UUID offset = journal.offsetAt(at);
+      if (offsets[t] == null || UUID_ORDER.compare(offset, offsets[t]) > 0) offsets[t] = offset;
+    }
   }
 
   private synchronized String offsetsJson() {

@@ -271,15 +271,16 @@ class QueryIndexIT {
     QueryIndex mid = QueryIndexModule.start(system, dir);
     indexed(mid, versionsOf(live));
     // Move the tag's offset beyond the restart rewind, so that a restart does not re-read steps 1 and 2.
-    Thread.sleep(6000);
+    Thread.sleep(8000);
     String sameTag = live.stream().filter(k -> !k.isModule() && !k.equals(lagging)
         && io.twinhub.twin.entity.TwinTags.forDevice(k.deviceId()).equals(io.twinhub.twin.entity.TwinTags.forDevice(lagging.deviceId())))
         .findFirst().orElseThrow().deviceId();
     String tagOffset = tagOffset(mid, sameTag);
     accepted(await(twins.updateTwin(sameTag, null, new TwinUpdate.PatchDesired(doc("{\"later\":true}")), null)));
     indexed(mid, versionsOf(live));
-    // The live path showed it already; the offset moves when the tag read brings it too.
-    eventually("the tag read passed the later write", () -> !java.util.Objects.equals(tagOffset, tagOffset(mid, sameTag)));
+    // The live path showed it; once the tag read has caught up, the offset follows the live path
+    // (live-position.margin behind, 1 s here) at the next commit.
+    eventually("the offset passed the later write", () -> !java.util.Objects.equals(tagOffset, tagOffset(mid, sameTag)));
     await(mid.stop());
     try (TwinIndex raw = TwinIndex.open(dir)) {
       // Put the twin back two events, as if steps 1 and 2 had never been delivered.
@@ -441,6 +442,99 @@ class QueryIndexIT {
     } finally {
       stopNode(node);
     }
+  }
+
+  /**
+   * The durable live position ({@link LivePosition}): once caught up, the tag reads stop and the
+   * live path alone brings the writes (nothing is re-read); an index stopped while writes flow and
+   * started again (mid-stream) catches up from the offsets the live path advanced, without
+   * re-reading what it had, and ends exactly as the entities are.
+   */
+  @Test
+  @org.junit.jupiter.api.Order(5)
+  void caughtUpTheTagReadsStopAndARestartMidStreamEndsCompleteAndExact() throws Exception {
+    Path dir = data.resolve("midstream");
+    String prefix = "mid-" + RUN + "-";
+    List<TwinKey> mine = new ArrayList<>();
+    for (int d = 0; d < 12; d++) {
+      accepted(await(twins.createDevice(prefix + d, SPEC)));
+      mine.add(TwinKey.device(prefix + d));
+    }
+    QueryIndex first = QueryIndexModule.start(system, dir);
+    STATUS = () -> first.status().toJson().toString();
+    eventually("every tag read caught up and stopped", () -> first.status().tagReadsRunning() == 0);
+
+    // -------- 1. Writes while the reads are stopped: applied live, nothing re-read.
+    IndexStatus before = first.status();
+    int phase1 = 0;
+    for (int i = 0; i < 60; i++) {
+      TwinKey k = mine.get(i % mine.size());
+      accepted(await(twins.updateTwin(k.deviceId(), null, new TwinUpdate.PatchReported(doc("{\"n\":" + i + "}")), null)));
+      phase1++;
+    }
+    assertSameTwins(entityViews(mine), midIndexed(first, prefix, versionsOf(mine)));
+    IndexStatus live = first.status();
+    assertEquals(before.liveLosses(), live.liveLosses(), "no loss: " + live.toJson());
+    assertEquals(0, live.tagReadsRunning(), live.toJson().toString());
+    assertEquals(before.duplicatesSkipped(), live.duplicatesSkipped(), "nothing re-read: " + live.toJson());
+    assertTrue(live.liveApplied() - before.liveApplied() >= phase1, live.toJson().toString());
+    long phase1End = System.currentTimeMillis();
+
+    // -------- 2. Stopped and started again while a writer keeps patching. First a pause longer than
+    // live-position.margin + restart-rewind, so that the restart's catch-up cannot reach phase 1.
+    Thread.sleep(8000);
+    java.util.concurrent.atomic.AtomicBoolean writing = new java.util.concurrent.atomic.AtomicBoolean(true);
+    java.util.concurrent.atomic.AtomicInteger written = new java.util.concurrent.atomic.AtomicInteger();
+    java.util.concurrent.CompletableFuture<Void> writer = java.util.concurrent.CompletableFuture.runAsync(() -> {
+      for (int i = 0; writing.get(); i++) {
+        TwinKey k = mine.get(i % mine.size());
+        try {
+          accepted(await(twins.updateTwin(k.deviceId(), null, new TwinUpdate.PatchDesired(doc("{\"m\":" + i + "}")), null)));
+          written.incrementAndGet();
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    });
+    eventually("writes flowing", () -> written.get() >= 30);
+    await(first.stop());
+    int whenStopped = written.get();
+    // The stored offsets followed the live path past phase 1 (every tag, also those without events
+    // since): the restart's catch-up starts after it and does not re-read it.
+    try (TwinIndex raw = TwinIndex.open(dir)) {
+      java.util.Map<Integer, UUID> offsets = TwinIndexWriter.committedOffsets(raw);
+      assertEquals(io.twinhub.twin.entity.TwinTags.COUNT, offsets.size(), offsets.toString());
+      offsets.forEach((tag, offset) -> assertTrue(epochMillis(offset) > phase1End,
+          "tag " + tag + "'s stored offset " + java.time.Instant.ofEpochMilli(epochMillis(offset)) + " is after phase 1 ("
+              + java.time.Instant.ofEpochMilli(phase1End) + ")"));
+    }
+    eventually("writes while the index is down", () -> written.get() >= whenStopped + 30);
+    QueryIndex second = QueryIndexModule.start(system, dir);
+    STATUS = () -> second.status().toJson().toString();
+    assertEquals("offsets", second.status().startedFrom());
+    int whenStarted = written.get();
+    eventually("writes after the restart", () -> written.get() >= whenStarted + 30);
+    writing.set(false);
+    await(writer);
+    assertSameTwins(entityViews(mine), midIndexed(second, prefix, versionsOf(mine)));
+    eventually("the catch-up ended", () -> second.status().tagReadsRunning() == 0);
+    IndexStatus s = second.status();
+    System.out.printf("QueryIndexIT: mid-stream restart: %d written before the stop, %d while down, %d after; "
+            + "the restarted index applied %d (%d live), re-read %d, filled %d gaps%n", whenStopped, whenStarted - whenStopped,
+        written.get() - whenStarted, s.eventsApplied(), s.liveApplied(), s.duplicatesSkipped(), s.gapsFilled());
+    assertEquals(0, s.failedEvents(), s.toJson().toString());
+    assertSameTwins(entityViews(mine), midIndexed(second, prefix, versionsOf(mine)));
+    await(second.stop());
+  }
+
+  /** A time-based UUID's time (100 ns units since 1582-10-15) in epoch millis. */
+  static long epochMillis(UUID timeBased) {
+    return (timeBased.timestamp() - 0x01B21DD213814000L) / 10_000;
+  }
+
+  static List<ObjectNode> midIndexed(QueryIndex index, String prefix, ReadYourWrites versions) throws Exception {
+    return await(index.query("SELECT * FROM devices WHERE STARTSWITH(deviceId, '" + prefix + "')", 100, null,
+        Optional.of(versions))).json();
   }
 
   static ObjectNode queryOne(QueryIndex index, String sql) {

@@ -77,6 +77,9 @@ public final class TwinIndex implements Closeable {
   private final List<Runnable> refreshListeners = new CopyOnWriteArrayList<>();
   /** A reader waits for writes to become visible: the writer refreshes at its next tick instead of its interval. */
   private volatile boolean refreshWanted;
+  /** The write generation the last refresh made visible, and when it ran (System.nanoTime). */
+  private volatile long visibleGeneration;
+  private volatile long lastRefreshNanos = System.nanoTime();
   private volatile Map<String, String> committed;
 
   /** What the writer last stored for a twin. {@code deleted}: the twin is gone (the document stays as a marker). */
@@ -223,7 +226,7 @@ public final class TwinIndex implements Closeable {
     return refreshWanted;
   }
 
-  /** Makes every write so far visible to queries (near-real-time; not durable). */
+  /** Makes every write so far visible to queries (near-real-time; not durable). Any thread. */
   public void refresh() {
     long generation = writeGeneration.get();
     // Cleared before the reopen: a reader still waiting afterwards asks again from its listener.
@@ -233,7 +236,20 @@ public final class TwinIndex implements Closeable {
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+    lastRefreshNanos = System.nanoTime();
+    visibleGeneration = Math.max(visibleGeneration, generation);
     pending.values().removeIf(p -> p.generation() <= generation);
+  }
+
+  /**
+   * Refresh on demand, before a query: makes the writes so far visible when there are any not yet
+   * visible and the last refresh is at least {@code minGapNanos} old (so a busy query node
+   * refreshes at most once per gap, and an index without new writes never). True when it refreshed.
+   */
+  public boolean refreshIfStale(long minGapNanos) {
+    if (writeGeneration.get() <= visibleGeneration || System.nanoTime() - lastRefreshNanos < minGapNanos) return false;
+    refresh();
+    return true;
   }
 
   /**

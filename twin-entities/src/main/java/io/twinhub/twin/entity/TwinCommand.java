@@ -83,8 +83,31 @@ public sealed interface TwinCommand extends TwinhubSerializable {
     }
   }
 
-  /** The session's connection closed: Disconnected, unless another session has taken over. */
-  record DetachSession(String sessionId, ActorRef<TwinReply> replyTo) implements WithReply {}
+  /**
+   * The session's connection closed: Disconnected, unless another session has taken over. The
+   * twin journals Disconnected after its disconnect grace ({@link EntitySettings#disconnectGrace})
+   * unless a session attaches within it; {@code immediate} (the gateway shuts down, so the twin may
+   * move and lose the grace's timer) journals it at once. {@code kept}: what the session knows to be
+   * in its persistent session store (null: not sure), held for the next connection.
+   */
+  record DetachSession(String sessionId, boolean immediate, KeptSession kept, ActorRef<TwinReply> replyTo) implements WithReply {
+    public DetachSession(String sessionId, ActorRef<TwinReply> replyTo) {
+      this(sessionId, false, null, replyTo);
+    }
+
+    public DetachSession(String sessionId, boolean immediate, ActorRef<TwinReply> replyTo) {
+      this(sessionId, immediate, null, replyTo);
+    }
+  }
+
+  /**
+   * A device connects: its twin as {@link GetTwin} answers it, with the session state its last
+   * connection left at its detach ({@link KeptSession}, null when not known in memory).
+   */
+  record LookupForConnect(ActorRef<ConnectLookup> replyTo) implements TwinCommand {}
+
+  /** Internal timer tick: the disconnect grace of the session detached at {@code detachedAt} is over. */
+  record DisconnectDue(java.time.Instant detachedAt) implements TwinCommand {}
 
   /** A direct method for the attached session; answered by the session, or here if there is none. */
   record InvokeMethod(String methodName, com.fasterxml.jackson.databind.JsonNode payload,

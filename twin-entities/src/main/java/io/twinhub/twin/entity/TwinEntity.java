@@ -50,6 +50,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   protected final ActorContext<TwinCommand> context;
   protected final TimerScheduler<TwinCommand> timers;
   private final Duration sessionTimeout;
+  private final Duration disconnectGrace;
   private final TwinEventFeed feed;
   private final String tag;
 
@@ -62,6 +63,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   private String sessionId;
   private boolean desiredSubscribed;
   private boolean methodsSubscribed;
+  /** The MQTT session state the last connection left at its detach (in memory only), until the next attach. */
+  private KeptSession kept;
   /** Highest connection generation seen by this incarnation: older connections cannot take the twin back. */
   private long generation = Long.MIN_VALUE;
   /** Device traffic newer than the journaled lastActivityTime (in memory; journaled with the next connection-state event). */
@@ -84,6 +87,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     this.limits = settings.limits();
     this.clock = settings.clock();
     this.sessionTimeout = settings.sessionTimeout();
+    this.disconnectGrace = settings.disconnectGrace();
     this.context = context;
     this.timers = timers;
     this.feed = TwinEventFeed.get(context.getSystem());
@@ -113,6 +117,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   public CommandHandlerWithReply<TwinCommand, TwinEvent, TwinRecord> commandHandler() {
     var b = newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(GetTwin.class, this::onGet)
+        .onCommand(LookupForConnect.class, (s, c) -> Effect().reply(c.replyTo(),
+            new ConnectLookup(s.exists() ? view(s) : new TwinReply.Rejected(notFound()), s.exists() ? kept : null)))
         .onCommand(CreateIdentity.class, this::onCreate)
         .onCommand(UpdateIdentity.class, this::onUpdateIdentity)
         .onCommand(DeleteIdentity.class, this::onDelete)
@@ -122,7 +128,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
         .onCommand(AttachSession.class, this::onAttach)
         .onCommand(DetachSession.class, this::onDetach)
         .onCommand(InvokeMethod.class, this::onInvokeMethod)
-        .onCommand(ExpireSession.class, this::onExpireSession);
+        .onCommand(ExpireSession.class, this::onExpireSession)
+        .onCommand(DisconnectDue.class, this::onDisconnectDue);
     addCommands(b);
     return b.build();
   }
@@ -258,6 +265,8 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     if (session != null && !current) {
       session.tell(new SessionMessage.CloseSession("taken over by session " + c.sessionId()));
     }
+    timers.cancel(DisconnectDue.class); // a reconnect within the disconnect grace: still Connected, nothing journaled
+    kept = null; // the attaching connection owns the session store now
     session = c.session();
     sessionId = c.sessionId();
     generation = Math.max(generation, c.generation());
@@ -322,7 +331,19 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
       return Effect().reply(c.replyTo(), new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
     }
     forgetSession();
-    return disconnect(s, c.replyTo());
+    kept = c.kept();
+    Instant now = clock.instant();
+    if (ConnectionGrace.deferDisconnect(isConnected(s), c.immediate(), disconnectGrace)) {
+      timers.startSingleTimer(DisconnectDue.class, new DisconnectDue(now), disconnectGrace);
+      return Effect().reply(c.replyTo(), view(s));
+    }
+    return disconnect(s, c.replyTo(), now);
+  }
+
+  /** The disconnect grace is over and no session attached within it: Disconnected, as of the detach. */
+  private ReplyEffect<TwinEvent, TwinRecord> onDisconnectDue(TwinRecord s, DisconnectDue c) {
+    if (session != null) return Effect().noReply(); // a late tick: a session attached after all
+    return disconnect(s, null, c.detachedAt());
   }
 
   private ReplyEffect<TwinEvent, TwinRecord> onExpireSession(TwinRecord s, ExpireSession c) {
@@ -330,16 +351,16 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     context.getLog().info("session {} of {} stopped heart-beating (or none re-attached after recovery); marking Disconnected",
         sessionId, persistenceId());
     forgetSession();
-    return disconnect(s, null);
+    return disconnect(s, null, clock.instant());
   }
 
-  private ReplyEffect<TwinEvent, TwinRecord> disconnect(TwinRecord s, ActorRef<TwinReply> replyTo) {
+  private ReplyEffect<TwinEvent, TwinRecord> disconnect(TwinRecord s, ActorRef<TwinReply> replyTo, Instant at) {
     boolean connected = s.exists() && s.twin().identity().connectionState() == ConnectionState.CONNECTED;
     if (!connected) {
       return replyTo == null ? Effect().noReply()
           : Effect().reply(replyTo, new TwinReply.Accepted(s.exists() ? s.twin() : null, s.modules()));
     }
-    var persist = persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, clock.instant()), replyTo);
+    var persist = persist(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, at), replyTo);
     return replyTo == null ? persist.thenNoReply() : persist.thenReply(replyTo, this::view);
   }
 
@@ -365,6 +386,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   private void closeSession(String reason) {
     if (session != null) session.tell(new SessionMessage.CloseSession(reason));
     forgetSession();
+    kept = null;
   }
 
   private void forgetSession() {

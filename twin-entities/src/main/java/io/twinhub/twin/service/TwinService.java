@@ -13,9 +13,11 @@ import io.twinhub.twin.domain.Identity;
 import io.twinhub.twin.domain.IdentitySpec;
 import io.twinhub.twin.domain.TwinUpdate;
 import com.fasterxml.jackson.databind.JsonNode;
+import io.twinhub.twin.entity.ConnectLookup;
 import io.twinhub.twin.entity.DeviceEntity;
 import io.twinhub.twin.entity.DirectMethodReply;
 import io.twinhub.twin.entity.SessionMessage;
+import io.twinhub.twin.entity.KeptSession;
 import io.twinhub.twin.entity.ModuleEntity;
 import io.twinhub.twin.entity.TwinCommand;
 import io.twinhub.twin.entity.TwinReply;
@@ -237,7 +239,33 @@ public final class TwinService {
   }
 
   public CompletionStage<TwinReply> detachSession(String deviceId, String moduleId, String sessionId) {
-    return ask("detachSession", deviceId, moduleId, r -> new TwinCommand.DetachSession(sessionId, r));
+    return detachSession(deviceId, moduleId, sessionId, false, null);
+  }
+
+  /**
+   * {@code immediate}: journal Disconnected now, without the twin's disconnect grace (the gateway is
+   * stopping); {@code kept}: the session store's state as the closing connection knows it (null: not
+   * sure), for the next connection ({@link #lookupForConnect}).
+   */
+  public CompletionStage<TwinReply> detachSession(String deviceId, String moduleId, String sessionId, boolean immediate,
+                                                  KeptSession kept) {
+    return ask("detachSession", deviceId, moduleId, r -> new TwinCommand.DetachSession(sessionId, immediate, kept, r));
+  }
+
+  /** The twin for a connecting device, with the session state its last connection left (see {@link KeptSession}). */
+  public CompletionStage<ConnectLookup> lookupForConnect(String deviceId, String moduleId) {
+    IotHubError invalid = checkIds(deviceId, moduleId);
+    if (invalid != null) return CompletableFuture.completedFuture(new ConnectLookup(new TwinReply.Rejected(invalid), null));
+    long start = System.nanoTime();
+    return entityRef(deviceId, moduleId).<ConnectLookup>ask(TwinCommand.LookupForConnect::new, askTimeout)
+        .handleAsync((answer, failure) -> {
+          ConnectLookup lookup = failure == null ? answer
+              : new ConnectLookup(new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,
+                  (moduleId == null ? "device " + deviceId : "module " + deviceId + "/" + moduleId)
+                      + " did not answer within " + askTimeout.toMillis() + " ms")), null);
+          record("getTwin", lookup.twin(), System.nanoTime() - start);
+          return lookup;
+        }, INLINE);
   }
 
   /**

@@ -15,7 +15,7 @@ public final class BenchMain implements BenchCommand.Harness {
 
   public static final List<String> WORKLOADS =
       List.of("twin-get", "twin-patch", "mixed", "query-mix", "query-each", "cassandra-insert", "http-bare", "http-cassandra",
-          "streams", "job-update", "config-lag", "c2d", "functions-isolation", "functions", "kafka", "kafka-publish", "kafka-latency", "edge",
+          "streams", "job-update", "config-lag", "index-lag", "c2d", "functions-isolation", "functions", "kafka", "kafka-publish", "kafka-latency", "edge",
           "all");
 
   /** Exit 0 when every workload measured something, 1 otherwise; an unknown workload is a usage error. */

@@ -116,6 +116,7 @@ public final class BenchRun implements AutoCloseable {
       case "query-each" -> queryEach(o);
       case "job-update" -> jobUpdate(o);
       case "config-lag" -> List.of(configLag(o));
+      case "index-lag" -> indexLag(o);
       case "c2d" -> c2d(o);
       case "edge" -> {
         rest();
@@ -147,6 +148,17 @@ public final class BenchRun implements AutoCloseable {
     LoadLoop.Operation operation = i -> op.apply(i, (int) i);
     BenchResult r = measure(o, new NodeProbe(target.pids()), operation, client.materializer());
     return r.withNote(note(o.twins() + " twins", seeded, swept) + "; " + r.note());
+  }
+
+  /** Index lag (issue 23): PATCH answered → visible to a plain query, at --rate ({@link IndexLagBench}). */
+  private List<BenchResult> indexLag(BenchOptions o) throws Exception {
+    rest();
+    double seeded = rest.seed(o.twins(), o.seedCalls(), serversProbe());
+    double swept = rest.sweep(o.twins(), o.concurrency());
+    List<BenchResult> rows = new ArrayList<>(IndexLagBench.run(o, client, rest, target.queryNodes(), new NodeProbe(target.pids())));
+    BenchResult last = rows.remove(rows.size() - 1);
+    rows.add(last.withNote(note(o.twins() + " twins", seeded, swept) + "; " + last.note()));
+    return rows;
   }
 
   /** Configurations (issue 16): tag change → content lag under twin PATCH load ({@link ConfigLagBench}). */

@@ -119,12 +119,15 @@ public final class BenchTable {
   }
 
   /**
-   * Server CPU time per operation in µs: what an operation costs the server whatever else the
-   * box was doing (on a shared box the rate also measures the neighbours; this does not).
+   * Server CPU time per successful operation in µs: what an operation costs the server whatever
+   * else the box was doing (on a shared box the rate also measures the neighbours; this does not).
+   * Per successful one, like the rate: a row with cheap refusals (MQTT 429 at the admission limit)
+   * is then compared with its baseline by what its goodput costs, refusals included.
    */
   static Optional<Double> cpuPerOperation(BenchResult r) {
-    if (Double.isNaN(r.nodeCpuPercent()) || r.operations() == 0) return Optional.empty();
-    return Optional.of(r.nodeCpuPercent() / 100.0 * r.seconds() * 1e6 / r.operations());
+    long ok = r.operations() - r.errors();
+    if (Double.isNaN(r.nodeCpuPercent()) || ok <= 0) return Optional.empty();
+    return Optional.of(r.nodeCpuPercent() / 100.0 * r.seconds() * 1e6 / ok);
   }
 
   static String millis(long micros) {

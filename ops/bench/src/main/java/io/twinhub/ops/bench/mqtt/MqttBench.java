@@ -80,7 +80,7 @@ public final class MqttBench {
                         int devices, boolean setup, String prefix, double connectRate, int connectInflight,
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
                         int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections,
-                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads) {}
+                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads, int managementPort) {}
 
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
@@ -202,6 +202,14 @@ public final class MqttBench {
     byte[] pad = "x".repeat(Math.max(0, o.payloadBytes() - 30)).getBytes(StandardCharsets.US_ASCII);
     List<MqttLoadClient.Device>[] holder = new List[1];
     IdleDevices[] idle = new IdleDevices[1];
+    AppliedCheck[] check = new AppliedCheck[1];
+    // A closed-loop device refused with 429 backs off before the fleet's next request, as the SDKs do,
+    // instead of spinning on refusals: the closed loop then measures goodput, like the baseline's.
+    java.util.concurrent.ScheduledExecutorService backOff = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread t = new Thread(r, "bench-back-off");
+      t.setDaemon(true);
+      return t;
+    });
     // One request: a reported patch with a fresh $rid (or a QoS 1 publish to Mosquitto) from the next idle device.
     Runnable[] sendNext = new Runnable[1];
     sendNext[0] = () -> {
@@ -233,6 +241,12 @@ public final class MqttBench {
         Pending sent = sentAt.remove(Integer.parseInt(m.group(1)));
         if (sent == null) return;
         String status = p.topic().substring("$iothub/twin/res/".length(), p.topic().indexOf('/', "$iothub/twin/res/".length()));
+        if (status.equals("204")) {
+          Matcher v = VERSION.matcher(p.topic());
+          check[0].accepted(sent.device(), v.find() ? Long.parseLong(v.group(1)) : -1);
+        } else {
+          check[0].notAccepted(sent.device(), status);
+        }
         complete(sent, status, nanos);
       }
 
@@ -246,11 +260,17 @@ public final class MqttBench {
       private void complete(Pending sent, String status, long nanos) {
         long micros = Math.min((nanos - sent.nanos()) / 1000, 60_000_000L);
         latency.recordValue(micros);
-        (status.equals("204") || status.equals("PUBACK") ? acceptedLatency : refusedLatency).recordValue(micros);
+        boolean accepted = status.equals("204") || status.equals("PUBACK");
+        (accepted ? acceptedLatency : refusedLatency).recordValue(micros);
         statuses.computeIfAbsent(status, s -> new LongAdder()).increment();
         done.increment();
         idle[0].release(sent.device());
-        if (closedLoop && running) sendNext[0].run();
+        if (closedLoop && running) {
+          if (accepted) sendNext[0].run();
+          else backOff.schedule(() -> {
+            if (closedLoop && running) sendNext[0].run();
+          }, CLOSED_LOOP_BACK_OFF_MS, TimeUnit.MILLISECONDS);
+        }
       }
     };
     try (MqttLoadClient client = client(o)) {
@@ -261,6 +281,7 @@ public final class MqttBench {
       Collections.shuffle(holder[0]);
       if (holder[0].isEmpty()) throw new IllegalStateException("no device connected");
       idle[0] = new IdleDevices(holder[0].size());
+      check[0] = new AppliedCheck(holder[0].size());
       // Each load in turn on the same connected devices; "Nx" = N × the closed-loop goodput measured before it.
       double capacity = Double.NaN;
       List<BenchResult> rows = new ArrayList<>();
@@ -319,24 +340,83 @@ public final class MqttBench {
           out.add(new Figure(phase + (plainBroker ? "broker" : "node") + " CPU per request",
               String.format(Locale.ROOT, "%.2f ms (%.0f %% of one core)", cpu / 1e6 / Math.max(1, completed), cpuPercent)));
         }
+        // The row's latency is the accepted answers' (the baseline's are all accepted); refusals are in its note.
         rows.add(BenchResult.of(plainBroker ? "mosquitto" : "mqtt-reported", completed, Math.max(0, completed - good),
-                Duration.ofNanos(elapsed), h)
+                Duration.ofNanos(elapsed), ok)
             .withNode(cpuPercent, plainBroker ? -1 : probe.heapAfterGc())
             .withNote(String.format(Locale.ROOT, "%d devices, %s, %d B payload, QoS 1%s%s", holder[0].size(), offered,
                 o.payloadBytes(), plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204",
-                closed ? "" : String.format(Locale.ROOT, "; goodput %.0f/s%s, accepted p99 %.0f ms, refused %d (p99 %.0f ms), "
+                closed ? String.format(Locale.ROOT, "; rate, latency and CPU/op of accepted patches; not accepted %d "
+                    + "(p50 %.0f ms, p99 %.0f ms; %s), unanswered %d", no.getTotalCount(), no.getValueAtPercentile(50) / 1000.0,
+                    no.getValueAtPercentile(99) / 1000.0, statusesOtherThan(answered, plainBroker ? "PUBACK" : "204"), unanswered)
+                : String.format(Locale.ROOT, "; goodput %.0f/s%s, accepted p99 %.0f ms, refused %d (p50 %.0f ms, p99 %.0f ms; %s), "
                     + "unanswered %d, not sent %d", goodput,
                     Double.isNaN(capacity) ? "" : String.format(Locale.ROOT, " = %.2f × capacity", goodput / capacity),
-                    ok.getValueAtPercentile(99) / 1000.0, no.getTotalCount(), no.getValueAtPercentile(99) / 1000.0,
+                    ok.getValueAtPercentile(99) / 1000.0, no.getTotalCount(), no.getValueAtPercentile(50) / 1000.0,
+                    no.getValueAtPercentile(99) / 1000.0, statusesOtherThan(answered, plainBroker ? "PUBACK" : "204"),
                     unanswered, notSent.sum()))));
         if (profiling) printProfile(o);
         // The next load starts from a drained node: the answers still due arrive (or are given up on) first.
         for (int i = 0; i < 300 && sentAt.size() > lost0; i++) Thread.sleep(100);
       }
+      if (!plainBroker) {
+        // Refused patches are never applied: what the devices saw, settled by reading back the twins
+        // whose last patches were not accepted.
+        for (Pending p : sentAt.values()) check[0].unanswered(p.device());
+        readBack(o, holder[0], check[0]);
+        String applied = check[0].summary();
+        out.add(new Figure("refused never applied (whole run)", applied));
+        BenchResult last = rows.get(rows.size() - 1);
+        rows.set(rows.size() - 1, last.withNote(last.note() + "; whole run: " + applied));
+      }
+      backOff.shutdownNow();
       result = rows.get(0);
       disconnectAll(c.devices);
       return new Report(out, result, rows);
     }
+  }
+
+  /** How long a closed-loop device refused with 429 waits before the fleet's next request (the node's throttle-pause). */
+  static final long CLOSED_LOOP_BACK_OFF_MS = 100;
+
+  /** {@code 429=12 503=1}: the answers other than the accepted one. */
+  static String statusesOtherThan(Map<String, Long> answered, String accepted) {
+    String s = answered.entrySet().stream().filter(e -> !e.getKey().equals(accepted)).map(e -> e.getKey() + "=" + e.getValue())
+        .sorted().collect(Collectors.joining(" "));
+    return s.isEmpty() ? "none" : s;
+  }
+
+  /** Reads back the reported {@code $version} of the twins {@link AppliedCheck#toReadBack} names, on 4 connections. */
+  private static void readBack(Options o, List<MqttLoadClient.Device> devices, AppliedCheck check) throws Exception {
+    List<Integer> todo = check.toReadBack();
+    if (todo.isEmpty()) return;
+    long t0 = System.nanoTime();
+    String token = serviceToken(o);
+    SSLContext ssl = HubRest.trusting(o.ca());
+    AtomicInteger next = new AtomicInteger();
+    LongAdder failed = new LongAdder();
+    Pattern reported = Pattern.compile("\"reported\"\\s*:");
+    Pattern version = Pattern.compile("\"\\$version\"\\s*:\\s*(\\d+)");
+    List<CompletableFuture<Void>> workers = new ArrayList<>();
+    for (int w = 0; w < 4; w++) {
+      workers.add(CompletableFuture.runAsync(() -> {
+        try (HubRest rest = new HubRest(ssl, o.url().getHost(), o.url().getPort())) {
+          for (int i = next.getAndIncrement(); i < todo.size(); i = next.getAndIncrement()) {
+            int device = todo.get(i);
+            HubRest.Response r = rest.exchange("GET", "/twins/" + devices.get(device).clientId + "?" + HubRest.API_VERSION, token, null);
+            Matcher at = reported.matcher(r.body());
+            Matcher v = version.matcher(r.body());
+            if (r.status() == 200 && at.find() && v.find(at.end())) check.readBack(device, Long.parseLong(v.group(1)));
+            else failed.increment();
+          }
+        } catch (Exception e) {
+          throw new java.util.concurrent.CompletionException(e);
+        }
+      }));
+    }
+    CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
+    System.out.printf(Locale.ROOT, "read back %d twins in %.1f s (%d not read)%n", todo.size(), (System.nanoTime() - t0) / 1e9,
+        failed.sum());
   }
 
   /** JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase. */
@@ -527,10 +607,17 @@ public final class MqttBench {
     try (MqttLoadClient client = client(o)) {
       NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
       NodeProbe.Mark mark = probe.mark();
+      long cql = cqlRequests(o);
       Connected c = connectAll(o, client, o.devices(), 0, o.connectInflight(), List.of(), new MqttLoadClient.Listener() {});
       double cpu = probe.cpuPercentSince(mark);
       List<Figure> out = new ArrayList<>(c.figures("storm"));
       addCpuPerConnect(out, "storm", cpu, c);
+      addCqlPerConnect(out, "storm", cql, cqlRequests(o), c);
+      // A reconnect cycle (disconnect, pause, connect again) is measured from before the disconnect:
+      // a disconnect's own journal work (Disconnected, now or after the hub's disconnect grace) counts.
+      NodeProbe.Mark cycleMark = probe.mark();
+      long cycleCql = cqlRequests(o);
+      long cycleStart = System.nanoTime();
       disconnectAll(c.devices);
       BenchResult result = c.result("mqtt-storm").withNode(cpu, -1);
       String note = String.format(Locale.ROOT,
@@ -546,6 +633,7 @@ public final class MqttBench {
           Thread.sleep(3_000); // the hub detaches the closed sessions from their twins
           String what = resume ? "reconnect resumed" : "reconnect full";
           mark = probe.mark();
+          long rcql = cqlRequests(o);
           Connected r = connectAll(o, o.devices(), 0, o.connectInflight(), id -> List.of(), (id, password) -> resume
               ? client.reconnect(earlier.get(id), password, new MqttLoadClient.Listener() {})
               : client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(),
@@ -553,6 +641,11 @@ public final class MqttBench {
           double rcpu = probe.cpuPercentSince(mark);
           out.addAll(r.figures(what));
           addCpuPerConnect(out, what, rcpu, r);
+          addCqlPerConnect(out, what, rcql, cqlRequests(o), r);
+          addCycle(out, what, probe.cpuPercentSince(cycleMark), System.nanoTime() - cycleStart, cycleCql, cqlRequests(o), r);
+          cycleMark = probe.mark();
+          cycleCql = cqlRequests(o);
+          cycleStart = System.nanoTime();
           disconnectAll(r.devices);
           for (MqttLoadClient.Device d : r.devices()) earlier.put(d.clientId, d);
           note += String.format(Locale.ROOT, "; %s: %.0f connects/s, %d of %d TLS sessions resumed, node CPU %.2f ms per connect",
@@ -562,6 +655,57 @@ public final class MqttBench {
       }
       return new Report(out, result.withNote(note));
     }
+  }
+
+  /**
+   * Journal round trips of a phase: the node's CQL requests ({@code twinhub_cassandra_requests_total}
+   * on its management port: journal and tag writes, recoveries, and the projections' polls, which run
+   * without load too) per connect; -1 when the node does not answer.
+   */
+  private static void addCqlPerConnect(List<Figure> out, String what, long before, long after, Connected c) {
+    if (before >= 0 && after >= before) {
+      out.add(new Figure(what + ": node CQL requests per connect", String.format(Locale.ROOT, "%.2f (%d in %.1f s)",
+          (after - before) / (double) Math.max(1, c.devices().size()), after - before, c.elapsedNanos() / 1e9)));
+    }
+  }
+
+  /** Node CPU and CQL requests of a whole reconnect cycle (the previous disconnect, the pause, this connect) per device. */
+  private static void addCycle(List<Figure> out, String what, double cpuPercent, long nanos, long cqlBefore, long cqlAfter,
+                               Connected c) {
+    int n = Math.max(1, c.devices().size());
+    String cql = cqlBefore >= 0 && cqlAfter >= cqlBefore
+        ? String.format(Locale.ROOT, ", %.2f CQL requests", (cqlAfter - cqlBefore) / (double) n) : "";
+    if (!Double.isNaN(cpuPercent)) {
+      out.add(new Figure(what + ": per reconnect cycle (disconnect + connect)", String.format(Locale.ROOT,
+          "node CPU %.2f ms%s (%.1f s from the disconnects)", cpuPercent / 100 * nanos / 1e6 / n, cql, nanos / 1e9)));
+    }
+  }
+
+  /** The node's CQL request count so far, -1 if its management port does not answer. */
+  static long cqlRequests(Options o) {
+    if (o.managementPort() <= 0) return -1;
+    try {
+      var http = java.net.http.HttpClient.newHttpClient();
+      var body = http.send(java.net.http.HttpRequest.newBuilder(
+              URI.create("http://" + o.url().getHost() + ":" + o.managementPort() + "/metrics")).timeout(Duration.ofSeconds(30)).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      return prometheusTotal(body, "twinhub_cassandra_requests_total");
+    } catch (Exception e) {
+      return -1;
+    }
+  }
+
+  /** The sum of a Prometheus counter's samples (all label sets), -1 if absent. */
+  static long prometheusTotal(String body, String name) {
+    double sum = 0;
+    boolean found = false;
+    for (String line : body.split("\n")) {
+      if (line.startsWith(name) && (line.length() == name.length() || line.charAt(name.length()) == ' ' || line.charAt(name.length()) == '{')) {
+        sum += Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
+        found = true;
+      }
+    }
+    return found ? (long) sum : -1;
   }
 
   private static void addCpuPerConnect(List<Figure> out, String what, double cpu, Connected c) {
@@ -577,7 +721,7 @@ public final class MqttBench {
       Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
           false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
           o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null, false,
-          o.loads());
+          o.loads(), 0);
       Report r = reported(b, true);
       List<Figure> out = new ArrayList<>();
       out.add(new Figure("broker", m.version()));
@@ -842,7 +986,7 @@ public final class MqttBench {
           Integer.parseInt(a.getOrDefault("rest-connections", "8")),
           b.jfr(), t.workDir().resolve(workload + "-node1.jfr"),
           !"false".equals(a.getOrDefault("reconnect", storm ? "true" : "false")),
-          loads(a.getOrDefault("rate", notify ? "200" : "2000")));
+          loads(a.getOrDefault("rate", notify ? "200" : "2000")), node.managementPort());
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("an MQTT workload option is not a number: " + e.getMessage());
     }
