@@ -82,6 +82,8 @@ public final class BenchCommand implements Callable<Integer> {
   public Integer jfr;
   @Option(names = "--jfr-workload", paramLabel = "WORKLOAD", description = "profile this workload instead; alone it records its whole measured phase")
   public String jfrWorkload;
+  @Option(names = "--jit-settle", paramLabel = "60s", defaultValue = "60s", description = "after --warmup, warm up on in 5 s rounds (at most this long) while the servers' JIT compilers use over 5 %% of a core (0s: off)")
+  public String jitSettle;
   @Option(names = "--idle", paramLabel = "0s", defaultValue = "0s", description = "server CPU without load, measured between warm-up and measured phase")
   public String idle;
   @Option(names = "--thread-cpu", paramLabel = "on|off", defaultValue = "off", description = "each server process's CPU by thread group per operation (/proc/<pid>/task)")

@@ -112,6 +112,9 @@ public final class FunctionsModule {
       for (String tag : TelemetryTriggers.TAGS) {
         meters.add(io.micrometer.core.instrument.Gauge.builder("twinhub.functions.partition", stats, s -> s.running.contains(tag) ? 1 : 0)
             .tag("partition", tag).description("1 while this worker runs the trigger partition").register(registry));
+        meters.add(io.micrometer.core.instrument.FunctionCounter.builder("twinhub.functions.tag.reads", stats, s -> s.tagReadsOf(tag))
+            .tag("partition", tag).description("journal tag reads (eventsByTag queries) the partition started on this worker;"
+                + " a twin tag's stay 0 while no route is configured").register(registry));
       }
     }
     // The registry is the JVM's: a node started later in the same JVM (tests) must not read this one's host.

@@ -2,13 +2,10 @@ package io.twinhub.node.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import io.twinhub.node.mqtt.MqttTestNodes;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -25,8 +22,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * kill -9 of one of three node processes, on one cluster shared by the tests of this class (each
- * starts with node 3 running again): while writers patch twins through every node, every
+ * kill -9 of one of three node processes, on the cluster this class shares with
+ * {@link FunctionsClusterIT} ({@link SharedCluster}; each test starts with node 3 running again): while writers patch twins through every node, every
  * acknowledged write is there afterwards, versions never repeat, nothing is applied twice, the
  * survivors serve every twin again within 30 s, and the query index and change streams are
  * complete and exact after; while a job updates twins ({@link JobsFailover}),
@@ -39,26 +36,18 @@ class ClusterFailoverIT {
   /** Writes each node acknowledges before the kill, and each survivor after the recovery. */
   static final int WARM_UP_WRITES = 30;
 
-  @TempDir
-  static Path dir;
-
+  /** Node 1 is on the service SDK's AMQPS port, for C2dFailover's MessagingClient. */
   static NodeProcesses cluster;
 
   @BeforeAll
   static void startCluster() throws Exception {
-    // Node 1 on the service SDK's AMQPS port, for C2dFailover's MessagingClient.
-    List<String> jvmOptions = new ArrayList<>(JobsFailover.JVM_OPTIONS);
-    jvmOptions.addAll(PartitionFailover.JVM_OPTIONS);
-    cluster = NodeProcesses.startCluster(dir, 3, "failover", jvmOptions,
-        MqttTestNodes.requirePortFree(MqttTestNodes.SERVICE_SDK_AMQP_PORT));
+    cluster = SharedCluster.acquire();
   }
 
+  /** The shared cluster stays up for the next class; what failure detection did meanwhile is printed. */
   @AfterAll
-  static void stopCluster() throws Exception {
-    if (cluster != null) {
-      printFalseAlarms(cluster.nodes.get(0));
-      cluster.close();
-    }
+  static void printFailureDetection() {
+    if (cluster != null) printFalseAlarms(cluster.nodes.get(0));
   }
 
   /**
@@ -82,12 +71,7 @@ class ClusterFailoverIT {
 
   /** Node 3 (the one the tests kill) running and the cluster whole again. */
   static void allNodesUp() throws Exception {
-    NodeProcesses.Node third = cluster.nodes.get(2);
-    if (!third.current().isAlive()) {
-      cluster.start(third);
-      cluster.awaitReady(third);
-    }
-    for (NodeProcesses.Node n : cluster.nodes) cluster.awaitMembers(n, 3);
+    SharedCluster.allNodesUp(cluster);
   }
 
   @Test

@@ -2,12 +2,13 @@ package io.twinhub.node.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.twinhub.node.mqtt.MqttTestNodes;
+import io.twinhub.twin.telemetry.TelemetryTags;
+import io.twinhub.twin.entity.TwinTags;
 import io.twinhub.twin.auth.SasToken;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.MethodOrderer;
 import org.junit.jupiter.api.Order;
@@ -38,7 +39,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * Functions on a cluster of three node processes, two of them workers (issue #18): node 1 has the
- * api, twin, mqtt and query roles and no worker; node 2 every role; node 3 only the worker role.
+ * api, twin, mqtt and query roles and no worker; nodes 2 and 3 every role (the cluster this class
+ * shares with {@link ClusterFailoverIT}, {@link SharedCluster}: node 3 is a twin member too, so its
+ * kill -9 also moves twin shards while the telemetry flows).
  * One stream of telemetry from real MQTT devices (connected to nodes 1 and 2) runs through the
  * scenarios, in this order, while a function app compiled here writes every message it is
  * handed to a ledger file of its worker process (a line written before the function returns, so
@@ -73,22 +76,13 @@ class FunctionsClusterIT {
 
   @BeforeAll
   static void startCluster() throws Exception {
-    ledgers = Files.createDirectories(dir.resolve("ledgers"));
     jar = ledgerApp(dir.resolve("app"));
-    // Workers look for new app versions only every 30 s (2 s by default): without the publication's
-    // mark, the messages of those 30 s would reach no function (a race of 2 s that the journal's
-    // own read delay mostly hid on this box); with it, delivery does not wait for the refresh.
-    cluster = NodeProcesses.startCluster(dir, 3, "functions", List.of("-Dledger.dir=" + ledgers,
-        "-Dtwinhub.functions.refresh-interval=30s"), i -> switch (i) {
-      case 1 -> List.of("-Dtwinhub.roles=twin,api,mqtt,query");
-      case 2 -> List.of("-Dtwinhub.roles=twin,api,mqtt,query,worker");
-      default -> List.of("-Dtwinhub.roles=worker");
-    });
-  }
-
-  @AfterAll
-  static void stopCluster() throws Exception {
-    if (cluster != null) cluster.close();
+    // Workers look for new app versions only every 30 s (2 s by default, a JVM option of the shared
+    // cluster): without the publication's mark, the messages of those 30 s would reach no function
+    // (a race of 2 s that the journal's own read delay mostly hid on this box); with it, delivery
+    // does not wait for the refresh.
+    cluster = SharedCluster.acquire();
+    ledgers = SharedCluster.ledgers();
   }
 
   /**
@@ -242,6 +236,22 @@ class FunctionsClusterIT {
     }
   }
 
+  /** The journal tag reads a node's worker started for partition {@code tag} ({@code twinhub_functions_tag_reads_total}). */
+  static double tagReads(NodeProcesses.Node node, String tag) {
+    String metrics;
+    try {
+      metrics = cluster.http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.managementPort() + "/metrics"))
+          .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
+    return metrics.lines().filter(l -> l.startsWith("twinhub_functions_tag_reads_total{") && l.contains("partition=\"" + tag + "\""))
+        .mapToDouble(l -> Double.parseDouble(l.substring(l.lastIndexOf(' ') + 1))).sum();
+  }
+
   static double metric(NodeProcesses.Node node, String name) throws Exception {
     String metrics = cluster.http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + node.managementPort() + "/metrics"))
         .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString()).body();
@@ -292,6 +302,13 @@ class FunctionsClusterIT {
     });
     System.out.printf("FunctionsClusterIT: partitions at start: node 2 %s, node 3 %s%n", new java.util.TreeSet<>(partitions(second)),
         new java.util.TreeSet<>(partitions(third)));
+    // No route is configured here: the twin-tag partitions run but never query the journal, while
+    // every telemetry partition has started its tag read (a counter, not a wait for nothing to happen).
+    await("every telemetry partition reads its tag", () -> TelemetryTags.ALL.stream()
+        .allMatch(t -> tagReads(second, t) + tagReads(third, t) > 0));
+    for (String t : TwinTags.ALL) {
+      assertEquals(0, tagReads(second, t) + tagReads(third, t), "partition " + t + " read the journal without any route");
+    }
 
     // Devices on nodes 1 and 2, sending from before the publication on.
     List<Device> devices = new ArrayList<>();

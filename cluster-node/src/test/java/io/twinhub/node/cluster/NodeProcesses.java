@@ -108,6 +108,12 @@ final class NodeProcesses implements AutoCloseable {
     return startCluster(baseDir, count, keyspacePrefix, jvmOptions, nodeOptions, SharedEmbeddedCassandra.freePort(), false);
   }
 
+  /** The same, with node 1's AMQPS listener on {@code firstAmqpPort} (see above). */
+  static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions,
+                                    java.util.function.IntFunction<List<String>> nodeOptions, int firstAmqpPort) throws Exception {
+    return startCluster(baseDir, count, keyspacePrefix, jvmOptions, nodeOptions, firstAmqpPort, false);
+  }
+
   private static NodeProcesses startCluster(Path baseDir, int count, String keyspacePrefix, List<String> jvmOptions,
                                             java.util.function.IntFunction<List<String>> nodeOptions, int firstAmqpPort,
                                             boolean firstNodeHighestAddress) throws Exception {
@@ -178,6 +184,11 @@ final class NodeProcesses implements AutoCloseable {
   private List<Node> seedNodes(Node n) {
     if (!formed) return nodes.subList(0, Math.min(2, nodes.size()));
     return nodes.stream().filter(x -> x != n).toList();
+  }
+
+  /** The journal keyspace; the node's other keyspaces start with it. */
+  String keyspace() {
+    return keyspace;
   }
 
   /** Starts {@code n}'s process (again); {@link #awaitReady} waits for it. */

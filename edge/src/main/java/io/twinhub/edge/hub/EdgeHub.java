@@ -76,6 +76,8 @@ public final class EdgeHub implements AutoCloseable {
   private static final Duration REQUEST_TIMEOUT = Duration.ofSeconds(30);
   /** A relayed twin request that waited longer than this for its upstream connection is logged. */
   private static final Duration SLOW_RELAY = Duration.ofSeconds(5);
+  /** How long a relayed twin request waits for the hub's answer ({@link TwinRelay}). */
+  private final Duration twinRequestTimeout = TwinRelay.DEFAULT_TIMEOUT;
 
   private final EdgeSettings settings;
   private final ModuleIdentities identities;
@@ -114,7 +116,8 @@ public final class EdgeHub implements AutoCloseable {
    */
   private final Object commitLock = new Object();
   private Set<DurableQueue<?>> toSync = new HashSet<>();
-  private List<Map.Entry<Session, Integer>> toAck = new ArrayList<>();
+  /** PUBACKs owed and, behind them, the twin answers that must follow them (MQTT's order). */
+  private List<Map.Entry<Session, MqttPacket>> toAck = new ArrayList<>();
   private final Thread committer = new Thread(this::commitLoop, "edgehub-commit");
 
   public EdgeHub(EdgeSettings settings, SSLContext serverTls, SSLContext hubTls, ModuleIdentities identities,
@@ -318,17 +321,30 @@ public final class EdgeHub implements AutoCloseable {
   private void toCommit(Set<DurableQueue<?>> dirty, Session s, int pubAckId) {
     synchronized (commitLock) {
       toSync.addAll(dirty);
-      if (pubAckId > 0) toAck.add(Map.entry(s, pubAckId));
+      if (pubAckId > 0) toAck.add(Map.entry(s, PacketIdOnly.pubAck(pubAckId)));
       commitLock.notifyAll();
     }
     dirty.clear();
   }
 
-  /** Forces the queues appended to, then sends the PUBACKs owed for them, in the order they were owed. */
+  /**
+   * Writes {@code p} to {@code s} behind every PUBACK it is owed so far: a twin answer must not
+   * overtake the PUBACK of its request (still waiting for a force of the queues when the hub
+   * answers fast) — the Java device SDK drops an answer to a request it has not seen
+   * acknowledged, and its operation then hangs until its own timeout.
+   */
+  private void afterOwedAcks(Session s, MqttPacket p) {
+    synchronized (commitLock) {
+      toAck.add(Map.entry(s, p));
+      commitLock.notifyAll();
+    }
+  }
+
+  /** Forces the queues appended to, then sends the PUBACKs owed for them (and the answers behind them), in order. */
   private void commitLoop() {
     while (!closed) {
       Set<DurableQueue<?>> queues;
-      List<Map.Entry<Session, Integer>> acks;
+      List<Map.Entry<Session, MqttPacket>> acks;
       synchronized (commitLock) {
         while (toSync.isEmpty() && toAck.isEmpty() && !closed) {
           try {
@@ -351,7 +367,7 @@ public final class EdgeHub implements AutoCloseable {
         acks.forEach(a -> a.getKey().ps.close());
         continue;
       }
-      for (Map.Entry<Session, Integer> a : acks) a.getKey().ps.tryWrite(PacketIdOnly.pubAck(a.getValue()));
+      for (Map.Entry<Session, MqttPacket> a : acks) a.getKey().ps.tryWrite(a.getValue());
     }
   }
 
@@ -672,8 +688,12 @@ public final class EdgeHub implements AutoCloseable {
         answerOffline(get, rid, p.payload());
         return;
       }
-      CompletableFuture<HubClient.TwinResponse> relayed = c.twinRequest(op, p.payload());
-      watchRelay(relayed, op, rid, started, c);
+      HubClient upstreamClient = c;
+      String what = "twin " + op + " of " + key + " (rid " + rid + ")";
+      long waited = Duration.ofNanos(System.nanoTime() - started).toMillis();
+      if (waited > SLOW_RELAY.toMillis()) log.warn("edgeHub: {} waited {} ms before it went upstream", what, waited);
+      CompletableFuture<HubClient.TwinResponse> relayed = TwinRelay.relay(op, () -> upstreamClient.twinRequest(op, p.payload()),
+          twinRequestTimeout, what);
       relayed.handle((r, e) -> {
         if (e != null) {
           answerOffline(get, rid, p.payload());
@@ -682,46 +702,30 @@ public final class EdgeHub implements AutoCloseable {
         if (get && r.status() == 200 && r.body() != null) offline.remember(key, r.body());
         if (!get && r.status() == 204) offline.reportedAccepted(key, p.payload());
         String topic = "$iothub/twin/res/" + r.status() + "/?$rid=" + rid + (r.version() >= 0 ? "&$version=" + r.version() : "");
-        send(Publish.qos0(topic, r.body() == null ? ByteString.emptyByteString() : ByteString.fromString(r.body().toString())));
-        long took = Duration.ofNanos(System.nanoTime() - started).toMillis();
-        if (took > REQUEST_TIMEOUT.toMillis()) log.warn("edgeHub: twin {} of {} (rid {}) answered after {} ms", op, key, rid, took);
+        answer(Publish.qos0(topic, r.body() == null ? ByteString.emptyByteString() : ByteString.fromString(r.body().toString())));
         return null;
       }).whenComplete((x, failed) -> {
         // An exception in the answer's callback would otherwise vanish with the module left waiting.
-        if (failed != null) log.warn("edgeHub: twin {} of {} (rid {}) not answered: {}", op, key, rid, failed.toString());
+        if (failed != null) log.warn("edgeHub: {} not answered: {}", what, failed.toString());
       });
-    }
-
-    /**
-     * Diagnostics only (the relay itself waits for the hub's answer or the connection's end): says
-     * when reaching the upstream connection took long, and when the hub has not answered a
-     * relayed request within {@link #REQUEST_TIMEOUT} — the module or leaf waits meanwhile.
-     */
-    private void watchRelay(CompletableFuture<HubClient.TwinResponse> relayed, String op, String rid, long started,
-                            HubClient c) {
-      long waited = Duration.ofNanos(System.nanoTime() - started).toMillis();
-      if (waited > SLOW_RELAY.toMillis()) {
-        log.warn("edgeHub: twin {} of {} (rid {}) waited {} ms before it went upstream", op, key, rid, waited);
-      }
-      CompletableFuture.runAsync(() -> {
-        if (!relayed.isDone() && !closed) {
-          log.warn("edgeHub: no answer from the hub within {} to twin {} of {} (rid {}); upstream connection {}",
-              REQUEST_TIMEOUT, op, key, rid, c.isOpen() ? "open" : "closed");
-        }
-      }, CompletableFuture.delayedExecutor(REQUEST_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS));
     }
 
     private void answerOffline(boolean get, String rid, ByteString body) {
       if (get) {
         Optional<JsonNode> copy = offline.copy(key);
-        send(copy.isPresent()
+        answer(copy.isPresent()
             ? Publish.qos0("$iothub/twin/res/200/?$rid=" + rid, ByteString.fromString(copy.get().toString()))
             : Publish.qos0("$iothub/twin/res/503/?$rid=" + rid, ByteString.emptyByteString()));
       } else if (offline.queue(key, body)) {
-        send(Publish.qos0("$iothub/twin/res/204/?$rid=" + rid, ByteString.emptyByteString()));
+        answer(Publish.qos0("$iothub/twin/res/204/?$rid=" + rid, ByteString.emptyByteString()));
       } else {
-        send(Publish.qos0("$iothub/twin/res/400/?$rid=" + rid, ByteString.emptyByteString()));
+        answer(Publish.qos0("$iothub/twin/res/400/?$rid=" + rid, ByteString.emptyByteString()));
       }
+    }
+
+    /** A twin answer: behind the PUBACK of its request (and every other one owed), never before. */
+    private void answer(Publish p) {
+      afterOwedAcks(this, p);
     }
 
     void send(Publish p) {

@@ -149,6 +149,8 @@ public final class HubClient implements AutoCloseable {
     String rid = Integer.toString(nextId());
     CompletableFuture<TwinResponse> answer = new CompletableFuture<>();
     twinRequests.put(rid, answer);
+    // Ended from outside too (a caller's timeout): the rid is no longer waited for.
+    answer.whenComplete((r, e) -> twinRequests.remove(rid, answer));
     if (closed || !socket.tryWrite(Publish.qos0("$iothub/twin/" + operation + "/?$rid=" + rid, body))) {
       twinRequests.remove(rid);
       answer.completeExceptionally(new IOException("connection to the hub is closed"));

@@ -92,6 +92,13 @@ public final class TelemetryTriggers {
     public final AtomicLong liveLeft = new AtomicLong();
     /** Messages the tag read passed without invoking them again: the live path had. */
     public final AtomicLong liveSkipped = new AtomicLong();
+    /** Journal tag reads (eventsByTag queries) started on this worker, by partition: none for an idle twin tag. */
+    public final java.util.Map<String, AtomicLong> tagReads = new java.util.concurrent.ConcurrentHashMap<>();
+
+    public long tagReadsOf(String tag) {
+      AtomicLong n = tagReads.get(tag);
+      return n == null ? 0 : n.get();
+    }
   }
 
   public interface Command {}
@@ -192,7 +199,10 @@ public final class TelemetryTriggers {
       });
     });
     return Source.completionStage(start)
-        .flatMapConcat(from -> journal.eventsByTag(tag, Offset.timeBasedUUID(from)))
+        .flatMapConcat(from -> {
+          stats.tagReads.computeIfAbsent(tag, t -> new AtomicLong()).incrementAndGet();
+          return journal.eventsByTag(tag, Offset.timeBasedUUID(from));
+        })
         .groupedWithin(settings.maxBatch(), settings.maxBatchWait())
         .mapAsync(1, batch -> delivery.tagRead(batch)
             .thenCompose(v -> store.saveOffset(CONSUMER, tag,

@@ -40,6 +40,9 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   /** Bulk creates in flight per node while seeding: see BENCHMARKS.md, "3 nodes: query mix (session 4)". */
   static final int DEFAULT_SEED_CALLS_PER_NODE = 4;
 
+  /** {@code --jit-settle}'s default (as {@link BenchCommand} declares it). */
+  static final Duration DEFAULT_JIT_SETTLE = Duration.ofSeconds(60);
+
   /**
    * {@code ./twinhub bench <args>} as the command line parses it ({@link BenchCommand}, picocli);
    * a usage error is an {@link IllegalArgumentException} naming the flag.
@@ -83,6 +86,9 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
     }
     Map<String, String> extra = new LinkedHashMap<>(c.workloadOptions());
     if (c.threadCpu.equals("on")) extra.put("thread-cpu", "on");
+    Duration jitSettle = duration(c.jitSettle);
+    if (jitSettle.isNegative()) throw new IllegalArgumentException("--jit-settle must be 0s or more");
+    if (!jitSettle.equals(DEFAULT_JIT_SETTLE)) extra.put("jit-settle", Long.toString(jitSettle.toMillis()));
     if (!c.nodeRoles.isEmpty()) extra.put("node-roles", String.join(";", c.nodeRoles));
     nodeRoles(extra.get("node-roles"), nodes); // checked here, used when the nodes start
     return new BenchOptions(c.workload, duration, duration(c.warmup), c.count, concurrency, twins, queryTwins,
@@ -126,6 +132,15 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   /** {@code --thread-cpu on}: the servers' CPU by thread group after each measured phase. */
   public boolean threadCpu() {
     return extra.getOrDefault("thread-cpu", "off").equals("on");
+  }
+
+  /**
+   * {@code --jit-settle}: how long the warm-up may go on, in rounds of {@link BenchRun#JIT_ROUND},
+   * while the servers' JIT compilers are still busy (zero: the warm-up is {@code --warmup} only).
+   */
+  public Duration jitSettle() {
+    String ms = extra.get("jit-settle");
+    return ms == null ? DEFAULT_JIT_SETTLE : Duration.ofMillis(Long.parseLong(ms));
   }
 
   /** True when the harness starts the nodes itself. */

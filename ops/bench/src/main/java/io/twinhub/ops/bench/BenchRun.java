@@ -351,12 +351,21 @@ public final class BenchRun implements AutoCloseable {
    * this is the {@code --jfr-workload}) and heap after.
    */
   private BenchResult measure(BenchOptions o, NodeProbe probe, LoadLoop.Operation op, akka.stream.Materializer mat) throws Exception {
-    if (!o.warmup().isZero()) LoadLoop.run(mat, o.concurrency(), o.warmup(), o.count(), op);
+    if (!o.warmup().isZero()) {
+      LoadLoop.run(mat, o.concurrency(), o.warmup(), o.count(), op);
+      settleJit(o, probe, op, mat);
+    }
     double idleCpu = Double.NaN;
     if (!o.idle().isZero()) {
+      NodeProbe cassandraIdle = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
+      ThreadCpu.Probe idleThreads = o.threadCpu() ? threadProbe(probe, cassandraIdle) : null;
+      if (idleThreads != null) idleThreads.start();
       NodeProbe.Mark mi = probe.mark();
       Thread.sleep(o.idle().toMillis());
       idleCpu = probe.cpuPercentSince(mi);
+      // What the servers do without load (cluster, tag reads, index catch-up, timers), by thread.
+      if (idleThreads != null) System.out.print("bench: without load (--idle), per thread group:\n"
+          + idleThreads.end(0, o.idle().toNanos() / 1e9));
     }
     NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
     Optional<Path> jfr = o.profiles(o.workload()) ? startJfr(o, profiled(o.workload(), probe.pids())) : Optional.empty();
@@ -368,7 +377,9 @@ public final class BenchRun implements AutoCloseable {
     NodeProbe.Mark mc = cassandra.mark();
     NodeProbe.Mark ms = self.mark();
     String loadBefore = loadAverage1();
+    long jitBefore = jitTicks(probe);
     LoadLoop.Outcome out = LoadLoop.run(mat, o.concurrency(), o.duration(), o.count(), op);
+    long jitDuring = jitTicks(probe) - jitBefore;
     String loadAfter = loadAverage1();
     double cpu = probe.cpuPercentSince(m);
     double cassandraCpu = cassandra.cpuPercentSince(mc);
@@ -388,11 +399,61 @@ public final class BenchRun implements AutoCloseable {
     // The box is shared: the 1-minute load average at the start and end of the measured phase.
     String note = String.format(Locale.ROOT, "load average %s → %s; client CPU %.0f %%", loadBefore, loadAfter, clientCpu);
     if (!Double.isNaN(idleCpu)) note = idleNote(idleCpu, cpu, out.operations(), out.elapsed()) + "; " + note;
+    if (out.operations() > 0 && !probe.pids().isEmpty() && !Double.isNaN(cpu)) note = jitNote(cpu, jitDuring, out.operations(), out.elapsed()) + "; " + note;
     if (!Double.isNaN(cassandraCpu) && !o.workload().equals("http-bare")) {
       // (for http-cassandra this is the bare endpoint's Cassandra, for the twin rows the node's)
       note += String.format(Locale.ROOT, ", Cassandra CPU %.0f %%", cassandraCpu);
     }
     return r.withNote(note);
+  }
+
+  /** One round of the JIT settling warm-up ({@code --jit-settle}). */
+  static final Duration JIT_ROUND = Duration.ofSeconds(5);
+  /** The JIT counts as settled when its compiler threads used less than this share of one core in a round. */
+  static final double JIT_SETTLED_CORE = 0.05;
+
+  /**
+   * After the warm-up: more warm-up rounds while the servers' JIT compilers are busy, at most
+   * {@code --jit-settle}. On 2 loaded cores a 15 s warm-up left C2 compiling through the measured
+   * phase (≈ 460 µs of a PATCH's node CPU in session 9), which the operations do not cost.
+   */
+  private void settleJit(BenchOptions o, NodeProbe probe, LoadLoop.Operation op, akka.stream.Materializer mat) throws Exception {
+    if (o.jitSettle().isZero() || probe.pids().isEmpty()) return;
+    long deadline = System.nanoTime() + o.jitSettle().toNanos();
+    long extra = 0;
+    while (true) {
+      long before = jitTicks(probe);
+      long t0 = System.nanoTime();
+      LoadLoop.run(mat, o.concurrency(), JIT_ROUND, o.count(), op);
+      double seconds = (System.nanoTime() - t0) / 1e9;
+      double core = (jitTicks(probe) - before) / (double) NodeProbe.TICKS_PER_SECOND / seconds;
+      extra += Math.round(seconds);
+      if (core < JIT_SETTLED_CORE) {
+        System.out.printf(Locale.ROOT, "bench: JIT settled after %d s more warm-up (compilers %.1f %% of a core in the last %.0f s)%n",
+            extra, 100 * core, seconds);
+        return;
+      }
+      if (System.nanoTime() >= deadline) {
+        System.out.printf(Locale.ROOT, "bench: JIT not settled after %d s more warm-up (--jit-settle; compilers %.1f %% of a core "
+            + "in the last %.0f s): the measured phase includes compilation (see 'total net of JIT' with --thread-cpu on)%n",
+            extra, 100 * core, seconds);
+        return;
+      }
+    }
+  }
+
+  /** The servers' JIT compilers during the measured phase, and the CPU per operation without them. */
+  static String jitNote(double cpuPercent, long jitTicks, long operations, Duration elapsed) {
+    double allMicros = cpuPercent / 100.0 * elapsed.toNanos() / 1000.0 / operations;
+    double jitMicros = ThreadCpu.micros(jitTicks, operations);
+    return String.format(Locale.ROOT, "JIT compilers %.0f µs/op, server CPU net of them %.0f µs/op", jitMicros,
+        Math.max(0, allMicros - jitMicros));
+  }
+
+  private static long jitTicks(NodeProbe servers) {
+    long sum = 0;
+    for (long pid : servers.pids()) sum += ThreadCpu.jitTicks(pid);
+    return sum;
   }
 
   /** Node 1's {@code twinhub_cassandra_requests_total} from its management port's /metrics; NaN if unknown. */
@@ -410,7 +471,7 @@ public final class BenchRun implements AutoCloseable {
   }
 
   /** The value of an unlabelled metric in Prometheus text, NaN when absent. */
-  static double metric(String prometheusText, String name) {
+  public static double metric(String prometheusText, String name) {
     for (String line : prometheusText.split("\n")) {
       if (line.startsWith(name + " ") || line.startsWith(name + "{")) return Double.parseDouble(line.substring(line.lastIndexOf(' ') + 1));
     }

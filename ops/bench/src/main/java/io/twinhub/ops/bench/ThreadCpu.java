@@ -101,14 +101,35 @@ public final class ThreadCpu {
     Map<String, Long> shown = new LinkedHashMap<>();
     long other = 0;
     for (Map.Entry<String, Long> e : ticksByGroup.entrySet()) {
-      if (micros(e.getValue(), operations) < minMicros) other += e.getValue();
+      // Without operations (the --idle phase): groups under 0.5 % of a core are "other".
+      boolean small = operations > 0 ? micros(e.getValue(), operations) < minMicros
+          : seconds <= 0 || 100.0 * e.getValue() / NodeProbe.TICKS_PER_SECOND / seconds < 0.5;
+      if (small) other += e.getValue();
       else shown.put(e.getKey(), e.getValue());
     }
     if (other > 0) shown.put("other", other);
     shown.put("total", total);
+    long jit = ticksByGroup.entrySet().stream().filter(e -> isJit(e.getKey())).mapToLong(Map.Entry::getValue).sum();
+    // The JIT's work is the warm-up's, not the operations': what is left when --jit-settle did not settle it.
+    if (jit > 0) shown.put("total net of JIT", total - jit);
     shown.forEach((g, t) -> sb.append(String.format(Locale.ROOT, "  %-24s %10.0f %8.1f%n", g, micros(t, operations),
         seconds <= 0 ? Double.NaN : 100.0 * t / NodeProbe.TICKS_PER_SECOND / seconds)));
     return sb.toString();
+  }
+
+  /** A HotSpot JIT compiler thread's group ("C2 CompilerThre" in comm, "C2 CompilerThread" by full name). */
+  static boolean isJit(String group) {
+    return group.startsWith("C1 Compiler") || group.startsWith("C2 Compiler");
+  }
+
+  /** CPU ticks of the JIT compiler threads of process {@code pid} so far (0 when unreadable). */
+  static long jitTicks(long pid) {
+    Snapshot s = snapshot(pid);
+    long sum = 0;
+    for (Map.Entry<String, Long> e : s.ticksByTid().entrySet()) {
+      if (isJit(s.groupByTid().get(e.getKey()))) sum += e.getValue();
+    }
+    return sum;
   }
 
   static double micros(long ticks, long operations) {

@@ -26,6 +26,7 @@ class BenchOptionsTest {
     assertEquals(1, o.nodes());
     assertTrue(o.startsNodes());
     assertEquals(Map.of(), o.extra());
+    assertEquals(Duration.ofSeconds(60), o.jitSettle());
     assertEquals(0, o.jfr());
     assertFalse(o.profiles("twin-patch"));
     assertEquals(Duration.ZERO, o.idle());
@@ -152,5 +153,20 @@ class BenchOptionsTest {
     assertFalse(BenchMain.isKnown("twin-get,nope"));
     assertEquals(List.of("twin-get", "mixed"), BenchRun.workloads("twin-get,mixed"));
     assertEquals(BenchRun.ALL, BenchRun.workloads("all"));
+  }
+
+  @Test
+  void jitSettleIsADurationAndZeroSwitchesItOff() {
+    assertEquals(Duration.ZERO, BenchOptions.parse("twin-patch", "--jit-settle", "0s").jitSettle());
+    assertEquals(Duration.ofMinutes(2), BenchOptions.parse("twin-patch", "--jit-settle", "2m").jitSettle());
+    assertEquals(Duration.ofMinutes(2), BenchOptions.parse("twin-patch", "--jit-settle", "2m").forWorkload("twin-get").jitSettle());
+    assertThrows(IllegalArgumentException.class, () -> BenchOptions.parse("twin-patch", "--jit-settle", "soon"));
+  }
+
+  @Test
+  void jitNoteTakesTheCompilersOutOfTheCpuPerOperation() {
+    // 50 % of a core for 10 s over 1,000 operations = 5,000 µs/op, of which 1 s (100 ticks) JIT.
+    assertEquals("JIT compilers 1000 µs/op, server CPU net of them 4000 µs/op",
+        BenchRun.jitNote(50, 100, 1000, Duration.ofSeconds(10)));
   }
 }

@@ -9,6 +9,7 @@ import java.util.List;
 import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class ThreadCpuTest {
@@ -92,5 +93,23 @@ class ThreadCpuTest {
     Map<String, String> names = ThreadCpu.namesFromThreadDump(dump);
     String mainTid = names.entrySet().stream().filter(e -> e.getValue().equals("main")).findFirst().orElseThrow().getKey();
     assertTrue(ThreadCpu.snapshot(ProcessHandle.current().pid()).ticksByTid().containsKey(mainTid), mainTid);
+  }
+
+  @Test
+  void jitCompilersAreShownAndSubtractedFromTheTotal() {
+    assertTrue(ThreadCpu.isJit("C2 CompilerThre"));
+    assertTrue(ThreadCpu.isJit("C1 CompilerThread"));
+    assertFalse(ThreadCpu.isJit("s0-io"));
+    java.util.Map<String, Long> d = new java.util.LinkedHashMap<>();
+    d.put("s0-io", 60L);
+    d.put("C2 CompilerThread", 40L);
+    String table = ThreadCpu.render("node", d, 1000, 2.0, 1);
+    assertTrue(table.matches("(?s).*total\\s+1000\\s+50\\.0.*"), table);
+    assertTrue(table.matches("(?s).*total net of JIT\\s+600\\s+30\\.0.*"), table);
+    // Without operations (the idle phase) groups are kept or folded by their share of a core.
+    d.put("tiny", 1L);
+    String idle = ThreadCpu.render("node", d, 0, 10.0, 1);
+    assertTrue(idle.matches("(?s).*s0-io\\s+NaN\\s+6\\.0.*"), idle);
+    assertTrue(idle.matches("(?s).*other\\s+NaN\\s+0\\.1.*"), idle);
   }
 }

@@ -321,6 +321,7 @@ public final class MqttBench {
         double cpuPercent = probe.cpuPercentSince(mark);
         long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
         long unanswered = Math.max(0, sentAt.size() - lost0);
+        String admission = plainBroker ? "" : admissionState(o);
         String what = plainBroker ? "QoS 1 PUBLISH → PUBACK" : "reported PATCH → res/204";
         String phase = o.loads().size() > 1 ? "[" + load + "] " : "";
         long good = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
@@ -345,7 +346,7 @@ public final class MqttBench {
                 Duration.ofNanos(elapsed), ok)
             .withNode(cpuPercent, plainBroker ? -1 : probe.heapAfterGc())
             .withNote(String.format(Locale.ROOT, "%d devices, %s, %d B payload, QoS 1%s%s", holder[0].size(), offered,
-                o.payloadBytes(), plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204",
+                o.payloadBytes(), plainBroker ? "; PUBLISH → PUBACK" : "; PATCH → res/204" + admission,
                 closed ? String.format(Locale.ROOT, "; rate, latency and CPU/op of accepted patches; not accepted %d "
                     + "(p50 %.0f ms, p99 %.0f ms; %s), unanswered %d", no.getTotalCount(), no.getValueAtPercentile(50) / 1000.0,
                     no.getValueAtPercentile(99) / 1000.0, statusesOtherThan(answered, plainBroker ? "PUBACK" : "204"), unanswered)
@@ -378,6 +379,25 @@ public final class MqttBench {
 
   /** How long a closed-loop device refused with 429 waits before the fleet's next request (the node's throttle-pause). */
   static final long CLOSED_LOOP_BACK_OFF_MS = 100;
+
+  /**
+   * The node's admission limit and writes in flight at the end of a phase (its /metrics on the
+   * management port), e.g. {@code "; admission limit 41, 41 in flight"}; empty when unknown.
+   */
+  static String admissionState(Options o) {
+    if (o.managementPort() <= 0) return "";
+    try {
+      String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                  URI.create("http://127.0.0.1:" + o.managementPort() + "/metrics")).timeout(Duration.ofSeconds(10)).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      double limit = io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_limit");
+      double inFlight = io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_in_flight");
+      if (Double.isNaN(limit)) return "; admission off";
+      return String.format(Locale.ROOT, "; admission limit %.0f, %.0f in flight at the end", limit, inFlight);
+    } catch (Exception e) {
+      return "";
+    }
+  }
 
   /** {@code 429=12 503=1}: the answers other than the accepted one. */
   static String statusesOtherThan(Map<String, Long> answered, String accepted) {
