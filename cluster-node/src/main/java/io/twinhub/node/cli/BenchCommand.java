@@ -189,6 +189,9 @@ public final class BenchCommand implements Callable<Integer> {
     @Option(names = "--kafka-read-journal", paramLabel = "ID,...", descriptionKey = "workload",
         description = "the Cassandra read journal the publisher reads with (default: twinhub.kafka.read-journal); several: a kafka-latency row each")
     String readJournal;
+    @Option(names = "--kafka-live", paramLabel = "on,off", descriptionKey = "workload",
+        description = "the publisher's live path (default: twinhub.kafka.live-feed, on; on: the harness joins node 1's cluster); several: a kafka-latency row per value and read journal")
+    String live;
     @Option(names = "--kafka-producer", paramLabel = "K=V,...;...", descriptionKey = "workload",
         description = "kafka-clients producer properties over the publisher's (e.g. linger.ms=20,compression.type=lz4); sets separated by ';': a kafka-publish row each")
     String producer;

@@ -66,6 +66,7 @@ public final class KafkaFeedModule {
             topics(config), io.twinhub.projections.streams.JournalPosition.start())
         .withBatches(k.getInt("batch-size"), k.getDuration("batch-window"))
         .withRestartRewind(k.getDuration("restart-rewind"))
+        .withLiveFeed(k.getBoolean("live-feed"))
         .withProducer(producer);
   }
 

@@ -2,7 +2,10 @@ package io.twinhub.projections.kafka;
 
 import akka.Done;
 import akka.NotUsed;
+import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Behaviors;
 import akka.japi.Pair;
 import akka.stream.KillSwitches;
 import akka.stream.RestartSettings;
@@ -22,6 +25,8 @@ import io.twinhub.projections.streams.HubMessage;
 import io.twinhub.projections.streams.HubMessages;
 import io.twinhub.projections.streams.JournalPosition;
 import io.twinhub.twin.entity.TwinEvent;
+import io.twinhub.twin.entity.TwinEventFeed;
+import io.twinhub.twin.telemetry.TelemetryFeed;
 import io.twinhub.twin.entity.TwinTags;
 import io.twinhub.twin.telemetry.TelemetryMessage;
 import io.twinhub.twin.telemetry.TelemetryTags;
@@ -78,6 +83,12 @@ import java.util.function.Function;
  * aborts whatever an earlier incarnation left open and fences that incarnation if it still runs:
  * nothing lost, nothing published twice. A failure (broker gone, fenced) stops the batch's
  * transaction from committing; the publisher then restarts with backoff from what was committed.
+ *
+ * <p>With {@link Settings#liveFeed} the events the entities tell right after the journal
+ * acknowledged them ({@link TwinEventFeed}, {@link TelemetryFeed}) are admitted by the same marks
+ * ahead of their tag rows, so a write reaches Kafka without the tag read's delay, poll and
+ * missing-event search; the position committed stays the tag reads' own, so what a restart
+ * resumes from is what it was without the live path (docs/KAFKA.md, "The live path").
  */
 public final class KafkaFeedPublisher {
   private static final Logger log = LoggerFactory.getLogger(KafkaFeedPublisher.class);
@@ -90,7 +101,7 @@ public final class KafkaFeedPublisher {
    */
   public record Settings(String name, String bootstrapServers, Function<HubMessage, List<String>> topicsOf, String offsetsTopic,
                          JournalPosition startAt, int maxBatch, Duration maxBatchWait, Duration minBackoff,
-                         Duration maxBackoff, Map<String, String> producer, Duration restartRewind) {
+                         Duration maxBackoff, Map<String, String> producer, Duration restartRewind, boolean liveFeed) {
     public Settings {
       producer = Map.copyOf(producer);
       for (String fixed : List.of(ProducerConfig.TRANSACTIONAL_ID_CONFIG, ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG,
@@ -104,13 +115,13 @@ public final class KafkaFeedPublisher {
       Map<String, String> merged = new HashMap<>(producer);
       merged.putAll(overrides);
       return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, maxBatch, maxBatchWait, minBackoff,
-          maxBackoff, merged, restartRewind);
+          maxBackoff, merged, restartRewind, liveFeed);
     }
 
     /** The same settings with batches of at most {@code max} messages collected for at most {@code wait}. */
     public Settings withBatches(int max, Duration wait) {
       return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, max, wait, minBackoff, maxBackoff, producer,
-          restartRewind);
+          restartRewind, liveFeed);
     }
 
     /**
@@ -120,7 +131,18 @@ public final class KafkaFeedPublisher {
      */
     public Settings withRestartRewind(Duration rewind) {
       return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, maxBatch, maxBatchWait, minBackoff, maxBackoff,
-          producer, rewind);
+          producer, rewind, liveFeed);
+    }
+
+    /**
+     * The same settings with ({@code on}) or without the live path: the events the twin entities
+     * ({@link TwinEventFeed}) and telemetry logs ({@link TelemetryFeed}) tell right after the
+     * journal acknowledged them, published ahead of their tag rows, admitted by the same marks
+     * (docs/KAFKA.md, "The live path"). The publisher must run in the cluster of the writers.
+     */
+    public Settings withLiveFeed(boolean on) {
+      return new Settings(name, bootstrapServers, topicsOf, offsetsTopic, startAt, maxBatch, maxBatchWait, minBackoff, maxBackoff,
+          producer, restartRewind, on);
     }
 
     /**
@@ -135,7 +157,7 @@ public final class KafkaFeedPublisher {
     public static Settings withTopics(String name, String bootstrapServers, String prefix,
                                       Function<HubMessage, List<String>> topicsOf, JournalPosition startAt) {
       return new Settings(name, bootstrapServers, topicsOf, prefix + "feed-offsets", startAt, 500,
-          Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10), Map.of(), Duration.ofSeconds(10));
+          Duration.ofMillis(50), Duration.ofSeconds(1), Duration.ofSeconds(10), Map.of(), Duration.ofSeconds(10), false);
     }
   }
 
@@ -162,6 +184,8 @@ public final class KafkaFeedPublisher {
   private final AtomicLong commitNanos = new AtomicLong();
   private final AtomicLong skipped = new AtomicLong();
   private final AtomicLong filled = new AtomicLong();
+  private final AtomicLong viaLive = new AtomicLong();
+  private final AtomicLong tagRestarts = new AtomicLong();
   private volatile long lastPublishedEnqueuedMillis;
 
   /**
@@ -203,6 +227,16 @@ public final class KafkaFeedPublisher {
   /** Events read from a twin's own journal because its tag showed a later one first (late-visible tag rows). */
   public long filled() {
     return filled.get();
+  }
+
+  /** Events passed to be published from the live path (ahead of their tag rows; gaps it showed, filled from the journal, included). */
+  public long viaLive() {
+    return viaLive.get();
+  }
+
+  /** How often one tag's read failed (e.g. the journal's missing-event search gave up) and was started again within an incarnation. */
+  public long tagRestarts() {
+    return tagRestarts.get();
   }
 
   /** Enqueued time of the newest message committed to Kafka, epoch ms (0 before the first): the lag is now minus this. */
@@ -269,39 +303,97 @@ public final class KafkaFeedPublisher {
 
   /**
    * One incarnation's read of the journal: the tags from the resume position rewound by
-   * {@code restart-rewind}, each event admitted by the marks ({@link PublishedMarks}).
+   * {@code restart-rewind} and, when on, the live path; each event admitted by the marks
+   * ({@link PublishedMarks}), one at a time, whichever path brings it first.
    */
   private final class Reading {
     private final Resume resume;
     private final PublishedMarks marks;
-    private JournalPosition position;
+    private final boolean fromStart;
+    private volatile JournalPosition position; // written by admit (one at a time), read by a tag read's restart
 
     Reading(Resume resume) {
       this.resume = resume;
       this.marks = new PublishedMarks(resume.marks());
       this.position = resume.position();
+      this.fromStart = resume.floor().equals(JournalPosition.start());
     }
 
     Source<Item, NotUsed> items() {
       List<Integer> slots = IntStream.range(0, SLOTS).boxed().toList();
-      return Source.from(slots)
-          .flatMapMerge(SLOTS, slot -> journal.eventsByTag(tag(slot), startOffset(slot)).map(env -> new Tagged(slot, env)))
+      Source<Read, NotUsed> tags = Source.from(slots).flatMapMerge(SLOTS, this::tagRead);
+      return (settings.liveFeed() ? tags.merge(live()) : tags)
           .async() // the tag reads on one actor, admitting and building records on another
           .mapAsync(1, this::admit)
           .mapConcat(items -> items);
     }
 
-    /** Where slot {@code slot}'s read begins: the resume offset, rewound (but never before the floor). */
-    private Offset startOffset(int slot) {
-      Optional<UUID> at = resume.position().offset(slot);
+    /**
+     * Slot {@code slot}'s tag read. If it fails (the journal's missing-event search gives up after
+     * its gap-timeout, a Cassandra timeout) it starts again from this incarnation's position of
+     * the slot, rewound as at a restart: the marks in memory are exactly what was passed, so this
+     * is a restart without the producer's (and without stopping the live path).
+     */
+    private Source<Read, NotUsed> tagRead(int slot) {
+      java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+      RestartSettings again = RestartSettings.create(settings.minBackoff(), settings.maxBackoff(), 0.2);
+      return RestartSource.onFailuresWithBackoff(again, () -> {
+        Offset from;
+        if (first.getAndSet(false)) {
+          from = startOffset(slot, resume.position(), resume.rewind());
+        } else {
+          tagRestarts.incrementAndGet();
+          log.warn("Kafka feed publisher {}: the read of {} failed; reading it again from {} before its position",
+              settings.name(), tag(slot), settings.restartRewind());
+          from = startOffset(slot, position, true);
+        }
+        return journal.eventsByTag(tag(slot), from).<Read>map(env -> new Tagged(slot, env));
+      });
+    }
+
+    /** Where slot {@code slot}'s read begins: {@code at}'s offset, rewound (but never before the floor). */
+    private Offset startOffset(int slot, JournalPosition at, boolean rewind) {
+      Optional<UUID> offset = at.offset(slot);
       Optional<UUID> floor = resume.floor().offset(slot);
-      if (!resume.rewind() || at.isEmpty()) return at.or(() -> floor).<Offset>map(Offset::timeBasedUUID).orElse(NoOffset.getInstance());
-      long from = journal.timestampFrom(new TimeBasedUUID(at.get())) - settings.restartRewind().toMillis();
+      if (!rewind || offset.isEmpty()) return offset.or(() -> floor).<Offset>map(Offset::timeBasedUUID).orElse(NoOffset.getInstance());
+      long from = journal.timestampFrom(new TimeBasedUUID(offset.get())) - settings.restartRewind().toMillis();
       if (floor.isPresent() && journal.timestampFrom(new TimeBasedUUID(floor.get())) >= from) return Offset.timeBasedUUID(floor.get());
       return journal.timeBasedUUIDFrom(from);
     }
 
-    private CompletionStage<List<Item>> admit(Tagged t) {
+    /**
+     * The live path: an actor registered with the receptionist for every twin event and every
+     * telemetry tag, handing what it is told to this incarnation's stream; dropped (the tag read
+     * brings it, or the twin's next live event shows the gap) when the stream is behind by more
+     * than {@link #LIVE_BUFFER}. Unregistered when the incarnation ends.
+     */
+    private Source<Read, NotUsed> live() {
+      return Source.<Read>queue(LIVE_BUFFER)
+          .mapMaterializedValue(queue -> {
+            ActorRef<Object> subscriber = system.systemActorOf(Behaviors.receive(Object.class)
+                .onMessage(TwinEventFeed.Journaled.class, j -> {
+                  queue.offer(new Live(j.persistenceId(), j.sequenceNr(), j.event()));
+                  return Behaviors.same();
+                })
+                .onMessage(TelemetryFeed.Journaled.class, j -> {
+                  queue.offer(new Live(j.persistenceId(), j.sequenceNr(), j.message()));
+                  return Behaviors.same();
+                })
+                .onMessageEquals(STOP_LIVE, Behaviors::stopped)
+                .build(), "kafka-feed-live-" + UUID.randomUUID(), Props.empty());
+            TwinEventFeed.subscribe(system, subscriber.narrow());
+            for (String tag : TelemetryTags.ALL) TelemetryFeed.subscribe(system, tag, subscriber.narrow());
+            return subscriber;
+          })
+          .watchTermination((subscriber, done) -> {
+            done.whenComplete((d, e) -> subscriber.tell(STOP_LIVE));
+            return NotUsed.getInstance();
+          });
+    }
+
+    private CompletionStage<List<Item>> admit(Read read) {
+      if (read instanceof Live l) return admitLive(l);
+      Tagged t = (Tagged) read;
       EventEnvelope env = t.envelope();
       UUID offset = ((TimeBasedUUID) env.offset()).value();
       PublishedMarks.Decision d = marks.decide(env.persistenceId(), env.sequenceNr());
@@ -313,24 +405,50 @@ public final class KafkaFeedPublisher {
         // Rare: a tag row that became visible after the publisher passed it, behind a restart.
         log.info("Kafka feed publisher {}: {} events {}..{} were not in its tag when read; publishing them from its journal",
             settings.name(), env.persistenceId(), fill.from(), fill.to());
-        return journal.currentEventsByPersistenceId(env.persistenceId(), fill.from(), fill.to() + 1)
-            .runWith(Sink.seq(), system)
-            .thenApply(read -> {
-              List<Item> items = new ArrayList<>();
-              for (EventEnvelope e : NewestWriter.resolve(read)) {
-                if (e.sequenceNr() < fill.from() || e.sequenceNr() > fill.to()) continue;
-                items.add(item(e, position));
-                filled.incrementAndGet();
-              }
-              if (items.size() != fill.to() - fill.from() + 1) {
-                log.warn("Kafka feed publisher {}: the journal of {} holds {} of events {}..{}", settings.name(),
-                    env.persistenceId(), items.size(), fill.from(), fill.to());
-              }
-              items.add(pass(t.slot(), offset, env));
-              return items;
-            });
+        return fill(env.persistenceId(), fill).thenApply(items -> {
+          items.add(pass(t.slot(), offset, env));
+          return items;
+        });
       }
       return CompletableFuture.completedFuture(List.of(pass(t.slot(), offset, env)));
+    }
+
+    /**
+     * A live event: published when its twin's mark is just below it; skipped when the tag read (or
+     * a fill) was first; after its predecessors from the journal when the live path lost some. The
+     * position stays the tag reads' own: what a restart resumes from is unchanged by the live path.
+     */
+    private CompletionStage<List<Item>> admitLive(Live l) {
+      PublishedMarks.Decision d = marks.decideLive(l.persistenceId(), l.sequenceNr(), fromStart);
+      if (d instanceof PublishedMarks.Skip || d instanceof PublishedMarks.Leave) return CompletableFuture.completedFuture(List.of());
+      if (d instanceof PublishedMarks.Fill fill) {
+        return fill(l.persistenceId(), fill).thenApply(items -> {
+          viaLive.addAndGet(items.size() + 1);
+          items.add(item(l.persistenceId(), l.sequenceNr(), l.event(), position));
+          return items;
+        });
+      }
+      viaLive.incrementAndGet();
+      return CompletableFuture.completedFuture(List.of(item(l.persistenceId(), l.sequenceNr(), l.event(), position)));
+    }
+
+    /** Events {@code fill.from()..fill.to()} of {@code persistenceId}, read from its own journal, passed in order. */
+    private CompletionStage<List<Item>> fill(String persistenceId, PublishedMarks.Fill fill) {
+      return journal.currentEventsByPersistenceId(persistenceId, fill.from(), fill.to() + 1)
+          .runWith(Sink.seq(), system)
+          .thenApply(read -> {
+            List<Item> items = new ArrayList<>();
+            for (EventEnvelope e : NewestWriter.resolve(read)) {
+              if (e.sequenceNr() < fill.from() || e.sequenceNr() > fill.to()) continue;
+              items.add(item(e.persistenceId(), e.sequenceNr(), e.event(), position));
+              filled.incrementAndGet();
+            }
+            if (items.size() != fill.to() - fill.from() + 1) {
+              log.warn("Kafka feed publisher {}: the journal of {} holds {} of events {}..{}", settings.name(),
+                  persistenceId, items.size(), fill.from(), fill.to());
+            }
+            return items;
+          });
     }
 
     private Item pass(int slot, UUID offset, EventEnvelope env) {
@@ -339,12 +457,12 @@ public final class KafkaFeedPublisher {
           || (current.get().timestamp() == offset.timestamp() && !current.get().equals(offset))) {
         position = position.with(slot, offset);
       }
-      return item(env, position);
+      return item(env.persistenceId(), env.sequenceNr(), env.event(), position);
     }
 
-    private Item item(EventEnvelope env, JournalPosition after) {
-      marks.passed(env.persistenceId(), env.sequenceNr());
-      HubMessage m = toMessage(env).orElse(null);
+    private Item item(String persistenceId, long sequenceNr, Object event, JournalPosition after) {
+      marks.passed(persistenceId, sequenceNr);
+      HubMessage m = toMessage(persistenceId, sequenceNr, event).orElse(null);
       List<ProducerRecord<byte[], byte[]>> records = List.of();
       if (m != null) {
         List<String> topics = settings.topicsOf().apply(m);
@@ -354,11 +472,21 @@ public final class KafkaFeedPublisher {
               : topics.stream().map(topic -> record(topic, m, value)).toList();
         }
       }
-      return new Item(env.persistenceId(), env.sequenceNr(), m, records, after);
+      return new Item(persistenceId, sequenceNr, m, records, after);
     }
   }
 
-  private record Tagged(int slot, EventEnvelope envelope) {}
+  /** What the admission reads: a tag row, or an event of the live path. */
+  private sealed interface Read permits Tagged, Live {}
+
+  private record Live(String persistenceId, long sequenceNr, Object event) implements Read {}
+
+  /** Live events an incarnation holds while admission is behind, at most; beyond, they are dropped (the tag read brings them). */
+  static final int LIVE_BUFFER = 20_000;
+
+  private static final Object STOP_LIVE = "stop";
+
+  private record Tagged(int slot, EventEnvelope envelope) implements Read {}
 
   /** Journal tag slots, numbered as {@link JournalPosition}'s: the twin tags, then the telemetry tags. */
   static final int SLOTS = TwinTags.COUNT + TelemetryTags.COUNT;
@@ -367,9 +495,9 @@ public final class KafkaFeedPublisher {
     return slot < TwinTags.COUNT ? TwinTags.ALL.get(slot) : TelemetryTags.ALL.get(slot - TwinTags.COUNT);
   }
 
-  private Optional<HubMessage> toMessage(EventEnvelope env) {
-    if (env.event() instanceof TwinEvent e) return HubMessages.of(hubName, env.persistenceId(), env.sequenceNr(), e);
-    if (env.event() instanceof TelemetryMessage t) return Optional.of(HubMessages.ofTelemetry(env.persistenceId(), env.sequenceNr(), t));
+  private Optional<HubMessage> toMessage(String persistenceId, long sequenceNr, Object event) {
+    if (event instanceof TwinEvent e) return HubMessages.of(hubName, persistenceId, sequenceNr, e);
+    if (event instanceof TelemetryMessage t) return Optional.of(HubMessages.ofTelemetry(persistenceId, sequenceNr, t));
     return Optional.empty();
   }
 

@@ -23,6 +23,23 @@ class PublishedMarksTest {
   }
 
   @Test
+  void aLiveEventIsPublishedAheadOfItsTagRowWhichIsThenSkippedAndALiveGapIsFilledFromTheJournal() {
+    PublishedMarks marks = new PublishedMarks(Map.of("Device|a", 5L));
+    assertInstanceOf(PublishedMarks.Publish.class, marks.decideLive("Device|a", 6, false));
+    marks.passed("Device|a", 6);
+    assertInstanceOf(PublishedMarks.Skip.class, marks.decide("Device|a", 6), "its tag row, read later: not twice");
+    assertEquals(new PublishedMarks.Fill(7, 8), marks.decideLive("Device|a", 9, false), "7 and 8 were lost on the live path");
+    marks.passed("Device|a", 9);
+    assertInstanceOf(PublishedMarks.Skip.class, marks.decideLive("Device|a", 8, false), "a late live message of a filled event");
+    assertInstanceOf(PublishedMarks.Skip.class, marks.decide("Device|a", 7));
+    // No mark: a twin's first event is new either way; a later one is filled from 1 only when the
+    // marks cover the whole journal, else the tag read (which starts where the publisher started) decides.
+    assertInstanceOf(PublishedMarks.Publish.class, marks.decideLive("Device|new", 1, false));
+    assertEquals(new PublishedMarks.Fill(1, 3), marks.decideLive("Device|new", 4, true));
+    assertInstanceOf(PublishedMarks.Leave.class, marks.decideLive("Device|new", 4, false));
+  }
+
+  @Test
   void aLateTagRowBehindTheCommittedPositionIsPublishedOnceAcrossARestart() {
     // Incarnation 1 published a:1..3 and b:1; b:2's tag row was not visible yet when it passed its time.
     PublishedMarks first = new PublishedMarks(Map.of());

@@ -4,19 +4,17 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
-import akka.actor.typed.Props;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.receptionist.Receptionist;
 import akka.actor.typed.receptionist.ServiceKey;
 import com.fasterxml.jackson.annotation.JsonSubTypes;
 import com.fasterxml.jackson.annotation.JsonTypeInfo;
+import io.twinhub.twin.LiveSubscribers;
 import io.twinhub.twin.TwinhubSerializable;
 
-import java.util.Set;
+import java.util.List;
 
 /**
  * The live path of twin events: each event a twin entity journaled, told to every subscriber in
- * the cluster (query indexes, change feeds) right after the journal acknowledged it, so they need
+ * the cluster (query indexes, the Kafka publisher) right after the journal acknowledged it, so they need
  * not wait for the journal's tag read-back (its eventual-consistency delay and poll).
  *
  * <p>Best effort: a node that is down, a subscriber that registers late or drops a message under
@@ -25,7 +23,8 @@ import java.util.Set;
  * tag read as the catch-up path (after a restart or a missed message).
  *
  * <p>Subscribers register with the receptionist under {@link #SUBSCRIBERS}; each node keeps the
- * current listing and tells every subscriber directly (one hop, nothing when nobody listens).
+ * current listing ({@link LiveSubscribers}) and tells every subscriber directly (one hop, nothing
+ * when nobody listens).
  */
 public final class TwinEventFeed implements Extension {
   public static final ServiceKey<Journaled> SUBSCRIBERS = ServiceKey.create(Journaled.class, "twinhub-twin-events");
@@ -57,16 +56,10 @@ public final class TwinEventFeed implements Extension {
       TwinEvent event,
       long writtenAt) implements TwinhubSerializable {}
 
-  private volatile Set<ActorRef<Journaled>> subscribers = Set.of();
+  private final LiveSubscribers<Journaled> subscribers;
 
   private TwinEventFeed(ActorSystem<?> system) {
-    system.systemActorOf(Behaviors.<Receptionist.Listing>setup(ctx -> {
-      system.receptionist().tell(Receptionist.subscribe(SUBSCRIBERS, ctx.getSelf()));
-      return Behaviors.receiveMessage(listing -> {
-        subscribers = Set.copyOf(listing.getServiceInstances(SUBSCRIBERS));
-        return Behaviors.same();
-      });
-    }), "twinhub-twin-event-subscribers", Props.empty());
+    subscribers = new LiveSubscribers<>(system, "twinhub-twin-event-subscribers", List.of(SUBSCRIBERS));
   }
 
   public static TwinEventFeed get(ActorSystem<?> system) {
@@ -75,17 +68,17 @@ public final class TwinEventFeed implements Extension {
 
   /** Tells every known subscriber (no-op when there is none). */
   public void publish(Journaled journaled) {
-    for (ActorRef<Journaled> s : subscribers) s.tell(journaled);
+    subscribers.tell(SUBSCRIBERS, journaled);
   }
 
   /** Adds {@code subscriber} (anywhere in the cluster) once the receptionist has spread it; removed when it stops. */
   public static void subscribe(ActorSystem<?> system, ActorRef<Journaled> subscriber) {
-    system.receptionist().tell(Receptionist.register(SUBSCRIBERS, subscriber));
+    LiveSubscribers.register(system, SUBSCRIBERS, subscriber);
   }
 
   /** Subscribers this node currently knows of. */
   public int subscriberCount() {
-    return subscribers.size();
+    return subscribers.count(SUBSCRIBERS);
   }
 
   static final class Id extends ExtensionId<TwinEventFeed> {

@@ -4,16 +4,12 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Extension;
 import akka.actor.typed.ExtensionId;
-import akka.actor.typed.Props;
-import akka.actor.typed.javadsl.Behaviors;
-import akka.actor.typed.receptionist.Receptionist;
 import akka.actor.typed.receptionist.ServiceKey;
+import io.twinhub.twin.LiveSubscribers;
 import io.twinhub.twin.TwinhubSerializable;
 
 import java.time.Instant;
 import java.util.Map;
-import java.util.Set;
-import java.util.concurrent.ConcurrentHashMap;
 
 /**
  * The live path of device telemetry: each message a device's telemetry log journaled, told right
@@ -58,18 +54,10 @@ public final class TelemetryFeed implements Extension {
     }
   }
 
-  private final Map<String, Set<ActorRef<Journaled>>> subscribers = new ConcurrentHashMap<>();
+  private final LiveSubscribers<Journaled> listing;
 
   private TelemetryFeed(ActorSystem<?> system) {
-    system.systemActorOf(Behaviors.<Receptionist.Listing>setup(ctx -> {
-      for (ServiceKey<Journaled> key : KEYS.values()) system.receptionist().tell(Receptionist.subscribe(key, ctx.getSelf()));
-      return Behaviors.receiveMessage(listing -> {
-        for (Map.Entry<String, ServiceKey<Journaled>> e : KEYS.entrySet()) {
-          if (listing.isForKey(e.getValue())) subscribers.put(e.getKey(), Set.copyOf(listing.getServiceInstances(e.getValue())));
-        }
-        return Behaviors.same();
-      });
-    }), "twinhub-telemetry-subscribers", Props.empty());
+    listing = new LiveSubscribers<>(system, "twinhub-telemetry-subscribers", KEYS.values());
   }
 
   public static TelemetryFeed get(ActorSystem<?> system) {
@@ -78,20 +66,19 @@ public final class TelemetryFeed implements Extension {
 
   /** Tells the subscribers of the message's tag (no-op when there is none). */
   public void publish(String persistenceId, long sequenceNr, String tag, TelemetryMessage message) {
-    Set<ActorRef<Journaled>> to = subscribers.get(tag);
-    if (to == null || to.isEmpty()) return;
-    Journaled j = new Journaled(persistenceId, sequenceNr, tag, Message.of(message));
-    for (ActorRef<Journaled> s : to) s.tell(j);
+    ServiceKey<Journaled> key = KEYS.get(tag);
+    if (key == null || !listing.any(key)) return;
+    listing.tell(key, new Journaled(persistenceId, sequenceNr, tag, Message.of(message)));
   }
 
   /** Adds {@code subscriber} of {@code tag} (anywhere in the cluster) once the receptionist spread it; removed when it stops. */
   public static void subscribe(ActorSystem<?> system, String tag, ActorRef<Journaled> subscriber) {
-    system.receptionist().tell(Receptionist.register(subscribers(tag), subscriber));
+    LiveSubscribers.register(system, subscribers(tag), subscriber);
   }
 
   /** Subscribers of {@code tag} this node currently knows of. */
   public int subscriberCount(String tag) {
-    return subscribers.getOrDefault(tag, Set.of()).size();
+    return listing.count(subscribers(tag));
   }
 
   static final class Id extends ExtensionId<TelemetryFeed> {

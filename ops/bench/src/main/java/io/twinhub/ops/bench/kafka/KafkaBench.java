@@ -95,7 +95,20 @@ public final class KafkaBench {
         bootstrap = kafka.bootstrapServers();
         System.out.printf(Locale.ROOT, "kafka: embedded broker on %s, up in %.1f s%n", bootstrap, kafka.startedIn().toMillis() / 1000.0);
       }
-      system = ActorSystem.create(Behaviors.empty(), "kafka-bench", journalReader(cql, o.extra().getOrDefault("journal-keyspace", "twinhub")));
+      Config reader = journalReader(cql, o.extra().getOrDefault("journal-keyspace", "twinhub"));
+      // --kafka-live on,off (default the node's live-feed): a latency row per value and read journal.
+      List<Boolean> lives = java.util.Arrays.stream(o.extra().getOrDefault("kafka-live",
+              reader.getBoolean("twinhub.kafka.live-feed") ? "on" : "off").split(","))
+          .map(String::trim).map(v -> switch (v) {
+            case "on", "true" -> true;
+            case "off", "false" -> false;
+            default -> throw new IllegalArgumentException("--kafka-live: on or off, not " + v);
+          }).toList();
+      boolean liveRows = phases.contains("kafka-latency") && lives.contains(true);
+      // The live path reaches subscribers in the writers' cluster: the harness then joins node 1's.
+      system = liveRows ? ActorSystem.create(Behaviors.empty(), "twinhub", clusterMember(reader, target.nodes().get(0)))
+          : ActorSystem.create(Behaviors.empty(), "kafka-bench", reader);
+      if (liveRows) awaitUp(system);
       b.seed();
       if (phases.contains("kafka-publish")) b.writeBacklog();
       // The node's publisher settings (read journal, batches), unless the options say otherwise.
@@ -131,13 +144,16 @@ public final class KafkaBench {
       }
       if (phases.contains("kafka-latency")) {
         String brokers = bootstrap;
-        for (int i = 0; i < Math.max(waits.size(), journals.size()); i++) {
-          String journal = journals.get(Math.min(i, journals.size() - 1));
-          ChangeFeed live = new ChangeFeed(system, "bench", journal);
-          KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "l" + i, live.latest(), batches.get(0),
-              waits.get(Math.min(i, waits.size() - 1))).withProducer(producers.get(0));
-          rows.add(b.running(system, journal, settings, p -> b.latency(p, brokers, topicPrefix(settings) + "twinChangeEvents", settings,
-              journal, node)));
+        int row = 0;
+        for (boolean on : lives) {
+          for (int i = 0; i < Math.max(waits.size(), journals.size()); i++) {
+            String journal = journals.get(Math.min(i, journals.size() - 1));
+            ChangeFeed live = new ChangeFeed(system, "bench", journal);
+            KafkaFeedPublisher.Settings settings = b.settings(bootstrap, "l" + row++, live.latest(), batches.get(0),
+                waits.get(Math.min(i, waits.size() - 1))).withProducer(producers.get(0)).withLiveFeed(on);
+            rows.add(b.running(system, journal, settings, p -> b.latency(p, brokers, topicPrefix(settings) + "twinChangeEvents", settings,
+                journal, node)));
+          }
         }
       }
     } finally {
@@ -193,6 +209,51 @@ public final class KafkaBench {
       running.first().shutdown();
       running.second().toCompletableFuture().get(60, TimeUnit.SECONDS);
     }
+  }
+
+  /**
+   * {@code reader} as a member of {@code node}'s cluster (its address from the node's management
+   * endpoint), with a role no entity or singleton runs on, so that the live path's subscriber
+   * (the publisher) is listed by the writers' receptionists. Its remoting port is above the node's:
+   * with two members the split-brain resolver keeps the lowest address, the node, if the harness
+   * ever turns unreachable.
+   */
+  static Config clusterMember(Config reader, BenchTarget.Node node) throws Exception {
+    var http = java.net.http.HttpClient.newHttpClient();
+    String body = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://" + node.restUrl().getHost() + ":"
+            + node.managementPort() + "/cluster/members")).timeout(Duration.ofSeconds(10)).GET().build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    Matcher self = Pattern.compile("\"selfNode\":\"(akka://[^@]+@([^:]+):(\\d+))\"").matcher(body);
+    if (!self.find()) throw new IllegalStateException("no selfNode in node 1's /cluster/members: " + body);
+    int port = Integer.parseInt(self.group(3));
+    int mine = port + 1;
+    while (!free(mine)) mine++;
+    return reader
+        .withValue("akka.actor.provider", ConfigValueFactory.fromAnyRef("cluster"))
+        .withValue("akka.remote.artery.canonical.hostname", ConfigValueFactory.fromAnyRef(self.group(2)))
+        .withValue("akka.remote.artery.canonical.port", ConfigValueFactory.fromAnyRef(mine))
+        .withValue("akka.remote.artery.bind.port", ConfigValueFactory.fromAnyRef(""))
+        .withValue("akka.cluster.seed-nodes", ConfigValueFactory.fromIterable(List.of(self.group(1))))
+        .withValue("akka.cluster.roles", ConfigValueFactory.fromIterable(List.of("kafka-bench")));
+  }
+
+  private static boolean free(int port) {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(port)) {
+      return true;
+    } catch (java.io.IOException e) {
+      return false;
+    }
+  }
+
+  /** Until this member is Up (2 minutes at most). */
+  static void awaitUp(ActorSystem<Void> system) throws Exception {
+    var cluster = akka.cluster.typed.Cluster.get(system);
+    long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
+    while (cluster.selfMember().status() != akka.cluster.MemberStatus.up()) {
+      if (System.nanoTime() > deadline) throw new IllegalStateException("the harness did not join node 1's cluster within 2 minutes");
+      Thread.sleep(200);
+    }
+    System.out.printf(Locale.ROOT, "kafka: the harness joined the cluster as %s%n", cluster.selfMember().address());
   }
 
   /** The node's configuration (journal, tags, read journal) in a local ActorSystem that only reads. */
@@ -309,11 +370,41 @@ public final class KafkaBench {
     return r;
   }
 
+  /**
+   * One PATCH per twin, not measured, until the consumer has them all: the publisher starts at the
+   * journal's end (the node's starts at its beginning), so it holds no mark of a twin until it
+   * published one of its events, and until then leaves that twin's live events to the tag read
+   * ({@code PublishedMarks.decideLive}). Without this, each twin's first write would be measured
+   * on the tag read even with the live path on. Done for every row, live or not, alike.
+   */
+  void prime(Map<String, long[]> seen) throws Exception {
+    long t0 = System.nanoTime();
+    Semaphore inFlight = new Semaphore(o.concurrency());
+    List<String> keys = java.util.Collections.synchronizedList(new ArrayList<>());
+    for (int i = 0; i < twins; i++) {
+      inFlight.acquire();
+      String twin = PREFIX + i;
+      rest.send(0, "PATCH", "/twins/" + twin + "?" + RestClient.API_VERSION, RestWorkloads.patchBody(i))
+          .whenComplete((a, e) -> {
+            Matcher v = e == null && a.ok() ? VERSION.matcher(a.text()) : null;
+            if (v != null && v.find()) keys.add(twin + "@" + v.group(1));
+            inFlight.release();
+          });
+    }
+    inFlight.acquire(o.concurrency());
+    inFlight.release(o.concurrency());
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
+    while (!keys.stream().allMatch(seen::containsKey) && System.nanoTime() < deadline) Thread.sleep(100);
+    System.out.printf(Locale.ROOT, "kafka: primed %,d of %,d twins (a PATCH each, consumed) in %.1f s%n",
+        keys.stream().filter(seen::containsKey).count(), twins, (System.nanoTime() - t0) / 1e9);
+  }
+
   /** A writer at {@code --kafka-rate} PATCHes/s (open loop) while a read_committed consumer reads the topic. */
   BenchResult latency(KafkaFeedPublisher p, String bootstrap, String topic, KafkaFeedPublisher.Settings s, String journal,
                       Config config) throws Exception {
     String base = journal.replaceAll("\\.query$", "");
-    String journalNote = String.format(Locale.ROOT, "read journal %s (eventual-consistency-delay %d ms, refresh-interval %d ms)", journal,
+    String journalNote = String.format(Locale.ROOT, "live path %s; read journal %s (eventual-consistency-delay %d ms, refresh-interval %d ms)",
+        s.liveFeed() ? "on" : "off", journal,
         config.getDuration(base + ".events-by-tag.eventual-consistency-delay").toMillis(),
         config.getDuration(journal + ".refresh-interval").toMillis());
     int rate = Integer.parseInt(o.extra().getOrDefault("kafka-rate", "200"));
@@ -351,6 +442,7 @@ public final class KafkaBench {
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(120);
     while (!assigned.get() && System.nanoTime() < deadline) Thread.sleep(100);
     Thread.sleep(1000);
+    prime(seen);
 
     AtomicLong acked = new AtomicLong();
     AtomicLong failed = new AtomicLong();
@@ -359,6 +451,7 @@ public final class KafkaBench {
     Semaphore inFlight = new Semaphore(o.concurrency());
     ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor();
     long publishedBefore = p.published();
+    long liveBefore = p.viaLive();
     long txBefore = p.transactions();
     long commitBefore = p.commitNanos();
     long t0 = System.nanoTime();
@@ -398,10 +491,11 @@ public final class KafkaBench {
     BenchResult r = BenchResult.of("kafka-latency", h.getTotalCount() + missing, missing, Duration.ofMillis((long) (writeSeconds * 1000)), h)
         .withNote(String.format(Locale.ROOT, "target %,d writes/s, achieved %.0f acked/s (%,d ticks skipped, %,d failed); %,d consumed, "
                 + "%,d never; latency = write ack → read_committed consumer has the record; batches ≤ %d / %d ms: %,d "
-                + "transactions, %.1f ms each; %s; load avg %s",
+                + "transactions, %.1f ms each; %,d of %,d published by the live path, %,d tag-read restarts; %s; load avg %s",
             rate, acked.get() / writeSeconds, skipped.get(), failed.get(), consumed.get(), missing, s.maxBatch(),
             s.maxBatchWait().toMillis(), p.transactions() - txBefore,
-            (p.commitNanos() - commitBefore) / 1e6 / Math.max(1, p.transactions() - txBefore), journalNote, load));
+            (p.commitNanos() - commitBefore) / 1e6 / Math.max(1, p.transactions() - txBefore), p.viaLive() - liveBefore,
+            p.published() - publishedBefore, p.tagRestarts(), journalNote, load));
     System.out.printf(Locale.ROOT, "kafka: latency at %d/s target (%.0f/s acked), batch window %d ms, %s: %s%n", rate,
         acked.get() / writeSeconds, s.maxBatchWait().toMillis(), journalNote, BenchResult.percentilesMs(h));
     return r;
