@@ -17,6 +17,8 @@ import java.util.concurrent.TimeUnit;
 public final class RunCommand implements Callable<Integer> {
   /** What {@link #call()} returns when the node is up: the JVM keeps running until it is stopped. */
   static final int KEEP_RUNNING = -1;
+  /** The exit code of a node whose member was downed by the cluster: restart it and it joins again. */
+  static final int DOWNED = 3;
 
   @Mixin
   NodeOptions node;
@@ -31,7 +33,9 @@ public final class RunCommand implements Callable<Integer> {
     } catch (NodeStartException e) {
       throw new TwinhubCli.CommandFailure(e.getMessage());
     }
+    java.util.concurrent.atomic.AtomicBoolean stopping = new java.util.concurrent.atomic.AtomicBoolean();
     Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+      stopping.set(true);
       System.out.println("twinhub: stopping (leaving the cluster, then Cassandra)...");
       try {
         started.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
@@ -40,6 +44,15 @@ public final class RunCommand implements Callable<Integer> {
         System.err.println("twinhub: stop did not finish cleanly: " + e);
       }
     }, "twinhub-shutdown"));
+    // A member the cluster downed (the Split Brain Resolver's losing side of a partition, or one
+    // seen unreachable for too long) cannot come back in the same incarnation: its actor system
+    // terminates. Exit then (code 3), so that a supervisor restarts it and it joins again, instead
+    // of a process that holds its ports and serves nothing.
+    started.system().getWhenTerminated().thenRun(() -> {
+      if (stopping.get()) return;
+      System.err.println("twinhub: this member was removed from the cluster (downed) without being stopped; exiting with code 3 so it can be restarted");
+      new Thread(() -> System.exit(DOWNED), "twinhub-downed-exit").start();
+    });
     printBanner(started, System.out);
     return KEEP_RUNNING;
   }

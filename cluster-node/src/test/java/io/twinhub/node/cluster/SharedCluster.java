@@ -43,6 +43,8 @@ public final class SharedCluster {
       dir = Files.createTempDirectory("twinhub-shared-cluster");
       Path ledgers = Files.createDirectories(ledgers());
       List<String> options = new ArrayList<>(JobsFailover.JVM_OPTIONS);
+      // Artery's test mode and the blackhole route, for PartitionFailover's network partition (test only).
+      options.addAll(PartitionFailover.JVM_OPTIONS);
       // Workers look for new app versions only every 30 s (2 s by default): see FunctionsClusterIT.
       options.addAll(List.of("-Dledger.dir=" + ledgers, "-Dtwinhub.functions.refresh-interval=30s"));
       cluster = NodeProcesses.startCluster(dir, 3, "shared", options,

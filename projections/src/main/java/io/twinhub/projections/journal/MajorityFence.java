@@ -27,9 +27,10 @@ import java.util.concurrent.atomic.AtomicBoolean;
  * detection) and its shutdown had stopped its shards, which is what Akka's default margin
  * (= stable-after) waits for. With the fence the losing side stops at its own failure detection,
  * about when the surviving side detects it, and the surviving side still waits stable-after
- * before downing: stable-after covers the skew between the two detections plus a journal write
- * already under way at the fence (at most the driver's 5 s request timeout), so the margin can
- * be short (application.conf, README "Failover"). A kill -9 (the usual failure) needs neither.
+ * before downing: stable-after covers the skew between the two detections (a journal write under
+ * way at the fence is failed when it completes, {@code TwinJournal}), so the margin can be short
+ * (application.conf, README "Failover"). A kill -9 (the usual failure) needs neither.
+ * {@code ClusterFailoverIT} ({@code PartitionFailover}) tests it against a real partition.
  *
  * <p>Mirrors keep-majority with no role: members Up, Leaving or preparing for shutdown count;
  * Joining and WeaklyUp ones do not (they host no shards yet); this member counts as reachable.

@@ -55,16 +55,27 @@ public class TwinJournal extends CassandraJournal {
 
   /**
    * Fails the whole batch while {@link #fenced}: the entity's persist fails (its request is
-   * answered 503 and was not applied) instead of a write the surviving side may not see.
+   * answered 503 and was not applied) instead of a write the surviving side may not see. A write
+   * already under way when the fence went up is failed too when it completes, even if Cassandra
+   * stored it: the entity then answers 503 (outcome unknown) and recovers it, and for the surviving
+   * side it is an old incarnation's unacknowledged late write like any timed-out one (see above).
+   * So this member acknowledges nothing from its fence on, and the surviving side's stable-after
+   * need not also cover the driver's 5 s write timeout (README, "Failover").
    */
   @Override
   public Future<scala.collection.immutable.Seq<scala.util.Try<BoxedUnit>>> asyncWriteMessages(
       scala.collection.immutable.Seq<akka.persistence.AtomicWrite> messages) {
-    if (fenced.get()) {
-      return scala.concurrent.Future$.MODULE$.failed(new IllegalStateException(
-          "journal fenced: this member reaches no majority of the cluster (Split Brain Resolver's losing side)"));
-    }
-    return super.asyncWriteMessages(messages);
+    if (fenced.get()) return scala.concurrent.Future$.MODULE$.failed(fencedFailure());
+    // On the completing thread (parasitic): no extra hop per write.
+    return super.asyncWriteMessages(messages).map(written -> {
+      if (fenced.get()) throw fencedFailure();
+      return written;
+    }, scala.concurrent.ExecutionContext.parasitic$.MODULE$);
+  }
+
+  private static IllegalStateException fencedFailure() {
+    return new IllegalStateException(
+        "journal fenced: this member reaches no majority of the cluster (Split Brain Resolver's losing side)");
   }
 
   @Override
