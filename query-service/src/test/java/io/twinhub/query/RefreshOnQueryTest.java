@@ -2,14 +2,12 @@ package io.twinhub.query;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.twinhub.query.index.TwinIndex;
-import io.twinhub.query.index.TwinKey;
 import io.twinhub.twin.domain.TwinJson;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.concurrent.ForkJoinPool;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
@@ -18,26 +16,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /** Refresh on demand: a query makes pending writes visible first (not when there are none, not more than once per gap). */
 class RefreshOnQueryTest {
   private static final String SQL = "SELECT deviceId FROM devices WHERE tags.region = 'on-demand'";
+  private Fleet.Indexed fleet;
   private TwinIndex index;
   private QueryEngine engine;
-  private long seq = 2_000_000;
 
   @BeforeEach
   void setUp() {
-    index = Fleet.index();
-    engine = new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool());
+    fleet = Fleet.indexed();
+    index = fleet.index;
+    engine = fleet.engine;
   }
 
   @AfterEach
   void tearDown() {
-    engine.close();
-    index.close();
+    fleet.close();
   }
 
   private void tag(int i) {
     ObjectNode t = TwinJson.serviceView(Fleet.device(i));
     ((ObjectNode) t.get("tags")).put("region", "on-demand");
-    index.put(TwinKey.device(t.get("deviceId").asText()), t, ++seq, null);
+    fleet.put(t);
   }
 
   @Test
