@@ -6,7 +6,6 @@ import io.twinhub.query.index.TwinKey;
 import io.twinhub.query.lang.QueryException;
 import io.twinhub.twin.domain.TwinJson;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -25,16 +24,9 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Continuation tokens: stable while twins change, tamper-proof; read-your-writes waits. */
 class PagingTest {
-  private Fleet.Indexed fleet;
-  private TwinIndex index;
-  private QueryEngine engine;
-
-  @BeforeEach
-  void setUp() {
-    fleet = Fleet.indexed();
-    index = fleet.index;
-    engine = fleet.engine;
-  }
+  private final Fleet.Indexed fleet = Fleet.indexed();
+  private final TwinIndex index = fleet.index;
+  private final QueryEngine engine = fleet.engine;
 
   @AfterEach
   void tearDown() {
