@@ -263,12 +263,15 @@ class FunctionsClusterIT {
     boolean holds() throws Exception;
   }
 
+  /** Until {@code condition} holds; prints how long it took (where the class's time goes). */
   static void await(String what, Condition condition) throws Exception {
-    long deadline = System.nanoTime() + AWAIT.toNanos();
+    long start = System.nanoTime();
+    long deadline = start + AWAIT.toNanos();
     while (!condition.holds()) {
       if (System.nanoTime() > deadline) fail("not within " + AWAIT + ": " + what);
       Thread.sleep(250);
     }
+    System.out.printf("FunctionsClusterIT: %s after %.1f s%n", what, (System.nanoTime() - start) / 1e9);
   }
 
   static long processedOn(long pid, String jarName) throws IOException {
