@@ -104,6 +104,22 @@ public final class LiveGaps {
     last = size++;
   }
 
+  /**
+   * Up to when nothing can be missing unnoticed: every word of a sender either shows its messages
+   * complete or reports a loss, so what a sender told before its last word here is accounted for.
+   * The oldest last word over the senders heard within {@code forgetAfterMillis} (a live sender
+   * speaks at least every idle-mark interval); {@code Long.MAX_VALUE} when none. A consumer that
+   * moves a durable position with the live path moves it no further than this (minus its margin),
+   * or a loss noticed late could lie before the position.
+   */
+  public long heardUntil(long now) {
+    long min = Long.MAX_VALUE;
+    for (int i = 0; i < size; i++) {
+      if (now - heardAt[i] < forgetAfterMillis) min = Math.min(min, heardAt[i]);
+    }
+    return min;
+  }
+
   /** Sender incarnations currently remembered. */
   public int senders() {
     return size;

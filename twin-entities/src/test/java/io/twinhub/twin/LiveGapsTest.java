@@ -69,4 +69,18 @@ class LiveGapsTest {
     assertEquals(Heard.NEW_SENDER, g.received(A, 2, 20_100), "forgotten: its next word is a loss (safe)");
     assertEquals(Heard.IN_ORDER, g.received(105, 2, 20_100));
   }
+
+  @Test
+  void heardUntilIsTheOldestLastWordOfTheLiveSenders() {
+    LiveGaps g = new LiveGaps(30_000);
+    assertEquals(Long.MAX_VALUE, g.heardUntil(0), "nobody to wait for");
+    g.received(A, 1, 1000);
+    g.marked(B, 0, 2000);
+    assertEquals(1000, g.heardUntil(2500));
+    g.marked(A, 1, 3000);
+    assertEquals(2000, g.heardUntil(3500), "A's mark accounts for what it told before it");
+    g.received(A, 3, 4000); // a gap: reported as a loss, so accounted for too
+    assertEquals(2000, g.heardUntil(4500));
+    assertEquals(4000, g.heardUntil(32_500), "B silent for 30 s (a crashed node): no longer waited for");
+  }
 }

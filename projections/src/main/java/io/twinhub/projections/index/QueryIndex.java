@@ -76,6 +76,8 @@ public final class QueryIndex implements TwinQueries {
   private final Histogram visibleLagSinceStart = new Histogram(3);
   private CompletableFuture<Done> stopped;
   private akka.actor.typed.ActorRef<io.twinhub.twin.entity.TwinEventFeed.Live> liveSubscriber;
+  /** Up to when the live feed's numbering shows nothing lost unnoticed (LiveGaps#heardUntil). */
+  private volatile long liveHeardUntil = Long.MAX_VALUE;
   /** Gaps seen in the live feed's numbering (messages lost on the way; status {@code liveGaps}). */
   private final java.util.concurrent.atomic.AtomicLong liveGaps = new java.util.concurrent.atomic.AtomicLong();
   private akka.actor.typed.ActorRef<akka.cluster.ClusterEvent.ClusterDomainEvent> membersWatcher;
@@ -137,7 +139,8 @@ public final class QueryIndex implements TwinQueries {
    * subscriber only now), so the tag reads run again until they have covered it.
    */
   private void subscribeLive() {
-    io.twinhub.twin.LiveGaps gaps = new io.twinhub.twin.LiveGaps(java.util.concurrent.TimeUnit.MINUTES.toMillis(10));
+    // A live sender speaks at least every idle-mark interval (10 s); one silent for a minute is gone.
+    io.twinhub.twin.LiveGaps gaps = new io.twinhub.twin.LiveGaps(java.util.concurrent.TimeUnit.MINUTES.toMillis(1));
     liveSubscriber = system.systemActorOf(akka.actor.typed.javadsl.Behaviors.receiveMessage(
             (io.twinhub.twin.entity.TwinEventFeed.Live message) -> {
               long now = System.currentTimeMillis();
@@ -151,6 +154,7 @@ public final class QueryIndex implements TwinQueries {
                 heard = gaps.marked(mark.sender(), mark.number(), now);
                 if (heard.loss()) liveLoss(heard, mark.sender(), now);
               }
+              liveHeardUntil = gaps.heardUntil(now);
               return akka.actor.typed.javadsl.Behaviors.same();
             }),
         "twinhub-query-index-live-" + java.util.UUID.randomUUID(), akka.actor.typed.Props.empty());
@@ -172,6 +176,7 @@ public final class QueryIndex implements TwinQueries {
     LivePosition position = new LivePosition(TwinTags.COUNT, settings.liveFeed(), settings.liveSettle().toMillis(),
         settings.liveMargin().toMillis(), System.currentTimeMillis());
     writer.livePosition(position);
+    writer.liveHeardUntil(() -> liveHeardUntil);
     IndexProjection projection = new IndexProjection(system, journal, writer, settings, position).start();
     writer.catchingUpWhen(tag -> projection.eventsBehind(tag) > settings.liveGapFillMaxBehind());
     return new Running(index, writer, projection,
