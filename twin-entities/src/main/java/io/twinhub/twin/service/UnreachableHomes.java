@@ -44,7 +44,8 @@ public final class UnreachableHomes {
   private static final Logger log = LoggerFactory.getLogger(UnreachableHomes.class);
   /** How often the reachable members' shards are read again while a member is unreachable. */
   private static final Duration LOOK_INTERVAL = Duration.ofSeconds(1);
-  private static final Duration LOOK_TIMEOUT = Duration.ofSeconds(2);
+  /** Above sharding's shard-region-query-timeout (3 s), after which a region answers with what it has. */
+  private static final Duration LOOK_TIMEOUT = Duration.ofMillis(3500);
   /**
    * After a removal: time for this node's shard regions to drop the removed member's regions (they
    * learn it from the same cluster event, a moment later) before held requests reach them; sent
@@ -62,6 +63,12 @@ public final class UnreachableHomes {
   private final Set<Address> unreachable = new HashSet<>();
   /** Null while every member is reachable. */
   private volatile Window window;
+  /**
+   * The shards each member hosted at its last answer, by entity type name: a member that does not
+   * answer a look in time (a starved box) keeps its last known shards, and a new window starts
+   * from them (minus the newly unreachable members') instead of holding everything until its look.
+   */
+  private final Map<Address, Map<String, Set<String>>> known = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** One set of unreachable members; replaced when the set changes. */
   private static final class Window {
@@ -158,13 +165,15 @@ public final class UnreachableHomes {
       if (unreachable.remove(r.member().address())) changed();
     } else if (event instanceof ClusterEvent.MemberRemoved m) {
       Address address = m.member().address();
-      if (unreachable.contains(address)) {
+      if (!unreachable.contains(address)) known.remove(address);
+      else {
         system.scheduler().scheduleOnce(SETTLE, () -> removed(address), system.executionContext());
       }
     }
   }
 
   private synchronized void removed(Address address) {
+    known.remove(address);
     if (unreachable.remove(address)) changed();
   }
 
@@ -176,6 +185,7 @@ public final class UnreachableHomes {
       log.info("no member unreachable: held requests are sent");
     } else {
       Window w = new Window(unreachable);
+      if (!known.isEmpty()) w.reachable = reachable(w);
       window = w;
       look(w);
     }
@@ -186,7 +196,7 @@ public final class UnreachableHomes {
   private void look(Window w) {
     if (window != w) return;
     akka.actor.ActorSystem classic = Adapter.toClassic(system);
-    List<CompletableFuture<Map<String, Set<String>>>> answers = new ArrayList<>();
+    List<CompletableFuture<?>> answers = new ArrayList<>();
     for (Member member : akka.cluster.Cluster.get(classic).state().getMembers()) {
       if (w.unreachable.contains(member.address()) || (role != null && !member.hasRole(role))) continue;
       if (member.status() == akka.cluster.MemberStatus.down() || member.status() == akka.cluster.MemberStatus.removed()) continue;
@@ -195,23 +205,36 @@ public final class UnreachableHomes {
                 ShardRegion.getRegionStatsInstance(), LOOK_TIMEOUT)
             .toCompletableFuture()
             .handle((answer, failure) -> {
-              Set<String> shards = new HashSet<>();
               if (answer instanceof ShardRegion.ShardRegionStats stats) {
-                shards.addAll(stats.getStats().keySet());
+                Set<String> shards = new HashSet<>(stats.getStats().keySet());
                 shards.addAll(stats.getFailed());
+                known.compute(member.address(), (a, old) -> {
+                  Map<String, Set<String>> byType = old == null ? new HashMap<>() : new HashMap<>(old);
+                  byType.put(type, Set.copyOf(shards));
+                  return Map.copyOf(byType);
+                });
               } else {
-                log.debug("shards of {} at {} not read: {}", type, member.address(), failure == null ? answer : failure.toString());
+                log.debug("shards of {} at {} not read (its last known are used): {}", type, member.address(),
+                    failure == null ? answer : failure.toString());
               }
-              return Map.of(type, shards);
+              return null;
             }));
       }
     }
     CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenRun(() -> {
-      Map<String, Set<String>> reachable = new HashMap<>();
-      for (var a : answers) a.join().forEach((type, shards) -> reachable.computeIfAbsent(type, t -> new HashSet<>()).addAll(shards));
-      w.reachable = reachable;
+      w.reachable = reachable(w);
       w.signal();
       if (window == w) system.scheduler().scheduleOnce(LOOK_INTERVAL, () -> look(w), system.executionContext());
     });
+  }
+
+  /** The shards of the members {@code w} does not list as unreachable, by entity type name. */
+  private Map<String, Set<String>> reachable(Window w) {
+    Map<String, Set<String>> reachable = new HashMap<>();
+    known.forEach((address, byType) -> {
+      if (w.unreachable.contains(address)) return;
+      byType.forEach((type, shards) -> reachable.computeIfAbsent(type, t -> new HashSet<>()).addAll(shards));
+    });
+    return reachable;
   }
 }
