@@ -24,8 +24,9 @@ import java.time.Duration;
  * So the limit in force is at least the node's measured completion rate × {@code targetLatency}
  * (never above {@code maxLimit}): by Little's law an admitted write then waits behind at most about
  * {@code targetLatency} of work, whatever the machine's capacity, and a burst within that is
- * admitted. The rate is the highest answers/s of the recent one-second windows (it decays by half
- * per window, so it follows a capacity that fell within seconds).
+ * admitted. The rate is the highest answers/s of the recent one-second windows (it decays by a
+ * quarter per second, so a stall of a second keeps most of it and a capacity that fell is followed
+ * within seconds).
  *
  * <p>Pure: the caller measures latency, the clock is given; thread-safe (one lock, a few field
  * updates per request).
@@ -67,12 +68,13 @@ public final class AdmissionLimit {
   private final java.util.function.LongSupplier clock;
   private long windowStart;
   private long windowAnswers;
-  /** Highest answers per second of the recent windows (halved per window since). */
+  /** Highest answers per second of the recent windows (×0.75 per second since). */
   private double peakRate;
   /** max(limit, peakRate × targetLatency), within maxLimit: the limit in force. */
   private int effective;
 
   static final long WINDOW_NANOS = 1_000_000_000L;
+  static final double PEAK_DECAY = 0.75;
 
   public AdmissionLimit(Settings settings) {
     this(settings, System::nanoTime);
@@ -128,8 +130,9 @@ public final class AdmissionLimit {
     long elapsed = now - windowStart;
     if (elapsed < WINDOW_NANOS) return;
     double rate = windowAnswers * 1e9 / elapsed;
-    // Halved per window since the peak: an idle minute leaves nothing of it.
-    double decayed = peakRate * Math.pow(0.5, (double) elapsed / WINDOW_NANOS);
+    // ×0.75 per second since the peak: a stall of a second or two (a GC pause, a busy box) keeps
+    // most of it, an idle minute leaves nothing.
+    double decayed = peakRate * Math.pow(PEAK_DECAY, (double) elapsed / WINDOW_NANOS);
     peakRate = Math.max(rate, decayed);
     windowStart = now;
     windowAnswers = 0;

@@ -58,9 +58,19 @@ class AdmissionLimitTest {
     AdmissionLimit a = limit(4, 1, 1000, now);
     answersInOneSecond(a, now, 2000, FAST);
     assertEquals(200, a.limit(), 2);
-    // The node now completes 100/s (a slower journal): the peak halves per window down to that rate.
-    for (int s = 0; s < 8; s++) answersInOneSecond(a, now, 100, FAST);
+    // The node now completes 100/s (a slower journal): the peak decays (×0.75 per second) down to that rate.
+    for (int s = 0; s < 12; s++) answersInOneSecond(a, now, 100, FAST);
     assertEquals(10, a.limit(), 2);
+  }
+
+  @Test
+  void aStallOfASecondKeepsMostOfTheRate() {
+    long[] now = {0};
+    AdmissionLimit a = limit(4, 1, 1000, now);
+    answersInOneSecond(a, now, 2000, FAST);
+    now[0] += SECOND; // nothing answered for a second
+    answersInOneSecond(a, now, 10, FAST);
+    assertTrue(a.limit() >= 100, "2,000/s × 0.75^1.1 × 100 ms ≈ 145: " + a.limit());
   }
 
   @Test
