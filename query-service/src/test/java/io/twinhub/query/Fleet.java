@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.ForkJoinPool;
 import java.util.function.IntPredicate;
 import java.util.stream.IntStream;
 
@@ -197,6 +198,38 @@ final class Fleet {
     }
     index.refresh();
     return index;
+  }
+
+  /** The fleet's index with a query engine on it (default settings); closes both. */
+  static Indexed indexed() {
+    return new Indexed(index());
+  }
+
+  /** A test's fleet: the index, its engine, and the writer's next sequence numbers for what the test changes. */
+  static final class Indexed implements AutoCloseable {
+    final TwinIndex index;
+    final QueryEngine engine;
+    private long seq = 1_000_000; // beyond the fleet's own writes
+
+    private Indexed(TwinIndex index) {
+      this.index = index;
+      this.engine = new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool());
+    }
+
+    long nextSeq() {
+      return ++seq;
+    }
+
+    /** Writes a device twin (service view), visible after the next refresh. */
+    void put(ObjectNode twin) {
+      index.put(TwinKey.device(twin.get("deviceId").asText()), twin, nextSeq(), null);
+    }
+
+    @Override
+    public void close() {
+      engine.close();
+      index.close();
+    }
   }
 
   private static <T> T accepted(Outcome<T> o) {

@@ -6,7 +6,6 @@ import io.twinhub.query.index.TwinKey;
 import io.twinhub.query.lang.QueryException;
 import io.twinhub.twin.domain.TwinJson;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
@@ -25,24 +24,17 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /** Continuation tokens: stable while twins change, tamper-proof; read-your-writes waits. */
 class PagingTest {
-  private TwinIndex index;
-  private QueryEngine engine;
-  private long seq = 1_000_000;
-
-  @BeforeEach
-  void setUp() {
-    index = Fleet.index();
-    engine = new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool());
-  }
+  private final Fleet.Indexed fleet = Fleet.indexed();
+  private final TwinIndex index = fleet.index;
+  private final QueryEngine engine = fleet.engine;
 
   @AfterEach
   void tearDown() {
-    engine.close();
-    index.close();
+    fleet.close();
   }
 
   private void put(ObjectNode twin) {
-    index.put(TwinKey.device(twin.get("deviceId").asText()), twin, ++seq, null);
+    fleet.put(twin);
   }
 
   private static ObjectNode withRegion(int i, String region) {
@@ -68,7 +60,7 @@ class PagingTest {
         int i = random.nextInt(Fleet.DEVICES);
         touched.add(Fleet.id(i));
         switch (random.nextInt(4)) {
-          case 0 -> index.putDeleted(TwinKey.device(Fleet.id(i)), ++seq, 99, null);
+          case 0 -> index.putDeleted(TwinKey.device(Fleet.id(i)), fleet.nextSeq(), 99, null);
           case 1 -> put(withRegion(i, "us"));
           case 2 -> put(withRegion(i, "eu"));
           default -> {
@@ -107,7 +99,7 @@ class PagingTest {
       r.json().forEach(o -> seen.add(o.get("deviceId").asText()));
       token = r.continuation();
       touched.add(Fleet.id(i));
-      index.putDeleted(TwinKey.device(Fleet.id(i)), ++seq, 99, null);
+      index.putDeleted(TwinKey.device(Fleet.id(i)), fleet.nextSeq(), 99, null);
       index.refresh();
       i += 37;
     } while (token != null);
@@ -159,14 +151,18 @@ class PagingTest {
     ObjectNode later = withRegion(1, "mars");
     later.put("version", 9);
     String sql = "SELECT deviceId FROM devices WHERE tags.region = 'mars'";
-    CompletableFuture<QueryResult> result = engine.query(sql, 10, null,
+    // Waits up to a minute: the default 5 s could run out on a loaded box before the test writes.
+    QueryEngine patient = new QueryEngine(index, new QuerySettings(100, 1000, Duration.ofMinutes(1), null, 1000),
+        ForkJoinPool.commonPool());
+    CompletableFuture<QueryResult> result = patient.query(sql, 10, null,
         Optional.of(ReadYourWrites.of(TwinKey.device("dev-001"), 9))).toCompletableFuture();
     Thread.sleep(200);
     assertFalse(result.isDone(), "waits while the index has version 3");
     put(later);
     assertFalse(result.isDone(), "written but not yet visible");
     index.refresh();
-    assertEquals(List.of("dev-001"), result.get(5, TimeUnit.SECONDS).json().stream().map(o -> o.get("deviceId").asText()).toList());
+    assertEquals(List.of("dev-001"), result.get(60, TimeUnit.SECONDS).json().stream().map(o -> o.get("deviceId").asText()).toList());
+    patient.close();
   }
 
   @Test
@@ -175,7 +171,7 @@ class PagingTest {
         ForkJoinPool.commonPool());
     CompletableFuture<QueryResult> r = impatient.query("SELECT * FROM devices", 10, null,
         Optional.of(ReadYourWrites.parse("9:dev-001; 2:dev-000/edge"))).toCompletableFuture();
-    ExecutionException e = assertThrows(ExecutionException.class, () -> r.get(5, TimeUnit.SECONDS));
+    ExecutionException e = assertThrows(ExecutionException.class, () -> r.get(60, TimeUnit.SECONDS));
     assertInstanceOf(QueryEngine.IndexBehindException.class, e.getCause());
     assertTrue(e.getCause().getMessage().contains("9:dev-001;2:dev-000/edge"), e.getCause().getMessage());
     impatient.close();

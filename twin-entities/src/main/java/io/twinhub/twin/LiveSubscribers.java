@@ -25,12 +25,30 @@ public final class LiveSubscribers<T> {
 
   /** Follows the listings of {@code keys} with a system actor named {@code name} (one per node and feed). */
   public LiveSubscribers(ActorSystem<?> system, String name, Collection<ServiceKey<T>> keys) {
+    this(system, name, keys, (key, subscriber) -> {});
+  }
+
+  /**
+   * As above; {@code listed} is called for each subscriber when this node first lists it, while
+   * holding this object's monitor (with the new listing in place). A feed that numbers its messages
+   * ({@code TwinEventFeed}) tells them under the same monitor, so what {@code listed} tells a new
+   * subscriber comes before any other message to it, and carries the number the next one follows.
+   */
+  public LiveSubscribers(ActorSystem<?> system, String name, Collection<ServiceKey<T>> keys,
+                         java.util.function.BiConsumer<ServiceKey<T>, ActorRef<T>> listed) {
     List<ServiceKey<T>> watched = List.copyOf(keys);
     system.systemActorOf(Behaviors.<Receptionist.Listing>setup(ctx -> {
       for (ServiceKey<T> key : watched) system.receptionist().tell(Receptionist.subscribe(key, ctx.getSelf()));
       return Behaviors.receiveMessage(listing -> {
         for (ServiceKey<T> key : watched) {
-          if (listing.isForKey(key)) listings.put(key, Set.copyOf(listing.getServiceInstances(key)));
+          if (!listing.isForKey(key)) continue;
+          Set<ActorRef<T>> now = Set.copyOf(listing.getServiceInstances(key));
+          synchronized (this) {
+            Set<ActorRef<T>> before = listings.put(key, now);
+            for (ActorRef<T> s : now) {
+              if (before == null || !before.contains(s)) listed.accept(key, s);
+            }
+          }
         }
         return Behaviors.same();
       });

@@ -60,8 +60,9 @@ final class SessionHarness {
   final TwinService twins;
   final SessionDeps deps;
 
+  /** With a 30 s ask timeout: an entity's first answer (recovery) can take seconds on a loaded box. */
   SessionHarness(String extraConfig) {
-    this(extraConfig, Duration.ofSeconds(5));
+    this(extraConfig, Duration.ofSeconds(30));
   }
 
   /** {@code askTimeout}: how long the services wait for an entity (a loaded box needs more than 5 s). */
@@ -100,8 +101,8 @@ final class SessionHarness {
     MqttSettings settings = MqttSettings.from(config);
     io.twinhub.twin.c2d.CloudToDeviceQueue.init(testKit.system(), io.twinhub.twin.c2d.CloudToDeviceSettings.DEFAULT, null);
     deps = new SessionDeps(twins, new io.twinhub.twin.c2d.CloudToDeviceService(testKit.system(), twins, askTimeout),
-        new TelemetryService(testKit.system(), Duration.ofSeconds(5)),
-        new SessionStore.Client(testKit.system(), Duration.ofSeconds(5)),
+        new TelemetryService(testKit.system(), askTimeout),
+        new SessionStore.Client(testKit.system(), askTimeout),
         new SasVerifier(settings.hostNames(), Clock.systemUTC()), PolicyLookup.NONE, TwinLimits.DEFAULT, settings,
         Clock.systemUTC());
   }

@@ -21,6 +21,8 @@ import java.util.List;
  * @param visibleLagP99Millis the same, 99th percentile
  * @param liveApplied  events applied from the entities' live feed, ahead of their tag read
  * @param liveDropped  live events left to the tag read (writer busy or closed)
+ * @param liveGaps     gaps in the live feed's numbering: messages lost on the way from a node
+ *                     ({@code TwinEventFeed}), each a loss
  * @param liveLosses   times the tag reads had to run again since start (a dropped live event, a
  *                     cluster membership change; {@link LivePosition})
  * @param tagReadsRunning tag reads running now (0 once caught up: the live path alone brings events)
@@ -41,6 +43,7 @@ public record IndexStatus(
     long failedEvents,
     long liveApplied,
     long liveDropped,
+    long liveGaps,
     long liveLosses,
     int tagReadsRunning,
     Instant lastCommit,
@@ -75,6 +78,7 @@ public record IndexStatus(
     o.put("failedEvents", failedEvents);
     o.put("liveApplied", liveApplied);
     o.put("liveDropped", liveDropped);
+    o.put("liveGaps", liveGaps);
     o.put("liveLosses", liveLosses);
     o.put("tagReadsRunning", tagReadsRunning);
     o.put("lastCommit", lastCommit == null ? null : lastCommit.toString());

@@ -74,11 +74,14 @@ final class LivePosition {
   /**
    * How far the live path has brought {@code tag} at {@code now}, as an event time the durable
    * offset may advance to; -1 while its read catches up. {@code oldestWaiting}: the write time of
-   * the oldest live event received but not applied yet (Long.MAX_VALUE: none).
+   * the oldest live event received but not applied yet (Long.MAX_VALUE: none). {@code heardUntil}:
+   * up to when the live feed's numbering shows nothing lost unnoticed ({@code LiveGaps#heardUntil};
+   * a loss noticed later, e.g. by the next high-water mark, lies after it, so the read that it
+   * resumes starts before the lost event).
    */
-  synchronized long liveOffsetAt(int tag, long now, long oldestWaiting) {
+  synchronized long liveOffsetAt(int tag, long now, long oldestWaiting, long heardUntil) {
     if (catchingUp(tag)) return -1;
-    return Math.min(now, oldestWaiting) - marginMillis;
+    return Math.min(Math.min(now, oldestWaiting), heardUntil) - marginMillis;
   }
 
   /** Losses reported since start (status). */

@@ -75,7 +75,11 @@ public final class QueryIndex implements TwinQueries {
   private volatile Histogram lastVisibleLag = new Histogram(3);
   private final Histogram visibleLagSinceStart = new Histogram(3);
   private CompletableFuture<Done> stopped;
-  private akka.actor.typed.ActorRef<io.twinhub.twin.entity.TwinEventFeed.Journaled> liveSubscriber;
+  private akka.actor.typed.ActorRef<io.twinhub.twin.entity.TwinEventFeed.Live> liveSubscriber;
+  /** Up to when the live feed's numbering shows nothing lost unnoticed (LiveGaps#heardUntil). */
+  private volatile long liveHeardUntil = Long.MAX_VALUE;
+  /** Gaps seen in the live feed's numbering (messages lost on the way; status {@code liveGaps}). */
+  private final java.util.concurrent.atomic.AtomicLong liveGaps = new java.util.concurrent.atomic.AtomicLong();
   private akka.actor.typed.ActorRef<akka.cluster.ClusterEvent.ClusterDomainEvent> membersWatcher;
   /** Query pages answered (also failed ones) and their latency, on the node's /metrics. */
   private final io.micrometer.core.instrument.Timer queries = io.micrometer.core.instrument.Timer.builder("twinhub.query.requests")
@@ -130,15 +134,41 @@ public final class QueryIndex implements TwinQueries {
   /**
    * The live path: every entity's journaled events, told to this node right after the journal
    * acknowledged them, go to whichever writer is running (the tag reads stay the durable path).
+   * Each node numbers what it tells: a gap, a high-water mark above what came, or the first word
+   * of a node's feed is a loss (a message lost between two healthy nodes, a node that lists this
+   * subscriber only now), so the tag reads run again until they have covered it.
    */
   private void subscribeLive() {
+    // A live sender speaks at least every idle-mark interval (10 s); one silent for a minute is gone.
+    io.twinhub.twin.LiveGaps gaps = new io.twinhub.twin.LiveGaps(java.util.concurrent.TimeUnit.MINUTES.toMillis(1));
     liveSubscriber = system.systemActorOf(akka.actor.typed.javadsl.Behaviors.receiveMessage(
-            (io.twinhub.twin.entity.TwinEventFeed.Journaled live) -> {
-              running.writer().offerLive(live);
+            (io.twinhub.twin.entity.TwinEventFeed.Live message) -> {
+              long now = System.currentTimeMillis();
+              io.twinhub.twin.LiveGaps.Heard heard;
+              if (message instanceof io.twinhub.twin.entity.TwinEventFeed.Journaled live) {
+                heard = gaps.received(live.sender(), live.number(), now);
+                // The loss first: the offsets must not follow the live path past what was lost.
+                if (heard.loss()) liveLoss(heard, live.sender(), now);
+                running.writer().offerLive(live);
+              } else if (message instanceof io.twinhub.twin.entity.TwinEventFeed.HighWater mark) {
+                heard = gaps.marked(mark.sender(), mark.number(), now);
+                if (heard.loss()) liveLoss(heard, mark.sender(), now);
+              }
+              liveHeardUntil = gaps.heardUntil(now);
               return akka.actor.typed.javadsl.Behaviors.same();
             }),
         "twinhub-query-index-live-" + java.util.UUID.randomUUID(), akka.actor.typed.Props.empty());
     io.twinhub.twin.entity.TwinEventFeed.subscribe(system, liveSubscriber);
+  }
+
+  private void liveLoss(io.twinhub.twin.LiveGaps.Heard heard, long sender, long now) {
+    if (heard == io.twinhub.twin.LiveGaps.Heard.GAP) {
+      liveGaps.incrementAndGet();
+      log.info("query index: live messages of sender {} were lost; the tag reads catch up", Long.toHexString(sender));
+    } else {
+      log.debug("query index: first live word of sender {}; the tag reads catch up", Long.toHexString(sender));
+    }
+    running.position().lossAt(now);
   }
 
   private Running startOn(TwinIndex index) {
@@ -146,6 +176,7 @@ public final class QueryIndex implements TwinQueries {
     LivePosition position = new LivePosition(TwinTags.COUNT, settings.liveFeed(), settings.liveSettle().toMillis(),
         settings.liveMargin().toMillis(), System.currentTimeMillis());
     writer.livePosition(position);
+    writer.liveHeardUntil(() -> liveHeardUntil);
     IndexProjection projection = new IndexProjection(system, journal, writer, settings, position).start();
     writer.catchingUpWhen(tag -> projection.eventsBehind(tag) > settings.liveGapFillMaxBehind());
     return new Running(index, writer, projection,
@@ -292,7 +323,7 @@ public final class QueryIndex implements TwinQueries {
     return new IndexStatus(state, r.index().twinCount(), r.index().sizeOnDisk(), lag, counted ? behindTotal : -1,
         v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(50), v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(99),
         r.writer().applied.get(), r.writer().duplicates.get(), r.writer().gapsFilled.get(), r.writer().failed.get(),
-        r.writer().liveApplied.get(), r.writer().liveDropped.get(), r.position().losses(),
+        r.writer().liveApplied.get(), r.writer().liveDropped.get(), liveGaps.get(), r.position().losses(),
         (int) tags.stream().filter(IndexStatus.Tag::reading).count(),
         commit == 0 ? null : Instant.ofEpochMilli(commit), startedFrom, r.projection().lastError(), tags);
   }

@@ -84,6 +84,7 @@ final class TwinIndexWriter implements AutoCloseable {
   private volatile java.util.function.IntPredicate catchingUp = tag -> false;
   /** Which tag reads must run, and how far the live path may advance their offsets; null: the tag reads alone hold them. */
   private volatile LivePosition position;
+  private volatile java.util.function.LongSupplier heardUntil = () -> Long.MAX_VALUE;
   private final AtomicLong lastCommit = new AtomicLong();
   private final Recorder visibleLag = new Recorder(3);
   private long[] notYetVisible = new long[1024];
@@ -202,6 +203,11 @@ final class TwinIndexWriter implements AutoCloseable {
   /** From now on the live path advances the offsets of tags whose reads {@code position} lets stop. */
   void livePosition(LivePosition position) {
     this.position = position;
+  }
+
+  /** Up to when the live feed's numbering shows nothing lost unnoticed (bounds {@link #advanceLive}). */
+  void liveHeardUntil(java.util.function.LongSupplier heardUntil) {
+    this.heardUntil = heardUntil;
   }
 
   /** Tells the writer which tag reads are catching up (see {@link #offerLive}). */
@@ -378,7 +384,7 @@ final class TwinIndexWriter implements AutoCloseable {
     TwinEventFeed.Journaled oldest = liveEvents.peek();
     long waiting = oldest == null ? Long.MAX_VALUE : oldest.writtenAt();
     for (int t = 0; t < TwinTags.COUNT; t++) {
-      long at = p.liveOffsetAt(t, now, waiting);
+      long at = p.liveOffsetAt(t, now, waiting, heardUntil.getAsLong());
       if (at <= 0) continue;
       UUID offset = journal.offsetAt(at);
       if (offsets[t] == null || UUID_ORDER.compare(offset, offsets[t]) > 0) offsets[t] = offset;

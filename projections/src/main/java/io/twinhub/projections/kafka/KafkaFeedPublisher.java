@@ -375,6 +375,8 @@ public final class KafkaFeedPublisher {
                   queue.offer(new Live(j.persistenceId(), j.sequenceNr(), j.event()));
                   return Behaviors.same();
                 })
+                // the live feed's numbering: the tag reads run throughout here, nothing to catch up on
+                .onMessage(TwinEventFeed.HighWater.class, m -> Behaviors.same())
                 .onMessage(TelemetryFeed.Journaled.class, j -> {
                   queue.offer(new Live(j.persistenceId(), j.sequenceNr(), j.message()));
                   return Behaviors.same();

@@ -17,7 +17,7 @@ class LivePositionTest {
   void atStartEveryTagCatchesUpUntilItsReadCoversStartPlusSettle() {
     assertTrue(p.catchingUp(0));
     assertTrue(p.catchingUp(1));
-    assertEquals(-1, p.liveOffsetAt(0, START + 1, Long.MAX_VALUE), "no live position while catching up");
+    assertEquals(-1, p.liveOffsetAt(0, START + 1, Long.MAX_VALUE, Long.MAX_VALUE), "no live position while catching up");
     assertFalse(p.readReached(0, START + SETTLE - 1), "an event before start + settle does not cover it");
     assertTrue(p.catchingUp(0));
     assertTrue(p.readReached(0, START + SETTLE));
@@ -39,9 +39,11 @@ class LivePositionTest {
   void whileStoppedTheOffsetFollowsTheLivePathByTheMarginAndTheOldestWaitingEvent() {
     p.readReached(0, START + SETTLE);
     long now = START + 60_000;
-    assertEquals(now - MARGIN, p.liveOffsetAt(0, now, Long.MAX_VALUE));
-    assertEquals(now - 30_000 - MARGIN, p.liveOffsetAt(0, now, now - 30_000), "a live event waiting since 30 s holds it back");
-    assertEquals(-1, p.liveOffsetAt(1, now, Long.MAX_VALUE));
+    assertEquals(now - MARGIN, p.liveOffsetAt(0, now, Long.MAX_VALUE, Long.MAX_VALUE));
+    assertEquals(now - 30_000 - MARGIN, p.liveOffsetAt(0, now, now - 30_000, Long.MAX_VALUE), "a live event waiting since 30 s holds it back");
+    assertEquals(-1, p.liveOffsetAt(1, now, Long.MAX_VALUE, Long.MAX_VALUE));
+    assertEquals(now - 8_000 - MARGIN, p.liveOffsetAt(0, now, Long.MAX_VALUE, now - 8_000),
+        "a sender last heard 8 s ago holds it back: a loss its next mark shows must lie after the offset");
   }
 
   @Test
@@ -53,7 +55,7 @@ class LivePositionTest {
     assertEquals(1, p.losses());
     assertTrue(p.catchingUp(0));
     assertTrue(p.catchingUp(1));
-    assertEquals(-1, p.liveOffsetAt(0, loss + 1, Long.MAX_VALUE), "the offset stays where it was until the read has covered the loss");
+    assertEquals(-1, p.liveOffsetAt(0, loss + 1, Long.MAX_VALUE, Long.MAX_VALUE), "the offset stays where it was until the read has covered the loss");
     assertFalse(p.readReached(0, loss + SETTLE - 1));
     assertFalse(p.counted(0, 0, loss + SETTLE - 1));
     assertTrue(p.readReached(0, loss + SETTLE));
@@ -74,6 +76,6 @@ class LivePositionTest {
     assertFalse(off.readReached(0, Long.MAX_VALUE));
     assertFalse(off.counted(0, 0, Long.MAX_VALUE));
     assertTrue(off.catchingUp(0));
-    assertEquals(-1, off.liveOffsetAt(0, START + 60_000, Long.MAX_VALUE));
+    assertEquals(-1, off.liveOffsetAt(0, START + 60_000, Long.MAX_VALUE, Long.MAX_VALUE));
   }
 }

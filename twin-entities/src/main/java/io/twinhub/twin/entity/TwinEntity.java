@@ -407,8 +407,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
         + " of " + persistenceId().entityId())));
     return Effect().persist(event).thenRun(after -> {
       pending.written();
-      feed.publish(new TwinEventFeed.Journaled(persistenceId().id(), lastSequenceNumber(context), tag, event,
-          System.currentTimeMillis()));
+      feed.publish(persistenceId().id(), lastSequenceNumber(context), tag, event, System.currentTimeMillis());
     });
   }
 
