@@ -12,7 +12,7 @@ import java.time.Duration;
 /** The {@code twinhub.twin} config block, bound once. */
 public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sessionTimeout,
                            java.util.Optional<AdmissionLimit.Settings> admission, Duration admissionDeadline,
-                           Duration disconnectGrace) {
+                           Duration disconnectGrace, Duration unreachableHold) {
 
   /** The node's admission limit of gateway twin writes, if on. */
   public AdmissionLimit newAdmissionLimit() {
@@ -42,6 +42,6 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sess
             a.getInt("max-limit"), a.getDuration("target-latency"), a.getDouble("backoff")))
         : java.util.Optional.<AdmissionLimit.Settings>empty();
     return new TwinSettings(limits, t.getDuration("ask-timeout"), t.getDuration("session-timeout"), admission,
-        a.getDuration("deadline"), t.getDuration("disconnect-grace"));
+        a.getDuration("deadline"), t.getDuration("disconnect-grace"), t.getDuration("unreachable-hold"));
   }
 }

@@ -132,8 +132,11 @@ public final class TwinhubNode {
       }
       awaitReady(resolved);
       io.twinhub.node.metrics.CassandraMetrics.start(system, io.micrometer.core.instrument.Metrics.globalRegistry);
+      var homes = twinSettings.unreachableHold().isZero() || twinSettings.unreachableHold().isNegative() ? null
+          : io.twinhub.twin.service.UnreachableHomes.start(system, twinSettings.unreachableHold(), NodeSettings.TWIN_ROLE,
+              java.util.List.of(io.twinhub.twin.entity.DeviceEntity.TYPE_KEY.name(), io.twinhub.twin.entity.ModuleEntity.TYPE_KEY.name()));
       TwinService twins = new TwinService(system, twinSettings.askTimeout(), twinSettings.newAdmissionLimit(),
-          twinSettings.admissionDeadline());
+          twinSettings.admissionDeadline(), homes);
       twins.admission().ifPresent(io.twinhub.node.metrics.AdmissionMetrics::register);
       CloudToDeviceService c2d = new CloudToDeviceService(system, twins, twinSettings.askTimeout());
       if (serveMqtt) DeviceGateway.start(system, twins, c2d, twinSettings.limits(), resolved);

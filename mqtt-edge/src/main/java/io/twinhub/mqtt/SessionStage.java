@@ -13,6 +13,7 @@ import akka.stream.stage.AbstractOutHandler;
 import akka.stream.stage.AsyncCallback;
 import akka.stream.stage.GraphStage;
 import akka.stream.stage.GraphStageLogic;
+import akka.stream.stage.TimerGraphStageLogic;
 import akka.util.ByteString;
 import io.twinhub.mqtt.codec.MqttCodec;
 import io.twinhub.mqtt.codec.MqttPacket;
@@ -40,6 +41,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * ends the session ({@link MqttSession.StreamCompleted} or {@link MqttSession.StreamFailed} once
  * the packets read before it were handed over), and the session's close completes the
  * connection once what it wrote has been written.
+ *
+ * <p>Admission at the edge: while the node is at its admission limit of twin writes, a reported
+ * patch that arrives when the session has no packet in progress is refused here
+ * ({@link MqttSession#refusalAtAdmission}: PUBACK and {@code $iothub/twin/res/429}), without a
+ * session-actor turn, and the socket is not read for {@code throttle-pause}, as the session does
+ * after its own refusals. Under overload refusals are most of the packets: each one skipped the
+ * session's mailbox, its turn and the ack back, which queued ahead of the admitted writes' answers.
  */
 final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
 
@@ -70,7 +78,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     return new Logic(attributes.getAttribute(Remote.class).map(Remote::address).orElse("?"));
   }
 
-  private final class Logic extends GraphStageLogic implements Outbound {
+  private final class Logic extends TimerGraphStageLogic implements Outbound {
     private final String remote;
     private final int maxInflight = deps.settings().maxInflight();
     private final int maxOutbound = deps.settings().maxOutboundQueue();
@@ -91,6 +99,13 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     private boolean sessionClosing;
     private boolean told;
     private volatile boolean stopped;
+    /** Set by the session (its thread): connected, so reported patches may be refused here; answered on res/ too. */
+    private volatile boolean refuseAtAdmission;
+    private volatile boolean respond;
+    private volatile long lastAnsweredByStage;
+    /** Not reading the socket after a refusal here, until the throttle-pause timer. */
+    private boolean paused;
+    private final long throttlePauseNanos = deps.settings().throttlePause().toNanos();
 
     Logic(String remote) {
       super(shape);
@@ -99,6 +114,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         @Override
         public void onPush() {
           MqttPacket p = grab(in);
+          if (sessionWaits && refuseAtAdmission && refusedHere(p)) return;
           if (sessionWaits) {
             sessionWaits = false;
             session.tell(new MqttSession.Inbound(p, ackTo));
@@ -165,7 +181,33 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
 
     private void readAhead() {
       int held = inbound == null ? 0 : inbound.size();
-      if (held < maxInflight && !upstreamDone && !isClosed(in) && !hasBeenPulled(in)) pull(in);
+      if (held < maxInflight && !paused && !upstreamDone && !isClosed(in) && !hasBeenPulled(in)) pull(in);
+    }
+
+    /** A reported patch refused at the node's admission limit, answered here; then reading pauses. */
+    private boolean refusedHere(MqttPacket p) {
+      ByteString answer = MqttSession.refusalAtAdmission(p, respond, deps.twins());
+      if (answer == null) return false;
+      if (pending.incrementAndGet() > maxOutbound) {
+        // The device does not read its answers: the session decides (it closes such a connection).
+        pending.decrementAndGet();
+        return false;
+      }
+      lastAnsweredByStage = System.nanoTime();
+      onWrite(answer);
+      if (throttlePauseNanos > 0) {
+        paused = true;
+        scheduleOnce("read-on", java.time.Duration.ofNanos(throttlePauseNanos));
+      } else {
+        readAhead();
+      }
+      return true;
+    }
+
+    @Override
+    public void onTimer(Object key) {
+      paused = false;
+      readAhead();
     }
 
     /** The device's end is gone and the session has what was read before it: end the session and the stream. */
@@ -230,6 +272,17 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     @Override
     public void close() {
       if (!stopped) closeCallback.invoke(Boolean.TRUE);
+    }
+
+    @Override
+    public void refuseAtAdmission(boolean on, boolean respond) {
+      this.respond = respond;
+      this.refuseAtAdmission = on;
+    }
+
+    @Override
+    public long lastAnsweredByStage() {
+      return lastAnsweredByStage;
     }
   }
 }

@@ -485,8 +485,20 @@ public final class ServiceRoutes extends AllDirectives {
     }));
   }
 
-  /** The api-version parameter: required, one of the supported versions. */
+  /**
+   * The api-version parameter: required, one of the supported versions. The plain query every
+   * client sends ({@code api-version=<supported>} alone) is read from the raw query; anything else
+   * goes through {@code parameterList}, which parses the query and unmarshals each value through
+   * futures, ≈ 6 % of a PATCH's default-dispatcher CPU (docs/BENCHMARKS.md, session 11).
+   */
   private Route apiVersion(Supplier<Route> inner) {
+    return extractUri(uri -> {
+      String plain = TwinReadPath.apiVersion(uri.rawQueryString().orElse(null));
+      return plain != null && settings.apiVersions().contains(plain) ? inner.get() : apiVersionParameter(inner);
+    });
+  }
+
+  private Route apiVersionParameter(Supplier<Route> inner) {
     return parameterList("api-version", versions -> {
       if (versions.isEmpty()) {
         return complete(responses.error(IotHubErrorCode.InvalidProtocolVersion,

@@ -72,7 +72,10 @@ public final class FunctionsModule {
     TelemetryTriggers.Stats stats = null;
     if (worker) {
       Config t = c.getConfig("telemetry");
-      stats = TelemetryTriggers.init(system, host, config.getString("twinhub.streams.read-journal"), NodeSettings.WORKER_ROLE,
+      String streams = config.getString("twinhub.streams.read-journal");
+      // With the live feed the telemetry tag reads are the catch-up path: a read journal that polls less (application.conf).
+      String telemetryJournal = t.getBoolean("live-feed") ? t.getString("read-journal") : streams;
+      stats = TelemetryTriggers.init(system, host, streams, telemetryJournal, NodeSettings.WORKER_ROLE,
           new TelemetryTriggers.Settings(t.getInt("max-batch"), t.getDuration("max-batch-wait"), t.getDuration("min-backoff"),
               t.getDuration("max-backoff"), t.getBoolean("live-feed"), t.getInt("live-waiting"), t.getInt("live-ahead")),
           hubName, routes);

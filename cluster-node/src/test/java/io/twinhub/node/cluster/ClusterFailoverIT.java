@@ -132,69 +132,46 @@ class ClusterFailoverIT {
       java.util.concurrent.atomic.AtomicLong killNanos = new java.util.concurrent.atomic.AtomicLong(); // System.nanoTime() of the kill, 0 before
       List<Thread> writers = new ArrayList<>();
       for (NodeProcesses.Node node : cluster.nodes) {
-        Thread w = new Thread(() -> {
-          Random random = new Random(node.index());
-          long[] gap = {0, 0, 0};
-          longestGap[node.index() - 1] = gap;
+        int n = node.index() - 1;
+        longestGap[n] = new long[3];
+        SdkLikeWriter.Listener gaps = new SdkLikeWriter.Listener() {
           long lastAck = System.nanoTime();
-          List<String> tries = new ArrayList<>(); // the attempts since the last acknowledged write
-          int i = 0;
-          int attempt = 0;
-          String id = null;
-          String body = null;
-          while (!stop.get()) {
-            if (attempt == 0) {
-              id = devices.get(random.nextInt(DEVICES));
-              body = "{\"properties\":{\"desired\":{\"writer\":" + node.index() + ",\"n\":" + (i++) + "}}}";
+          final List<String> tries = new ArrayList<>(); // the attempts since the last acknowledged write
+
+          @Override
+          public void acknowledged(String twin, long version, long sent, long answered) {
+            if (!acknowledged.computeIfAbsent(twin, k -> ConcurrentHashMap.newKeySet()).add(version)) {
+              repeated.incrementAndGet(); // the same version acknowledged twice
             }
-            long sent = System.nanoTime();
-            try {
-              var r = cluster.send(node, "PATCH", "/twins/" + id, body);
-              if (killNanos.get() != 0) tries.add(String.format("%+d..%+d ms %d%s", (sent - killNanos.get()) / 1_000_000,
-                  (System.nanoTime() - killNanos.get()) / 1_000_000, r.statusCode(),
-                  r.statusCode() == 200 ? "" : " " + r.body().substring(0, Math.min(90, r.body().length()))));
-              if (r.statusCode() == 200) {
-                long v = JSON.readTree(r.body()).path("properties").path("desired").path("$version").asLong();
-                if (!acknowledged.computeIfAbsent(id, k -> ConcurrentHashMap.newKeySet()).add(v)) {
-                  repeated.incrementAndGet(); // the same version acknowledged twice
-                }
-                ackedBy[node.index() - 1].incrementAndGet();
-                long now = System.nanoTime();
-                // Gaps ending after the kill only (not a slow start on a loaded box).
-                if (killNanos.get() != 0 && now > killNanos.get() && now - lastAck > gap[0]) {
-                  gap[0] = now - lastAck;
-                  gap[1] = lastAck;
-                  gap[2] = now;
-                  gapAttempts[node.index() - 1] = List.copyOf(tries);
-                }
-                lastAck = now;
-                tries.clear();
-                attempt = 0;
-                continue;
-              } else if (r.statusCode() >= 500) {
-                unknown.incrementAndGet(); // 503: may or may not have been applied
-              } else {
-                refused.incrementAndGet();
-                attempt = 0;
-                continue;
-              }
-            } catch (java.io.IOException e) {
-              if (node.index() == 3 && !node.current().isAlive()) return; // its node is gone
-              unknown.incrementAndGet(); // the connection broke: outcome unknown
-              if (killNanos.get() != 0) tries.add(String.format("%+d..%+d ms no answer", (sent - killNanos.get()) / 1_000_000,
-                  (System.nanoTime() - killNanos.get()) / 1_000_000));
-            } catch (Exception e) {
-              return;
+            ackedBy[n].incrementAndGet();
+            long kill = killNanos.get();
+            if (kill != 0) tries.add(String.format("%+d..%+d ms 200", (sent - kill) / 1_000_000, (answered - kill) / 1_000_000));
+            long[] gap = longestGap[n];
+            // Gaps ending after the kill only (not a slow start on a loaded box).
+            if (kill != 0 && answered > kill && answered - lastAck > gap[0]) {
+              gap[0] = answered - lastAck;
+              gap[1] = lastAck;
+              gap[2] = answered;
+              gapAttempts[n] = List.copyOf(tries);
             }
-            try {
-              Thread.sleep(sdkBackoff(attempt++, random));
-            } catch (InterruptedException e) {
-              return;
-            }
+            lastAck = answered;
+            tries.clear();
           }
-        }, "writer-" + node.index());
-        w.start();
-        writers.add(w);
+
+          @Override
+          public void retrying(String twin, long sent, long answered, int status, String body) {
+            unknown.incrementAndGet(); // 503 or no answer: may or may not have been applied
+            long kill = killNanos.get();
+            if (kill != 0) tries.add(String.format("%+d..%+d ms %s %s", (sent - kill) / 1_000_000, (answered - kill) / 1_000_000,
+                status == 0 ? "no answer" : String.valueOf(status), body.substring(0, Math.min(90, body.length()))));
+          }
+
+          @Override
+          public void refused(String twin, int status, String body) {
+            refused.incrementAndGet();
+          }
+        };
+        writers.add(new SdkLikeWriter(cluster, node, devices, "writer", node.index(), stop, gaps).start("writer-" + node.index()));
       }
       assertTrue(NodeProcesses.eventually(Duration.ofSeconds(60), () -> Arrays.stream(ackedBy).allMatch(a -> a.get() >= WARM_UP_WRITES)),
           "every node acknowledges writes before the kill: " + Arrays.toString(ackedBy));

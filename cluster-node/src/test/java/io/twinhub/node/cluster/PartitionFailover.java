@@ -67,9 +67,21 @@ final class PartitionFailover {
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> writers = new CopyOnWriteArrayList<>();
     for (NodeProcesses.Node node : cluster.nodes) {
-      Thread w = new Thread(() -> write(cluster, node, devices, acks, ackedBy[node.index() - 1], refused, stop), "pf-writer-" + node.index());
-      w.start();
-      writers.add(w);
+      SdkLikeWriter.Listener count = new SdkLikeWriter.Listener() {
+        @Override
+        public void acknowledged(String twin, long version, long sent, long answered) {
+          // The wall-clock time the request was sent, comparable with the nodes' log times.
+          LocalTime at = LocalTime.now().minusNanos(System.nanoTime() - sent);
+          acks.add(new Ack(twin, version, node.index(), at));
+          ackedBy[node.index() - 1].incrementAndGet();
+        }
+
+        @Override
+        public void refused(String twin, int status, String body) {
+          refused.incrementAndGet();
+        }
+      };
+      writers.add(new SdkLikeWriter(cluster, node, devices, "pwriter", 31L * node.index(), stop, count).start("pf-writer-" + node.index()));
     }
     try {
       assertTrue(NodeProcesses.eventually(Duration.ofSeconds(90), () -> java.util.Arrays.stream(ackedBy).allMatch(a -> a.get() >= WARM_UP_WRITES)),
@@ -148,45 +160,6 @@ final class PartitionFailover {
     cluster.start(isolated);
     cluster.awaitReady(isolated);
     for (NodeProcesses.Node n : cluster.nodes) cluster.awaitMembers(n, 3);
-  }
-
-  /** Patches random twins through {@code node}, retrying an unanswered or 503 write with the SDKs' back-off. */
-  private static void write(NodeProcesses cluster, NodeProcesses.Node node, List<String> devices, List<Ack> acks,
-                            AtomicInteger acked, AtomicInteger refused, AtomicBoolean stop) {
-    Random random = new Random(31L * node.index());
-    int i = 0;
-    int attempt = 0;
-    String id = null;
-    String body = null;
-    while (!stop.get()) {
-      if (attempt == 0) {
-        id = devices.get(random.nextInt(devices.size()));
-        body = "{\"properties\":{\"desired\":{\"pwriter\":" + node.index() + ",\"n\":" + (i++) + "}}}";
-      }
-      LocalTime sentAt = LocalTime.now();
-      try {
-        var r = cluster.send(node, "PATCH", "/twins/" + id, body);
-        if (r.statusCode() == 200) {
-          acks.add(new Ack(id, JSON.readTree(r.body()).path("properties").path("desired").path("$version").asLong(), node.index(), sentAt));
-          acked.incrementAndGet();
-          attempt = 0;
-          continue;
-        } else if (r.statusCode() < 500 && r.statusCode() != 429) {
-          refused.incrementAndGet();
-          attempt = 0;
-          continue;
-        }
-      } catch (java.io.IOException e) {
-        // no answer (the node's API stopped after it downed itself): outcome unknown, retried
-      } catch (Exception e) {
-        return;
-      }
-      try {
-        Thread.sleep(ClusterFailoverIT.sdkBackoff(attempt++, random));
-      } catch (InterruptedException e) {
-        return;
-      }
-    }
   }
 
   /** Patches {@code id} through {@code node} every 200 ms until stopped; counts 503s from a failed journal write. */

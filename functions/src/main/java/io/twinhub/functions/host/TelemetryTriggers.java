@@ -115,14 +115,33 @@ public final class TelemetryTriggers {
 
   public static Stats init(ActorSystem<?> system, AppHost host, String readJournalId, String role, Settings settings,
                            String hubName, List<NamedRoute> routes) {
+    return init(system, host, readJournalId, readJournalId, role, settings, hubName, routes);
+  }
+
+  /**
+   * @param readJournalId          the read journal of the twin tags (routes: the tag read is their only path)
+   * @param telemetryReadJournalId the read journal of the telemetry tags (with the live feed on, their tag read
+   *                               is the durable catch-up path and may poll less often)
+   */
+  public static Stats init(ActorSystem<?> system, AppHost host, String readJournalId, String telemetryReadJournalId,
+                           String role, Settings settings, String hubName, List<NamedRoute> routes) {
     Stats stats = new Stats();
-    CassandraReadJournal journal = PersistenceQuery.get(system.classicSystem())
-        .getReadJournalFor(CassandraReadJournal.class, readJournalId);
     Routing routing = new Routing(hubName, List.copyOf(routes));
     ShardedDaemonProcess.get(system).init(Command.class, "functions-triggers", TAGS.size(),
-        i -> partition(TAGS.get(i), journal, host, settings, stats, routing),
+        i -> partition(TAGS.get(i), readJournal(system, readJournalFor(TAGS.get(i), readJournalId, telemetryReadJournalId)),
+            host, settings, stats, routing),
         ShardedDaemonProcessSettings.create(system).withRole(role), Optional.of(Stop.INSTANCE));
     return stats;
+  }
+
+  /** The read journal id a partition reads {@code tag} with: the telemetry one for telemetry tags. */
+  static String readJournalFor(String tag, String readJournalId, String telemetryReadJournalId) {
+    return TelemetryTags.ALL.contains(tag) ? telemetryReadJournalId : readJournalId;
+  }
+
+  private static CassandraReadJournal readJournal(ActorSystem<?> system, String id) {
+    // PersistenceQuery keeps one instance per id: partitions of a kind share it (and its Cassandra session).
+    return PersistenceQuery.get(system.classicSystem()).getReadJournalFor(CassandraReadJournal.class, id);
   }
 
   private static Behavior<Command> partition(String tag, CassandraReadJournal journal, AppHost host, Settings settings,

@@ -30,4 +30,14 @@ class TelemetryTriggersTest {
     // within the skew: 5 s ahead of this clock is still 5 s before now
     assertEquals(NOW - 5_000, TelemetryTriggers.firstReadMillis(Optional.of(Instant.ofEpochMilli(NOW).plusSeconds(5)), NOW));
   }
+
+  @Test
+  void telemetryPartitionsReadWithTheTelemetryReadJournalTwinPartitionsWithTheStreamsOne() {
+    for (String tag : io.twinhub.twin.telemetry.TelemetryTags.ALL) {
+      assertEquals("telemetry-rj", TelemetryTriggers.readJournalFor(tag, "streams-rj", "telemetry-rj"));
+    }
+    for (String tag : io.twinhub.twin.entity.TwinTags.ALL) {
+      assertEquals("streams-rj", TelemetryTriggers.readJournalFor(tag, "streams-rj", "telemetry-rj"));
+    }
+  }
 }

@@ -407,6 +407,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
           timers.cancel(Tick.CONNECT_TIMEOUT);
           phase = Phase.CONNECTED;
           send(new ConnAck(session.present(), ConnectReturnCode.ACCEPTED));
+          refuseEarlyIfOverloaded();
           if (desired) {
             // Notifications continue from the twin's version now; the device re-reads the twin after a reconnect.
             deliveredDesired = accepted.twin().state().desired().version();
@@ -564,6 +565,38 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     }
   }
 
+  /**
+   * Lets the connection's stream stage refuse reported patches at the node's admission limit itself
+   * ({@link #refusalAtAdmission}), without a turn of this actor, once connected; with the twin
+   * responses' subscription as it is now (the refusal is answered on it, as here).
+   */
+  private void refuseEarlyIfOverloaded() {
+    out.refuseAtAdmission(phase == Phase.CONNECTED, subscriptions.containsKey(Subscription.TWIN_RESPONSES));
+  }
+
+  /**
+   * The encoded answer (PUBACK, then {@code $iothub/twin/res/429/?$rid=…} if {@code respond}) to a
+   * reported patch refused because the node is at its admission limit now; null when {@code p} is
+   * no such patch (or one the session must see: QoS 2, no valid $rid) or the node admits writes.
+   * Called by the connection's stream stage for a connected session with no packet in progress, so
+   * the answers stay in the order of the packets and a refusal costs no session-actor turn; the
+   * patch's body is never parsed, and it is never applied. The per-connection rate limit is not
+   * consulted: the refusal is the same 429 either way.
+   */
+  public static ByteString refusalAtAdmission(MqttPacket p, boolean respond, io.twinhub.twin.service.TwinService twins) {
+    if (!(p instanceof Publish pub) || pub.qos() > 1 || !pub.topic().startsWith(DeviceTopics.TWIN_PATCH_REPORTED)) return null;
+    Optional<String> rid = DeviceTopics.rid(pub.topic().substring(DeviceTopics.TWIN_PATCH_REPORTED.length()));
+    if (rid.isEmpty()) return null;
+    Optional<TwinReply> refused = twins.refusedAtLimit(TwinUpdate.PatchReported.class);
+    if (refused.isEmpty()) return null;
+    IotHubError e = errorOf(refused.get(), null);
+    int status = mqttStatus(e);
+    ByteString response = respond
+        ? io.twinhub.mqtt.codec.MqttCodec.encode(Publish.qos0(DeviceTopics.twinResponse(status, rid.get()), errorBody(status, e)))
+        : ByteString.emptyByteString();
+    return pub.qos() == 1 ? io.twinhub.mqtt.codec.MqttCodec.encode(PacketIdOnly.pubAck(pub.packetId())).concat(response) : response;
+  }
+
   /** Not applied because the hub is overloaded: answered now, the next packet read after a pause. */
   private void overloaded(Publish p, String rid, IotHubError e) {
     answer(p, DeviceTopics.twinResponse(mqttStatus(e), rid), errorBody(mqttStatus(e), e));
@@ -681,6 +714,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     boolean filtersChanged = !filters.equals(nextFilters);
     subscriptions.clear();
     subscriptions.putAll(next);
+    refuseEarlyIfOverloaded();
     filters.clear();
     filters.putAll(nextFilters);
     // A persistent session's subscriptions are stored before they are acknowledged.
@@ -899,7 +933,8 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     }
     if (now - nextKeepAliveCheck >= 0) {
       nextKeepAliveCheck = now + keepAliveCheckEvery;
-      if (!busy && now - lastInbound > keepAliveNanos * 3 / 2) {
+      // A packet the stream stage answered itself (a refusal at admission) is the device's activity too.
+      if (!busy && now - Math.max(lastInbound, out.lastAnsweredByStage()) > keepAliveNanos * 3 / 2) {
         close("keep-alive expired");
         return;
       }
@@ -1013,6 +1048,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     }
     pendingMethods.clear();
     if (c2dAttached) detachCloudToDevice();
+    out.refuseAtAdmission(false, false);
     out.close();
     List<ActorRef<Closed>> waiters = List.copyOf(closeWaiters);
     if (attached) {

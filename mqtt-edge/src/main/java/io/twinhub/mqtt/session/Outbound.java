@@ -22,6 +22,18 @@ public interface Outbound {
   /** Closes the connection after what is queued has been written. */
   void close();
 
+  /**
+   * Whether the connection may answer reported patches refused at the node's admission limit
+   * itself ({@link MqttSession#refusalAtAdmission}), and with a twin response or only the PUBACK.
+   * Called by the session when it connects and when its subscriptions change.
+   */
+  default void refuseAtAdmission(boolean on, boolean respond) {}
+
+  /** System.nanoTime of the last packet the connection answered without the session (0: none). */
+  default long lastAnsweredByStage() {
+    return 0;
+  }
+
   static Outbound of(BoundedSourceQueue<MqttPacket> queue) {
     return new Outbound() {
       @Override

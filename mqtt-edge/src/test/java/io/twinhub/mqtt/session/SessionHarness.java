@@ -49,16 +49,16 @@ import static org.junit.jupiter.api.Assertions.*;
  * and MQTT sessions driven through their real stream protocol: packets in with acks, packets
  * out through the bounded queue the gateway uses.
  */
-final class SessionHarness {
+public final class SessionHarness {
   static final String HOST = "hub.test.local";
-  static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
+  public static final String KEY1 = "aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=";
   static final String KEY2 = "d29ybGQtd29ybGQtd29ybGQtd29ybGQtd29ybGQtd28=";
   static final ObjectMapper JSON = new ObjectMapper();
   static final String CLOSED = "<closed>";
 
-  final ActorTestKit testKit;
-  final TwinService twins;
-  final SessionDeps deps;
+  public final ActorTestKit testKit;
+  public final TwinService twins;
+  public final SessionDeps deps;
 
   /** With a 30 s ask timeout: an entity's first answer (recovery) can take seconds on a loaded box. */
   SessionHarness(String extraConfig) {
@@ -71,7 +71,7 @@ final class SessionHarness {
   }
 
   /** With the node's admission limit of twin writes ({@code null}: none), as the node gives its TwinService. */
-  SessionHarness(String extraConfig, Duration askTimeout, io.twinhub.twin.service.AdmissionLimit admission) {
+  public SessionHarness(String extraConfig, Duration askTimeout, io.twinhub.twin.service.AdmissionLimit admission) {
     Config config = ConfigFactory.parseString("""
         akka.actor.provider = cluster
         akka.remote.artery.canonical.hostname = 127.0.0.1
@@ -107,7 +107,7 @@ final class SessionHarness {
         Clock.systemUTC());
   }
 
-  void shutdown() {
+  public void shutdown() {
     testKit.shutdownTestKit();
   }
 
@@ -115,7 +115,7 @@ final class SessionHarness {
     return prefix + "-" + UUID.randomUUID().toString().substring(0, 8);
   }
 
-  String createDevice(String prefix) {
+  public String createDevice(String prefix) {
     String id = uniqueId(prefix);
     TwinReply r = await(twins.createDevice(id, new IdentitySpec(DeviceStatus.ENABLED, null, Authentication.sas(KEY1, KEY2), false)));
     assertInstanceOf(TwinReply.Accepted.class, r, () -> "create " + id + ": " + r);
@@ -127,7 +127,7 @@ final class SessionHarness {
     assertInstanceOf(TwinReply.Accepted.class, r, () -> "create module: " + r);
   }
 
-  static <T> T await(CompletionStage<T> f) {
+  public static <T> T await(CompletionStage<T> f) {
     try {
       return f.toCompletableFuture().get(60, TimeUnit.SECONDS);
     } catch (Exception e) {
@@ -135,11 +135,11 @@ final class SessionHarness {
     }
   }
 
-  static String token(String deviceId, String moduleId, String key, long expiresInSeconds) {
+  public static String token(String deviceId, String moduleId, String key, long expiresInSeconds) {
     return SasToken.signForDevice(HOST, deviceId, moduleId, key, System.currentTimeMillis() / 1000 + expiresInSeconds);
   }
 
-  static Connect connect(String deviceId, String moduleId, String password, int keepAlive) {
+  public static Connect connect(String deviceId, String moduleId, String password, int keepAlive) {
     String cid = moduleId == null ? deviceId : deviceId + "/" + moduleId;
     return new Connect("MQTT", 4, cid, false, keepAlive, null, HOST + "/" + cid + "/?api-version=2020-09-30",
         password == null ? null : ByteString.fromString(password));

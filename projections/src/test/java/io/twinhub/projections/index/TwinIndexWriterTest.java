@@ -120,9 +120,11 @@ class TwinIndexWriterTest {
     return new UUID(msb, 0x8000000000000000L | (millis & 0xFFFF));
   }
 
+  // A bound against a hang, not a timing: the first apply of a JVM loads Lucene, Jackson and the
+  // serializers, which took over 10 s at load 60–110 on this 2-core box (seen twice).
   void apply(int tag, List<EventEnvelope> events) throws Exception {
-    writer.apply(tag, events).toCompletableFuture().get(10, TimeUnit.SECONDS);
-    writer.flush().toCompletableFuture().get(10, TimeUnit.SECONDS);
+    writer.apply(tag, events).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    writer.flush().toCompletableFuture().get(60, TimeUnit.SECONDS);
   }
 
   ObjectNode indexed(String sql) {
@@ -182,8 +184,9 @@ class TwinIndexWriterTest {
     dev.add(new TwinEvent.DeviceDeleted(List.of(), T0.plusSeconds(2)));
     apply(0, dev.envelopes);
     assertNull(indexed("SELECT * FROM devices"));
-    assertEquals("[{\"n\":0}]", new String(new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool())
-        .query("SELECT COUNT() AS n FROM devices", 10, null).body(), StandardCharsets.UTF_8));
+    try (QueryEngine engine = new QueryEngine(index, QuerySettings.DEFAULT, ForkJoinPool.commonPool())) {
+      assertEquals("[{\"n\":0}]", new String(engine.query("SELECT COUNT() AS n FROM devices", 10, null).body(), StandardCharsets.UTF_8));
+    }
     assertTrue(index.lookup(TwinKey.device("d2")).orElseThrow().deleted());
 
     dev.add(new TwinEvent.DeviceCreated(identity("d2", null).continuing(dev.record.twin().identity()),
@@ -251,10 +254,10 @@ class TwinIndexWriterTest {
       // The first write after start is refreshed at once (no refresh yet), the next one waits for the interval.
       Journal first = new Journal("Device|first");
       first.add(new TwinEvent.DeviceCreated(identity("first", null), new TwinEvent.Versions(1, 1, 1), T0));
-      writer.apply(0, first.envelopes).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      writer.apply(0, first.envelopes).toCompletableFuture().get(60, TimeUnit.SECONDS);
       Journal dev = new Journal("Device|ryw");
       dev.add(new TwinEvent.DeviceCreated(identity("ryw", null), new TwinEvent.Versions(1, 1, 1), T0));
-      writer.apply(0, dev.envelopes).toCompletableFuture().get(10, TimeUnit.SECONDS);
+      writer.apply(0, dev.envelopes).toCompletableFuture().get(60, TimeUnit.SECONDS);
       // Applied but not refreshed: an ordinary query does not see it within the hour-long interval.
       assertEquals(1, engine.query("SELECT * FROM devices", 10, null).json().size());
       // A caller that has seen version 1 makes the writer refresh at its next tick.

@@ -18,7 +18,18 @@ import java.time.Duration;
  * capacity × targetLatency, which keeps the journal busy (goodput at capacity) as long as that is
  * above the concurrency the journal needs to be saturated.
  *
- * <p>Pure: the caller measures latency; thread-safe (one lock, a few field updates per request).
+ * <p>The AIMD limit alone lags behind an open-loop load: it grows only while in use, so at an
+ * offered load near capacity every stall of a few tens of milliseconds (a GC pause, a busy box)
+ * overflowed it and refused writes the node could have done (session 10: 0.82 × capacity at 1×).
+ * So the limit in force is at least the node's measured completion rate × {@code targetLatency}
+ * (never above {@code maxLimit}): by Little's law an admitted write then waits behind at most about
+ * {@code targetLatency} of work, whatever the machine's capacity, and a burst within that is
+ * admitted. The rate is the highest answers/s of the recent one-second windows (it decays by a
+ * quarter per second, so a stall of a second keeps most of it and a capacity that fell is followed
+ * within seconds).
+ *
+ * <p>Pure: the caller measures latency, the clock is given; thread-safe (one lock, a few field
+ * updates per request).
  */
 public final class AdmissionLimit {
 
@@ -53,16 +64,34 @@ public final class AdmissionLimit {
   /** No shrink before this many answers: the writes in flight at the last shrink must be answered first. */
   private long shrinkAfter;
   private long refused;
+  /** System.nanoTime-like clock of the completion-rate windows. */
+  private final java.util.function.LongSupplier clock;
+  private long windowStart;
+  private long windowAnswers;
+  /** Highest answers per second of the recent windows (×0.75 per second since). */
+  private double peakRate;
+  /** max(limit, peakRate × targetLatency), within maxLimit: the limit in force. */
+  private int effective;
+
+  static final long WINDOW_NANOS = 1_000_000_000L;
+  static final double PEAK_DECAY = 0.75;
 
   public AdmissionLimit(Settings settings) {
+    this(settings, System::nanoTime);
+  }
+
+  public AdmissionLimit(Settings settings, java.util.function.LongSupplier clock) {
     this.settings = settings;
     this.targetNanos = settings.targetLatency().toNanos();
     this.limit = settings.initialLimit();
+    this.clock = clock;
+    this.windowStart = clock.getAsLong();
+    this.effective = settings.initialLimit();
   }
 
   /** Admits one write if fewer than the limit are in flight; each admitted write must be {@link #release}d once. */
   public synchronized boolean tryAcquire() {
-    if (inFlight >= (int) limit) {
+    if (inFlight >= effective) {
       refused++;
       return false;
     }
@@ -81,6 +110,7 @@ public final class AdmissionLimit {
     boolean wasFull = inFlight >= (int) limit;
     inFlight--;
     answers++;
+    countAnswer();
     if (overloaded || latencyNanos > targetNanos) {
       if (answers >= shrinkAfter) {
         limit = Math.max(settings.minLimit(), limit * settings.backoff());
@@ -90,6 +120,27 @@ public final class AdmissionLimit {
       // In use (at least half of it) and fast enough: about one more per round of answers (additive increase).
       limit = Math.min(settings.maxLimit(), limit + 1.0 / limit);
     }
+    effective = effectiveLimit();
+  }
+
+  /** Counts an answer in the current window; a window that is over updates the completion rate. */
+  private void countAnswer() {
+    windowAnswers++;
+    long now = clock.getAsLong();
+    long elapsed = now - windowStart;
+    if (elapsed < WINDOW_NANOS) return;
+    double rate = windowAnswers * 1e9 / elapsed;
+    // ×0.75 per second since the peak: a stall of a second or two (a GC pause, a busy box) keeps
+    // most of it, an idle minute leaves nothing.
+    double decayed = peakRate * Math.pow(PEAK_DECAY, (double) elapsed / WINDOW_NANOS);
+    peakRate = Math.max(rate, decayed);
+    windowStart = now;
+    windowAnswers = 0;
+  }
+
+  private int effectiveLimit() {
+    double byRate = peakRate * targetNanos / 1e9;
+    return (int) Math.min(settings.maxLimit(), Math.max(limit, byRate));
   }
 
   /**
@@ -98,14 +149,19 @@ public final class AdmissionLimit {
    * write that passes still goes through {@link #tryAcquire}.
    */
   public synchronized boolean refuseIfFull() {
-    if (inFlight < (int) limit) return false;
+    if (inFlight < effective) return false;
     refused++;
     return true;
   }
 
-  /** Writes that may be in flight now. */
+  /** Writes that may be in flight now: the AIMD limit, or the completion rate × target latency if higher. */
   public synchronized int limit() {
-    return (int) limit;
+    return effective;
+  }
+
+  /** The highest recent completion rate (answers per second) the limit is measured against. */
+  public synchronized double completionRate() {
+    return peakRate;
   }
 
   public synchronized int inFlight() {

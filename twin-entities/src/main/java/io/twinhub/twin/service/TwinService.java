@@ -54,6 +54,8 @@ public final class TwinService {
   private final AdmissionLimit admission;
   /** An admitted write not started by its entity within this is refused there, never applied later. */
   private final Duration admissionDeadline;
+  /** Holds requests to twins whose home member is unreachable; null: never held (tests, tools). */
+  private final UnreachableHomes homes;
   private final SecureRandom random = new SecureRandom();
   /**
    * Timers by operation and outcome, registered once: building the meter id and finding the meter
@@ -72,10 +74,21 @@ public final class TwinService {
    * entity refuses it instead of applying it late.
    */
   public TwinService(ActorSystem<?> system, Duration askTimeout, AdmissionLimit admission, Duration deadline) {
+    this(system, askTimeout, admission, deadline, null);
+  }
+
+  /**
+   * With {@code homes}: a request to a twin whose home member is unreachable waits there (not sent,
+   * not admitted, no deadline running) until the member is removed or reachable again, then goes
+   * its normal way; one that waited {@link UnreachableHomes#hold()} is refused with 503, not applied.
+   */
+  public TwinService(ActorSystem<?> system, Duration askTimeout, AdmissionLimit admission, Duration deadline,
+                     UnreachableHomes homes) {
     this.sharding = ClusterSharding.get(system);
     this.askTimeout = askTimeout;
     this.admission = admission;
     this.admissionDeadline = deadline;
+    this.homes = homes;
     if (admission != null && (deadline.isZero() || deadline.isNegative() || deadline.compareTo(askTimeout) >= 0)) {
       throw new IllegalArgumentException("the admission deadline must be > 0 and below the ask timeout " + askTimeout);
     }
@@ -117,6 +130,18 @@ public final class TwinService {
     if (admission == null) return updateTwin(deviceId, moduleId, update, ifMatch, by);
     IotHubError invalid = checkIds(deviceId, moduleId);
     if (invalid != null) return done(new TwinReply.Rejected(invalid));
+    // Held before admission: a write waiting for its twin's home holds no slot and runs no deadline.
+    CompletionStage<Boolean> held = held(deviceId, moduleId);
+    if (held != null) {
+      long start = System.nanoTime();
+      return held.thenComposeAsync(sendable -> sendable ? admitted(deviceId, moduleId, update, ifMatch, by)
+          : done(unreachable(operation(update), deviceId, moduleId, start)), INLINE);
+    }
+    return admitted(deviceId, moduleId, update, ifMatch, by);
+  }
+
+  private CompletionStage<TwinReply> admitted(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
+                                              io.twinhub.twin.domain.Author by) {
     if (!admission.tryAcquire()) {
       // Refused before anything is queued: the entity never sees it, so it is never applied.
       TwinReply refused = throttled();
@@ -125,7 +150,7 @@ public final class TwinService {
     }
     long start = System.nanoTime();
     long notAfter = System.currentTimeMillis() + admissionDeadline.toMillis();
-    return ask(operation(update), deviceId, moduleId, r -> new TwinCommand.UpdateTwin(update, ifMatch, by, notAfter, r))
+    return send(operation(update), deviceId, moduleId, r -> new TwinCommand.UpdateTwin(update, ifMatch, by, notAfter, r))
         .thenApplyAsync(reply -> {
           admission.release(System.nanoTime() - start, reply instanceof TwinReply.Rejected rej && overloaded(rej.error()));
           return reply;
@@ -294,6 +319,34 @@ public final class TwinService {
                                          Function<ActorRef<TwinReply>, TwinCommand> command) {
     IotHubError invalid = checkIds(deviceId, moduleId);
     if (invalid != null) return done(new TwinReply.Rejected(invalid));
+    CompletionStage<Boolean> held = held(deviceId, moduleId);
+    if (held != null) {
+      long start = System.nanoTime();
+      return held.thenComposeAsync(sendable -> sendable ? send(operation, deviceId, moduleId, command)
+          : done(unreachable(operation, deviceId, moduleId, start)), INLINE);
+    }
+    return send(operation, deviceId, moduleId, command);
+  }
+
+  /** Null: send now; else when the twin's home can be reached again (false: it was not within the hold). */
+  private CompletionStage<Boolean> held(String deviceId, String moduleId) {
+    if (homes == null) return null;
+    return moduleId == null ? homes.whenSendable(DeviceEntity.TYPE_KEY.name(), deviceId)
+        : homes.whenSendable(ModuleEntity.TYPE_KEY.name(), ModuleEntity.entityId(deviceId, moduleId));
+  }
+
+  /** A request held for {@link UnreachableHomes#hold()} and never sent: not applied, safe to retry. */
+  private TwinReply unreachable(String operation, String deviceId, String moduleId, long start) {
+    TwinReply reply = new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,
+        (moduleId == null ? "device " + deviceId : "module " + deviceId + "/" + moduleId)
+            + " is on a cluster member unreachable for " + homes.hold().toMillis()
+            + " ms (failover under way); not sent, not applied; retry"));
+    record(operation, reply, System.nanoTime() - start);
+    return reply;
+  }
+
+  private CompletionStage<TwinReply> send(String operation, String deviceId, String moduleId,
+                                          Function<ActorRef<TwinReply>, TwinCommand> command) {
     long start = System.nanoTime();
     return entityRef(deviceId, moduleId).<TwinReply>ask(command::apply, askTimeout)
         .handleAsync((answer, failure) -> {

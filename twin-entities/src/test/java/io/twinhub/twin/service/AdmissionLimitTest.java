@@ -10,8 +10,78 @@ class AdmissionLimitTest {
   static final long FAST = Duration.ofMillis(10).toNanos();
   static final long SLOW = Duration.ofMillis(500).toNanos();
 
+  /** A frozen clock: no completion-rate window ever ends, only the AIMD limit is in force. */
   private static AdmissionLimit limit(int initial, int min, int max) {
-    return new AdmissionLimit(new AdmissionLimit.Settings(initial, min, max, Duration.ofMillis(100), 0.5));
+    return new AdmissionLimit(new AdmissionLimit.Settings(initial, min, max, Duration.ofMillis(100), 0.5), () -> 0L);
+  }
+
+  /** A limit on a clock the test moves. */
+  private static AdmissionLimit limit(int initial, int min, int max, long[] now) {
+    return new AdmissionLimit(new AdmissionLimit.Settings(initial, min, max, Duration.ofMillis(100), 0.5), () -> now[0]);
+  }
+
+  static final long SECOND = Duration.ofSeconds(1).toNanos();
+
+  /** {@code n} answers spread over one second (one write in flight at a time, far below the AIMD limit). */
+  private static void answersInOneSecond(AdmissionLimit a, long[] now, int n, long latency) {
+    for (int i = 0; i < n; i++) {
+      assertTrue(a.tryAcquire());
+      now[0] += SECOND / n;
+      a.release(latency, false);
+    }
+  }
+
+  @Test
+  void theLimitIsAtLeastTheCompletionRateTimesTheTargetLatency() {
+    long[] now = {0};
+    AdmissionLimit a = limit(4, 1, 1000, now);
+    answersInOneSecond(a, now, 2000, FAST);
+    // 2,000 answers/s × 100 ms: a burst of 200 is admitted although the AIMD limit never grew (unused).
+    assertEquals(200, a.limit(), 2);
+    assertEquals(2000, a.completionRate(), 20);
+    int admitted = 0;
+    while (a.tryAcquire()) admitted++;
+    assertEquals(a.limit(), admitted, "admitted up to the rate-based limit, then refused");
+  }
+
+  @Test
+  void theRateBasedLimitNeverExceedsTheMaximum() {
+    long[] now = {0};
+    AdmissionLimit a = limit(4, 1, 50, now);
+    answersInOneSecond(a, now, 2000, FAST);
+    assertEquals(50, a.limit());
+  }
+
+  @Test
+  void theRateBasedLimitFollowsAFallingCompletionRate() {
+    long[] now = {0};
+    AdmissionLimit a = limit(4, 1, 1000, now);
+    answersInOneSecond(a, now, 2000, FAST);
+    assertEquals(200, a.limit(), 2);
+    // The node now completes 100/s (a slower journal): the peak decays (×0.75 per second) down to that rate.
+    for (int s = 0; s < 12; s++) answersInOneSecond(a, now, 100, FAST);
+    assertEquals(10, a.limit(), 2);
+  }
+
+  @Test
+  void aStallOfASecondKeepsMostOfTheRate() {
+    long[] now = {0};
+    AdmissionLimit a = limit(4, 1, 1000, now);
+    answersInOneSecond(a, now, 2000, FAST);
+    now[0] += SECOND; // nothing answered for a second
+    answersInOneSecond(a, now, 10, FAST);
+    assertTrue(a.limit() >= 100, "2,000/s × 0.75^1.1 × 100 ms ≈ 145: " + a.limit());
+  }
+
+  @Test
+  void anIdleNodeKeepsItsAimdLimit() {
+    long[] now = {0};
+    AdmissionLimit a = limit(20, 1, 1000, now);
+    answersInOneSecond(a, now, 2000, FAST);
+    now[0] += 60 * SECOND;
+    assertTrue(a.tryAcquire());
+    a.release(FAST, false);
+    assertEquals(20, a.limit(), "a minute idle: the rate is gone, the AIMD limit remains");
   }
 
   /** Admits until the limit is reached; the rest is refused (and counted). */

@@ -1,0 +1,156 @@
+package io.twinhub.mqtt;
+
+import akka.japi.Pair;
+import akka.stream.BoundedSourceQueue;
+import akka.stream.javadsl.Sink;
+import akka.stream.javadsl.Source;
+import akka.util.ByteString;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.twinhub.mqtt.codec.MqttCodec;
+import io.twinhub.mqtt.codec.MqttPacket;
+import io.twinhub.mqtt.codec.MqttPacket.ConnAck;
+import io.twinhub.mqtt.codec.MqttPacket.ConnectReturnCode;
+import io.twinhub.mqtt.codec.MqttPacket.PacketIdOnly;
+import io.twinhub.mqtt.codec.MqttPacket.Publish;
+import io.twinhub.mqtt.codec.MqttPacket.SubAck;
+import io.twinhub.mqtt.codec.MqttPacket.Subscribe;
+import io.twinhub.mqtt.codec.MqttPacket.TopicFilter;
+import io.twinhub.mqtt.session.DeviceTopics;
+import io.twinhub.mqtt.session.MqttSession;
+import io.twinhub.mqtt.session.SessionHarness;
+import io.twinhub.twin.entity.TwinReply;
+import io.twinhub.twin.service.AdmissionLimit;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
+
+import static org.junit.jupiter.api.Assertions.*;
+
+/**
+ * Reported patches refused at the node's admission limit by the connection's stream stage, by
+ * mechanism: the limit is 1 and the test holds that write itself. The stage answers PUBACK and
+ * {@code $iothub/twin/res/429} for the patch's {@code $rid}, the patch is never applied, and the
+ * session never saw it: its per-connection rate limit (a burst of 2, refilled once in ~17 minutes)
+ * still has both tokens for the two patches after the limit is released, which a session that had
+ * handled the three refusals (each takes a token first) would have answered 429.
+ */
+class SessionStageAdmissionTest {
+  static final AdmissionLimit ADMISSION = new AdmissionLimit(AdmissionLimit.Settings.fixed(1));
+  static final ObjectMapper JSON = new ObjectMapper();
+  static SessionHarness hub;
+
+  @BeforeAll
+  static void start() {
+    hub = new SessionHarness("""
+        twinhub.mqtt.throttle-pause = 100ms
+        twinhub.mqtt.twin-ops-burst = 2
+        twinhub.mqtt.twin-ops-per-second = 0.001
+        """, Duration.ofSeconds(30), ADMISSION);
+  }
+
+  @AfterAll
+  static void stop() {
+    hub.shutdown();
+  }
+
+  /** One connection through a real {@link SessionStage}: packets in, the bytes written split into packets. */
+  static final class Connection {
+    final BoundedSourceQueue<MqttPacket> in;
+    final LinkedBlockingQueue<ByteString> written = new LinkedBlockingQueue<>();
+    final ArrayDeque<MqttPacket> received = new ArrayDeque<>();
+
+    Connection() {
+      Set<akka.actor.typed.ActorRef<MqttSession.Command>> sessions = ConcurrentHashMap.newKeySet();
+      Pair<BoundedSourceQueue<MqttPacket>, Source<MqttPacket, akka.NotUsed>> q =
+          Source.<MqttPacket>queue(16).preMaterialize(hub.testKit.system());
+      in = q.first();
+      q.second().via(new SessionStage(hub.testKit.system(), hub.deps, sessions))
+          .runWith(Sink.foreach(written::add), hub.testKit.system());
+    }
+
+    void send(MqttPacket p) {
+      assertEquals(akka.stream.QueueOfferResult.enqueued(), in.offer(p));
+    }
+
+    MqttPacket receive() throws InterruptedException {
+      while (received.isEmpty()) {
+        ByteString bytes = written.poll(30, TimeUnit.SECONDS);
+        assertNotNull(bytes, "nothing written within 30 s");
+        split(bytes);
+      }
+      return received.poll();
+    }
+
+    /** A write holds one packet or two (PUBACK and the twin response). */
+    private void split(ByteString bytes) {
+      while (!bytes.isEmpty()) {
+        int length = 0, multiplier = 1, i = 1;
+        while (true) {
+          int b = bytes.apply(i++) & 0xff;
+          length += (b & 0x7f) * multiplier;
+          if ((b & 0x80) == 0) break;
+          multiplier *= 128;
+        }
+        received.add(MqttCodec.decode(bytes.take(i + length)));
+        bytes = bytes.drop(i + length);
+      }
+    }
+
+    Publish receivePublish() throws InterruptedException {
+      return assertInstanceOf(Publish.class, receive());
+    }
+  }
+
+  private static long reportedVersion(String dev) {
+    return ((TwinReply.Accepted) SessionHarness.await(hub.twins.getTwin(dev, null))).twin().state().reported().version();
+  }
+
+  @Test
+  void theStageRefusesReportedPatchesAtTheLimitWithoutTheSessionAndNeverAppliesThem() throws Exception {
+    String dev = hub.createDevice("stage-admission");
+    Connection c = new Connection();
+    c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
+    assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
+    c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));
+    assertInstanceOf(SubAck.class, c.receive());
+    long before = reportedVersion(dev);
+    long refusedBefore = ADMISSION.refused();
+
+    assertTrue(ADMISSION.tryAcquire(), "the test holds the node's only write in flight");
+    try {
+      for (int rid = 1; rid <= 3; rid++) {
+        c.send(new Publish(false, 1, false, "$iothub/twin/PATCH/properties/reported/?$rid=" + rid, 10 + rid,
+            ByteString.fromString("{\"refused\":" + rid + "}")));
+        assertEquals(PacketIdOnly.pubAck(10 + rid), c.receive(), "PUBACK first");
+        Publish refused = c.receivePublish();
+        assertEquals("$iothub/twin/res/429/?$rid=" + rid, refused.topic());
+        var body = JSON.readTree(refused.payload().toArray());
+        assertEquals(429001, body.get("errorCode").asInt());
+        assertTrue(body.get("message").asText().contains("twin writes in flight"), "refused by the admission limit: " + body);
+      }
+    } finally {
+      ADMISSION.release(0, false);
+    }
+    assertEquals(refusedBefore + 3, ADMISSION.refused(), "each refusal counted by the node's admission");
+    assertEquals(before, reportedVersion(dev), "nothing applied while the limit was held");
+
+    // Both tokens of the connection's rate limit are left: the session never handled the refusals.
+    for (int i = 1; i <= 2; i++) {
+      c.send(new Publish(false, 0, false, "$iothub/twin/PATCH/properties/reported/?$rid=a" + i, 0,
+          ByteString.fromString("{\"accepted\":" + i + "}")));
+      assertEquals("$iothub/twin/res/204/?$rid=a" + i + "&$version=" + (before + i), c.receivePublish().topic());
+    }
+    var twin = ((TwinReply.Accepted) SessionHarness.await(hub.twins.getTwin(dev, null))).twin();
+    assertEquals(before + 2, twin.state().reported().version(), "only the two accepted patches were applied");
+    assertNull(twin.state().reported().values().get("refused"), "no refused patch was applied");
+    assertEquals(0, ADMISSION.inFlight());
+  }
+}

@@ -1,0 +1,240 @@
+package io.twinhub.twin.service;
+
+import akka.actor.Address;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.Props;
+import akka.actor.typed.javadsl.Adapter;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.ClusterEvent;
+import akka.cluster.Member;
+import akka.cluster.sharding.ShardRegion;
+import akka.cluster.sharding.typed.HashCodeMessageExtractor;
+import akka.pattern.Patterns;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+
+/**
+ * Holds a request to a twin whose home (the member hosting its shard) is unreachable, instead of
+ * sending it there, until the cluster has decided: the member is reachable again, or it is removed
+ * (downed by the Split Brain Resolver) and its shards move to the survivors. A message sent to a
+ * crashed member is lost with it and answered only by the ask timeout, so a retrying client's
+ * attempts come at +0, +5, +10 s of a crash whatever the failover takes; a held request is sent the
+ * moment the twin can be served again. A request held longer than {@code hold} is refused (503),
+ * never sent, so it is never applied.
+ *
+ * <p>Nothing is ever sent twice: a held request has not been sent anywhere. While every member is
+ * reachable (normal operation) {@link #whenSendable} is one volatile read.
+ *
+ * <p>Which shards are safe: while a member is unreachable, the reachable members of {@code role} are
+ * asked every second for their shards ({@link ShardRegion#getRegionStatsInstance()}); a shard none
+ * of them hosts is on the unreachable member, or not allocated yet (the coordinator may allocate it
+ * there too), and is held.
+ */
+public final class UnreachableHomes {
+  private static final Logger log = LoggerFactory.getLogger(UnreachableHomes.class);
+  /** How often the reachable members' shards are read again while a member is unreachable. */
+  private static final Duration LOOK_INTERVAL = Duration.ofSeconds(1);
+  /** Above sharding's shard-region-query-timeout (3 s), after which a region answers with what it has. */
+  private static final Duration LOOK_TIMEOUT = Duration.ofMillis(3500);
+  /**
+   * After a removal: time for this node's shard regions to drop the removed member's regions (they
+   * learn it from the same cluster event, a moment later) before held requests reach them; sent
+   * earlier, a request would be forwarded to the removed member and lost. The coordinator hands the
+   * shards out only after down-removal-margin (1 s) anyway, and the regions buffer meanwhile.
+   */
+  private static final Duration SETTLE = Duration.ofMillis(300);
+
+  private final ActorSystem<?> system;
+  private final Duration hold;
+  private final String role;
+  private final List<String> typeNames;
+  private final HashCodeMessageExtractor<Object> extractor;
+  /** Unreachable members not removed yet (removed ones leave after {@link #SETTLE}). */
+  private final Set<Address> unreachable = new HashSet<>();
+  /** Null while every member is reachable. */
+  private volatile Window window;
+  /**
+   * The shards each member hosted at its last answer, by entity type name: a member that does not
+   * answer a look in time (a starved box) keeps its last known shards, and a new window starts
+   * from them (minus the newly unreachable members') instead of holding everything until its look.
+   */
+  private final Map<Address, Map<String, Set<String>>> known = new java.util.concurrent.ConcurrentHashMap<>();
+
+  /** One set of unreachable members; replaced when the set changes. */
+  private static final class Window {
+    final Set<Address> unreachable;
+    /** Shards by entity type name that reachable members host; null until the first look. */
+    volatile Map<String, Set<String>> reachable;
+    /** Completed (and replaced) when a look finished, completed when the window ends. */
+    volatile CompletableFuture<Void> changed = new CompletableFuture<>();
+
+    Window(Set<Address> unreachable) {
+      this.unreachable = Set.copyOf(unreachable);
+    }
+
+    void signal() {
+      CompletableFuture<Void> old = changed;
+      changed = new CompletableFuture<>();
+      old.complete(null);
+    }
+
+    void end() {
+      changed.complete(null);
+    }
+  }
+
+  /**
+   * @param hold       longest a request waits for its twin's home; 0 or less: never held
+   * @param role       the members hosting the entities (null: all)
+   * @param typeNames  the entity type names (sharding region names) requests go to
+   */
+  public static UnreachableHomes start(ActorSystem<?> system, Duration hold, String role, List<String> typeNames) {
+    UnreachableHomes homes = new UnreachableHomes(system, hold, role, typeNames);
+    var listener = system.systemActorOf(Behaviors.receiveMessage(event -> {
+      homes.onEvent(event);
+      return Behaviors.same();
+    }), "unreachable-homes", Props.empty());
+    akka.cluster.Cluster.get(Adapter.toClassic(system)).subscribe(Adapter.toClassic(listener),
+        ClusterEvent.initialStateAsEvents(), ClusterEvent.UnreachableMember.class, ClusterEvent.ReachableMember.class,
+        ClusterEvent.MemberRemoved.class);
+    return homes;
+  }
+
+  private UnreachableHomes(ActorSystem<?> system, Duration hold, String role, List<String> typeNames) {
+    this.system = system;
+    this.hold = hold;
+    this.role = role;
+    this.typeNames = List.copyOf(typeNames);
+    this.extractor = new HashCodeMessageExtractor<>(system.settings().config().getInt("akka.cluster.sharding.number-of-shards"));
+  }
+
+  /** How long a request waits at most for its twin's home. */
+  public Duration hold() {
+    return hold;
+  }
+
+  /**
+   * Null: send now (every member reachable, or the entity's shard is on a reachable one). Else a
+   * stage completed with true once it can be sent, false if its home is still unreachable after
+   * {@link #hold()} (then it must not be sent).
+   */
+  public CompletionStage<Boolean> whenSendable(String typeName, String entityId) {
+    Window w = window;
+    if (w == null) return null;
+    String shard = extractor.shardId(entityId);
+    if (sendable(w, typeName, shard)) return null;
+    CompletableFuture<Boolean> result = new CompletableFuture<>();
+    var timeout = system.scheduler().scheduleOnce(hold, () -> result.complete(false), system.executionContext());
+    await(w, typeName, shard, result);
+    result.thenRun(timeout::cancel);
+    return result;
+  }
+
+  private void await(Window w, String typeName, String shard, CompletableFuture<Boolean> result) {
+    w.changed.thenRun(() -> {
+      if (result.isDone()) return;
+      Window now = window;
+      if (now == null || sendable(now, typeName, shard)) result.complete(true);
+      else await(now, typeName, shard, result);
+    });
+  }
+
+  private static boolean sendable(Window w, String typeName, String shard) {
+    Map<String, Set<String>> reachable = w.reachable;
+    return reachable != null && reachable.getOrDefault(typeName, Set.of()).contains(shard);
+  }
+
+  private synchronized void onEvent(Object event) {
+    if (event instanceof ClusterEvent.UnreachableMember u) {
+      if (unreachable.add(u.member().address())) {
+        log.info("members unreachable: {}; requests to their twins are held up to {} ms until they are removed or reachable again",
+            unreachable, hold.toMillis());
+        changed();
+      }
+    } else if (event instanceof ClusterEvent.ReachableMember r) {
+      if (unreachable.remove(r.member().address())) changed();
+    } else if (event instanceof ClusterEvent.MemberRemoved m) {
+      Address address = m.member().address();
+      if (!unreachable.contains(address)) known.remove(address);
+      else {
+        system.scheduler().scheduleOnce(SETTLE, () -> removed(address), system.executionContext());
+      }
+    }
+  }
+
+  private synchronized void removed(Address address) {
+    known.remove(address);
+    if (unreachable.remove(address)) changed();
+  }
+
+  /** The unreachable set changed: a new window (and a look), or none. */
+  private void changed() {
+    Window old = window;
+    if (unreachable.isEmpty()) {
+      window = null;
+      log.info("no member unreachable: held requests are sent");
+    } else {
+      Window w = new Window(unreachable);
+      if (!known.isEmpty()) w.reachable = reachable(w);
+      window = w;
+      look(w);
+    }
+    if (old != null) old.end();
+  }
+
+  /** Reads the shards of every reachable member while {@code w} is the window, every {@link #LOOK_INTERVAL}. */
+  private void look(Window w) {
+    if (window != w) return;
+    akka.actor.ActorSystem classic = Adapter.toClassic(system);
+    List<CompletableFuture<?>> answers = new ArrayList<>();
+    for (Member member : akka.cluster.Cluster.get(classic).state().getMembers()) {
+      if (w.unreachable.contains(member.address()) || (role != null && !member.hasRole(role))) continue;
+      if (member.status() == akka.cluster.MemberStatus.down() || member.status() == akka.cluster.MemberStatus.removed()) continue;
+      for (String type : typeNames) {
+        answers.add(Patterns.ask(classic.actorSelection(member.address() + "/system/sharding/" + type),
+                ShardRegion.getRegionStatsInstance(), LOOK_TIMEOUT)
+            .toCompletableFuture()
+            .handle((answer, failure) -> {
+              if (answer instanceof ShardRegion.ShardRegionStats stats) {
+                Set<String> shards = new HashSet<>(stats.getStats().keySet());
+                shards.addAll(stats.getFailed());
+                known.compute(member.address(), (a, old) -> {
+                  Map<String, Set<String>> byType = old == null ? new HashMap<>() : new HashMap<>(old);
+                  byType.put(type, Set.copyOf(shards));
+                  return Map.copyOf(byType);
+                });
+              } else {
+                log.debug("shards of {} at {} not read (its last known are used): {}", type, member.address(),
+                    failure == null ? answer : failure.toString());
+              }
+              return null;
+            }));
+      }
+    }
+    CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenRun(() -> {
+      w.reachable = reachable(w);
+      w.signal();
+      if (window == w) system.scheduler().scheduleOnce(LOOK_INTERVAL, () -> look(w), system.executionContext());
+    });
+  }
+
+  /** The shards of the members {@code w} does not list as unreachable, by entity type name. */
+  private Map<String, Set<String>> reachable(Window w) {
+    Map<String, Set<String>> reachable = new HashMap<>();
+    known.forEach((address, byType) -> {
+      if (w.unreachable.contains(address)) return;
+      byType.forEach((type, shards) -> reachable.computeIfAbsent(type, t -> new HashSet<>()).addAll(shards));
+    });
+    return reachable;
+  }
+}
