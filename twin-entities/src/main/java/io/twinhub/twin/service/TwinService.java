@@ -131,13 +131,7 @@ public final class TwinService {
     IotHubError invalid = checkIds(deviceId, moduleId);
     if (invalid != null) return done(new TwinReply.Rejected(invalid));
     // Held before admission: a write waiting for its twin's home holds no slot and runs no deadline.
-    CompletionStage<Boolean> held = held(deviceId, moduleId);
-    if (held != null) {
-      long start = System.nanoTime();
-      return held.thenComposeAsync(sendable -> sendable ? admitted(deviceId, moduleId, update, ifMatch, by)
-          : done(unreachable(operation(update), deviceId, moduleId, start)), INLINE);
-    }
-    return admitted(deviceId, moduleId, update, ifMatch, by);
+    return whenHomeReachable(operation(update), deviceId, moduleId, () -> admitted(deviceId, moduleId, update, ifMatch, by));
   }
 
   private CompletionStage<TwinReply> admitted(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
@@ -319,13 +313,16 @@ public final class TwinService {
                                          Function<ActorRef<TwinReply>, TwinCommand> command) {
     IotHubError invalid = checkIds(deviceId, moduleId);
     if (invalid != null) return done(new TwinReply.Rejected(invalid));
+    return whenHomeReachable(operation, deviceId, moduleId, () -> send(operation, deviceId, moduleId, command));
+  }
+
+  /** {@code then} now, or once the twin's home is reachable again; refused, never sent, if it is not within the hold. */
+  private CompletionStage<TwinReply> whenHomeReachable(String operation, String deviceId, String moduleId,
+                                                       java.util.function.Supplier<CompletionStage<TwinReply>> then) {
     CompletionStage<Boolean> held = held(deviceId, moduleId);
-    if (held != null) {
-      long start = System.nanoTime();
-      return held.thenComposeAsync(sendable -> sendable ? send(operation, deviceId, moduleId, command)
-          : done(unreachable(operation, deviceId, moduleId, start)), INLINE);
-    }
-    return send(operation, deviceId, moduleId, command);
+    if (held == null) return then.get();
+    long start = System.nanoTime();
+    return held.thenComposeAsync(sendable -> sendable ? then.get() : done(unreachable(operation, deviceId, moduleId, start)), INLINE);
   }
 
   /** Null: send now; else when the twin's home can be reached again (false: it was not within the hold). */
