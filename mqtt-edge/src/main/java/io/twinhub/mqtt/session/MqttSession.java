@@ -55,6 +55,12 @@ import java.util.function.BiConsumer;
  * device's twin entity.
  *
  * <ul>
+ *   <li>Overload ({@code twinhub.mqtt.overload-mode = delay}): a reported patch that finds the
+ *       node at its admission limit waits for a slot (the limit hands freed slots to the newest
+ *       waiter), unparsed, as the packet in progress, so the socket is not read meanwhile; only
+ *       after {@code overload-wait} is it refused (429, never applied). The keep-alive check skips
+ *       a session with a packet in progress, and a PINGREQ read behind the patch is answered after
+ *       it (within overload-wait plus the write, far below any keep-alive).
  *   <li>Inbound packets are handled one at a time, in order: the next one is requested (acked
  *       to the stream) only when the work of the previous one is durable and answered. A slow
  *       entity or journal therefore back-pressures the socket.
@@ -622,9 +628,10 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   }
 
   /**
-   * Lets the connection's stream stage refuse reported patches at the node's admission limit itself
-   * ({@link #refusalAtAdmission}), without a turn of this actor, once connected; with the twin
-   * responses' subscription as it is now (the refusal is answered on it, as here).
+   * With {@code overload-mode = refuse}: lets the connection's stream stage refuse reported patches
+   * at the node's admission limit itself ({@link #refusalAtAdmission}), without a turn of this
+   * actor, once connected; with the twin responses' subscription as it is now (the refusal is
+   * answered on it, as here). With {@code delay} the stage never refuses: the session delays.
    */
   private void refuseEarlyIfOverloaded() {
     out.refuseAtAdmission(phase == Phase.CONNECTED && !deps.settings().overloadDelays(),
