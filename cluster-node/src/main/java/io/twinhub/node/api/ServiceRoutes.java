@@ -145,6 +145,12 @@ public final class ServiceRoutes extends AllDirectives {
     return new TwinReadPath(twins, auth, settings.apiVersions(), responses, this::timedOut);
   }
 
+  /** The hot twin PATCH/PUT outside the route tree, with the same service, gate, body parse and answers ({@link TwinWritePath}). */
+  TwinWritePath writePath() {
+    return new TwinWritePath(twins, auth, settings.apiVersions(), responses, settings.maxBodyBytes(), this::parseTwinBody,
+        this::timedOut);
+  }
+
   // ------------------------------------------------------------------ resources
 
   private Route devices() {
@@ -574,7 +580,7 @@ public final class ServiceRoutes extends AllDirectives {
     });
   }
 
-  private static Optional<String> checkContentType(RequestEntity entity) {
+  static Optional<String> checkContentType(RequestEntity entity) {
     ContentType ct = entity.getContentType();
     // JSON is UTF-8 by definition (RFC 8259: a charset parameter has no effect); bytes that are
     // not UTF-8 fail the strict parse.
