@@ -158,7 +158,7 @@ public final class ApiServer {
     TwinWritePath write = routes.writePath();
     return io.twinhub.node.metrics.HttpMetrics.timed(request -> {
       Optional<CompletionStage<HttpResponse>> answer = request.method() == akka.http.javadsl.model.HttpMethods.GET
-          ? read.serve(request) : write.serve(request);
+          ? read.serve(request) : write.serve(request, tree);
       return answer.isPresent() ? answer.get() : tree.apply(request);
     });
   }
