@@ -77,7 +77,8 @@ public final class FunctionsModule {
       String telemetryJournal = t.getBoolean("live-feed") ? t.getString("read-journal") : streams;
       stats = TelemetryTriggers.init(system, host, streams, telemetryJournal, NodeSettings.WORKER_ROLE,
           new TelemetryTriggers.Settings(t.getInt("max-batch"), t.getDuration("max-batch-wait"), t.getDuration("min-backoff"),
-              t.getDuration("max-backoff"), t.getBoolean("live-feed"), t.getInt("live-waiting"), t.getInt("live-ahead")),
+              t.getDuration("max-backoff"), t.getBoolean("live-feed"), t.getInt("live-waiting"), t.getInt("live-ahead"),
+              t.getDuration("rebalance-interval"), t.getDuration("keep-alive-interval")),
           hubName, routes);
       TimerTriggers.init(system, host, NodeSettings.WORKER_ROLE);
     }

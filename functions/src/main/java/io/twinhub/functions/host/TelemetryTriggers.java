@@ -71,10 +71,16 @@ public final class TelemetryTriggers {
    * @param liveWaiting live messages a partition keeps while their predecessor is not delivered yet
    * @param liveAhead  messages invoked live that the tag read has not passed yet, at most (beyond: left to the tag read)
    */
+  /**
+   * @param rebalanceInterval how often the partitions are spread evenly over the workers again (a worker joined)
+   * @param keepAliveInterval how often every partition is pinged: what starts a partition again on its new worker
+   *                          after a rebalance or a worker's death
+   */
   public record Settings(int maxBatch, Duration maxBatchWait, Duration minBackoff, Duration maxBackoff,
-                         boolean liveFeed, int liveWaiting, int liveAhead) {
+                         boolean liveFeed, int liveWaiting, int liveAhead, Duration rebalanceInterval,
+                         Duration keepAliveInterval) {
     public Settings(int maxBatch, Duration maxBatchWait, Duration minBackoff, Duration maxBackoff) {
-      this(maxBatch, maxBatchWait, minBackoff, maxBackoff, true, 10_000, 50_000);
+      this(maxBatch, maxBatchWait, minBackoff, maxBackoff, true, 10_000, 50_000, Duration.ofSeconds(2), Duration.ofSeconds(2));
     }
   }
 
@@ -127,11 +133,39 @@ public final class TelemetryTriggers {
                            String role, Settings settings, String hubName, List<NamedRoute> routes) {
     Stats stats = new Stats();
     Routing routing = new Routing(hubName, List.copyOf(routes));
-    ShardedDaemonProcess.get(system).init(Command.class, "functions-triggers", TAGS.size(),
-        i -> partition(TAGS.get(i), readJournal(system, readJournalFor(TAGS.get(i), readJournalId, telemetryReadJournalId)),
-            host, settings, stats, routing),
-        ShardedDaemonProcessSettings.create(system).withRole(role), Optional.of(Stop.INSTANCE));
+    ShardedDaemonProcessSettings placement = placement(system, role, settings);
+    // One daemon process per kind of tag, each spread evenly over the workers on its own: in one
+    // process of 16, sharding counted an idle twin partition (no route) like a busy telemetry one,
+    // and a worker could hold all 8 telemetry partitions while the other held only twin ones.
+    for (Map.Entry<String, List<String>> kind : Map.of("functions-telemetry-triggers", TelemetryTags.ALL,
+        "functions-twin-triggers", TwinTags.ALL).entrySet()) {
+      List<String> tags = kind.getValue();
+      ShardedDaemonProcess.get(system).init(Command.class, kind.getKey(), tags.size(),
+          i -> partition(tags.get(i), readJournal(system, readJournalFor(tags.get(i), readJournalId, telemetryReadJournalId)),
+              host, settings, stats, routing),
+          placement, Optional.of(Stop.INSTANCE));
+    }
     return stats;
+  }
+
+  /**
+   * Where the partitions run: sharding with Akka's newer least-shard allocation (every partition
+   * a joining worker should get is moved in one rebalance round, instead of one per round), a
+   * rebalance every {@code rebalanceInterval} and a keep-alive ping every {@code keepAliveInterval}
+   * (a moved partition starts on its new worker at the next ping). With Akka's defaults (one
+   * partition per 10 s round, pings every 10 s) a worker that joined ran its first telemetry
+   * partition about a minute later, and a freshly published function ran only on the other worker
+   * that long.
+   */
+  static ShardedDaemonProcessSettings placement(ActorSystem<?> system, String role, Settings settings) {
+    akka.cluster.sharding.typed.ClusterShardingSettings sharding = akka.cluster.sharding.typed.ClusterShardingSettings.fromConfig(
+        system.settings().config().getConfig("akka.cluster.sharded-daemon-process.sharding"));
+    sharding = sharding.withTuningParameters(sharding.tuningParameters()
+        .withRebalanceInterval(settings.rebalanceInterval())
+        .withLeastShardAllocationAbsoluteLimit(TAGS.size())
+        .withLeastShardAllocationRelativeLimit(1.0));
+    return ShardedDaemonProcessSettings.create(system).withRole(role).withShardingSettings(sharding)
+        .withKeepAliveInterval(settings.keepAliveInterval());
   }
 
   /** The read journal id a partition reads {@code tag} with: the telemetry one for telemetry tags. */
