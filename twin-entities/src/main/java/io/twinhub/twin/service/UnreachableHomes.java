@@ -15,10 +15,10 @@ import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.function.LongSupplier;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -39,6 +39,10 @@ import java.util.concurrent.CompletionStage;
  * asked every second for their shards ({@link ShardRegion#getRegionStatsInstance()}); a shard none
  * of them hosts is on the unreachable member, or not allocated yet (the coordinator may allocate it
  * there too), and is held.
+ *
+ * <p>The decisions themselves (which members are unreachable, which shards the others host, whether a
+ * request is sent, held or refused) are the pure {@link HomesView}; this class feeds it cluster events
+ * and the regions' answers, and wakes held requests when it changes.
  */
 public final class UnreachableHomes {
   private static final Logger log = LoggerFactory.getLogger(UnreachableHomes.class);
@@ -59,16 +63,11 @@ public final class UnreachableHomes {
   private final String role;
   private final List<String> typeNames;
   private final HashCodeMessageExtractor<Object> extractor;
-  /** Unreachable members not removed yet (removed ones leave after {@link #SETTLE}). */
-  private final Set<Address> unreachable = new HashSet<>();
+  private final LongSupplier clock = System::nanoTime;
+  /** What is known of the members and their shards; replaced under {@code this}. */
+  private HomesView view = HomesView.EMPTY;
   /** Null while every member is reachable. */
   private volatile Window window;
-  /**
-   * The shards each member hosted at its last answer, by entity type name: a member that does not
-   * answer a look in time (a starved box) keeps its last known shards, and a new window starts
-   * from them (minus the newly unreachable members') instead of holding everything until its look.
-   */
-  private final Map<Address, Map<String, Set<String>>> known = new java.util.concurrent.ConcurrentHashMap<>();
 
   /** One set of unreachable members; replaced when the set changes. */
   private static final class Window {
@@ -132,60 +131,76 @@ public final class UnreachableHomes {
     Window w = window;
     if (w == null) return null;
     String shard = extractor.shardId(entityId);
-    if (sendable(w, typeName, shard)) return null;
+    long since = clock.getAsLong();
+    if (decide(w, typeName, shard, since) == HomesView.Decision.SEND) return null;
     CompletableFuture<Boolean> result = new CompletableFuture<>();
-    var timeout = system.scheduler().scheduleOnce(hold, () -> result.complete(false), system.executionContext());
-    await(w, typeName, shard, result);
+    // The hold is over: whatever the view says now is final (HOLD is a refusal too).
+    var timeout = system.scheduler().scheduleOnce(hold,
+        () -> result.complete(decide(window, typeName, shard, since) == HomesView.Decision.SEND), system.executionContext());
+    await(w, typeName, shard, since, result);
     result.thenRun(timeout::cancel);
     return result;
   }
 
-  private void await(Window w, String typeName, String shard, CompletableFuture<Boolean> result) {
+  private void await(Window w, String typeName, String shard, long since, CompletableFuture<Boolean> result) {
     w.changed.thenRun(() -> {
       if (result.isDone()) return;
       Window now = window;
-      if (now == null || sendable(now, typeName, shard)) result.complete(true);
-      else await(now, typeName, shard, result);
+      switch (decide(now, typeName, shard, since)) {
+        case SEND -> result.complete(true);
+        case REFUSE -> result.complete(false);
+        case HOLD -> await(now, typeName, shard, since, result);
+      }
     });
   }
 
-  private static boolean sendable(Window w, String typeName, String shard) {
-    Map<String, Set<String>> reachable = w.reachable;
-    return reachable != null && reachable.getOrDefault(typeName, Set.of()).contains(shard);
+  private HomesView.Decision decide(Window w, String typeName, String shard, long since) {
+    return HomesView.decide(w == null, w == null ? null : w.reachable, typeName, shard, since, clock.getAsLong(), hold);
   }
 
   private synchronized void onEvent(Object event) {
+    HomesView before = view;
     if (event instanceof ClusterEvent.UnreachableMember u) {
-      if (unreachable.add(u.member().address())) {
+      view = view.withUnreachable(u.member().address());
+      if (view != before) {
         log.info("members unreachable: {}; requests to their twins are held up to {} ms until they are removed or reachable again",
-            unreachable, hold.toMillis());
-        changed();
+            view.unreachable(), hold.toMillis());
       }
     } else if (event instanceof ClusterEvent.ReachableMember r) {
-      if (unreachable.remove(r.member().address())) changed();
+      view = view.withReachable(r.member().address());
     } else if (event instanceof ClusterEvent.MemberRemoved m) {
       Address address = m.member().address();
-      if (!unreachable.contains(address)) known.remove(address);
-      else {
-        system.scheduler().scheduleOnce(SETTLE, () -> removed(address), system.executionContext());
+      if (view.settlesLater(address)) {
+        system.scheduler().scheduleOnce(SETTLE, () -> settled(address), system.executionContext());
       }
+      view = view.withRemoved(address);
     }
+    if (!view.unreachable().equals(before.unreachable())) changed();
   }
 
-  private synchronized void removed(Address address) {
-    known.remove(address);
-    if (unreachable.remove(address)) changed();
+  private synchronized void settled(Address address) {
+    HomesView before = view;
+    view = view.withSettled(address);
+    if (!view.unreachable().equals(before.unreachable())) changed();
   }
 
-  /** The unreachable set changed: a new window (and a look), or none. */
+  private synchronized void answered(Address member, String typeName, Set<String> shards) {
+    view = view.withShards(member, typeName, shards);
+  }
+
+  private synchronized HomesView view() {
+    return view;
+  }
+
+  /** The unreachable set changed (called under {@code this}): a new window (and a look), or none. */
   private void changed() {
     Window old = window;
-    if (unreachable.isEmpty()) {
+    if (view.allReachable()) {
       window = null;
       log.info("no member unreachable: held requests are sent");
     } else {
-      Window w = new Window(unreachable);
-      if (!known.isEmpty()) w.reachable = reachable(w);
+      Window w = new Window(view.unreachable());
+      if (view.anyKnown()) w.reachable = view.reachableShards(w.unreachable);
       window = w;
       look(w);
     }
@@ -198,8 +213,8 @@ public final class UnreachableHomes {
     akka.actor.ActorSystem classic = Adapter.toClassic(system);
     List<CompletableFuture<?>> answers = new ArrayList<>();
     for (Member member : akka.cluster.Cluster.get(classic).state().getMembers()) {
-      if (w.unreachable.contains(member.address()) || (role != null && !member.hasRole(role))) continue;
-      if (member.status() == akka.cluster.MemberStatus.down() || member.status() == akka.cluster.MemberStatus.removed()) continue;
+      boolean downOrRemoved = member.status() == akka.cluster.MemberStatus.down() || member.status() == akka.cluster.MemberStatus.removed();
+      if (!HomesView.asked(w.unreachable, member.address(), role == null || member.hasRole(role), downOrRemoved)) continue;
       for (String type : typeNames) {
         answers.add(Patterns.ask(classic.actorSelection(member.address() + "/system/sharding/" + type),
                 ShardRegion.getRegionStatsInstance(), LOOK_TIMEOUT)
@@ -208,11 +223,7 @@ public final class UnreachableHomes {
               if (answer instanceof ShardRegion.ShardRegionStats stats) {
                 Set<String> shards = new HashSet<>(stats.getStats().keySet());
                 shards.addAll(stats.getFailed());
-                known.compute(member.address(), (a, old) -> {
-                  Map<String, Set<String>> byType = old == null ? new HashMap<>() : new HashMap<>(old);
-                  byType.put(type, Set.copyOf(shards));
-                  return Map.copyOf(byType);
-                });
+                answered(member.address(), type, shards);
               } else {
                 log.debug("shards of {} at {} not read (its last known are used): {}", type, member.address(),
                     failure == null ? answer : failure.toString());
@@ -222,19 +233,9 @@ public final class UnreachableHomes {
       }
     }
     CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenRun(() -> {
-      w.reachable = reachable(w);
+      w.reachable = view().reachableShards(w.unreachable);
       w.signal();
       if (window == w) system.scheduler().scheduleOnce(LOOK_INTERVAL, () -> look(w), system.executionContext());
     });
-  }
-
-  /** The shards of the members {@code w} does not list as unreachable, by entity type name. */
-  private Map<String, Set<String>> reachable(Window w) {
-    Map<String, Set<String>> reachable = new HashMap<>();
-    known.forEach((address, byType) -> {
-      if (w.unreachable.contains(address)) return;
-      byType.forEach((type, shards) -> reachable.computeIfAbsent(type, t -> new HashSet<>()).addAll(shards));
-    });
-    return reachable;
   }
 }
