@@ -255,7 +255,7 @@ public final class TwinhubNode {
     String readJournal = s.config().getString("twinhub.streams.read-journal");
     ChangeFeed feed = new ChangeFeed(system, s.hostName(), readJournal);
     return new ChangeStreamRoutes(feed, RouteConditions.fromConfig(s.config()),
-        server.authorizer(AccessRight.ServiceConnect), Clock.systemUTC()).route();
+        server.authorizer(AccessRight.ServiceConnect), Clock.systemUTC(), s.config().getDuration("twinhub.streams.keep-alive")).route();
   }
 
   static EmbeddedCassandra startEmbeddedCassandra(NodeSettings s) {

@@ -47,8 +47,10 @@ class ChangeStreamsIT {
 
   @BeforeAll
   static void start() throws Exception {
+    // A 2 s keep-alive (15 s by default): quietNdjsonStreamsKeepAlive waits for one.
     node = ApiTestNode.start(dir, Map.of("twinhub.routes", List.of(Map.of(
-        "name", "eco", "source", "twinChangeEvents", "condition", "properties.desired.mode = 'eco'"))));
+        "name", "eco", "source", "twinChangeEvents", "condition", "properties.desired.mode = 'eco'")),
+        "twinhub.streams.keep-alive", "2s"));
     api = node.client;
   }
 

@@ -700,7 +700,7 @@ public final class EdgeHub implements AutoCloseable {
           return null;
         }
         if (get && r.status() == 200 && r.body() != null) offline.remember(key, r.body());
-        if (!get && r.status() == 204) offline.reportedAccepted(key, p.payload());
+        if (!get && r.status() == 204) offline.reportedAccepted(key, p.payload(), r.version());
         String topic = "$iothub/twin/res/" + r.status() + "/?$rid=" + rid + (r.version() >= 0 ? "&$version=" + r.version() : "");
         answer(Publish.qos0(topic, r.body() == null ? ByteString.emptyByteString() : ByteString.fromString(r.body().toString())));
         return null;

@@ -128,10 +128,22 @@ final class OfflineTwins implements AutoCloseable {
     return q;
   }
 
+  /**
+   * The twin the hub returned becomes the copy, except a reported section older than the copy's:
+   * a GET (the resync's, or a module's) the hub answered before it applied a patch edgeHub relayed
+   * meanwhile can arrive after that patch's 204 was merged ({@link #reportedAccepted}).
+   */
   synchronized void remember(String module, JsonNode twin) {
     if (!twin.isObject()) return;
-    copies.put(module, ((ObjectNode) twin).deepCopy());
+    ObjectNode next = ((ObjectNode) twin).deepCopy();
+    ObjectNode old = copies.get(module);
+    if (old != null && reportedVersion(old) > reportedVersion(next)) next.set("reported", old.get("reported").deepCopy());
+    copies.put(module, next);
     persist(module);
+  }
+
+  private static long reportedVersion(JsonNode twin) {
+    return twin.path("reported").path("$version").asLong(-1);
   }
 
   /** A desired patch the hub sent to {@code module} (with {@code $version}): kept in the copy. */
@@ -183,14 +195,16 @@ final class OfflineTwins implements AutoCloseable {
     return true;
   }
 
-  /** A reported patch the hub accepted while online: kept in the copy. */
-  synchronized void reportedAccepted(String module, ByteString patch) {
+  /** A reported patch the hub accepted while online as reported version {@code version} (-1: unknown): kept in the copy. */
+  synchronized void reportedAccepted(String module, ByteString patch, long version) {
     ObjectNode copy = copies.get(module);
     if (copy == null) return;
     try {
       JsonNode p = JSON.readTree(patch.toArrayUnsafe());
       if (!p.isObject()) return;
-      merge(copy.with("reported"), p);
+      ObjectNode reported = copy.with("reported");
+      merge(reported, p);
+      if (version > reportedVersion(copy)) reported.put("$version", version);
       persist(module);
     } catch (IOException ignored) {
       // the hub accepted it, so it was JSON; nothing to keep otherwise

@@ -75,12 +75,30 @@ class OfflineTwinsTest {
   }
 
   @Test
+  void aGetAnsweredBeforeAnAcceptedPatchDoesNotTakeItOutOfTheCopy() throws Exception {
+    OfflineTwins t = new OfflineTwins(dir);
+    t.remember("m", json("{\"desired\":{\"$version\":2},\"reported\":{\"progress\":850,\"$version\":17}}"));
+    // The resync's GET is on its way; a patch relayed meanwhile is applied (version 18) and answered first.
+    t.reportedAccepted("m", ByteString.fromString("{\"progress\":900}"), 18);
+    t.markStale("m");
+    t.resynced("m", json("{\"desired\":{\"$version\":3},\"reported\":{\"progress\":850,\"$version\":17}}"));
+    JsonNode copy = t.copy("m").orElseThrow();
+    assertEquals(900, copy.at("/reported/progress").asInt(), "the accepted patch stays: " + copy);
+    assertEquals(18, copy.at("/reported/$version").asLong(), "with the version it was accepted as: " + copy);
+    assertEquals(3, copy.at("/desired/$version").asInt(), "the GET's desired section is newer: taken");
+    assertEquals(900, new OfflineTwins(dir).copy("m").orElseThrow().at("/reported/progress").asInt(), "on disk too");
+    t.remember("m", json("{\"desired\":{\"$version\":3},\"reported\":{\"progress\":950,\"$version\":19}}"));
+    assertEquals(950, t.copy("m").orElseThrow().at("/reported/progress").asInt(), "a newer twin replaces it");
+    t.close();
+  }
+
+  @Test
   void theLastKnownTwinSurvivesARestartWithTheQueuedPatchesAndDesiredChanges() throws Exception {
     OfflineTwins t = new OfflineTwins(dir);
     assertTrue(new OfflineTwins(dir).copy("m/1").isEmpty(), "no twin from the hub yet: no copy");
     t.remember("m/1", json("{\"desired\":{\"a\":1,\"$version\":3},\"reported\":{\"x\":1,\"$version\":5}}"));
     t.desiredPatched("m/1", ByteString.fromString("{\"a\":2,\"b\":true,\"$version\":4}"));
-    t.reportedAccepted("m/1", ByteString.fromString("{\"y\":1}"));
+    t.reportedAccepted("m/1", ByteString.fromString("{\"y\":1}"), -1);
     assertTrue(t.queue("m/1", ByteString.fromString("{\"x\":2,\"y\":null}")));
     // no close: as after kill -9
     OfflineTwins after = new OfflineTwins(dir);

@@ -34,6 +34,9 @@ import java.time.Duration;
  *                          reads run until they have covered the events journaled up to this long after it
  * @param liveMargin        while the tag reads are stopped, their offsets follow the live path this far behind now
  * @param refreshOnQuery    a query first makes pending writes visible when the last refresh is at least this old (0: off)
+ * @param mergeWhenIdle     once no event was applied for this long, an index of several segments (or with deleted
+ *                          documents) is merged into one in the background and reopened (0: off)
+ * @param mergeWhenIdleMaxBytes ... only while the index is at most this big
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -55,7 +58,9 @@ public record IndexProjectionSettings(
     int liveGapFillMaxBehind,
     Duration liveSettle,
     Duration liveMargin,
-    Duration refreshOnQuery) {
+    Duration refreshOnQuery,
+    Duration mergeWhenIdle,
+    long mergeWhenIdleMaxBytes) {
 
   public IndexProjectionSettings {
     if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
@@ -96,6 +101,8 @@ public record IndexProjectionSettings(
         c.getInt("live-gap-fill-max-behind"),
         c.getDuration("live-position.settle"),
         c.getDuration("live-position.margin"),
-        c.getDuration("refresh-on-query"));
+        c.getDuration("refresh-on-query"),
+        c.getDuration("merge-when-idle.after"),
+        c.getBytes("merge-when-idle.max-size"));
   }
 }

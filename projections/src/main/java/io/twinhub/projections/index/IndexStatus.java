@@ -26,6 +26,8 @@ import java.util.List;
  * @param liveLosses   times the tag reads had to run again since start (a dropped live event, a
  *                     cluster membership change; {@link LivePosition})
  * @param tagReadsRunning tag reads running now (0 once caught up: the live path alone brings events)
+ * @param layout       the searcher's segments, documents (deleted ones included) and reopens
+ *                     (all, and those a query ran), to compare how indexes fed differently are laid out
  * @param startedFrom    {@code offsets} (resumed from the offsets stored in the index) or
  *                       {@code rebuild: <why>} (index missing, unreadable or of another schema: rebuilt from the journal)
  */
@@ -47,6 +49,7 @@ public record IndexStatus(
     long liveLosses,
     int tagReadsRunning,
     Instant lastCommit,
+    io.twinhub.query.index.TwinIndex.Layout layout,
     String startedFrom,
     String lastError,
     List<Tag> tags) {
@@ -82,6 +85,12 @@ public record IndexStatus(
     o.put("liveLosses", liveLosses);
     o.put("tagReadsRunning", tagReadsRunning);
     o.put("lastCommit", lastCommit == null ? null : lastCommit.toString());
+    ObjectNode l = o.putObject("segments");
+    l.put("count", layout.segments());
+    l.put("maxDoc", layout.maxDoc());
+    l.put("deletedDocs", layout.deletedDocs());
+    l.put("refreshes", layout.refreshes());
+    l.put("refreshesOnQuery", layout.refreshesOnQuery());
     o.put("startedFrom", startedFrom);
     o.put("lastError", lastError);
     var arr = o.putArray("tags");

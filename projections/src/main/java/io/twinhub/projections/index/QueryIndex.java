@@ -325,7 +325,7 @@ public final class QueryIndex implements TwinQueries {
         r.writer().applied.get(), r.writer().duplicates.get(), r.writer().gapsFilled.get(), r.writer().failed.get(),
         r.writer().liveApplied.get(), r.writer().liveDropped.get(), liveGaps.get(), r.position().losses(),
         (int) tags.stream().filter(IndexStatus.Tag::reading).count(),
-        commit == 0 ? null : Instant.ofEpochMilli(commit), startedFrom, r.projection().lastError(), tags);
+        commit == 0 ? null : Instant.ofEpochMilli(commit), r.index().layout(), startedFrom, r.projection().lastError(), tags);
   }
 
   private void registerMetrics(MeterRegistry registry) {

@@ -96,6 +96,11 @@ final class TwinIndexWriter implements AutoCloseable {
   private long refreshDelay;
   private boolean dirty;
   private boolean uncommitted;
+  /** Clock millis of the last change applied; whether the idle merge ran since, and whether it is running. */
+  private long lastChange;
+  private boolean idleMergeDone = true;
+  private boolean idleMerging;
+  final AtomicLong idleMerges = new AtomicLong();
 
   TwinIndexWriter(TwinIndex index, TwinStateCodec codec, JournalReader journal, IndexProjectionSettings settings, Clock clock) {
     this.index = index;
@@ -298,6 +303,8 @@ final class TwinIndexWriter implements AutoCloseable {
       index.putDeleted(key, seq, record.twin() == null ? 0 : record.twin().state().version(), state);
     }
     dirty = true;
+    lastChange = clock.millis();
+    idleMergeDone = false;
     uncommitted = true;
   }
 
@@ -337,6 +344,7 @@ final class TwinIndexWriter implements AutoCloseable {
     try {
       maybeRefresh(false);
       maybeCommit(false);
+      maybeMergeIdle();
     } catch (RuntimeException e) {
       log.error("index: refresh/commit failed: {}", e.toString(), e);
     }
@@ -363,6 +371,30 @@ final class TwinIndexWriter implements AutoCloseable {
       visibleLag.recordValue(Math.max(0, lastRefresh - notYetVisible[i]));
     }
     notYetVisibleCount = 0;
+  }
+
+  /**
+   * Once the index is idle ({@code merge-when-idle.after} without a change), merges its segments
+   * into one on Lucene's merge threads, then reopens the searcher on the result, so that queries
+   * cost the same however the index was fed (the live path leaves a small segment per refresh).
+   * Durable with the next commit, like any write. Writes arriving meanwhile are applied as usual.
+   */
+  private void maybeMergeIdle() {
+    if (idleMerging) {
+      if (index.merging()) return;
+      idleMerging = false;
+      index.refresh();
+      idleMerges.incrementAndGet();
+      return;
+    }
+    long after = settings.mergeWhenIdle().toMillis();
+    if (after <= 0 || idleMergeDone || dirty || clock.millis() - lastChange < after) return;
+    idleMergeDone = true;
+    TwinIndex.Layout layout = index.layout();
+    if (layout.segments() <= 1 && layout.deletedDocs() == 0) return;
+    if (index.sizeOnDisk() > settings.mergeWhenIdleMaxBytes()) return;
+    index.mergeSegments(1, false);
+    idleMerging = true;
   }
 
   private void maybeCommit(boolean force) {

@@ -41,13 +41,15 @@ public final class ChangeStreamRoutes extends AllDirectives {
   private static final ContentType NDJSON = ContentTypes.create(
       MediaTypes.customWithFixedCharset("application", "x-ndjson", akka.http.javadsl.model.HttpCharsets.UTF_8,
           java.util.Map.of(), false));
-  private static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
+  /** How often an idle live stream sends its heartbeat by default (twinhub.streams.keep-alive). */
+  public static final Duration KEEP_ALIVE = Duration.ofSeconds(15);
   private static final ByteString NDJSON_KEEP_ALIVE = ByteString.fromString("\n");
 
   private final ChangeFeed feed;
   private final List<NamedRoute> routes;
   private final Function<HttpRequest, Optional<HttpResponse>> authorize;
   private final Clock clock;
+  private final Duration keepAlive;
 
   /**
    * @param authorize the caller's check of the request's SAS token: empty = allowed, else the
@@ -55,10 +57,17 @@ public final class ChangeStreamRoutes extends AllDirectives {
    */
   public ChangeStreamRoutes(ChangeFeed feed, List<NamedRoute> routes,
                             Function<HttpRequest, Optional<HttpResponse>> authorize, Clock clock) {
+    this(feed, routes, authorize, clock, KEEP_ALIVE);
+  }
+
+  /** @param keepAlive how often an idle live stream sends an SSE heartbeat or a blank NDJSON line */
+  public ChangeStreamRoutes(ChangeFeed feed, List<NamedRoute> routes,
+                            Function<HttpRequest, Optional<HttpResponse>> authorize, Clock clock, Duration keepAlive) {
     this.feed = feed;
     this.routes = List.copyOf(routes);
     this.authorize = authorize;
     this.clock = clock;
+    this.keepAlive = keepAlive;
   }
 
   public Route route() {
@@ -111,14 +120,14 @@ public final class ChangeStreamRoutes extends AllDirectives {
                   .anyMatch(r -> r.matches(MediaTypes.TEXT_EVENT_STREAM) && !r.equals(MediaRanges.ALL)))
               .orElse(false);
           if (sse) {
-            return completeOK(messages.map(ChangeStreamRoutes::sse).keepAlive(KEEP_ALIVE, ServerSentEvent::heartbeat),
+            return completeOK(messages.map(ChangeStreamRoutes::sse).keepAlive(keepAlive, ServerSentEvent::heartbeat),
                 EventStreamMarshalling.toEventStream());
           }
           // An idle live NDJSON stream sends a blank line now and then, as SSE sends heartbeats:
           // without it the server's idle timeout (60 s) would cut a quiet consumer off.
           return complete(HttpResponse.create().withEntity(HttpEntities.createChunked(NDJSON,
               messages.map(m -> ByteString.fromString(JSON.writeValueAsString(json(m)) + "\n"))
-                  .keepAlive(KEEP_ALIVE, () -> NDJSON_KEEP_ALIVE))));
+                  .keepAlive(keepAlive, () -> NDJSON_KEEP_ALIVE))));
         }))))));
   }
 

@@ -244,6 +244,37 @@ class TwinIndexWriterTest {
   }
 
   @Test
+  void anIdleIndexIsMergedIntoOneSegmentAndStillAnswersTheSame() throws Exception {
+    writer.close();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("twinhub.projections.index.merge-when-idle.after = 200ms").withFallback(kit.system().settings().config())),
+        Clock.systemUTC());
+    // Each apply ends with a refresh: one small segment per twin, as the live path leaves them.
+    for (int i = 0; i < 5; i++) {
+      Journal dev = new Journal("Device|m" + i);
+      dev.add(new TwinEvent.DeviceCreated(identity("m" + i, null), new TwinEvent.Versions(1, 1, 1), T0));
+      if (i == 0) dev.add(new TwinEvent.TagsPatched(doc("{\"zone\":\"a\"}"), dev.next(0, 0), T0));
+      apply(0, dev.envelopes);
+    }
+    TwinIndex.Layout before = index.layout();
+    assertTrue(before.segments() > 1, "several segments before the idle merge: " + before);
+    // A bound against a hang, not a timing: the merge runs once the writer has been idle 200 ms
+    // (on a loaded box it may also run between two of the applies above, and again after them).
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while (index.layout().segments() > 1 && System.nanoTime() < deadline) Thread.sleep(50);
+    TwinIndex.Layout after = index.layout();
+    assertEquals(1, after.segments(), "one segment after the idle merge: " + after);
+    assertEquals(0, after.deletedDocs(), "deleted documents merged away: " + after);
+    long merges = writer.idleMerges.get();
+    assertTrue(merges >= 1, "idle merges " + merges);
+    assertEquals(5, indexed("SELECT COUNT() AS n FROM devices").get("n").asInt());
+    assertEquals("a", indexed("SELECT * FROM devices WHERE deviceId = 'm0'").path("tags").path("zone").asText());
+    // Idle again without a change: no further merge.
+    Thread.sleep(500);
+    assertEquals(merges, writer.idleMerges.get(), "idle merges");
+  }
+
+  @Test
   void aReadYourWritesQueryMakesWritesVisibleWithoutWaitingForTheRefreshInterval() throws Exception {
     writer.close();
     writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(

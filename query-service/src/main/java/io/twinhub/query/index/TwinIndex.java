@@ -81,6 +81,9 @@ public final class TwinIndex implements Closeable {
   private volatile long visibleGeneration;
   private volatile long lastRefreshNanos = System.nanoTime();
   private volatile Map<String, String> committed;
+  /** Reopens that made new writes visible, and how many of them a query ran ({@link #refreshIfStale}). */
+  private final AtomicLong refreshes = new AtomicLong();
+  private final AtomicLong refreshesOnQuery = new AtomicLong();
 
   /** What the writer last stored for a twin. {@code deleted}: the twin is gone (the document stays as a marker). */
   public record Stored(long seq, long version, boolean deleted, byte[] state) {}
@@ -115,7 +118,10 @@ public final class TwinIndex implements Closeable {
 
       @Override
       public void afterRefresh(boolean didRefresh) {
-        if (didRefresh) refreshListeners.forEach(Runnable::run);
+        if (didRefresh) {
+          refreshes.incrementAndGet();
+          refreshListeners.forEach(Runnable::run);
+        }
       }
     });
   }
@@ -249,6 +255,7 @@ public final class TwinIndex implements Closeable {
   public boolean refreshIfStale(long minGapNanos) {
     if (writeGeneration.get() <= visibleGeneration || System.nanoTime() - lastRefreshNanos < minGapNanos) return false;
     refresh();
+    refreshesOnQuery.incrementAndGet();
     return true;
   }
 
@@ -272,6 +279,24 @@ public final class TwinIndex implements Closeable {
   /** The user data of the last commit (what {@link #commit} stored). */
   public Map<String, String> committedData() {
     return committed;
+  }
+
+  /**
+   * Merges the index down to at most {@code maxSegments} segments (and drops the deleted
+   * documents of those it merges), visible after the next refresh. With {@code wait} false the
+   * merge runs on Lucene's merge threads and this returns at once. Not durable until the next commit.
+   */
+  public void mergeSegments(int maxSegments, boolean wait) {
+    try {
+      writer.forceMerge(maxSegments, wait);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /** Whether merges asked for are still waiting or running. */
+  public boolean merging() {
+    return writer.hasPendingMerges() || !writer.getMergingSegments().isEmpty();
   }
 
   /** Drops every document (a rebuild starts here); becomes durable with the next commit. */
@@ -325,6 +350,19 @@ public final class TwinIndex implements Closeable {
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
+    });
+  }
+
+  /**
+   * The layout queries see: segments of the current searcher, documents in them (deleted ones
+   * included, each twin's older versions until a merge drops them), and the reopens so far.
+   */
+  public record Layout(int segments, int maxDoc, int deletedDocs, long refreshes, long refreshesOnQuery) {}
+
+  public Layout layout() {
+    return withSearcher(s -> {
+      var reader = s.getIndexReader();
+      return new Layout(reader.leaves().size(), reader.maxDoc(), reader.numDeletedDocs(), refreshes.get(), refreshesOnQuery.get());
     });
   }
 
