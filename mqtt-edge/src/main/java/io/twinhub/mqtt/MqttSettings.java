@@ -26,10 +26,15 @@ public record MqttSettings(
     Duration drainTimeout,
     boolean compactTls,
     Duration throttlePause,
-    boolean openSsl) {
+    boolean openSsl,
+    boolean overloadDelays,
+    Duration overloadWait) {
 
   public MqttSettings {
     hostNames = List.copyOf(hostNames);
+    if (overloadWait.isNegative() || overloadWait.compareTo(askTimeout) >= 0) {
+      throw new IllegalArgumentException("twinhub.mqtt.overload-wait must be >= 0 and below ask-timeout");
+    }
     if (maxTelemetrySize > maxPacketSize) {
       throw new IllegalArgumentException("twinhub.mqtt.max-telemetry-size must not exceed max-packet-size");
     }
@@ -75,7 +80,13 @@ public record MqttSettings(
           case "jdk" -> false;
           case "auto" -> m.getString("tls-stage").equals("compact") && openSslLoads();
           default -> throw new IllegalArgumentException("twinhub.mqtt.tls-provider must be auto, jdk or openssl");
-        });
+        },
+        switch (m.getString("overload-mode")) {
+          case "delay" -> true;
+          case "refuse" -> false;
+          default -> throw new IllegalArgumentException("twinhub.mqtt.overload-mode must be delay or refuse");
+        },
+        m.getDuration("overload-wait"));
   }
 
   /**
@@ -107,6 +118,6 @@ public record MqttSettings(
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
-        askTimeout, backlog, drainTimeout, compactTls, throttlePause, openSsl);
+        askTimeout, backlog, drainTimeout, compactTls, throttlePause, openSsl, overloadDelays, overloadWait);
   }
 }

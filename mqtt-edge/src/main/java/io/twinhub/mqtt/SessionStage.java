@@ -42,7 +42,13 @@ import java.util.concurrent.atomic.AtomicLong;
  * the packets read before it were handed over), and the session's close completes the
  * connection once what it wrote has been written.
  *
- * <p>Admission at the edge: while the node is at its admission limit of twin writes, a reported
+ * <p>Back-pressure: the stage hands the session one packet at a time and reads at most
+ * {@code max-inflight} ahead, so while the session holds a packet (e.g. a reported patch waiting
+ * for an admission slot, {@code twinhub.mqtt.overload-mode = delay}, the default) nothing more is
+ * read from the socket once those are in, and TCP flow control slows the device.
+ *
+ * <p>Admission at the edge ({@code overload-mode = refuse} only, session 11's path, measured worse
+ * under overload than delaying): while the node is at its admission limit of twin writes, a reported
  * patch that arrives when the session has no packet in progress is refused here
  * ({@link MqttSession#refusalAtAdmission}: PUBACK and {@code $iothub/twin/res/429}), without a
  * session-actor turn, and the socket is not read for {@code throttle-pause}, as the session does

@@ -35,8 +35,8 @@ import java.util.concurrent.TimeUnit;
 import static org.junit.jupiter.api.Assertions.*;
 
 /**
- * Reported patches refused at the node's admission limit by the connection's stream stage, by
- * mechanism: the limit is 1 and the test holds that write itself. The stage answers PUBACK and
+ * Reported patches refused at the node's admission limit by the connection's stream stage
+ * ({@code overload-mode = refuse}, session 11's path), by mechanism: the limit is 1 and the test holds that write itself. The stage answers PUBACK and
  * {@code $iothub/twin/res/429} for the patch's {@code $rid}, the patch is never applied, and the
  * session never saw it: its per-connection rate limit (a burst of 2, refilled once in ~17 minutes)
  * still has both tokens for the two patches after the limit is released, which a session that had
@@ -50,6 +50,7 @@ class SessionStageAdmissionTest {
   @BeforeAll
   static void start() {
     hub = new SessionHarness("""
+        twinhub.mqtt.overload-mode = refuse
         twinhub.mqtt.throttle-pause = 100ms
         twinhub.mqtt.twin-ops-burst = 2
         twinhub.mqtt.twin-ops-per-second = 0.001
@@ -67,7 +68,7 @@ class SessionStageAdmissionTest {
     final LinkedBlockingQueue<ByteString> written = new LinkedBlockingQueue<>();
     final ArrayDeque<MqttPacket> received = new ArrayDeque<>();
 
-    Connection() {
+    Connection(SessionHarness hub) {
       Set<akka.actor.typed.ActorRef<MqttSession.Command>> sessions = ConcurrentHashMap.newKeySet();
       Pair<BoundedSourceQueue<MqttPacket>, Source<MqttPacket, akka.NotUsed>> q =
           Source.<MqttPacket>queue(16).preMaterialize(hub.testKit.system());
@@ -116,7 +117,7 @@ class SessionStageAdmissionTest {
   @Test
   void theStageRefusesReportedPatchesAtTheLimitWithoutTheSessionAndNeverAppliesThem() throws Exception {
     String dev = hub.createDevice("stage-admission");
-    Connection c = new Connection();
+    Connection c = new Connection(hub);
     c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
     assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
     c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));

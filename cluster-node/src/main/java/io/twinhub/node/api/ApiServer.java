@@ -149,14 +149,16 @@ public final class ApiServer {
   }
 
   /**
-   * Every request: the plain twin read straight to its entity ({@link TwinReadPath}), everything
-   * else through the route tree; both timed.
+   * Every request: the plain twin read and write straight to the entity ({@link TwinReadPath},
+   * {@link TwinWritePath}), everything else through the route tree; all timed.
    */
   private akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> handler(List<Route> extraRoutes) {
     akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> tree = routes.route(extraRoutes).handler(system);
     TwinReadPath read = routes.readPath();
+    TwinWritePath write = routes.writePath();
     return io.twinhub.node.metrics.HttpMetrics.timed(request -> {
-      Optional<CompletionStage<HttpResponse>> answer = read.serve(request);
+      Optional<CompletionStage<HttpResponse>> answer = request.method() == akka.http.javadsl.model.HttpMethods.GET
+          ? read.serve(request) : write.serve(request, tree);
       return answer.isPresent() ? answer.get() : tree.apply(request);
     });
   }

@@ -145,6 +145,11 @@ public final class ServiceRoutes extends AllDirectives {
     return new TwinReadPath(twins, auth, settings.apiVersions(), responses, this::timedOut);
   }
 
+  /** The hot twin PATCH/PUT outside the route tree, with the same service, gate, body parse and answers ({@link TwinWritePath}). */
+  TwinWritePath writePath() {
+    return new TwinWritePath(twins, auth, settings, responses, materializer, this);
+  }
+
   // ------------------------------------------------------------------ resources
 
   private Route devices() {
@@ -552,15 +557,14 @@ public final class ServiceRoutes extends AllDirectives {
       }
       CompletionStage<HttpEntity.Strict> strict = entity.withSizeLimit(settings.maxBodyBytes())
           .toStrict(settings.requestTimeout().toMillis(), materializer);
-      return onComplete(strict, t -> {
-        if (t.isFailure()) {
-          Throwable e = t.failed().get();
-          return complete(isTooLarge(e) ? tooLarge()
-              : responses.error(IotHubErrorCode.BadFormat, "the request body could not be read"));
-        }
-        return inner.apply(t.get().getData().toArray());
-      });
+      return onComplete(strict, t -> t.isFailure() ? complete(unreadableBody(t.failed().get()))
+          : inner.apply(t.get().getData().toArray()));
     });
+  }
+
+  /** A request body whose read failed: 413 when it was cut off at {@code max-body-size}, else 400. */
+  HttpResponse unreadableBody(Throwable e) {
+    return isTooLarge(e) ? tooLarge() : responses.error(IotHubErrorCode.BadFormat, "the request body could not be read");
   }
 
   /** The body as one JSON object (strict: no duplicate keys, no trailing data, bounded nesting). */
@@ -574,7 +578,7 @@ public final class ServiceRoutes extends AllDirectives {
     });
   }
 
-  private static Optional<String> checkContentType(RequestEntity entity) {
+  static Optional<String> checkContentType(RequestEntity entity) {
     ContentType ct = entity.getContentType();
     // JSON is UTF-8 by definition (RFC 8259: a charset parameter has no effect); bytes that are
     // not UTF-8 fail the strict parse.

@@ -5,7 +5,7 @@ import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.Metrics;
 import io.twinhub.twin.service.AdmissionLimit;
 
-/** The admission limit of gateway twin writes on /metrics: its current limit, writes in flight, refusals. */
+/** The admission limit of gateway twin writes on /metrics: its current limit, writes in flight, writes waiting, refusals. */
 public final class AdmissionMetrics {
   private AdmissionMetrics() {}
 
@@ -14,6 +14,8 @@ public final class AdmissionMetrics {
         .description("twin writes this node admits in flight (adapted to the journal's latency)").register(Metrics.globalRegistry);
     Gauge.builder("twinhub.twin.admission.in.flight", admission, AdmissionLimit::inFlight)
         .description("admitted twin writes not yet answered").register(Metrics.globalRegistry);
+    Gauge.builder("twinhub.twin.admission.waiting", admission, AdmissionLimit::waiting)
+        .description("MQTT reported patches delayed for a slot (twinhub.mqtt.overload-mode = delay)").register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.refused", admission, AdmissionLimit::refused)
         .description("twin writes refused with 429 ThrottlingException since start").register(Metrics.globalRegistry);
   }

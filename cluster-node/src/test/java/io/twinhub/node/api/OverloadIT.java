@@ -56,7 +56,10 @@ class OverloadIT {
         "twinhub.twin.admission.initial-limit", 1,
         "twinhub.twin.admission.min-limit", 1,
         "twinhub.twin.admission.max-limit", 1,
-        "twinhub.mqtt.throttle-pause", "100ms"));
+        "twinhub.mqtt.throttle-pause", "100ms",
+        // overload-mode = delay (the default) with a wait of 1 ms: with 8 devices against a limit
+        // of 1 both ends of a wait happen (granted a freed slot, refused at the bound), and their race.
+        "twinhub.mqtt.overload-wait", "1ms"));
     pool = Executors.newFixedThreadPool(REST_CLIENTS + DEVICES);
   }
 

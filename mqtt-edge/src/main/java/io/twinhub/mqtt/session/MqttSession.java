@@ -55,6 +55,12 @@ import java.util.function.BiConsumer;
  * device's twin entity.
  *
  * <ul>
+ *   <li>Overload ({@code twinhub.mqtt.overload-mode = delay}): a reported patch that finds the
+ *       node at its admission limit waits for a slot (the limit hands freed slots to the newest
+ *       waiter), unparsed, as the packet in progress, so the socket is not read meanwhile; only
+ *       after {@code overload-wait} is it refused (429, never applied). The keep-alive check skips
+ *       a session with a packet in progress, and a PINGREQ read behind the patch is answered after
+ *       it (within overload-wait plus the write, far below any keep-alive).
  *   <li>Inbound packets are handled one at a time, in order: the next one is requested (acked
  *       to the stream) only when the work of the previous one is durable and answered. A slow
  *       entity or journal therefore back-pressures the socket.
@@ -93,7 +99,13 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
    * DUE is the one timer of a connected session: it fires at the earliest of its keep-alive check,
    * heartbeat and token expiry (three timers per idle session cost more heap than the rest of its state).
    */
-  private enum Tick implements Command { CONNECT_TIMEOUT, DUE, GAP_CHECK, STOP, READ_ON }
+  private enum Tick implements Command { CONNECT_TIMEOUT, DUE, GAP_CHECK, STOP, READ_ON, ADMISSION_WAIT }
+
+  /** The node's admission limit granted a slot to the reported patch waiting with this number. */
+  private record Admitted(long number) implements Command {}
+
+  /** A reported patch waiting for an admission slot (overload-mode = delay); nothing more is read meanwhile. */
+  private record Waiting(long number, Publish packet, String rid, io.twinhub.twin.service.AdmissionLimit.Waiter waiter) {}
 
   private record MethodTimeout(String rid) implements Command {}
 
@@ -177,6 +189,9 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   private int lastPacketId;
   /** The gateway stops: the twin journals Disconnected at once (it may move, and its grace timer with it). */
   private boolean stopping;
+  /** The reported patch waiting for an admission slot, if any (the packet in progress). */
+  private Waiting waiting;
+  private long waits;
 
   public static Behavior<Command> create(SessionDeps deps, Outbound out, String remote) {
     // The behavior takes Object so that the twin's SessionMessages need no message adapter; outside, it takes Commands.
@@ -209,6 +224,10 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       return this;
     }
     if (m instanceof Tick t) return onTick(t);
+    if (m instanceof Admitted a) {
+      onAdmitted(a.number());
+      return this;
+    }
     if (m instanceof StreamInit init) {
       init.ackTo().tell(Ack.ACK);
       return this;
@@ -505,35 +524,27 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         twinResult(p, 429, patch.rid(), null, IotHubError.of(IotHubErrorCode.ThrottlingException, "too many twin operations"));
         return;
       }
+      if (deps.settings().overloadDelays()) {
+        // Delayed, not refused, while the node is at its admission limit: this packet stays in
+        // progress (nothing more is read from the socket) until a slot is granted or overload-wait passed.
+        io.twinhub.twin.service.AdmissionLimit.Waiter[] waiter = new io.twinhub.twin.service.AdmissionLimit.Waiter[1];
+        long wait = ++waits;
+        ActorRef<Object> self = ctx.getSelf();
+        if (deps.twins().admitOrWait(() -> self.tell(new Admitted(wait)), waiter)) {
+          patchReported(p, patch.rid(), true);
+        } else {
+          waiting = new Waiting(wait, p, patch.rid(), waiter[0]);
+          timers.startSingleTimer(Tick.ADMISSION_WAIT, Tick.ADMISSION_WAIT, deps.settings().overloadWait());
+        }
+        return;
+      }
       var atLimit = deps.twins().refusedAtLimit(TwinUpdate.PatchReported.class);
       if (atLimit.isPresent()) {
         // Refused before the body is parsed: under overload a refusal costs only its answer.
         overloaded(p, patch.rid(), errorOf(atLimit.get(), null));
         return;
       }
-      var parsed = TwinJson.parseSectionPatch(p.payload().toArrayUnsafe(), Section.REPORTED, deps.limits());
-      if (!parsed.isAccepted()) {
-        IotHubError e = RejectionErrors.toError(parsed.optionalRejection().orElseThrow());
-        twinResult(p, mqttStatus(e), patch.rid(), null, e);
-        return;
-      }
-      TwinUpdate update = parsed.optionalValue().orElseThrow();
-      await(deps.twins().admitUpdateTwin(deviceId, moduleId, update, null,
-          io.twinhub.twin.domain.Author.device(deviceId, moduleId)), (reply, err) -> {
-        if (reply instanceof TwinReply.Accepted a) {
-          long v = a.twin().state().reported().version();
-          // PUBACK first, as IoT Hub does: the device SDK only correlates a response with a request it saw acknowledged.
-          answer(p, DeviceTopics.twinPatchResponse(204, patch.rid(), v), ByteString.emptyByteString());
-          done();
-        } else {
-          IotHubError e = errorOf(reply, err);
-          if (e.status() == 429 || e.status() == 503) {
-            overloaded(p, patch.rid(), e);
-          } else {
-            twinResult(p, mqttStatus(e), patch.rid(), null, e);
-          }
-        }
-      });
+      patchReported(p, patch.rid(), false);
     } else if (what instanceof DeviceTopics.MethodResponse mr) {
       PendingMethod pending = pendingMethods.remove(mr.rid());
       if (pending != null) {
@@ -566,12 +577,65 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   }
 
   /**
-   * Lets the connection's stream stage refuse reported patches at the node's admission limit itself
-   * ({@link #refusalAtAdmission}), without a turn of this actor, once connected; with the twin
-   * responses' subscription as it is now (the refusal is answered on it, as here).
+   * Parses and applies a reported patch; {@code holdsSlot}: it was admitted by {@link #onAdmitted}
+   * (or at once) and holds its admission slot, else it goes through the admission now.
+   */
+  private void patchReported(Publish p, String rid, boolean holdsSlot) {
+    var parsed = TwinJson.parseSectionPatch(p.payload().toArrayUnsafe(), Section.REPORTED, deps.limits());
+    if (!parsed.isAccepted()) {
+      if (holdsSlot) deps.twins().returnSlot();
+      IotHubError e = RejectionErrors.toError(parsed.optionalRejection().orElseThrow());
+      twinResult(p, mqttStatus(e), rid, null, e);
+      return;
+    }
+    TwinUpdate update = parsed.optionalValue().orElseThrow();
+    io.twinhub.twin.domain.Author by = io.twinhub.twin.domain.Author.device(deviceId, moduleId);
+    await(holdsSlot ? deps.twins().updateTwinAdmitted(deviceId, moduleId, update, null, by)
+        : deps.twins().admitUpdateTwin(deviceId, moduleId, update, null, by), (reply, err) -> {
+      if (reply instanceof TwinReply.Accepted a) {
+        long v = a.twin().state().reported().version();
+        // PUBACK first, as IoT Hub does: the device SDK only correlates a response with a request it saw acknowledged.
+        answer(p, DeviceTopics.twinPatchResponse(204, rid, v), ByteString.emptyByteString());
+        done();
+      } else {
+        IotHubError e = errorOf(reply, err);
+        if (e.status() == 429 || e.status() == 503) {
+          overloaded(p, rid, e);
+        } else {
+          twinResult(p, mqttStatus(e), rid, null, e);
+        }
+      }
+    });
+  }
+
+  /** The admission granted the waiting patch a slot (a grant that lost to the wait's end or the close is stale). */
+  private void onAdmitted(long wait) {
+    if (waiting == null || waiting.number() != wait || phase == Phase.CLOSED) return;
+    Waiting w = waiting;
+    waiting = null;
+    timers.cancel(Tick.ADMISSION_WAIT);
+    patchReported(w.packet(), w.rid(), true);
+  }
+
+  /** overload-wait passed: refused (429, never applied), unless the slot was granted meanwhile. */
+  private void onWaitedTooLong() {
+    if (waiting == null || phase == Phase.CLOSED) return;
+    Waiting w = waiting;
+    waiting = null;
+    Optional<TwinReply> refused = deps.twins().stopWaiting(w.waiter(), TwinUpdate.PatchReported.class);
+    if (refused.isPresent()) overloaded(w.packet(), w.rid(), errorOf(refused.get(), null));
+    else patchReported(w.packet(), w.rid(), true); // granted just now: its Admitted message is stale
+  }
+
+  /**
+   * With {@code overload-mode = refuse}: lets the connection's stream stage refuse reported patches
+   * at the node's admission limit itself ({@link #refusalAtAdmission}), without a turn of this
+   * actor, once connected; with the twin responses' subscription as it is now (the refusal is
+   * answered on it, as here). With {@code delay} the stage never refuses: the session delays.
    */
   private void refuseEarlyIfOverloaded() {
-    out.refuseAtAdmission(phase == Phase.CONNECTED, subscriptions.containsKey(Subscription.TWIN_RESPONSES));
+    out.refuseAtAdmission(phase == Phase.CONNECTED && !deps.settings().overloadDelays(),
+        subscriptions.containsKey(Subscription.TWIN_RESPONSES));
   }
 
   /**
@@ -916,6 +980,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         }
       }
       case READ_ON -> done();
+      case ADMISSION_WAIT -> onWaitedTooLong();
       case STOP -> {
         return Behaviors.stopped();
       }
@@ -1047,6 +1112,11 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
           clientId() + " disconnected before answering method " + e.getValue().name())));
     }
     pendingMethods.clear();
+    if (waiting != null) {
+      // Never applied; a slot granted meanwhile goes back at once.
+      if (deps.twins().stopWaiting(waiting.waiter(), TwinUpdate.PatchReported.class).isEmpty()) deps.twins().returnSlot();
+      waiting = null;
+    }
     if (c2dAttached) detachCloudToDevice();
     out.refuseAtAdmission(false, false);
     out.close();

@@ -15,7 +15,8 @@ import static org.junit.jupiter.api.Assertions.*;
 
 /**
  * A reported patch at the node's admission limit, by mechanism: the limit is 1 and the test holds
- * that one write in flight itself, so the device's patch is refused (PUBACK, then
+ * that one write in flight itself, so the device's patch waits (overload-mode = delay) until
+ * overload-wait has passed and is then refused (PUBACK, then
  * {@code $iothub/twin/res/429} with ThrottlingException 429001 for its {@code $rid}) and never
  * applied; once the write is answered the device's next patch is applied with the next version.
  */
@@ -25,7 +26,11 @@ class AdmissionSessionTest {
 
   @BeforeAll
   static void start() {
-    hub = new SessionHarness("twinhub.mqtt.throttle-pause = 100ms", Duration.ofSeconds(30), ADMISSION);
+    hub = new SessionHarness("""
+        twinhub.mqtt.overload-mode = delay
+        twinhub.mqtt.overload-wait = 200ms
+        twinhub.mqtt.throttle-pause = 100ms
+        """, Duration.ofSeconds(30), ADMISSION);
   }
 
   @AfterAll

@@ -28,8 +28,14 @@ import java.time.Duration;
  * quarter per second, so a stall of a second keeps most of it and a capacity that fell is followed
  * within seconds).
  *
+ * <p>Waiting instead of refusing ({@link #acquireOrWait}): a gateway that can hold a request
+ * without cost (an MQTT session that stops reading its socket) queues it here while the limit is
+ * full; each answer hands its slot to the newest waiter (LIFO: under sustained overload the
+ * admitted ones waited little, and the ones that wait past the gateway's bound are the oldest,
+ * refused by the gateway with {@link #cancel}). A waiter holds no slot until it is granted one.
+ *
  * <p>Pure: the caller measures latency, the clock is given; thread-safe (one lock, a few field
- * updates per request).
+ * updates per request; a granted waiter's callback runs after the lock is released).
  */
 public final class AdmissionLimit {
 
@@ -55,8 +61,28 @@ public final class AdmissionLimit {
     }
   }
 
+  /**
+   * A request waiting for a slot: granted once (its callback then runs, holding a slot it must
+   * {@link #release} or {@link #releaseUnused}), or cancelled by its gateway, never both.
+   */
+  public static final class Waiter {
+    private static final int WAITING = 0, GRANTED = 1, CANCELLED = 2;
+    private final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger();
+    private final Runnable onGranted;
+
+    private Waiter(Runnable onGranted) {
+      this.onGranted = onGranted;
+    }
+
+    private boolean waiting() {
+      return state.get() == WAITING;
+    }
+  }
+
   private final Settings settings;
   private final long targetNanos;
+  /** Waiting requests, oldest first; cancelled ones are dropped lazily from either end. */
+  private final java.util.ArrayDeque<Waiter> waiters = new java.util.ArrayDeque<>();
   private double limit;
   private int inFlight;
   /** Answers seen so far. */
@@ -105,7 +131,14 @@ public final class AdmissionLimit {
    * @param latencyNanos admission → answer
    * @param overloaded   the answer itself shows overload (no answer in time, refused by its deadline)
    */
-  public synchronized void release(long latencyNanos, boolean overloaded) {
+  public void release(long latencyNanos, boolean overloaded) {
+    synchronized (this) {
+      releaseLocked(latencyNanos, overloaded);
+    }
+    runGranted();
+  }
+
+  private void releaseLocked(long latencyNanos, boolean overloaded) {
     if (inFlight == 0) throw new IllegalStateException("release without an admitted write");
     boolean wasFull = inFlight >= (int) limit;
     inFlight--;
@@ -121,6 +154,85 @@ public final class AdmissionLimit {
       limit = Math.min(settings.maxLimit(), limit + 1.0 / limit);
     }
     effective = effectiveLimit();
+    grantWaiters();
+  }
+
+  /**
+   * A slot granted to a waiter (or admitted by {@link #tryAcquire}) was not used after all (the
+   * request was invalid, or its connection closed): freed without counting an answer.
+   */
+  public void releaseUnused() {
+    synchronized (this) {
+      if (inFlight == 0) throw new IllegalStateException("release without an admitted write");
+      inFlight--;
+      grantWaiters();
+    }
+    runGranted();
+  }
+
+  /**
+   * Admits one write now (true: it holds a slot, as after {@link #tryAcquire}), or queues
+   * {@code onGranted} to run once a slot is free for it (false: {@code waiter[0]} is the queued
+   * waiter, to {@link #cancel} when the gateway stops waiting). {@code onGranted} runs on the
+   * thread of the answer that freed the slot: it should only hand the grant over (e.g. tell an actor).
+   */
+  public boolean acquireOrWait(Runnable onGranted, Waiter[] waiter) {
+    synchronized (this) {
+      dropCancelledOldest();
+      if (inFlight < effective && waiters.isEmpty()) {
+        inFlight++;
+        return true;
+      }
+      Waiter w = new Waiter(onGranted);
+      waiters.addLast(w);
+      waiter[0] = w;
+      return false;
+    }
+  }
+
+  /**
+   * The gateway stops waiting (its bound passed, or its connection closed): true if the waiter
+   * was still waiting (counted as refused; it never holds a slot), false if it was granted a slot
+   * first (its callback ran or is running: the slot is the caller's, to use or {@link #releaseUnused}).
+   */
+  public boolean cancel(Waiter w) {
+    if (!w.state.compareAndSet(Waiter.WAITING, Waiter.CANCELLED)) return false;
+    synchronized (this) {
+      refused++;
+      dropCancelledOldest();
+    }
+    return true;
+  }
+
+  /** Requests waiting for a slot now (cancelled ones not yet dropped included). */
+  public synchronized int waiting() {
+    return waiters.size();
+  }
+
+  private final ThreadLocal<java.util.ArrayList<Waiter>> granted = ThreadLocal.withInitial(java.util.ArrayList::new);
+
+  /** Under the lock: free slots go to the newest waiters; their callbacks run after the lock ({@link #runGranted}). */
+  private void grantWaiters() {
+    while (inFlight < effective && !waiters.isEmpty()) {
+      Waiter w = waiters.pollLast();
+      if (w.state.compareAndSet(Waiter.WAITING, Waiter.GRANTED)) {
+        inFlight++;
+        granted.get().add(w);
+      }
+    }
+    dropCancelledOldest();
+  }
+
+  private void dropCancelledOldest() {
+    while (!waiters.isEmpty() && !waiters.peekFirst().waiting()) waiters.pollFirst();
+  }
+
+  private void runGranted() {
+    java.util.ArrayList<Waiter> list = granted.get();
+    if (list.isEmpty()) return;
+    Waiter[] run = list.toArray(new Waiter[0]);
+    list.clear();
+    for (Waiter w : run) w.onGranted.run();
   }
 
   /** Counts an answer in the current window; a window that is over updates the completion rate. */

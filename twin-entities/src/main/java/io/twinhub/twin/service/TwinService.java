@@ -134,6 +134,51 @@ public final class TwinService {
     return whenHomeReachable(operation(update), deviceId, moduleId, () -> admitted(deviceId, moduleId, update, ifMatch, by));
   }
 
+  /**
+   * A gateway that can hold a twin write without cost (an MQTT session that stops reading its
+   * socket meanwhile) asks for an admission slot: true when it has one now (or the node has no
+   * admission control), else {@code onAdmitted} runs once a slot is granted to it and
+   * {@code waiter[0]} is what to {@link #stopWaiting} when the gateway gives up. With a slot, the
+   * write goes through {@link #updateTwinAdmitted}; a slot not used goes back by {@link #returnSlot}.
+   */
+  public boolean admitOrWait(Runnable onAdmitted, AdmissionLimit.Waiter[] waiter) {
+    return admission == null || admission.acquireOrWait(onAdmitted, waiter);
+  }
+
+  /**
+   * The gateway gives up waiting for a slot: the refusal (ThrottlingException, never applied) if
+   * the waiter was still waiting, else empty: a slot was granted first and is the caller's.
+   */
+  public Optional<TwinReply> stopWaiting(AdmissionLimit.Waiter waiter, Class<? extends TwinUpdate> kind) {
+    if (!admission.cancel(waiter)) return Optional.empty();
+    TwinReply refused = throttled();
+    record(kind == TwinUpdate.PatchReported.class ? "patchReported" : "updateTwin", refused, 0);
+    return Optional.of(refused);
+  }
+
+  /** A slot from {@link #admitOrWait} that will not be used (an invalid write, a closed connection). */
+  public void returnSlot() {
+    if (admission != null) admission.releaseUnused();
+  }
+
+  /** A twin write holding a slot from {@link #admitOrWait}: as {@link #admitUpdateTwin} after admission; the slot is released with its answer. */
+  public CompletionStage<TwinReply> updateTwinAdmitted(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
+                                                       io.twinhub.twin.domain.Author by) {
+    if (admission == null) return updateTwin(deviceId, moduleId, update, ifMatch, by);
+    IotHubError invalid = checkIds(deviceId, moduleId);
+    if (invalid != null) {
+      admission.releaseUnused();
+      return done(new TwinReply.Rejected(invalid));
+    }
+    boolean[] sent = {false};
+    return whenHomeReachable(operation(update), deviceId, moduleId, () -> {
+      sent[0] = true;
+      return sendAdmitted(deviceId, moduleId, update, ifMatch, by);
+    }).whenComplete((reply, failure) -> {
+      if (!sent[0]) admission.releaseUnused(); // held for an unreachable home and never sent
+    });
+  }
+
   private CompletionStage<TwinReply> admitted(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
                                               io.twinhub.twin.domain.Author by) {
     if (!admission.tryAcquire()) {
@@ -142,6 +187,11 @@ public final class TwinService {
       record(operation(update), refused, 0);
       return done(refused);
     }
+    return sendAdmitted(deviceId, moduleId, update, ifMatch, by);
+  }
+
+  private CompletionStage<TwinReply> sendAdmitted(String deviceId, String moduleId, TwinUpdate update, String ifMatch,
+                                                  io.twinhub.twin.domain.Author by) {
     long start = System.nanoTime();
     long notAfter = System.currentTimeMillis() + admissionDeadline.toMillis();
     return send(operation(update), deviceId, moduleId, r -> new TwinCommand.UpdateTwin(update, ifMatch, by, notAfter, r))

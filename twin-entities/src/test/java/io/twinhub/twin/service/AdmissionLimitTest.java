@@ -197,4 +197,67 @@ class AdmissionLimitTest {
     assertThrows(IllegalArgumentException.class, () -> new AdmissionLimit.Settings(2, 1, 4, Duration.ofMillis(1), 1.0));
     assertThrows(IllegalArgumentException.class, () -> new AdmissionLimit.Settings(2, 1, 4, Duration.ZERO, 0.5));
   }
+
+  // ---------------------------------------------------------------- waiting instead of refusing
+
+  @Test
+  void aWriteWithAFreeSlotIsAdmittedAtOnceWithoutWaiting() {
+    AdmissionLimit a = limit(2, 1, 2);
+    AdmissionLimit.Waiter[] w = new AdmissionLimit.Waiter[1];
+    assertTrue(a.acquireOrWait(() -> fail("not queued"), w));
+    assertNull(w[0]);
+    assertEquals(1, a.inFlight());
+    assertEquals(0, a.waiting());
+  }
+
+  @Test
+  void anAnswerHandsItsSlotToTheNewestWaiter() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.tryAcquire());
+    java.util.List<String> granted = new java.util.ArrayList<>();
+    AdmissionLimit.Waiter[] older = new AdmissionLimit.Waiter[1];
+    AdmissionLimit.Waiter[] newer = new AdmissionLimit.Waiter[1];
+    assertFalse(a.acquireOrWait(() -> granted.add("older"), older));
+    assertFalse(a.acquireOrWait(() -> granted.add("newer"), newer));
+    assertEquals(2, a.waiting());
+    assertEquals(0, a.refused(), "waiting is not refused");
+
+    a.release(FAST, false);
+    assertEquals(java.util.List.of("newer"), granted, "LIFO: the newest waiter, the one that waited least");
+    assertEquals(1, a.inFlight(), "the slot went over to the waiter, not back to the pool");
+    assertFalse(a.cancel(newer[0]), "a granted waiter cannot be cancelled: the slot is its gateway's");
+
+    a.releaseUnused();
+    assertEquals(java.util.List.of("newer", "older"), granted);
+    assertEquals(1, a.inFlight());
+    a.release(FAST, false);
+    assertEquals(0, a.inFlight());
+    assertEquals(0, a.waiting());
+  }
+
+  @Test
+  void aCancelledWaiterIsRefusedAndNeverGranted() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.tryAcquire());
+    AdmissionLimit.Waiter[] w = new AdmissionLimit.Waiter[1];
+    assertFalse(a.acquireOrWait(() -> fail("cancelled before any slot was free"), w));
+    assertTrue(a.cancel(w[0]));
+    assertFalse(a.cancel(w[0]), "once");
+    assertEquals(1, a.refused());
+    assertEquals(0, a.waiting());
+    a.release(FAST, false);
+    assertEquals(0, a.inFlight(), "the freed slot stays free");
+  }
+
+  @Test
+  void aWaiterDoesNotLetANewcomerOvertakeItOnAFreedSlot() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.tryAcquire());
+    int[] granted = {0};
+    assertFalse(a.acquireOrWait(() -> granted[0]++, new AdmissionLimit.Waiter[1]));
+    a.release(FAST, false);
+    assertEquals(1, granted[0]);
+    assertFalse(a.tryAcquire(), "the freed slot is the waiter's");
+    assertFalse(a.acquireOrWait(() -> granted[0]++, new AdmissionLimit.Waiter[1]));
+  }
 }

@@ -392,8 +392,10 @@ public final class MqttBench {
               java.net.http.HttpResponse.BodyHandlers.ofString()).body();
       double limit = io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_limit");
       double inFlight = io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_in_flight");
+      double waiting = io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_waiting");
       if (Double.isNaN(limit)) return "; admission off";
-      return String.format(Locale.ROOT, "; admission limit %.0f, %.0f in flight at the end", limit, inFlight);
+      return String.format(Locale.ROOT, "; admission limit %.0f, %.0f in flight%s at the end", limit, inFlight,
+          Double.isNaN(waiting) ? "" : String.format(Locale.ROOT, ", %.0f waiting", waiting));
     } catch (Exception e) {
       return "";
     }
