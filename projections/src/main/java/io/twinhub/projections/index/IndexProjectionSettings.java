@@ -37,6 +37,7 @@ import java.time.Duration;
  * @param mergeWhenIdle     once no event was applied for this long, an index of several segments (or with deleted
  *                          documents) is merged into one in the background and reopened (0: off)
  * @param mergeWhenIdleMaxBytes ... only while the index is at most this big
+ * @param mergeWhenIdleMinInterval ... and at most once in this long (each merge rewrites the whole index)
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -60,7 +61,8 @@ public record IndexProjectionSettings(
     Duration liveMargin,
     Duration refreshOnQuery,
     Duration mergeWhenIdle,
-    long mergeWhenIdleMaxBytes) {
+    long mergeWhenIdleMaxBytes,
+    Duration mergeWhenIdleMinInterval) {
 
   public IndexProjectionSettings {
     if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
@@ -103,6 +105,7 @@ public record IndexProjectionSettings(
         c.getDuration("live-position.margin"),
         c.getDuration("refresh-on-query"),
         c.getDuration("merge-when-idle.after"),
-        c.getBytes("merge-when-idle.max-size"));
+        c.getBytes("merge-when-idle.max-size"),
+        c.getDuration("merge-when-idle.min-interval"));
   }
 }

@@ -100,6 +100,7 @@ final class TwinIndexWriter implements AutoCloseable {
   private long lastChange;
   private boolean idleMergeDone = true;
   private boolean idleMerging;
+  private long lastIdleMerge = Long.MIN_VALUE;
   final AtomicLong idleMerges = new AtomicLong();
 
   TwinIndexWriter(TwinIndex index, TwinStateCodec codec, JournalReader journal, IndexProjectionSettings settings, Clock clock) {
@@ -388,13 +389,17 @@ final class TwinIndexWriter implements AutoCloseable {
       return;
     }
     long after = settings.mergeWhenIdle().toMillis();
-    if (after <= 0 || idleMergeDone || dirty || clock.millis() - lastChange < after) return;
+    long now = clock.millis();
+    if (after <= 0 || idleMergeDone || dirty || now - lastChange < after) return;
+    // Not yet done, only deferred: still idle once the interval has passed, it merges then.
+    if (lastIdleMerge != Long.MIN_VALUE && now - lastIdleMerge < settings.mergeWhenIdleMinInterval().toMillis()) return;
     idleMergeDone = true;
     TwinIndex.Layout layout = index.layout();
     if (layout.segments() <= 1 && layout.deletedDocs() == 0) return;
     if (index.sizeOnDisk() > settings.mergeWhenIdleMaxBytes()) return;
     index.mergeSegments(1, false);
     idleMerging = true;
+    lastIdleMerge = now;
   }
 
   private void maybeCommit(boolean force) {

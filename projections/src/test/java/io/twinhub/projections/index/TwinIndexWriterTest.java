@@ -247,7 +247,10 @@ class TwinIndexWriterTest {
   void anIdleIndexIsMergedIntoOneSegmentAndStillAnswersTheSame() throws Exception {
     writer.close();
     writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
-        ConfigFactory.parseString("twinhub.projections.index.merge-when-idle.after = 200ms").withFallback(kit.system().settings().config())),
+        ConfigFactory.parseString("""
+            twinhub.projections.index.merge-when-idle.after = 200ms
+            twinhub.projections.index.merge-when-idle.min-interval = 0s
+            """).withFallback(kit.system().settings().config())),
         Clock.systemUTC());
     // Each apply ends with a refresh: one small segment per twin, as the live path leaves them.
     for (int i = 0; i < 5; i++) {
@@ -272,6 +275,62 @@ class TwinIndexWriterTest {
     // Idle again without a change: no further merge.
     Thread.sleep(500);
     assertEquals(merges, writer.idleMerges.get(), "idle merges");
+  }
+
+  /** A clock the test moves: the writer's idle and interval decisions read it, its ticks run on real time. */
+  static final class MovableClock extends Clock {
+    final java.util.concurrent.atomic.AtomicLong millis = new java.util.concurrent.atomic.AtomicLong(T0.toEpochMilli());
+
+    @Override public java.time.ZoneId getZone() { return java.time.ZoneOffset.UTC; }
+    @Override public Clock withZone(java.time.ZoneId zone) { return this; }
+    @Override public Instant instant() { return Instant.ofEpochMilli(millis.get()); }
+  }
+
+  private void addTwins(String prefix, int n) throws Exception {
+    for (int i = 0; i < n; i++) {
+      Journal dev = new Journal("Device|" + prefix + i);
+      dev.add(new TwinEvent.DeviceCreated(identity(prefix + i, null), new TwinEvent.Versions(1, 1, 1), T0));
+      apply(0, dev.envelopes);
+    }
+  }
+
+  private void awaitOneSegment(TwinIndexWriter w, long mergesAbove) throws InterruptedException {
+    // A bound against a hang, not a timing.
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+    while ((index.layout().segments() > 1 || w.idleMerges.get() <= mergesAbove) && System.nanoTime() < deadline) Thread.sleep(20);
+  }
+
+  @Test
+  void anIndexWrittenInSparseBurstsIsMergedAtMostOncePerMinInterval() throws Exception {
+    writer.close();
+    MovableClock clock = new MovableClock();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("""
+            twinhub.projections.index.merge-when-idle.after = 10s
+            twinhub.projections.index.merge-when-idle.min-interval = 5m
+            """).withFallback(kit.system().settings().config())),
+        clock);
+    addTwins("b", 3);
+    assertTrue(index.layout().segments() > 1, "several segments: " + index.layout());
+    clock.millis.addAndGet(11_000);
+    awaitOneSegment(writer, 0);
+    assertEquals(1, index.layout().segments(), "merged after the first idle period: " + index.layout());
+    long merges = writer.idleMerges.get();
+    assertEquals(1, merges, "idle merges");
+
+    // A second burst, idle again 11 s later: within 5 min of the merge, so it waits.
+    addTwins("c", 2);
+    clock.millis.addAndGet(11_000);
+    Thread.sleep(300);
+    assertEquals(merges, writer.idleMerges.get(), "no second merge within min-interval");
+    assertTrue(index.layout().segments() > 1, "the burst's segments stay until then: " + index.layout());
+
+    // Still idle once the interval has passed: deferred, not dropped.
+    clock.millis.addAndGet(Duration.ofMinutes(5).toMillis());
+    awaitOneSegment(writer, merges);
+    assertEquals(merges + 1, writer.idleMerges.get(), "merged once the interval had passed");
+    assertEquals(1, index.layout().segments(), "one segment: " + index.layout());
+    assertEquals(5, indexed("SELECT COUNT() AS n FROM devices").get("n").asInt());
   }
 
   @Test
