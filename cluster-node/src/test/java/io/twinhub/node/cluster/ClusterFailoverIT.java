@@ -238,6 +238,8 @@ class ClusterFailoverIT {
           + "stream cut after %d messages, %d after resuming on node 1, every version exactly once%n",
           indexSeconds, cutAt, delivered.size() - cutAt);
       printClusterEvents("node 1", cluster.nodes.get(0), killedAt);
+      // Writer 2's gateway: its own view of the failover (when it held and released requests).
+      printClusterEvents("node 2", cluster.nodes.get(1), killedAt);
     }
   }
 
@@ -368,11 +370,15 @@ class ClusterFailoverIT {
     }
   }
 
-  /** Node {@code n}'s cluster event lines ({@code ClusterEventLog}, the Split Brain Resolver's), timed from the kill. */
+  /**
+   * Node {@code n}'s cluster event lines ({@code ClusterEventLog}, the Split Brain Resolver's, the
+   * gateway's holding and release of requests by {@code UnreachableHomes}), timed from the kill.
+   */
   static void printClusterEvents(String label, NodeProcesses.Node n, Instant killedAt) {
     java.time.LocalTime kill = java.time.LocalTime.ofInstant(killedAt, java.time.ZoneId.systemDefault());
     for (String line : n.output()) {
-      if (!(line.contains("cluster: member") || line.contains("SBR") || line.contains("fence"))) continue;
+      if (!(line.contains("cluster: member") || line.contains("SBR") || line.contains("fence")
+          || line.contains("UnreachableHomes"))) continue;
       try {
         java.time.LocalTime at = java.time.LocalTime.parse(line.substring(0, 12));
         long ms = Duration.between(kill, at).toMillis();

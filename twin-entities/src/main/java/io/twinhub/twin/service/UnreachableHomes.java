@@ -233,7 +233,14 @@ public final class UnreachableHomes {
       }
     }
     CompletableFuture.allOf(answers.toArray(CompletableFuture[]::new)).thenRun(() -> {
+      Map<String, Set<String>> before = w.reachable;
       w.reachable = view().reachableShards(w.unreachable);
+      if (!w.reachable.equals(before)) {
+        // Which requests this look released (held ones whose shard is now among these): the failover's timeline.
+        Map<String, Integer> counts = new java.util.TreeMap<>();
+        w.reachable.forEach((type, shards) -> counts.put(type, shards.size()));
+        log.info("shards hosted by reachable members while {} unreachable: {}", w.unreachable, counts);
+      }
       w.signal();
       if (window == w) system.scheduler().scheduleOnce(LOOK_INTERVAL, () -> look(w), system.executionContext());
     });
