@@ -181,6 +181,10 @@ public final class UnreachableHomes {
   }
 
   private synchronized void onEvent(Object event) {
+    if (event instanceof ClusterEvent.CurrentClusterState state) {
+      seen(state);
+      return;
+    }
     HomesView before = view;
     if (event instanceof ClusterEvent.UnreachableMember u) {
       view = view.withUnreachable(u.member().address());
@@ -192,28 +196,25 @@ public final class UnreachableHomes {
       view = view.withReachable(r.member().address());
     } else if (event instanceof ClusterEvent.MemberRemoved m) {
       Address address = m.member().address();
-      if (view.settlesLater(address)) {
-        view = view.withRemoved(address, clock.getAsLong());
+      boolean settlesLater = view.settlesLater(address);
+      view = view.withRemoved(address, clock.getAsLong());
+      if (settlesLater && view != before) {
         log.info("member {} removed: its held requests wait until every reachable member has seen the removal (at most {} ms)",
             address, SEEN_BY_ALL_MAX.toMillis());
         system.scheduler().scheduleOnce(SETTLE, this::settle, system.executionContext());
-      } else {
-        view = view.withRemoved(address, clock.getAsLong());
       }
-    } else if (event instanceof ClusterEvent.CurrentClusterState state) {
-      seen(state);
     }
-    // A snapshot reflects the gossip after every event published before it (it is answered by the
-    // same publisher, in order), so one asked now sees this event's gossip: a removal's own event
-    // and the gossip's seen-by are published separately, and the seen-by of the state before the
-    // removal must not count.
-    if (!view.removals().isEmpty() && !(event instanceof ClusterEvent.CurrentClusterState)) {
+    // A snapshot asked now is of this event's gossip or a later one (the cluster daemon forwards the
+    // request to the publisher after the changes it published before): a removal's own event and the
+    // gossip's seen-by are published separately, and the seen-by of the state before the removal
+    // must not count.
+    if (!view.removals().isEmpty()) {
       akka.cluster.Cluster.get(Adapter.toClassic(system)).sendCurrentClusterState(listener);
     }
     if (!view.unreachable().equals(before.unreachable())) changed();
   }
 
-  /** A gossip snapshot asked for while a removal settles: who has seen it, then settle what may. */
+  /** A gossip snapshot asked for while a removal settles: who has seen it, then settle what may (under {@code this}). */
   private void seen(ClusterEvent.CurrentClusterState state) {
     if (view.removals().isEmpty()) return;
     Set<Address> members = new HashSet<>();
