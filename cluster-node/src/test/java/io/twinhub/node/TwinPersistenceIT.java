@@ -148,7 +148,7 @@ class TwinPersistenceIT {
     }
     TwinReply deleted = await(twins.deleteDevice(dev, "*"));
     assertEquals(List.of("a", "b", "c"), ((TwinReply.Accepted) deleted).moduleIds());
-    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     for (String m : List.of("a", "b", "c")) {
       TwinReply r;
       do {

@@ -26,6 +26,7 @@ public record MqttSettings(
     Duration drainTimeout,
     boolean compactTls,
     Duration throttlePause,
+    Duration throttlePauseMax,
     boolean openSsl,
     boolean overloadDelays,
     Duration overloadWait) {
@@ -34,6 +35,9 @@ public record MqttSettings(
     hostNames = List.copyOf(hostNames);
     if (overloadWait.isNegative() || overloadWait.compareTo(askTimeout) >= 0) {
       throw new IllegalArgumentException("twinhub.mqtt.overload-wait must be >= 0 and below ask-timeout");
+    }
+    if (throttlePauseMax.compareTo(throttlePause) < 0) {
+      throw new IllegalArgumentException("twinhub.mqtt.throttle-pause-max must not be below throttle-pause");
     }
     if (maxTelemetrySize > maxPacketSize) {
       throw new IllegalArgumentException("twinhub.mqtt.max-telemetry-size must not exceed max-packet-size");
@@ -70,6 +74,7 @@ public record MqttSettings(
           default -> throw new IllegalArgumentException("twinhub.mqtt.tls-stage must be compact or akka");
         },
         m.getDuration("throttle-pause"),
+        m.getDuration("throttle-pause-max"),
         switch (m.getString("tls-provider")) {
           case "openssl" -> {
             if (!m.getString("tls-stage").equals("compact")) {
@@ -118,6 +123,6 @@ public record MqttSettings(
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
-        askTimeout, backlog, drainTimeout, compactTls, throttlePause, openSsl, overloadDelays, overloadWait);
+        askTimeout, backlog, drainTimeout, compactTls, throttlePause, throttlePauseMax, openSsl, overloadDelays, overloadWait);
   }
 }

@@ -51,9 +51,18 @@ import java.util.concurrent.atomic.AtomicLong;
  * under overload than delaying): while the node is at its admission limit of twin writes, a reported
  * patch that arrives when the session has no packet in progress is refused here
  * ({@link MqttSession#refusalAtAdmission}: PUBACK and {@code $iothub/twin/res/429}), without a
- * session-actor turn, and the socket is not read for {@code throttle-pause}, as the session does
- * after its own refusals. Under overload refusals are most of the packets: each one skipped the
+ * session-actor turn. Under overload refusals are most of the packets: each one skipped the
  * session's mailbox, its turn and the ack back, which queued ahead of the admitted writes' answers.
+ *
+ * <p>The refusal is answered after a back-off, not at once (session 13; IoT Hub throttles by
+ * delaying): {@code throttle-pause}, doubled for each further refusal in a row on this connection,
+ * at most {@code throttle-pause-max}, and the socket is not read meanwhile. A device awaiting its
+ * answer (the SDKs await a twin operation's) sends nothing more until then, so under sustained
+ * overload a connection costs at most one refusal (TLS in and out, decode, encode) per back-off
+ * instead of one per offered patch, and the patch it sends next is fresh: an admitted patch never
+ * waited behind a pause in the socket. The decision is taken at once (counted, never applied); only
+ * its answer waits, one per connection, so nothing grows. The streak ends when a publish of this
+ * connection reaches the session (the node had room).
  */
 final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
 
@@ -84,6 +93,17 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     return new Logic(attributes.getAttribute(Remote.class).map(Remote::address).orElse("?"));
   }
 
+  /**
+   * The back-off before answering the {@code (refusedBefore + 1)}-th refusal in a row and reading on:
+   * {@code base} doubled per refusal before it, at most {@code max}; 0 when {@code base} is 0.
+   */
+  static long backOffNanos(long base, long max, int refusedBefore) {
+    if (base <= 0) return 0;
+    int shift = Math.min(refusedBefore, 30);
+    long b = base << shift;
+    return b <= 0 || (b >> shift) != base ? Math.max(base, max) : Math.max(base, Math.min(b, max));
+  }
+
   private final class Logic extends TimerGraphStageLogic implements Outbound {
     private final String remote;
     private final int maxInflight = deps.settings().maxInflight();
@@ -109,9 +129,14 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     private volatile boolean refuseAtAdmission;
     private volatile boolean respond;
     private volatile long lastAnsweredByStage;
-    /** Not reading the socket after a refusal here, until the throttle-pause timer. */
+    /** Not reading the socket after a refusal here, until the back-off timer. */
     private boolean paused;
+    /** The answer to the refusal whose back-off runs (written when it ends). */
+    private ByteString heldRefusal;
+    /** Reported patches refused here in a row (the back-off doubles with each). */
+    private int refusedInARow;
     private final long throttlePauseNanos = deps.settings().throttlePause().toNanos();
+    private final long throttlePauseMaxNanos = deps.settings().throttlePauseMax().toNanos();
 
     Logic(String remote) {
       super(shape);
@@ -121,6 +146,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         public void onPush() {
           MqttPacket p = grab(in);
           if (sessionWaits && refuseAtAdmission && refusedHere(p)) return;
+          if (p instanceof MqttPacket.Publish) refusedInARow = 0;
           if (sessionWaits) {
             sessionWaits = false;
             session.tell(new MqttSession.Inbound(p, ackTo));
@@ -200,11 +226,13 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         return false;
       }
       lastAnsweredByStage = System.nanoTime();
-      onWrite(answer);
-      if (throttlePauseNanos > 0) {
+      long backOff = backOffNanos(throttlePauseNanos, throttlePauseMaxNanos, refusedInARow++);
+      if (backOff > 0) {
+        heldRefusal = answer;
         paused = true;
-        scheduleOnce("read-on", java.time.Duration.ofNanos(throttlePauseNanos));
+        scheduleOnce("read-on", java.time.Duration.ofNanos(backOff));
       } else {
+        onWrite(answer);
         readAhead();
       }
       return true;
@@ -212,6 +240,11 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
 
     @Override
     public void onTimer(Object key) {
+      if (heldRefusal != null) {
+        lastAnsweredByStage = System.nanoTime();
+        onWrite(heldRefusal);
+        heldRefusal = null;
+      }
       paused = false;
       readAhead();
     }

@@ -62,6 +62,16 @@ class SessionStageAdmissionTest {
     hub.shutdown();
   }
 
+  private static final java.util.Map<SessionHarness, SessionStage> STAGES = new ConcurrentHashMap<>();
+
+  /** One stage for every connection to a harness, as a gateway has (its session actors are named by its counter). */
+  static SessionStage stage(SessionHarness hub) {
+    return STAGES.computeIfAbsent(hub, h -> {
+      Set<akka.actor.typed.ActorRef<MqttSession.Command>> sessions = ConcurrentHashMap.newKeySet();
+      return new SessionStage(h.testKit.system(), h.deps, sessions);
+    });
+  }
+
   /** One connection through a real {@link SessionStage}: packets in, the bytes written split into packets. */
   static final class Connection {
     final BoundedSourceQueue<MqttPacket> in;
@@ -69,11 +79,10 @@ class SessionStageAdmissionTest {
     final ArrayDeque<MqttPacket> received = new ArrayDeque<>();
 
     Connection(SessionHarness hub) {
-      Set<akka.actor.typed.ActorRef<MqttSession.Command>> sessions = ConcurrentHashMap.newKeySet();
       Pair<BoundedSourceQueue<MqttPacket>, Source<MqttPacket, akka.NotUsed>> q =
           Source.<MqttPacket>queue(16).preMaterialize(hub.testKit.system());
       in = q.first();
-      q.second().via(new SessionStage(hub.testKit.system(), hub.deps, sessions))
+      q.second().via(stage(hub))
           .runWith(Sink.foreach(written::add), hub.testKit.system());
     }
 
@@ -153,5 +162,61 @@ class SessionStageAdmissionTest {
     assertEquals(before + 2, twin.state().reported().version(), "only the two accepted patches were applied");
     assertNull(twin.state().reported().values().get("refused"), "no refused patch was applied");
     assertEquals(0, ADMISSION.inFlight());
+  }
+
+  /**
+   * Session 13: a refusal is answered after a back-off that doubles with each refusal in a row on
+   * the connection (throttle-pause 100 ms, then 200, 400, 800 ms), and nothing is read meanwhile: a
+   * PINGREQ sent right behind the fourth refused patch is answered after its 429, within the
+   * back-off (far below any keep-alive). Only lower bounds are checked (the timer cannot fire early;
+   * a slow box only makes them hold more): without the back-off the 429s come at once.
+   */
+  @Test
+  void refusalsInARowAreAnsweredAfterADoublingBackOffWithNothingReadMeanwhile() throws Exception {
+    String dev = hub.createDevice("stage-back-off");
+    Connection c = new Connection(hub);
+    c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
+    assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
+    c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));
+    assertInstanceOf(SubAck.class, c.receive());
+    long before = reportedVersion(dev);
+
+    assertTrue(ADMISSION.tryAcquire(), "the test holds the node's only write in flight");
+    try {
+      long backOff = 100;
+      for (int rid = 1; rid <= 4; rid++, backOff *= 2) {
+        long sent = System.nanoTime();
+        c.send(new Publish(false, 1, false, "$iothub/twin/PATCH/properties/reported/?$rid=" + rid, 20 + rid,
+            ByteString.fromString("{\"refused\":" + rid + "}")));
+        if (rid == 4) c.send(MqttPacket.Empty.PINGREQ_PACKET);
+        assertEquals(PacketIdOnly.pubAck(20 + rid), c.receive(), "PUBACK first");
+        assertEquals("$iothub/twin/res/429/?$rid=" + rid, c.receivePublish().topic());
+        long waitedMs = TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - sent);
+        assertTrue(waitedMs >= backOff - 15, "refusal " + rid + " in a row answered after its back-off of "
+            + backOff + " ms, not after " + waitedMs + " ms");
+      }
+      assertEquals(MqttPacket.PINGRESP, c.receive().type(), "the PINGREQ read after the back-off is answered");
+    } finally {
+      ADMISSION.release(0, false);
+    }
+    assertEquals(before, reportedVersion(dev), "no refused patch applied");
+    // The node has room again: the next patch reaches the session and is applied.
+    c.send(new Publish(false, 0, false, "$iothub/twin/PATCH/properties/reported/?$rid=ok", 0,
+        ByteString.fromString("{\"accepted\":1}")));
+    assertEquals("$iothub/twin/res/204/?$rid=ok&$version=" + (before + 1), c.receivePublish().topic());
+    assertEquals(0, ADMISSION.inFlight());
+  }
+
+  /** The back-off: throttle-pause doubled per refusal already in a row, capped; 0 turns it off. */
+  @Test
+  void backOffDoublesPerRefusalInARowUpToTheMaximum() {
+    long ms = 1_000_000;
+    assertEquals(100 * ms, SessionStage.backOffNanos(100 * ms, 2_000 * ms, 0));
+    assertEquals(200 * ms, SessionStage.backOffNanos(100 * ms, 2_000 * ms, 1));
+    assertEquals(1_600 * ms, SessionStage.backOffNanos(100 * ms, 2_000 * ms, 4));
+    assertEquals(2_000 * ms, SessionStage.backOffNanos(100 * ms, 2_000 * ms, 5));
+    assertEquals(2_000 * ms, SessionStage.backOffNanos(100 * ms, 2_000 * ms, Integer.MAX_VALUE));
+    assertEquals(100 * ms, SessionStage.backOffNanos(100 * ms, 100 * ms, 3), "max = base: no doubling");
+    assertEquals(0, SessionStage.backOffNanos(0, 2_000 * ms, 7), "throttle-pause 0: answered at once");
   }
 }

@@ -113,7 +113,7 @@ class ChangeStreamsIT {
     Thread.sleep(1000);
     long t0 = System.nanoTime();
     patchDesired("s2", "{\"live\":1}");
-    String[] first = events.poll(20, TimeUnit.SECONDS);
+    String[] first = events.poll(60, TimeUnit.SECONDS);
     assertNotNull(first, "a live change arrives");
     System.out.printf("ChangeStreamsIT: write ack to SSE delivery %.0f ms%n", (System.nanoTime() - t0) / 1e6);
     assertEquals("twinChangeEvents", first[1]);
@@ -124,8 +124,8 @@ class ChangeStreamsIT {
     patchDesired("s2", "{\"live\":3}");
     BlockingQueue<String[]> resumed = new LinkedBlockingQueue<>();
     InputStream again = openSse("/streams/twinChangeEvents?deviceId=s2", first[0], resumed);
-    String[] a = resumed.poll(20, TimeUnit.SECONDS);
-    String[] b = resumed.poll(20, TimeUnit.SECONDS);
+    String[] a = resumed.poll(60, TimeUnit.SECONDS);
+    String[] b = resumed.poll(60, TimeUnit.SECONDS);
     assertNotNull(b, "both missed changes arrive");
     assertEquals(3, JSON.readTree(a[2]).get("version").asInt());
     assertEquals(4, JSON.readTree(b[2]).get("version").asInt());
@@ -199,7 +199,7 @@ class ChangeStreamsIT {
       InputStream body = openSse("/streams/deviceMessages?deviceId=tm-2&from=latest", null, live);
       Thread.sleep(1000);
       telemetry(t2, "tm-2", "seq=100", "{\"n\":100}");
-      String[] first = live.poll(20, TimeUnit.SECONDS);
+      String[] first = live.poll(60, TimeUnit.SECONDS);
       assertNotNull(first, "live telemetry arrives");
       assertEquals("deviceMessages", first[1]);
       assertEquals(100, JSON.readTree(first[2]).at("/body/n").asInt());
@@ -208,8 +208,8 @@ class ChangeStreamsIT {
       telemetry(t2, "tm-2", "seq=102", "{\"n\":102}");
       BlockingQueue<String[]> resumed = new LinkedBlockingQueue<>();
       InputStream again = openSse("/streams/deviceMessages?deviceId=tm-2", first[0], resumed);
-      String[] a = resumed.poll(20, TimeUnit.SECONDS);
-      String[] b = resumed.poll(20, TimeUnit.SECONDS);
+      String[] a = resumed.poll(60, TimeUnit.SECONDS);
+      String[] b = resumed.poll(60, TimeUnit.SECONDS);
       assertNotNull(b, "both missed messages arrive");
       assertEquals(101, JSON.readTree(a[2]).at("/body/n").asInt());
       assertEquals(102, JSON.readTree(b[2]).at("/body/n").asInt());

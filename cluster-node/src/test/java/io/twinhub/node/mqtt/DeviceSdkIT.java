@@ -363,7 +363,7 @@ class DeviceSdkIT {
   }
 
   private static void awaitState(TwinhubNode node, String dev, String mod, ConnectionState state) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while (twin(node, dev, mod).identity().connectionState() != state && System.nanoTime() < deadline) Thread.sleep(50);
     assertEquals(state, twin(node, dev, mod).identity().connectionState());
   }

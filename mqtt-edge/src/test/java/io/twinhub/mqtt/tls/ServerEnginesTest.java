@@ -87,7 +87,7 @@ class ServerEnginesTest {
       }
     }
     if (openSsl) {
-      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
+      long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
       while (made.stream().anyMatch(e -> ((io.netty.util.ReferenceCounted) e).refCnt() > 0) && System.nanoTime() < deadline) {
         Thread.sleep(50);
       }

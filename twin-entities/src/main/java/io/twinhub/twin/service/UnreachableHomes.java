@@ -40,6 +40,15 @@ import java.util.concurrent.CompletionStage;
  * of them hosts is on the unreachable member, or not allocated yet (the coordinator may allocate it
  * there too), and is held.
  *
+ * <p>When a removed member's requests go: a request released before the shard coordinator's member
+ * has seen the removal is answered by it with the dead member's region as its shard's home, and is
+ * lost there. The leader removes a downed member and gossips it; the other members see it up to a
+ * gossip round (~1 s on a loaded box) later. So held requests go once this node's gossip state,
+ * without the member, has been seen by every reachable up member (a snapshot of it asked for after
+ * each cluster event while a removal settles, {@link akka.cluster.Cluster#sendCurrentClusterState};
+ * its seen-by is of the same gossip as its members), and at least {@link #SETTLE} after this node's
+ * own removal event; or {@link #SEEN_BY_ALL_MAX} after the removal whoever has seen it.
+ *
  * <p>The decisions themselves (which members are unreachable, which shards the others host, whether a
  * request is sent, held or refused) are the pure {@link HomesView}; this class feeds it cluster events
  * and the regions' answers, and wakes held requests when it changes.
@@ -57,6 +66,15 @@ public final class UnreachableHomes {
    * shards out only after down-removal-margin (1 s) anyway, and the regions buffer meanwhile.
    */
   private static final Duration SETTLE = Duration.ofMillis(300);
+  /**
+   * After a removal: held requests wait until every reachable member has seen it (the shard
+   * coordinator's member above all), but no longer than this. Gossip spreads a removal in one or two
+   * gossip rounds (1 s); a witness that has not seen it by then is starved or about to be
+   * unreachable itself, and the requests would otherwise wait until their hold is over.
+   */
+  private static final Duration SEEN_BY_ALL_MAX = Duration.ofSeconds(3);
+  /** While a removal settles: how often it is checked again without an event. */
+  private static final Duration SETTLE_CHECK = Duration.ofMillis(200);
 
   private final ActorSystem<?> system;
   private final Duration hold;
@@ -68,6 +86,8 @@ public final class UnreachableHomes {
   private HomesView view = HomesView.EMPTY;
   /** Null while every member is reachable. */
   private volatile Window window;
+  /** The cluster listener, which also receives the gossip snapshots asked for while a removal settles. */
+  private akka.actor.ActorRef listener;
 
   /** One set of unreachable members; replaced when the set changes. */
   private static final class Window {
@@ -103,9 +123,11 @@ public final class UnreachableHomes {
       homes.onEvent(event);
       return Behaviors.same();
     }), "unreachable-homes", Props.empty());
-    akka.cluster.Cluster.get(Adapter.toClassic(system)).subscribe(Adapter.toClassic(listener),
-        ClusterEvent.initialStateAsEvents(), ClusterEvent.UnreachableMember.class, ClusterEvent.ReachableMember.class,
-        ClusterEvent.MemberRemoved.class);
+    homes.listener = Adapter.toClassic(listener);
+    // Every cluster event (gossip seen by another member included): while a removal settles, each
+    // one is a reason to ask for a snapshot of the gossip state again.
+    akka.cluster.Cluster.get(Adapter.toClassic(system)).subscribe(homes.listener,
+        ClusterEvent.initialStateAsEvents(), ClusterEvent.ClusterDomainEvent.class);
     return homes;
   }
 
@@ -159,6 +181,10 @@ public final class UnreachableHomes {
   }
 
   private synchronized void onEvent(Object event) {
+    if (event instanceof ClusterEvent.CurrentClusterState state) {
+      seen(state);
+      return;
+    }
     HomesView before = view;
     if (event instanceof ClusterEvent.UnreachableMember u) {
       view = view.withUnreachable(u.member().address());
@@ -170,17 +196,71 @@ public final class UnreachableHomes {
       view = view.withReachable(r.member().address());
     } else if (event instanceof ClusterEvent.MemberRemoved m) {
       Address address = m.member().address();
-      if (view.settlesLater(address)) {
-        system.scheduler().scheduleOnce(SETTLE, () -> settled(address), system.executionContext());
+      boolean settlesLater = view.settlesLater(address);
+      view = view.withRemoved(address, clock.getAsLong());
+      if (settlesLater && view != before) {
+        log.info("member {} removed: its held requests wait until every reachable member has seen the removal (at most {} ms)",
+            address, SEEN_BY_ALL_MAX.toMillis());
+        system.scheduler().scheduleOnce(SETTLE, this::settle, system.executionContext());
       }
-      view = view.withRemoved(address);
+    }
+    // A snapshot asked now is of this event's gossip or a later one (the cluster daemon forwards the
+    // request to the publisher after the changes it published before): a removal's own event and the
+    // gossip's seen-by are published separately, and the seen-by of the state before the removal
+    // must not count.
+    if (!view.removals().isEmpty()) {
+      akka.cluster.Cluster.get(Adapter.toClassic(system)).sendCurrentClusterState(listener);
     }
     if (!view.unreachable().equals(before.unreachable())) changed();
   }
 
-  private synchronized void settled(Address address) {
+  /** A gossip snapshot asked for while a removal settles: who has seen it, then settle what may (under {@code this}). */
+  private void seen(ClusterEvent.CurrentClusterState state) {
+    if (view.removals().isEmpty()) return;
+    Set<Address> members = new HashSet<>();
+    Set<Address> witnesses = new HashSet<>();
+    Set<Address> unreachable = new HashSet<>();
+    for (Member m : state.getUnreachable()) unreachable.add(m.address());
+    for (Member m : state.getMembers()) {
+      members.add(m.address());
+      boolean upOrLeaving = m.status() == akka.cluster.MemberStatus.up() || m.status() == akka.cluster.MemberStatus.leaving();
+      if (HomesView.mustSee(upOrLeaving, unreachable.contains(m.address()))) witnesses.add(m.address());
+    }
     HomesView before = view;
-    view = view.withSettled(address);
+    view = view.withGossip(members, witnesses, state.getSeenBy());
+    if (view != before) {
+      long now = clock.getAsLong();
+      before.removals().forEach((member, removal) -> {
+        if (!removal.seenByAll() && view.removals().get(member).seenByAll()) {
+          log.info("removal of {} seen by every reachable member {} ({} ms after its removal here)",
+              member, witnesses, Duration.ofNanos(now - removal.at()).toMillis());
+        }
+      });
+      settleNow();
+    }
+  }
+
+  /**
+   * A removal's timer, from {@link #SETTLE} after it until nothing is left to settle (at most
+   * {@link #SEEN_BY_ALL_MAX}): settle what may, and ask for a snapshot again in case no event came.
+   */
+  private synchronized void settle() {
+    settleNow();
+    if (view.removals().isEmpty()) return;
+    akka.cluster.Cluster.get(Adapter.toClassic(system)).sendCurrentClusterState(listener);
+    system.scheduler().scheduleOnce(SETTLE_CHECK, this::settle, system.executionContext());
+  }
+
+  /** Releases the removals seen by all and settled here, or past {@link #SEEN_BY_ALL_MAX} (under {@code this}). */
+  private void settleNow() {
+    HomesView before = view;
+    for (Address member : view.settled(clock.getAsLong(), SETTLE, SEEN_BY_ALL_MAX)) {
+      if (!view.removals().get(member).seenByAll()) {
+        log.warn("removal of {} not seen by every reachable member {} ms after it: its held requests are released anyway",
+            member, SEEN_BY_ALL_MAX.toMillis());
+      }
+      view = view.withSettled(member);
+    }
     if (!view.unreachable().equals(before.unreachable())) changed();
   }
 

@@ -137,25 +137,124 @@ class HomesViewTest {
     assertEquals(Decision.SEND, decide(back.withUnreachable(B), DEVICE, "5", 0, 0));
   }
 
+  static final Duration SETTLE = Duration.ofMillis(300);
+  static final Duration SEEN_BY_ALL_MAX = Duration.ofSeconds(3);
+  static final long MS = Duration.ofMillis(1).toNanos();
+
+  /** What a gateway releases at {@code now}: the view with every settled removal settled. */
+  static HomesView settle(HomesView v, long now) {
+    for (Address member : v.settled(now, SETTLE, SEEN_BY_ALL_MAX)) v = v.withSettled(member);
+    return v;
+  }
+
   @Test
-  void aCrashedMemberIsHeldUntilItsRemovalHasSettledThenForgotten() {
+  void aCrashedMemberIsHeldUntilEveryReachableMemberHasSeenItsRemovalThenForgotten() {
+    long removedAt = 8 * SECOND;
     HomesView v = threeMembers().withUnreachable(C);
-    // Removed (downed by the resolver): still unreachable until this node's regions dropped it.
+    // Removed (downed by the resolver): still unreachable until its removal has settled.
     assertTrue(v.settlesLater(C));
-    HomesView removed = v.withRemoved(C);
+    HomesView removed = v.withRemoved(C, removedAt);
     assertEquals(Set.of(C), removed.unreachable());
-    assertEquals(Decision.HOLD, decide(removed, DEVICE, "5", 0, SECOND));
-    HomesView settled = removed.withSettled(C);
+    assertEquals(Set.of(), removed.settled(removedAt + SECOND, SETTLE, SEEN_BY_ALL_MAX));
+    assertEquals(Decision.HOLD, decide(settle(removed, removedAt + SECOND), DEVICE, "5", 5 * SECOND, removedAt + SECOND));
+    // A and B (this node) have seen the gossip without C.
+    HomesView seen = removed.withGossip(Set.of(A, B), Set.of(A, B), Set.of(A, B));
+    assertTrue(seen.removals().get(C).seenByAll());
+    HomesView settled = settle(seen, removedAt + SECOND);
     assertTrue(settled.allReachable());
     assertNull(settled.known().get(C));
-    assertEquals(Decision.SEND, decide(settled, DEVICE, "5", 0, SECOND));
+    assertTrue(settled.removals().isEmpty());
+    assertEquals(Decision.SEND, decide(settled, DEVICE, "5", 5 * SECOND, removedAt + SECOND));
+  }
+
+  @Test
+  void theLeaderRemovedItButAnotherMemberHasNotSeenTheRemovalYetStillHeld() {
+    // Session 12's loaded suite: this node (B, the leader) removed C at +7.83 s and released its held
+    // requests at +8.15 s (removal + 300 ms) while A, the shard coordinator's member, saw the removal
+    // only at +8.55 s: the coordinator still named C's region as the shard's home, the request went
+    // there and was lost (5 s ask timeout).
+    long removedAt = 7830 * MS;
+    HomesView v = threeMembers().withUnreachable(C).withRemoved(C, removedAt);
+    // The leader's new gossip is seen only by itself.
+    v = v.withGossip(Set.of(A, B), Set.of(A, B), Set.of(B));
+    assertFalse(v.removals().get(C).seenByAll());
+    long at = 8150 * MS;
+    assertEquals(Set.of(), v.settled(at, SETTLE, SEEN_BY_ALL_MAX));
+    assertEquals(Decision.HOLD, decide(settle(v, at), DEVICE, "5", 5 * SECOND, at));
+    // A has seen it (its answer to B's gossip): released at the next look.
+    v = v.withGossip(Set.of(A, B), Set.of(A, B), Set.of(A, B));
+    at = 8600 * MS;
+    assertEquals(Set.of(C), v.settled(at, SETTLE, SEEN_BY_ALL_MAX));
+    assertEquals(Decision.SEND, decide(settle(v, at), DEVICE, "5", 5 * SECOND, at));
+  }
+
+  @Test
+  void seenByAllStillWaitsForThisNodesRegionsToDropTheDeadRegion() {
+    // Not the leader: the gossip that tells this node of the removal is already seen by all.
+    long removedAt = 8 * SECOND;
+    HomesView v = threeMembers().withUnreachable(C).withRemoved(C, removedAt)
+        .withGossip(Set.of(A, B), Set.of(A, B), Set.of(A, B));
+    assertTrue(v.removals().get(C).seenByAll());
+    assertEquals(Set.of(), v.settled(removedAt + SETTLE.toNanos() - 1, SETTLE, SEEN_BY_ALL_MAX));
+    assertEquals(Set.of(C), v.settled(removedAt + SETTLE.toNanos(), SETTLE, SEEN_BY_ALL_MAX));
+  }
+
+  @Test
+  void aSeenByOfTheGossipBeforeTheRemovalDoesNotCount() {
+    // Everybody had seen the downing (C still a member); the removal's seen-by is not known yet.
+    HomesView v = threeMembers().withUnreachable(C).withRemoved(C, 0);
+    HomesView before = v.withGossip(Set.of(A, B, C), Set.of(A, B), Set.of(A, B));
+    assertSame(v, before);
+    assertFalse(before.removals().get(C).seenByAll());
+    assertEquals(Set.of(), before.settled(2 * SECOND, SETTLE, SEEN_BY_ALL_MAX));
+  }
+
+  @Test
+  void aRemovalNobodyElseSeesIsReleasedAfterTheFallbackNotHeldUntilTheHoldIsOver() {
+    long removedAt = 8 * SECOND;
+    HomesView v = threeMembers().withUnreachable(C).withRemoved(C, removedAt)
+        .withGossip(Set.of(A, B), Set.of(A, B), Set.of(B));
+    assertEquals(Set.of(), v.settled(removedAt + SEEN_BY_ALL_MAX.toNanos() - 1, SETTLE, SEEN_BY_ALL_MAX));
+    assertEquals(Set.of(C), v.settled(removedAt + SEEN_BY_ALL_MAX.toNanos(), SETTLE, SEEN_BY_ALL_MAX));
+    // A request held since +5 s is still within its 8 s hold then: sent, not refused.
+    long at = removedAt + SEEN_BY_ALL_MAX.toNanos();
+    assertEquals(Decision.SEND, decide(settle(v, at), DEVICE, "5", 5 * SECOND, at));
+  }
+
+  @Test
+  void anotherUnreachableMemberNeedNotSeeTheRemovalButStaysHeldItself() {
+    // Four members, C and D unreachable; C removed first. D cannot see anything: not a witness.
+    Address d = new Address("akka", "twinhub", "node-d", 25520);
+    HomesView v = threeMembers().withShards(d, DEVICE, Set.of("7")).withUnreachable(C).withUnreachable(d)
+        .withRemoved(C, 0);
+    assertTrue(HomesView.mustSee(true, false));
+    assertFalse(HomesView.mustSee(true, true));    // unreachable
+    assertFalse(HomesView.mustSee(false, false));  // joining, down, exiting
+    v = v.withGossip(Set.of(A, B, d), Set.of(A, B), Set.of(A, B));
+    HomesView s = settle(v, SECOND);
+    assertEquals(Set.of(d), s.unreachable());
+    assertTrue(s.removals().isEmpty());
+    assertNull(s.known().get(C));
+    assertEquals(Decision.SEND, decide(s, DEVICE, "1", 0, SECOND));
+    assertEquals(Decision.HOLD, decide(s, DEVICE, "7", 0, SECOND));
+  }
+
+  @Test
+  void aSecondRemovalEventChangesNothingAndReachableAgainForgetsTheRemoval() {
+    HomesView v = threeMembers().withUnreachable(C).withRemoved(C, 0);
+    assertSame(v, v.withRemoved(C, SECOND));
+    assertEquals(0, v.removals().get(C).at());
+    HomesView back = v.withReachable(C);
+    assertTrue(back.allReachable());
+    assertTrue(back.removals().isEmpty());
   }
 
   @Test
   void aMemberThatLeftWhileReachableIsForgottenAtOnce() {
     HomesView v = threeMembers();
     assertFalse(v.settlesLater(B));
-    HomesView left = v.withRemoved(B);
+    HomesView left = v.withRemoved(B, 0);
+    assertTrue(left.removals().isEmpty());
     assertTrue(left.allReachable());
     assertNull(left.known().get(B));
     // Its shards moved away: a later unreachable member's window does not count them as reachable on B.
@@ -171,7 +270,7 @@ class HomesViewTest {
     assertNull(s.known().get(B));
     HomesView none = HomesView.EMPTY;
     assertSame(none, none.withSettled(A));
-    assertSame(none, none.withRemoved(A));
+    assertSame(none, none.withRemoved(A, 0));
   }
 
   @Test
