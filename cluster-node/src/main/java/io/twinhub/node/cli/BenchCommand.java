@@ -188,7 +188,7 @@ public final class BenchCommand implements Callable<Integer> {
   Kafka kafka = new Kafka();
 
   static final class Kafka {
-    @Option(names = "--kafka-events", paramLabel = "N", descriptionKey = "workload", description = "twin PATCHes written as the backlog (default 20000)")
+    @Option(names = "--kafka-events", paramLabel = "N", descriptionKey = "workload", description = "twin PATCHes written as the backlog (default 100000)")
     String events;
     @Option(names = "--kafka-rate", paramLabel = "R", descriptionKey = "workload", description = "PATCHes/s of the latency phase (default 200)")
     String rate;

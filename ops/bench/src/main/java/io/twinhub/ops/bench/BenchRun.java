@@ -106,7 +106,7 @@ public final class BenchRun implements AutoCloseable {
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
     // The change feed on Kafka (issue #20): kafka = kafka-publish then kafka-latency on one broker and publisher.
     if (w.startsWith("kafka")) return io.twinhub.ops.bench.kafka.KafkaBench.run(o, target,
-        w.equals("kafka") ? List.of("kafka-publish", "kafka-latency") : List.of(w));
+        w.equals("kafka") ? List.of("kafka-publish", "kafka-latency") : List.of(w), cassandraPid());
     return switch (w) {
       case "twin-get" -> List.of(twins(o, (i, node) -> rest.get(RestWorkloads.anyTwin(o.twins()), node)));
       case "twin-patch" -> List.of(twins(o, (i, node) -> rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
