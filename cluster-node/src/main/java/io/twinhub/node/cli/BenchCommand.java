@@ -25,7 +25,8 @@ import java.util.concurrent.Callable;
     "Benchmark a workload against a baseline measured in the same run; prints a Markdown table.",
     "Starts the nodes itself (embedded Cassandra, free loopback ports, a temporary data dir) unless --url names existing ones.",
     "Workloads: twin-get | twin-patch | mixed | query-mix | query-each (REST API); cassandra-insert | http-bare |",
-    "http-cassandra (baselines); mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
+    "http-cassandra (baselines); cassandra-batch (journal-shaped rows: single inserts vs unlogged batches of several twins);",
+    "mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
     "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
     "config-lag (tag change -> configuration content under PATCH load);",
     "index-lag (twin PATCH answered -> visible to a plain query, at --rate PATCHes/s, default 0.5x the closed-loop twin-patch rate);",
@@ -174,11 +175,20 @@ public final class BenchCommand implements Callable<Integer> {
     String poll;
   }
 
+  @ArgGroup(validate = false, heading = "%nJournal batches (cassandra-batch):%n")
+  JournalBatches journalBatches = new JournalBatches();
+
+  static final class JournalBatches {
+    @Option(names = "--batch-rows", paramLabel = "N,...", descriptionKey = "workload",
+        description = "rows per request, a table row per value (1: single inserts; default 1,4,16,64); --concurrency rows in flight")
+    String batchRows;
+  }
+
   @ArgGroup(validate = false, heading = "%nKafka workloads (kafka, kafka-publish, kafka-latency):%n")
   Kafka kafka = new Kafka();
 
   static final class Kafka {
-    @Option(names = "--kafka-events", paramLabel = "N", descriptionKey = "workload", description = "twin PATCHes written as the backlog (default 20000)")
+    @Option(names = "--kafka-events", paramLabel = "N", descriptionKey = "workload", description = "twin PATCHes written as the backlog (default 100000)")
     String events;
     @Option(names = "--kafka-rate", paramLabel = "R", descriptionKey = "workload", description = "PATCHes/s of the latency phase (default 200)")
     String rate;

@@ -135,6 +135,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     process = null;
   }
 
+  /** The broker JVM's process id (-1 when not running): for the bench's per-thread CPU. */
+  public synchronized long pid() {
+    Process p = process;
+    return p == null || !p.isAlive() ? -1 : p.pid();
+  }
+
   public boolean isRunning() {
     Process p = process;
     return p != null && p.isAlive();

@@ -377,6 +377,9 @@ public final class QueryExecutor {
      * the string's ordinal (no collector call, key lookup or accumulator per twin); a group's key
      * is built once per distinct string per segment. Twins whose value is not a string there
      * (numbers, booleans, null, undefined, objects) are grouped the general way, in the same pass.
+     * A segment whose twins all match, none deleted, all with a string there (an idle query node's
+     * merged index under a GROUP BY without WHERE) is counted from its term dictionary instead: one
+     * docFreq per distinct value, no doc value read per twin ({@link #termCounts}).
      */
     private void countByString(Expr.Path path, Function<List<JsonNode>, Groups.Accumulator> group) throws IOException {
       List<Expr> keys = List.of(path);
@@ -388,7 +391,13 @@ public final class QueryExecutor {
         org.apache.lucene.search.DocIdSetIterator it = scorer.iterator();
         org.apache.lucene.util.Bits live = leaf.reader().getLiveDocs();
         SortedDocValues strings = leaf.reader().getSortedDocValues(TwinFields.string(path.dotted()));
-        int[] counts = strings == null ? null : new int[strings.getValueCount()];
+        int[] counts = strings == null ? null : termCounts(leaf.reader(), weight.count(leaf), strings, TwinFields.string(path.dotted()));
+        if (counts != null) {
+          TERM_COUNTED_SEGMENTS.increment();
+          it = org.apache.lucene.search.DocIdSetIterator.empty();   // every twin's group is counted
+        } else if (strings != null) {
+          counts = new int[strings.getValueCount()];
+        }
         SegmentGroups others = null;
         StoredFields leafStored = null;
         for (int doc = it.nextDoc(); doc != org.apache.lucene.search.DocIdSetIterator.NO_MORE_DOCS; doc = it.nextDoc()) {
@@ -421,6 +430,38 @@ public final class QueryExecutor {
       if (twin == null) twin = JSON.readTree(json != null ? json : json(fields, doc));
       return JSON.writeValueAsBytes(InMemoryQuery.project(q, twin));
     }
+  }
+
+  private static final java.util.concurrent.atomic.LongAdder TERM_COUNTED_SEGMENTS = new java.util.concurrent.atomic.LongAdder();
+
+  /** Segments whose {@code GROUP BY <string path>} counts came from the term dictionary, since start. */
+  public static long termCountedSegments() {
+    return TERM_COUNTED_SEGMENTS.sum();
+  }
+
+  /**
+   * The twins per value of a string path in one segment from its term dictionary, without reading
+   * a doc value per twin; null unless that is exact: the query matches every document of the
+   * segment ({@code matching}, -1 when not known cheaply), none is deleted (a term's docFreq counts
+   * deleted documents too), and every document has a string value (the docFreqs add up to maxDoc:
+   * the others need their JSON). Each string value is indexed once per twin as a term and as the
+   * doc value beside it (TwinFields), so a value's docFreq is the number of twins with it.
+   */
+  static int[] termCounts(org.apache.lucene.index.LeafReader reader, int matching, SortedDocValues strings, String field)
+      throws IOException {
+    int maxDoc = reader.maxDoc();
+    if (matching != maxDoc || reader.hasDeletions()) return null;
+    org.apache.lucene.index.Terms terms = reader.terms(field);
+    if (terms == null) return null;
+    org.apache.lucene.index.TermsEnum te = terms.iterator();
+    int[] counts = new int[strings.getValueCount()];
+    long sum = 0;
+    for (int ord = 0; ord < counts.length; ord++) {
+      if (!te.seekExact(strings.lookupOrd(ord))) return null;
+      counts[ord] = te.docFreq();
+      sum += counts[ord];
+    }
+    return sum == maxDoc ? counts : null;
   }
 
   static byte[] json(StoredFields fields, int doc) throws IOException {

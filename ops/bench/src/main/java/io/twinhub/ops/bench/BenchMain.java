@@ -14,7 +14,7 @@ import java.util.List;
 public final class BenchMain implements BenchCommand.Harness {
 
   public static final List<String> WORKLOADS =
-      List.of("twin-get", "twin-patch", "mixed", "query-mix", "query-each", "cassandra-insert", "http-bare", "http-cassandra",
+      List.of("twin-get", "twin-patch", "mixed", "query-mix", "query-each", "cassandra-insert", "cassandra-batch", "http-bare", "http-cassandra",
           "streams", "job-update", "config-lag", "index-lag", "c2d", "functions-isolation", "functions", "kafka", "kafka-publish", "kafka-latency", "edge",
           "all");
 

@@ -106,7 +106,7 @@ public final class BenchRun implements AutoCloseable {
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
     // The change feed on Kafka (issue #20): kafka = kafka-publish then kafka-latency on one broker and publisher.
     if (w.startsWith("kafka")) return io.twinhub.ops.bench.kafka.KafkaBench.run(o, target,
-        w.equals("kafka") ? List.of("kafka-publish", "kafka-latency") : List.of(w));
+        w.equals("kafka") ? List.of("kafka-publish", "kafka-latency") : List.of(w), cassandraPid());
     return switch (w) {
       case "twin-get" -> List.of(twins(o, (i, node) -> rest.get(RestWorkloads.anyTwin(o.twins()), node)));
       case "twin-patch" -> List.of(twins(o, (i, node) -> rest.patch(RestWorkloads.anyTwin(o.twins()), node)));
@@ -123,6 +123,7 @@ public final class BenchRun implements AutoCloseable {
         yield EdgeBench.run(o, target, client); // the IoT Edge runtime (issue 17): routing, store, forward, memory
       }
       case "cassandra-insert" -> List.of(cassandraInsert(o));
+      case "cassandra-batch" -> cassandraBatch(o);
       case "http-bare" -> List.of(httpBare(o, false));
       case "http-cassandra" -> List.of(httpBare(o, true));
       default -> throw new IllegalArgumentException("unknown workload " + w);
@@ -294,6 +295,46 @@ public final class BenchRun implements AutoCloseable {
       return out.result("cassandra-insert").withNode(cpu, cassandra.heapAfterGc())
           .withNote(String.format(Locale.ROOT, "%d B payload, RF 1; server = Cassandra; client CPU %.0f %%", bytes, self.cpuPercentSince(ms)));
     }
+  }
+
+  /**
+   * Group commit's evidence (issue 23, {@link JournalBatchBench}): journal-shaped rows as single
+   * inserts and as unlogged batches of 4, 16, 64 twins' rows ({@code --batch-rows}), back to back,
+   * each with its warm-up; Cassandra's CPU per row as the server's, the driver's (this process) in
+   * the note.
+   */
+  private List<BenchResult> cassandraBatch(BenchOptions o) throws Exception {
+    InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("cassandra-batch needs --cassandra H:P"));
+    rest();
+    rest.seed(1, 1, new NodeProbe(List.of()));
+    if (!client.sendAndWait(0, "PATCH", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION,
+        RestWorkloads.patchBody(0)).ok()) {
+      throw new IllegalStateException("PATCH of " + RestWorkloads.id(0) + " failed");
+    }
+    String keyspace = o.extra().getOrDefault("journal-keyspace", "twinhub");
+    List<BenchResult> out = new ArrayList<>();
+    try (CassandraBaseline base = new CassandraBaseline(cql); JournalBatchBench bench = new JournalBatchBench(cql, keyspace)) {
+      int bytes = base.lastEventBytes(keyspace, RestWorkloads.id(0));
+      if (bytes <= 0) throw new IllegalStateException("no journal event of " + RestWorkloads.id(0) + " found");
+      byte[] event = new byte[bytes];
+      ThreadLocalRandom.current().nextBytes(event);
+      NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
+      NodeProbe self = new NodeProbe(List.of(ProcessHandle.current().pid()));
+      for (int n : o.extra().containsKey("batch-rows") ? JournalBatchBench.sizes(o.extra().get("batch-rows")) : JournalBatchBench.SIZES) {
+        String name = "cassandra-batch-" + n;
+        System.out.printf(Locale.ROOT, "bench: --- %s (load average %s)%n", name, loadAverage());
+        bench.run(client.materializer(), n, o.concurrency(), o.warmup(), o.twins(), event);
+        NodeProbe.Mark m = cassandra.mark();
+        NodeProbe.Mark ms = self.mark();
+        LoadLoop.Outcome run = bench.run(client.materializer(), n, o.concurrency(), o.duration(), o.twins(), event);
+        double cpu = cassandra.cpuPercentSince(m);
+        double clientCpu = self.cpuPercentSince(ms);
+        BenchResult r = JournalBatchBench.rows(name, n, run);
+        r = r.withNode(cpu, -1).withNote(JournalBatchBench.note(n, o.concurrency(), bytes, clientCpu, r.rate()));
+        out.add(r);
+      }
+    }
+    return out;
   }
 
   /**

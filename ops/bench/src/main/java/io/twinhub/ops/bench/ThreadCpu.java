@@ -137,19 +137,19 @@ public final class ThreadCpu {
   }
 
   /** Snapshots of several processes, named for the table. */
-  static final class Probe {
+  public static final class Probe {
     private final Map<String, Long> pids;
     private final Map<String, Snapshot> start = new TreeMap<>();
 
-    Probe(Map<String, Long> pids) {
+    public Probe(Map<String, Long> pids) {
       this.pids = pids;
     }
 
-    void start() {
+    public void start() {
       pids.forEach((name, pid) -> start.put(name, snapshot(pid)));
     }
 
-    String end(long operations, double seconds) {
+    public String end(long operations, double seconds) {
       StringBuilder sb = new StringBuilder();
       pids.forEach((name, pid) -> {
         Snapshot end = snapshot(pid);

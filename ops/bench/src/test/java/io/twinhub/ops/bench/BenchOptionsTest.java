@@ -141,6 +141,14 @@ class BenchOptionsTest {
   }
 
   @Test
+  void batchRowsReachTheWorkload() {
+    BenchOptions o = BenchOptions.parse("cassandra-batch", "--batch-rows", "1,32");
+    assertEquals(Map.of("batch-rows", "1,32"), o.extra());
+    assertTrue(BenchMain.isKnown("cassandra-batch"));
+    assertEquals(java.util.List.of(1, 32), JournalBatchBench.sizes(o.extra().get("batch-rows")));
+  }
+
+  @Test
   void knowsWhichWorkloadsExist() {
     assertTrue(BenchMain.isKnown("all"));
     assertTrue(BenchMain.isKnown("cassandra-insert,twin-patch"));

@@ -13,6 +13,7 @@ import io.twinhub.ops.bench.BenchRun;
 import io.twinhub.ops.bench.BenchTarget;
 import io.twinhub.ops.bench.RestClient;
 import io.twinhub.ops.bench.RestWorkloads;
+import io.twinhub.ops.bench.ThreadCpu;
 import io.twinhub.ops.kafka.EmbeddedKafka;
 import io.twinhub.projections.kafka.KafkaFeedPublisher;
 import io.twinhub.projections.kafka.KafkaTopics;
@@ -71,6 +72,14 @@ public final class KafkaBench {
   private final RestClient rest;
   private final int twins;
   private final String run = Long.toString(System.currentTimeMillis(), 36);
+  /** {@code --thread-cpu on}: the harness (tag reads, publisher), Cassandra and the broker by thread group, per row. */
+  private final Map<String, Long> cpuPids = new java.util.LinkedHashMap<>();
+
+  /**
+   * The share of the backlog a row's steady rate leaves out: the first transaction(s), the JIT's
+   * and the caches' warm-up. The steady rate is over the rest, from the first commit at or after it.
+   */
+  static final double STEADY_AFTER = 0.10;
 
   private KafkaBench(BenchOptions o, BenchTarget target) throws Exception {
     this.o = o;
@@ -79,8 +88,12 @@ public final class KafkaBench {
   }
 
   /** {@code kafka-publish} and/or {@code kafka-latency}: one row each. */
-  public static List<BenchResult> run(BenchOptions o, BenchTarget target, List<String> phases) throws Exception {
+  public static List<BenchResult> run(BenchOptions o, BenchTarget target, List<String> phases, long cassandraPid) throws Exception {
     KafkaBench b = new KafkaBench(o, target);
+    if (o.threadCpu()) {
+      b.cpuPids.put("harness", ProcessHandle.current().pid());
+      if (cassandraPid > 0) b.cpuPids.put("cassandra", cassandraPid);
+    }
     InetSocketAddress cql = target.cassandra().orElseThrow(() ->
         new IllegalArgumentException("the kafka workloads read the journal: they need --cassandra H:P with --url"));
     String bootstrap = o.extra().get("kafka-bootstrap");
@@ -93,6 +106,7 @@ public final class KafkaBench {
         kafka = new EmbeddedKafka(dir, io.twinhub.ops.bench.BenchNodes.freePort(), io.twinhub.ops.bench.BenchNodes.freePort(),
             o.extra().getOrDefault("kafka-heap", "1g"), Duration.ofMinutes(3)).start();
         bootstrap = kafka.bootstrapServers();
+        if (o.threadCpu() && kafka.pid() > 0) b.cpuPids.put("kafka", kafka.pid());
         System.out.printf(Locale.ROOT, "kafka: embedded broker on %s, up in %.1f s%n", bootstrap, kafka.startedIn().toMillis() / 1000.0);
       }
       Config reader = journalReader(cql, o.extra().getOrDefault("journal-keyspace", "twinhub"));
@@ -295,12 +309,18 @@ public final class KafkaBench {
 
   /** {@code --kafka-events} PATCHes at {@code --concurrency}: the journal the publisher then catches up on. */
   void writeBacklog() throws Exception {
-    int events = Integer.parseInt(o.extra().getOrDefault("kafka-events", "20000"));
+    int events = Integer.parseInt(o.extra().getOrDefault("kafka-events", "100000"));
     long t0 = System.nanoTime();
+    long report = t0;
     AtomicLong failed = new AtomicLong();
     Semaphore inFlight = new Semaphore(o.concurrency());
     for (int i = 0; i < events; i++) {
       inFlight.acquire();
+      if (System.nanoTime() - report > TimeUnit.SECONDS.toNanos(10)) {
+        report = System.nanoTime();
+        System.out.printf(Locale.ROOT, "kafka: backlog %,d of %,d PATCHes written (%.0f/s), load average %s%n", i, events,
+            i / ((report - t0) / 1e9), BenchRun.loadAverage());
+      }
       rest.send(0, "PATCH", "/twins/" + PREFIX + (i % twins) + "?" + RestClient.API_VERSION, RestWorkloads.patchBody(i))
           .whenComplete((a, e) -> {
             if (e != null || !a.ok()) failed.incrementAndGet();
@@ -320,25 +340,54 @@ public final class KafkaBench {
   /** The backlog read through the same feed into nothing: what the publisher could reach if Kafka cost nothing. */
   BenchResult journalRead(ActorSystem<Void> system, ChangeFeed feed) throws Exception {
     String load = BenchRun.loadAverage();
+    ThreadCpu.Probe cpu = cpuProbe();
     long t0 = System.nanoTime();
     long[] firstAt = {0};
+    long[] steadyAt = {0};
+    long steadyFrom = Math.max(1, (long) (expectedEvents() * STEADY_AFTER));
     long n = feed.history(JournalPosition.start(), java.time.Instant.now(), m -> true)
         .runFold(0L, (c, m) -> {
           if (c == 0) firstAt[0] = System.nanoTime();
+          if (c == steadyFrom) steadyAt[0] = System.nanoTime();
           return c + 1;
         }, system).toCompletableFuture().get(30, TimeUnit.MINUTES);
     long end = System.nanoTime();
-    BenchResult r = BenchResult.of("kafka-journal-read", n, 0, Duration.ofNanos(end - firstAt[0]), new Histogram(3_600_000_000L, 3))
+    double fromFirst = n / ((end - firstAt[0]) / 1e9);
+    double steady = steadyAt[0] == 0 ? fromFirst : (n - steadyFrom) / ((end - steadyAt[0]) / 1e9);
+    BenchResult r = withRate(BenchResult.of("kafka-journal-read", n, 0, Duration.ofNanos(end - firstAt[0]), new Histogram(3_600_000_000L, 3)), steady)
         .withNote(String.format(Locale.ROOT, "baseline: the backlog through the same ChangeFeed (current query, HubMessage and offset "
-            + "per message), no Kafka; rate from the first message (%.1f s after the start); load avg %s", (firstAt[0] - t0) / 1e9, load));
-    System.out.printf(Locale.ROOT, "kafka: journal read baseline: %,d events in %.1f s from the first = %.0f/s%n",
-        n, (end - firstAt[0]) / 1e9, r.rate());
+            + "per message), no Kafka; rate = steady, after the first %,d events (%.0f/s from the first message, %.1f s after the "
+            + "start); load avg %s", steadyFrom, fromFirst, (firstAt[0] - t0) / 1e9, load));
+    System.out.printf(Locale.ROOT, "kafka: journal read baseline: %,d events in %.1f s from the first = %.0f/s; steady (after the first %,d) %.0f/s; load avg %s%n",
+        n, (end - firstAt[0]) / 1e9, fromFirst, steadyFrom, steady, BenchRun.loadAverage());
+    if (cpu != null) System.out.print(cpu.end(n, (end - t0) / 1e9));
     return r;
+  }
+
+  /** The events a full read of the journal brings: the twins' creations and the backlog's PATCHes (as far as known). */
+  private long expectedEvents() {
+    return twins + backlog;
+  }
+
+  private ThreadCpu.Probe cpuProbe() {
+    if (cpuPids.isEmpty()) return null;
+    ThreadCpu.Probe p = new ThreadCpu.Probe(cpuPids);
+    p.start();
+    return p;
+  }
+
+  static BenchResult withRate(BenchResult r, double rate) {
+    return new BenchResult(r.workload(), r.operations(), r.errors(), r.seconds(), rate, r.p50Micros(), r.p99Micros(),
+        r.p999Micros(), r.nodeCpuPercent(), r.nodeHeapBytes(), r.note());
   }
 
   /** From the publisher's start at the journal's beginning until its count stands still for 3 s. */
   BenchResult publish(KafkaFeedPublisher p, long t0, KafkaFeedPublisher.Settings s) throws Exception {
     String load = BenchRun.loadAverage();
+    ThreadCpu.Probe cpu = cpuProbe();
+    long steadyFrom = (long) (expectedEvents() * STEADY_AFTER);
+    long steadyAt = 0;
+    long steadyCount = 0;
     long last = -1;
     long lastChange = System.nanoTime();
     long firstAt = 0;
@@ -350,6 +399,10 @@ public final class KafkaBench {
       if (n != last) {
         if (last > 0) commits.recordValue(Math.min((now - lastChange) / 1000, 3_600_000_000L));
         if (last <= 0 && n > 0) firstAt = now;
+        if (steadyAt == 0 && n >= steadyFrom && n > 0) {
+          steadyAt = now;
+          steadyCount = n;
+        }
         last = n;
         lastChange = now;
       }
@@ -360,13 +413,20 @@ public final class KafkaBench {
     long tx = p.transactions();
     String txs = String.format(Locale.ROOT, "%,d transactions of %.0f messages on average, %.1f ms each from begin to committed",
         tx, last / (double) Math.max(1, tx), p.commitNanos() / 1e6 / Math.max(1, tx));
-    BenchResult r = BenchResult.of("kafka-publish", last, 0, took, commits).withNote(String.format(Locale.ROOT,
-        "backlog: %,d twins created + %,d PATCHes (written at %.0f/s); rate from the first commit (%.1f s after the start; "
-            + "%.0f/s counting it); %s; batches ≤ %d / %d ms; producer %s; p = gaps between 100 ms progress polls; load avg %s",
-        twins, backlog, backlogWriteRate, (firstAt - t0) / 1e9, last / fromStart, txs, s.maxBatch(), s.maxBatchWait().toMillis(),
-        s.producer().isEmpty() ? "defaults" : s.producer(), load));
-    System.out.printf(Locale.ROOT, "kafka: published %,d events in %.1f s from the first commit = %.0f/s (%.0f/s from the start); %s; producer %s%n",
-        last, took.toMillis() / 1000.0, r.rate(), last / fromStart, txs, s.producer());
+    double fromFirst = last / Math.max(1e-9, took.toNanos() / 1e9);
+    // Steady: from the first commit at or after STEADY_AFTER of the backlog to the last (none when it came in one step).
+    double steady = steadyAt > 0 && lastChange > steadyAt && last > steadyCount
+        ? (last - steadyCount) / ((lastChange - steadyAt) / 1e9) : fromFirst;
+    BenchResult r = withRate(BenchResult.of("kafka-publish", last, 0, took, commits), steady).withNote(String.format(Locale.ROOT,
+        "backlog: %,d twins created + %,d PATCHes (written at %.0f/s); rate = steady, the %,d events committed after the first "
+            + "%,d (%.1f s); %.0f/s from the first commit (%.1f s after the start), %.0f/s counting the start; %s; batches ≤ %d / %d ms; "
+            + "producer %s; p = gaps between 100 ms progress polls; load avg %s",
+        twins, backlog, backlogWriteRate, last - steadyCount, steadyCount, (lastChange - steadyAt) / 1e9, fromFirst, (firstAt - t0) / 1e9,
+        last / fromStart, txs, s.maxBatch(), s.maxBatchWait().toMillis(), s.producer().isEmpty() ? "defaults" : s.producer(), load));
+    System.out.printf(Locale.ROOT, "kafka: published %,d events in %.1f s from the first commit = %.0f/s (%.0f/s from the start); "
+            + "steady (after the first %,d) %.0f/s; %s; producer %s; load avg %s%n",
+        last, took.toMillis() / 1000.0, fromFirst, last / fromStart, steadyCount, steady, txs, s.producer(), BenchRun.loadAverage());
+    if (cpu != null) System.out.print(cpu.end(last, (lastChange - t0) / 1e9));
     return r;
   }
 
