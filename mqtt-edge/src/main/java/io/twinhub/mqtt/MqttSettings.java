@@ -36,8 +36,8 @@ public record MqttSettings(
     if (overloadWait.isNegative() || overloadWait.compareTo(askTimeout) >= 0) {
       throw new IllegalArgumentException("twinhub.mqtt.overload-wait must be >= 0 and below ask-timeout");
     }
-    if (throttlePauseMax.compareTo(throttlePause) < 0) {
-      throw new IllegalArgumentException("twinhub.mqtt.throttle-pause-max must not be below throttle-pause");
+    if (!throttlePauseMax.isZero() && throttlePauseMax.compareTo(throttlePause) < 0) {
+      throw new IllegalArgumentException("twinhub.mqtt.throttle-pause-max must be 0 (off) or not below throttle-pause");
     }
     if (maxTelemetrySize > maxPacketSize) {
       throw new IllegalArgumentException("twinhub.mqtt.max-telemetry-size must not exceed max-packet-size");

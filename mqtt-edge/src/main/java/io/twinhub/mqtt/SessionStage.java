@@ -54,8 +54,9 @@ import java.util.concurrent.atomic.AtomicLong;
  * session-actor turn. Under overload refusals are most of the packets: each one skipped the
  * session's mailbox, its turn and the ack back, which queued ahead of the admitted writes' answers.
  *
- * <p>The refusal is answered after a back-off, not at once (session 13; IoT Hub throttles by
- * delaying): {@code throttle-pause}, doubled for each further refusal in a row on this connection,
+ * <p>With {@code throttle-pause-max} set (off by default: measured worse at 1x and 2x on the
+ * shared box, docs/BENCHMARKS.md "session 13"), the refusal is answered after a back-off, not at
+ * once (IoT Hub throttles by delaying): {@code throttle-pause}, doubled for each further refusal in a row on this connection,
  * at most {@code throttle-pause-max}, and the socket is not read meanwhile. A device awaiting its
  * answer (the SDKs await a twin operation's) sends nothing more until then, so under sustained
  * overload a connection costs at most one refusal (TLS in and out, decode, encode) per back-off
@@ -226,11 +227,16 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         return false;
       }
       lastAnsweredByStage = System.nanoTime();
-      long backOff = backOffNanos(throttlePauseNanos, throttlePauseMaxNanos, refusedInARow++);
-      if (backOff > 0) {
+      if (throttlePauseMaxNanos > 0 && throttlePauseNanos > 0) {
+        // Session 13's back-off (throttle-pause-max set): the answer waits with the reading.
         heldRefusal = answer;
         paused = true;
-        scheduleOnce("read-on", java.time.Duration.ofNanos(backOff));
+        scheduleOnce("read-on", java.time.Duration.ofNanos(backOffNanos(throttlePauseNanos, throttlePauseMaxNanos, refusedInARow++)));
+      } else if (throttlePauseNanos > 0) {
+        // The default (session 11): answered at once, then the socket unread for throttle-pause.
+        onWrite(answer);
+        paused = true;
+        scheduleOnce("read-on", java.time.Duration.ofNanos(throttlePauseNanos));
       } else {
         onWrite(answer);
         readAhead();

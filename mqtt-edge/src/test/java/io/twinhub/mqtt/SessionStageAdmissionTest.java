@@ -52,6 +52,7 @@ class SessionStageAdmissionTest {
     hub = new SessionHarness("""
         twinhub.mqtt.overload-mode = refuse
         twinhub.mqtt.throttle-pause = 100ms
+        twinhub.mqtt.throttle-pause-max = 2s
         twinhub.mqtt.twin-ops-burst = 2
         twinhub.mqtt.twin-ops-per-second = 0.001
         """, Duration.ofSeconds(30), ADMISSION);
