@@ -123,6 +123,16 @@ class SessionStageAdmissionTest {
     }
   }
 
+  /** A connection of {@code dev} through the stage, connected and subscribed to the twin responses. */
+  private static Connection connectedToTwinResponses(String dev) throws InterruptedException {
+    Connection c = new Connection(hub);
+    c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
+    assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
+    c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));
+    assertInstanceOf(SubAck.class, c.receive());
+    return c;
+  }
+
   private static long reportedVersion(String dev) {
     return ((TwinReply.Accepted) SessionHarness.await(hub.twins.getTwin(dev, null))).twin().state().reported().version();
   }
@@ -130,11 +140,7 @@ class SessionStageAdmissionTest {
   @Test
   void theStageRefusesReportedPatchesAtTheLimitWithoutTheSessionAndNeverAppliesThem() throws Exception {
     String dev = hub.createDevice("stage-admission");
-    Connection c = new Connection(hub);
-    c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
-    assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
-    c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));
-    assertInstanceOf(SubAck.class, c.receive());
+    Connection c = connectedToTwinResponses(dev);
     long before = reportedVersion(dev);
     long refusedBefore = ADMISSION.refused();
 
@@ -178,11 +184,7 @@ class SessionStageAdmissionTest {
   @Test
   void refusalsInARowAreAnsweredAfterADoublingBackOffWithNothingReadMeanwhile() throws Exception {
     String dev = hub.createDevice("stage-back-off");
-    Connection c = new Connection(hub);
-    c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
-    assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
-    c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));
-    assertInstanceOf(SubAck.class, c.receive());
+    Connection c = connectedToTwinResponses(dev);
     long before = reportedVersion(dev);
 
     assertTrue(ADMISSION.tryAcquire(), "the test holds the node's only write in flight");

@@ -272,15 +272,20 @@ public final class BenchRun implements AutoCloseable {
     return List.of(patch, row);
   }
 
-  private BenchResult cassandraInsert(BenchOptions o) throws Exception {
-    InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("cassandra-insert needs --cassandra H:P"));
+  /** One twin seeded and PATCHed once through the node: its journal event is the baselines' template. */
+  private void journalOnePatch() throws Exception {
     rest();
     rest.seed(1, 1, new NodeProbe(List.of()));
-    // The payload: as big as the journal event a twin PATCH writes (measured, not assumed).
     if (!client.sendAndWait(0, "PATCH", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION,
         RestWorkloads.patchBody(0)).ok()) {
       throw new IllegalStateException("PATCH of " + RestWorkloads.id(0) + " failed");
     }
+  }
+
+  private BenchResult cassandraInsert(BenchOptions o) throws Exception {
+    InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("cassandra-insert needs --cassandra H:P"));
+    // The payload: as big as the journal event a twin PATCH writes (measured, not assumed).
+    journalOnePatch();
     try (CassandraBaseline base = new CassandraBaseline(cql)) {
       int bytes = base.lastEventBytes(o.extra().getOrDefault("journal-keyspace", "twinhub"), RestWorkloads.id(0));
       if (bytes <= 0) throw new IllegalStateException("no journal event of " + RestWorkloads.id(0) + " found");
@@ -305,12 +310,7 @@ public final class BenchRun implements AutoCloseable {
    */
   private List<BenchResult> cassandraBatch(BenchOptions o) throws Exception {
     InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("cassandra-batch needs --cassandra H:P"));
-    rest();
-    rest.seed(1, 1, new NodeProbe(List.of()));
-    if (!client.sendAndWait(0, "PATCH", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION,
-        RestWorkloads.patchBody(0)).ok()) {
-      throw new IllegalStateException("PATCH of " + RestWorkloads.id(0) + " failed");
-    }
+    journalOnePatch();
     String keyspace = o.extra().getOrDefault("journal-keyspace", "twinhub");
     List<BenchResult> out = new ArrayList<>();
     try (CassandraBaseline base = new CassandraBaseline(cql); JournalBatchBench bench = new JournalBatchBench(cql, keyspace)) {
