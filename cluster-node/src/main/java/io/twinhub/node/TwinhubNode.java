@@ -121,6 +121,7 @@ public final class TwinhubNode {
 
       JournalSchema.ensure(system, resolved.startupTimeout());
       ClusterEventLog.start(system);
+      RefusedMemberDowner.start(system, resolved.config());
       Cluster cluster = Cluster.get(system);
       boolean bootstrap = resolved.config().getBoolean("twinhub.cluster.bootstrap");
       if (resolved.seedNodes().isEmpty() && !bootstrap) {
