@@ -238,6 +238,7 @@ class ClusterFailoverIT {
           + "stream cut after %d messages, %d after resuming on node 1, every version exactly once%n",
           indexSeconds, cutAt, delivered.size() - cutAt);
       printClusterEvents("node 1", cluster.nodes.get(0), killedAt);
+      printRefusedDowning(killedAt);
       // Writer 2's gateway: its own view of the failover (when it held and released requests).
       printClusterEvents("node 2", cluster.nodes.get(1), killedAt);
     }
@@ -386,6 +387,58 @@ class ClusterFailoverIT {
       } catch (RuntimeException notTimestamped) {
         // a continuation line
       }
+    }
+  }
+
+  /** Whether the nodes run with twinhub.cluster.down-refused-members on (the default; the env var turns it off). */
+  static boolean downRefusedMembers() {
+    return !"off".equalsIgnoreCase(String.valueOf(System.getenv("TWINHUB_DOWN_REFUSED_MEMBERS")));
+  }
+
+  /** Node {@code n}'s log lines containing {@code text}, timestamped at or after {@code since}. */
+  static List<String> linesSince(NodeProcesses.Node n, Instant since, String text) {
+    java.time.LocalTime from = java.time.LocalTime.ofInstant(since, java.time.ZoneId.systemDefault());
+    List<String> found = new ArrayList<>();
+    for (String line : n.output()) {
+      if (!line.contains(text)) continue;
+      try {
+        if (!java.time.LocalTime.parse(line.substring(0, 12)).isBefore(from)) found.add(line);
+      } catch (RuntimeException notTimestamped) {
+        // a continuation line
+      }
+    }
+    return found;
+  }
+
+  /**
+   * After a kill -9 the leader of the survivors (node 1 or 2) confirms node 3 dead by refused
+   * connects to its Artery port and downs it at once (RefusedMemberDowner): printed as
+   * "confirmed dead by refused connection +X ms, downed +Y ms" and asserted unless the env var
+   * turned it off (then the Split Brain Resolver downs it after stable-after, as before).
+   */
+  private static void printRefusedDowning(Instant killedAt) {
+    String third = ":" + cluster.nodes.get(2).remotingPort();
+    java.time.LocalTime kill = java.time.LocalTime.ofInstant(killedAt, java.time.ZoneId.systemDefault());
+    String confirmed = null;
+    for (NodeProcesses.Node n : cluster.nodes.subList(0, 2)) {
+      for (String line : linesSince(n, killedAt, "confirmed dead by refused connection")) {
+        if (line.contains(third + " ") && confirmed == null) {
+          confirmed = "confirmed dead by refused connection on node " + n.index() + " at "
+              + String.format("%+d", Duration.between(kill, java.time.LocalTime.parse(line.substring(0, 12))).toMillis()) + " ms";
+        }
+      }
+    }
+    List<String> downed = linesSince(cluster.nodes.get(0), killedAt, "cluster: member").stream()
+        .filter(l -> l.contains(third + " ") && l.endsWith(" downed")).toList();
+    boolean sbr = cluster.nodes.subList(0, 2).stream().anyMatch(n -> !linesSince(n, killedAt, "SBR took decision").isEmpty());
+    String downedAt = downed.isEmpty() ? "?"
+        : String.format("%+d", Duration.between(kill, java.time.LocalTime.parse(downed.get(0).substring(0, 12))).toMillis());
+    System.out.printf("ClusterFailoverIT: node 3 %s -> downed at %s ms (node 1's log)%s%n",
+        confirmed != null ? confirmed
+            : "not confirmed dead by refused connection (down-refused-members " + (downRefusedMembers() ? "on" : "off") + ")",
+        downedAt, sbr ? ", by the Split Brain Resolver's decision" : ", no Split Brain Resolver decision");
+    if (downRefusedMembers()) {
+      assertNotNull(confirmed, "a survivor confirmed node 3 dead by refused connection and downed it");
     }
   }
 

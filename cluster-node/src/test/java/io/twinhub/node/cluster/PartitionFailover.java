@@ -146,6 +146,23 @@ final class PartitionFailover {
               + "node 3 removed by the majority %d ms and every twin served again %d ms after the cut; %d writes refused by node 3's journal%n",
           acks.size(), ackedBy[2].get(), node3After, Duration.between(LocalTime.ofInstant(cutAt, java.time.ZoneId.systemDefault()), fencedAt).toMillis(),
           removed.toMillis(), served.toMillis(), journalRefused.get());
+      // Node 3's process still listens on its Artery port (the cut is Artery's blackhole, not the
+      // kernel's), so a survivor's connect to it succeeds: never confirmed dead while it runs, the
+      // resolver decides. (Once node 3 has downed itself and exited, its port does refuse.)
+      LocalTime selfDowned = firstLineTime(isolated, "including myself");
+      List<String> earlyDowns = new java.util.ArrayList<>();
+      List<String> inconclusive = new java.util.ArrayList<>();
+      for (NodeProcesses.Node n : cluster.nodes) {
+        earlyDowns.addAll(ClusterFailoverIT.linesSince(n, cutAt, "confirmed dead by refused connection").stream()
+            .filter(l -> LocalTime.parse(l.substring(0, 12)).isBefore(selfDowned)).toList());
+        inconclusive.addAll(ClusterFailoverIT.linesSince(n, cutAt, "not confirmed dead"));
+      }
+      assertEquals(List.of(), earlyDowns, "nobody is confirmed dead by a refused connection in a partition");
+      if (ClusterFailoverIT.downRefusedMembers()) {
+        assertTrue(inconclusive.stream().anyMatch(l -> l.contains(":" + isolated.remotingPort() + " ")),
+            "the majority's leader probed node 3 and found it listening: " + inconclusive);
+      }
+      System.out.printf("PartitionFailover: nothing confirmed dead by refused connection; the probes said: %s%n", inconclusive);
       ClusterFailoverIT.printClusterEvents("node 1", first, cutAt);
       ClusterFailoverIT.printClusterEvents("node 3", isolated, cutAt);
     } finally {
