@@ -73,7 +73,8 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
   private final ActorSystem<?> system;
   private final SessionDeps deps;
   private final Set<ActorRef<MqttSession.Command>> sessions;
-  private final AtomicLong counter = new AtomicLong();
+  /** Names the session actors: one counter for every stage in the JVM, so that two gateways (or test stages) on one system never collide. */
+  private static final AtomicLong COUNTER = new AtomicLong();
   private final Inlet<MqttPacket> in = Inlet.create("SessionStage.in");
   private final Outlet<ByteString> out = Outlet.create("SessionStage.out");
   private final FlowShape<MqttPacket, ByteString> shape = FlowShape.of(in, out);
@@ -195,7 +196,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         return scala.runtime.BoxedUnit.UNIT;
       }).ref());
       session = system.systemActorOf(MqttSession.create(deps, this, remote),
-          "mqtt-session-" + counter.incrementAndGet(), Props.empty());
+          "mqtt-session-" + COUNTER.incrementAndGet(), Props.empty());
       sessions.add(session);
       session.tell(new MqttSession.StreamInit(ackTo));
       pull(in);

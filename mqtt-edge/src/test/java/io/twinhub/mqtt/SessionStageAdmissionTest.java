@@ -56,7 +56,7 @@ class SessionStageAdmissionTest {
         twinhub.mqtt.overload-mode = refuse
         twinhub.mqtt.throttle-pause = 100ms
         twinhub.mqtt.throttle-pause-max = 2s
-        twinhub.mqtt.twin-ops-burst = 8
+        twinhub.mqtt.twin-ops-burst = 2
         twinhub.mqtt.twin-ops-per-second = 0.001
         """, Duration.ofSeconds(30), ADMISSION);
   }
@@ -83,10 +83,14 @@ class SessionStageAdmissionTest {
     final ArrayDeque<MqttPacket> received = new ArrayDeque<>();
 
     Connection(SessionHarness hub) {
+      this(hub, stage(hub));
+    }
+
+    Connection(SessionHarness hub, SessionStage stage) {
       Pair<BoundedSourceQueue<MqttPacket>, Source<MqttPacket, akka.NotUsed>> q =
           Source.<MqttPacket>queue(16).preMaterialize(hub.testKit.system());
       in = q.first();
-      q.second().via(stage(hub))
+      q.second().via(stage)
           .runWith(Sink.foreach(written::add), hub.testKit.system());
     }
 
@@ -219,6 +223,77 @@ class SessionStageAdmissionTest {
     c.send(new Publish(false, 0, false, "$iothub/twin/PATCH/properties/reported/?$rid=ok", 0,
         ByteString.fromString("{\"accepted\":1}")));
     assertEquals("$iothub/twin/res/204/?$rid=ok&$version=" + (before + 1), c.receivePublish().topic());
+    assertEquals(0, ADMISSION.inFlight());
+  }
+
+  /** A clock whose first reading takes {@code stall}: MqttSession reads it once between writing CONNACK and acking CONNECT. */
+  static final class StallingClock extends java.time.Clock {
+    private final java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+    private final Duration stall;
+
+    StallingClock(Duration stall) {
+      this.stall = stall;
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      if (first.getAndSet(false)) {
+        try {
+          Thread.sleep(stall.toMillis());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return java.time.Instant.now();
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  /**
+   * Session 14, the hand-over made deterministic: when the device has read the answer to a packet,
+   * the stage already knows that packet is done. Reproduced by stalling the session for 500 ms after
+   * it offered CONNACK and before it acks CONNECT (its clock's first reading sits between the two):
+   * a reported patch sent right after CONNACK at the admission limit must be refused by the stage,
+   * which leaves the session's rate limit (burst 2) untouched. Before session 14 the answer and the
+   * ack reached the stage as two messages, the patch overtook the ack, went to the session, which
+   * refused it with one of its two tokens, and the second accepted patch below got 429.
+   */
+  @Test
+  void aPatchSentRightAfterConnAckIsRefusedByTheStageEvenWhenTheSessionIsSlowToAck() throws Exception {
+    String dev = hub.createDevice("stage-handover");
+    var d = hub.deps;
+    var slow = new io.twinhub.mqtt.session.SessionDeps(d.twins(), d.c2d(), d.telemetry(), d.sessions(), d.verifier(),
+        d.policies(), d.limits(), d.settings(), new StallingClock(Duration.ofMillis(500)));
+    Connection c = new Connection(hub, new SessionStage(hub.testKit.system(), slow, ConcurrentHashMap.newKeySet()));
+    long before = reportedVersion(dev);
+
+    assertTrue(ADMISSION.tryAcquire(), "the test holds the node's only write in flight");
+    try {
+      c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
+      assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
+      c.send(new Publish(false, 1, false, "$iothub/twin/PATCH/properties/reported/?$rid=1", 11,
+          ByteString.fromString("{\"refused\":1}")));
+      assertEquals(PacketIdOnly.pubAck(11), c.receive(), "refused: PUBACK only (no twin-response subscription yet)");
+    } finally {
+      ADMISSION.release(0, false);
+    }
+    c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));
+    assertInstanceOf(SubAck.class, c.receive());
+    // Both tokens are left: the session never saw the refused patch.
+    for (int i = 1; i <= 2; i++) {
+      c.send(new Publish(false, 0, false, "$iothub/twin/PATCH/properties/reported/?$rid=a" + i, 0,
+          ByteString.fromString("{\"accepted\":" + i + "}")));
+      assertEquals("$iothub/twin/res/204/?$rid=a" + i + "&$version=" + (before + i), c.receivePublish().topic());
+    }
     assertEquals(0, ADMISSION.inFlight());
   }
 
