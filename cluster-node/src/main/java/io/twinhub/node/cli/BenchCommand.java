@@ -89,6 +89,9 @@ public final class BenchCommand implements Callable<Integer> {
   public String idle;
   @Option(names = "--thread-cpu", paramLabel = "on|off", defaultValue = "off", description = "each server process's CPU by thread group per operation (/proc/<pid>/task)")
   public String threadCpu;
+  @Option(names = "--http-client", paramLabel = "akka|plain", descriptionKey = "workload",
+      description = "the REST load client: akka (Akka HTTP's connection pools, default) or plain (blocking keep-alive HTTPS sockets, less client CPU per request); the same for every REST workload and baseline of the run")
+  String httpClient;
 
   @ArgGroup(validate = false, heading = "%nExisting nodes instead of started ones:%n")
   public Existing existing = new Existing();

@@ -91,6 +91,7 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
     if (!jitSettle.equals(DEFAULT_JIT_SETTLE)) extra.put("jit-settle", Long.toString(jitSettle.toMillis()));
     if (!c.nodeRoles.isEmpty()) extra.put("node-roles", String.join(";", c.nodeRoles));
     nodeRoles(extra.get("node-roles"), nodes); // checked here, used when the nodes start
+    RestClient.Kind.parse(extra.get("http-client")); // likewise
     return new BenchOptions(c.workload, duration, duration(c.warmup), c.count, concurrency, twins, queryTwins,
         nodes, urls, Optional.ofNullable(c.existing.connectionString), Optional.ofNullable(c.existing.ca),
         Optional.ofNullable(c.existing.cassandra), List.copyOf(c.existing.pids), c.nodeJavaOpts, jfr,
@@ -127,6 +128,11 @@ public record BenchOptions(String workload, Duration duration, Duration warmup, 
   /** True when {@code workload} is the one to profile with JFR. */
   public boolean profiles(String workload) {
     return jfr > 0 && jfrWorkload.equals(workload);
+  }
+
+  /** {@code --http-client}: the REST load client (akka unless named). */
+  public RestClient.Kind httpClient() {
+    return RestClient.Kind.parse(extra.get("http-client"));
   }
 
   /** {@code --thread-cpu on}: the servers' CPU by thread group after each measured phase. */

@@ -136,7 +136,8 @@ public final class BenchRun implements AutoCloseable {
 
   private RestWorkloads rest() throws Exception {
     if (client == null) {
-      client = new RestClient(target.restUrls(), target.caPem(), target.ownerConnectionString(), options.concurrency());
+      client = new RestClient(target.restUrls(), target.caPem(), target.ownerConnectionString(), options.concurrency(),
+          options.httpClient());
       rest = new RestWorkloads(client, target.queryNodes());
     }
     return rest;
@@ -368,7 +369,7 @@ public final class BenchRun implements AutoCloseable {
     try {
       BenchNodes.awaitLine(server, log, "bare http ready");
       try (RestClient bare = new RestClient(List.of(URI.create("https://127.0.0.1:" + port)), target.caPem(),
-          target.ownerConnectionString(), o.concurrency())) {
+          target.ownerConnectionString(), o.concurrency(), o.httpClient())) {
         java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
         LoadLoop.Operation op = store
             // The same request as twin-patch's, to a random one of --twins ids.
@@ -411,7 +412,7 @@ public final class BenchRun implements AutoCloseable {
     NodeProbe cassandra = new NodeProbe(cassandraPid() > 0 ? List.of(cassandraPid()) : List.of());
     Optional<Path> jfr = o.profiles(o.workload()) ? startJfr(o, profiled(o.workload(), probe.pids())) : Optional.empty();
     NodeProbe self = new NodeProbe(List.of(ProcessHandle.current().pid()));
-    ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(probe, cassandra) : null;
+    ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(probe, cassandra, self) : null;
     double cqlBefore = threads != null ? cqlRequests() : Double.NaN;
     if (threads != null) threads.start();
     NodeProbe.Mark m = probe.mark();
@@ -534,9 +535,15 @@ public final class BenchRun implements AutoCloseable {
 
   /** {@code --thread-cpu on}: every server process by thread group (node-1.., cassandra). */
   private static ThreadCpu.Probe threadProbe(NodeProbe servers, NodeProbe cassandra) {
+    return threadProbe(servers, cassandra, new NodeProbe(List.of()));
+  }
+
+  /** The same and the load client (this JVM: its load loop, HTTP client, TLS) as "load-client". */
+  private static ThreadCpu.Probe threadProbe(NodeProbe servers, NodeProbe cassandra, NodeProbe client) {
     Map<String, Long> pids = new LinkedHashMap<>();
     for (int i = 0; i < servers.pids().size(); i++) pids.put("server-" + (i + 1), servers.pids().get(i));
     for (long pid : cassandra.pids()) pids.put("cassandra", pid);
+    for (long pid : client.pids()) pids.put("load-client", pid);
     return new ThreadCpu.Probe(pids);
   }
 

@@ -48,13 +48,39 @@ public final class RestClient implements AutoCloseable {
   private final HttpsConnectionContext https;
   private final List<URI> urls;
   private final String authorization;
+  /** {@code --http-client plain}: requests go through {@link PlainHttpsClient} instead of Akka HTTP's pools. */
+  private final PlainHttpsClient plain;
+
+  /** Which HTTP client sends the requests ({@code --http-client}). */
+  public enum Kind {
+    /** Akka HTTP's host connection pools (the harness's client until session 14). */
+    AKKA,
+    /** {@link PlainHttpsClient}: blocking keep-alive TLS sockets on a thread per request in flight. */
+    PLAIN;
+
+    /** {@code --http-client}'s value (akka when not given). */
+    public static Kind parse(String value) {
+      if (value == null || value.isBlank()) return AKKA;
+      return switch (value.strip().toLowerCase(Locale.ROOT)) {
+        case "akka" -> AKKA;
+        case "plain" -> PLAIN;
+        default -> throw new IllegalArgumentException("--http-client is akka or plain, not " + value);
+      };
+    }
+  }
 
   public RestClient(List<URI> urls, Path caPem, String ownerConnectionString, int concurrency) throws Exception {
+    this(urls, caPem, ownerConnectionString, concurrency, Kind.AKKA);
+  }
+
+  public RestClient(List<URI> urls, Path caPem, String ownerConnectionString, int concurrency, Kind kind) throws Exception {
     this.urls = List.copyOf(urls);
     this.system = ActorSystem.create("bench-client", config(concurrency));
     this.materializer = Materializer.createMaterializer(system);
-    this.https = ConnectionContext.httpsClient(TlsMaterial.clientSslContext(caPem));
+    javax.net.ssl.SSLContext tls = TlsMaterial.clientSslContext(caPem);
+    this.https = ConnectionContext.httpsClient(tls);
     this.authorization = sasToken(ownerConnectionString, Instant.now().plus(Duration.ofHours(6)));
+    this.plain = kind == Kind.PLAIN ? new PlainHttpsClient(this.urls, tls, authorization, concurrency) : null;
   }
 
   /**
@@ -90,6 +116,7 @@ public final class RestClient implements AutoCloseable {
 
   /** Sends a request to node {@code node % nodes} and reads the whole answer. */
   public CompletionStage<Answer> send(int node, String method, String pathAndQuery, String jsonBody) {
+    if (plain != null) return plain.send(node, method, pathAndQuery, jsonBody);
     URI base = urls.get(Math.floorMod(node, urls.size()));
     HttpRequest req = HttpRequest.create(base + pathAndQuery)
         .withMethod(HttpMethods.lookup(method).orElseThrow())
@@ -126,6 +153,7 @@ public final class RestClient implements AutoCloseable {
 
   @Override
   public void close() {
+    if (plain != null) plain.close();
     try {
       Http.get(system).shutdownAllConnectionPools().toCompletableFuture().get(10, TimeUnit.SECONDS);
     } catch (Exception ignored) {

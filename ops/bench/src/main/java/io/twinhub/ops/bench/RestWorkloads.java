@@ -109,9 +109,19 @@ public final class RestWorkloads {
    */
   CompletionStage<Boolean> queryNumber(int q, int node, int twins) {
     if (queryNodes.isEmpty()) throw new IllegalStateException("no node has the query and api roles (--node-roles)");
-    String text = String.format(Locale.ROOT, QUERIES.get(q), id(ThreadLocalRandom.current().nextInt(twins)));
-    return client.send(queryNodes.get(Math.floorMod(node, queryNodes.size())), "POST", "/devices/query?" + RestClient.API_VERSION, "{\"query\":" + JSON.valueToTree(text) + "}")
+    return client.send(queryNodes.get(Math.floorMod(node, queryNodes.size())), "POST", QUERY_PATH,
+            queryBody(q, ThreadLocalRandom.current().nextInt(twins)))
         .thenApply(a -> check("query", a));
+  }
+
+  private static final String QUERY_PATH = "/devices/query?" + RestClient.API_VERSION;
+  /** The bodies of the queries without a parameter, built once (the lookup's names a twin each time). */
+  private static final List<String> QUERY_BODIES = QUERIES.stream().map(q -> "{\"query\":" + JSON.valueToTree(q) + "}").toList();
+  private static final String LOOKUP_BODY_START = "{\"query\":\"SELECT * FROM devices WHERE deviceId = '" + PREFIX;
+
+  /** The JSON body of query {@code q} of {@link #QUERIES}, with twin {@code twin} for the lookup (q = 0). */
+  static String queryBody(int q, int twin) {
+    return q == 0 ? LOOKUP_BODY_START + twin + "'\"}" : QUERY_BODIES.get(q);
   }
 
   /** Twins node {@code node}'s query index answers for, from {@code SELECT COUNT()}; -1 when it does not answer. */
