@@ -47,6 +47,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * for an admission slot, {@code twinhub.mqtt.overload-mode = delay}, the default) nothing more is
  * read from the socket once those are in, and TCP flow control slows the device.
  *
+ * <p>The hand-over rule (session 14): what one turn of the session actor writes and its ack of the
+ * packet in progress reach this stage as <em>one</em> callback ({@link Turn}, sent at
+ * {@link Outbound#endOfTurn}), applied in one interpreter event: the writes, then "packet done". So
+ * when the device has read the answer to packet N, the stage already knows N is done, and its next
+ * packet is decided as such (handed to the session, or refused here). Before, the write and the ack
+ * were two messages from the session's thread, and a device quick to answer (or a session thread
+ * descheduled between the two) could get its next packet into the stage between them: the stage
+ * still saw N in progress and queued it for the session (SessionStageAdmissionTest).
+ *
  * <p>Admission at the edge ({@code overload-mode = refuse} only, session 11's path, measured worse
  * under overload than delaying): while the node is at its admission limit of twin writes, a reported
  * patch that arrives when the session has no packet in progress is refused here
@@ -73,7 +82,8 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
   private final ActorSystem<?> system;
   private final SessionDeps deps;
   private final Set<ActorRef<MqttSession.Command>> sessions;
-  private final AtomicLong counter = new AtomicLong();
+  /** Names the session actors: one counter for every stage in the JVM, so that two gateways (or test stages) on one system never collide. */
+  private static final AtomicLong COUNTER = new AtomicLong();
   private final Inlet<MqttPacket> in = Inlet.create("SessionStage.in");
   private final Outlet<ByteString> out = Outlet.create("SessionStage.out");
   private final FlowShape<MqttPacket, ByteString> shape = FlowShape.of(in, out);
@@ -105,6 +115,9 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     return b <= 0 || (b >> shift) != base ? Math.max(base, max) : Math.max(base, Math.min(b, max));
   }
 
+  /** One turn of the session actor: the encoded packets it wrote (in order) and whether it acked. */
+  private record Turn(ByteString first, java.util.List<ByteString> more, boolean ack) {}
+
   private final class Logic extends TimerGraphStageLogic implements Outbound {
     private final String remote;
     private final int maxInflight = deps.settings().maxInflight();
@@ -115,7 +128,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     private ArrayDeque<ByteString> outbound;
     /** Offered and not yet pushed, counted on the session's thread (the bound of {@link #offer}). */
     private final AtomicInteger pending = new AtomicInteger();
-    private final AsyncCallback<ByteString> write = createAsyncCallback(this::onWrite);
+    private final AsyncCallback<Turn> turn = createAsyncCallback(this::onTurn);
     private final AsyncCallback<Boolean> closeCallback = createAsyncCallback(x -> onSessionClose());
     private ActorRef<MqttSession.Command> session;
     private ActorRef<MqttSession.Ack> ackTo;
@@ -195,10 +208,17 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         return scala.runtime.BoxedUnit.UNIT;
       }).ref());
       session = system.systemActorOf(MqttSession.create(deps, this, remote),
-          "mqtt-session-" + counter.incrementAndGet(), Props.empty());
+          "mqtt-session-" + COUNTER.incrementAndGet(), Props.empty());
       sessions.add(session);
       session.tell(new MqttSession.StreamInit(ackTo));
       pull(in);
+    }
+
+    /** One turn of the session: its writes in order, then its ack (the hand-over rule). */
+    private void onTurn(Turn t) {
+      if (t.first() != null) onWrite(t.first());
+      if (t.more() != null) for (ByteString b : t.more()) onWrite(b);
+      if (t.ack()) onAck();
     }
 
     private void onAck() {
@@ -294,14 +314,40 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
 
     // ---------------------------------------------------------------- Outbound (the session's thread)
 
+    // The current turn of the session (its thread only): what it offered, and whether it acked.
+    private ByteString turnFirst;
+    private java.util.ArrayList<ByteString> turnMore;
+    private boolean turnAck;
+
     private boolean offerBytes(ByteString bytes) {
       if (stopped) return false;
       if (pending.incrementAndGet() > maxOutbound) {
         pending.decrementAndGet();
         return false;
       }
-      write.invoke(bytes);
+      if (turnFirst == null) {
+        turnFirst = bytes;
+      } else {
+        if (turnMore == null) turnMore = new java.util.ArrayList<>(2);
+        turnMore.add(bytes);
+      }
       return true;
+    }
+
+    @Override
+    public void done(ActorRef<MqttSession.Ack> a) {
+      if (a == ackTo) turnAck = true;
+      else a.tell(MqttSession.Ack.ACK);
+    }
+
+    @Override
+    public void endOfTurn() {
+      if (turnFirst == null && !turnAck) return;
+      Turn t = new Turn(turnFirst, turnMore, turnAck);
+      turnFirst = null;
+      turnMore = null;
+      turnAck = false;
+      if (!stopped) turn.invoke(t);
     }
 
     @Override
@@ -316,6 +362,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
 
     @Override
     public void close() {
+      endOfTurn(); // what the session wrote before closing goes first
       if (!stopped) closeCallback.invoke(Boolean.TRUE);
     }
 

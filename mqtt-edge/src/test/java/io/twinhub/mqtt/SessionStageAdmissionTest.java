@@ -37,13 +37,14 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Reported patches refused at the node's admission limit by the connection's stream stage
  * ({@code overload-mode = refuse}, session 11's path), by mechanism: the limit is 1 and the test holds that write itself. The stage answers PUBACK and
- * {@code $iothub/twin/res/429} for the patch's {@code $rid} and the patch is never applied.
- * Which of the two refuses a patch is a race the test cannot order: the stage refuses only while the
- * session waits for a packet, and a patch the test sends right after reading the previous answer can
- * reach the stage before the session's acknowledgement of that answer does; the session then refuses
- * it the same way (one of its rate-limit tokens spent). The clean-clone suite of session 13 hit that
- * race (all three reached the session and the third found its burst of 2 spent), so the burst is 8:
- * whichever refuses, the answers, the count and "nothing applied" are checked.
+ * {@code $iothub/twin/res/429} for the patch's {@code $rid}, the patch is never applied, and the
+ * session never saw it: its per-connection rate limit (a burst of 2, refilled once in ~17 minutes)
+ * still has both tokens for the two patches after the limit is released, which a session that had
+ * handled a refusal (each takes a token first) would have answered 429. That the stage, not the
+ * session, decides a patch sent right after the previous answer rests on the hand-over rule of
+ * session 14 (see SessionStage): the session's answer and its ack reach the stage as one message.
+ * Session 13 had to accept either (burst 8, a primer refusal): the clean-clone suite saw a patch sent
+ * right after SUBACK overtake the session's ack and reach the session.
  */
 class SessionStageAdmissionTest {
   static final AdmissionLimit ADMISSION = new AdmissionLimit(AdmissionLimit.Settings.fixed(1));
@@ -56,7 +57,7 @@ class SessionStageAdmissionTest {
         twinhub.mqtt.overload-mode = refuse
         twinhub.mqtt.throttle-pause = 100ms
         twinhub.mqtt.throttle-pause-max = 2s
-        twinhub.mqtt.twin-ops-burst = 8
+        twinhub.mqtt.twin-ops-burst = 2
         twinhub.mqtt.twin-ops-per-second = 0.001
         """, Duration.ofSeconds(30), ADMISSION);
   }
@@ -83,10 +84,14 @@ class SessionStageAdmissionTest {
     final ArrayDeque<MqttPacket> received = new ArrayDeque<>();
 
     Connection(SessionHarness hub) {
+      this(hub, stage(hub));
+    }
+
+    Connection(SessionHarness hub, SessionStage stage) {
       Pair<BoundedSourceQueue<MqttPacket>, Source<MqttPacket, akka.NotUsed>> q =
           Source.<MqttPacket>queue(16).preMaterialize(hub.testKit.system());
       in = q.first();
-      q.second().via(stage(hub))
+      q.second().via(stage)
           .runWith(Sink.foreach(written::add), hub.testKit.system());
     }
 
@@ -162,7 +167,7 @@ class SessionStageAdmissionTest {
     assertEquals(refusedBefore + 3, ADMISSION.refused(), "each refusal counted by the node's admission");
     assertEquals(before, reportedVersion(dev), "nothing applied while the limit was held");
 
-    // The node has room again: the next patches reach the session and are applied.
+    // Both tokens of the connection's rate limit are left: the session never handled the refusals.
     for (int i = 1; i <= 2; i++) {
       c.send(new Publish(false, 0, false, "$iothub/twin/PATCH/properties/reported/?$rid=a" + i, 0,
           ByteString.fromString("{\"accepted\":" + i + "}")));
@@ -189,15 +194,6 @@ class SessionStageAdmissionTest {
 
     assertTrue(ADMISSION.tryAcquire(), "the test holds the node's only write in flight");
     try {
-      // A primer refusal: right after SUBACK it may reach the session instead of the stage (see the
-      // class comment), which answers it at once and reads on only after throttle-pause; 1 s later
-      // the stage decides whatever comes next. If the stage took the primer, the streak below starts
-      // at 1 and every back-off is twice the lower bound checked: the bounds hold either way.
-      c.send(new Publish(false, 1, false, "$iothub/twin/PATCH/properties/reported/?$rid=p", 20,
-          ByteString.fromString("{\"refused\":0}")));
-      assertEquals(PacketIdOnly.pubAck(20), c.receive(), "PUBACK first");
-      assertEquals("$iothub/twin/res/429/?$rid=p", c.receivePublish().topic());
-      Thread.sleep(1_000);
       long backOff = 100;
       for (int rid = 1; rid <= 4; rid++, backOff *= 2) {
         long sent = System.nanoTime();
@@ -219,6 +215,77 @@ class SessionStageAdmissionTest {
     c.send(new Publish(false, 0, false, "$iothub/twin/PATCH/properties/reported/?$rid=ok", 0,
         ByteString.fromString("{\"accepted\":1}")));
     assertEquals("$iothub/twin/res/204/?$rid=ok&$version=" + (before + 1), c.receivePublish().topic());
+    assertEquals(0, ADMISSION.inFlight());
+  }
+
+  /** A clock whose first reading takes {@code stall}: MqttSession reads it once between writing CONNACK and acking CONNECT. */
+  static final class StallingClock extends java.time.Clock {
+    private final java.util.concurrent.atomic.AtomicBoolean first = new java.util.concurrent.atomic.AtomicBoolean(true);
+    private final Duration stall;
+
+    StallingClock(Duration stall) {
+      this.stall = stall;
+    }
+
+    @Override
+    public java.time.Instant instant() {
+      if (first.getAndSet(false)) {
+        try {
+          Thread.sleep(stall.toMillis());
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }
+      return java.time.Instant.now();
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public java.time.Clock withZone(java.time.ZoneId zone) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  /**
+   * Session 14, the hand-over made deterministic: when the device has read the answer to a packet,
+   * the stage already knows that packet is done. Reproduced by stalling the session for 500 ms after
+   * it offered CONNACK and before it acks CONNECT (its clock's first reading sits between the two):
+   * a reported patch sent right after CONNACK at the admission limit must be refused by the stage,
+   * which leaves the session's rate limit (burst 2) untouched. Before session 14 the answer and the
+   * ack reached the stage as two messages, the patch overtook the ack, went to the session, which
+   * refused it with one of its two tokens, and the second accepted patch below got 429.
+   */
+  @Test
+  void aPatchSentRightAfterConnAckIsRefusedByTheStageEvenWhenTheSessionIsSlowToAck() throws Exception {
+    String dev = hub.createDevice("stage-handover");
+    var d = hub.deps;
+    var slow = new io.twinhub.mqtt.session.SessionDeps(d.twins(), d.c2d(), d.telemetry(), d.sessions(), d.verifier(),
+        d.policies(), d.limits(), d.settings(), new StallingClock(Duration.ofMillis(500)));
+    Connection c = new Connection(hub, new SessionStage(hub.testKit.system(), slow, ConcurrentHashMap.newKeySet()));
+    long before = reportedVersion(dev);
+
+    assertTrue(ADMISSION.tryAcquire(), "the test holds the node's only write in flight");
+    try {
+      c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
+      assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
+      c.send(new Publish(false, 1, false, "$iothub/twin/PATCH/properties/reported/?$rid=1", 11,
+          ByteString.fromString("{\"refused\":1}")));
+      assertEquals(PacketIdOnly.pubAck(11), c.receive(), "refused: PUBACK only (no twin-response subscription yet)");
+    } finally {
+      ADMISSION.release(0, false);
+    }
+    c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));
+    assertInstanceOf(SubAck.class, c.receive());
+    // Both tokens are left: the session never saw the refused patch.
+    for (int i = 1; i <= 2; i++) {
+      c.send(new Publish(false, 0, false, "$iothub/twin/PATCH/properties/reported/?$rid=a" + i, 0,
+          ByteString.fromString("{\"accepted\":" + i + "}")));
+      assertEquals("$iothub/twin/res/204/?$rid=a" + i + "&$version=" + (before + i), c.receivePublish().topic());
+    }
     assertEquals(0, ADMISSION.inFlight());
   }
 

@@ -63,7 +63,8 @@ import java.util.function.BiConsumer;
  *       it (within overload-wait plus the write, far below any keep-alive).
  *   <li>Inbound packets are handled one at a time, in order: the next one is requested (acked
  *       to the stream) only when the work of the previous one is durable and answered. A slow
- *       entity or journal therefore back-pressures the socket.
+ *       entity or journal therefore back-pressures the socket. What a turn of this actor writes
+ *       and its ack leave together at the end of the turn ({@link Outbound#endOfTurn}).
  *   <li>CONNECT: client id, user name and SAS token are checked against the identity's keys in
  *       its twin; then the session attaches to the twin entity (which closes any previous session
  *       of the same identity, on any node) and answers CONNACK. It re-attaches every
@@ -213,6 +214,15 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
 
   @Override
   public Behavior<Object> onMessage(Object m) {
+    try {
+      return handle(m);
+    } finally {
+      // What this turn wrote and its ack reach the stream as one (SessionStage: the hand-over rule).
+      out.endOfTurn();
+    }
+  }
+
+  private Behavior<Object> handle(Object m) {
     // One dispatch for every session (a ReceiveBuilder's cases would be built per actor).
     if (m instanceof Inbound in) return onInbound(in);
     if (m instanceof Resume r) {
@@ -229,7 +239,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       return this;
     }
     if (m instanceof StreamInit init) {
-      init.ackTo().tell(Ack.ACK);
+      out.done(init.ackTo());
       return this;
     }
     if (m instanceof StreamCompleted) return streamDone("connection closed by the device");
@@ -311,7 +321,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     if (phase != Phase.CLOSED && ackTo != null) {
       ActorRef<Ack> a = ackTo;
       ackTo = null;
-      a.tell(Ack.ACK);
+      out.done(a);
     }
   }
 

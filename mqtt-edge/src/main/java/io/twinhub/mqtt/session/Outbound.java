@@ -23,6 +23,18 @@ public interface Outbound {
   void close();
 
   /**
+   * The packet in progress is done: {@code ackTo} (the stream's, from {@link MqttSession.Inbound})
+   * asks for the next. Here at once; the connection's stream stage instead delivers it at
+   * {@link #endOfTurn} in one message with what the turn offered (the hand-over rule, see SessionStage).
+   */
+  default void done(akka.actor.typed.ActorRef<MqttSession.Ack> ackTo) {
+    ackTo.tell(MqttSession.Ack.ACK);
+  }
+
+  /** The end of one turn (message) of the session actor: what it offered, and its ack, go out now. */
+  default void endOfTurn() {}
+
+  /**
    * Whether the connection may answer reported patches refused at the node's admission limit
    * itself ({@link MqttSession#refusalAtAdmission}), and with a twin response or only the PUBACK.
    * Called by the session when it connects and when its subscriptions change.
