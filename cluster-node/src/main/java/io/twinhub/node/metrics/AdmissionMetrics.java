@@ -18,5 +18,12 @@ public final class AdmissionMetrics {
         .description("MQTT reported patches delayed for a slot (twinhub.mqtt.overload-mode = delay)").register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.refused", admission, AdmissionLimit::refused)
         .description("twin writes refused with 429 ThrottlingException since start").register(Metrics.globalRegistry);
+    FunctionCounter.builder("twinhub.twin.admission.answered", admission, AdmissionLimit::answered)
+        .description("admitted twin writes answered since start").register(Metrics.globalRegistry);
+    FunctionCounter.builder("twinhub.twin.admission.answered.seconds", admission, AdmissionLimit::answeredLatencySeconds)
+        .description("sum of the admitted twin writes' admission-to-answer time (over answered: the mean time in the node)")
+        .register(Metrics.globalRegistry);
+    FunctionCounter.builder("twinhub.twin.admission.answered.slow", admission, AdmissionLimit::answeredSlow)
+        .description("admitted twin writes answered later than target-latency after admission").register(Metrics.globalRegistry);
   }
 }

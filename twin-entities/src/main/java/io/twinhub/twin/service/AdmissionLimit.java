@@ -90,6 +90,10 @@ public final class AdmissionLimit {
   /** No shrink before this many answers: the writes in flight at the last shrink must be answered first. */
   private long shrinkAfter;
   private long refused;
+  /** Sum of the answered writes' admission → answer latency (what an admitted write spends in the node). */
+  private long answeredLatencyNanos;
+  /** Answered writes slower than {@code targetLatency}. */
+  private long answeredSlow;
   /** System.nanoTime-like clock of the completion-rate windows. */
   private final java.util.function.LongSupplier clock;
   private long windowStart;
@@ -143,6 +147,8 @@ public final class AdmissionLimit {
     boolean wasFull = inFlight >= (int) limit;
     inFlight--;
     answers++;
+    answeredLatencyNanos += Math.max(0, latencyNanos);
+    if (latencyNanos > targetNanos) answeredSlow++;
     countAnswer();
     if (overloaded || latencyNanos > targetNanos) {
       if (answers >= shrinkAfter) {
@@ -278,6 +284,21 @@ public final class AdmissionLimit {
 
   public synchronized int inFlight() {
     return inFlight;
+  }
+
+  /** Admitted writes answered since start (their entity answered, refused by its deadline, or timed out). */
+  public synchronized long answered() {
+    return answers;
+  }
+
+  /** Sum of the answered writes' admission → answer latency, in seconds: over {@link #answered()} it is the mean time a write spends in the node. */
+  public synchronized double answeredLatencySeconds() {
+    return answeredLatencyNanos / 1e9;
+  }
+
+  /** Answered writes that took longer than {@code target-latency} from admission to answer. */
+  public synchronized long answeredSlow() {
+    return answeredSlow;
   }
 
   /** Writes refused since start. */

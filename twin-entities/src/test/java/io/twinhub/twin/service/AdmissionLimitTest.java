@@ -260,4 +260,20 @@ class AdmissionLimitTest {
     assertFalse(a.tryAcquire(), "the freed slot is the waiter's");
     assertFalse(a.acquireOrWait(() -> granted[0]++, new AdmissionLimit.Waiter[1]));
   }
+
+  @Test
+  void answeredWritesTheirTimeInTheNodeAndTheSlowOnesAreCounted() {
+    AdmissionLimit a = limit(4, 1, 4);
+    assertTrue(a.tryAcquire());
+    assertTrue(a.tryAcquire());
+    assertTrue(a.tryAcquire());
+    a.release(FAST, false);
+    a.release(SLOW, false);
+    a.releaseUnused(); // not an answer: neither counted nor timed
+    assertEquals(2, a.answered());
+    assertEquals((FAST + SLOW) / 1e9, a.answeredLatencySeconds(), 1e-9);
+    assertEquals(1, a.answeredSlow(), "only the answer slower than target-latency (100 ms)");
+    assertFalse(a.refuseIfFull());
+    assertEquals(0, a.refused(), "answers are not refusals");
+  }
 }

@@ -57,7 +57,7 @@ public final class BenchMain implements BenchCommand.Harness {
   }
 
   /** Runs an MQTT workload against node 1 of the target: a table row per load (its figures are printed as it runs). */
-  static List<BenchResult> runMqtt(BenchOptions options, BenchTarget target) throws Exception {
-    return MqttBench.run(MqttBench.options(options, target)).results();
+  static List<BenchResult> runMqtt(BenchOptions options, BenchTarget target, long cassandraPid) throws Exception {
+    return MqttBench.run(MqttBench.options(options, target, cassandraPid)).results();
   }
 }

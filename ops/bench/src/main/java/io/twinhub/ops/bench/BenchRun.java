@@ -101,7 +101,7 @@ public final class BenchRun implements AutoCloseable {
 
   List<BenchResult> runOne(BenchOptions o, BenchTable table) throws Exception {
     String w = o.workload();
-    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target);
+    if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target, cassandraPid());
     // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
     // The change feed on Kafka (issue #20): kafka = kafka-publish then kafka-latency on one broker and publisher.

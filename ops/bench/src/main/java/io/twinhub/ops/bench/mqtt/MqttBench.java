@@ -5,6 +5,7 @@ import io.twinhub.ops.bench.SasTokens;
 import io.twinhub.ops.bench.BenchOptions;
 import io.twinhub.ops.bench.BenchResult;
 import io.twinhub.ops.bench.BenchRun;
+import io.twinhub.ops.bench.ThreadCpu;
 import io.twinhub.ops.bench.BenchTarget;
 import io.twinhub.ops.bench.JdkTools;
 import io.twinhub.ops.bench.JfrSummary;
@@ -80,7 +81,8 @@ public final class MqttBench {
                         int devices, boolean setup, String prefix, double connectRate, int connectInflight,
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
                         int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections,
-                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads, int managementPort) {}
+                        int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads, int managementPort,
+                        long cassandraPid, boolean threadCpu) {}
 
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
@@ -190,6 +192,11 @@ public final class MqttBench {
     // By answer: accepted (204 / PUBACK) and refused (429, 503, ...), so goodput's latency shows apart from refusals'.
     Recorder acceptedLatency = new Recorder(60_000_000L, 3);
     Recorder refusedLatency = new Recorder(60_000_000L, 3);
+    // Accepted patches split by what preceded them on their device: sent within the node's
+    // throttle-pause after a refusal (the node does not read that socket meanwhile, so the packet
+    // may wait there before the node sees it) or not (its latency is the node's queueing and work).
+    Recorder acceptedAfterRefusal = new Recorder(60_000_000L, 3);
+    Recorder acceptedFresh = new Recorder(60_000_000L, 3);
     // Requests awaiting their answer, by $rid (or device and packet id); each device has at most one:
     // a device SDK awaits a twin operation's answer before its next (and backs off on 429), so a
     // refusal is measured from the node's answer, never behind packets the bench pipelined.
@@ -202,6 +209,7 @@ public final class MqttBench {
     byte[] pad = "x".repeat(Math.max(0, o.payloadBytes() - 30)).getBytes(StandardCharsets.US_ASCII);
     List<MqttLoadClient.Device>[] holder = new List[1];
     IdleDevices[] idle = new IdleDevices[1];
+    long[][] refusedAt = new long[1][];
     AppliedCheck[] check = new AppliedCheck[1];
     // A closed-loop device refused with 429 backs off before the fleet's next request, as the SDKs do,
     // instead of spinning on refusals: the closed loop then measures goodput, like the baseline's.
@@ -228,7 +236,9 @@ public final class MqttBench {
         d.publish("bench/" + d.clientId + "/reported", 1, body);
       } else {
         int rid = (int) (n & 0x7fffffff);
-        sentAt.put(rid, new Pending(index, System.nanoTime()));
+        long now = System.nanoTime();
+        long last = refusedAt[0][index];
+        sentAt.put(rid, new Pending(index, now, last != 0 && now - last < AFTER_REFUSAL_NANOS));
         d.publish("$iothub/twin/PATCH/properties/reported/?$rid=" + rid, 1, body);
       }
     };
@@ -262,6 +272,8 @@ public final class MqttBench {
         latency.recordValue(micros);
         boolean accepted = status.equals("204") || status.equals("PUBACK");
         (accepted ? acceptedLatency : refusedLatency).recordValue(micros);
+        if (accepted) (sent.afterRefusal() ? acceptedAfterRefusal : acceptedFresh).recordValue(micros);
+        if (refusedAt[0] != null) refusedAt[0][sent.device()] = status.equals("429") ? nanos : 0;
         statuses.computeIfAbsent(status, s -> new LongAdder()).increment();
         done.increment();
         idle[0].release(sent.device());
@@ -281,6 +293,7 @@ public final class MqttBench {
       Collections.shuffle(holder[0]);
       if (holder[0].isEmpty()) throw new IllegalStateException("no device connected");
       idle[0] = new IdleDevices(holder[0].size());
+      refusedAt[0] = new long[holder[0].size()];
       check[0] = new AppliedCheck(holder[0].size());
       // Each load in turn on the same connected devices; "Nx" = N × the closed-loop goodput measured before it.
       double capacity = Double.NaN;
@@ -298,11 +311,20 @@ public final class MqttBench {
         latency.reset();
         acceptedLatency.reset();
         refusedLatency.reset();
+        acceptedAfterRefusal.reset();
+        acceptedFresh.reset();
         statuses.clear();
         done.reset();
         notSent.reset();
         NodeProbe probe = new NodeProbe(o.nodePid() > 0 ? List.of(o.nodePid()) : List.of());
         NodeProbe.Mark mark = probe.mark();
+        NodeProbe cassandraProbe = new NodeProbe(o.cassandraPid() > 0 ? List.of(o.cassandraPid()) : List.of());
+        NodeProbe clientProbe = new NodeProbe(List.of(ProcessHandle.current().pid()));
+        NodeProbe.Mark cassandraMark = cassandraProbe.mark();
+        NodeProbe.Mark clientMark = clientProbe.mark();
+        double[] admission0 = plainBroker ? null : admissionCounters(o);
+        ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(o) : null;
+        if (threads != null) threads.start();
         long cpu0 = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) : 0;
         long lost0 = sentAt.size();
         boolean profiling = !plainBroker && rows.isEmpty() && startJfr(o);
@@ -318,7 +340,12 @@ public final class MqttBench {
         Histogram h = latency.getIntervalHistogram();
         Histogram ok = acceptedLatency.getIntervalHistogram();
         Histogram no = refusedLatency.getIntervalHistogram();
+        Histogram okAfterRefusal = acceptedAfterRefusal.getIntervalHistogram();
+        Histogram okFresh = acceptedFresh.getIntervalHistogram();
         double cpuPercent = probe.cpuPercentSince(mark);
+        double cassandraPercent = cassandraProbe.cpuPercentSince(cassandraMark);
+        double clientPercent = clientProbe.cpuPercentSince(clientMark);
+        double[] admission1 = plainBroker ? null : admissionCounters(o);
         long cpu = o.nodePid() > 0 ? JvmHeap.cpuNanos(o.nodePid()) - cpu0 : 0;
         long unanswered = Math.max(0, sentAt.size() - lost0);
         String admission = plainBroker ? "" : admissionState(o);
@@ -340,7 +367,20 @@ public final class MqttBench {
         if (cpu > 0) {
           out.add(new Figure(phase + (plainBroker ? "broker" : "node") + " CPU per request",
               String.format(Locale.ROOT, "%.2f ms (%.0f %% of one core)", cpu / 1e6 / Math.max(1, completed), cpuPercent)));
+          // Where the box's 2 cores went in this phase, and the node's work per CPU-second it got: if
+          // that holds at overload while goodput falls, the node lost CPU to the others (the client's TLS).
+          out.add(new Figure(phase + "CPU (% of one core)", String.format(Locale.ROOT,
+              "node %.0f, Cassandra %s, load client %.0f; goodput per node CPU-second %.0f",
+              cpuPercent, Double.isNaN(cassandraPercent) ? "n/a" : String.format(Locale.ROOT, "%.0f", cassandraPercent),
+              clientPercent, good / (cpu / 1e9))));
         }
+        if (!plainBroker) {
+          out.add(new Figure(phase + "accepted, sent ≥ " + AFTER_REFUSAL_NANOS / 1_000_000 + " ms after no refusal", latencyLine(okFresh)));
+          out.add(new Figure(phase + "accepted, sent < " + AFTER_REFUSAL_NANOS / 1_000_000 + " ms after a 429", latencyLine(okAfterRefusal)));
+          String inNode = admissionDelta(admission0, admission1);
+          if (!inNode.isEmpty()) out.add(new Figure(phase + "admitted writes in the node", inNode));
+        }
+        if (threads != null) System.out.print(phase + "by thread group:\n" + threads.end(Math.max(1, good), elapsed / 1e9));
         // The row's latency is the accepted answers' (the baseline's are all accepted); refusals are in its note.
         rows.add(BenchResult.of(plainBroker ? "mosquitto" : "mqtt-reported", completed, Math.max(0, completed - good),
                 Duration.ofNanos(elapsed), ok)
@@ -743,7 +783,7 @@ public final class MqttBench {
       Options b = new Options(o.workload(), "127.0.0.1", m.port(), o.url(), m.caPem(), o.keyName(), o.key(), o.devices(),
           false, o.prefix(), o.connectRate(), o.connectInflight(), o.keepAlive(), o.rate(), o.concurrency(), o.warmup(),
           o.duration(), o.hold(), o.payloadBytes(), m.pid(), o.threads(), o.policyAuth(), o.restConnections(), 0, null, false,
-          o.loads(), 0);
+          o.loads(), 0, -1, false);
       Report r = reported(b, true);
       List<Figure> out = new ArrayList<>();
       out.add(new Figure("broker", m.version()));
@@ -933,7 +973,48 @@ public final class MqttBench {
   }
 
   /** A request awaiting its answer: the index of its device (busy until then) and when it was sent. */
-  record Pending(int device, long nanos) {}
+  record Pending(int device, long nanos, boolean afterRefusal) {
+    Pending(int device, long nanos) {
+      this(device, nanos, false);
+    }
+  }
+
+  /** An accepted patch sent sooner than this after its device's 429 may have waited in the socket behind the node's throttle-pause (100 ms). */
+  static final long AFTER_REFUSAL_NANOS = 150_000_000L;
+
+  /** {@code --thread-cpu on}: node 1, its Cassandra and this load client by thread group. */
+  static ThreadCpu.Probe threadProbe(Options o) {
+    Map<String, Long> pids = new java.util.LinkedHashMap<>();
+    if (o.nodePid() > 0) pids.put("node-1", o.nodePid());
+    if (o.cassandraPid() > 0) pids.put("cassandra", o.cassandraPid());
+    pids.put("load client", ProcessHandle.current().pid());
+    return new ThreadCpu.Probe(pids);
+  }
+
+  /** Node 1's admission counters (answered, their summed admission → answer seconds, slow ones); null if unknown. */
+  static double[] admissionCounters(Options o) {
+    if (o.managementPort() <= 0) return null;
+    try {
+      String body = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+                  URI.create("http://127.0.0.1:" + o.managementPort() + "/metrics")).timeout(Duration.ofSeconds(10)).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+      double[] c = {io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_total"),
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_seconds_total"),
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_slow_total")};
+      return Double.isNaN(c[0]) ? null : c;
+    } catch (Exception e) {
+      return null;
+    }
+  }
+
+  /** "N answered, mean M ms from admission to answer, K slower than target-latency"; empty when unknown. */
+  static String admissionDelta(double[] before, double[] after) {
+    if (before == null || after == null) return "";
+    double n = after[0] - before[0];
+    if (n <= 0) return "none answered";
+    return String.format(Locale.ROOT, "%.0f answered, mean %.0f ms from admission to answer, %.0f slower than target-latency",
+        n, (after[1] - before[1]) * 1000 / n, after[2] - before[2]);
+  }
 
   /** A Mosquitto device's key among the pending requests (negative: $rids are not). */
   private static int key(MqttLoadClient.Device d) {
@@ -980,6 +1061,11 @@ public final class MqttBench {
    * workload options by name. Devices are created first unless {@code --setup false}.
    */
   public static Options options(BenchOptions b, BenchTarget t) {
+    return options(b, t, -1);
+  }
+
+  /** @param cassandraPid the node's Cassandra process when the bench started it (-1: unknown), for its CPU per phase */
+  public static Options options(BenchOptions b, BenchTarget t, long cassandraPid) {
     Map<String, String> a = b.extra();
     Map<String, String> cs = new HashMap<>();
     for (String part : t.ownerConnectionString().split(";")) {
@@ -1008,7 +1094,7 @@ public final class MqttBench {
           Integer.parseInt(a.getOrDefault("rest-connections", "8")),
           b.jfr(), t.workDir().resolve(workload + "-node1.jfr"),
           !"false".equals(a.getOrDefault("reconnect", storm ? "true" : "false")),
-          loads(a.getOrDefault("rate", notify ? "200" : "2000")), node.managementPort());
+          loads(a.getOrDefault("rate", notify ? "200" : "2000")), node.managementPort(), cassandraPid, b.threadCpu());
     } catch (NumberFormatException e) {
       throw new IllegalArgumentException("an MQTT workload option is not a number: " + e.getMessage());
     }
