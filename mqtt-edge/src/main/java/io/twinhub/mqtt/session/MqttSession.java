@@ -391,7 +391,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         }
         t.identity().authentication().keyPair().ifPresent(k -> keys.put(key(t.identity().deviceId(), t.identity().moduleId()), k));
       }
-      SasOutcome outcome = deps.verifier().verifyDevice(token, dev, mod,
+      SasOutcome outcome = deps.verifier().verifyDevice(parsed.get(), dev, mod,
           (d, m) -> Optional.ofNullable(keys.get(key(d, m))), deps.policies());
       if (!(outcome instanceof SasOutcome.Valid valid)) {
         refuse(ConnectReturnCode.NOT_AUTHORIZED, "SAS token refused: " + outcome);

@@ -216,14 +216,28 @@ public final class SasToken {
     return match;
   }
 
-  private static byte[] hmac(byte[] key, String data) {
+  /**
+   * One {@code Mac} per thread, re-keyed per use: {@code Mac.getInstance} (provider lookup,
+   * JCE verification, reflection) cost more than the HMAC itself, once per key per connect. Only
+   * the algorithm object is reused; no key or result is kept between uses, so a changed key takes
+   * effect at once.
+   */
+  private static final ThreadLocal<Mac> MAC = ThreadLocal.withInitial(() -> {
     try {
-      Mac mac = Mac.getInstance("HmacSHA256");
-      mac.init(new SecretKeySpec(key, "HmacSHA256"));
-      return mac.doFinal(data.getBytes(StandardCharsets.UTF_8));
+      return Mac.getInstance("HmacSHA256");
     } catch (GeneralSecurityException e) {
       throw new IllegalStateException("HmacSHA256 unavailable", e); // every JDK has it
     }
+  });
+
+  private static byte[] hmac(byte[] key, String data) {
+    Mac mac = MAC.get();
+    try {
+      mac.init(new SecretKeySpec(key, "HmacSHA256"));
+    } catch (GeneralSecurityException e) {
+      throw new IllegalStateException("HmacSHA256 unavailable", e);
+    }
+    return mac.doFinal(data.getBytes(StandardCharsets.UTF_8)); // doFinal resets the Mac
   }
 
   private static String sanitize(String s) {

@@ -177,6 +177,72 @@ class SasVerifierTest {
   // ---- device routes ----
 
   @Test
+  void deviceSecondaryKeyIsAcceptedAndAForgeryWithNeitherKeyIsNot() {
+    String secondary = SasToken.signForDevice(HOST, "dev1", null, dev1Keys.secondaryKey(), LATER);
+    assertTrue(verifier.verifyDevice(secondary, "dev1", null, keys).isValid());
+    String other = SasToken.signForDevice(HOST, "dev1", null, dev10Keys.primaryKey(), LATER);
+    assertReason(Reason.BAD_SIGNATURE, verifier.verifyDevice(other, "dev1", null, keys));
+  }
+
+  @Test
+  void regeneratedKeysRefuseTheOldTokenAtOnce() {
+    // The HMAC is reused per thread (session 14): every verification must use the identity's keys
+    // of that moment, never a key of an earlier verification on the same thread.
+    SymmetricKeyPair[] current = {SymmetricKeyPair.generate()};
+    DeviceKeyLookup live = (d, m) -> d.equals("dev1") && m == null ? Optional.of(current[0]) : Optional.empty();
+    String oldPrimary = SasToken.signForDevice(HOST, "dev1", null, current[0].primaryKey(), LATER);
+    String oldSecondary = SasToken.signForDevice(HOST, "dev1", null, current[0].secondaryKey(), LATER);
+    for (int i = 0; i < 3; i++) {
+      assertTrue(verifier.verifyDevice(oldPrimary, "dev1", null, live).isValid());
+      assertTrue(verifier.verifyDevice(oldSecondary, "dev1", null, live).isValid());
+    }
+    // The primary is regenerated, the secondary kept (as the portal's "regenerate primary key").
+    current[0] = new SymmetricKeyPair(SymmetricKey.generate(), current[0].secondaryKey());
+    assertReason(Reason.BAD_SIGNATURE, verifier.verifyDevice(oldPrimary, "dev1", null, live));
+    assertTrue(verifier.verifyDevice(oldSecondary, "dev1", null, live).isValid());
+    String newPrimary = SasToken.signForDevice(HOST, "dev1", null, current[0].primaryKey(), LATER);
+    assertTrue(verifier.verifyDevice(newPrimary, "dev1", null, live).isValid());
+    // Both regenerated: nothing signed before is accepted, on this thread or another.
+    current[0] = SymmetricKeyPair.generate();
+    assertReason(Reason.BAD_SIGNATURE, verifier.verifyDevice(oldSecondary, "dev1", null, live));
+    assertReason(Reason.BAD_SIGNATURE, verifier.verifyDevice(newPrimary, "dev1", null, live));
+    SasOutcome[] elsewhere = new SasOutcome[1];
+    Thread t = new Thread(() -> elsewhere[0] = verifier.verifyDevice(newPrimary, "dev1", null, live));
+    t.start();
+    assertTrue(joined(t));
+    assertReason(Reason.BAD_SIGNATURE, elsewhere[0]);
+    // The identity gone (deleted): no keys, refused.
+    current[0] = null;
+    DeviceKeyLookup gone = (d, m) -> Optional.ofNullable(current[0]);
+    assertReason(Reason.UNKNOWN_IDENTITY, verifier.verifyDevice(newPrimary, "dev1", null, gone));
+  }
+
+  private static boolean joined(Thread t) {
+    try {
+      t.join(10_000);
+      return !t.isAlive();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  @Test
+  void aParsedTokenIsVerifiedAsItsText() {
+    String good = SasToken.signForDevice(HOST, "dev1", null, dev1Keys.primaryKey(), LATER);
+    String forged = SasToken.signForDevice(HOST, "dev1", null, dev10Keys.primaryKey(), LATER);
+    String expired = SasToken.signForDevice(HOST, "dev1", null, dev1Keys.primaryKey(), NOW - 3600);
+    String module = SasToken.signForDevice(HOST, "dev1", "m1", m1Keys.primaryKey(), LATER);
+    for (String token : List.of(good, forged, expired, module)) {
+      SasToken parsed = SasToken.tryParse(token).orElseThrow();
+      for (String mod : java.util.Arrays.asList(null, "m1")) {
+        assertEquals(verifier.verifyDevice(token, "dev1", mod, keys, policies),
+            verifier.verifyDevice(parsed, "dev1", mod, keys, policies), token);
+      }
+    }
+  }
+
+  @Test
   void deviceTokenInEveryEncodingIsValidForItsDevice() {
     String key = dev1Keys.primaryKey();
     String javaSdk = SasToken.signForDevice(HOST, "dev1", null, key, LATER);

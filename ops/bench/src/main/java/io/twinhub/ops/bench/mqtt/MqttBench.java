@@ -330,7 +330,10 @@ public final class MqttBench {
         boolean profiling = !plainBroker && rows.isEmpty() && startJfr(o);
         long t0 = System.nanoTime();
         System.out.printf(Locale.ROOT, "measuring %s (%s) ...%n", o.duration(), offered);
-        drive(o, sendNext[0], closed, rate, o.duration());
+        // Closed loop: the warm-up's --concurrency chains go on into the measured phase (each answer
+        // sends the next); starting as many again would double what is in flight (sessions 9-13 did).
+        if (closed) Thread.sleep(o.duration().toMillis());
+        else drive(o, sendNext[0], false, rate, o.duration());
         long elapsed = System.nanoTime() - t0;
         running = false;
         long completed = done.sum();
