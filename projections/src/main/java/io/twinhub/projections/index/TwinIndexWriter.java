@@ -384,8 +384,9 @@ final class TwinIndexWriter implements AutoCloseable {
     if (idleMerging) {
       if (index.merging()) return;
       idleMerging = false;
-      index.refresh();
+      // Counted before the reopen that shows the merged segment, so whoever sees one segment sees the count.
       idleMerges.incrementAndGet();
+      index.refresh();
       return;
     }
     long after = settings.mergeWhenIdle().toMillis();

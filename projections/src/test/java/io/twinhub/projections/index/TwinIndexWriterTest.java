@@ -264,7 +264,7 @@ class TwinIndexWriterTest {
     // A bound against a hang, not a timing: the merge runs once the writer has been idle 200 ms
     // (on a loaded box it may also run between two of the applies above, and again after them).
     long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
-    while (index.layout().segments() > 1 && System.nanoTime() < deadline) Thread.sleep(50);
+    while ((index.layout().segments() > 1 || writer.idleMerges.get() == 0) && System.nanoTime() < deadline) Thread.sleep(50);
     TwinIndex.Layout after = index.layout();
     assertEquals(1, after.segments(), "one segment after the idle merge: " + after);
     assertEquals(0, after.deletedDocs(), "deleted documents merged away: " + after);
