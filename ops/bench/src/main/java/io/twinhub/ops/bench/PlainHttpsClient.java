@@ -92,27 +92,22 @@ final class PlainHttpsClient implements AutoCloseable {
 
   private RestClient.Answer exchange(int node, byte[] request) throws IOException {
     Connection c = idle.get(node).pollFirst();
-    boolean reused = c != null;
-    if (c == null) c = open(node);
+    if (c == null) return exchangeOn(node, open(node), request);
+    try {
+      return exchangeOn(node, c, request);
+    } catch (StaleConnection e) {
+      // The server closed an idle keep-alive connection before it read this request: once on a new one.
+      return exchangeOn(node, open(node), request);
+    }
+  }
+
+  /** One request on {@code c}: back to the idle pool if the answer keeps it alive, closed otherwise and on any failure. */
+  private RestClient.Answer exchangeOn(int node, Connection c, byte[] request) throws IOException {
     try {
       Response r = c.exchange(request);
       if (r.keepAlive()) idle.get(node).addFirst(c);
       else c.close();
       return new RestClient.Answer(r.status(), ByteString.fromArrayUnsafe(r.body()));
-    } catch (StaleConnection e) {
-      c.close();
-      if (!reused) throw e;
-      // The server closed an idle keep-alive connection before it read this request: once on a new one.
-      Connection fresh = open(node);
-      try {
-        Response r = fresh.exchange(request);
-        if (r.keepAlive()) idle.get(node).addFirst(fresh);
-        else fresh.close();
-        return new RestClient.Answer(r.status(), ByteString.fromArrayUnsafe(r.body()));
-      } catch (IOException e2) {
-        fresh.close();
-        throw e2;
-      }
     } catch (IOException | RuntimeException e) {
       c.close();
       throw e;
