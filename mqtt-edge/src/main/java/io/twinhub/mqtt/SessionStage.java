@@ -151,6 +151,18 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     private int refusedInARow;
     private final long throttlePauseNanos = deps.settings().throttlePause().toNanos();
     private final long throttlePauseMaxNanos = deps.settings().throttlePauseMax().toNanos();
+    /** refused-hold: after a refusal here, read on only when the admission grants a slot, or after this. */
+    private final long refusedHoldNanos = deps.settings().refusedHold().toNanos();
+    /** This connection's place among the admission's waiters while it is held after a refusal. */
+    private io.twinhub.twin.service.AdmissionLimit.Waiter holdWaiter;
+    /**
+     * A slot granted to the hold and not yet taken by this stage: set on the granting thread, taken
+     * here, or given back by whichever of the grant and {@link #postStop} sees the other (never both, never neither).
+     */
+    private final java.util.concurrent.atomic.AtomicBoolean grantPending = new java.util.concurrent.atomic.AtomicBoolean();
+    private final AsyncCallback<Boolean> granted = createAsyncCallback(x -> onGranted());
+    /** A granted slot this stage keeps for the next reported patch it reads (within throttle-pause). */
+    private boolean slotHeld;
 
     Logic(String remote) {
       super(shape);
@@ -159,6 +171,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         @Override
         public void onPush() {
           MqttPacket p = grab(in);
+          if (slotHeld && handedWithSlot(p)) return;
           if (sessionWaits && refuseAtAdmission && refusedHere(p)) return;
           if (p instanceof MqttPacket.Publish) refusedInARow = 0;
           if (sessionWaits) {
@@ -247,7 +260,11 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         return false;
       }
       lastAnsweredByStage = System.nanoTime();
-      if (throttlePauseMaxNanos > 0 && throttlePauseNanos > 0) {
+      if (refusedHoldNanos > 0 && throttlePauseMaxNanos == 0) {
+        // Answered at once; the socket stays unread until the node has a slot for this connection.
+        onWrite(answer);
+        holdForSlot();
+      } else if (throttlePauseMaxNanos > 0 && throttlePauseNanos > 0) {
         // Session 13's back-off (throttle-pause-max set): the answer waits with the reading.
         heldRefusal = answer;
         paused = true;
@@ -264,8 +281,81 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
       return true;
     }
 
+    /**
+     * After a refusal here: this connection waits among the admission's waiters (the newest gets
+     * the next free slot) with its socket unread, for at most {@code refused-hold}.
+     */
+    private void holdForSlot() {
+      io.twinhub.twin.service.AdmissionLimit.Waiter[] w = new io.twinhub.twin.service.AdmissionLimit.Waiter[1];
+      if (deps.twins().admitOrWait(this::grantedElsewhere, w)) {
+        if (w[0] == null && deps.twins().admission().isEmpty()) return; // no admission control: nothing to hold for
+        keepSlot(); // room again already
+        return;
+      }
+      holdWaiter = w[0];
+      paused = true;
+      scheduleOnce(HOLD_OVER, java.time.Duration.ofNanos(refusedHoldNanos));
+    }
+
+    /** The admission granted the hold a slot (on the thread of the answer that freed it). */
+    private void grantedElsewhere() {
+      grantPending.set(true);
+      if (stopped) {
+        if (grantPending.compareAndSet(true, false)) deps.twins().returnSlot();
+      } else {
+        granted.invoke(Boolean.TRUE);
+      }
+    }
+
+    private void onGranted() {
+      if (!grantPending.compareAndSet(true, false)) return;
+      holdWaiter = null;
+      cancelTimer(HOLD_OVER);
+      keepSlot();
+    }
+
+    /** A slot for this connection: kept for the next reported patch read within throttle-pause, the socket read on. */
+    private void keepSlot() {
+      slotHeld = true;
+      paused = false;
+      scheduleOnce(SLOT_UNUSED, java.time.Duration.ofNanos(Math.max(throttlePauseNanos, 1_000_000L)));
+      readAhead();
+    }
+
+    /** The packet read with a slot held: a reported patch gets it (admitted), anything else gives it back. */
+    private boolean handedWithSlot(MqttPacket p) {
+      slotHeld = false;
+      cancelTimer(SLOT_UNUSED);
+      if (sessionWaits && refuseAtAdmission && MqttSession.reportedPatchRid(p).isPresent()) {
+        sessionWaits = false;
+        session.tell(new MqttSession.Inbound(p, ackTo, true));
+        readAhead();
+        return true;
+      }
+      deps.twins().returnSlot();
+      return false;
+    }
+
+    private static final String HOLD_OVER = "hold-over";
+    private static final String SLOT_UNUSED = "slot-unused";
+
     @Override
     public void onTimer(Object key) {
+      if (HOLD_OVER.equals(key)) {
+        // The hold ran out: read on, the next patch is decided as any other; a grant that came first is taken instead.
+        if (holdWaiter != null && !deps.twins().withdraw(holdWaiter)) return; // onGranted follows
+        holdWaiter = null;
+        paused = false;
+        readAhead();
+        return;
+      }
+      if (SLOT_UNUSED.equals(key)) {
+        if (slotHeld) {
+          slotHeld = false;
+          deps.twins().returnSlot();
+        }
+        return;
+      }
       if (heldRefusal != null) {
         lastAnsweredByStage = System.nanoTime();
         onWrite(heldRefusal);
@@ -306,6 +396,16 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     @Override
     public void postStop() {
       stopped = true;
+      // A hold or a slot of this connection goes back (a grant racing with this stop is returned once, by either side).
+      if (holdWaiter != null && !deps.twins().withdraw(holdWaiter)) {
+        if (grantPending.compareAndSet(true, false)) deps.twins().returnSlot();
+      }
+      holdWaiter = null;
+      if (grantPending.compareAndSet(true, false)) deps.twins().returnSlot();
+      if (slotHeld) {
+        slotHeld = false;
+        deps.twins().returnSlot();
+      }
       if (session != null) {
         sessions.remove(session);
         tellEnd(); // stopped by the materializer, or completed after the session closed: the session stops

@@ -210,6 +210,20 @@ public final class AdmissionLimit {
     return true;
   }
 
+  /**
+   * The gateway no longer needs the slot it waited for and refuses nothing for it (an MQTT
+   * connection held after a refusal whose hold ran out: it reads on, and its next patch is decided
+   * as any other): true if the waiter was still waiting (not counted as refused), false if it was
+   * granted a slot first (its callback ran or is running: the slot is the caller's).
+   */
+  public boolean withdraw(Waiter w) {
+    if (!w.state.compareAndSet(Waiter.WAITING, Waiter.CANCELLED)) return false;
+    synchronized (this) {
+      dropCancelledOldest();
+    }
+    return true;
+  }
+
   /** Requests waiting for a slot now (cancelled ones not yet dropped included). */
   public synchronized int waiting() {
     return waiters.size();

@@ -156,6 +156,14 @@ public final class TwinService {
     return Optional.of(refused);
   }
 
+  /**
+   * The gateway stops waiting for a slot without refusing anything (see {@link AdmissionLimit#withdraw}):
+   * true if the waiter was still waiting, false if a slot was granted first (the caller's, to use or {@link #returnSlot}).
+   */
+  public boolean withdraw(AdmissionLimit.Waiter waiter) {
+    return admission == null || admission.withdraw(waiter);
+  }
+
   /** A slot from {@link #admitOrWait} that will not be used (an invalid write, a closed connection). */
   public void returnSlot() {
     if (admission != null) admission.releaseUnused();

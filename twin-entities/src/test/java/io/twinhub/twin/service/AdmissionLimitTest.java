@@ -250,6 +250,37 @@ class AdmissionLimitTest {
   }
 
   @Test
+  void aWithdrawnWaiterIsNeitherRefusedNorGranted() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.tryAcquire());
+    AdmissionLimit.Waiter[] w = new AdmissionLimit.Waiter[1];
+    assertFalse(a.acquireOrWait(() -> fail("withdrawn before any slot was free"), w));
+    assertTrue(a.withdraw(w[0]));
+    assertFalse(a.withdraw(w[0]), "once");
+    assertFalse(a.cancel(w[0]), "nor cancelled after");
+    assertEquals(0, a.refused(), "a hold that ran out refuses nothing: the refusal was answered before it");
+    assertEquals(0, a.waiting());
+    a.release(FAST, false);
+    assertEquals(0, a.inFlight(), "the freed slot stays free");
+  }
+
+  @Test
+  void aWaiterGrantedFirstCannotBeWithdrawnItsSlotIsTheGatewaysToGiveBack() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.tryAcquire());
+    int[] granted = {0};
+    AdmissionLimit.Waiter[] w = new AdmissionLimit.Waiter[1];
+    assertFalse(a.acquireOrWait(() -> granted[0]++, w));
+    a.release(FAST, false);
+    assertEquals(1, granted[0]);
+    assertFalse(a.withdraw(w[0]), "granted first");
+    assertEquals(1, a.inFlight(), "the slot is the gateway's");
+    a.releaseUnused();
+    assertEquals(0, a.inFlight());
+    assertEquals(0, a.refused());
+  }
+
+  @Test
   void aWaiterDoesNotLetANewcomerOvertakeItOnAFreedSlot() {
     AdmissionLimit a = limit(1, 1, 1);
     assertTrue(a.tryAcquire());
