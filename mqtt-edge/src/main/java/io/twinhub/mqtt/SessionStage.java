@@ -63,6 +63,17 @@ import java.util.concurrent.atomic.AtomicLong;
  * session-actor turn. Under overload refusals are most of the packets: each one skipped the
  * session's mailbox, its turn and the ack back, which queued ahead of the admitted writes' answers.
  *
+ * <p>After such a refusal ({@code refused-hold}, session 15, the default 2 s): the 429 is answered at
+ * once, then this connection waits among the admission's waiters with its socket unread (delay
+ * mode's grant path: each answer of an admitted write hands its slot to the newest waiter). A
+ * granted slot is kept for the next reported patch read within {@code throttle-pause} and handed
+ * with it to the session ({@link MqttSession.Inbound#holdsSlot}), else given back; a hold that runs
+ * out reads on, and the next patch is decided as any other. Under sustained overload a device's
+ * next patch therefore waits unread in its socket (no TLS, decode or refusal spent on it) and goes
+ * in as soon as the node has room, instead of being read and refused every {@code throttle-pause}:
+ * refusals cost at most one per connection per hold, and the admitted patches do not queue behind
+ * the refused ones' decoding.
+ *
  * <p>With {@code throttle-pause-max} set (off by default: measured worse at 1x and 2x on the
  * shared box, docs/BENCHMARKS.md "session 13"), the refusal is answered after a back-off, not at
  * once (IoT Hub throttles by delaying): {@code throttle-pause}, doubled for each further refusal in a row on this connection,
