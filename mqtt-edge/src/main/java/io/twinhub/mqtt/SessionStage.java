@@ -63,16 +63,14 @@ import java.util.concurrent.atomic.AtomicLong;
  * session-actor turn. Under overload refusals are most of the packets: each one skipped the
  * session's mailbox, its turn and the ack back, which queued ahead of the admitted writes' answers.
  *
- * <p>After such a refusal ({@code refused-hold}, session 15, the default 2 s): the 429 is answered at
- * once, then this connection waits among the admission's waiters with its socket unread (delay
- * mode's grant path: each answer of an admitted write hands its slot to the newest waiter). A
- * granted slot is kept for the next reported patch read within {@code throttle-pause} and handed
- * with it to the session ({@link MqttSession.Inbound#holdsSlot}), else given back; a hold that runs
- * out reads on, and the next patch is decided as any other. Under sustained overload a device's
- * next patch therefore waits unread in its socket (no TLS, decode or refusal spent on it) and goes
- * in as soon as the node has room, instead of being read and refused every {@code throttle-pause}:
- * refusals cost at most one per connection per hold, and the admitted patches do not queue behind
- * the refused ones' decoding.
+ * <p>After such a refusal ({@code refused-hold}, session 15): the 429 is answered at once, then this
+ * connection waits among the admission's waiters with its socket unread (delay mode's grant path:
+ * each slot freed by an answer wakes the newest waiter, {@code AdmissionLimit.wakeWhenFree}), or
+ * until the hold runs out; then it reads on and its next patch is decided as any other. Waking
+ * takes no slot (session 15's first version kept the granted slot for the woken connection's next
+ * patch: connections with nothing to send then passed the slots among themselves, and every fresh
+ * patch was refused). Under sustained overload a device's next patch waits unread in its socket
+ * (no TLS, decode or refusal spent on it) until the node has room.
  *
  * <p>With {@code throttle-pause-max} set (off by default: measured worse at 1x and 2x on the
  * shared box, docs/BENCHMARKS.md "session 13"), the refusal is answered after a back-off, not at
@@ -162,18 +160,11 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     private int refusedInARow;
     private final long throttlePauseNanos = deps.settings().throttlePause().toNanos();
     private final long throttlePauseMaxNanos = deps.settings().throttlePauseMax().toNanos();
-    /** refused-hold: after a refusal here, read on only when the admission grants a slot, or after this. */
+    /** refused-hold: after a refusal here, read on only when the admission has room again, or after this. */
     private final long refusedHoldNanos = deps.settings().refusedHold().toNanos();
     /** This connection's place among the admission's waiters while it is held after a refusal. */
     private io.twinhub.twin.service.AdmissionLimit.Waiter holdWaiter;
-    /**
-     * A slot granted to the hold and not yet taken by this stage: set on the granting thread, taken
-     * here, or given back by whichever of the grant and {@link #postStop} sees the other (never both, never neither).
-     */
-    private final java.util.concurrent.atomic.AtomicBoolean grantPending = new java.util.concurrent.atomic.AtomicBoolean();
-    private final AsyncCallback<Boolean> granted = createAsyncCallback(x -> onGranted());
-    /** A granted slot this stage keeps for the next reported patch it reads (within throttle-pause). */
-    private boolean slotHeld;
+    private final AsyncCallback<Boolean> woken = createAsyncCallback(x -> onWoken());
 
     Logic(String remote) {
       super(shape);
@@ -182,7 +173,6 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         @Override
         public void onPush() {
           MqttPacket p = grab(in);
-          if (slotHeld && handedWithSlot(p)) return;
           if (sessionWaits && refuseAtAdmission && refusedHere(p)) return;
           if (p instanceof MqttPacket.Publish) refusedInARow = 0;
           if (sessionWaits) {
@@ -274,7 +264,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
       if (refusedHoldNanos > 0 && throttlePauseMaxNanos == 0) {
         // Answered at once; the socket stays unread until the node has a slot for this connection.
         onWrite(answer);
-        holdForSlot();
+        holdForRoom();
       } else if (throttlePauseMaxNanos > 0 && throttlePauseNanos > 0) {
         // Session 13's back-off (throttle-pause-max set): the answer waits with the reading.
         heldRefusal = answer;
@@ -293,14 +283,14 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     }
 
     /**
-     * After a refusal here: this connection waits among the admission's waiters (the newest gets
-     * the next free slot) with its socket unread, for at most {@code refused-hold}.
+     * After a refusal here: this connection waits among the admission's waiters (a freed slot wakes
+     * the newest) with its socket unread, for at most {@code refused-hold}. Waking takes no slot:
+     * the next patch read is decided as any other, so a woken device with nothing to send wastes none.
      */
-    private void holdForSlot() {
+    private void holdForRoom() {
       io.twinhub.twin.service.AdmissionLimit.Waiter[] w = new io.twinhub.twin.service.AdmissionLimit.Waiter[1];
-      if (deps.twins().admitOrWait(this::grantedElsewhere, w)) {
-        if (w[0] == null && deps.twins().admission().isEmpty()) return; // no admission control: nothing to hold for
-        keepSlot(); // room again already
+      if (deps.twins().wakeWhenFree(this::wokenElsewhere, w)) {
+        readAhead(); // room again already
         return;
       }
       holdWaiter = w[0];
@@ -308,63 +298,28 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
       scheduleOnce(HOLD_OVER, java.time.Duration.ofNanos(refusedHoldNanos));
     }
 
-    /** The admission granted the hold a slot (on the thread of the answer that freed it). */
-    private void grantedElsewhere() {
-      grantPending.set(true);
-      if (stopped) {
-        if (grantPending.compareAndSet(true, false)) deps.twins().returnSlot();
-      } else {
-        granted.invoke(Boolean.TRUE);
-      }
+    /** A freed slot woke this connection (on the thread of the answer that freed it). */
+    private void wokenElsewhere() {
+      if (!stopped) woken.invoke(Boolean.TRUE);
     }
 
-    private void onGranted() {
-      if (!grantPending.compareAndSet(true, false)) return;
+    private void onWoken() {
       holdWaiter = null;
       cancelTimer(HOLD_OVER);
-      keepSlot();
-    }
-
-    /** A slot for this connection: kept for the next reported patch read within throttle-pause, the socket read on. */
-    private void keepSlot() {
-      slotHeld = true;
       paused = false;
-      scheduleOnce(SLOT_UNUSED, java.time.Duration.ofNanos(Math.max(throttlePauseNanos, 1_000_000L)));
       readAhead();
     }
 
-    /** The packet read with a slot held: a reported patch gets it (admitted), anything else gives it back. */
-    private boolean handedWithSlot(MqttPacket p) {
-      slotHeld = false;
-      cancelTimer(SLOT_UNUSED);
-      if (sessionWaits && refuseAtAdmission && MqttSession.reportedPatchRid(p).isPresent()) {
-        sessionWaits = false;
-        session.tell(new MqttSession.Inbound(p, ackTo, true));
-        readAhead();
-        return true;
-      }
-      deps.twins().returnSlot();
-      return false;
-    }
-
     private static final String HOLD_OVER = "hold-over";
-    private static final String SLOT_UNUSED = "slot-unused";
 
     @Override
     public void onTimer(Object key) {
       if (HOLD_OVER.equals(key)) {
-        // The hold ran out: read on, the next patch is decided as any other; a grant that came first is taken instead.
-        if (holdWaiter != null && !deps.twins().withdraw(holdWaiter)) return; // onGranted follows
+        // The hold ran out: read on, the next patch is decided as any other.
+        if (holdWaiter != null) deps.twins().withdraw(holdWaiter);
         holdWaiter = null;
         paused = false;
         readAhead();
-        return;
-      }
-      if (SLOT_UNUSED.equals(key)) {
-        if (slotHeld) {
-          slotHeld = false;
-          deps.twins().returnSlot();
-        }
         return;
       }
       if (heldRefusal != null) {
@@ -407,16 +362,9 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     @Override
     public void postStop() {
       stopped = true;
-      // A hold or a slot of this connection goes back (a grant racing with this stop is returned once, by either side).
-      if (holdWaiter != null && !deps.twins().withdraw(holdWaiter)) {
-        if (grantPending.compareAndSet(true, false)) deps.twins().returnSlot();
-      }
+      // A held connection leaves the waiters (waking holds no slot, so a wake racing with this stop leaks nothing).
+      if (holdWaiter != null) deps.twins().withdraw(holdWaiter);
       holdWaiter = null;
-      if (grantPending.compareAndSet(true, false)) deps.twins().returnSlot();
-      if (slotHeld) {
-        slotHeld = false;
-        deps.twins().returnSlot();
-      }
       if (session != null) {
         sessions.remove(session);
         tellEnd(); // stopped by the materializer, or completed after the session closed: the session stops

@@ -83,15 +83,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
 
   public record StreamInit(ActorRef<Ack> ackTo) implements Command {}
 
-  /**
-   * A packet for the session; {@code holdsSlot}: a reported patch handed with an admission slot the
-   * stream stage was granted for it (refused-hold), used for it or given back by the session.
-   */
-  public record Inbound(MqttPacket packet, ActorRef<Ack> ackTo, boolean holdsSlot) implements Command {
-    public Inbound(MqttPacket packet, ActorRef<Ack> ackTo) {
-      this(packet, ackTo, false);
-    }
-  }
+  public record Inbound(MqttPacket packet, ActorRef<Ack> ackTo) implements Command {}
 
   public record StreamCompleted() implements Command {}
 
@@ -198,8 +190,6 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   private int lastPacketId;
   /** The gateway stops: the twin journals Disconnected at once (it may move, and its grace timer with it). */
   private boolean stopping;
-  /** The packet in progress came with an admission slot from the stream stage (refused-hold), not yet used. */
-  private boolean stageSlot;
   /** The reported patch waiting for an admission slot, if any (the packet in progress). */
   private Waiting waiting;
   private long waits;
@@ -279,26 +269,6 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
 
   private Behavior<Object> onInbound(Inbound m) {
     ackTo = m.ackTo();
-    stageSlot = m.holdsSlot();
-    try {
-      return onInboundPacket(m);
-    } finally {
-      // A slot the stage handed with a packet that did not use it (not connected, rate-limited, closed) goes back.
-      if (stageSlot) {
-        stageSlot = false;
-        deps.twins().returnSlot();
-      }
-    }
-  }
-
-  /** The admission slot handed with the packet in progress by the stream stage, taken (once) by the patch that uses it. */
-  private boolean takeStageSlot() {
-    boolean slot = stageSlot;
-    stageSlot = false;
-    return slot;
-  }
-
-  private Behavior<Object> onInboundPacket(Inbound m) {
     if (phase == Phase.CLOSED) return this; // no more demand: the connection is going away
     lastInbound = System.nanoTime();
     busy = true;
@@ -564,11 +534,6 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         twinResult(p, 429, patch.rid(), null, IotHubError.of(IotHubErrorCode.ThrottlingException, "too many twin operations"));
         return;
       }
-      if (takeStageSlot()) {
-        // Granted to this connection while the stage held it after a refusal: admitted already.
-        patchReported(p, patch.rid(), true);
-        return;
-      }
       if (deps.settings().overloadDelays()) {
         // Delayed, not refused, while the node is at its admission limit: this packet stays in
         // progress (nothing more is read from the socket) until a slot is granted or overload-wait passed.
@@ -693,9 +658,9 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
    * consulted: the refusal is the same 429 either way.
    */
   public static ByteString refusalAtAdmission(MqttPacket p, boolean respond, io.twinhub.twin.service.TwinService twins) {
-    Optional<String> rid = reportedPatchRid(p);
+    if (!(p instanceof Publish pub) || pub.qos() > 1 || !pub.topic().startsWith(DeviceTopics.TWIN_PATCH_REPORTED)) return null;
+    Optional<String> rid = DeviceTopics.rid(pub.topic().substring(DeviceTopics.TWIN_PATCH_REPORTED.length()));
     if (rid.isEmpty()) return null;
-    Publish pub = (Publish) p;
     Optional<TwinReply> refused = twins.refusedAtLimit(TwinUpdate.PatchReported.class);
     if (refused.isEmpty()) return null;
     IotHubError e = errorOf(refused.get(), null);
@@ -704,12 +669,6 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
         ? io.twinhub.mqtt.codec.MqttCodec.encode(Publish.qos0(DeviceTopics.twinResponse(status, rid.get()), errorBody(status, e)))
         : ByteString.emptyByteString();
     return pub.qos() == 1 ? io.twinhub.mqtt.codec.MqttCodec.encode(PacketIdOnly.pubAck(pub.packetId())).concat(response) : response;
-  }
-
-  /** The $rid of a reported patch the stream stage may decide (QoS 0 or 1, with a valid $rid); empty for any other packet. */
-  public static Optional<String> reportedPatchRid(MqttPacket p) {
-    if (!(p instanceof Publish pub) || pub.qos() > 1 || !pub.topic().startsWith(DeviceTopics.TWIN_PATCH_REPORTED)) return Optional.empty();
-    return DeviceTopics.rid(pub.topic().substring(DeviceTopics.TWIN_PATCH_REPORTED.length()));
   }
 
   /** Not applied because the hub is overloaded: answered now, the next packet read after a pause. */

@@ -250,6 +250,29 @@ class AdmissionLimitTest {
   }
 
   @Test
+  void aFreedSlotWakesTheNewestHeldWaiterWithoutTakingTheSlot() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.wakeWhenFree(() -> fail("room now: nothing queued"), new AdmissionLimit.Waiter[1]));
+    assertTrue(a.tryAcquire());
+    java.util.List<String> woken = new java.util.ArrayList<>();
+    AdmissionLimit.Waiter[] older = new AdmissionLimit.Waiter[1];
+    AdmissionLimit.Waiter[] newer = new AdmissionLimit.Waiter[1];
+    assertFalse(a.wakeWhenFree(() -> woken.add("older"), older));
+    assertFalse(a.wakeWhenFree(() -> woken.add("newer"), newer));
+    assertEquals(2, a.waiting());
+
+    a.release(FAST, false);
+    assertEquals(java.util.List.of("newer"), woken, "one waiter per freed slot, the newest");
+    assertEquals(0, a.inFlight(), "woken, not granted: the slot stays free");
+    assertTrue(a.tryAcquire(), "for the first write that asks (the woken connection's, or any other)");
+    assertEquals(0, a.refused());
+
+    a.release(FAST, false);
+    assertEquals(java.util.List.of("newer", "older"), woken);
+    assertEquals(0, a.waiting());
+  }
+
+  @Test
   void aWithdrawnWaiterIsNeitherRefusedNorGranted() {
     AdmissionLimit a = limit(1, 1, 1);
     assertTrue(a.tryAcquire());
