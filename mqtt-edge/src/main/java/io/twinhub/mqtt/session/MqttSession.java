@@ -28,7 +28,9 @@ import io.twinhub.twin.domain.TwinDelta;
 import io.twinhub.twin.domain.TwinJson;
 import io.twinhub.twin.domain.TwinUpdate;
 import io.twinhub.twin.entity.DirectMethodReply;
+import io.twinhub.twin.entity.KeptSession;
 import io.twinhub.twin.entity.SessionMessage;
+import io.twinhub.twin.entity.TwinCommand;
 import io.twinhub.twin.entity.TwinReply;
 import io.twinhub.twin.error.IotHubError;
 import io.twinhub.twin.error.IotHubErrorCode;
@@ -161,6 +163,11 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
    */
   private boolean storePresent;
   private boolean storeUnsure;
+  /**
+   * While CONNECTING: the twin attached this connection at its lookup; what it had kept, handed back
+   * if the CONNECT is refused after all (the store was not touched). Null otherwise.
+   */
+  private KeptSession keptAtLookup;
   private boolean attachedDesired;
   private boolean attachedMethods;
   /** Last desired $version the device has (baseline at subscription, then each notification); -1 unknown. */
@@ -365,10 +372,22 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
 
     // The keys: the identity's own, and the device's when a module presents a device-scoped token.
     boolean deviceScoped = mod != null && !parsed.get().resourceUri().contains("/modules/");
-    // The own twin's lookup also brings the session state the last connection left with it (if the twin is warm).
-    CompletionStage<io.twinhub.twin.entity.ConnectLookup> own = deps.twins().lookupForConnect(dev, mod);
+    // The own twin's lookup also brings the session state the last connection left with it (if the twin is warm),
+    // and attaches this connection in the same round trip when the twin can decide that alone: the token then
+    // depends on nothing but the identity's own keys, which the twin holds (a reconnect's usual case).
+    TwinCommand.ConnectAttach attachAtLookup = !deviceScoped && deps.verifier().needsOnlyOwnKeys(parsed.get(), dev, mod)
+        ? new TwinCommand.ConnectAttach(twinAdapter, sessionId, generation, c.cleanSession(), token) : null;
+    if (attachAtLookup != null) bufferedDesired = new ArrayList<>(); // the twin's pushes may overtake its answer
+    CompletionStage<io.twinhub.twin.entity.ConnectLookup> own = deps.twins().lookupForConnect(dev, mod, attachAtLookup);
     CompletionStage<TwinReply> device = deviceScoped ? deps.twins().getTwin(dev, null) : CompletableFuture.completedFuture(null);
-    await(own.thenCombine(device, Lookups::new), (lookups, failure) -> {
+    ctx.pipeToSelf(own.thenCombine(device, Lookups::new), (lookups, failure) -> new Resume(() -> {
+      KeptSession attachedWith = lookups != null && lookups.own().attached() ? lookups.own().kept() : null;
+      if (phase == Phase.CLOSED) {
+        // Closed while looking up (connect timeout, takeover): do not leave the twin Connected.
+        if (attachedWith != null) deps.twins().detachSession(dev, mod, sessionId, false, attachedWith);
+        return;
+      }
+      keptAtLookup = attachedWith;
       if (failure != null) {
         refuse(ConnectReturnCode.SERVER_UNAVAILABLE, "twin lookup failed: " + failure);
         return;
@@ -401,7 +420,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       topics = new DeviceTopics(dev, mod);
       Optional<SessionStore.Stored> warm = SessionRestore.fromKept(c.cleanSession(), lookups.own().kept());
       if (warm.isPresent()) {
-        completeConnect(valid, warm.get());
+        completeConnect(valid, warm.get(), keptAtLookup != null ? (TwinReply.Accepted) lookups.own().twin() : null);
         return;
       }
       CompletionStage<SessionStore.Stored> stored = persistent
@@ -412,15 +431,18 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
           refuse(ConnectReturnCode.SERVER_UNAVAILABLE, "session store: " + loadFailure.getMessage());
           return;
         }
-        completeConnect(valid, session);
+        completeConnect(valid, session, null);
       });
-    });
+    }));
   }
 
   private record Lookups(io.twinhub.twin.entity.ConnectLookup own, TwinReply device) {}
 
-  /** Restores a persistent session's subscriptions, attaches to the twin, answers CONNACK. */
-  private void completeConnect(SasOutcome.Valid valid, SessionStore.Stored session) {
+  /**
+   * Restores a persistent session's subscriptions, attaches to the twin (unless it attached this
+   * connection at the lookup: {@code attachedAtLookup}, for the same subscriptions), answers CONNACK.
+   */
+  private void completeConnect(SasOutcome.Valid valid, SessionStore.Stored session, TwinReply.Accepted attachedAtLookup) {
     storePresent = persistent && session.present();
     for (Map.Entry<String, Integer> f : session.subscriptions().entrySet()) {
       topics.subscription(f.getKey()).ifPresent(sub -> {
@@ -429,41 +451,54 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       });
     }
     boolean desired = subscriptions.containsKey(Subscription.DESIRED);
-    if (desired) bufferedDesired = new ArrayList<>();
-    {
-      attach(desired, subscriptions.containsKey(Subscription.METHODS), (reply, err) -> {
-        if (reply instanceof TwinReply.Accepted accepted) {
-          timers.cancel(Tick.CONNECT_TIMEOUT);
-          phase = Phase.CONNECTED;
-          send(new ConnAck(session.present(), ConnectReturnCode.ACCEPTED));
-          refuseEarlyIfOverloaded();
-          if (desired) {
-            // Notifications continue from the twin's version now; the device re-reads the twin after a reconnect.
-            deliveredDesired = accepted.twin().state().desired().version();
-            List<SessionMessage.DesiredChanged> early = bufferedDesired;
-            bufferedDesired = null;
-            if (early != null) for (SessionMessage.DesiredChanged d : early) deliverDesired(d);
-          }
-          long now = System.nanoTime();
-          keepAliveCheckEvery = Math.max(Duration.ofSeconds(1).toNanos(), keepAliveNanos / 2);
-          nextKeepAliveCheck = now + keepAliveCheckEvery;
-          nextHeartbeat = now + deps.settings().heartbeatInterval().toNanos();
-          long secondsLeft = valid.expiryEpochSeconds() - deps.clock().instant().getEpochSecond();
-          tokenExpiresAt = now + Duration.ofSeconds(Math.max(0, Math.min(secondsLeft, 365L * 24 * 3600))).toNanos();
-          armDue(now);
-          ctx.getLog().debug("{} connected from {} (session {})", clientId(), remote, sessionId);
-          if (receivesCloudToDevice()) attachCloudToDevice();
-          if (subscriptions.containsKey(Subscription.DELTA)) pushDelta(); // a persistent session's delta on connect
-          done();
-        } else {
-          IotHubError e = reply instanceof TwinReply.Rejected rej ? rej.error() : null;
-          // 409: a newer connection of the same identity holds the twin (this one is already replaced): retryable.
-          boolean retryable = e == null || e.status() >= 500 || e.status() == 409;
-          refuse(retryable ? ConnectReturnCode.SERVER_UNAVAILABLE : ConnectReturnCode.NOT_AUTHORIZED,
-              e == null ? String.valueOf(err) : e.message());
-        }
-      });
+    boolean methods = subscriptions.containsKey(Subscription.METHODS);
+    if (attachedAtLookup != null) {
+      // The twin attached for what it kept, which is what was restored here (SessionRestore.toKeep).
+      attachedDesired = desired;
+      attachedMethods = methods;
+      if (!desired) bufferedDesired = null;
+      connected(valid, session, desired, attachedAtLookup);
+      return;
     }
+    bufferedDesired = desired ? new ArrayList<>() : null;
+    attach(desired, methods, (reply, err) -> {
+      if (reply instanceof TwinReply.Accepted accepted) {
+        connected(valid, session, desired, accepted);
+      } else {
+        IotHubError e = reply instanceof TwinReply.Rejected rej ? rej.error() : null;
+        // 409: a newer connection of the same identity holds the twin (this one is already replaced): retryable.
+        boolean retryable = e == null || e.status() >= 500 || e.status() == 409;
+        refuse(retryable ? ConnectReturnCode.SERVER_UNAVAILABLE : ConnectReturnCode.NOT_AUTHORIZED,
+            e == null ? String.valueOf(err) : e.message());
+      }
+    });
+  }
+
+  /** Attached to the twin ({@code twin}: as it answered the attach): CONNACK, then the session's duties start. */
+  private void connected(SasOutcome.Valid valid, SessionStore.Stored session, boolean desired, TwinReply.Accepted twin) {
+    timers.cancel(Tick.CONNECT_TIMEOUT);
+    phase = Phase.CONNECTED;
+    keptAtLookup = null;
+    send(new ConnAck(session.present(), ConnectReturnCode.ACCEPTED));
+    refuseEarlyIfOverloaded();
+    if (desired) {
+      // Notifications continue from the twin's version now; the device re-reads the twin after a reconnect.
+      deliveredDesired = twin.twin().state().desired().version();
+      List<SessionMessage.DesiredChanged> early = bufferedDesired;
+      bufferedDesired = null;
+      if (early != null) for (SessionMessage.DesiredChanged d : early) deliverDesired(d);
+    }
+    long now = System.nanoTime();
+    keepAliveCheckEvery = Math.max(Duration.ofSeconds(1).toNanos(), keepAliveNanos / 2);
+    nextKeepAliveCheck = now + keepAliveCheckEvery;
+    nextHeartbeat = now + deps.settings().heartbeatInterval().toNanos();
+    long secondsLeft = valid.expiryEpochSeconds() - deps.clock().instant().getEpochSecond();
+    tokenExpiresAt = now + Duration.ofSeconds(Math.max(0, Math.min(secondsLeft, 365L * 24 * 3600))).toNanos();
+    armDue(now);
+    ctx.getLog().debug("{} connected from {} (session {})", clientId(), remote, sessionId);
+    if (receivesCloudToDevice()) attachCloudToDevice();
+    if (subscriptions.containsKey(Subscription.DELTA)) pushDelta(); // a persistent session's delta on connect
+    done();
   }
 
   private boolean userNameMatches(String userName, String clientId) {
@@ -847,7 +882,8 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       return;
     }
     if (m instanceof SessionMessage.DesiredChanged d) {
-      if (!subscriptions.containsKey(Subscription.DESIRED)) return;
+      // Connecting: a twin that attached at the lookup pushes before its answer (or the restored subscriptions) arrives.
+      if (!subscriptions.containsKey(Subscription.DESIRED) && !(phase == Phase.CONNECTING && bufferedDesired != null)) return;
       if (deliveredDesired < 0) {
         if (bufferedDesired != null && bufferedDesired.size() < MAX_BUFFERED_DESIRED) bufferedDesired.add(d);
         else if (bufferedDesired != null) close("too many desired changes before the subscription completed");
@@ -1131,9 +1167,11 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     out.refuseAtAdmission(false, false);
     out.close();
     List<ActorRef<Closed>> waiters = List.copyOf(closeWaiters);
-    if (attached) {
+    if (attached || keptAtLookup != null) {
+      KeptSession keep = attached ? SessionRestore.toKeep(persistent, storePresent, filters, storeUnsure) : keptAtLookup;
+      keptAtLookup = null;
       // The detach completes on another thread: it only tells the waiters, never touches state.
-      deps.twins().detachSession(deviceId, moduleId, sessionId, stopping, SessionRestore.toKeep(persistent, storePresent, filters, storeUnsure))
+      deps.twins().detachSession(deviceId, moduleId, sessionId, stopping, keep)
           .whenComplete((r, e) -> waiters.forEach(w -> w.tell(new Closed())));
     } else {
       waiters.forEach(w -> w.tell(new Closed()));

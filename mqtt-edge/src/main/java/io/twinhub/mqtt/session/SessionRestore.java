@@ -30,6 +30,13 @@ final class SessionRestore {
    */
   static KeptSession toKeep(boolean persistent, boolean present, Map<String, Integer> subscriptions, boolean writeUnsure) {
     if (writeUnsure) return null;
-    return persistent ? new KeptSession(present, subscriptions) : new KeptSession(false, Map.of());
+    return persistent ? new KeptSession(present, subscriptions, attachFor(subscriptions))
+        : new KeptSession(false, Map.of(), KeptSession.Attach.NONE);
+  }
+
+  /** What a connection restoring {@code filters} attaches to the twin for (as {@link DeviceTopics#subscription} reads them). */
+  static KeptSession.Attach attachFor(Map<String, Integer> filters) {
+    return new KeptSession.Attach(filters.containsKey(DeviceTopics.TWIN_DESIRED_FILTER),
+        filters.containsKey(DeviceTopics.METHODS_FILTER));
   }
 }

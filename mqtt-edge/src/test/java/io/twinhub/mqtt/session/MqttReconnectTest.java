@@ -22,8 +22,12 @@ import static org.junit.jupiter.api.Assertions.*;
 class MqttReconnectTest {
   static SessionHarness hub;
 
+  /** Counts the twin round trips (TwinService's timers); the global registry has none unless one is added. */
+  static final io.micrometer.core.instrument.simple.SimpleMeterRegistry meters = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+
   @BeforeAll
   static void start() {
+    io.micrometer.core.instrument.Metrics.addRegistry(meters);
     hub = new SessionHarness("""
         test.disconnect-grace = 1h
         """, Duration.ofSeconds(30));
@@ -32,6 +36,12 @@ class MqttReconnectTest {
   @AfterAll
   static void stop() {
     hub.shutdown();
+    io.micrometer.core.instrument.Metrics.removeRegistry(meters);
+  }
+
+  private static long twinRequests(String operation) {
+    return meters.find("twinhub.twin.requests").tag("operation", operation).timers().stream()
+        .mapToLong(io.micrometer.core.instrument.Timer::count).sum();
   }
 
   private static KeptSession kept(String dev) {
@@ -62,9 +72,13 @@ class MqttReconnectTest {
     int storeEvents = journal.persistedInStorage(storeId).size();
     assertEquals(1, storeEvents, "the subscriptions were stored once");
 
+    long lookups = twinRequests("getTwin");
+    long attaches = twinRequests("attachSession");
     var second = hub.new Client();
     assertTrue(second.connect(connect(dev, null, token(dev, null, KEY1, 3600), 60)).sessionPresent());
     second.acks.expectMessage(MqttSession.Ack.ACK);
+    assertEquals(lookups + 1, twinRequests("getTwin"), "the CONNECT's one round trip to the twin");
+    assertEquals(attaches, twinRequests("attachSession"), "attached by the twin at the lookup: no second round trip");
     assertEquals(twinEvents, journal.persistedInStorage(twinId).size(), "no Disconnected/Connected pair for a reconnect within the grace");
     assertEquals(ConnectionState.CONNECTED,
         ((TwinReply.Accepted) await(hub.twins.getTwin(dev, null))).twin().identity().connectionState());

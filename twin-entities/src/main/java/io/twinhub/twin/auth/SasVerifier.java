@@ -197,6 +197,32 @@ public final class SasVerifier {
   }
 
   /**
+   * Whether {@link #verifyDevice(SasToken, String, String, DeviceKeyLookup, PolicyLookup)} would
+   * accept {@code t} exactly when it is signed with the identity's own keys
+   * ({@link #signedByIdentity}): for this hub, scoped to exactly this device or module, no policy
+   * ({@code skn}), not expired. Lets the twin, which holds the keys, decide a CONNECT alone.
+   */
+  public boolean needsOnlyOwnKeys(SasToken t, String deviceId, String moduleId) {
+    if (t.keyName().isPresent() || isExpired(t)) {
+      return false;
+    }
+    Optional<List<String>> path = pathIfOurHost(t.resourceUri());
+    if (path.isEmpty()) {
+      return false;
+    }
+    String module = moduleId == null || moduleId.isEmpty() ? null : moduleId;
+    List<String> target = module == null
+        ? List.of("devices", deviceId)
+        : List.of("devices", deviceId, "modules", module);
+    return path.get().size() == target.size() && coversPath(path.get(), target);
+  }
+
+  /** Whether {@code t} is signed with the primary or the secondary key of {@code keys}. */
+  public static boolean signedByIdentity(SasToken t, SymmetricKeyPair keys) {
+    return signedWithAny(t, keys);
+  }
+
+  /**
    * Whether a token whose decoded {@code sr} is {@code tokenResource} covers {@code
    * targetResource} (both {@code <host>[/path]}): same hub, path a whole-segment prefix.
    */

@@ -103,8 +103,30 @@ public sealed interface TwinCommand extends TwinhubSerializable {
   /**
    * A device connects: its twin as {@link GetTwin} answers it, with the session state its last
    * connection left at its detach ({@link KeptSession}, null when not known in memory).
+   * With {@code attach} (null: lookup only) the twin also attaches the connection in the same
+   * round trip, as {@link AttachSession} would, when it can decide that alone: the token is signed
+   * with the identity's own key, the identity is enabled, and what it keeps of the last connection
+   * says what to attach for ({@link KeptSession#attachAtConnect}). Otherwise it only looks up, and
+   * the connection verifies, restores its session and attaches as before.
    */
-  record LookupForConnect(ActorRef<ConnectLookup> replyTo) implements TwinCommand {}
+  record LookupForConnect(ConnectAttach attach, ActorRef<ConnectLookup> replyTo) implements TwinCommand {
+    public LookupForConnect(ActorRef<ConnectLookup> replyTo) {
+      this(null, replyTo);
+    }
+  }
+
+  /**
+   * A connection's request to be attached at its lookup. {@code sasToken}: the CONNECT password,
+   * which the connection has checked for everything but its signature (hub, scope = this identity,
+   * no policy, not expired: {@code SasVerifier.needsOnlyOwnKeys}); the twin checks the signature.
+   */
+  record ConnectAttach(ActorRef<SessionMessage> session, String sessionId, long generation, boolean cleanSession,
+                       String sasToken) implements TwinhubSerializable {
+    @Override
+    public String toString() { // never the token
+      return "ConnectAttach[" + sessionId + ", generation " + generation + ", cleanSession " + cleanSession + "]";
+    }
+  }
 
   /** Internal timer tick: the disconnect grace of the session detached at {@code detachedAt} is over. */
   record DisconnectDue(java.time.Instant detachedAt) implements TwinCommand {}

@@ -16,6 +16,8 @@ import akka.persistence.typed.javadsl.ReplyEffect;
 import akka.persistence.typed.javadsl.RetentionCriteria;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.twinhub.twin.PersistFailures;
+import io.twinhub.twin.auth.SasToken;
+import io.twinhub.twin.auth.SasVerifier;
 import io.twinhub.twin.domain.ConnectionState;
 import io.twinhub.twin.domain.DeviceStatus;
 import io.twinhub.twin.domain.Identity;
@@ -117,8 +119,7 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
   public CommandHandlerWithReply<TwinCommand, TwinEvent, TwinRecord> commandHandler() {
     var b = newCommandHandlerWithReplyBuilder().forAnyState()
         .onCommand(GetTwin.class, this::onGet)
-        .onCommand(LookupForConnect.class, (s, c) -> Effect().reply(c.replyTo(),
-            new ConnectLookup(s.exists() ? view(s) : new TwinReply.Rejected(notFound()), s.exists() ? kept : null)))
+        .onCommand(LookupForConnect.class, this::onLookupForConnect)
         .onCommand(CreateIdentity.class, this::onCreate)
         .onCommand(UpdateIdentity.class, this::onUpdateIdentity)
         .onCommand(DeleteIdentity.class, this::onDelete)
@@ -256,40 +257,85 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
 
   private ReplyEffect<TwinEvent, TwinRecord> onAttach(TwinRecord s, AttachSession c) {
     if (!s.exists()) return reject(c.replyTo(), notFound());
-    boolean current = c.sessionId().equals(sessionId);
-    if (!current && c.generation() < generation) {
+    if (!mayAttach(c.sessionId(), c.generation())) {
       // A late attach or heartbeat of a connection that a newer one has replaced: it must not steal the twin back.
       return reject(c.replyTo(), IotHubError.of(IotHubErrorCode.Conflict,
           "session " + c.sessionId() + " was taken over by a newer connection"));
     }
-    if (session != null && !current) {
-      session.tell(new SessionMessage.CloseSession("taken over by session " + c.sessionId()));
-    }
-    timers.cancel(DisconnectDue.class); // a reconnect within the disconnect grace: still Connected, nothing journaled
-    kept = null; // the attaching connection owns the session store now
-    session = c.session();
-    sessionId = c.sessionId();
-    generation = Math.max(generation, c.generation());
-    desiredSubscribed = c.desired();
-    methodsSubscribed = c.methods();
+    attach(c.session(), c.sessionId(), c.generation(), c.desired(), c.methods(), c.deliveredDesired());
     if (c.lastActivity() != null) noteActivity(c.lastActivity());
-    resendUndelivered(c);
-    timers.startSingleTimer(ExpireSession.class, new ExpireSession(), sessionTimeout);
     return isConnected(s)
         ? Effect().reply(c.replyTo(), view(s))
         : persistAndReply(new TwinEvent.ConnectionStateChanged(ConnectionState.CONNECTED, clock.instant()), c.replyTo());
   }
 
   /**
+   * A connecting device's lookup; with {@link ConnectAttach} also its attach, in the same round
+   * trip, when this twin can decide it alone ({@link #attachAtLookup}); otherwise a lookup only.
+   */
+  private ReplyEffect<TwinEvent, TwinRecord> onLookupForConnect(TwinRecord s, LookupForConnect c) {
+    if (!s.exists()) return Effect().reply(c.replyTo(), new ConnectLookup(new TwinReply.Rejected(notFound()), null));
+    KeptSession was = kept;
+    KeptSession.Attach what = attachAtLookup(s, c.attach());
+    if (what == null) return Effect().reply(c.replyTo(), new ConnectLookup(view(s), was));
+    ConnectAttach a = c.attach();
+    attach(a.session(), a.sessionId(), a.generation(), what.desired(), what.methods(), -1);
+    if (isConnected(s)) return Effect().reply(c.replyTo(), new ConnectLookup(view(s), was, true));
+    TwinEvent connected = new TwinEvent.ConnectionStateChanged(ConnectionState.CONNECTED, clock.instant());
+    return persist(connected, c.replyTo(), () -> new ConnectLookup(new TwinReply.Rejected(PersistFailures.notWritten(
+            "ConnectionStateChanged of " + persistenceId().entityId())), null))
+        .thenReply(c.replyTo(), after -> new ConnectLookup(view(after), was, true));
+  }
+
+  /**
+   * What the twin attaches a connecting session for at its lookup, or null (it only looks up): the
+   * session asked to be, it may take the twin over (generation), the identity is enabled, the
+   * last connection's session says what to attach for, and the token is signed with the
+   * identity's own key (the connection checked the rest: {@link ConnectAttach}).
+   */
+  private KeptSession.Attach attachAtLookup(TwinRecord s, ConnectAttach a) {
+    if (a == null || kept == null || !mayAttach(a.sessionId(), a.generation())) return null;
+    Identity id = s.twin().identity();
+    if (id.status() == DeviceStatus.DISABLED) return null;
+    KeptSession.Attach what = kept.attachAtConnect(a.cleanSession()).orElse(null);
+    if (what == null) return null;
+    var keys = id.authentication().keyPair();
+    var token = SasToken.tryParse(a.sasToken());
+    return keys.isPresent() && token.isPresent() && SasVerifier.signedByIdentity(token.get(), keys.get()) ? what : null;
+  }
+
+  /** The current session, or a newer connection than the current one's (an older one was taken over). */
+  private boolean mayAttach(String attachingId, long attachingGeneration) {
+    return attachingId.equals(sessionId) || attachingGeneration >= generation;
+  }
+
+  /** Makes {@code to} the attached session: the previous one (if another) is told to close. */
+  private void attach(ActorRef<SessionMessage> to, String id, long gen, boolean desired, boolean methods,
+                      long deliveredDesired) {
+    if (session != null && !id.equals(sessionId)) {
+      session.tell(new SessionMessage.CloseSession("taken over by session " + id));
+    }
+    timers.cancel(DisconnectDue.class); // a reconnect within the disconnect grace: still Connected, nothing journaled
+    kept = null; // the attaching connection owns the session store now
+    session = to;
+    sessionId = id;
+    generation = Math.max(generation, gen);
+    desiredSubscribed = desired;
+    methodsSubscribed = methods;
+    resendUndelivered(to, desired, deliveredDesired);
+    timers.startSingleTimer(ExpireSession.class, new ExpireSession(), sessionTimeout);
+  }
+
+  /**
    * Re-sends to a re-attaching session the desired changes it missed, if they follow on from what
    * it has without a hole; otherwise nothing (the session's gap check then closes the connection).
    */
-  private void resendUndelivered(AttachSession c) {
-    if (c.desired() && c.deliveredDesired() >= 0 && !undelivered.isEmpty()) {
-      long next = c.deliveredDesired() + 1;
+  private void resendUndelivered(ActorRef<SessionMessage> to, boolean desired, long deliveredDesired) {
+    if (desired && deliveredDesired >= 0 && !undelivered.isEmpty()) {
+      long next = deliveredDesired + 1;
       SessionMessage.DesiredChanged first = undelivered.stream().filter(d -> d.desiredVersion() >= next).findFirst().orElse(null);
       if (first != null && first.desiredVersion() == next) {
-        for (SessionMessage.DesiredChanged d : undelivered) if (d.desiredVersion() >= next) c.session().tell(d);
+        for (SessionMessage.DesiredChanged d : undelivered) if (d.desiredVersion() >= next) to.tell(d);
       }
     }
     undelivered.clear();
@@ -403,8 +449,13 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
    * journal fails it, {@code replyTo} (null: nobody waits) is answered 503 instead.
    */
   protected EffectBuilder<TwinEvent, TwinRecord> persist(TwinEvent event, ActorRef<TwinReply> replyTo) {
-    pending.await(replyTo, () -> new TwinReply.Rejected(PersistFailures.notWritten(event.getClass().getSimpleName()
+    return persist(event, replyTo, () -> new TwinReply.Rejected(PersistFailures.notWritten(event.getClass().getSimpleName()
         + " of " + persistenceId().entityId())));
+  }
+
+  /** As above, for a caller that takes another answer than a {@link TwinReply} ({@code refused}: its 503). */
+  protected <R> EffectBuilder<TwinEvent, TwinRecord> persist(TwinEvent event, ActorRef<R> replyTo, java.util.function.Supplier<R> refused) {
+    pending.await(replyTo, refused);
     return Effect().persist(event).thenRun(after -> {
       pending.written();
       feed.publish(persistenceId().id(), lastSequenceNumber(context), tag, event, System.currentTimeMillis());

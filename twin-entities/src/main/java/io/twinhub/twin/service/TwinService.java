@@ -336,10 +336,18 @@ public final class TwinService {
 
   /** The twin for a connecting device, with the session state its last connection left (see {@link KeptSession}). */
   public CompletionStage<ConnectLookup> lookupForConnect(String deviceId, String moduleId) {
+    return lookupForConnect(deviceId, moduleId, null);
+  }
+
+  /**
+   * As above, and attached in the same round trip when the twin can decide it ({@code attach}, null:
+   * lookup only; see {@link TwinCommand.LookupForConnect}): {@link ConnectLookup#attached()} says.
+   */
+  public CompletionStage<ConnectLookup> lookupForConnect(String deviceId, String moduleId, TwinCommand.ConnectAttach attach) {
     IotHubError invalid = checkIds(deviceId, moduleId);
     if (invalid != null) return CompletableFuture.completedFuture(new ConnectLookup(new TwinReply.Rejected(invalid), null));
     long start = System.nanoTime();
-    return entityRef(deviceId, moduleId).<ConnectLookup>ask(TwinCommand.LookupForConnect::new, askTimeout)
+    return entityRef(deviceId, moduleId).<ConnectLookup>ask(r -> new TwinCommand.LookupForConnect(attach, r), askTimeout)
         .handleAsync((answer, failure) -> {
           ConnectLookup lookup = failure == null ? answer
               : new ConnectLookup(new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ServiceUnavailable,

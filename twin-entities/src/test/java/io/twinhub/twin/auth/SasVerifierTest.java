@@ -243,6 +243,39 @@ class SasVerifierTest {
   }
 
   @Test
+  void aTokenThatNeedsOnlyTheOwnKeysIsValidExactlyWhenSignedByTheIdentity() {
+    // The twin attaches a CONNECT at its lookup on needsOnlyOwnKeys + signedByIdentity: that must be verifyDevice's answer.
+    String dev1 = SasToken.signForDevice(HOST, "dev1", null, dev1Keys.primaryKey(), LATER);
+    String dev1Secondary = SasToken.signForDevice(HOST, "dev1", null, dev1Keys.secondaryKey(), LATER);
+    String dev1DotNet = SasToken.sign(HOST + "/devices/dev1/", dev1Keys.primaryKey(), LATER, null);
+    String dev1Forged = SasToken.signForDevice(HOST, "dev1", null, dev10Keys.primaryKey(), LATER);
+    String m1 = SasToken.signForDevice(HOST, "dev1", "m1", m1Keys.primaryKey(), LATER);
+    String m1WithDeviceKey = SasToken.signForDevice(HOST, "dev1", "m1", dev1Keys.primaryKey(), LATER);
+    for (String token : List.of(dev1, dev1Secondary, dev1DotNet, dev1Forged, m1, m1WithDeviceKey)) {
+      SasToken t = SasToken.tryParse(token).orElseThrow();
+      String mod = t.resourceUri().contains("/modules/") ? "m1" : null;
+      assertTrue(verifier.needsOnlyOwnKeys(t, "dev1", mod), token);
+      SymmetricKeyPair own = keys.find("dev1", mod).orElseThrow();
+      assertEquals(verifier.verifyDevice(t, "dev1", mod, keys, policies).isValid(), SasVerifier.signedByIdentity(t, own), token);
+    }
+    assertFalse(SasVerifier.signedByIdentity(SasToken.tryParse(dev1Forged).orElseThrow(), dev1Keys));
+
+    // Anything else depends on more than the identity's own keys, or is refused whatever the key: not for the twin alone.
+    String expired = SasToken.signForDevice(HOST, "dev1", null, dev1Keys.primaryKey(), NOW - 1);
+    String otherHub = SasToken.signForDevice("other.example.com", "dev1", null, dev1Keys.primaryKey(), LATER);
+    String policy = SasToken.sign(HOST + "/devices/dev1", devicePolicy.keys().primaryKey(), LATER, "device");
+    String hubWide = SasToken.sign(HOST, dev1Keys.primaryKey(), LATER, null);
+    String dev10 = SasToken.signForDevice(HOST, "dev10", null, dev10Keys.primaryKey(), LATER);
+    for (String token : List.of(expired, otherHub, policy, hubWide, dev10)) {
+      assertFalse(verifier.needsOnlyOwnKeys(SasToken.tryParse(token).orElseThrow(), "dev1", null), token);
+    }
+    // A device's token presented by its module is verified with the device's keys (the module's twin has the module's).
+    assertFalse(verifier.needsOnlyOwnKeys(SasToken.tryParse(dev1).orElseThrow(), "dev1", "m1"));
+    assertFalse(verifier.needsOnlyOwnKeys(SasToken.tryParse(m1).orElseThrow(), "dev1", null));
+    assertFalse(verifier.needsOnlyOwnKeys(SasToken.tryParse(m1).orElseThrow(), "dev1", "m10"));
+  }
+
+  @Test
   void deviceTokenInEveryEncodingIsValidForItsDevice() {
     String key = dev1Keys.primaryKey();
     String javaSdk = SasToken.signForDevice(HOST, "dev1", null, key, LATER);

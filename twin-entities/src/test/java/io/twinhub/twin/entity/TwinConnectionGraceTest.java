@@ -147,4 +147,106 @@ class TwinConnectionGraceTest {
     assertFalse(ConnectionGrace.deferDisconnect(true, false, Duration.ZERO));
     assertFalse(ConnectionGrace.deferDisconnect(true, false, null));
   }
+
+  // ------------------------------------------------------------------ attach at the lookup (one round trip per CONNECT)
+
+  private static final java.util.Map<String, Integer> DESIRED_SUBS = java.util.Map.of("$iothub/twin/PATCH/properties/desired/#", 0);
+  private static final KeptSession KEPT_DESIRED = new KeptSession(true, DESIRED_SUBS, new KeptSession.Attach(true, false));
+
+  private static String tokenFor(String id, String key) {
+    return io.twinhub.twin.auth.SasToken.signForDevice("hub.example", id, null, key, Instant.parse("2100-01-01T00:00:00Z").getEpochSecond());
+  }
+
+  private static EventSourcedBehaviorTestKit.CommandResultWithReply<TwinCommand, TwinEvent, TwinRecord, ConnectLookup> lookup(
+      EventSourcedBehaviorTestKit<TwinCommand, TwinEvent, TwinRecord> kit, TwinCommand.ConnectAttach attach) {
+    return kit.runCommand(r -> new TwinCommand.LookupForConnect(attach, r));
+  }
+
+  /** A connection s1 that attached and closed, leaving {@code kept} with the twin. */
+  private static TestProbe<SessionMessage> connectedAndClosed(EventSourcedBehaviorTestKit<TwinCommand, TwinEvent, TwinRecord> kit,
+                                                              KeptSession kept) {
+    TestProbe<SessionMessage> s1 = testKit.createTestProbe();
+    attach(kit, s1, "s1");
+    kit.<TwinReply>runCommand(r -> new TwinCommand.DetachSession("s1", false, kept, r));
+    return s1;
+  }
+
+  @Test
+  void aReconnectSignedWithTheOwnKeyIsAttachedAtItsLookupForWhatTheTwinKept() {
+    var kit = twin("one1", Duration.ofHours(1));
+    connectedAndClosed(kit, KEPT_DESIRED);
+    TestProbe<SessionMessage> s2 = testKit.createTestProbe();
+    var result = lookup(kit, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, false, tokenFor("one1", KEY2)));
+    ConnectLookup answer = result.reply();
+    assertTrue(answer.attached(), "one round trip: looked up and attached");
+    assertEquals(KEPT_DESIRED, answer.kept(), "what the connection restores its session from");
+    assertEquals(ConnectionState.CONNECTED, ((TwinReply.Accepted) answer.twin()).twin().identity().connectionState());
+    assertTrue(result.hasNoEvents(), "within the grace: still Connected, nothing journaled");
+    // Attached as AttachSession would have: desired changes reach it, the store is the connection's now.
+    kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(new io.twinhub.twin.domain.TwinUpdate.PatchDesired(
+        doc("{\"x\":1}")), null, r));
+    assertInstanceOf(SessionMessage.DesiredChanged.class, s2.receiveMessage());
+    assertNull(lookup(kit, null).reply().kept());
+    // Its detach is the current session's.
+    assertTrue(kit.<TwinReply>runCommand(r -> new TwinCommand.DetachSession("s2", false, KEPT_DESIRED, r)).hasNoEvents());
+    assertEquals(KEPT_DESIRED, lookup(kit, null).reply().kept());
+  }
+
+  @Test
+  void aReconnectAfterTheGraceIsAttachedAtItsLookupAndJournalsConnected() {
+    var kit = twin("one2", Duration.ZERO);
+    connectedAndClosed(kit, new KeptSession(false, java.util.Map.of(), KeptSession.Attach.NONE));
+    assertEquals(ConnectionState.DISCONNECTED, state(kit));
+    TestProbe<SessionMessage> s2 = testKit.createTestProbe();
+    var result = lookup(kit, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, true, tokenFor("one2", KEY1)));
+    assertTrue(result.reply().attached());
+    assertEquals(ConnectionState.CONNECTED, assertInstanceOf(TwinEvent.ConnectionStateChanged.class, result.event()).state());
+    assertEquals(ConnectionState.CONNECTED, ((TwinReply.Accepted) result.reply().twin()).twin().identity().connectionState());
+  }
+
+  @Test
+  void aLookupThatTheTwinCannotDecideAloneOnlyLooksUpAndTakesNothingOver() {
+    var kit = twin("one3", Duration.ofHours(1));
+    TestProbe<SessionMessage> s1 = connectedAndClosed(kit, KEPT_DESIRED);
+    TestProbe<SessionMessage> s2 = testKit.createTestProbe();
+    String good = tokenFor("one3", KEY1);
+    var forged = lookup(kit, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, false, tokenFor("one3", io.twinhub.twin.auth.SymmetricKeyPair.generate().primaryKey())));
+    assertFalse(forged.reply().attached(), "not signed with the identity's keys");
+    assertEquals(KEPT_DESIRED, forged.reply().kept(), "nothing taken: the kept session stays for the next connection");
+    assertFalse(lookup(kit, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, true, good)).reply().attached(),
+        "a clean session with a stored session to clear first");
+    assertFalse(lookup(kit, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, false, "not a token")).reply().attached());
+    assertFalse(lookup(kit, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, false,
+        tokenFor("one3", KEY1) + "x")).reply().attached());
+    // Nothing kept (e.g. the twin restarted, or a connection holds it): the connection reads its store and attaches.
+    var fresh = twin("one4", Duration.ofHours(1));
+    assertFalse(lookup(fresh, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, false, tokenFor("one4", KEY1))).reply().attached());
+    var unknown = twin("one5", Duration.ofHours(1));
+    connectedAndClosed(unknown, new KeptSession(true, DESIRED_SUBS));
+    assertFalse(lookup(unknown, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, false, tokenFor("one5", KEY1))).reply().attached(),
+        "what the subscriptions attach for is not known");
+    // A connection older than the twin's current one (generation) is not attached: AttachSession would refuse it (409).
+    var newer = twin("one6", Duration.ofHours(1));
+    newer.<TwinReply>runCommand(r -> new TwinCommand.AttachSession(s1.ref(), "s1", 5, true, false, -1, null, r));
+    newer.<TwinReply>runCommand(r -> new TwinCommand.DetachSession("s1", false, KEPT_DESIRED, r));
+    assertFalse(lookup(newer, new TwinCommand.ConnectAttach(s2.ref(), "s2", 4, false, tokenFor("one6", KEY1))).reply().attached());
+    assertTrue(lookup(newer, new TwinCommand.ConnectAttach(s2.ref(), "s2", 6, false, tokenFor("one6", KEY1))).reply().attached());
+    s2.expectNoMessage(Duration.ofMillis(100));
+  }
+
+  @Test
+  void aLiveSessionIsTakenOverByTheAttachThatFollowsTheLookupNotAtTheLookup() {
+    var kit = twin("one7", Duration.ofHours(1));
+    TestProbe<SessionMessage> s1 = testKit.createTestProbe();
+    attach(kit, s1, "s1");
+    // A connection still attached owns the store: the twin keeps nothing, so it only looks up...
+    TestProbe<SessionMessage> s2 = testKit.createTestProbe();
+    ConnectLookup answer = lookup(kit, new TwinCommand.ConnectAttach(s2.ref(), "s2", 1, false, tokenFor("one7", KEY1))).reply();
+    assertFalse(answer.attached());
+    assertNull(answer.kept());
+    s1.expectNoMessage(Duration.ofMillis(100));
+    // ...and the new connection's own attach, after it read its store, takes the twin over.
+    kit.<TwinReply>runCommand(r -> new TwinCommand.AttachSession(s2.ref(), "s2", 1, false, false, -1, null, r));
+    assertInstanceOf(SessionMessage.CloseSession.class, s1.receiveMessage());
+  }
 }
