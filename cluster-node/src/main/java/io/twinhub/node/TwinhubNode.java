@@ -245,6 +245,8 @@ public final class TwinhubNode {
         });
     // FROM devices.jobs is answered by the jobs, every other query by the index.
     var queries = jobs.withDeviceJobs(index, index.engine().settings());
+    // The plain query skips the route tree (QueryPath); the route answers every other one from the same.
+    server.answerQueriesWith(queries);
     return akka.http.javadsl.server.Directives.concat(io.twinhub.query.http.QueryRoute.route(queries, authorized),
         akka.http.javadsl.server.Directives.pathPrefixTest("query-index", () ->
             akka.http.javadsl.server.Directives.extractRequest(request -> service.apply(request)

@@ -156,11 +156,25 @@ public final class ApiServer {
     akka.japi.function.Function<HttpRequest, CompletionStage<HttpResponse>> tree = routes.route(extraRoutes).handler(system);
     TwinReadPath read = routes.readPath();
     TwinWritePath write = routes.writePath();
+    QueryPath query = queries == null ? null : routes.queryPath(queries);
     return io.twinhub.node.metrics.HttpMetrics.timed(request -> {
       Optional<CompletionStage<HttpResponse>> answer = request.method() == akka.http.javadsl.model.HttpMethods.GET
-          ? read.serve(request) : write.serve(request, tree);
+          ? read.serve(request) : Optional.empty();
+      if (answer.isEmpty() && query != null) answer = query.serve(request);
+      if (answer.isEmpty() && request.method() != akka.http.javadsl.model.HttpMethods.GET) answer = write.serve(request, tree);
       return answer.isPresent() ? answer.get() : tree.apply(request);
     });
+  }
+
+  /** Set before {@link #bind} on nodes with the query role: what the query path answers with. */
+  private volatile io.twinhub.query.TwinQueries queries;
+
+  /**
+   * Answers plain {@code POST /devices/query} requests from {@code queries} without the route tree
+   * ({@link QueryPath}); the query route among the bound routes must answer from the same. Call before {@link #bind}.
+   */
+  public void answerQueriesWith(io.twinhub.query.TwinQueries queries) {
+    this.queries = queries;
   }
 
   private static ServerBinding bind(ServerBuilder builder, ServerSettings settings,

@@ -145,6 +145,11 @@ public final class ServiceRoutes extends AllDirectives {
     return new TwinReadPath(twins, auth, settings.apiVersions(), responses, this::timedOut);
   }
 
+  /** The query outside the route tree, with the same gate and answers ({@link QueryPath}). */
+  QueryPath queryPath(io.twinhub.query.TwinQueries queries) {
+    return new QueryPath(io.twinhub.query.http.QueryRoute.answer(queries), auth, settings.apiVersions(), this::timedOut);
+  }
+
   /** The hot twin PATCH/PUT outside the route tree, with the same service, gate, body parse and answers ({@link TwinWritePath}). */
   TwinWritePath writePath() {
     return new TwinWritePath(twins, auth, settings, responses, materializer, this);

@@ -38,6 +38,8 @@ import java.time.Duration;
  *                          documents) is merged into one in the background and reopened (0: off)
  * @param mergeWhenIdleMaxBytes ... only while the index is at most this big
  * @param mergeWhenIdleMinInterval ... and at most once in this long (each merge rewrites the whole index)
+ * @param coalesceWrites    a twin's Lucene document is built and written once per refresh (or commit) from its
+ *                          last folded state, however many of its events arrived since; off: once per event
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -62,7 +64,8 @@ public record IndexProjectionSettings(
     Duration refreshOnQuery,
     Duration mergeWhenIdle,
     long mergeWhenIdleMaxBytes,
-    Duration mergeWhenIdleMinInterval) {
+    Duration mergeWhenIdleMinInterval,
+    boolean coalesceWrites) {
 
   public IndexProjectionSettings {
     if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
@@ -106,6 +109,7 @@ public record IndexProjectionSettings(
         c.getDuration("refresh-on-query"),
         c.getDuration("merge-when-idle.after"),
         c.getBytes("merge-when-idle.max-size"),
-        c.getDuration("merge-when-idle.min-interval"));
+        c.getDuration("merge-when-idle.min-interval"),
+        c.getBoolean("coalesce-writes"));
   }
 }

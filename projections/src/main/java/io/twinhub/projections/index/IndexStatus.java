@@ -19,6 +19,8 @@ import java.util.List;
  *                       (a tag's count stops at the cap; -1 while not yet counted)
  * @param visibleLagP50Millis event written → visible to queries, median over the last interval
  * @param visibleLagP99Millis the same, 99th percentile
+ * @param documentsWritten Lucene documents written (each replacing its twin's last): fewer than the
+ *                     events applied when a twin's events between two refreshes coalesce into one
  * @param liveApplied  events applied from the entities' live feed, ahead of their tag read
  * @param liveDropped  live events left to the tag read (writer busy or closed)
  * @param liveGaps     gaps in the live feed's numbering: messages lost on the way from a node
@@ -43,6 +45,7 @@ public record IndexStatus(
     long duplicatesSkipped,
     long gapsFilled,
     long failedEvents,
+    long documentsWritten,
     long liveApplied,
     long liveDropped,
     long liveGaps,
@@ -79,6 +82,7 @@ public record IndexStatus(
     o.put("duplicatesSkipped", duplicatesSkipped);
     o.put("gapsFilled", gapsFilled);
     o.put("failedEvents", failedEvents);
+    o.put("documentsWritten", documentsWritten);
     o.put("liveApplied", liveApplied);
     o.put("liveDropped", liveDropped);
     o.put("liveGaps", liveGaps);

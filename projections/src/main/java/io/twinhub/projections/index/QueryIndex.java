@@ -323,7 +323,7 @@ public final class QueryIndex implements TwinQueries {
     return new IndexStatus(state, r.index().twinCount(), r.index().sizeOnDisk(), lag, counted ? behindTotal : -1,
         v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(50), v.getTotalCount() == 0 ? 0 : v.getValueAtPercentile(99),
         r.writer().applied.get(), r.writer().duplicates.get(), r.writer().gapsFilled.get(), r.writer().failed.get(),
-        r.writer().liveApplied.get(), r.writer().liveDropped.get(), liveGaps.get(), r.position().losses(),
+        r.writer().documentsWritten.get(), r.writer().liveApplied.get(), r.writer().liveDropped.get(), liveGaps.get(), r.position().losses(),
         (int) tags.stream().filter(IndexStatus.Tag::reading).count(),
         commit == 0 ? null : Instant.ofEpochMilli(commit), r.index().layout(), startedFrom, r.projection().lastError(), tags);
   }

@@ -73,6 +73,8 @@ final class TwinIndexWriter implements AutoCloseable {
   final AtomicLong duplicates = new AtomicLong();
   final AtomicLong gapsFilled = new AtomicLong();
   final AtomicLong failed = new AtomicLong();
+  /** Lucene documents written (each replaces its twin's previous one): fewer than events applied when writes coalesce. */
+  final AtomicLong documentsWritten = new AtomicLong();
   /** Events applied from the live feed (ahead of their tag read), and live events left to the tag read. */
   final AtomicLong liveApplied = new AtomicLong();
   final AtomicLong liveDropped = new AtomicLong();
@@ -91,6 +93,12 @@ final class TwinIndexWriter implements AutoCloseable {
   private int notYetVisibleCount;
   /** The last folded state of recently written twins (writer thread only): saves reading it back from the index. */
   private final java.util.LinkedHashMap<TwinKey, Folded> recent;
+  /**
+   * Twins folded since their document was last written (writer thread only; {@code coalesce-writes}):
+   * written at the next refresh or commit, each from its last state, so N events of a twin between
+   * two refreshes cost one document. Nothing reads the documents in between but this writer.
+   */
+  private final java.util.LinkedHashMap<TwinKey, Folded> unwritten = new java.util.LinkedHashMap<>();
   private long lastRefresh;
   /** How long after the last refresh the next may run (adapts to what refreshing costs). */
   private long refreshDelay;
@@ -247,7 +255,8 @@ final class TwinIndexWriter implements AutoCloseable {
   private boolean applyEvent(String persistenceId, long seq, Object payload, boolean fillGaps) {
     TwinKey key = keyOf(persistenceId);
     if (key == null || !(payload instanceof TwinEvent event)) return false;
-    Folded folded = recent.get(key);
+    Folded folded = unwritten.get(key);
+    if (folded == null) folded = recent.get(key);
     Optional<TwinIndex.Stored> stored = folded != null ? Optional.empty() : index.lookup(key);
     long last = folded != null ? folded.seq() : stored.map(TwinIndex.Stored::seq).orElse(0L);
     if (seq <= last) {
@@ -295,18 +304,45 @@ final class TwinIndexWriter implements AutoCloseable {
   }
 
   private void write(TwinKey key, TwinRecord record, long seq) {
+    Folded folded = new Folded(seq, record);
+    recent.put(key, folded);
+    if (settings.coalesceWrites()) {
+      unwritten.put(key, folded);
+    } else {
+      writeDocument(key, record, seq);
+    }
+    dirty = true;
+    lastChange = clock.millis();
+    idleMergeDone = false;
+    uncommitted = true;
+  }
+
+  /** Writes the documents of the twins folded since their last write, before a refresh or commit. */
+  private void writeUnwritten() {
+    if (unwritten.isEmpty()) return;
+    for (Map.Entry<TwinKey, Folded> e : unwritten.entrySet()) {
+      try {
+        writeDocument(e.getKey(), e.getValue().record(), e.getValue().seq());
+      } catch (RuntimeException ex) {
+        // As a refold that cannot be written: the twin's document stays as it was.
+        failed.incrementAndGet();
+        recent.remove(e.getKey());
+        log.error("index: cannot write {} at event {}; the twin stays as it was: {}", e.getKey(),
+            e.getValue().seq(), ex.toString());
+      }
+    }
+    unwritten.clear();
+  }
+
+  private void writeDocument(TwinKey key, TwinRecord record, long seq) {
     byte[] state = codec.encode(record);
-    recent.put(key, new Folded(seq, record));
+    documentsWritten.incrementAndGet();
     if (record.exists()) {
       index.put(key, TwinJson.serviceView(record.twin()),
           TwinJson.deltaIndexFields(io.twinhub.twin.domain.TwinDelta.of(record.twin().state())), seq, state);
     } else {
       index.putDeleted(key, seq, record.twin() == null ? 0 : record.twin().state().version(), state);
     }
-    dirty = true;
-    lastChange = clock.millis();
-    idleMergeDone = false;
-    uncommitted = true;
   }
 
   /** "Device|dev1" → device dev1; "Module|dev1/mod1" → module mod1 of dev1; anything else null. */
@@ -363,6 +399,7 @@ final class TwinIndexWriter implements AutoCloseable {
     if (!dirty || (!force && now - lastRefresh < (index.refreshRequested() ? requestedGap : refreshDelay))) {
       return;
     }
+    writeUnwritten();
     long t0 = System.nanoTime();
     index.refresh();
     refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
@@ -407,6 +444,7 @@ final class TwinIndexWriter implements AutoCloseable {
     long now = clock.millis();
     if (!uncommitted || (!force && now - lastCommit.get() < settings.commitInterval().toMillis())) return;
     advanceLive(now);
+    writeUnwritten(); // the commit's offsets describe every event applied so far
     index.commit(Map.of(OFFSETS_KEY, offsetsJson()));
     lastCommit.set(clock.millis());
     uncommitted = false;

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  * sizes of one twin and the index size per twin.
  *
  * <pre>
- * java -cp "target/test-classes:target/classes:$(cat /tmp/cp)" io.twinhub.projections.index.IndexWriteBench 5000 700 20 20
+ * java -cp "target/test-classes:target/classes:$(cat /tmp/cp)" io.twinhub.projections.index.IndexWriteBench 5000 700 20 20 [patch|connect]
  * </pre>
  */
 public final class IndexWriteBench {
@@ -57,13 +57,16 @@ public final class IndexWriteBench {
     int rate = args.length > 1 ? Integer.parseInt(args[1]) : 700;
     int seconds = args.length > 2 ? Integer.parseInt(args[2]) : 20;
     int warmup = args.length > 3 ? Integer.parseInt(args[3]) : 20;
+    // "patch": desired patches (the REST bench's); "connect": connection-state events
+    // (Connected/Disconnected in turn per twin, as MQTT connects journal them).
+    boolean connects = args.length > 4 && args[4].equals("connect");
     Path dir = Files.createTempDirectory("twinhub-index-write-bench");
     ActorSystem<Void> system = IndexBench.benchSystem();
     TwinIndex index = TwinIndex.open(dir);
     TwinIndexWriter writer = new TwinIndexWriter(index, new TwinStateCodec(system), null,
         IndexProjectionSettings.from(system.settings().config()), Clock.systemUTC());
-    System.out.printf("load average %.1f, %d twins, %d patches/s, %d s after %d s warm-up%n",
-        OS.getSystemLoadAverage(), twins, rate, seconds, warmup);
+    System.out.printf("load average %.1f, %d twins, %d %s/s, %d s after %d s warm-up%n",
+        OS.getSystemLoadAverage(), twins, rate, connects ? "connection-state events" : "patches", seconds, warmup);
 
     long[] seq = new long[twins];
     long[] version = new long[twins];
@@ -105,11 +108,17 @@ public final class IndexWriteBench {
       for (int k = 0; k < perBatch; k++) {
         int i = random.nextInt(twins);
         n++;
-        version[i]++;
-        desired[i]++;
-        TwinEvent e = new TwinEvent.DesiredPatched(JsonDoc.of(JsonNodeFactory.instance.objectNode().set("bench",
-            JsonNodeFactory.instance.objectNode().put("n", n))), new TwinEvent.Versions(version[i], desired[i], 1),
-            t0.plusMillis(n));
+        TwinEvent e;
+        if (connects) {
+          e = new TwinEvent.ConnectionStateChanged(seq[i] % 2 == 1 ? io.twinhub.twin.domain.ConnectionState.CONNECTED
+              : io.twinhub.twin.domain.ConnectionState.DISCONNECTED, t0.plusMillis(n));
+        } else {
+          version[i]++;
+          desired[i]++;
+          e = new TwinEvent.DesiredPatched(JsonDoc.of(JsonNodeFactory.instance.objectNode().set("bench",
+              JsonNodeFactory.instance.objectNode().put("n", n))), new TwinEvent.Versions(version[i], desired[i], 1),
+              t0.plusMillis(n));
+        }
         batch.add(envelope(i, ++seq[i], e, clock));
       }
       writer.apply(0, batch).toCompletableFuture().get(60, TimeUnit.SECONDS);

@@ -161,6 +161,50 @@ class TwinIndexWriterTest {
   }
 
   @Test
+  void aTwinsEventsBetweenTwoRefreshesWriteOneDocumentOfItsLastState() throws Exception {
+    // A first connect as a device makes it: Connected, then its first reported patch, within ms.
+    Journal dev = new Journal("Device|c1");
+    dev.add(new TwinEvent.DeviceCreated(identity("c1", null), new TwinEvent.Versions(1, 1, 1), T0));
+    dev.add(new TwinEvent.ConnectionStateChanged(ConnectionState.CONNECTED, T0.plusSeconds(1)));
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"fw\":\"1.0\"}"), dev.next(0, 1), T0.plusSeconds(2)));
+    Journal other = new Journal("Device|c2");
+    other.add(new TwinEvent.DeviceCreated(identity("c2", null), new TwinEvent.Versions(1, 1, 1), T0));
+    apply(0, concat(dev.envelopes, other.envelopes));
+
+    // One document per twin, none replaced: only the last state was indexed.
+    assertEquals(2, writer.documentsWritten.get());
+    TwinIndex.Layout layout = index.layout();
+    assertEquals(2, layout.maxDoc());
+    assertEquals(0, layout.deletedDocs());
+    assertEquals(4, writer.applied.get());
+    assertEquals(TwinJson.serviceView(dev.record.twin()), indexed("SELECT * FROM devices WHERE deviceId = 'c1'"));
+    assertEquals("c1", indexed("SELECT deviceId FROM devices WHERE connectionState = 'Connected'").get("deviceId").asText());
+    assertEquals(dev.envelopes.size(), index.lookup(TwinKey.device("c1")).orElseThrow().seq());
+
+    // The next event folds on the unwritten state, and a re-read of the old ones changes nothing.
+    dev.add(new TwinEvent.ConnectionStateChanged(ConnectionState.DISCONNECTED, T0.plusSeconds(3)));
+    apply(0, dev.envelopes);
+    assertEquals(3, writer.duplicates.get());
+    assertEquals(3, writer.documentsWritten.get());
+    assertEquals(TwinJson.serviceView(dev.record.twin()), indexed("SELECT * FROM devices WHERE deviceId = 'c1'"));
+    assertNull(indexed("SELECT deviceId FROM devices WHERE connectionState = 'Connected'"));
+  }
+
+  @Test
+  void withoutCoalescingEachEventWritesADocument() throws Exception {
+    writer.close();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("twinhub.projections.index.coalesce-writes = off")
+            .withFallback(kit.system().settings().config())), Clock.systemUTC());
+    Journal dev = new Journal("Device|c3");
+    dev.add(new TwinEvent.DeviceCreated(identity("c3", null), new TwinEvent.Versions(1, 1, 1), T0));
+    dev.add(new TwinEvent.ConnectionStateChanged(ConnectionState.CONNECTED, T0.plusSeconds(1)));
+    apply(0, dev.envelopes);
+    assertEquals(2, writer.documentsWritten.get());
+    assertEquals(TwinJson.serviceView(dev.record.twin()), indexed("SELECT * FROM devices"));
+  }
+
+  @Test
   void eventsAtOrBelowTheStoredSequenceNumberAreSkipped() throws Exception {
     Journal dev = new Journal("Device|d1");
     dev.add(new TwinEvent.DeviceCreated(identity("d1", null), new TwinEvent.Versions(1, 1, 1), T0));

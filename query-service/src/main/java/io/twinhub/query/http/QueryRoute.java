@@ -76,6 +76,15 @@ public final class QueryRoute extends AllDirectives {
     return new QueryRoute(engine, Clock.systemUTC()).build(authorized);
   }
 
+  /**
+   * The answer to {@code POST /devices/query} once the caller is authorized and the body is read:
+   * what the route answers, for a caller that takes the request without the routing DSL (the
+   * node's query path, {@code QueryPath}). The one copy of the headers' and errors' handling.
+   */
+  public static java.util.function.BiFunction<HttpRequest, ByteString, CompletionStage<HttpResponse>> answer(TwinQueries engine) {
+    return new QueryRoute(engine, Clock.systemUTC())::handle;
+  }
+
   private Route build(Function<Supplier<Route>, Route> authorized) {
     // A trailing slash is tolerated, as everywhere in the REST API.
     return pathPrefix(akka.http.javadsl.server.PathMatchers.segment("devices").slash("query"), () -> pathEndOrSingleSlash(() ->
