@@ -135,7 +135,8 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     /** The session asked for a packet and has none. */
     private boolean sessionWaits;
     private boolean upstreamDone;
-    private Throwable upstreamFailure;
+    /** Why the connection ended when not by the device closing its end normally (either direction failed, or the stream stopped). */
+    private Throwable streamFailure;
     private boolean sessionClosing;
     private boolean told;
     private volatile boolean stopped;
@@ -180,7 +181,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         @Override
         public void onUpstreamFailure(Throwable ex) {
           upstreamDone = true;
-          upstreamFailure = ex;
+          streamFailure = ex;
           if (inbound == null || inbound.isEmpty()) endSession();
         }
       });
@@ -196,6 +197,8 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
 
         @Override
         public void onDownstreamFinish(Throwable cause) {
+          // The socket's side went away: a plain cancel is the device's end, anything else a failure the session logs.
+          if (!(cause instanceof akka.stream.SubscriptionWithCancelException.NonFailureCancellation)) streamFailure = cause;
           endSession();
         }
       });
@@ -284,7 +287,7 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     private void tellEnd() {
       if (told || session == null) return;
       told = true;
-      session.tell(upstreamFailure == null ? new MqttSession.StreamCompleted() : new MqttSession.StreamFailed(upstreamFailure));
+      session.tell(streamFailure == null ? new MqttSession.StreamCompleted() : new MqttSession.StreamFailed(streamFailure));
     }
 
     private void onWrite(ByteString bytes) {
@@ -308,7 +311,11 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
       stopped = true;
       if (session != null) {
         sessions.remove(session);
-        tellEnd(); // stopped by the materializer, or completed after the session closed: the session stops
+        if (!told && !sessionClosing && streamFailure == null) {
+          // Neither end decided (the materializer shut down, or this stage failed): not the device's doing.
+          streamFailure = new IllegalStateException("the connection's stream stopped");
+        }
+        tellEnd(); // the session stops (after logging why, unless it closed first)
       }
     }
 

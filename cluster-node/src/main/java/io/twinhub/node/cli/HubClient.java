@@ -61,16 +61,7 @@ public final class HubClient {
     } else {
       b.method(method, HttpRequest.BodyPublishers.noBody());
     }
-    try {
-      return http.send(b.build(), HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
-    } catch (ConnectException e) {
-      throw new TwinhubCli.CommandFailure("cannot reach " + base + " (is the node running? ./twinhub run)");
-    } catch (IOException e) {
-      throw new TwinhubCli.CommandFailure(base + ": " + e);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new TwinhubCli.CommandFailure("interrupted");
-    }
+    return exchange(b.build());
   }
 
   /** One request with a binary body (a function app's JAR). */
@@ -78,6 +69,11 @@ public final class HubClient {
     HttpRequest request = HttpRequest.newBuilder(uri(path)).timeout(Duration.ofSeconds(120))
         .header("Authorization", authorization).header("Content-Type", contentType)
         .method(method, HttpRequest.BodyPublishers.ofByteArray(body)).build();
+    return exchange(request);
+  }
+
+  /** Sends {@code request}; an unreachable node, an I/O error or an interrupt is a {@link TwinhubCli.CommandFailure}. */
+  private HttpResponse<String> exchange(HttpRequest request) {
     try {
       return http.send(request, HttpResponse.BodyHandlers.ofString(StandardCharsets.UTF_8));
     } catch (ConnectException e) {

@@ -84,6 +84,19 @@ class TwinhubCliTest {
   }
 
   @Test
+  void anUnreachableNodeIsOneLineNamingIt() throws Exception {
+    int port;
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      port = s.getLocalPort();
+    }
+    CliRun r = run("twin", "get", "d1", "--url", "http://127.0.0.1:" + port, "--connection-string",
+        "HostName=127.0.0.1;SharedAccessKeyName=iothubowner;SharedAccessKey=aGVsbG8taGVsbG8taGVsbG8taGVsbG8taGVsbG8taGU=");
+    assertEquals(1, r.exit(), r.err());
+    assertTrue(r.err().contains("cannot reach http://127.0.0.1:" + port), r.err());
+    assertTrue(!r.err().contains("\tat "), "no stack trace: " + r.err());
+  }
+
+  @Test
   void onlyGivenNodeFlagsOverrideTheConfiguration() {
     CommandLine cli = TwinhubCli.commandLine();
     RunCommand run = cli.getSubcommands().get("run").getCommand();

@@ -223,6 +223,12 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   public Behavior<Object> onMessage(Object m) {
     try {
       return handle(m);
+    } catch (RuntimeException e) {
+      // A bug in any turn (a packet, a twin's answer, a timer) closes this connection with its reason;
+      // thrown on, it would stop this actor and leave the device's socket open with no session behind it.
+      ctx.getLog().warn("session {} of {} failed", sessionId, clientId(), e);
+      closeByHub("internal error: " + e);
+      return this;
     } finally {
       // What this turn wrote and its ack reach the stream as one (SessionStage: the hand-over rule).
       out.endOfTurn();
@@ -281,40 +287,35 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     busy = true;
     MqttPacket p = m.packet();
     if (TRACE.isTraceEnabled()) ctx.getLog().trace("{} <- {}", clientId(), p);
-    try {
-      if (p instanceof Malformed bad) {
-        close("malformed input: " + bad.reason());
-        return this;
-      }
-      if (phase == Phase.AWAIT_CONNECT) {
-        if (p instanceof Connect c) onConnect(c);
-        else close("first packet is " + MqttCodec_name(p) + ", not CONNECT");
-        return this;
-      }
-      if (p instanceof Publish pub) {
-        lastPublish = lastInbound;
-        onPublish(pub);
-      }
-      else if (p instanceof Subscribe s) onSubscribe(s);
-      else if (p instanceof Unsubscribe u) onUnsubscribe(u);
-      else if (p.type() == MqttPacket.PINGREQ) {
-        send(Empty.PINGRESP_PACKET);
-        done();
-      } else if (p.type() == MqttPacket.DISCONNECT) close("device disconnected");
-      else if (p.type() == MqttPacket.PUBACK) {
-        // The device has the cloud-to-device message: complete it (a stray PUBACK is harmless).
-        String token = c2dInFlight.remove(((PacketIdOnly) p).packetId());
-        if (token != null) {
-          deps.c2d().settle(deviceId, token, CloudToDeviceQueue.Disposition.COMPLETE);
-          rememberCompleted(token);
-        }
-        done();
-      }
-      else close(MqttCodec_name(p) + " is not accepted here" + (p.type() >= MqttPacket.PUBREC && p.type() <= MqttPacket.PUBCOMP ? " (QoS 2 is not supported)" : ""));
-    } catch (RuntimeException e) {
-      ctx.getLog().warn("session {} of {}: {}", sessionId, clientId(), e.toString());
-      close("internal error");
+    if (p instanceof Malformed bad) {
+      close("malformed input: " + bad.reason());
+      return this;
     }
+    if (phase == Phase.AWAIT_CONNECT) {
+      if (p instanceof Connect c) onConnect(c);
+      else close("first packet is " + MqttCodec_name(p) + ", not CONNECT");
+      return this;
+    }
+    if (p instanceof Publish pub) {
+      lastPublish = lastInbound;
+      onPublish(pub);
+    }
+    else if (p instanceof Subscribe s) onSubscribe(s);
+    else if (p instanceof Unsubscribe u) onUnsubscribe(u);
+    else if (p.type() == MqttPacket.PINGREQ) {
+      send(Empty.PINGRESP_PACKET);
+      done();
+    } else if (p.type() == MqttPacket.DISCONNECT) close("device disconnected");
+    else if (p.type() == MqttPacket.PUBACK) {
+      // The device has the cloud-to-device message: complete it (a stray PUBACK is harmless).
+      String token = c2dInFlight.remove(((PacketIdOnly) p).packetId());
+      if (token != null) {
+        deps.c2d().settle(deviceId, token, CloudToDeviceQueue.Disposition.COMPLETE);
+        rememberCompleted(token);
+      }
+      done();
+    }
+    else close(MqttCodec_name(p) + " is not accepted here" + (p.type() >= MqttPacket.PUBREC && p.type() <= MqttPacket.PUBCOMP ? " (QoS 2 is not supported)" : ""));
     return this;
   }
 
@@ -613,7 +614,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       await(deps.telemetry().append(message), (appended, err) -> {
         if (err != null) {
           // Not durable: no PUBACK. Closing makes the SDK reconnect and send the message again.
-          close("telemetry not stored: " + err.getMessage());
+          closeByHub("telemetry not stored: " + err.getMessage());
           return;
         }
         pubAckAndDone(p);
@@ -832,7 +833,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       storeUnsure = true;
       await(deps.sessions().save(key(deviceId, moduleId), toStore), (saved, err) -> {
         if (err != null) {
-          close("session store: " + err.getMessage());
+          closeByHub("session store: " + err.getMessage());
           return;
         }
         storePresent = true;
@@ -857,7 +858,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     }
     attach(desired, methods, (reply, err) -> {
       if (!(reply instanceof TwinReply.Accepted a)) {
-        close("could not attach to the twin: " + errorOf(reply, err).message());
+        closeByHub("could not attach to the twin: " + errorOf(reply, err).message());
         return;
       }
       if (newDesired) {
@@ -886,12 +887,12 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       if (!subscriptions.containsKey(Subscription.DESIRED) && !(phase == Phase.CONNECTING && bufferedDesired != null)) return;
       if (deliveredDesired < 0) {
         if (bufferedDesired != null && bufferedDesired.size() < MAX_BUFFERED_DESIRED) bufferedDesired.add(d);
-        else if (bufferedDesired != null) close("too many desired changes before the subscription completed");
+        else if (bufferedDesired != null) closeByHub("too many desired changes before the subscription completed");
         return;
       }
       deliverDesired(d);
     } else if (m instanceof SessionMessage.CloseSession c) {
-      close("closed by the twin: " + c.reason());
+      closeByHub("closed by the twin: " + c.reason());
     } else if (m instanceof SessionMessage.MethodRequest r) {
       onMethodRequest(r);
     } else if (m instanceof SessionMessage.CloudToDevice c) {
@@ -941,7 +942,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       }
     }
     if (c2dInFlight.size() >= 0xFFFF / 2) {
-      close("too many unacknowledged cloud-to-device messages");
+      closeByHub("too many unacknowledged cloud-to-device messages");
       return;
     }
     int id = nextPacketId();
@@ -977,7 +978,7 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     long v = d.desiredVersion();
     if (v <= deliveredDesired) return; // already covered by the baseline or delivered
     if (v != deliveredDesired + 1) {
-      close("desired $version " + v + " arrived after " + deliveredDesired + ": versions in between were missed");
+      closeByHub("desired $version " + v + " arrived after " + deliveredDesired + ": versions in between were missed");
       return;
     }
     deliveredDesired = v;
@@ -1017,12 +1018,14 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   private Behavior<Object> onTick(Tick t) {
     switch (t) {
       case CONNECT_TIMEOUT -> {
-        if (phase == Phase.AWAIT_CONNECT || phase == Phase.CONNECTING) close("no CONNECT within " + deps.settings().connectTimeout());
+        if (phase == Phase.AWAIT_CONNECT) close("no CONNECT within " + deps.settings().connectTimeout());
+        // The CONNECT came, the hub did not answer it in time (twin lookup, session store or attach too slow).
+        else if (phase == Phase.CONNECTING) closeByHub("CONNECT not answered within " + deps.settings().connectTimeout());
       }
       case DUE -> onDue();
       case GAP_CHECK -> {
         if (phase == Phase.CONNECTED && deliveredDesired >= 0 && deliveredDesired < awaitedDesired) {
-          close("desired $version " + awaitedDesired + " exists but only " + deliveredDesired + " was delivered");
+          closeByHub("desired $version " + awaitedDesired + " exists but only " + deliveredDesired + " was delivered");
         }
       }
       case READ_ON -> done();
@@ -1039,14 +1042,14 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     if (phase != Phase.CONNECTED) return;
     long now = System.nanoTime();
     if (now - tokenExpiresAt >= 0) {
-      close("SAS token expired");
+      closeByHub("SAS token expired");
       return;
     }
     if (now - nextKeepAliveCheck >= 0) {
       nextKeepAliveCheck = now + keepAliveCheckEvery;
       // A packet the stream stage answered itself (a refusal at admission) is the device's activity too.
       if (!busy && now - Math.max(lastInbound, out.lastAnsweredByStage()) > keepAliveNanos * 3 / 2) {
-        close("keep-alive expired");
+        closeByHub("keep-alive expired");
         return;
       }
     }
@@ -1084,16 +1087,16 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
       long current = a.twin().state().desired().version();
       if (subscriptions.containsKey(Subscription.DESIRED) && deliveredDesired >= 0) {
         if (current < deliveredDesired) {
-          close("twin desired $version " + current + " is behind the delivered " + deliveredDesired);
+          closeByHub("twin desired $version " + current + " is behind the delivered " + deliveredDesired);
         } else if (current > deliveredDesired) {
           awaitedDesired = Math.max(awaitedDesired, current);
           timers.startSingleTimer(Tick.GAP_CHECK, Tick.GAP_CHECK, deps.settings().gapGrace());
         }
       }
     } else if (reply instanceof TwinReply.Rejected r && r.error().status() < 500) {
-      close("twin refused the session: " + r.error().message());
+      closeByHub("twin refused the session: " + r.error().message());
     } else if (++heartbeatFailures >= 3) {
-      close("twin unreachable for " + heartbeatFailures + " heartbeats");
+      closeByHub("twin unreachable for " + heartbeatFailures + " heartbeats");
     }
   }
 
@@ -1137,20 +1140,38 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
   private void send(MqttPacket p) {
     if (phase == Phase.CLOSED) return;
     if (TRACE.isTraceEnabled()) ctx.getLog().trace("{} -> {}", clientId(), p);
-    if (!out.offer(p)) close("device does not read its packets (outbound queue full)");
+    if (!out.offer(p)) closeByHub("device does not read its packets (outbound queue full)");
   }
 
   private void send(MqttPacket first, MqttPacket second) {
     if (phase == Phase.CLOSED) return;
     if (TRACE.isTraceEnabled()) ctx.getLog().trace("{} -> {}, {}", clientId(), first, second);
-    if (!out.offer(first, second)) close("device does not read its packets (outbound queue full)");
+    if (!out.offer(first, second)) closeByHub("device does not read its packets (outbound queue full)");
   }
 
+  /**
+   * Closes for the device's own doing: its DISCONNECT or the end of its socket, a refused CONNECT,
+   * a protocol violation. Logged at DEBUG: broken or hostile clients would flood the log at INFO.
+   */
   private void close(String reason) {
+    close(reason, false);
+  }
+
+  /**
+   * Closes for a reason of the hub's own (keep-alive, token expiry, telemetry not stored, taken over,
+   * twin unreachable, a desired gap, a device that does not read, an internal error): logged at
+   * INFO, so that an operator sees why a device was disconnected without turning on DEBUG.
+   */
+  private void closeByHub(String reason) {
+    close(reason, true);
+  }
+
+  private void close(String reason, boolean byHub) {
     if (phase == Phase.CLOSED) return;
     boolean attached = phase == Phase.CONNECTED;
     phase = Phase.CLOSED;
-    ctx.getLog().debug("closing {} from {} (session {}): {}", clientId(), remote, sessionId, reason);
+    if (byHub) ctx.getLog().info("closing {} from {} (session {}): {}", clientId(), remote, sessionId, reason);
+    else ctx.getLog().debug("closing {} from {} (session {}): {}", clientId(), remote, sessionId, reason);
     for (Tick t : Tick.values()) timers.cancel(t);
     for (Map.Entry<String, PendingMethod> e : pendingMethods.entrySet()) {
       timers.cancel(new MethodTimeout(e.getKey()));
