@@ -29,7 +29,8 @@ public record MqttSettings(
     Duration throttlePauseMax,
     boolean openSsl,
     boolean overloadDelays,
-    Duration overloadWait) {
+    Duration overloadWait,
+    Duration refusedHold) {
 
   public MqttSettings {
     hostNames = List.copyOf(hostNames);
@@ -38,6 +39,9 @@ public record MqttSettings(
     }
     if (!throttlePauseMax.isZero() && throttlePauseMax.compareTo(throttlePause) < 0) {
       throw new IllegalArgumentException("twinhub.mqtt.throttle-pause-max must be 0 (off) or not below throttle-pause");
+    }
+    if (refusedHold.isNegative()) {
+      throw new IllegalArgumentException("twinhub.mqtt.refused-hold must be >= 0 (0 = off)");
     }
     if (maxTelemetrySize > maxPacketSize) {
       throw new IllegalArgumentException("twinhub.mqtt.max-telemetry-size must not exceed max-packet-size");
@@ -91,7 +95,8 @@ public record MqttSettings(
           case "refuse" -> false;
           default -> throw new IllegalArgumentException("twinhub.mqtt.overload-mode must be delay or refuse");
         },
-        m.getDuration("overload-wait"));
+        m.getDuration("overload-wait"),
+        m.getDuration("refused-hold"));
   }
 
   /**
@@ -123,6 +128,7 @@ public record MqttSettings(
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,
-        askTimeout, backlog, drainTimeout, compactTls, throttlePause, throttlePauseMax, openSsl, overloadDelays, overloadWait);
+        askTimeout, backlog, drainTimeout, compactTls, throttlePause, throttlePauseMax, openSsl, overloadDelays, overloadWait,
+        refusedHold);
   }
 }

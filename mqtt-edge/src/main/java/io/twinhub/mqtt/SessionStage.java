@@ -63,6 +63,15 @@ import java.util.concurrent.atomic.AtomicLong;
  * session-actor turn. Under overload refusals are most of the packets: each one skipped the
  * session's mailbox, its turn and the ack back, which queued ahead of the admitted writes' answers.
  *
+ * <p>After such a refusal ({@code refused-hold}, session 15): the 429 is answered at once, then this
+ * connection waits among the admission's waiters with its socket unread (delay mode's grant path:
+ * each slot freed by an answer wakes the newest waiter, {@code AdmissionLimit.wakeWhenFree}), or
+ * until the hold runs out; then it reads on and its next patch is decided as any other. Waking
+ * takes no slot (session 15's first version kept the granted slot for the woken connection's next
+ * patch: connections with nothing to send then passed the slots among themselves, and every fresh
+ * patch was refused). Under sustained overload a device's next patch waits unread in its socket
+ * (no TLS, decode or refusal spent on it) until the node has room.
+ *
  * <p>With {@code throttle-pause-max} set (off by default: measured worse at 1x and 2x on the
  * shared box, docs/BENCHMARKS.md "session 13"), the refusal is answered after a back-off, not at
  * once (IoT Hub throttles by delaying): {@code throttle-pause}, doubled for each further refusal in a row on this connection,
@@ -152,6 +161,11 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     private int refusedInARow;
     private final long throttlePauseNanos = deps.settings().throttlePause().toNanos();
     private final long throttlePauseMaxNanos = deps.settings().throttlePauseMax().toNanos();
+    /** refused-hold: after a refusal here, read on only when the admission has room again, or after this. */
+    private final long refusedHoldNanos = deps.settings().refusedHold().toNanos();
+    /** This connection's place among the admission's waiters while it is held after a refusal. */
+    private io.twinhub.twin.service.AdmissionLimit.Waiter holdWaiter;
+    private final AsyncCallback<Boolean> woken = createAsyncCallback(x -> onWoken());
 
     Logic(String remote) {
       super(shape);
@@ -250,7 +264,11 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
         return false;
       }
       lastAnsweredByStage = System.nanoTime();
-      if (throttlePauseMaxNanos > 0 && throttlePauseNanos > 0) {
+      if (refusedHoldNanos > 0 && throttlePauseMaxNanos == 0) {
+        // Answered at once; the socket stays unread until the node has a slot for this connection.
+        onWrite(answer);
+        holdForRoom();
+      } else if (throttlePauseMaxNanos > 0 && throttlePauseNanos > 0) {
         // Session 13's back-off (throttle-pause-max set): the answer waits with the reading.
         heldRefusal = answer;
         paused = true;
@@ -267,8 +285,46 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
       return true;
     }
 
+    /**
+     * After a refusal here: this connection waits among the admission's waiters (a freed slot wakes
+     * the newest) with its socket unread, for at most {@code refused-hold}. Waking takes no slot:
+     * the next patch read is decided as any other, so a woken device with nothing to send wastes none.
+     */
+    private void holdForRoom() {
+      io.twinhub.twin.service.AdmissionLimit.Waiter[] w = new io.twinhub.twin.service.AdmissionLimit.Waiter[1];
+      if (deps.twins().wakeWhenFree(this::wokenElsewhere, w)) {
+        readAhead(); // room again already
+        return;
+      }
+      holdWaiter = w[0];
+      paused = true;
+      scheduleOnce(HOLD_OVER, java.time.Duration.ofNanos(refusedHoldNanos));
+    }
+
+    /** A freed slot woke this connection (on the thread of the answer that freed it). */
+    private void wokenElsewhere() {
+      if (!stopped) woken.invoke(Boolean.TRUE);
+    }
+
+    private void onWoken() {
+      holdWaiter = null;
+      cancelTimer(HOLD_OVER);
+      paused = false;
+      readAhead();
+    }
+
+    private static final String HOLD_OVER = "hold-over";
+
     @Override
     public void onTimer(Object key) {
+      if (HOLD_OVER.equals(key)) {
+        // The hold ran out: read on, the next patch is decided as any other.
+        if (holdWaiter != null) deps.twins().withdraw(holdWaiter);
+        holdWaiter = null;
+        paused = false;
+        readAhead();
+        return;
+      }
       if (heldRefusal != null) {
         lastAnsweredByStage = System.nanoTime();
         onWrite(heldRefusal);
@@ -309,6 +365,9 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
     @Override
     public void postStop() {
       stopped = true;
+      // A held connection leaves the waiters (waking holds no slot, so a wake racing with this stop leaks nothing).
+      if (holdWaiter != null) deps.twins().withdraw(holdWaiter);
+      holdWaiter = null;
       if (session != null) {
         sessions.remove(session);
         if (!told && !sessionClosing && streamFailure == null) {

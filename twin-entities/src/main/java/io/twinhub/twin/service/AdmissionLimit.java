@@ -69,9 +69,12 @@ public final class AdmissionLimit {
     private static final int WAITING = 0, GRANTED = 1, CANCELLED = 2;
     private final java.util.concurrent.atomic.AtomicInteger state = new java.util.concurrent.atomic.AtomicInteger();
     private final Runnable onGranted;
+    /** Only woken when a slot is freed for it: takes no slot, the freed one stays free for whoever comes first. */
+    private final boolean wakeOnly;
 
-    private Waiter(Runnable onGranted) {
+    private Waiter(Runnable onGranted, boolean wakeOnly) {
       this.onGranted = onGranted;
+      this.wakeOnly = wakeOnly;
     }
 
     private boolean waiting() {
@@ -189,7 +192,7 @@ public final class AdmissionLimit {
         inFlight++;
         return true;
       }
-      Waiter w = new Waiter(onGranted);
+      Waiter w = new Waiter(onGranted, false);
       waiters.addLast(w);
       waiter[0] = w;
       return false;
@@ -210,6 +213,39 @@ public final class AdmissionLimit {
     return true;
   }
 
+  /**
+   * A gateway that holds a request unread (an MQTT connection refused a moment ago, its socket not
+   * read) asks to be woken when the node has room: true if a slot is free now (nothing queued),
+   * else {@code onFree} runs once a freed slot comes to this waiter (the newest first, as grants;
+   * one waiter per freed slot) and {@code waiter[0]} is what to {@link #withdraw}. A woken waiter
+   * takes no slot: the freed one stays free for the first write that asks, which may be the woken
+   * gateway's. So waking costs no slot, and a woken connection with nothing to send wastes none.
+   */
+  public boolean wakeWhenFree(Runnable onFree, Waiter[] waiter) {
+    synchronized (this) {
+      dropCancelledOldest();
+      if (inFlight < effective) return true;
+      Waiter w = new Waiter(onFree, true);
+      waiters.addLast(w);
+      waiter[0] = w;
+      return false;
+    }
+  }
+
+  /**
+   * The gateway no longer needs the slot it waited for and refuses nothing for it (an MQTT
+   * connection held after a refusal whose hold ran out: it reads on, and its next patch is decided
+   * as any other): true if the waiter was still waiting (not counted as refused), false if it was
+   * granted a slot first (its callback ran or is running: the slot is the caller's).
+   */
+  public boolean withdraw(Waiter w) {
+    if (!w.state.compareAndSet(Waiter.WAITING, Waiter.CANCELLED)) return false;
+    synchronized (this) {
+      dropCancelledOldest();
+    }
+    return true;
+  }
+
   /** Requests waiting for a slot now (cancelled ones not yet dropped included). */
   public synchronized int waiting() {
     return waiters.size();
@@ -219,10 +255,12 @@ public final class AdmissionLimit {
 
   /** Under the lock: free slots go to the newest waiters; their callbacks run after the lock ({@link #runGranted}). */
   private void grantWaiters() {
-    while (inFlight < effective && !waiters.isEmpty()) {
+    int free = effective - inFlight;
+    while (free > 0 && !waiters.isEmpty()) {
       Waiter w = waiters.pollLast();
       if (w.state.compareAndSet(Waiter.WAITING, Waiter.GRANTED)) {
-        inFlight++;
+        if (!w.wakeOnly) inFlight++;
+        free--;
         granted.get().add(w);
       }
     }

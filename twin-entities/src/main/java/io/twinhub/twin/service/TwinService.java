@@ -156,6 +156,19 @@ public final class TwinService {
     return Optional.of(refused);
   }
 
+  /** A gateway holding a request unread is woken when the node has room (see {@link AdmissionLimit#wakeWhenFree}): true if there is room now. */
+  public boolean wakeWhenFree(Runnable onFree, AdmissionLimit.Waiter[] waiter) {
+    return admission == null || admission.wakeWhenFree(onFree, waiter);
+  }
+
+  /**
+   * The gateway stops waiting without refusing anything (see {@link AdmissionLimit#withdraw}): true
+   * if the waiter was still waiting, false if it was woken or granted first.
+   */
+  public boolean withdraw(AdmissionLimit.Waiter waiter) {
+    return admission == null || admission.withdraw(waiter);
+  }
+
   /** A slot from {@link #admitOrWait} that will not be used (an invalid write, a closed connection). */
   public void returnSlot() {
     if (admission != null) admission.releaseUnused();

@@ -250,6 +250,60 @@ class AdmissionLimitTest {
   }
 
   @Test
+  void aFreedSlotWakesTheNewestHeldWaiterWithoutTakingTheSlot() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.wakeWhenFree(() -> fail("room now: nothing queued"), new AdmissionLimit.Waiter[1]));
+    assertTrue(a.tryAcquire());
+    java.util.List<String> woken = new java.util.ArrayList<>();
+    AdmissionLimit.Waiter[] older = new AdmissionLimit.Waiter[1];
+    AdmissionLimit.Waiter[] newer = new AdmissionLimit.Waiter[1];
+    assertFalse(a.wakeWhenFree(() -> woken.add("older"), older));
+    assertFalse(a.wakeWhenFree(() -> woken.add("newer"), newer));
+    assertEquals(2, a.waiting());
+
+    a.release(FAST, false);
+    assertEquals(java.util.List.of("newer"), woken, "one waiter per freed slot, the newest");
+    assertEquals(0, a.inFlight(), "woken, not granted: the slot stays free");
+    assertTrue(a.tryAcquire(), "for the first write that asks (the woken connection's, or any other)");
+    assertEquals(0, a.refused());
+
+    a.release(FAST, false);
+    assertEquals(java.util.List.of("newer", "older"), woken);
+    assertEquals(0, a.waiting());
+  }
+
+  @Test
+  void aWithdrawnWaiterIsNeitherRefusedNorGranted() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.tryAcquire());
+    AdmissionLimit.Waiter[] w = new AdmissionLimit.Waiter[1];
+    assertFalse(a.acquireOrWait(() -> fail("withdrawn before any slot was free"), w));
+    assertTrue(a.withdraw(w[0]));
+    assertFalse(a.withdraw(w[0]), "once");
+    assertFalse(a.cancel(w[0]), "nor cancelled after");
+    assertEquals(0, a.refused(), "a hold that ran out refuses nothing: the refusal was answered before it");
+    assertEquals(0, a.waiting());
+    a.release(FAST, false);
+    assertEquals(0, a.inFlight(), "the freed slot stays free");
+  }
+
+  @Test
+  void aWaiterGrantedFirstCannotBeWithdrawnItsSlotIsTheGatewaysToGiveBack() {
+    AdmissionLimit a = limit(1, 1, 1);
+    assertTrue(a.tryAcquire());
+    int[] granted = {0};
+    AdmissionLimit.Waiter[] w = new AdmissionLimit.Waiter[1];
+    assertFalse(a.acquireOrWait(() -> granted[0]++, w));
+    a.release(FAST, false);
+    assertEquals(1, granted[0]);
+    assertFalse(a.withdraw(w[0]), "granted first");
+    assertEquals(1, a.inFlight(), "the slot is the gateway's");
+    a.releaseUnused();
+    assertEquals(0, a.inFlight());
+    assertEquals(0, a.refused());
+  }
+
+  @Test
   void aWaiterDoesNotLetANewcomerOvertakeItOnAFreedSlot() {
     AdmissionLimit a = limit(1, 1, 1);
     assertTrue(a.tryAcquire());
