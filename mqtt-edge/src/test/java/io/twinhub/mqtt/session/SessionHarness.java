@@ -197,6 +197,11 @@ public final class SessionHarness {
       assertEquals(CLOSED, o);
     }
 
+    /** The next packet written, or {@link #CLOSED}. */
+    Object receiveOrClosed() {
+      return out.receiveMessage(Duration.ofSeconds(10));
+    }
+
     void expectNothing(Duration d) {
       out.expectNoMessage(d);
     }

@@ -38,8 +38,8 @@ import java.time.Duration;
  *                          documents) is merged into one in the background and reopened (0: off)
  * @param mergeWhenIdleMaxBytes ... only while the index is at most this big
  * @param mergeWhenIdleMinInterval ... and at most once in this long (each merge rewrites the whole index)
- * @param coalesceWrites    a twin's Lucene document is built and written once per refresh (or commit) from its
- *                          last folded state, however many of its events arrived since; off: once per event
+ * @param coalesceWrites    a twin's Lucene document is built and written once per batch the writer applies in
+ *                          one go, from its last folded state, however many of its events the batch held; off: once per event
  */
 public record IndexProjectionSettings(
     String readJournal,

@@ -95,8 +95,10 @@ final class TwinIndexWriter implements AutoCloseable {
   private final java.util.LinkedHashMap<TwinKey, Folded> recent;
   /**
    * Twins folded since their document was last written (writer thread only; {@code coalesce-writes}):
-   * written at the next refresh or commit, each from its last state, so N events of a twin between
-   * two refreshes cost one document. Nothing reads the documents in between but this writer.
+   * written once the writer has applied what it took in one go (a tag read's batch, or every live
+   * event queued while it was busy), each from its last state, so N events of a twin in one go cost
+   * one document. Not later: a query's refresh ({@link TwinIndex#refreshIfStale}) runs on its own
+   * thread and sees only written documents.
    */
   private final java.util.LinkedHashMap<TwinKey, Folded> unwritten = new java.util.LinkedHashMap<>();
   private long lastRefresh;
@@ -158,6 +160,7 @@ final class TwinIndexWriter implements AutoCloseable {
         boolean changed = applyEvent(env);
         advance(tag, env, changed);
       }
+      writeUnwritten();
       maybeRefresh(false);
       maybeCommit(false);
     }, thread);
@@ -211,6 +214,7 @@ final class TwinIndexWriter implements AutoCloseable {
             live.persistenceId(), e.toString());
       }
     }
+    writeUnwritten();
     maybeRefresh(false);
   }
 

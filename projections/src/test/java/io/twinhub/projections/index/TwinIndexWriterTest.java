@@ -191,6 +191,27 @@ class TwinIndexWriterTest {
   }
 
   @Test
+  void aQueryRefreshSeesEveryAppliedBatchWithoutWaitingForTheWritersRefresh() throws Exception {
+    writer.close();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("""
+            twinhub.projections.index.refresh-interval = 1h
+            twinhub.projections.index.min-refresh-interval = 1h
+            twinhub.projections.index.commit-interval = 1h
+            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    Journal dev = new Journal("Device|c4");
+    dev.add(new TwinEvent.DeviceCreated(identity("c4", null), new TwinEvent.Versions(1, 1, 1), T0));
+    apply(0, dev.envelopes); // the writer's first refresh
+    dev.add(new TwinEvent.ConnectionStateChanged(ConnectionState.CONNECTED, T0.plusSeconds(1)));
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"fw\":\"2.0\"}"), dev.next(0, 1), T0.plusSeconds(2)));
+    writer.apply(0, dev.envelopes).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    // What a query's refresh-on-query does (TwinIndex.refreshIfStale), on its own thread.
+    index.refresh();
+    assertEquals(TwinJson.serviceView(dev.record.twin()), indexed("SELECT * FROM devices WHERE connectionState = 'Connected'"));
+    assertEquals(2, writer.documentsWritten.get());
+  }
+
+  @Test
   void withoutCoalescingEachEventWritesADocument() throws Exception {
     writer.close();
     writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
