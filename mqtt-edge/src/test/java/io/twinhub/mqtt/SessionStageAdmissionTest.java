@@ -130,6 +130,11 @@ class SessionStageAdmissionTest {
 
   /** A connection of {@code dev} through the stage, connected and subscribed to the twin responses. */
   private static Connection connectedToTwinResponses(String dev) throws InterruptedException {
+    return connectedToTwinResponses(hub, dev);
+  }
+
+  /** As above, on {@code hub} (shared with the other stage tests). */
+  static Connection connectedToTwinResponses(SessionHarness hub, String dev) throws InterruptedException {
     Connection c = new Connection(hub);
     c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
     assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
@@ -139,6 +144,10 @@ class SessionStageAdmissionTest {
   }
 
   private static long reportedVersion(String dev) {
+    return reportedVersion(hub, dev);
+  }
+
+  static long reportedVersion(SessionHarness hub, String dev) {
     return ((TwinReply.Accepted) SessionHarness.await(hub.twins.getTwin(dev, null))).twin().state().reported().version();
   }
 

@@ -2,14 +2,8 @@ package io.twinhub.mqtt;
 
 import akka.util.ByteString;
 import io.twinhub.mqtt.SessionStageAdmissionTest.Connection;
-import io.twinhub.mqtt.codec.MqttPacket.ConnAck;
-import io.twinhub.mqtt.codec.MqttPacket.ConnectReturnCode;
 import io.twinhub.mqtt.codec.MqttPacket.PacketIdOnly;
 import io.twinhub.mqtt.codec.MqttPacket.Publish;
-import io.twinhub.mqtt.codec.MqttPacket.SubAck;
-import io.twinhub.mqtt.codec.MqttPacket.Subscribe;
-import io.twinhub.mqtt.codec.MqttPacket.TopicFilter;
-import io.twinhub.mqtt.session.DeviceTopics;
 import io.twinhub.mqtt.session.SessionHarness;
 import io.twinhub.twin.entity.TwinReply;
 import io.twinhub.twin.service.AdmissionLimit;
@@ -18,7 +12,6 @@ import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
-import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.*;
 
@@ -51,12 +44,7 @@ class SessionStageHoldTest {
   }
 
   private static Connection connectedToTwinResponses(String dev) throws InterruptedException {
-    Connection c = new Connection(hub, SessionStageAdmissionTest.stage(hub));
-    c.send(SessionHarness.connect(dev, null, SessionHarness.token(dev, null, SessionHarness.KEY1, 3600), 60));
-    assertEquals(ConnectReturnCode.ACCEPTED, assertInstanceOf(ConnAck.class, c.receive()).returnCode());
-    c.send(new Subscribe(1, List.of(new TopicFilter(DeviceTopics.TWIN_RES_FILTER, 1))));
-    assertInstanceOf(SubAck.class, c.receive());
-    return c;
+    return SessionStageAdmissionTest.connectedToTwinResponses(hub, dev);
   }
 
   private static Publish patch(String rid, int packetId, String body) {
@@ -64,7 +52,7 @@ class SessionStageHoldTest {
   }
 
   private static long reportedVersion(String dev) {
-    return ((TwinReply.Accepted) SessionHarness.await(hub.twins.getTwin(dev, null))).twin().state().reported().version();
+    return SessionStageAdmissionTest.reportedVersion(hub, dev);
   }
 
   @Test
