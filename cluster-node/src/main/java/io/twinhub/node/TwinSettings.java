@@ -23,6 +23,15 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sess
     return new EntitySettings(limits, sessionTimeout, Clock.systemUTC(), disconnectGrace);
   }
 
+  /** twinhub.twin.admission.adapt-to: "journal" or "answer". */
+  static boolean adaptToJournal(String value) {
+    return switch (value) {
+      case "journal" -> true;
+      case "answer" -> false;
+      default -> throw new IllegalArgumentException("twinhub.twin.admission.adapt-to must be journal or answer, not " + value);
+    };
+  }
+
   public static TwinSettings from(Config config) {
     Config t = config.getConfig("twinhub.twin");
     Config l = t.getConfig("limits");
@@ -39,7 +48,7 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sess
     Config a = t.getConfig("admission");
     var admission = a.getBoolean("enabled")
         ? java.util.Optional.of(new AdmissionLimit.Settings(a.getInt("initial-limit"), a.getInt("min-limit"),
-            a.getInt("max-limit"), a.getDuration("target-latency"), a.getDouble("backoff")))
+            a.getInt("max-limit"), a.getDuration("target-latency"), a.getDouble("backoff"), adaptToJournal(a.getString("adapt-to"))))
         : java.util.Optional.<AdmissionLimit.Settings>empty();
     return new TwinSettings(limits, t.getDuration("ask-timeout"), t.getDuration("session-timeout"), admission,
         a.getDuration("deadline"), t.getDuration("disconnect-grace"), t.getDuration("unreachable-hold"));

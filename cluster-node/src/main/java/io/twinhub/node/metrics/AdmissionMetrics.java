@@ -25,5 +25,10 @@ public final class AdmissionMetrics {
         .register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.answered.slow", admission, AdmissionLimit::answeredSlow)
         .description("admitted twin writes answered later than target-latency after admission").register(Metrics.globalRegistry);
+    FunctionCounter.builder("twinhub.twin.admission.journaled", admission, AdmissionLimit::journaled)
+        .description("admitted twin writes whose answer carried the journal's time for them").register(Metrics.globalRegistry);
+    FunctionCounter.builder("twinhub.twin.admission.journal.seconds", admission, AdmissionLimit::journalSeconds)
+        .description("sum of those writes' journal time (entity command to journal acknowledgement; over journaled: the mean)")
+        .register(Metrics.globalRegistry);
   }
 }

@@ -229,12 +229,13 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
     }
     if (!s.exists()) return reject(c.replyTo(), notFound());
     Instant at = clock.instant();
+    long taken = System.nanoTime();
     return s.twin().state().decide(c.update(), c.ifMatch(), at, limits).fold(
         next -> persist(TwinEvent.of(c.update(), versionsOf(next), at, c.by()), c.replyTo())
             .thenRun(after -> {
               notifyDesired(c.update(), after);
             })
-            .thenReply(c.replyTo(), this::view),
+            .thenReply(c.replyTo(), after -> journaled(view(after), taken)),
         rejection -> reject(c.replyTo(), RejectionErrors.toError(rejection)));
   }
 
@@ -468,6 +469,15 @@ abstract class TwinEntity extends EventSourcedBehaviorWithEnforcedReplies<TwinCo
 
   protected ReplyEffect<TwinEvent, TwinRecord> reject(ActorRef<TwinReply> replyTo, IotHubError error) {
     return Effect().reply(replyTo, new TwinReply.Rejected(error));
+  }
+
+  /**
+   * The answer to a write this entity journaled, with the journal's time for it (command taken to
+   * the journal's acknowledgement handled): what the node's admission limit adapts to, not the
+   * time the write spent queued in the node before and after (TwinReply.Accepted#journalMicros).
+   */
+  static TwinReply journaled(TwinReply reply, long takenNanos) {
+    return reply instanceof TwinReply.Accepted a ? a.withJournalNanos(System.nanoTime() - takenNanos) : reply;
   }
 
   static TwinReply accepted(TwinRecord s) {

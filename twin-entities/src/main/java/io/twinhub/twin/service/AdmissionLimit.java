@@ -45,8 +45,20 @@ public final class AdmissionLimit {
    * @param maxLimit      never above: bounds the queue when latency says nothing yet (a burst after idle)
    * @param targetLatency an answer slower than this shrinks the limit
    * @param backoff       the factor a shrink multiplies the limit by, in (0, 1)
+   * @param adaptToJournal the AIMD compares the journal's time for a write (carried in the entity's
+   *                      answer, {@link #release(long, long, boolean)}) with {@code targetLatency}
+   *                      instead of the whole admission → answer time, which also holds the node's
+   *                      own CPU queue (session 14: under overload the admitted writes were slow in
+   *                      the node, not in the journal, and the limit shrank to its floor, refusing
+   *                      more). An answer without a journal time (an older node, a rejection) is
+   *                      judged by its whole time as before.
    */
-  public record Settings(int initialLimit, int minLimit, int maxLimit, Duration targetLatency, double backoff) {
+  public record Settings(int initialLimit, int minLimit, int maxLimit, Duration targetLatency, double backoff,
+                         boolean adaptToJournal) {
+    public Settings(int initialLimit, int minLimit, int maxLimit, Duration targetLatency, double backoff) {
+      this(initialLimit, minLimit, maxLimit, targetLatency, backoff, false);
+    }
+
     public Settings {
       if (minLimit < 1 || maxLimit < minLimit || initialLimit < minLimit || initialLimit > maxLimit) {
         throw new IllegalArgumentException("admission limits must satisfy 1 <= min-limit <= initial-limit <= max-limit");
@@ -97,6 +109,9 @@ public final class AdmissionLimit {
   private long answeredLatencyNanos;
   /** Answered writes slower than {@code targetLatency}. */
   private long answeredSlow;
+  /** Answers that carried the journal's time for their write, and the sum of those times. */
+  private long journaled;
+  private long journalNanos;
   /** System.nanoTime-like clock of the completion-rate windows. */
   private final java.util.function.LongSupplier clock;
   private long windowStart;
@@ -139,21 +154,39 @@ public final class AdmissionLimit {
    * @param overloaded   the answer itself shows overload (no answer in time, refused by its deadline)
    */
   public void release(long latencyNanos, boolean overloaded) {
+    release(latencyNanos, 0, overloaded);
+  }
+
+  /**
+   * An admitted write was answered, with the journal's time for it when its answer carries one.
+   *
+   * @param latencyNanos admission → answer
+   * @param journalNanos the entity's command → journal acknowledgement for this write; 0 when unknown
+   *                     (nothing journaled, or an answer from a node that does not report it)
+   * @param overloaded   the answer itself shows overload (no answer in time, refused by its deadline)
+   */
+  public void release(long latencyNanos, long journalNanos, boolean overloaded) {
     synchronized (this) {
-      releaseLocked(latencyNanos, overloaded);
+      releaseLocked(latencyNanos, journalNanos, overloaded);
     }
     runGranted();
   }
 
-  private void releaseLocked(long latencyNanos, boolean overloaded) {
+  private void releaseLocked(long latencyNanos, long journalNanos, boolean overloaded) {
     if (inFlight == 0) throw new IllegalStateException("release without an admitted write");
     boolean wasFull = inFlight >= (int) limit;
     inFlight--;
     answers++;
     answeredLatencyNanos += Math.max(0, latencyNanos);
     if (latencyNanos > targetNanos) answeredSlow++;
+    if (journalNanos > 0) {
+      journaled++;
+      this.journalNanos += journalNanos;
+    }
     countAnswer();
-    if (overloaded || latencyNanos > targetNanos) {
+    // What the limit adapts to: the journal's own time when asked to and known, else the whole time.
+    long judged = settings.adaptToJournal() && journalNanos > 0 ? journalNanos : latencyNanos;
+    if (overloaded || judged > targetNanos) {
       if (answers >= shrinkAfter) {
         limit = Math.max(settings.minLimit(), limit * settings.backoff());
         shrinkAfter = answers + inFlight + 1;
@@ -337,6 +370,16 @@ public final class AdmissionLimit {
   /** Answered writes that took longer than {@code target-latency} from admission to answer. */
   public synchronized long answeredSlow() {
     return answeredSlow;
+  }
+
+  /** Answers that carried the journal's time for their write (see {@link #release(long, long, boolean)}). */
+  public synchronized long journaled() {
+    return journaled;
+  }
+
+  /** Sum of those journal times, in seconds: over {@link #journaled()} the mean time a write spent in the journal. */
+  public synchronized double journalSeconds() {
+    return journalNanos / 1e9;
   }
 
   /** Writes refused since start. */

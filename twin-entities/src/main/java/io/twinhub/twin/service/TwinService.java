@@ -209,7 +209,9 @@ public final class TwinService {
     long notAfter = System.currentTimeMillis() + admissionDeadline.toMillis();
     return send(operation(update), deviceId, moduleId, r -> new TwinCommand.UpdateTwin(update, ifMatch, by, notAfter, r))
         .thenApplyAsync(reply -> {
-          admission.release(System.nanoTime() - start, reply instanceof TwinReply.Rejected rej && overloaded(rej.error()));
+          admission.release(System.nanoTime() - start,
+              reply instanceof TwinReply.Accepted a ? a.journalMicros() * 1000 : 0,
+              reply instanceof TwinReply.Rejected rej && overloaded(rej.error()));
           return reply;
         }, INLINE);
   }

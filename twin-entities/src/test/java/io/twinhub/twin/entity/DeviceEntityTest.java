@@ -140,6 +140,39 @@ class DeviceEntityTest {
   }
 
   @Test
+  void anAcceptedWriteCarriesTheJournalsTimeForItAndAReadNone() {
+    create();
+    var patch = kit.<TwinReply>runCommand(r -> new TwinCommand.UpdateTwin(new TwinUpdate.PatchReported(doc("{\"t\":1}")), null, r));
+    // The reply went through Jackson (serialize-messages = on), as to a gateway on another node.
+    var accepted = assertInstanceOf(TwinReply.Accepted.class, patch.reply());
+    assertTrue(accepted.journalMicros() > 0, "the admission adapts to it: " + accepted.journalMicros());
+    assertEquals(2, accepted.twin().state().reported().version());
+    var get = kit.<TwinReply>runCommand(TwinCommand.GetTwin::new);
+    assertEquals(0, assertInstanceOf(TwinReply.Accepted.class, get.reply()).journalMicros(), "a read journals nothing");
+  }
+
+  @Test
+  void anAnswerWithoutTheJournalTimeFromAnOlderNodeReadsAsUnknownAndOursWithoutOneLooksAsBefore() throws Exception {
+    var serialization = akka.serialization.SerializationExtension.get(testKit.system());
+    create();
+    Twin twin = twin(kit.<TwinReply>runCommand(TwinCommand.GetTwin::new).reply());
+    var withTime = new TwinReply.Accepted(twin, java.util.List.of("m1"), 1234);
+    var serializer = (akka.serialization.SerializerWithStringManifest) serialization.findSerializerFor(withTime);
+    String manifest = serializer.manifest(withTime);
+    String json = new String(serializer.toBinary(withTime), java.nio.charset.StandardCharsets.UTF_8);
+    assertTrue(json.contains("\"journalMicros\":1234"), json);
+    // An older node's answer: the same JSON without the field (what it sends, and what it reads from us when 0).
+    String old = json.replace(",\"journalMicros\":1234", "");
+    assertFalse(old.contains("journalMicros"), old);
+    var read = assertInstanceOf(TwinReply.Accepted.class,
+        serializer.fromBinary(old.getBytes(java.nio.charset.StandardCharsets.UTF_8), manifest));
+    assertEquals(0, read.journalMicros());
+    assertEquals(java.util.List.of("m1"), read.moduleIds());
+    String none = new String(serializer.toBinary(new TwinReply.Accepted(twin, java.util.List.of("m1"))), java.nio.charset.StandardCharsets.UTF_8);
+    assertEquals(old, none, "an answer without a journal time has the shape older nodes know");
+  }
+
+  @Test
   void aJobsUpdateOfAMissingDeviceIsRejected() {
     var r = kit.<TwinReply>runCommand(c -> new TwinCommand.UpdateTwinForJob("job-1",
         new TwinUpdate.UpdateTwin(null, doc("{\"a\":1}")), c));

@@ -131,6 +131,51 @@ class AdmissionLimitTest {
     assertEquals(2, a.limit());
   }
 
+  /** The AIMD judges the journal's time for a write when its answer carries one (adapt-to = journal). */
+  private static AdmissionLimit adaptingToJournal(int initial, int min, int max) {
+    return new AdmissionLimit(new AdmissionLimit.Settings(initial, min, max, Duration.ofMillis(100), 0.5, true), () -> 0L);
+  }
+
+  @Test
+  void adaptingToTheJournalASlowAnswerWithAFastJournalDoesNotShrinkTheLimit() {
+    AdmissionLimit a = adaptingToJournal(8, 1, 10);
+    assertEquals(8, fill(a));
+    // Slow in the node (its CPU queue), fast in the journal: not the journal's overload.
+    for (int i = 0; i < 8; i++) a.release(SLOW, FAST, false);
+    assertEquals(8, a.limit(), "the node's own queue does not shrink the limit");
+    // The journal itself slow: shrinks as before.
+    assertEquals(8, fill(a));
+    a.release(SLOW, SLOW, false);
+    assertEquals(4, a.limit());
+  }
+
+  @Test
+  void adaptingToTheJournalAnAnswerWithoutAJournalTimeIsJudgedByItsWholeTime() {
+    // An answer from a node that does not report the journal's time (a rolling upgrade), or a rejection.
+    AdmissionLimit a = adaptingToJournal(8, 1, 10);
+    assertEquals(8, fill(a));
+    a.release(SLOW, 0, false);
+    assertEquals(4, a.limit());
+  }
+
+  @Test
+  void adaptingToTheJournalOverloadStillShrinks() {
+    AdmissionLimit a = adaptingToJournal(8, 1, 10);
+    a.tryAcquire();
+    a.release(FAST, FAST, true);
+    assertEquals(4, a.limit(), "a 503 (deadline, no answer in time) is overload whatever the journal's time");
+  }
+
+  @Test
+  void byDefaultTheWholeTimeIsJudgedEvenWithAFastJournal() {
+    AdmissionLimit a = limit(8, 1, 10);
+    assertEquals(8, fill(a));
+    a.release(SLOW, FAST, false);
+    assertEquals(4, a.limit(), "adapt-to = answer (the default): admission to answer, as before");
+    assertEquals(1, a.journaled());
+    assertEquals(FAST / 1e9, a.journalSeconds(), 1e-9);
+  }
+
   @Test
   void overloadShrinksEvenWhenTheAnswerWasFast() {
     AdmissionLimit a = limit(8, 1, 10);

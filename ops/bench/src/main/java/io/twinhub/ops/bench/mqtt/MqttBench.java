@@ -1003,7 +1003,9 @@ public final class MqttBench {
               java.net.http.HttpResponse.BodyHandlers.ofString()).body();
       double[] c = {io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_total"),
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_seconds_total"),
-          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_slow_total")};
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_slow_total"),
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journaled_total"),
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journal_seconds_total")};
       return Double.isNaN(c[0]) ? null : c;
     } catch (Exception e) {
       return null;
@@ -1015,8 +1017,14 @@ public final class MqttBench {
     if (before == null || after == null) return "";
     double n = after[0] - before[0];
     if (n <= 0) return "none answered";
-    return String.format(Locale.ROOT, "%.0f answered, mean %.0f ms from admission to answer, %.0f slower than target-latency",
+    String s = String.format(Locale.ROOT, "%.0f answered, mean %.0f ms from admission to answer, %.0f slower than target-latency",
         n, (after[1] - before[1]) * 1000 / n, after[2] - before[2]);
+    // The journal's part (entity command → journal acknowledgement), from nodes that report it.
+    if (before.length > 4 && !Double.isNaN(after[3]) && !Double.isNaN(before[3]) && after[3] - before[3] > 0) {
+      double j = after[3] - before[3];
+      s += String.format(Locale.ROOT, "; journal mean %.0f ms (%.0f writes)", (after[4] - before[4]) * 1000 / j, j);
+    }
+    return s;
   }
 
   /** A Mosquitto device's key among the pending requests (negative: $rids are not). */
