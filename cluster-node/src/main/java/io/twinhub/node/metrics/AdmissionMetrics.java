@@ -9,6 +9,22 @@ import io.twinhub.twin.service.AdmissionLimit;
 public final class AdmissionMetrics {
   private AdmissionMetrics() {}
 
+  /**
+   * twinhub.twin.admission.max-node-lag: above 0, the node's dispatchers are probed (NodeLag, on
+   * /metrics as twinhub_node_dispatcher_lag_seconds) and the gateways' cheap refusal check refuses
+   * while the lag is above it (AdmissionLimit#refuseWhileBehind).
+   */
+  public static void refuseWhileBehind(akka.actor.typed.ActorSystem<?> system, AdmissionLimit admission, com.typesafe.config.Config config) {
+    java.time.Duration bound = config.getDuration("twinhub.twin.admission.max-node-lag");
+    if (bound.isZero() || bound.isNegative()) return;
+    var lag = io.twinhub.twin.service.NodeLag.start(system, java.time.Duration.ofMillis(20));
+    long boundNanos = bound.toNanos();
+    admission.refuseWhileBehind(() -> lag.lagNanos() > boundNanos);
+    Gauge.builder("twinhub.node.dispatcher.lag", lag, io.twinhub.twin.service.NodeLag::lagSeconds)
+        .baseUnit("seconds").description("how long a task queued now on the node's dispatchers waits to run (probed every 20 ms)")
+        .register(Metrics.globalRegistry);
+  }
+
   public static void register(AdmissionLimit admission) {
     Gauge.builder("twinhub.twin.admission.limit", admission, AdmissionLimit::limit)
         .description("twin writes this node admits in flight (adapted to the journal's latency)").register(Metrics.globalRegistry);
@@ -25,6 +41,8 @@ public final class AdmissionMetrics {
         .register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.answered.slow", admission, AdmissionLimit::answeredSlow)
         .description("admitted twin writes answered later than target-latency after admission").register(Metrics.globalRegistry);
+    FunctionCounter.builder("twinhub.twin.admission.refused.behind", admission, AdmissionLimit::refusedBehind)
+        .description("twin writes refused with slots free because the node was behind (max-node-lag)").register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.journaled", admission, AdmissionLimit::journaled)
         .description("admitted twin writes whose answer carried the journal's time for them").register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.journal.seconds", admission, AdmissionLimit::journalSeconds)

@@ -121,6 +121,10 @@ public final class AdmissionLimit {
   /** max(limit, peakRate × targetLatency), within maxLimit: the limit in force. */
   private int effective;
 
+  /** Whether the node is behind in its own CPU queue (see {@link #refuseWhileBehind}); never, unless set. */
+  private volatile java.util.function.BooleanSupplier behind = () -> false;
+  private long refusedBehind;
+
   static final long WINDOW_NANOS = 1_000_000_000L;
   static final double PEAK_DECAY = 0.75;
 
@@ -338,9 +342,28 @@ public final class AdmissionLimit {
    * write that passes still goes through {@link #tryAcquire}.
    */
   public synchronized boolean refuseIfFull() {
-    if (inFlight < effective) return false;
+    if (inFlight < effective) {
+      if (!behind.getAsBoolean()) return false;
+      refusedBehind++;
+    }
     refused++;
     return true;
+  }
+
+  /**
+   * Also refuse at the gateway's cheap check ({@link #refuseIfFull}) while {@code nodeBehind} says the
+   * node is behind in its own work (e.g. its dispatcher's queue is older than a bound, NodeLag), with
+   * slots free: a refusal costs a fraction of an admitted write, so shedding writes while the node
+   * is behind lets it catch up, instead of the packets read after them waiting ever longer. Writes
+   * that passed that check ({@link #tryAcquire}) are not affected.
+   */
+  public void refuseWhileBehind(java.util.function.BooleanSupplier nodeBehind) {
+    this.behind = nodeBehind;
+  }
+
+  /** Writes refused by {@link #refuseIfFull} with slots free because the node was behind (part of {@link #refused()}). */
+  public synchronized long refusedBehind() {
+    return refusedBehind;
   }
 
   /** Writes that may be in flight now: the AIMD limit, or the completion rate × target latency if higher. */

@@ -177,6 +177,25 @@ class AdmissionLimitTest {
   }
 
   @Test
+  void whileTheNodeIsBehindTheCheapCheckRefusesWithSlotsFreeButAdmittedWritesAreUnaffected() {
+    AdmissionLimit a = limit(8, 1, 10);
+    boolean[] behind = {false};
+    a.refuseWhileBehind(() -> behind[0]);
+    assertFalse(a.refuseIfFull());
+    behind[0] = true;
+    assertTrue(a.refuseIfFull(), "slots free, the node behind: refused");
+    assertEquals(1, a.refusedBehind());
+    assertEquals(1, a.refused());
+    assertTrue(a.tryAcquire(), "a write past the check is admitted: the lag is the gateway's cheap check only");
+    a.release(FAST, false);
+    behind[0] = false;
+    assertFalse(a.refuseIfFull());
+    assertEquals(8, fill(a));
+    assertTrue(a.refuseIfFull(), "at the limit, refused as before");
+    assertEquals(1, a.refusedBehind(), "a refusal at the limit is not the lag's");
+  }
+
+  @Test
   void overloadShrinksEvenWhenTheAnswerWasFast() {
     AdmissionLimit a = limit(8, 1, 10);
     a.tryAcquire();

@@ -1005,7 +1005,8 @@ public final class MqttBench {
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_seconds_total"),
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_slow_total"),
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journaled_total"),
-          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journal_seconds_total")};
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journal_seconds_total"),
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_refused_behind_total")};
       return Double.isNaN(c[0]) ? null : c;
     } catch (Exception e) {
       return null;
@@ -1023,6 +1024,9 @@ public final class MqttBench {
     if (before.length > 4 && !Double.isNaN(after[3]) && !Double.isNaN(before[3]) && after[3] - before[3] > 0) {
       double j = after[3] - before[3];
       s += String.format(Locale.ROOT, "; journal mean %.0f ms (%.0f writes)", (after[4] - before[4]) * 1000 / j, j);
+    }
+    if (before.length > 5 && !Double.isNaN(after[5]) && !Double.isNaN(before[5]) && after[5] - before[5] > 0) {
+      s += String.format(Locale.ROOT, "; %.0f refused with slots free, the node behind (max-node-lag)", after[5] - before[5]);
     }
     return s;
   }
