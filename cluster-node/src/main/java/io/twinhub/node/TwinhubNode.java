@@ -139,7 +139,9 @@ public final class TwinhubNode {
       TwinService twins = new TwinService(system, twinSettings.askTimeout(), twinSettings.newAdmissionLimit(),
           twinSettings.admissionDeadline(), homes);
       twins.admission().ifPresent(io.twinhub.node.metrics.AdmissionMetrics::register);
-      twins.admission().ifPresent(a -> io.twinhub.node.metrics.AdmissionMetrics.refuseWhileBehind(system, a, resolved.config()));
+      if (twins.admission().isPresent()) {
+        io.twinhub.node.metrics.AdmissionMetrics.refuseWhileBehind(system, twins.admission().get(), resolved.config());
+      }
       CloudToDeviceService c2d = new CloudToDeviceService(system, twins, twinSettings.askTimeout());
       if (serveMqtt) DeviceGateway.start(system, twins, c2d, twinSettings.limits(), resolved);
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());
