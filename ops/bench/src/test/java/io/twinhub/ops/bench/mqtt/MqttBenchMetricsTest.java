@@ -18,4 +18,17 @@ class MqttBenchMetricsTest {
     assertEquals(7, MqttBench.prometheusTotal(body, "twinhub_twin_requests_seconds_count"));
     assertEquals(-1, MqttBench.prometheusTotal(body, "absent_total"));
   }
+
+  @Test
+  void thePhasesAdmissionLineHasTheJournalsPartAndTheLagsRefusalsWhenTheNodeReportsThem() {
+    // answered, answered seconds, slow, journaled, journal seconds, refused behind
+    double[] before = {100, 10, 1, 100, 5, 0};
+    double[] after = {300, 110, 51, 300, 25, 40};
+    assertEquals("200 answered, mean 500 ms from admission to answer, 50 slower than target-latency; journal mean 100 ms (200 writes); "
+        + "40 refused with slots free, the node behind (max-node-lag)", MqttBench.admissionDelta(before, after));
+    // An older node: no journal counters.
+    double[] old0 = {100, 10, 1, Double.NaN, Double.NaN, Double.NaN};
+    double[] old1 = {300, 110, 51, Double.NaN, Double.NaN, Double.NaN};
+    assertEquals("200 answered, mean 500 ms from admission to answer, 50 slower than target-latency", MqttBench.admissionDelta(old0, old1));
+  }
 }
