@@ -309,6 +309,41 @@ class TwinIndexWriterTest {
   }
 
   @Test
+  void aLiveEventsLagIsSplitIntoStagesAndCountedWhenAQuerysRefreshMakesItVisible() throws Exception {
+    writer.close();
+    // The writer's own refreshes and commits never run here: only the query's refresh shows the event.
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("""
+            twinhub.projections.index.refresh-interval = 1h
+            twinhub.projections.index.min-refresh-interval = 1h
+            twinhub.projections.index.commit-interval = 1h
+            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    Journal first = new Journal("Device|s0");
+    first.add(new TwinEvent.DeviceCreated(identity("s0", null), new TwinEvent.Versions(1, 1, 1), T0));
+    apply(0, first.envelopes); // the writer's first refresh
+    writer.takeVisibleLag();
+    writer.stages.toJson(); // starts the interval
+    long acknowledged = System.currentTimeMillis() - 40;
+    writer.offerLive(new io.twinhub.twin.entity.TwinEventFeed.Journaled("Device|s1", 1, TwinTags.ALL.get(0),
+        new TwinEvent.DeviceCreated(identity("s1", null), new TwinEvent.Versions(1, 1, 1), T0), acknowledged, 7, 1));
+    // A bound against a hang, not a timing.
+    for (int i = 0; i < 6000 && writer.documentsWritten.get() == 0; i++) Thread.sleep(10);
+    writer.apply(0, List.of()).toCompletableFuture().get(60, TimeUnit.SECONDS); // the drain has handed its batch over
+    assertEquals(0, writer.takeVisibleLag().getTotalCount(), "not visible yet");
+    assertTrue(index.refreshIfStale(0)); // what a query does first (refresh-on-query)
+    var h = writer.takeVisibleLag();
+    assertEquals(1, h.getTotalCount(), "a query's refresh made it visible");
+    assertTrue(h.getMaxValue() >= 40, "acknowledged → visible, at least the 40 ms it was old: " + h.getMaxValue());
+    ObjectNode stages = writer.stages.toJson();
+    for (String stage : List.of("arrive", "queue", "write", "visible", "total", "refreshOnQuery")) {
+      assertEquals(1, stages.path(stage).path("count").asLong(), stage + " in " + stages);
+    }
+    assertTrue(stages.path("arrive").path("p50").asDouble() >= 40, stages.toString());
+    assertEquals(0, stages.path("refresh").path("count").asLong(), "the writer did not refresh: " + stages);
+    assertEquals(0, writer.stages.toJson().path("total").path("count").asLong(), "per interval");
+  }
+
+  @Test
   void anIdleIndexIsMergedIntoOneSegmentAndStillAnswersTheSame() throws Exception {
     writer.close();
     writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
