@@ -344,6 +344,60 @@ class TwinIndexWriterTest {
   }
 
   @Test
+  void aBackgroundCommitNeverStoresOffsetsAheadOfItsDocuments(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    writer.close();
+    index.close();
+    index = TwinIndex.open(dir);
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("""
+            twinhub.projections.index.commit-in-background = on
+            twinhub.projections.index.commit-interval = 1ms
+            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    java.util.Set<String> committedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    LagStages stages = writer.stages;
+    index.observe(new TwinIndex.Observer() {
+      @Override
+      public void committed(long nanos) {
+        committedOn.add(Thread.currentThread().getName());
+        stages.committed(nanos);
+      }
+    });
+    // Batches keep arriving while commits run beside the writer.
+    List<EventEnvelope> all = new ArrayList<>();
+    for (int b = 0; b < 40; b++) {
+      List<EventEnvelope> batch = new ArrayList<>();
+      for (int i = 0; i < 25; i++) {
+        String id = "bg" + b + "-" + i;
+        batch.add(new Journal("Device|" + id).add(new TwinEvent.DeviceCreated(identity(id, null),
+            new TwinEvent.Versions(1, 1, 1), T0)).envelopes.get(0));
+      }
+      all.addAll(batch);
+      writer.apply(3, batch).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+    // A bound against a hang, not a timing: until a commit holds an offset.
+    for (int i = 0; i < 6000 && TwinIndexWriter.committedOffsets(index).get(3) == null; i++) Thread.sleep(10);
+    assertEquals(java.util.Set.of("twinhub-index-commit"), committedOn, "commits ran beside the writer");
+    // A crash: the index closes without the writer's last commit, and opens as of its last commit.
+    index.close();
+    writer.close();
+    index = TwinIndex.open(dir);
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null,
+        IndexProjectionSettings.from(kit.system().settings().config()), Clock.systemUTC());
+    UUID committed = TwinIndexWriter.committedOffsets(index).get(3);
+    assertNotNull(committed);
+    int covered = 0;
+    for (EventEnvelope e : all) {
+      UUID offset = ((akka.persistence.query.TimeBasedUUID) e.offset()).value();
+      if (TwinIndexWriter.UUID_ORDER.compare(offset, committed) > 0) continue;
+      covered++;
+      assertTrue(index.lookup(TwinIndexWriter.keyOf(e.persistenceId())).isPresent(),
+          e.persistenceId() + " is at or before the committed offset, so its document must be in the commit");
+    }
+    assertTrue(covered > 0);
+  }
+
+  @Test
   void anIdleIndexIsMergedIntoOneSegmentAndStillAnswersTheSame() throws Exception {
     writer.close();
     writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
