@@ -41,6 +41,7 @@ import java.time.Duration;
  * @param coalesceWrites    a twin's Lucene document is built and written once per batch the writer applies in
  *                          one go, from its last folded state, however many of its events the batch held; off: once per event
  * @param commitInBackground commits run on their own thread while the writer goes on applying events (off: on the writer's thread)
+ * @param refreshInBackground the writer's refreshes run on their own thread while it goes on applying events (off: on its thread)
  * @param lucene            how Lucene writes and merges ({@code lucene} block)
  */
 public record IndexProjectionSettings(
@@ -69,6 +70,7 @@ public record IndexProjectionSettings(
     Duration mergeWhenIdleMinInterval,
     boolean coalesceWrites,
     boolean commitInBackground,
+    boolean refreshInBackground,
     io.twinhub.query.index.TwinIndex.Tuning lucene) {
 
   public IndexProjectionSettings {
@@ -116,6 +118,7 @@ public record IndexProjectionSettings(
         c.getDuration("merge-when-idle.min-interval"),
         c.getBoolean("coalesce-writes"),
         c.getBoolean("commit-in-background"),
+        c.getBoolean("refresh-in-background"),
         lucene(c.getConfig("lucene")));
   }
 

@@ -102,6 +102,9 @@ final class TwinIndexWriter implements AutoCloseable {
   /** The commit running on the commit thread ({@code commit-in-background}); null when none ran yet. */
   private CompletableFuture<Void> committing;
   private final java.util.concurrent.ExecutorService commitThread;
+  /** The refresh running on the refresh thread ({@code refresh-in-background}); null when none ran yet. */
+  private CompletableFuture<Void> refreshing;
+  private final java.util.concurrent.ExecutorService refreshThread;
   /** The last folded state of recently written twins (writer thread only): saves reading it back from the index. */
   private final java.util.LinkedHashMap<TwinKey, Folded> recent;
   /**
@@ -112,9 +115,10 @@ final class TwinIndexWriter implements AutoCloseable {
    * thread and sees only written documents.
    */
   private final java.util.LinkedHashMap<TwinKey, Folded> unwritten = new java.util.LinkedHashMap<>();
-  private long lastRefresh;
+  /** Set by the refresh thread too ({@code refresh-in-background}); read on the writer thread. */
+  private volatile long lastRefresh;
   /** How long after the last refresh the next may run (adapts to what refreshing costs). */
-  private long refreshDelay;
+  private volatile long refreshDelay;
   private boolean dirty;
   private boolean uncommitted;
   /** Clock millis of the last change applied; whether the idle merge ran since, and whether it is running. */
@@ -144,6 +148,11 @@ final class TwinIndexWriter implements AutoCloseable {
     };
     this.commitThread = settings.commitInBackground() ? Executors.newSingleThreadExecutor(r -> {
       Thread t = new Thread(r, "twinhub-index-commit");
+      t.setDaemon(true);
+      return t;
+    }) : null;
+    this.refreshThread = settings.refreshInBackground() ? Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "twinhub-index-refresh");
       t.setDaemon(true);
       return t;
     }) : null;
@@ -440,13 +449,37 @@ final class TwinIndexWriter implements AutoCloseable {
     if (!dirty || (!force && now - lastRefresh < (index.refreshRequested() ? requestedGap : refreshDelay))) {
       return;
     }
+    if (refreshing != null && !refreshing.isDone()) {
+      if (!force) return; // dirty stays set: the next drain or tick refreshes what came meanwhile
+      refreshing.join();
+    }
     writeUnwritten();
     handOverForVisibility();
-    long t0 = System.nanoTime();
-    index.refresh();
-    refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
-    lastRefresh = clock.millis();
     dirty = false;
+    if (refreshThread == null || force) {
+      long t0 = System.nanoTime();
+      index.refresh();
+      refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
+      lastRefresh = clock.millis();
+      return;
+    }
+    // The reopen (flushing a segment, applying deletes, opening its reader) runs beside the
+    // writer, which goes on applying live events meanwhile; they are visible with the next one.
+    lastRefresh = now;
+    refreshing = CompletableFuture.runAsync(() -> {
+      long t0 = System.nanoTime();
+      index.refresh();
+      refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
+      lastRefresh = clock.millis();
+    }, refreshThread).exceptionally(e -> {
+      log.error("index: refresh failed: {}", e.toString());
+      try {
+        thread.execute(() -> dirty = true);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // closing
+      }
+      return null;
+    });
   }
 
   /**
@@ -586,6 +619,7 @@ final class TwinIndexWriter implements AutoCloseable {
     } finally {
       thread.shutdownNow();
       if (commitThread != null) commitThread.shutdownNow();
+      if (refreshThread != null) refreshThread.shutdownNow();
     }
   }
 }

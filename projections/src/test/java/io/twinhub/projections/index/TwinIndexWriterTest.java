@@ -398,6 +398,34 @@ class TwinIndexWriterTest {
   }
 
   @Test
+  void theWritersRefreshesRunBesideItAndShowWhatItWrote() throws Exception {
+    writer.close();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("""
+            twinhub.projections.index.refresh-in-background = on
+            twinhub.projections.index.commit-interval = 1h
+            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    java.util.Set<String> refreshedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    LagStages stages = writer.stages;
+    index.observe(new TwinIndex.Observer() {
+      @Override
+      public void refreshed(long generation, long nanos, boolean onQuery) {
+        refreshedOn.add(Thread.currentThread().getName());
+        stages.refreshed(generation, nanos, onQuery);
+      }
+    });
+    Journal dev = new Journal("Device|r1");
+    dev.add(new TwinEvent.DeviceCreated(identity("r1", null), new TwinEvent.Versions(1, 1, 1), T0));
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"fw\":\"3.0\"}"), dev.next(0, 1), T0.plusSeconds(1)));
+    writer.apply(0, dev.envelopes).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    // A bound against a hang, not a timing: until the writer's refresh has shown both events.
+    for (int i = 0; i < 6000 && index.visibleGeneration() < index.writeGeneration(); i++) Thread.sleep(10);
+    assertEquals(java.util.Set.of("twinhub-index-refresh"), refreshedOn, "the writer's refreshes ran beside it");
+    assertEquals(TwinJson.serviceView(dev.record.twin()), indexed("SELECT * FROM devices WHERE properties.reported.fw = '3.0'"));
+    assertEquals(2, writer.takeVisibleLag().getTotalCount(), "both events' lag, recorded by the refresh thread");
+  }
+
+  @Test
   void anIdleIndexIsMergedIntoOneSegmentAndStillAnswersTheSame() throws Exception {
     writer.close();
     writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
