@@ -4,6 +4,7 @@ import akka.actor.typed.ActorSystem;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import io.twinhub.functions.host.AppHost;
 import io.twinhub.mqtt.telemetry.TelemetryLog;
+import io.twinhub.mqtt.telemetry.TelemetryService;
 import io.twinhub.projections.streams.HubMessages;
 
 import java.time.Duration;
@@ -40,8 +41,7 @@ final class RouteOutputs implements AppHost.RouteSender {
     CompletionStage<Optional<String>> chain = CompletableFuture.completedFuture(Optional.empty());
     for (byte[] body : bodies) {
       chain = chain.thenCompose(err -> err.isPresent() ? CompletableFuture.completedFuture(err)
-          : log.ask((akka.actor.typed.ActorRef<TelemetryLog.Appended> r) -> new TelemetryLog.Append(message(app, function, route, body), r),
-                  askTimeout)
+          : TelemetryService.append(log, message(app, function, route, body), askTimeout)
               .handle((ok, e) -> e == null ? Optional.<String>empty()
                   : Optional.of("@EventHubOutput to route '" + route + "': not journaled (" + e.getMessage() + ")")));
     }

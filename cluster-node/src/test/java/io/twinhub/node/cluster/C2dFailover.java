@@ -7,6 +7,7 @@ import com.microsoft.azure.sdk.iot.service.messaging.MessagingClient;
 import com.microsoft.azure.sdk.iot.service.messaging.MessagingClientOptions;
 import io.twinhub.node.mqtt.MqttTestNodes;
 import io.twinhub.node.security.SharedAccessPolicies;
+import io.twinhub.twin.auth.SharedAccessPolicy;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttMessage;
 
@@ -39,43 +40,58 @@ import static org.junit.jupiter.api.Assertions.*;
  * <p>The queue rules hold across the kill too: a device with a full queue (50) still refuses a
  * 51st message ({@code DeviceMaximumQueueDepthExceeded}) and purges exactly 50; a message whose
  * {@code ExpiryTimeUtc} passes after the kill is not delivered when its device connects later, the
- * message queued behind it is.
+ * message queued behind it is. In phases ({@link #prepare}, {@link #queueExpiring} right before
+ * the kill, {@link #afterKill}), so that ClusterFailoverIT kills node 3 once for this and
+ * {@link JobsFailover}.
  */
 final class C2dFailover {
   static final int DEVICES = 8;
   /** Longer than the queue's 60 s lock timeout, which frees a lock held for a dead session at the latest. */
   static final Duration DELIVERY = Duration.ofSeconds(180);
 
-  private C2dFailover() {}
+  private final NodeProcesses cluster;
+  private final String run = UUID.randomUUID().toString().substring(0, 8);
+  private final List<String> online = new ArrayList<>();
+  private final List<String> offline = new ArrayList<>();
+  private final String full = "c2dk-" + run + "-full";
+  private final String expiring = "c2dk-" + run + "-expiring";
+  private final Map<String, List<String>> expected = new HashMap<>();
+  private final Map<String, Inbox> inboxes = new LinkedHashMap<>();
+  private final List<MqttClient> onNode3 = new ArrayList<>();
+  private SharedAccessPolicy owner;
+  /** Open from {@link #prepare} to {@link #queueExpiring}. */
+  private MessagingClient sender;
+  private Instant expiresAt;
 
-  static void run(NodeProcesses cluster) throws Exception {
-    String run = UUID.randomUUID().toString().substring(0, 8);
+  private C2dFailover(NodeProcesses cluster) {
+    this.cluster = cluster;
+  }
+
+  /** Messages in flight on node 3, queued for offline devices, and a full queue (all three nodes up). */
+  static C2dFailover prepare(NodeProcesses cluster) throws Exception {
+    C2dFailover c2d = new C2dFailover(cluster);
+    c2d.prepareQueues();
+    return c2d;
+  }
+
+  private void prepareQueues() throws Exception {
+    long t0 = System.nanoTime();
     NodeProcesses.Node first = cluster.nodes.get(0);
-    NodeProcesses.Node second = cluster.nodes.get(1);
     NodeProcesses.Node third = cluster.nodes.get(2);
-    List<String> online = new ArrayList<>();
-    List<String> offline = new ArrayList<>();
     for (int i = 0; i < DEVICES; i++) {
       online.add("c2dk-" + run + "-on-" + i);
       offline.add("c2dk-" + run + "-off-" + i);
     }
-    String full = "c2dk-" + run + "-full";
-    String expiring = "c2dk-" + run + "-expiring";
     for (String id : concat(concat(online, offline), List.of(full, expiring))) {
       var r = cluster.setUp(first, "PUT", "/devices/" + id, "{\"deviceId\":\"" + id + "\",\"authentication\":{\"type\":\"sas\","
           + "\"symmetricKey\":{\"primaryKey\":\"" + MqttTestNodes.KEY1 + "\",\"secondaryKey\":\"" + MqttTestNodes.KEY1 + "\"}}}");
       assertTrue(r.statusCode() == 200 || r.statusCode() == 409, r::body); // 409: a retried create that did succeed
     }
 
-    var owner = SharedAccessPolicies.loadOrCreate(first.dataDir()).get(SharedAccessPolicies.IOTHUBOWNER);
-    MessagingClient sender = new MessagingClient("HostName=" + MqttTestNodes.HOST + ";SharedAccessKeyName=" + owner.keyName()
-        + ";SharedAccessKey=" + owner.keys().primaryKey(), IotHubServiceClientProtocol.AMQPS,
-        MessagingClientOptions.builder().sslContext(cluster.tls).build());
+    owner = SharedAccessPolicies.loadOrCreate(first.dataDir()).get(SharedAccessPolicies.IOTHUBOWNER);
+    sender = sender();
     sender.open(60_000);
-    Map<String, List<String>> expected = new HashMap<>();
-    Map<String, Inbox> inboxes = new LinkedHashMap<>();
-    Instant expiresAt = null;
-    List<MqttClient> onNode3 = new ArrayList<>();
+    boolean prepared = false;
     try {
       // In flight on node 3: m0, m1, m2 arrive, m0 is PUBACKed and completed, m1 and m2 stay unacknowledged.
       for (String id : online) {
@@ -95,23 +111,44 @@ final class C2dFailover {
       }
       for (String id : online) awaitQueued(cluster, first, id, 2); // m0's completion is journaled
       for (String id : offline) awaitQueued(cluster, first, id, 3);
-      // A full queue, and a message that expires shortly after the kill in front of one that does not.
+      // A full queue.
       for (int m = 0; m < 50; m++) sender.send(full, message("f" + m), 60_000);
       assertThrows(IotHubDeviceMaximumQueueDepthExceededException.class, () -> sender.send(full, message("f50"), 60_000));
       awaitQueued(cluster, first, full, 50);
+      prepared = true;
+      System.out.printf("C2dFailover: messages in flight on node 3, queued and a full queue after %.1f s%n", (System.nanoTime() - t0) / 1e9);
+    } finally {
+      if (!prepared) sender.close(); // else open until queueExpiring
+    }
+  }
+
+  private MessagingClient sender() {
+    return new MessagingClient("HostName=" + MqttTestNodes.HOST + ";SharedAccessKeyName=" + owner.keyName()
+        + ";SharedAccessKey=" + owner.keys().primaryKey(), IotHubServiceClientProtocol.AMQPS,
+        MessagingClientOptions.builder().sslContext(cluster.tls).build());
+  }
+
+  /**
+   * A message that expires 15 s from now (shortly after the kill, which should follow at once) in
+   * front of one that does not.
+   */
+  void queueExpiring() throws Exception {
+    try {
       Message shortLived = message("e0");
       shortLived.setExpiryTimeUtc(Date.from(Instant.now().plusSeconds(15)));
       sender.send(expiring, shortLived, 60_000);
       sender.send(expiring, message("e1"), 60_000);
       expected.put(expiring, List.of("e1"));
-      awaitQueued(cluster, first, expiring, 2);
+      awaitQueued(cluster, cluster.nodes.get(0), expiring, 2);
       expiresAt = shortLived.getExpiryTimeUtc().toInstant();
     } finally {
       sender.close();
     }
+  }
 
-    cluster.kill(third);
-    Instant killedAt = Instant.now();
+  /** After node 3's kill -9: the full queue still full, the expired message gone, every other one delivered exactly once. */
+  void afterKill(Instant killedAt) throws Exception {
+    NodeProcesses.Node second = cluster.nodes.get(1);
     for (MqttClient c : onNode3) {
       try {
         c.close(true);
@@ -122,9 +159,7 @@ final class C2dFailover {
 
     // The depth limit after the kill: the full queue (wherever it lives now) still holds 50 and refuses more.
     awaitQueued(cluster, second, full, 50);
-    MessagingClient afterKill = new MessagingClient("HostName=" + MqttTestNodes.HOST + ";SharedAccessKeyName=" + owner.keyName()
-        + ";SharedAccessKey=" + owner.keys().primaryKey(), IotHubServiceClientProtocol.AMQPS,
-        MessagingClientOptions.builder().sslContext(cluster.tls).build());
+    MessagingClient afterKill = sender();
     afterKill.open(60_000);
     try {
       Exception[] last = {null};

@@ -40,8 +40,9 @@ import static org.junit.jupiter.api.Assertions.*;
 /**
  * Functions on a cluster of three node processes, two of them workers (issue #18): node 1 has the
  * api, twin, mqtt and query roles and no worker; nodes 2 and 3 every role (the cluster this class
- * shares with {@link ClusterFailoverIT}, {@link SharedCluster}: node 3 is a twin member too, so its
- * kill -9 also moves twin shards while the telemetry flows).
+ * shares with {@link ClusterFailoverIT} and {@link RollingRestartIT}, {@link SharedCluster}: node 3
+ * is a twin member too, so its kill -9 also moves twin shards while the telemetry flows; the last
+ * of the three, so its last kill -9 costs no node start).
  * One stream of telemetry from real MQTT devices (connected to nodes 1 and 2) runs through the
  * scenarios, in this order, while a function app compiled here writes every message it is
  * handed to a ledger file of its worker process (a line written before the function returns, so
@@ -62,6 +63,7 @@ import static org.junit.jupiter.api.Assertions.*;
  * also when the worker running the timer is killed -9 (the last scenario: the singleton moves).
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
+@Order(3) // SharedCluster's users, first and in this order (junit-platform.properties)
 class FunctionsClusterIT {
   static final int DEVICES = 4;
   static final Duration AWAIT = Duration.ofSeconds(120);

@@ -22,7 +22,9 @@ import static org.junit.jupiter.api.Assertions.*;
  * write; a second write would make them 3), none is missed, and the statistics moved while it ran.
  * A second job, scheduled to start after the kill, starts at its start time on the survivors.
  * Small slices and little parallelism spread the job over many slices on all nodes and keep it
- * running long enough to be killed mid-way.
+ * running long enough to be killed mid-way. In phases ({@link #prepare}, {@link #startJobs}, the
+ * kill, {@link #afterKill}), so that {@link ClusterFailoverIT} kills node 3 once for this and
+ * {@link C2dFailover}.
  */
 final class JobsFailover {
   static final ObjectMapper JSON = new ObjectMapper();
@@ -30,48 +32,77 @@ final class JobsFailover {
   static final List<String> JVM_OPTIONS = List.of("-Dtwinhub.jobs.slice-size=50", "-Dtwinhub.jobs.parallelism=2",
       "-Dtwinhub.jobs.running-slices=4", "-Dtwinhub.jobs.wake-interval=2s");
 
-  private JobsFailover() {}
+  private final NodeProcesses cluster;
+  private final String run = UUID.randomUUID().toString().substring(0, 8);
+  private final String prefix = "jc-" + run + "-";
+  private final List<String> ids = new ArrayList<>();
+  private final Set<Long> progress = new TreeSet<>();
+  private String jobId;
+  private String laterId;
+  private Instant laterStart;
 
-  static void run(NodeProcesses cluster) throws Exception {
-    String run = UUID.randomUUID().toString().substring(0, 8);
-    String prefix = "jc-" + run + "-";
+  private JobsFailover(NodeProcesses cluster) {
+    this.cluster = cluster;
+  }
+
+  /** The {@value #DEVICES} twins, created and counted by every node's index (all three nodes up). */
+  static JobsFailover prepare(NodeProcesses cluster) throws Exception {
+    JobsFailover jobs = new JobsFailover(cluster);
+    long t0 = System.nanoTime();
     NodeProcesses.Node first = cluster.nodes.get(0);
-    NodeProcesses.Node second = cluster.nodes.get(1);
-    List<String> ids = new ArrayList<>();
-    for (int i = 0; i < DEVICES; i++) ids.add(prefix + String.format("%04d", i));
+    for (int i = 0; i < DEVICES; i++) jobs.ids.add(jobs.prefix + String.format("%04d", i));
     for (int i = 0; i < DEVICES; i += 100) {
       ArrayNode bulk = JSON.createArrayNode();
-      for (String id : ids.subList(i, i + 100)) bulk.addObject().put("id", id).put("importMode", "create");
+      for (String id : jobs.ids.subList(i, i + 100)) bulk.addObject().put("id", id).put("importMode", "create");
       HttpResponse<String> r = cluster.setUp(first, "POST", "/devices", bulk.toString());
       assertTrue(r.statusCode() == 200 || retriedCreate(r), r.body());
     }
-    String all = "STARTSWITH(deviceId, '" + prefix + "')";
-    for (NodeProcesses.Node n : cluster.nodes) awaitCount(cluster, n, all, DEVICES);
+    for (NodeProcesses.Node n : cluster.nodes) awaitCount(cluster, n, jobs.all(), DEVICES);
+    System.out.printf("JobsFailover: %d twins created, in every node's index after %.1f s%n", DEVICES, (System.nanoTime() - t0) / 1e9);
+    return jobs;
+  }
 
-    String jobId = "jc-job-" + run;
+  private String all() {
+    return "STARTSWITH(deviceId, '" + prefix + "')";
+  }
+
+  /**
+   * The job over every twin, and a second one scheduled to start in 40 s (after the kill); returns
+   * once the first is a fifth done and still running: the moment for the kill.
+   */
+  void startJobs() throws Exception {
+    NodeProcesses.Node first = cluster.nodes.get(0);
+    jobId = "jc-job-" + run;
     HttpResponse<String> created = cluster.setUp(first, "PUT", "/jobs/v2/" + jobId, JSON.createObjectNode()
-        .put("jobId", jobId).put("type", "scheduleUpdateTwin").put("queryCondition", all)
+        .put("jobId", jobId).put("type", "scheduleUpdateTwin").put("queryCondition", all())
         .put("startTime", Instant.now().toString()).put("maxExecutionTimeInSeconds", 0)
         .set("updateTwin", JSON.readTree("{\"etag\":\"*\",\"properties\":{\"desired\":{\"jobrun\":\"" + run + "\"}}}"))
         .toString());
     assertEquals(200, created.statusCode(), created.body());
     // Starts after the kill, on whichever survivor its entity lives then.
-    Instant laterStart = Instant.now().plusSeconds(40);
-    String laterId = "jc-later-" + run;
+    laterStart = Instant.now().plusSeconds(40);
+    laterId = "jc-later-" + run;
     HttpResponse<String> later = cluster.setUp(first, "PUT", "/jobs/v2/" + laterId, JSON.createObjectNode()
         .put("type", "scheduleUpdateTwin").put("queryCondition", "STARTSWITH(deviceId, '" + prefix + "00')")
         .put("startTime", laterStart.toString())
         .set("updateTwin", JSON.readTree("{\"properties\":{\"desired\":{\"later\":true}}}")).toString());
     assertEquals(200, later.statusCode(), later.body());
     assertEquals("scheduled", JSON.readTree(later.body()).path("status").asText());
+    awaitMidJob();
+  }
 
-    Set<Long> progress = new TreeSet<>();
-    JsonNode job = awaitJob(cluster, first, jobId, progress, j -> j.at("/deviceJobStatistics/succeededCount").asLong() >= DEVICES / 5);
+  /** Until the job is a fifth done; asserts it is still running (the kill must land mid-job). */
+  void awaitMidJob() throws Exception {
+    JsonNode job = awaitJob(cluster, cluster.nodes.get(0), jobId, progress,
+        j -> j.at("/deviceJobStatistics/succeededCount").asLong() >= DEVICES / 5);
     assertEquals("running", job.path("status").asText(), "the kill must land mid-job: " + job);
-    cluster.kill(cluster.nodes.get(2));
-    System.out.printf("JobsFailover: node 3 killed at %s%n", job.path("deviceJobStatistics"));
+    System.out.printf("JobsFailover: node 3 to be killed at %s%n", job.path("deviceJobStatistics"));
+  }
 
-    job = awaitJob(cluster, second, jobId, progress, j -> !j.path("status").asText().equals("running"));
+  /** After node 3's kill -9: both jobs complete on the survivors, every twin updated exactly once. */
+  void afterKill() throws Exception {
+    NodeProcesses.Node second = cluster.nodes.get(1);
+    JsonNode job = awaitJob(cluster, second, jobId, progress, j -> !j.path("status").asText().equals("running"));
     assertEquals("completed", job.path("status").asText(), job.toString());
     JsonNode stats = job.path("deviceJobStatistics");
     assertEquals(DEVICES, stats.path("deviceCount").asLong(), stats.toString());
@@ -82,6 +113,7 @@ final class JobsFailover {
 
     JsonNode laterJob = awaitJob(cluster, second, laterId, new TreeSet<>(), j -> j.path("status").asText().equals("completed"));
     assertEquals(100, laterJob.at("/deviceJobStatistics/succeededCount").asLong(), laterJob.toString());
+    System.out.println("JobsFailover: both jobs completed; reading every twin");
 
     int twice = 0, missed = 0;
     for (int i = 0; i < DEVICES; i++) {

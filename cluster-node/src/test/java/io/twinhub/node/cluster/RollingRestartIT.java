@@ -6,12 +6,11 @@ import io.twinhub.twin.auth.SasToken;
 import org.eclipse.paho.client.mqttv3.MqttClient;
 import org.eclipse.paho.client.mqttv3.MqttConnectOptions;
 import org.eclipse.paho.client.mqttv3.persist.MemoryPersistence;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import javax.net.ssl.SSLContext;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -38,8 +37,10 @@ import static org.junit.jupiter.api.Assertions.*;
  * a retry may land on another node). Afterwards: no write failed after its retries, every
  * acknowledged write is there, versions are contiguous; an MQTT device whose node was
  * restarted reconnects and resyncs (twin GET) the desired changes made while it was away,
- * then gets the next desired change pushed.
+ * then gets the next desired change pushed. On {@link SharedCluster}, after ClusterFailoverIT (which
+ * leaves it whole) and before FunctionsClusterIT: it leaves it whole too.
  */
+@Order(2) // SharedCluster's users, first and in this order (junit-platform.properties)
 class RollingRestartIT {
   static final ObjectMapper JSON = new ObjectMapper();
   static final int TWINS = 12;
@@ -55,9 +56,6 @@ class RollingRestartIT {
   /** Writes acknowledged before the first restart and after the last one. */
   static final int PHASE_WRITES = 30;
 
-  @TempDir
-  Path dir;
-
   private final Map<String, Map<Long, String>> acknowledged = new ConcurrentHashMap<>();
   private final Queue<String> failed = new ConcurrentLinkedQueue<>();
   private final AtomicInteger retried = new AtomicInteger();
@@ -68,101 +66,102 @@ class RollingRestartIT {
   @Test
   void rollingRestartUnderLoadFailsNoRequestAndLosesNoWrite() throws Exception {
     String run = UUID.randomUUID().toString().substring(0, 8);
-    try (NodeProcesses cluster = NodeProcesses.startCluster(dir, 3, "rolling")) {
-      List<String> twins = new ArrayList<>();
-      for (int d = 0; d < TWINS; d++) twins.add("rr-" + run + "-" + d);
-      String deviceId = "rr-" + run + "-mqtt";
-      for (String id : concat(twins, deviceId)) {
-        // Retried like everything a client does here; a retry of a create that did succeed gets 409.
-        var r = withRetries(cluster, "PUT", "/devices/" + id, "{\"deviceId\":\"" + id + "\"}", 0);
-        assertTrue(r != null && (r.statusCode() == 200 || r.statusCode() == 409), () -> id + ": " + (r == null ? "no answer" : r.body()));
-      }
-      String deviceKey = JSON.readTree(withRetries(cluster, "GET", "/devices/" + deviceId, null, 0)
-          .body()).path("authentication").path("symmetricKey").path("primaryKey").asText();
-
-      // The device lives on node 3, the first one restarted.
-      NodeProcesses.Node deviceNode = cluster.nodes.get(2);
-      Device device = new Device(deviceId, deviceKey, deviceNode.mqttPort(), cluster.tls);
-      device.connect();
-      long v0 = patchDesired(cluster, deviceId, "{\"phase\":\"before\"}");
-      device.awaitDesired(v0);
-
-      List<Thread> writers = new ArrayList<>();
-      for (int w = 0; w < WRITERS; w++) writers.add(writer(cluster, twins, w));
-      writers.forEach(Thread::start);
-      awaitAcknowledged(PHASE_WRITES, "before the first restart");
-
-      long lastWhileAway = -1;
-      List<Integer> ackedPerRestart = new ArrayList<>();
-      List<String> steps = new ArrayList<>(); // where the time goes, printed, never asserted
-      for (int i = cluster.nodes.size() - 1; i >= 0; i--) {
-        NodeProcesses.Node n = cluster.nodes.get(i);
-        NodeProcesses.Node survivor = cluster.nodes.get(i == 0 ? 1 : 0);
-        int[] seen = cluster.nodes.stream().mapToInt(x -> x.output().size()).toArray();
-        int ackedBefore = acks.get();
-        long t0 = System.nanoTime();
-        cluster.terminate(n, Duration.ofSeconds(60));
-        long exited = System.nanoTime();
-        List<String> shutdownLog = List.copyOf(n.output());
-        assertTrue(shutdownLog.stream().anyMatch(l -> l.contains("twinhub: stopped")),
-            "node " + n.index() + " stopped cleanly after SIGTERM:\n" + tail(shutdownLog));
-        // Left, not crashed: the others remove it without ever finding it unreachable (a crash
-        // would show as UNREACHABLE, then a Split Brain Resolver decision after stable-after).
-        cluster.awaitMembers(survivor, 2);
-        if (n == deviceNode) {
-          assertTrue(device.lost.await(30, TimeUnit.SECONDS), "the device saw its connection drop");
-          for (int k = 0; k < 3; k++) lastWhileAway = patchDesired(cluster, deviceId, "{\"phase\":\"away\",\"k\":" + k + "}");
-        }
-        for (NodeProcesses.Node other : cluster.nodes) {
-          if (other == n) continue;
-          List<String> since = List.copyOf(other.output()).subList(seen[other.index() - 1], other.output().size());
-          assertTrue(since.stream().noneMatch(l -> l.contains(":" + n.remotingPort()) && (l.contains("UNREACHABLE") || l.contains("SBR"))),
-              "node " + other.index() + " never saw node " + n.index() + " unreachable: it left gracefully\n" + tail(since)
-                  + "\n--- node " + n.index() + " after SIGTERM:\n" + tail(shutdownLog));
-        }
-        long restarted = System.nanoTime();
-        cluster.start(n);
-        cluster.awaitReady(n);
-        long ready = System.nanoTime();
-        cluster.awaitMembers(survivor, 3);
-        steps.add(String.format("node %d: exit %.1f s, away %.1f s, start to ready %.1f s, to member %.1f s", n.index(),
-            seconds(exited - t0), seconds(restarted - exited), seconds(ready - restarted), seconds(System.nanoTime() - ready)));
-        if (n == deviceNode) {
-          // The SDK reconnects to the same host name, then GETs the twin to resync.
-          device.connect();
-          JsonNode twin = device.getTwin();
-          assertEquals(lastWhileAway, twin.path("desired").path("$version").asLong(), "resync sees every change made while away: " + twin);
-          assertEquals(2, twin.path("desired").path("k").asInt());
-          long next = patchDesired(cluster, deviceId, "{\"phase\":\"after\"}");
-          device.awaitDesired(next); // pushed again after the reconnect
-        }
-        ackedPerRestart.add(acks.get() - ackedBefore);
-      }
-      awaitAcknowledged(acks.get() + PHASE_WRITES, "after the last restart");
-      stop.set(true);
-      for (Thread w : writers) w.join(60_000);
-      device.close();
-
-      assertEquals(List.of(), List.copyOf(failed), "no write failed after the SDK's retries");
-      // Under load: writes were acknowledged while each node was away and starting again.
-      assertTrue(ackedPerRestart.stream().allMatch(a -> a > 0), "writes acknowledged during every restart: " + ackedPerRestart);
-      long acked = 0;
-      for (String id : twins) {
-        JsonNode twin = JSON.readTree(cluster.send(cluster.nodes.get(1), "GET", "/twins/" + id, null).body());
-        long finalVersion = twin.path("properties").path("desired").path("$version").asLong();
-        Map<Long, String> versions = acknowledged.getOrDefault(id, Map.of());
-        acked += versions.size();
-        for (long v : versions.keySet()) {
-          assertTrue(v <= finalVersion, id + ": acknowledged version " + v + " lost, twin is at " + finalVersion);
-        }
-        // $version grows by one per applied patch: applied = acknowledged + retried ones whose answer was lost.
-        assertTrue(finalVersion - 1 >= versions.size(), id + ": fewer patches applied than acknowledged");
-        assertEquals(twin.path("version").asLong(), finalVersion, id + ": twin version follows desired $version");
-      }
-      System.out.printf("RollingRestartIT: %d acknowledged writes (%s during the restarts of nodes 3, 2, 1), %d retries, 0 failed%n",
-          acked, ackedPerRestart, retried.get());
-      System.out.println("RollingRestartIT: " + String.join("; ", steps));
+    // The shared cluster, whole again (acquire starts the node the previous class killed): this
+    // class is its last user, and leaves it whole too.
+    NodeProcesses cluster = SharedCluster.acquire();
+    List<String> twins = new ArrayList<>();
+    for (int d = 0; d < TWINS; d++) twins.add("rr-" + run + "-" + d);
+    String deviceId = "rr-" + run + "-mqtt";
+    for (String id : concat(twins, deviceId)) {
+      // Retried like everything a client does here; a retry of a create that did succeed gets 409.
+      var r = withRetries(cluster, "PUT", "/devices/" + id, "{\"deviceId\":\"" + id + "\"}", 0);
+      assertTrue(r != null && (r.statusCode() == 200 || r.statusCode() == 409), () -> id + ": " + (r == null ? "no answer" : r.body()));
     }
+    String deviceKey = JSON.readTree(withRetries(cluster, "GET", "/devices/" + deviceId, null, 0)
+        .body()).path("authentication").path("symmetricKey").path("primaryKey").asText();
+
+    // The device lives on node 3, the first one restarted.
+    NodeProcesses.Node deviceNode = cluster.nodes.get(2);
+    Device device = new Device(deviceId, deviceKey, deviceNode.mqttPort(), cluster.tls);
+    device.connect();
+    long v0 = patchDesired(cluster, deviceId, "{\"phase\":\"before\"}");
+    device.awaitDesired(v0);
+
+    List<Thread> writers = new ArrayList<>();
+    for (int w = 0; w < WRITERS; w++) writers.add(writer(cluster, twins, w));
+    writers.forEach(Thread::start);
+    awaitAcknowledged(PHASE_WRITES, "before the first restart");
+
+    long lastWhileAway = -1;
+    List<Integer> ackedPerRestart = new ArrayList<>();
+    List<String> steps = new ArrayList<>(); // where the time goes, printed, never asserted
+    for (int i = cluster.nodes.size() - 1; i >= 0; i--) {
+      NodeProcesses.Node n = cluster.nodes.get(i);
+      NodeProcesses.Node survivor = cluster.nodes.get(i == 0 ? 1 : 0);
+      int[] seen = cluster.nodes.stream().mapToInt(x -> x.output().size()).toArray();
+      int ackedBefore = acks.get();
+      long t0 = System.nanoTime();
+      cluster.terminate(n, Duration.ofSeconds(60));
+      long exited = System.nanoTime();
+      List<String> shutdownLog = List.copyOf(n.output());
+      assertTrue(shutdownLog.stream().anyMatch(l -> l.contains("twinhub: stopped")),
+          "node " + n.index() + " stopped cleanly after SIGTERM:\n" + tail(shutdownLog));
+      // Left, not crashed: the others remove it without ever finding it unreachable (a crash
+      // would show as UNREACHABLE, then a Split Brain Resolver decision after stable-after).
+      cluster.awaitMembers(survivor, 2);
+      if (n == deviceNode) {
+        assertTrue(device.lost.await(30, TimeUnit.SECONDS), "the device saw its connection drop");
+        for (int k = 0; k < 3; k++) lastWhileAway = patchDesired(cluster, deviceId, "{\"phase\":\"away\",\"k\":" + k + "}");
+      }
+      for (NodeProcesses.Node other : cluster.nodes) {
+        if (other == n) continue;
+        List<String> since = List.copyOf(other.output()).subList(seen[other.index() - 1], other.output().size());
+        assertTrue(since.stream().noneMatch(l -> l.contains(":" + n.remotingPort()) && (l.contains("UNREACHABLE") || l.contains("SBR"))),
+            "node " + other.index() + " never saw node " + n.index() + " unreachable: it left gracefully\n" + tail(since)
+                + "\n--- node " + n.index() + " after SIGTERM:\n" + tail(shutdownLog));
+      }
+      long restarted = System.nanoTime();
+      cluster.start(n);
+      cluster.awaitReady(n);
+      long ready = System.nanoTime();
+      cluster.awaitMembers(survivor, 3);
+      steps.add(String.format("node %d: exit %.1f s, away %.1f s, start to ready %.1f s, to member %.1f s", n.index(),
+          seconds(exited - t0), seconds(restarted - exited), seconds(ready - restarted), seconds(System.nanoTime() - ready)));
+      if (n == deviceNode) {
+        // The SDK reconnects to the same host name, then GETs the twin to resync.
+        device.connect();
+        JsonNode twin = device.getTwin();
+        assertEquals(lastWhileAway, twin.path("desired").path("$version").asLong(), "resync sees every change made while away: " + twin);
+        assertEquals(2, twin.path("desired").path("k").asInt());
+        long next = patchDesired(cluster, deviceId, "{\"phase\":\"after\"}");
+        device.awaitDesired(next); // pushed again after the reconnect
+      }
+      ackedPerRestart.add(acks.get() - ackedBefore);
+    }
+    awaitAcknowledged(acks.get() + PHASE_WRITES, "after the last restart");
+    stop.set(true);
+    for (Thread w : writers) w.join(60_000);
+    device.close();
+
+    assertEquals(List.of(), List.copyOf(failed), "no write failed after the SDK's retries");
+    // Under load: writes were acknowledged while each node was away and starting again.
+    assertTrue(ackedPerRestart.stream().allMatch(a -> a > 0), "writes acknowledged during every restart: " + ackedPerRestart);
+    long acked = 0;
+    for (String id : twins) {
+      JsonNode twin = JSON.readTree(cluster.send(cluster.nodes.get(1), "GET", "/twins/" + id, null).body());
+      long finalVersion = twin.path("properties").path("desired").path("$version").asLong();
+      Map<Long, String> versions = acknowledged.getOrDefault(id, Map.of());
+      acked += versions.size();
+      for (long v : versions.keySet()) {
+        assertTrue(v <= finalVersion, id + ": acknowledged version " + v + " lost, twin is at " + finalVersion);
+      }
+      // $version grows by one per applied patch: applied = acknowledged + retried ones whose answer was lost.
+      assertTrue(finalVersion - 1 >= versions.size(), id + ": fewer patches applied than acknowledged");
+      assertEquals(twin.path("version").asLong(), finalVersion, id + ": twin version follows desired $version");
+    }
+    System.out.printf("RollingRestartIT: %d acknowledged writes (%s during the restarts of nodes 3, 2, 1), %d retries, 0 failed%n",
+        acked, ackedPerRestart, retried.get());
+    System.out.println("RollingRestartIT: " + String.join("; ", steps));
   }
 
   private static double seconds(long nanos) {

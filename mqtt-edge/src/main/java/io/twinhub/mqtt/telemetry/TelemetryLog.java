@@ -14,6 +14,9 @@ import akka.persistence.typed.javadsl.CommandHandlerWithReply;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehaviorWithEnforcedReplies;
 import akka.persistence.typed.javadsl.RetentionCriteria;
+import akka.persistence.typed.javadsl.SignalHandler;
+import akka.actor.typed.PostStop;
+import akka.actor.typed.PreRestart;
 import io.twinhub.twin.TwinhubSerializable;
 import io.twinhub.twin.telemetry.TelemetryFeed;
 import io.twinhub.twin.telemetry.TelemetryMessage;
@@ -44,10 +47,18 @@ public final class TelemetryLog
 
   public sealed interface Command extends TwinhubSerializable {}
 
-  /** Append one message; answered with its sequence number once journaled. */
-  public record Append(TelemetryReceived message, ActorRef<Appended> replyTo) implements Command {}
+  /**
+   * Append one message; answered with its sequence number once journaled, or with
+   * {@link NotAppended} at once if the journal write failed (instead of leaving the caller to time out).
+   */
+  public record Append(TelemetryReceived message, ActorRef<AppendResult> replyTo) implements Command {}
 
-  public record Appended(long sequenceNr) implements TwinhubSerializable {}
+  public sealed interface AppendResult extends TwinhubSerializable permits Appended, NotAppended {}
+
+  public record Appended(long sequenceNr) implements AppendResult {}
+
+  /** The journal did not confirm the message: not acknowledged, the sender retries (IoT Hub's 503). */
+  public record NotAppended(String reason) implements AppendResult {}
 
   /**
    * One device-to-cloud message as IoT Hub routes it: application properties, system
@@ -76,6 +87,7 @@ public final class TelemetryLog
   private final String deviceId;
   private final ActorContext<Command> context;
   private final TelemetryFeed feed;
+  private final PersistFailures.Pending pending = new PersistFailures.Pending();
 
   private TelemetryLog(String entityId, ActorContext<Command> context, akka.actor.typed.BackoffSupervisorStrategy onPersistFailure) {
     super(PersistenceId.of(TYPE_KEY.name(), entityId), onPersistFailure);
@@ -117,9 +129,22 @@ public final class TelemetryLog
   public CommandHandlerWithReply<Command, TelemetryReceived, State> commandHandler() {
     return newCommandHandlerWithReplyBuilder().forAnyState()
         // Once journaled, also told to the tag's live subscribers (function triggers), ahead of the tag read.
-        .onCommand(Append.class, (state, c) -> Effect().persist(c.message())
-            .thenRun(after -> feed.publish(persistenceId().id(), lastSequenceNumber(context), tagFor(deviceId), c.message()))
-            .thenReply(c.replyTo(), after -> new Appended(after.count())))
+        .onCommand(Append.class, (state, c) -> {
+          pending.await(c.replyTo(), () -> new NotAppended(PersistFailures.notWritten("a message from " + persistenceId().id()).message()));
+          return Effect().persist(c.message())
+              .thenRun(after -> pending.written())
+              .thenRun(after -> feed.publish(persistenceId().id(), lastSequenceNumber(context), tagFor(deviceId), c.message()))
+              .thenReply(c.replyTo(), after -> new Appended(after.count()));
+        })
+        .build();
+  }
+
+  @Override
+  public SignalHandler<State> signalHandler() {
+    // The write in flight failed (restart with backoff) or the entity stopped under it: say so now.
+    return newSignalHandlerBuilder()
+        .onSignal(PreRestart.instance(), s -> pending.failed())
+        .onSignal(PostStop.instance(), s -> pending.failed())
         .build();
   }
 

@@ -65,6 +65,12 @@ public final class EmbeddedCassandra implements AutoCloseable {
     /** How long {@link #stop()} waits for the drain after SIGTERM before killing the node. */
     static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
     private static final String INITIAL_HEAP = "256m";
+    /**
+     * JVM options added to the node's own, separated by white space (e.g. the test suite's
+     * {@code -XX:TieredStopAtLevel=1}: a node that lives for a few tests starts on half the CPU
+     * without C2, measured in docs/BENCHMARKS.md "Test suite"). Read at each start.
+     */
+    public static final String JVM_OPTIONS_PROPERTY = "twinhub.embedded-cassandra.jvm-options";
     private static final int LOG_TAIL_LINES = 20;
 
     private static final Logger log = LoggerFactory.getLogger(EmbeddedCassandra.class);
@@ -418,10 +424,17 @@ public final class EmbeddedCassandra implements AutoCloseable {
         cmd.add("-D" + ParentWatchdogMain.PARENT_PID_PROPERTY + "=" + ProcessHandle.current().pid());
         cmd.add("-D" + ParentWatchdogMain.NODE_LOCK_PROPERTY + "=" + lockedDir.resolve("cassandra-node.lock"));
         cmd.add("-Dtwinhub.embedded-cassandra=" + lockedDir); // to find it with pgrep -f
+        cmd.addAll(extraJvmOptions(System.getProperty(JVM_OPTIONS_PROPERTY)));
         cmd.add("-cp");
         cmd.add(watchdogClasspathEntry() + File.pathSeparator + String.join(File.pathSeparator, cassandraClasspath));
         cmd.add(ParentWatchdogMain.class.getName());
         return cmd;
+    }
+
+    /** The options in {@code value} of {@link #JVM_OPTIONS_PROPERTY} (or Kafka's), none when it is unset or blank. */
+    public static List<String> extraJvmOptions(String value) {
+        if (value == null || value.isBlank()) return List.of();
+        return List.of(value.trim().split("\\s+"));
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.twinhub.ops.kafka;
 
+import io.twinhub.ops.cassandra.EmbeddedCassandra;
 import io.twinhub.ops.cassandra.ParentWatchdogMain;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -36,6 +37,11 @@ public final class EmbeddedKafka implements AutoCloseable {
   private static final Logger log = LoggerFactory.getLogger(EmbeddedKafka.class);
   static final String CLASSPATH_RESOURCE = "/io/twinhub/ops/kafka/kafka.classpath";
   static final Duration STOP_TIMEOUT = Duration.ofSeconds(30);
+  /**
+   * JVM options added to the broker's (and the storage tool's) own, separated by white space, as
+   * {@link EmbeddedCassandra#JVM_OPTIONS_PROPERTY} for Cassandra (the test suite runs both on C1 only).
+   */
+  public static final String JVM_OPTIONS_PROPERTY = "twinhub.embedded-kafka.jvm-options";
 
   private final Path dataDir;
   private final int port;
@@ -217,8 +223,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         "-Dkafka.logs.dir=" + dataDir.resolve("logs"),
         "-D" + ParentWatchdogMain.PARENT_PID_PROPERTY + "=" + ProcessHandle.current().pid(),
         "-D" + ParentWatchdogMain.MAIN_CLASS_PROPERTY + "=" + mainAndArgs.get(0),
-        "-Dtwinhub.embedded-kafka=" + dataDir, // to find it with pgrep -f
-        "-cp", ParentWatchdogMain.installInto(dataDir.resolve(".launcher")) + File.pathSeparator + String.join(File.pathSeparator, classpath),
+        "-Dtwinhub.embedded-kafka=" + dataDir)); // to find it with pgrep -f
+    cmd.addAll(EmbeddedCassandra.extraJvmOptions(System.getProperty(JVM_OPTIONS_PROPERTY)));
+    cmd.addAll(List.of("-cp", ParentWatchdogMain.installInto(dataDir.resolve(".launcher")) + File.pathSeparator + String.join(File.pathSeparator, classpath),
         ParentWatchdogMain.class.getName()));
     cmd.addAll(mainAndArgs.subList(1, mainAndArgs.size()));
     return new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(output.toFile()).start();

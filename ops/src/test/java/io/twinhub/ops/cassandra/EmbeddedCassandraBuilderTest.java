@@ -54,6 +54,14 @@ class EmbeddedCassandraBuilderTest {
     }
 
     @Test
+    void extraJvmOptionsAreTheWhiteSpaceSeparatedWordsOfTheProperty() {
+        assertEquals(java.util.List.of(), EmbeddedCassandra.extraJvmOptions(null));
+        assertEquals(java.util.List.of(), EmbeddedCassandra.extraJvmOptions("  "));
+        assertEquals(java.util.List.of("-XX:TieredStopAtLevel=1", "-Dx=y"),
+                EmbeddedCassandra.extraJvmOptions(" -XX:TieredStopAtLevel=1 \n -Dx=y "));
+    }
+
+    @Test
     void pidAndStartTimeNeedAStart() {
         EmbeddedCassandra c = EmbeddedCassandra.builder().dataDir(Path.of("target/x")).build();
         assertThrows(IllegalStateException.class, c::pid);

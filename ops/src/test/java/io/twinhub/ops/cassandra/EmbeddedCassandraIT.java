@@ -163,7 +163,10 @@ class EmbeddedCassandraIT {
     void nodeDiesWithItsLauncherEvenOnKill9() throws Exception {
         Path dir = tmp.resolve("orphan");
         Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-        Process launcher = new ProcessBuilder(java.toString(), "-cp", System.getProperty("java.class.path"),
+        // The suite's extra Cassandra options (C1 only) reach the launcher's Cassandra as every other IT's.
+        String cassandraOptions = System.getProperty(EmbeddedCassandra.JVM_OPTIONS_PROPERTY, "");
+        Process launcher = new ProcessBuilder(java.toString(), "-D" + EmbeddedCassandra.JVM_OPTIONS_PROPERTY + "=" + cassandraOptions,
+                "-cp", System.getProperty("java.class.path"),
                 OrphanHelperMain.class.getName(), dir.toString(), String.valueOf(freePort()), String.valueOf(freePort()))
                 .redirectErrorStream(true)
                 .start();
