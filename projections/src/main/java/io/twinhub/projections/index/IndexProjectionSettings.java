@@ -40,6 +40,9 @@ import java.time.Duration;
  * @param mergeWhenIdleMinInterval ... and at most once in this long (each merge rewrites the whole index)
  * @param coalesceWrites    a twin's Lucene document is built and written once per batch the writer applies in
  *                          one go, from its last folded state, however many of its events the batch held; off: once per event
+ * @param commitInBackground commits run on their own thread while the writer goes on applying events (off: on the writer's thread)
+ * @param refreshInBackground the writer's refreshes run on their own thread while it goes on applying events (off: on its thread)
+ * @param lucene            how Lucene writes and merges ({@code lucene} block)
  */
 public record IndexProjectionSettings(
     String readJournal,
@@ -65,7 +68,10 @@ public record IndexProjectionSettings(
     Duration mergeWhenIdle,
     long mergeWhenIdleMaxBytes,
     Duration mergeWhenIdleMinInterval,
-    boolean coalesceWrites) {
+    boolean coalesceWrites,
+    boolean commitInBackground,
+    boolean refreshInBackground,
+    io.twinhub.query.index.TwinIndex.Tuning lucene) {
 
   public IndexProjectionSettings {
     if (minRefreshInterval.compareTo(refreshInterval) > 0 || refreshBudget <= 0 || refreshBudget > 1) {
@@ -110,6 +116,21 @@ public record IndexProjectionSettings(
         c.getDuration("merge-when-idle.after"),
         c.getBytes("merge-when-idle.max-size"),
         c.getDuration("merge-when-idle.min-interval"),
-        c.getBoolean("coalesce-writes"));
+        c.getBoolean("coalesce-writes"),
+        c.getBoolean("commit-in-background"),
+        c.getBoolean("refresh-in-background"),
+        lucene(c.getConfig("lucene")));
+  }
+
+  private static io.twinhub.query.index.TwinIndex.Tuning lucene(Config c) {
+    return new io.twinhub.query.index.TwinIndex.Tuning(
+        c.getDouble("ram-buffer-mb"),
+        c.getInt("merge-threads"),
+        c.getInt("max-merges"),
+        c.getBoolean("merge-io-throttle"),
+        c.getDouble("segments-per-tier"),
+        c.getDouble("floor-segment-mb"),
+        c.getDouble("nrt-cache.max-merge-mb"),
+        c.getDouble("nrt-cache.max-mb"));
   }
 }

@@ -30,6 +30,8 @@ import java.util.List;
  * @param tagReadsRunning tag reads running now (0 once caught up: the live path alone brings events)
  * @param layout       the searcher's segments, documents (deleted ones included) and reopens
  *                     (all, and those a query ran), to compare how indexes fed differently are laid out
+ * @param stages       where the lag of live events went since the last status, stage by stage, and what
+ *                     refreshes, commits and merges took ({@link LagStages}); null: not measured
  * @param startedFrom    {@code offsets} (resumed from the offsets stored in the index) or
  *                       {@code rebuild: <why>} (index missing, unreadable or of another schema: rebuilt from the journal)
  */
@@ -55,7 +57,8 @@ public record IndexStatus(
     io.twinhub.query.index.TwinIndex.Layout layout,
     String startedFrom,
     String lastError,
-    List<Tag> tags) {
+    List<Tag> tags,
+    ObjectNode stages) {
 
   /**
    * @param offset            the last applied offset (a Cassandra time-based UUID), null before any
@@ -97,6 +100,7 @@ public record IndexStatus(
     l.put("refreshesOnQuery", layout.refreshesOnQuery());
     o.put("startedFrom", startedFrom);
     o.put("lastError", lastError);
+    if (stages != null) o.set("stages", stages);
     var arr = o.putArray("tags");
     for (Tag t : tags) {
       ObjectNode n = arr.addObject();

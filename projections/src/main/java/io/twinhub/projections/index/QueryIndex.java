@@ -325,7 +325,8 @@ public final class QueryIndex implements TwinQueries {
         r.writer().applied.get(), r.writer().duplicates.get(), r.writer().gapsFilled.get(), r.writer().failed.get(),
         r.writer().documentsWritten.get(), r.writer().liveApplied.get(), r.writer().liveDropped.get(), liveGaps.get(), r.position().losses(),
         (int) tags.stream().filter(IndexStatus.Tag::reading).count(),
-        commit == 0 ? null : Instant.ofEpochMilli(commit), r.index().layout(), startedFrom, r.projection().lastError(), tags);
+        commit == 0 ? null : Instant.ofEpochMilli(commit), r.index().layout(), startedFrom, r.projection().lastError(), tags,
+        r.writer().stages.toJson());
   }
 
   private void registerMetrics(MeterRegistry registry) {
@@ -387,7 +388,7 @@ public final class QueryIndex implements TwinQueries {
           Reindexer.swap(rebuilt, dir);
         } finally {
           // Also after a failed swap: serve whatever index is in place rather than a closed one.
-          running = startOn(TwinIndex.open(dir));
+          running = startOn(TwinIndex.open(dir, settings.lucene()));
           swap.complete(null);
         }
         log.info("query index rebuilt from the journal: {} events, {} twins, {} s", p.events(), p.twins(),

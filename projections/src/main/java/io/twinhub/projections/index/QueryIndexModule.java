@@ -57,12 +57,12 @@ public final class QueryIndexModule {
     String startedFrom = null;
     TwinIndex index;
     try {
-      index = openWithOffsets(indexDir);
+      index = openWithOffsets(indexDir, settings.lucene());
     } catch (TwinIndex.IndexUnusableException e) {
       Path aside = moveAside(indexDir);
       log.warn("query index unusable ({}); moved to {} and rebuilding from the journal", e.getMessage(), aside);
       startedFrom = "rebuild: " + e.getMessage();
-      index = TwinIndex.open(indexDir);
+      index = TwinIndex.open(indexDir, settings.lucene());
     }
     if (startedFrom == null) {
       startedFrom = TwinIndexWriter.committedOffsets(index).isEmpty() ? "rebuild: no index at " + indexDir : "offsets";
@@ -99,8 +99,8 @@ public final class QueryIndexModule {
   }
 
   /** Opens the index and checks that its stored offsets can be read; either failing makes it unusable. */
-  private static TwinIndex openWithOffsets(Path dir) {
-    TwinIndex index = TwinIndex.open(dir);
+  private static TwinIndex openWithOffsets(Path dir, TwinIndex.Tuning tuning) {
+    TwinIndex index = TwinIndex.open(dir, tuning);
     try {
       TwinIndexWriter.committedOffsets(index);
       return index;

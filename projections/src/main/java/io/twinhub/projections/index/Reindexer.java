@@ -44,7 +44,7 @@ public final class Reindexer {
     deleteRecursively(target);
     long began = System.currentTimeMillis();
     long start = journal.firstBucketMillis();
-    TwinIndex index = TwinIndex.open(target);
+    TwinIndex index = TwinIndex.open(target, settings.lucene());
     TwinIndexWriter writer = new TwinIndexWriter(index, codec, journal, settings, Clock.systemUTC());
     java.util.concurrent.atomic.AtomicIntegerArray finished = new java.util.concurrent.atomic.AtomicIntegerArray(TwinTags.COUNT);
     Runnable report = () -> listener.onProgress(progress(writer, index, finished, start, began, false));

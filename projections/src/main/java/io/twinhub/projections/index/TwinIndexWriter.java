@@ -80,7 +80,9 @@ final class TwinIndexWriter implements AutoCloseable {
   final AtomicLong liveDropped = new AtomicLong();
   private final java.util.concurrent.atomic.AtomicInteger liveQueued = new java.util.concurrent.atomic.AtomicInteger();
   /** Live events waiting for the writer thread, applied in one go by one drain task (one refresh check per drain). */
-  private final java.util.concurrent.ConcurrentLinkedQueue<TwinEventFeed.Journaled> liveEvents = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  private final java.util.concurrent.ConcurrentLinkedQueue<Arrived> liveEvents = new java.util.concurrent.ConcurrentLinkedQueue<>();
+  /** A live event and when it reached this node (System.nanoTime), for the lag stages. */
+  private record Arrived(TwinEventFeed.Journaled live, long arrivedNanos) {}
   private final java.util.concurrent.atomic.AtomicBoolean liveDrainScheduled = new java.util.concurrent.atomic.AtomicBoolean();
   /** Whether a tag's read is catching up (far behind the journal): then a live event with a gap waits for it. */
   private volatile java.util.function.IntPredicate catchingUp = tag -> false;
@@ -89,8 +91,20 @@ final class TwinIndexWriter implements AutoCloseable {
   private volatile java.util.function.LongSupplier heardUntil = () -> Long.MAX_VALUE;
   private final AtomicLong lastCommit = new AtomicLong();
   private final Recorder visibleLag = new Recorder(3);
+  /** Where the lag goes (status {@code stages}); also feeds {@link #visibleLag} as refreshes make batches visible. */
+  final LagStages stages = new LagStages(visibleLag);
+  /** Events applied and not yet handed to {@link #stages}: when each was journaled (epoch millis). */
   private long[] notYetVisible = new long[1024];
   private int notYetVisibleCount;
+  /** Live events of the current drain: when the writer took each (System.nanoTime). */
+  private long[] drainTaken = new long[256];
+  private int drainTakenCount;
+  /** The commit running on the commit thread ({@code commit-in-background}); null when none ran yet. */
+  private CompletableFuture<Void> committing;
+  private final java.util.concurrent.ExecutorService commitThread;
+  /** The refresh running on the refresh thread ({@code refresh-in-background}); null when none ran yet. */
+  private CompletableFuture<Void> refreshing;
+  private final java.util.concurrent.ExecutorService refreshThread;
   /** The last folded state of recently written twins (writer thread only): saves reading it back from the index. */
   private final java.util.LinkedHashMap<TwinKey, Folded> recent;
   /**
@@ -101,9 +115,10 @@ final class TwinIndexWriter implements AutoCloseable {
    * thread and sees only written documents.
    */
   private final java.util.LinkedHashMap<TwinKey, Folded> unwritten = new java.util.LinkedHashMap<>();
-  private long lastRefresh;
+  /** Set by the refresh thread too ({@code refresh-in-background}); read on the writer thread. */
+  private volatile long lastRefresh;
   /** How long after the last refresh the next may run (adapts to what refreshing costs). */
-  private long refreshDelay;
+  private volatile long refreshDelay;
   private boolean dirty;
   private boolean uncommitted;
   /** Clock millis of the last change applied; whether the idle merge ran since, and whether it is running. */
@@ -131,6 +146,17 @@ final class TwinIndexWriter implements AutoCloseable {
         return size() > cacheSize;
       }
     };
+    this.commitThread = settings.commitInBackground() ? Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "twinhub-index-commit");
+      t.setDaemon(true);
+      return t;
+    }) : null;
+    this.refreshThread = settings.refreshInBackground() ? Executors.newSingleThreadExecutor(r -> {
+      Thread t = new Thread(r, "twinhub-index-refresh");
+      t.setDaemon(true);
+      return t;
+    }) : null;
+    index.observe(stages);
     readOffsets(index.committedData());
     // Short ticks, so a refresh a read-your-writes query asks for happens within ~20 ms; the
     // refresh intervals only bound how stale other queries may be.
@@ -161,6 +187,7 @@ final class TwinIndexWriter implements AutoCloseable {
         advance(tag, env, changed);
       }
       writeUnwritten();
+      handOverForVisibility();
       maybeRefresh(false);
       maybeCommit(false);
     }, thread);
@@ -179,7 +206,9 @@ final class TwinIndexWriter implements AutoCloseable {
       dropLive();
       return;
     }
-    liveEvents.add(live);
+    long now = System.currentTimeMillis();
+    LagStages.record(stages.arrive, (now - live.writtenAt()) * 1000);
+    liveEvents.add(new Arrived(live, System.nanoTime()));
     if (liveDrainScheduled.compareAndSet(false, true)) {
       try {
         thread.execute(this::drainLive);
@@ -198,8 +227,12 @@ final class TwinIndexWriter implements AutoCloseable {
 
   private void drainLive() {
     liveDrainScheduled.set(false); // an event added from here on schedules the next drain
-    for (TwinEventFeed.Journaled live; (live = liveEvents.poll()) != null; ) {
+    drainTakenCount = 0;
+    for (Arrived arrived; (arrived = liveEvents.poll()) != null; ) {
       liveQueued.decrementAndGet();
+      TwinEventFeed.Journaled live = arrived.live();
+      long taken = System.nanoTime();
+      LagStages.record(stages.queue, (taken - arrived.arrivedNanos()) / 1000);
       try {
         // While a tag read catches up (after a restart), twins are behind by many events: filling
         // each from its journal on the writer thread would slow the catch-up that brings them anyway.
@@ -207,6 +240,8 @@ final class TwinIndexWriter implements AutoCloseable {
         if (applyEvent(live.persistenceId(), live.sequenceNr(), live.event(), fillGaps)) {
           liveApplied.incrementAndGet();
           notYetVisible(live.writtenAt());
+          if (drainTakenCount == drainTaken.length) drainTaken = java.util.Arrays.copyOf(drainTaken, drainTakenCount * 2);
+          drainTaken[drainTakenCount++] = taken;
         }
       } catch (RuntimeException e) {
         dropLive();
@@ -215,7 +250,18 @@ final class TwinIndexWriter implements AutoCloseable {
       }
     }
     writeUnwritten();
+    long written = System.nanoTime();
+    for (int i = 0; i < drainTakenCount; i++) LagStages.record(stages.write, (written - drainTaken[i]) / 1000);
+    handOverForVisibility();
     maybeRefresh(false);
+  }
+
+  /** Hands the events applied since the last call (their documents written) to the stages, which record them once visible. */
+  private void handOverForVisibility() {
+    if (notYetVisibleCount == 0) return;
+    stages.written(new LagStages.Batch(index.writeGeneration(), System.nanoTime(),
+        java.util.Arrays.copyOf(notYetVisible, notYetVisibleCount), notYetVisibleCount), index.visibleGeneration());
+    notYetVisibleCount = 0;
   }
 
   /** From now on the live path advances the offsets of tags whose reads {@code position} lets stop. */
@@ -403,16 +449,37 @@ final class TwinIndexWriter implements AutoCloseable {
     if (!dirty || (!force && now - lastRefresh < (index.refreshRequested() ? requestedGap : refreshDelay))) {
       return;
     }
-    writeUnwritten();
-    long t0 = System.nanoTime();
-    index.refresh();
-    refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
-    lastRefresh = clock.millis();
-    dirty = false;
-    for (int i = 0; i < notYetVisibleCount; i++) {
-      visibleLag.recordValue(Math.max(0, lastRefresh - notYetVisible[i]));
+    if (refreshing != null && !refreshing.isDone()) {
+      if (!force) return; // dirty stays set: the next drain or tick refreshes what came meanwhile
+      refreshing.join();
     }
-    notYetVisibleCount = 0;
+    writeUnwritten();
+    handOverForVisibility();
+    dirty = false;
+    if (refreshThread == null || force) {
+      long t0 = System.nanoTime();
+      index.refresh();
+      refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
+      lastRefresh = clock.millis();
+      return;
+    }
+    // The reopen (flushing a segment, applying deletes, opening its reader) runs beside the
+    // writer, which goes on applying live events meanwhile; they are visible with the next one.
+    lastRefresh = now;
+    refreshing = CompletableFuture.runAsync(() -> {
+      long t0 = System.nanoTime();
+      index.refresh();
+      refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
+      lastRefresh = clock.millis();
+    }, refreshThread).exceptionally(e -> {
+      log.error("index: refresh failed: {}", e.toString());
+      try {
+        thread.execute(() -> dirty = true);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // closing
+      }
+      return null;
+    });
   }
 
   /**
@@ -447,11 +514,36 @@ final class TwinIndexWriter implements AutoCloseable {
   private void maybeCommit(boolean force) {
     long now = clock.millis();
     if (!uncommitted || (!force && now - lastCommit.get() < settings.commitInterval().toMillis())) return;
+    if (committing != null && !committing.isDone()) {
+      if (!force) return; // the next tick commits what came meanwhile
+      committing.join();
+    }
     advanceLive(now);
     writeUnwritten(); // the commit's offsets describe every event applied so far
-    index.commit(Map.of(OFFSETS_KEY, offsetsJson()));
-    lastCommit.set(clock.millis());
+    handOverForVisibility();
+    Map<String, String> data = Map.of(OFFSETS_KEY, offsetsJson());
     uncommitted = false;
+    if (commitThread == null || force) {
+      index.commit(data);
+      lastCommit.set(clock.millis());
+      return;
+    }
+    // The commit (a flush, then copying and syncing files) runs beside the writer, which goes on
+    // applying live events meanwhile. Its offsets were taken above, after every document they
+    // describe was written: documents written during the commit may be in it too (ahead of its
+    // offsets, skipped by sequence number after a restart), offsets are never ahead of documents.
+    committing = CompletableFuture.runAsync(() -> {
+      index.commit(data);
+      lastCommit.set(clock.millis());
+    }, commitThread).exceptionally(e -> {
+      log.error("index: commit failed: {}", e.toString());
+      try {
+        thread.execute(() -> uncommitted = true);
+      } catch (java.util.concurrent.RejectedExecutionException closed) {
+        // closing: what is not committed is re-read from the journal next time
+      }
+      return null;
+    });
   }
 
   /**
@@ -461,8 +553,8 @@ final class TwinIndexWriter implements AutoCloseable {
   private synchronized void advanceLive(long now) {
     LivePosition p = position;
     if (p == null || journal == null) return;
-    TwinEventFeed.Journaled oldest = liveEvents.peek();
-    long waiting = oldest == null ? Long.MAX_VALUE : oldest.writtenAt();
+    Arrived oldest = liveEvents.peek();
+    long waiting = oldest == null ? Long.MAX_VALUE : oldest.live().writtenAt();
     for (int t = 0; t < TwinTags.COUNT; t++) {
       long at = p.liveOffsetAt(t, now, waiting, heardUntil.getAsLong());
       if (at <= 0) continue;
@@ -526,6 +618,8 @@ final class TwinIndexWriter implements AutoCloseable {
       log.warn("index: final commit failed: {}", e.toString());
     } finally {
       thread.shutdownNow();
+      if (commitThread != null) commitThread.shutdownNow();
+      if (refreshThread != null) refreshThread.shutdownNow();
     }
   }
 }

@@ -309,6 +309,123 @@ class TwinIndexWriterTest {
   }
 
   @Test
+  void aLiveEventsLagIsSplitIntoStagesAndCountedWhenAQuerysRefreshMakesItVisible() throws Exception {
+    writer.close();
+    // The writer's own refreshes and commits never run here: only the query's refresh shows the event.
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("""
+            twinhub.projections.index.refresh-interval = 1h
+            twinhub.projections.index.min-refresh-interval = 1h
+            twinhub.projections.index.commit-interval = 1h
+            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    Journal first = new Journal("Device|s0");
+    first.add(new TwinEvent.DeviceCreated(identity("s0", null), new TwinEvent.Versions(1, 1, 1), T0));
+    apply(0, first.envelopes); // the writer's first refresh
+    writer.takeVisibleLag();
+    writer.stages.toJson(); // starts the interval
+    long acknowledged = System.currentTimeMillis() - 40;
+    writer.offerLive(new io.twinhub.twin.entity.TwinEventFeed.Journaled("Device|s1", 1, TwinTags.ALL.get(0),
+        new TwinEvent.DeviceCreated(identity("s1", null), new TwinEvent.Versions(1, 1, 1), T0), acknowledged, 7, 1));
+    // A bound against a hang, not a timing.
+    for (int i = 0; i < 6000 && writer.documentsWritten.get() == 0; i++) Thread.sleep(10);
+    writer.apply(0, List.of()).toCompletableFuture().get(60, TimeUnit.SECONDS); // the drain has handed its batch over
+    assertEquals(0, writer.takeVisibleLag().getTotalCount(), "not visible yet");
+    assertTrue(index.refreshIfStale(0)); // what a query does first (refresh-on-query)
+    var h = writer.takeVisibleLag();
+    assertEquals(1, h.getTotalCount(), "a query's refresh made it visible");
+    assertTrue(h.getMaxValue() >= 40, "acknowledged → visible, at least the 40 ms it was old: " + h.getMaxValue());
+    ObjectNode stages = writer.stages.toJson();
+    for (String stage : List.of("arrive", "queue", "write", "visible", "total", "refreshOnQuery")) {
+      assertEquals(1, stages.path(stage).path("count").asLong(), stage + " in " + stages);
+    }
+    assertTrue(stages.path("arrive").path("p50").asDouble() >= 40, stages.toString());
+    assertEquals(0, stages.path("refresh").path("count").asLong(), "the writer did not refresh: " + stages);
+    assertEquals(0, writer.stages.toJson().path("total").path("count").asLong(), "per interval");
+  }
+
+  @Test
+  void aBackgroundCommitNeverStoresOffsetsAheadOfItsDocuments(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir)
+      throws Exception {
+    writer.close();
+    index.close();
+    index = TwinIndex.open(dir);
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("""
+            twinhub.projections.index.commit-in-background = on
+            twinhub.projections.index.commit-interval = 1ms
+            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    java.util.Set<String> committedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    LagStages stages = writer.stages;
+    index.observe(new TwinIndex.Observer() {
+      @Override
+      public void committed(long nanos) {
+        committedOn.add(Thread.currentThread().getName());
+        stages.committed(nanos);
+      }
+    });
+    // Batches keep arriving while commits run beside the writer.
+    List<EventEnvelope> all = new ArrayList<>();
+    for (int b = 0; b < 40; b++) {
+      List<EventEnvelope> batch = new ArrayList<>();
+      for (int i = 0; i < 25; i++) {
+        String id = "bg" + b + "-" + i;
+        batch.add(new Journal("Device|" + id).add(new TwinEvent.DeviceCreated(identity(id, null),
+            new TwinEvent.Versions(1, 1, 1), T0)).envelopes.get(0));
+      }
+      all.addAll(batch);
+      writer.apply(3, batch).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+    // A bound against a hang, not a timing: until a commit holds an offset.
+    for (int i = 0; i < 6000 && TwinIndexWriter.committedOffsets(index).get(3) == null; i++) Thread.sleep(10);
+    assertEquals(java.util.Set.of("twinhub-index-commit"), committedOn, "commits ran beside the writer");
+    // A crash: the index closes without the writer's last commit, and opens as of its last commit.
+    index.close();
+    writer.close();
+    index = TwinIndex.open(dir);
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null,
+        IndexProjectionSettings.from(kit.system().settings().config()), Clock.systemUTC());
+    UUID committed = TwinIndexWriter.committedOffsets(index).get(3);
+    assertNotNull(committed);
+    int covered = 0;
+    for (EventEnvelope e : all) {
+      UUID offset = ((akka.persistence.query.TimeBasedUUID) e.offset()).value();
+      if (TwinIndexWriter.UUID_ORDER.compare(offset, committed) > 0) continue;
+      covered++;
+      assertTrue(index.lookup(TwinIndexWriter.keyOf(e.persistenceId())).isPresent(),
+          e.persistenceId() + " is at or before the committed offset, so its document must be in the commit");
+    }
+    assertTrue(covered > 0);
+  }
+
+  @Test
+  void theWritersRefreshesRunBesideItAndShowWhatItWrote() throws Exception {
+    writer.close();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+        ConfigFactory.parseString("""
+            twinhub.projections.index.refresh-in-background = on
+            twinhub.projections.index.commit-interval = 1h
+            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    java.util.Set<String> refreshedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    LagStages stages = writer.stages;
+    index.observe(new TwinIndex.Observer() {
+      @Override
+      public void refreshed(long generation, long nanos, boolean onQuery) {
+        refreshedOn.add(Thread.currentThread().getName());
+        stages.refreshed(generation, nanos, onQuery);
+      }
+    });
+    Journal dev = new Journal("Device|r1");
+    dev.add(new TwinEvent.DeviceCreated(identity("r1", null), new TwinEvent.Versions(1, 1, 1), T0));
+    dev.add(new TwinEvent.ReportedPatched(doc("{\"fw\":\"3.0\"}"), dev.next(0, 1), T0.plusSeconds(1)));
+    writer.apply(0, dev.envelopes).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    // A bound against a hang, not a timing: until the writer's refresh has shown both events.
+    for (int i = 0; i < 6000 && index.visibleGeneration() < index.writeGeneration(); i++) Thread.sleep(10);
+    assertEquals(java.util.Set.of("twinhub-index-refresh"), refreshedOn, "the writer's refreshes ran beside it");
+    assertEquals(TwinJson.serviceView(dev.record.twin()), indexed("SELECT * FROM devices WHERE properties.reported.fw = '3.0'"));
+    assertEquals(2, writer.takeVisibleLag().getTotalCount(), "both events' lag, recorded by the refresh thread");
+  }
+
+  @Test
   void anIdleIndexIsMergedIntoOneSegmentAndStillAnswersTheSame() throws Exception {
     writer.close();
     writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(

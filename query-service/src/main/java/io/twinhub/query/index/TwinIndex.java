@@ -3,11 +3,13 @@ package io.twinhub.query.index;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import org.apache.lucene.document.Document;
+import org.apache.lucene.index.ConcurrentMergeScheduler;
 import org.apache.lucene.index.DirectoryReader;
 import org.apache.lucene.index.IndexWriter;
 import org.apache.lucene.index.IndexWriterConfig;
 import org.apache.lucene.index.LeafReader;
 import org.apache.lucene.index.LeafReaderContext;
+import org.apache.lucene.index.MergePolicy;
 import org.apache.lucene.index.NumericDocValues;
 import org.apache.lucene.index.PostingsEnum;
 import org.apache.lucene.index.SegmentInfos;
@@ -85,19 +87,67 @@ public final class TwinIndex implements Closeable {
   private final AtomicLong refreshes = new AtomicLong();
   private final AtomicLong refreshesOnQuery = new AtomicLong();
 
+  /**
+   * Receives the index's own timings (the projection's lag stages, docs/BENCHMARKS.md "Session 16");
+   * called on whichever thread did the work, so implementations must be thread-safe and cheap.
+   */
+  public interface Observer {
+    /** A refresh made every write up to {@code generation} visible; it took {@code nanos} (waiting for another refresh included). */
+    default void refreshed(long generation, long nanos, boolean onQuery) {}
+
+    default void committed(long nanos) {}
+
+    /** A background merge ran for {@code nanos}. */
+    default void merged(long nanos) {}
+
+    /** A thread that wrote or refreshed was held {@code nanos} because merges were behind (Lucene's merge stall). */
+    default void stalled(long nanos) {}
+  }
+
+  private static final Observer NO_OBSERVER = new Observer() {};
+  private volatile Observer observer = NO_OBSERVER;
+
+  /**
+   * How Lucene writes and merges (twinhub.projections.index.lucene; docs/BENCHMARKS.md "Session 16").
+   *
+   * @param ramBufferMB      documents buffered in memory before a flush (a refresh flushes anyway)
+   * @param mergeThreads     merges running at once; -1: Lucene's choice (half the cores, 1..4)
+   * @param maxMerges        merges waiting before writing threads stall; -1: Lucene's choice (threads + 5)
+   * @param mergeIoThrottle  Lucene's automatic merge write-rate throttle
+   * @param segmentsPerTier  TieredMergePolicy: segments of one size before they are merged; -1: Lucene's (10)
+   * @param floorSegmentMB   TieredMergePolicy: smaller segments count as this big; -1: Lucene's (2 MB)
+   * @param nrtCacheMaxMergeMB NRTCachingDirectory: flushed or merged segments up to this size stay in memory
+   * @param nrtCacheMaxMB    NRTCachingDirectory: in memory at most
+   */
+  public record Tuning(double ramBufferMB, int mergeThreads, int maxMerges, boolean mergeIoThrottle,
+                       double segmentsPerTier, double floorSegmentMB, double nrtCacheMaxMergeMB, double nrtCacheMaxMB) {
+    /** What the index used before these were settings. */
+    public static final Tuning DEFAULT = new Tuning(48, -1, -1, true, -1, -1, 8, 64);
+  }
+
   /** What the writer last stored for a twin. {@code deleted}: the twin is gone (the document stays as a marker). */
   public record Stored(long seq, long version, boolean deleted, byte[] state) {}
 
   private record Pending(long generation, Stored stored) {}
 
-  private TwinIndex(Path path, Directory directory) throws IOException {
+  private TwinIndex(Path path, Directory directory, Tuning tuning) throws IOException {
     this.path = path;
     this.directory = directory;
+    TieredMergePolicy mergePolicy = new TieredMergePolicy();
+    if (tuning.segmentsPerTier() > 0) mergePolicy.setSegmentsPerTier(tuning.segmentsPerTier());
+    if (tuning.floorSegmentMB() > 0) mergePolicy.setFloorSegmentMB(tuning.floorSegmentMB());
+    ConcurrentMergeScheduler scheduler = new ObservedMergeScheduler();
+    if (tuning.mergeThreads() > 0 || tuning.maxMerges() > 0) {
+      int threads = tuning.mergeThreads() > 0 ? tuning.mergeThreads() : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
+      scheduler.setMaxMergesAndThreads(tuning.maxMerges() > 0 ? Math.max(tuning.maxMerges(), threads) : threads + 5, threads);
+    }
+    if (!tuning.mergeIoThrottle()) scheduler.disableAutoIOThrottle();
     IndexWriterConfig config = new IndexWriterConfig()
         .setIndexSort(INDEX_SORT)
         .setCommitOnClose(false)
-        .setRAMBufferSizeMB(48)
-        .setMergePolicy(new TieredMergePolicy());
+        .setRAMBufferSizeMB(tuning.ramBufferMB())
+        .setMergeScheduler(scheduler)
+        .setMergePolicy(mergePolicy);
     config.setOpenMode(IndexWriterConfig.OpenMode.CREATE_OR_APPEND);
     this.writer = new IndexWriter(directory, config);
     if (!DirectoryReader.indexExists(directory)) {
@@ -132,17 +182,23 @@ public final class TwinIndex implements Closeable {
    * IndexUnusableException}: the caller moves it aside and rebuilds from the journal.
    */
   public static TwinIndex open(Path dir) {
+    return open(dir, Tuning.DEFAULT);
+  }
+
+  /** {@link #open(Path)} with how Lucene writes and merges. */
+  public static TwinIndex open(Path dir, Tuning tuning) {
     try {
       Files.createDirectories(dir);
       // Small segments flushed by frequent near-real-time refreshes stay in memory until a commit
       // or a merge writes them out: a refresh then costs no file creation and mapping.
-      org.apache.lucene.store.Directory directory = new org.apache.lucene.store.NRTCachingDirectory(FSDirectory.open(dir), 8.0, 64.0);
+      org.apache.lucene.store.Directory directory = new org.apache.lucene.store.NRTCachingDirectory(FSDirectory.open(dir),
+          tuning.nrtCacheMaxMergeMB(), tuning.nrtCacheMaxMB());
       try {
         if (DirectoryReader.indexExists(directory)) {
           // Opening a reader verifies the commit point's checksum and every segment's headers and footers.
           DirectoryReader.open(directory).close();
         }
-        return new TwinIndex(dir, directory);
+        return new TwinIndex(dir, directory, tuning);
       } catch (IndexUnusableException e) {
         throw e;
       } catch (IOException | RuntimeException e) {
@@ -161,7 +217,7 @@ public final class TwinIndex implements Closeable {
   /** An index in memory (tests, benchmarks). */
   public static TwinIndex inMemory() {
     try {
-      return new TwinIndex(null, new ByteBuffersDirectory());
+      return new TwinIndex(null, new ByteBuffersDirectory(), Tuning.DEFAULT);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -234,17 +290,40 @@ public final class TwinIndex implements Closeable {
 
   /** Makes every write so far visible to queries (near-real-time; not durable). Any thread. */
   public void refresh() {
+    refresh(false);
+  }
+
+  private void refresh(boolean onQuery) {
     long generation = writeGeneration.get();
     // Cleared before the reopen: a reader still waiting afterwards asks again from its listener.
     refreshWanted = false;
+    long t0 = System.nanoTime();
     try {
       searchers.maybeRefreshBlocking();
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
     lastRefreshNanos = System.nanoTime();
-    visibleGeneration = Math.max(visibleGeneration, generation);
+    synchronized (this) {
+      visibleGeneration = Math.max(visibleGeneration, generation);
+    }
     pending.values().removeIf(p -> p.generation() <= generation);
+    observer.refreshed(generation, lastRefreshNanos - t0, onQuery);
+  }
+
+  /** Receives the index's timings from now on (one observer; null: none). */
+  public void observe(Observer observer) {
+    this.observer = observer == null ? NO_OBSERVER : observer;
+  }
+
+  /** Writes so far (each put, putDeleted or deleteAll counts one); compare with {@link #visibleGeneration()}. */
+  public long writeGeneration() {
+    return writeGeneration.get();
+  }
+
+  /** The write generation the last refresh made visible. */
+  public long visibleGeneration() {
+    return visibleGeneration;
   }
 
   /**
@@ -254,7 +333,7 @@ public final class TwinIndex implements Closeable {
    */
   public boolean refreshIfStale(long minGapNanos) {
     if (writeGeneration.get() <= visibleGeneration || System.nanoTime() - lastRefreshNanos < minGapNanos) return false;
-    refresh();
+    refresh(true);
     refreshesOnQuery.incrementAndGet();
     return true;
   }
@@ -267,10 +346,12 @@ public final class TwinIndex implements Closeable {
   public void commit(Map<String, String> data) {
     Map<String, String> all = new HashMap<>(data);
     all.put(SCHEMA_KEY, SCHEMA);
+    long t0 = System.nanoTime();
     try {
       writer.setLiveCommitData(all.entrySet());
       writer.commit();
       committed = Map.copyOf(all);
+      observer.committed(System.nanoTime() - t0);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
@@ -431,6 +512,26 @@ public final class TwinIndex implements Closeable {
       } catch (IOException e) {
         log.warn("closing the index directory: {}", e.toString());
       }
+    }
+  }
+
+  /** Lucene's merge scheduler, telling the observer how long merges run and how long they stall writers. */
+  private final class ObservedMergeScheduler extends ConcurrentMergeScheduler {
+    @Override
+    protected void doMerge(MergeSource mergeSource, MergePolicy.OneMerge merge) throws IOException {
+      long t0 = System.nanoTime();
+      try {
+        super.doMerge(mergeSource, merge);
+      } finally {
+        observer.merged(System.nanoTime() - t0);
+      }
+    }
+
+    @Override
+    protected synchronized void doStall() {
+      long t0 = System.nanoTime();
+      super.doStall();
+      observer.stalled(System.nanoTime() - t0);
     }
   }
 

@@ -72,6 +72,8 @@ final class IndexLagBench {
       errors.reset();
       lost.reset();
       polls.reset();
+      // The node's lag stages are per interval between two status reads: start the measured one here.
+      if (measured) stages(client, queryNodes.get(0));
       NodeProbe.Mark m = probe.mark();
       long start = System.nanoTime();
       long end = start + phase.toNanos();
@@ -118,6 +120,8 @@ final class IndexLagBench {
       if (!measured) continue;
       Duration elapsed = Duration.ofNanos(System.nanoTime() - start);
       double cpu = probe.cpuPercentSince(m);
+      System.out.println("bench: index-lag: the node's lag stages in the phase (ms; /query-index/status \"stages\"): "
+          + stages(client, queryNodes.get(0)));
       Histogram h = lag.getIntervalHistogram();
       Histogram p = patchLatency.getIntervalHistogram();
       double achieved = patches.sum() / (elapsed.toNanos() / 1e9);
@@ -138,6 +142,18 @@ final class IndexLagBench {
       return max == null ? List.of(r.withNote(note)) : List.of(max, r.withNote(note));
     }
     throw new IllegalArgumentException("--duration must be above 0");
+  }
+
+  /** The query node's lag stages since the last status read (docs/BENCHMARKS.md "Session 16: index lag"). */
+  private static String stages(RestClient client, int node) {
+    try {
+      RestClient.Answer a = client.sendAndWait(node, "GET", "/query-index/status", null);
+      com.fasterxml.jackson.databind.JsonNode s = new com.fasterxml.jackson.databind.ObjectMapper()
+          .readTree(a.body().utf8String()).path("stages");
+      return s.isMissingNode() ? "none (status " + a.status() + ")" : s.toString();
+    } catch (Exception e) {
+      return "unreadable: " + e;
+    }
   }
 
   private static CompletionStage<Boolean> awaitVisible(RestClient client, int node, String sql, Duration poll, long deadline,
