@@ -190,15 +190,20 @@ class TwinIndexWriterTest {
     assertNull(indexed("SELECT deviceId FROM devices WHERE connectionState = 'Connected'"));
   }
 
-  @Test
-  void aQueryRefreshSeesEveryAppliedBatchWithoutWaitingForTheWritersRefresh() throws Exception {
-    writer.close();
-    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
+  /** A writer whose own refreshes and commits never come (1 h): only a query's refresh shows what it wrote. */
+  private TwinIndexWriter writerWithoutOwnRefreshesOrCommits() throws Exception {
+    return new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
         ConfigFactory.parseString("""
             twinhub.projections.index.refresh-interval = 1h
             twinhub.projections.index.min-refresh-interval = 1h
             twinhub.projections.index.commit-interval = 1h
             """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+  }
+
+  @Test
+  void aQueryRefreshSeesEveryAppliedBatchWithoutWaitingForTheWritersRefresh() throws Exception {
+    writer.close();
+    writer = writerWithoutOwnRefreshesOrCommits();
     Journal dev = new Journal("Device|c4");
     dev.add(new TwinEvent.DeviceCreated(identity("c4", null), new TwinEvent.Versions(1, 1, 1), T0));
     apply(0, dev.envelopes); // the writer's first refresh
@@ -312,12 +317,7 @@ class TwinIndexWriterTest {
   void aLiveEventsLagIsSplitIntoStagesAndCountedWhenAQuerysRefreshMakesItVisible() throws Exception {
     writer.close();
     // The writer's own refreshes and commits never run here: only the query's refresh shows the event.
-    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
-        ConfigFactory.parseString("""
-            twinhub.projections.index.refresh-interval = 1h
-            twinhub.projections.index.min-refresh-interval = 1h
-            twinhub.projections.index.commit-interval = 1h
-            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    writer = writerWithoutOwnRefreshesOrCommits();
     Journal first = new Journal("Device|s0");
     first.add(new TwinEvent.DeviceCreated(identity("s0", null), new TwinEvent.Versions(1, 1, 1), T0));
     apply(0, first.envelopes); // the writer's first refresh
