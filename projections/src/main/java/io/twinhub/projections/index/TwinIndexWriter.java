@@ -466,17 +466,25 @@ final class TwinIndexWriter implements AutoCloseable {
     // The reopen (flushing a segment, applying deletes, opening its reader) runs beside the
     // writer, which goes on applying live events meanwhile; they are visible with the next one.
     lastRefresh = now;
-    refreshing = CompletableFuture.runAsync(() -> {
+    refreshing = beside(refreshThread, "refresh", () -> {
       long t0 = System.nanoTime();
       index.refresh();
       refreshDelay = settings.refreshDelayMillis(Duration.ofNanos(System.nanoTime() - t0));
       lastRefresh = clock.millis();
-    }, refreshThread).exceptionally(e -> {
-      log.error("index: refresh failed: {}", e.toString());
+    }, () -> dirty = true);
+  }
+
+  /**
+   * Runs {@code work} on {@code on} beside the writer; if it fails, logs it and runs
+   * {@code onFailure} on the writer thread (unless the writer is closing) so the next tick retries.
+   */
+  private CompletableFuture<Void> beside(java.util.concurrent.Executor on, String what, Runnable work, Runnable onFailure) {
+    return CompletableFuture.runAsync(work, on).exceptionally(e -> {
+      log.error("index: {} failed: {}", what, e.toString());
       try {
-        thread.execute(() -> dirty = true);
+        thread.execute(onFailure);
       } catch (java.util.concurrent.RejectedExecutionException closed) {
-        // closing
+        // closing: what is not committed is re-read from the journal next time
       }
       return null;
     });
@@ -532,18 +540,10 @@ final class TwinIndexWriter implements AutoCloseable {
     // applying live events meanwhile. Its offsets were taken above, after every document they
     // describe was written: documents written during the commit may be in it too (ahead of its
     // offsets, skipped by sequence number after a restart), offsets are never ahead of documents.
-    committing = CompletableFuture.runAsync(() -> {
+    committing = beside(commitThread, "commit", () -> {
       index.commit(data);
       lastCommit.set(clock.millis());
-    }, commitThread).exceptionally(e -> {
-      log.error("index: commit failed: {}", e.toString());
-      try {
-        thread.execute(() -> uncommitted = true);
-      } catch (java.util.concurrent.RejectedExecutionException closed) {
-        // closing: what is not committed is re-read from the journal next time
-      }
-      return null;
-    });
+    }, () -> uncommitted = true);
   }
 
   /**

@@ -192,12 +192,17 @@ class TwinIndexWriterTest {
 
   /** A writer whose own refreshes and commits never come (1 h): only a query's refresh shows what it wrote. */
   private TwinIndexWriter writerWithoutOwnRefreshesOrCommits() throws Exception {
+    return writerWith("""
+        twinhub.projections.index.refresh-interval = 1h
+        twinhub.projections.index.min-refresh-interval = 1h
+        twinhub.projections.index.commit-interval = 1h
+        """);
+  }
+
+  /** A writer on {@link #index} with {@code config} over the test kit's settings. */
+  private TwinIndexWriter writerWith(String config) throws Exception {
     return new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
-        ConfigFactory.parseString("""
-            twinhub.projections.index.refresh-interval = 1h
-            twinhub.projections.index.min-refresh-interval = 1h
-            twinhub.projections.index.commit-interval = 1h
-            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+        ConfigFactory.parseString(config).withFallback(kit.system().settings().config())), Clock.systemUTC());
   }
 
   @Test
@@ -349,11 +354,10 @@ class TwinIndexWriterTest {
     writer.close();
     index.close();
     index = TwinIndex.open(dir);
-    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
-        ConfigFactory.parseString("""
-            twinhub.projections.index.commit-in-background = on
-            twinhub.projections.index.commit-interval = 1ms
-            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    writer = writerWith("""
+        twinhub.projections.index.commit-in-background = on
+        twinhub.projections.index.commit-interval = 1ms
+        """);
     java.util.Set<String> committedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
     LagStages stages = writer.stages;
     index.observe(new TwinIndex.Observer() {
@@ -400,11 +404,10 @@ class TwinIndexWriterTest {
   @Test
   void theWritersRefreshesRunBesideItAndShowWhatItWrote() throws Exception {
     writer.close();
-    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(
-        ConfigFactory.parseString("""
-            twinhub.projections.index.refresh-in-background = on
-            twinhub.projections.index.commit-interval = 1h
-            """).withFallback(kit.system().settings().config())), Clock.systemUTC());
+    writer = writerWith("""
+        twinhub.projections.index.refresh-in-background = on
+        twinhub.projections.index.commit-interval = 1h
+        """);
     java.util.Set<String> refreshedOn = java.util.concurrent.ConcurrentHashMap.newKeySet();
     LagStages stages = writer.stages;
     index.observe(new TwinIndex.Observer() {
