@@ -81,7 +81,7 @@ public final class BenchCommand implements Callable<Integer> {
   public List<String> nodeRoles = new java.util.ArrayList<>();
   @Option(names = "--node-java-opts", paramLabel = "OPTS", defaultValue = "-Xms256m -Xmx2g", description = "JVM options of each started node and baseline server")
   public String nodeJavaOpts;
-  @Option(names = "--jfr", paramLabel = "SECONDS", description = "JFR profile of node 1 during twin-patch (or --jfr-workload), top frames printed")
+  @Option(names = "--jfr", paramLabel = "SECONDS", description = "JFR profile of node 1 during twin-patch (or --jfr-workload; mqtt-storm and mqtt-bare: of their resumed reconnects), top frames printed")
   public Integer jfr;
   @Option(names = "--jfr-workload", paramLabel = "WORKLOAD", description = "profile this workload instead; alone it records its whole measured phase")
   public String jfrWorkload;

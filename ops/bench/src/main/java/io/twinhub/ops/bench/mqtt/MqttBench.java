@@ -494,10 +494,13 @@ public final class MqttBench {
         failed.sum());
   }
 
-  /** JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase. */
+  /**
+   * JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase
+   * (mqtt-storm, mqtt-bare: of the resumed reconnects, stopped when they end).
+   */
   private static boolean startJfr(Options o) {
     if (o.jfrSeconds() <= 0 || o.nodePid() <= 0) return false;
-    long seconds = Math.min(o.jfrSeconds(), Math.max(1, o.duration().toSeconds()));
+    long seconds = o.reconnect() ? o.jfrSeconds() : Math.min(o.jfrSeconds(), Math.max(1, o.duration().toSeconds()));
     return JdkTools.run(Duration.ofMinutes(2), JdkTools.tool("jcmd"), Long.toString(o.nodePid()), "JFR.start",
         "name=mqtt-bench", "settings=profile", "duration=" + seconds + "s", "filename=" + o.jfrFile()) != null;
   }
@@ -713,11 +716,17 @@ public final class MqttBench {
           // --thread-cpu on: where the server's CPU of this phase goes, by thread group, per connect.
           ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(o) : null;
           if (threads != null) threads.start();
+          // --jfr N: a profile of the server during the resumed phase (at most N s), where node and floor differ most.
+          boolean profiling = resume && startJfr(o);
           Connected r = connectAll(o, o.devices(), 0, o.connectInflight(), id -> List.of(), (id, password) -> resume
               ? client.reconnect(earlier.get(id), password, new MqttLoadClient.Listener() {})
               : client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(),
                   new MqttLoadClient.Listener() {}));
           double rcpu = probe.cpuPercentSince(mark);
+          if (profiling) {
+            JdkTools.run(Duration.ofMinutes(2), JdkTools.tool("jcmd"), Long.toString(o.nodePid()), "JFR.stop", "name=mqtt-bench");
+            printProfile(o);
+          }
           if (threads != null) System.out.print(what + " by thread group:\n" + threads.end(Math.max(1, r.devices().size() - r.failed()),
               r.elapsedNanos() / 1e9));
           out.addAll(r.figures(what));
