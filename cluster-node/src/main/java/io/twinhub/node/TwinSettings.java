@@ -12,11 +12,28 @@ import java.time.Duration;
 /** The {@code twinhub.twin} config block, bound once. */
 public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sessionTimeout,
                            java.util.Optional<AdmissionLimit.Settings> admission, Duration admissionDeadline,
-                           Duration disconnectGrace, Duration unreachableHold) {
+                           Duration disconnectGrace, Duration unreachableHold, Duration maxNodeLag) {
+
+  /** How often the node's dispatchers are probed for twinhub.twin.admission.max-node-lag. */
+  static final Duration NODE_LAG_PROBE = Duration.ofMillis(20);
 
   /** The node's admission limit of gateway twin writes, if on. */
   public AdmissionLimit newAdmissionLimit() {
     return admission.map(AdmissionLimit::new).orElse(null);
+  }
+
+  /**
+   * twinhub.twin.admission.max-node-lag: above 0, the node's dispatchers are probed and the
+   * gateways' cheap refusal check refuses while they lag more than that, even with slots free
+   * (AdmissionLimit#refuseWhileBehind). The probe, for /metrics; empty when off.
+   */
+  public java.util.Optional<io.twinhub.twin.service.NodeLag> refuseWhileBehind(akka.actor.typed.ActorSystem<?> system,
+                                                                                AdmissionLimit admission) {
+    if (maxNodeLag.isZero() || maxNodeLag.isNegative()) return java.util.Optional.empty();
+    var lag = io.twinhub.twin.service.NodeLag.start(system, NODE_LAG_PROBE);
+    long boundNanos = maxNodeLag.toNanos();
+    admission.refuseWhileBehind(() -> lag.lagNanos() > boundNanos);
+    return java.util.Optional.of(lag);
   }
 
   public EntitySettings entitySettings() {
@@ -51,6 +68,7 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sess
             a.getInt("max-limit"), a.getDuration("target-latency"), a.getDouble("backoff"), adaptToJournal(a.getString("adapt-to"))))
         : java.util.Optional.<AdmissionLimit.Settings>empty();
     return new TwinSettings(limits, t.getDuration("ask-timeout"), t.getDuration("session-timeout"), admission,
-        a.getDuration("deadline"), t.getDuration("disconnect-grace"), t.getDuration("unreachable-hold"));
+        a.getDuration("deadline"), t.getDuration("disconnect-grace"), t.getDuration("unreachable-hold"),
+        a.getDuration("max-node-lag"));
   }
 }

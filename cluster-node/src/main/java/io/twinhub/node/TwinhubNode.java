@@ -138,9 +138,9 @@ public final class TwinhubNode {
               java.util.List.of(io.twinhub.twin.entity.DeviceEntity.TYPE_KEY.name(), io.twinhub.twin.entity.ModuleEntity.TYPE_KEY.name()));
       TwinService twins = new TwinService(system, twinSettings.askTimeout(), twinSettings.newAdmissionLimit(),
           twinSettings.admissionDeadline(), homes);
-      twins.admission().ifPresent(io.twinhub.node.metrics.AdmissionMetrics::register);
       if (twins.admission().isPresent()) {
-        io.twinhub.node.metrics.AdmissionMetrics.refuseWhileBehind(system, twins.admission().get(), resolved.config());
+        io.twinhub.node.metrics.AdmissionMetrics.register(twins.admission().get());
+        twinSettings.refuseWhileBehind(system, twins.admission().get()).ifPresent(io.twinhub.node.metrics.AdmissionMetrics::register);
       }
       CloudToDeviceService c2d = new CloudToDeviceService(system, twins, twinSettings.askTimeout());
       if (serveMqtt) DeviceGateway.start(system, twins, c2d, twinSettings.limits(), resolved);

@@ -17,7 +17,17 @@ class TwinSettingsTest {
   }
 
   @Test
-  void theNodeLagRefusalIsOffByDefault() {
-    assertTrue(ConfigFactory.load().getDuration("twinhub.twin.admission.max-node-lag").isZero());
+  void theNodeLagRefusalIsOffByDefaultAndBoundWhenSet() {
+    assertTrue(TwinSettings.from(ConfigFactory.load()).maxNodeLag().isZero());
+    var set = TwinSettings.from(ConfigFactory.parseString("twinhub.twin.admission.max-node-lag = 250ms").withFallback(ConfigFactory.load()));
+    assertEquals(java.time.Duration.ofMillis(250), set.maxNodeLag());
+  }
+
+  @Test
+  void offMeansNoProbe() {
+    var settings = TwinSettings.from(ConfigFactory.load());
+    var admission = new io.twinhub.twin.service.AdmissionLimit(settings.admission().orElseThrow());
+    // off returns before it needs the actor system (NodeLagTest and SessionStageBehindTest cover the probe and the refusal)
+    assertTrue(settings.refuseWhileBehind(null, admission).isEmpty());
   }
 }

@@ -9,17 +9,8 @@ import io.twinhub.twin.service.AdmissionLimit;
 public final class AdmissionMetrics {
   private AdmissionMetrics() {}
 
-  /**
-   * twinhub.twin.admission.max-node-lag: above 0, the node's dispatchers are probed (NodeLag, on
-   * /metrics as twinhub_node_dispatcher_lag_seconds) and the gateways' cheap refusal check refuses
-   * while the lag is above it (AdmissionLimit#refuseWhileBehind).
-   */
-  public static void refuseWhileBehind(akka.actor.typed.ActorSystem<?> system, AdmissionLimit admission, com.typesafe.config.Config config) {
-    java.time.Duration bound = config.getDuration("twinhub.twin.admission.max-node-lag");
-    if (bound.isZero() || bound.isNegative()) return;
-    var lag = io.twinhub.twin.service.NodeLag.start(system, java.time.Duration.ofMillis(20));
-    long boundNanos = bound.toNanos();
-    admission.refuseWhileBehind(() -> lag.lagNanos() > boundNanos);
+  /** The node-lag probe of twinhub.twin.admission.max-node-lag (TwinSettings#refuseWhileBehind). */
+  public static void register(io.twinhub.twin.service.NodeLag lag) {
     Gauge.builder("twinhub.node.dispatcher.lag", lag, io.twinhub.twin.service.NodeLag::lagSeconds)
         .baseUnit("seconds").description("how long a task queued now on the node's dispatchers waits to run (probed every 20 ms)")
         .register(Metrics.globalRegistry);

@@ -129,13 +129,13 @@ final class C2dFailover {
   }
 
   /**
-   * A message that expires 15 s from now (shortly after the kill, which should follow at once) in
-   * front of one that does not.
+   * A message that expires 20 s from now (some seconds after the kill, which follows once the job
+   * of {@link JobsFailover} is a fifth done) in front of one that does not.
    */
   void queueExpiring() throws Exception {
     try {
       Message shortLived = message("e0");
-      shortLived.setExpiryTimeUtc(Date.from(Instant.now().plusSeconds(15)));
+      shortLived.setExpiryTimeUtc(Date.from(Instant.now().plusSeconds(20)));
       sender.send(expiring, shortLived, 60_000);
       sender.send(expiring, message("e1"), 60_000);
       expected.put(expiring, List.of("e1"));

@@ -21,15 +21,19 @@ import static org.junit.jupiter.api.Assertions.*;
  * update exactly once (desired {@code $version} and twin {@code version} 2: created, then one job
  * write; a second write would make them 3), none is missed, and the statistics moved while it ran.
  * A second job, scheduled to start after the kill, starts at its start time on the survivors.
- * Small slices and little parallelism spread the job over many slices on all nodes and keep it
- * running long enough to be killed mid-way. In phases ({@link #prepare}, {@link #startJobs}, the
- * kill, {@link #afterKill}), so that {@link ClusterFailoverIT} kills node 3 once for this and
+ * Small slices ({@value #SLICE_SIZE} twins) and little parallelism spread the job over many slices on
+ * all nodes and keep it running past the kill, which follows at once the poll that saw it a fifth
+ * done. In phases ({@link #prepare}, {@link #startJobs} up to the moment of the kill, the kill,
+ * {@link #afterKill}), so that {@link ClusterFailoverIT} kills node 3 once for this and
  * {@link C2dFailover}.
  */
 final class JobsFailover {
   static final ObjectMapper JSON = new ObjectMapper();
-  static final int DEVICES = 1200;
-  static final List<String> JVM_OPTIONS = List.of("-Dtwinhub.jobs.slice-size=50", "-Dtwinhub.jobs.parallelism=2",
+  static final int DEVICES = 240;
+  static final int SLICE_SIZE = 10;
+  /** The twins the second job selects: the first ten ({@code <prefix>000*}). */
+  static final int LATER = 10;
+  static final List<String> JVM_OPTIONS = List.of("-Dtwinhub.jobs.slice-size=" + SLICE_SIZE, "-Dtwinhub.jobs.parallelism=2",
       "-Dtwinhub.jobs.running-slices=4", "-Dtwinhub.jobs.wake-interval=2s");
 
   private final NodeProcesses cluster;
@@ -53,7 +57,7 @@ final class JobsFailover {
     for (int i = 0; i < DEVICES; i++) jobs.ids.add(jobs.prefix + String.format("%04d", i));
     for (int i = 0; i < DEVICES; i += 100) {
       ArrayNode bulk = JSON.createArrayNode();
-      for (String id : jobs.ids.subList(i, i + 100)) bulk.addObject().put("id", id).put("importMode", "create");
+      for (String id : jobs.ids.subList(i, Math.min(i + 100, DEVICES))) bulk.addObject().put("id", id).put("importMode", "create");
       HttpResponse<String> r = cluster.setUp(first, "POST", "/devices", bulk.toString());
       assertTrue(r.statusCode() == 200 || retriedCreate(r), r.body());
     }
@@ -67,8 +71,8 @@ final class JobsFailover {
   }
 
   /**
-   * The job over every twin, and a second one scheduled to start in 40 s (after the kill); returns
-   * once the first is a fifth done and still running: the moment for the kill.
+   * The job over every twin, and a second one scheduled to start in 20 s (after the kill); returns
+   * once the first is a fifth done and still running: the moment for the kill, which follows at once.
    */
   void startJobs() throws Exception {
     NodeProcesses.Node first = cluster.nodes.get(0);
@@ -80,10 +84,10 @@ final class JobsFailover {
         .toString());
     assertEquals(200, created.statusCode(), created.body());
     // Starts after the kill, on whichever survivor its entity lives then.
-    laterStart = Instant.now().plusSeconds(40);
+    laterStart = Instant.now().plusSeconds(20);
     laterId = "jc-later-" + run;
     HttpResponse<String> later = cluster.setUp(first, "PUT", "/jobs/v2/" + laterId, JSON.createObjectNode()
-        .put("type", "scheduleUpdateTwin").put("queryCondition", "STARTSWITH(deviceId, '" + prefix + "00')")
+        .put("type", "scheduleUpdateTwin").put("queryCondition", "STARTSWITH(deviceId, '" + prefix + "000')")
         .put("startTime", laterStart.toString())
         .set("updateTwin", JSON.readTree("{\"properties\":{\"desired\":{\"later\":true}}}")).toString());
     assertEquals(200, later.statusCode(), later.body());
@@ -92,7 +96,7 @@ final class JobsFailover {
   }
 
   /** Until the job is a fifth done; asserts it is still running (the kill must land mid-job). */
-  void awaitMidJob() throws Exception {
+  private void awaitMidJob() throws Exception {
     JsonNode job = awaitJob(cluster, cluster.nodes.get(0), jobId, progress,
         j -> j.at("/deviceJobStatistics/succeededCount").asLong() >= DEVICES / 5);
     assertEquals("running", job.path("status").asText(), "the kill must land mid-job: " + job);
@@ -112,14 +116,14 @@ final class JobsFailover {
         "the statistics moved while the job ran: " + progress);
 
     JsonNode laterJob = awaitJob(cluster, second, laterId, new TreeSet<>(), j -> j.path("status").asText().equals("completed"));
-    assertEquals(100, laterJob.at("/deviceJobStatistics/succeededCount").asLong(), laterJob.toString());
+    assertEquals(LATER, laterJob.at("/deviceJobStatistics/succeededCount").asLong(), laterJob.toString());
     System.out.println("JobsFailover: both jobs completed; reading every twin");
 
     int twice = 0, missed = 0;
     for (int i = 0; i < DEVICES; i++) {
       JsonNode twin = JSON.readTree(cluster.setUp(second, "GET", "/twins/" + ids.get(i), null).body());
       JsonNode desired = twin.path("properties").path("desired");
-      boolean laterToo = i < 100;
+      boolean laterToo = i < LATER;
       if (!run.equals(desired.path("jobrun").asText())) missed++;
       long expected = laterToo ? 3 : 2;
       if (desired.path("$version").asLong() > expected || twin.path("version").asLong() > expected) twice++;

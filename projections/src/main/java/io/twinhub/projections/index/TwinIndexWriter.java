@@ -100,10 +100,10 @@ final class TwinIndexWriter implements AutoCloseable {
   private long[] drainTaken = new long[256];
   private int drainTakenCount;
   /** The commit running on the commit thread ({@code commit-in-background}); null when none ran yet. */
-  private CompletableFuture<Void> committing;
+  private CompletableFuture<Boolean> committing;
   private final java.util.concurrent.ExecutorService commitThread;
   /** The refresh running on the refresh thread ({@code refresh-in-background}); null when none ran yet. */
-  private CompletableFuture<Void> refreshing;
+  private CompletableFuture<Boolean> refreshing;
   private final java.util.concurrent.ExecutorService refreshThread;
   /** The last folded state of recently written twins (writer thread only): saves reading it back from the index. */
   private final java.util.LinkedHashMap<TwinKey, Folded> recent;
@@ -446,13 +446,13 @@ final class TwinIndexWriter implements AutoCloseable {
     // at most one per READ_YOUR_WRITES_GAP_MS (or min-refresh-interval if shorter), or each small
     // batch of live events would flush a segment; never the configured interval, which may be long.
     long requestedGap = Math.min(READ_YOUR_WRITES_GAP_MS, settings.minRefreshInterval().toMillis());
+    // Forced (flush: stop, reindex swap, "visible now"): a refresh running beside the writer may
+    // hold what was written before it, and it alone may have cleared dirty; if it failed, refresh here.
+    if (force && refreshing != null && !refreshing.join()) dirty = true;
     if (!dirty || (!force && now - lastRefresh < (index.refreshRequested() ? requestedGap : refreshDelay))) {
       return;
     }
-    if (refreshing != null && !refreshing.isDone()) {
-      if (!force) return; // dirty stays set: the next drain or tick refreshes what came meanwhile
-      refreshing.join();
-    }
+    if (refreshing != null && !refreshing.isDone()) return; // dirty stays set: the next drain or tick refreshes what came meanwhile
     writeUnwritten();
     handOverForVisibility();
     dirty = false;
@@ -477,16 +477,17 @@ final class TwinIndexWriter implements AutoCloseable {
   /**
    * Runs {@code work} on {@code on} beside the writer; if it fails, logs it and runs
    * {@code onFailure} on the writer thread (unless the writer is closing) so the next tick retries.
+   * Completes with whether {@code work} succeeded (never exceptionally).
    */
-  private CompletableFuture<Void> beside(java.util.concurrent.Executor on, String what, Runnable work, Runnable onFailure) {
-    return CompletableFuture.runAsync(work, on).exceptionally(e -> {
+  private CompletableFuture<Boolean> beside(java.util.concurrent.Executor on, String what, Runnable work, Runnable onFailure) {
+    return CompletableFuture.runAsync(work, on).thenApply(done -> true).exceptionally(e -> {
       log.error("index: {} failed: {}", what, e.toString());
       try {
         thread.execute(onFailure);
       } catch (java.util.concurrent.RejectedExecutionException closed) {
         // closing: what is not committed is re-read from the journal next time
       }
-      return null;
+      return false;
     });
   }
 
@@ -521,11 +522,11 @@ final class TwinIndexWriter implements AutoCloseable {
 
   private void maybeCommit(boolean force) {
     long now = clock.millis();
+    // Forced (flush): a commit running beside the writer may be the only one holding what was
+    // applied before it (it cleared uncommitted): durable now means after it.
+    if (force && committing != null && !committing.join()) uncommitted = true;
     if (!uncommitted || (!force && now - lastCommit.get() < settings.commitInterval().toMillis())) return;
-    if (committing != null && !committing.isDone()) {
-      if (!force) return; // the next tick commits what came meanwhile
-      committing.join();
-    }
+    if (committing != null && !committing.isDone()) return; // the next tick commits what came meanwhile
     advanceLive(now);
     writeUnwritten(); // the commit's offsets describe every event applied so far
     handOverForVisibility();

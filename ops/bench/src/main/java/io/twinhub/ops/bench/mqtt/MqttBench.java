@@ -407,8 +407,13 @@ public final class MqttBench {
         // Refused patches are never applied: what the devices saw, settled by reading back the twins
         // whose last patches were not accepted.
         for (Pending p : sentAt.values()) check[0].unanswered(p.device());
-        readBack(o, holder[0], check[0]);
-        String applied = check[0].summary();
+        String applied;
+        try {
+          readBack(o, holder[0], check[0]);
+          applied = check[0].summary();
+        } catch (Exception e) { // the phases' rows stand without it
+          applied = "not settled, the read-back failed: " + e + "; so far " + check[0].summary();
+        }
         out.add(new Figure("refused never applied (whole run)", applied));
         BenchResult last = rows.get(rows.size() - 1);
         rows.set(rows.size() - 1, last.withNote(last.note() + "; whole run: " + applied));
@@ -465,17 +470,29 @@ public final class MqttBench {
     List<CompletableFuture<Void>> workers = new ArrayList<>();
     for (int w = 0; w < 4; w++) {
       workers.add(CompletableFuture.runAsync(() -> {
-        try (HubRest rest = new HubRest(ssl, o.url().getHost(), o.url().getPort())) {
+        // A connection the loaded node resets costs that twin one more try on a new connection, not the
+        // run's whole summary (session 16 lost one to a Connection reset here); reads are idempotent.
+        HubRest rest = null;
+        try {
           for (int i = next.getAndIncrement(); i < todo.size(); i = next.getAndIncrement()) {
             int device = todo.get(i);
-            HubRest.Response r = rest.exchange("GET", "/twins/" + devices.get(device).clientId + "?" + HubRest.API_VERSION, token, null);
-            Matcher at = reported.matcher(r.body());
-            Matcher v = version.matcher(r.body());
-            if (r.status() == 200 && at.find() && v.find(at.end())) check.readBack(device, Long.parseLong(v.group(1)));
+            HubRest.Response r = null;
+            for (int attempt = 0; attempt < 2 && r == null; attempt++) {
+              try {
+                if (rest == null) rest = new HubRest(ssl, o.url().getHost(), o.url().getPort());
+                r = rest.exchange("GET", "/twins/" + devices.get(device).clientId + "?" + HubRest.API_VERSION, token, null);
+              } catch (IOException e) {
+                if (rest != null) rest.close();
+                rest = null;
+              }
+            }
+            Matcher at = r == null ? null : reported.matcher(r.body());
+            Matcher v = r == null ? null : version.matcher(r.body());
+            if (r != null && r.status() == 200 && at.find() && v.find(at.end())) check.readBack(device, Long.parseLong(v.group(1)));
             else failed.increment();
           }
-        } catch (Exception e) {
-          throw new java.util.concurrent.CompletionException(e);
+        } finally {
+          if (rest != null) rest.close();
         }
       }));
     }
