@@ -91,14 +91,34 @@ class ClusterFailoverIT {
   @Order(1)
   void aJobAndCloudToDeviceMessagesSurviveAKilledNodeExactlyOnce() throws Exception {
     allNodesUp();
-    JobsFailover jobs = JobsFailover.prepare(cluster);
-    C2dFailover c2d = C2dFailover.prepare(cluster);
+    // The two set-ups are independent (devices of their own): the C2D one on a thread of its own meanwhile.
+    java.util.concurrent.FutureTask<C2dFailover> c2dPrepared = new java.util.concurrent.FutureTask<>(() -> C2dFailover.prepare(cluster));
+    new Thread(c2dPrepared, "c2d-prepare").start();
+    JobsFailover jobs;
+    try {
+      jobs = JobsFailover.prepare(cluster);
+    } catch (Throwable e) {
+      c2dPrepared.cancel(true);
+      throw e;
+    }
+    C2dFailover c2d = outcome(c2dPrepared);
     c2d.queueExpiring(); // expires 20 s from now, some seconds after the kill
     jobs.startJobs(); // returns with the job a fifth done and still running: the kill lands mid-job
     cluster.kill(cluster.nodes.get(2));
     Instant killedAt = Instant.now();
     c2d.afterKill(killedAt);
     jobs.afterKill();
+  }
+
+  /** What {@code task} returned, or what it threw (an assertion's failure as such). */
+  private static <T> T outcome(java.util.concurrent.FutureTask<T> task) throws Exception {
+    try {
+      return task.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      if (e.getCause() instanceof Error error) throw error;
+      if (e.getCause() instanceof Exception exception) throw exception;
+      throw e;
+    }
   }
 
   /** Last: it restarts node 3 itself, so the next class finds the cluster whole. */
