@@ -104,8 +104,15 @@ class CassandraOutageIT {
       // 2. Stopped, then restarted on the same data directory and ports.
       phase = "stopped";
       long stoppedAt = System.nanoTime();
-      cassandra.stop();
-      boolean unreadyWhileStopped = sawUnready(plain, ready, OUTAGE.minusNanos(System.nanoTime() - stoppedAt));
+      boolean unreadyWhileStopped;
+      Map<String, Integer> tagWriteFailures;
+      long stoppedNanos;
+      try (TagWriteFailures failures = TagWriteFailures.count()) {
+        cassandra.stop();
+        unreadyWhileStopped = sawUnready(plain, ready, OUTAGE.minusNanos(System.nanoTime() - stoppedAt));
+        stoppedNanos = System.nanoTime() - stoppedAt;
+        tagWriteFailures = failures.byTagWriter();
+      }
       cassandra.start();
       phase = "after-restart";
       back = System.nanoTime();
@@ -121,6 +128,7 @@ class CassandraOutageIT {
           servedAfterFreeze, servedAfterRestart);
       assertTrue(unreadyWhileFrozen, "/ready turned unready while Cassandra was frozen");
       assertTrue(unreadyWhileStopped, "/ready turned unready while Cassandra was stopped");
+      assertTagWritesPaced(hub, tagWriteFailures, stoppedNanos);
       for (Outcome o : outcomes) {
         assertNull(o.failure(), () -> "every request is answered (no hang, no reset): " + o);
         assertTrue(o.status() == 200 || o.status() == 503, () -> "200 or 503 only: " + o);
@@ -150,6 +158,69 @@ class CassandraOutageIT {
           assertEquals(desired.get(id), twin.path("properties").path("desired"), id + ": recovered from the journal as served");
         }
       }
+    }
+  }
+
+  /**
+   * While Cassandra refuses connections every tag write fails at once, and a tag writer tries again
+   * after {@code events-by-tag.flush-interval} (akka-persistence-cassandra 1.1.1, TagWriter): at the
+   * plugin's 0 ms each writer with unwritten events spun, tens of thousands of failures a second.
+   * The bound is structural: a writer's tries are at least the interval apart (Akka's scheduler
+   * never fires early), so over the stopped phase each writer fails at most once per interval,
+   * plus the try in flight when the phase began. A slower box only makes fewer tries.
+   */
+  private static void assertTagWritesPaced(ApiTestNode hub, Map<String, Integer> failures, long stoppedNanos) {
+    Duration interval = hub.node.system().settings().config().getDuration("akka.persistence.cassandra.events-by-tag.flush-interval");
+    long bound = interval.isZero() ? 0 : stoppedNanos / interval.toNanos() + 2;
+    System.out.printf("CassandraOutageIT: tag writes failed while Cassandra was stopped (%d ms, flush-interval %d ms, at most %d each): %s%n",
+        stoppedNanos / 1_000_000, interval.toMillis(), bound, failures);
+    for (var writer : failures.entrySet()) {
+      assertTrue(writer.getValue() <= bound, () -> "tag writer " + writer.getKey() + " tried " + writer.getValue()
+          + " times in " + stoppedNanos / 1_000_000 + " ms, flush-interval " + interval.toMillis()
+          + " ms: retries of a failed tag write must be paced (at most " + bound + ")");
+    }
+  }
+
+  /**
+   * Counts the persistence plugin's "Writing tags has failed" warnings (one per failed tag write)
+   * per tag writer (its actor path), without printing them: logback-test.xml keeps that logger at
+   * ERROR, so while counting it is set to WARN with this appender as its only one.
+   */
+  static final class TagWriteFailures extends ch.qos.logback.core.AppenderBase<ch.qos.logback.classic.spi.ILoggingEvent>
+      implements AutoCloseable {
+    private final ch.qos.logback.classic.Logger logger = (ch.qos.logback.classic.Logger)
+        org.slf4j.LoggerFactory.getLogger("akka.persistence.cassandra.journal.TagWriter");
+    private final ch.qos.logback.classic.Level level = logger.getLevel();
+    private final boolean additive = logger.isAdditive();
+    private final Map<String, Integer> counts = new ConcurrentHashMap<>();
+
+    static TagWriteFailures count() {
+      TagWriteFailures f = new TagWriteFailures();
+      f.setContext(f.logger.getLoggerContext());
+      f.start();
+      f.logger.addAppender(f);
+      f.logger.setAdditive(false);
+      f.logger.setLevel(ch.qos.logback.classic.Level.WARN);
+      return f;
+    }
+
+    @Override
+    protected void append(ch.qos.logback.classic.spi.ILoggingEvent event) {
+      if (event.getMessage() != null && event.getMessage().startsWith("Writing tags has failed")) {
+        counts.merge(event.getMDCPropertyMap().getOrDefault("akkaSource", "?"), 1, Integer::sum);
+      }
+    }
+
+    Map<String, Integer> byTagWriter() {
+      return new java.util.TreeMap<>(counts);
+    }
+
+    @Override
+    public void close() {
+      logger.setLevel(level);
+      logger.setAdditive(additive);
+      logger.detachAppender(this);
+      stop();
     }
   }
 

@@ -14,7 +14,8 @@ import java.util.concurrent.TimeUnit;
  * node ({@code arrive}) → the writer thread takes it ({@code queue}) → its document is written to
  * Lucene ({@code write}) → a refresh, the writer's or a query's, makes it visible ({@code visible});
  * {@code total} is acknowledgement → visible. Beside them, what the index's own work took:
- * refreshes, commits, merges, and writers held by Lucene's merge stall.
+ * refreshes (and those another thread's reopen covered: {@code refreshShared}), commits, merges,
+ * and writers held by Lucene's merge stall.
  *
  * <p>Costs a few long fields per live event and one small object per writer batch. Figures are per
  * interval: {@link #toJson} takes what was recorded since its last call.
@@ -29,6 +30,8 @@ final class LagStages implements TwinIndex.Observer {
   final Recorder total = recorder();
   final Recorder refresh = recorder();
   final Recorder refreshOnQuery = recorder();
+  /** Refreshes asked for (the writer's or a query's) that a reopen started by another thread covered: the wait. */
+  final Recorder refreshShared = recorder();
   final Recorder commit = recorder();
   final Recorder merge = recorder();
   final Recorder stall = recorder();
@@ -84,6 +87,11 @@ final class LagStages implements TwinIndex.Observer {
   }
 
   @Override
+  public void refreshShared(long nanos, boolean onQuery) {
+    record(refreshShared, nanos / 1000);
+  }
+
+  @Override
   public void committed(long nanos) {
     record(commit, nanos / 1000);
   }
@@ -108,6 +116,7 @@ final class LagStages implements TwinIndex.Observer {
     put(o, "total", total, false);
     put(o, "refresh", refresh, true);
     put(o, "refreshOnQuery", refreshOnQuery, true);
+    put(o, "refreshShared", refreshShared, true);
     put(o, "commit", commit, true);
     put(o, "merge", merge, true);
     put(o, "mergeStall", stall, true);

@@ -86,6 +86,14 @@ public final class TwinIndex implements Closeable {
   /** Reopens that made new writes visible, and how many of them a query ran ({@link #refreshIfStale}). */
   private final AtomicLong refreshes = new AtomicLong();
   private final AtomicLong refreshesOnQuery = new AtomicLong();
+  /**
+   * One refresh at a time (group refresh): a thread that waited for the running one then needs a
+   * reopen of its own only if none started after it asked. Reopens started under it, counted.
+   */
+  private final java.util.concurrent.locks.ReentrantLock refreshLock = new java.util.concurrent.locks.ReentrantLock();
+  private volatile long refreshesStarted;
+  /** Refreshes asked for that a reopen started after the ask covered (no reopen of their own). */
+  private final AtomicLong refreshesShared = new AtomicLong();
 
   /**
    * Receives the index's own timings (the projection's lag stages, docs/BENCHMARKS.md "Session 16");
@@ -94,6 +102,9 @@ public final class TwinIndex implements Closeable {
   public interface Observer {
     /** A refresh made every write up to {@code generation} visible; it took {@code nanos} (waiting for another refresh included). */
     default void refreshed(long generation, long nanos, boolean onQuery) {}
+
+    /** A refresh asked for was covered by one another thread started after the ask (group refresh); waited {@code nanos}. */
+    default void refreshShared(long nanos, boolean onQuery) {}
 
     default void committed(long nanos) {}
 
@@ -293,22 +304,48 @@ public final class TwinIndex implements Closeable {
     refresh(false);
   }
 
-  private void refresh(boolean onQuery) {
-    long generation = writeGeneration.get();
-    // Cleared before the reopen: a reader still waiting afterwards asks again from its listener.
-    refreshWanted = false;
+  /**
+   * Group refresh: every thread that asks while a reopen runs waits for it, and then the first of
+   * them reopens for all (its reopen starts after each of them asked, so it shows every write they
+   * could want); the others return without a reopen of their own. Before, each waiting thread
+   * reopened in turn, flushing a segment each time writes came meanwhile (docs/BENCHMARKS.md,
+   * "Session 17: index lag"). True when this call reopened.
+   */
+  private boolean refresh(boolean onQuery) {
     long t0 = System.nanoTime();
+    long asked = refreshesStarted; // reopens started so far: the one running now does not cover us
+    refreshLock.lock();
     try {
-      searchers.maybeRefreshBlocking();
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
+      if (refreshesStarted > asked) {
+        refreshesShared.incrementAndGet();
+        observer.refreshShared(System.nanoTime() - t0, onQuery);
+        return false;
+      }
+      refreshesStarted++;
+      // Every write so far, also those of the threads now waiting behind this one.
+      long generation = writeGeneration.get();
+      // Cleared before the reopen: a reader still waiting afterwards asks again from its listener.
+      refreshWanted = false;
+      try {
+        searchers.maybeRefreshBlocking();
+      } catch (IOException e) {
+        throw new UncheckedIOException(e);
+      }
+      lastRefreshNanos = System.nanoTime();
+      synchronized (this) {
+        visibleGeneration = Math.max(visibleGeneration, generation);
+      }
+      pending.values().removeIf(p -> p.generation() <= generation);
+      observer.refreshed(generation, lastRefreshNanos - t0, onQuery);
+      return true;
+    } finally {
+      refreshLock.unlock();
     }
-    lastRefreshNanos = System.nanoTime();
-    synchronized (this) {
-      visibleGeneration = Math.max(visibleGeneration, generation);
-    }
-    pending.values().removeIf(p -> p.generation() <= generation);
-    observer.refreshed(generation, lastRefreshNanos - t0, onQuery);
+  }
+
+  /** Threads waiting for the running refresh (an estimate, for tests and monitoring). */
+  public int refreshesWaiting() {
+    return refreshLock.getQueueLength();
   }
 
   /** Receives the index's timings from now on (one observer; null: none). */
@@ -329,12 +366,12 @@ public final class TwinIndex implements Closeable {
   /**
    * Refresh on demand, before a query: makes the writes so far visible when there are any not yet
    * visible and the last refresh is at least {@code minGapNanos} old (so a busy query node
-   * refreshes at most once per gap, and an index without new writes never). True when it refreshed.
+   * refreshes at most once per gap, and an index without new writes never). True when it refreshed
+   * (its own reopen, or one another thread started after it asked: group refresh).
    */
   public boolean refreshIfStale(long minGapNanos) {
     if (writeGeneration.get() <= visibleGeneration || System.nanoTime() - lastRefreshNanos < minGapNanos) return false;
-    refresh(true);
-    refreshesOnQuery.incrementAndGet();
+    if (refresh(true)) refreshesOnQuery.incrementAndGet();
     return true;
   }
 
