@@ -8,6 +8,8 @@ import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.Adapter;
 import akka.actor.typed.javadsl.AskPattern;
 import akka.stream.Attributes;
+import akka.stream.FlowShape;
+import akka.stream.Graph;
 import akka.stream.Materializer;
 import akka.stream.TLSClosing;
 import akka.stream.javadsl.Flow;
@@ -16,6 +18,7 @@ import akka.stream.javadsl.Source;
 import akka.stream.javadsl.Tcp;
 import akka.util.ByteString;
 import io.twinhub.mqtt.codec.MqttFraming;
+import io.twinhub.mqtt.codec.MqttPacket;
 import io.twinhub.mqtt.session.MqttSession;
 import io.twinhub.mqtt.session.SessionDeps;
 import io.twinhub.mqtt.session.SessionStore;
@@ -86,32 +89,9 @@ public final class MqttGateway {
     SessionDeps deps = new SessionDeps(twins, c2d, telemetry, new SessionStore.Client(system, settings.askTimeout()),
         new SasVerifier(settings.hostNames(), clock), policies,
         limits, settings, clock);
-    Materializer mat = Materializer.matFromSystem(system);
     Set<ActorRef<MqttSession.Command>> sessions = ConcurrentHashMap.newKeySet();
     AtomicLong counter = new AtomicLong();
-
-    Source<Tcp.IncomingConnection, CompletionStage<Tcp.ServerBinding>> connections = settings.compactTls()
-        ? Tcp.get(system).bind(settings.bindInterface(), settings.port(), settings.backlog(), List.of(), false,
-            Optional.empty())
-        : Tcp.get(system).bindWithTls(settings.bindInterface(), settings.port(), engines::get, settings.backlog(),
-            List.of(), Optional.empty(), session -> Optional.empty(), TLSClosing.eagerClose());
-    // One blueprint for every connection: socket bytes ⇄ (TLS) ⇄ framing ⇄ session; each
-    // materialization gets its own stages and session actor, and the device's address as an attribute.
-    Flow<ByteString, ByteString, NotUsed> plain = Flow.fromGraph(new MqttFraming(settings.maxPacketSize(), true))
-        .via(new SessionStage(system, deps, sessions));
-    Flow<ByteString, ByteString, NotUsed> perConnection = settings.compactTls() ? CompactTls.server(engines).join(plain) : plain;
-    CompletionStage<Tcp.ServerBinding> bound = connections
-        .to(Sink.foreach(connection -> {
-          counter.incrementAndGet();
-          try {
-            InetSocketAddress remote = connection.remoteAddress();
-            connection.handleWith(perConnection.addAttributes(Attributes.apply(
-                new SessionStage.Remote(remote.getAddress().getHostAddress() + ":" + remote.getPort()))), mat);
-          } catch (RuntimeException e) {
-            log.warn("could not set up MQTT connection from {}: {}", connection.remoteAddress(), e.toString());
-          }
-        }))
-        .run(mat);
+    CompletionStage<Tcp.ServerBinding> bound = bind(system, settings, engines, new SessionStage(system, deps, sessions), counter);
     return bound.thenApply(b -> {
       MqttGateway gateway = new MqttGateway(system, settings, b, sessions, counter);
       CoordinatedShutdown cs = CoordinatedShutdown.get(Adapter.toClassic(system));
@@ -121,6 +101,45 @@ public final class MqttGateway {
           settings.openSsl() ? "BoringSSL" : "JDK");
       return gateway;
     });
+  }
+
+  /**
+   * The device-facing transport without the hub: binds {@code settings.bindInterface():settings.port()},
+   * and per accepted connection materializes socket bytes ⇄ TLS (the configured stage and engines) ⇄
+   * {@link MqttFraming} (server side: CONNECT first) ⇄ {@code session}, with the device's address as
+   * a {@link SessionStage.Remote} attribute. One blueprint for every connection. The gateway binds it
+   * with {@link SessionStage}; the bench's bare endpoint ({@code ./twinhub bench mqtt-bare}) with a
+   * stage that only answers CONNACK, so both measure the same TLS and stream stack.
+   *
+   * @param accepted counts the accepted connections
+   */
+  public static CompletionStage<Tcp.ServerBinding> bind(ActorSystem<?> system, MqttSettings settings,
+                                                        java.util.function.Supplier<SSLEngine> engines,
+                                                        Graph<FlowShape<MqttPacket, ByteString>, NotUsed> session,
+                                                        AtomicLong accepted) {
+    Materializer mat = Materializer.matFromSystem(system);
+    Source<Tcp.IncomingConnection, CompletionStage<Tcp.ServerBinding>> connections = settings.compactTls()
+        ? Tcp.get(system).bind(settings.bindInterface(), settings.port(), settings.backlog(), List.of(), false,
+            Optional.empty())
+        : Tcp.get(system).bindWithTls(settings.bindInterface(), settings.port(), engines::get, settings.backlog(),
+            List.of(), Optional.empty(), s -> Optional.empty(), TLSClosing.eagerClose());
+    // One blueprint for every connection: socket bytes ⇄ (TLS) ⇄ framing ⇄ session; each
+    // materialization gets its own stages (and session actor), and the device's address as an attribute.
+    Flow<ByteString, ByteString, NotUsed> plain = Flow.fromGraph(new MqttFraming(settings.maxPacketSize(), true))
+        .via(session);
+    Flow<ByteString, ByteString, NotUsed> perConnection = settings.compactTls() ? CompactTls.server(engines).join(plain) : plain;
+    return connections
+        .to(Sink.foreach(connection -> {
+          accepted.incrementAndGet();
+          try {
+            InetSocketAddress remote = connection.remoteAddress();
+            connection.handleWith(perConnection.addAttributes(Attributes.apply(
+                new SessionStage.Remote(remote.getAddress().getHostAddress() + ":" + remote.getPort()))), mat);
+          } catch (RuntimeException e) {
+            log.warn("could not set up MQTT connection from {}: {}", connection.remoteAddress(), e.toString());
+          }
+        }))
+        .run(mat);
   }
 
   private static SSLEngine serverEngine(SSLContext ssl) {

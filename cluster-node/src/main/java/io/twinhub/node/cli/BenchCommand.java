@@ -26,7 +26,9 @@ import java.util.concurrent.Callable;
     "Starts the nodes itself (embedded Cassandra, free loopback ports, a temporary data dir) unless --url names existing ones.",
     "Workloads: twin-get | twin-patch | mixed | query-mix | query-each (REST API); cassandra-insert | http-bare |",
     "http-cassandra (baselines); cassandra-batch (journal-shaped rows: single inserts vs unlogged batches of several twins);",
-    "mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT); streams;",
+    "mqtt-reported | mqtt-idle | mqtt-notify | mqtt-storm | mosquitto (MQTT);",
+    "mqtt-bare (mqtt-storm's floor: the same storm against the node's MQTT TLS transport answering CONNACK after the SAS HMAC only,",
+    "in a JVM of its own; run it with mqtt-storm, e.g. mqtt-bare,mqtt-storm); streams;",
     "job-update (the twin-patch rate, then one twin-update job over --query-twins twins);",
     "config-lag (tag change -> configuration content under PATCH load);",
     "index-lag (twin PATCH answered -> visible to a plain query, at --rate PATCHes/s, default 0.5x the closed-loop twin-patch rate);",
@@ -79,7 +81,7 @@ public final class BenchCommand implements Callable<Integer> {
   public List<String> nodeRoles = new java.util.ArrayList<>();
   @Option(names = "--node-java-opts", paramLabel = "OPTS", defaultValue = "-Xms256m -Xmx2g", description = "JVM options of each started node and baseline server")
   public String nodeJavaOpts;
-  @Option(names = "--jfr", paramLabel = "SECONDS", description = "JFR profile of node 1 during twin-patch (or --jfr-workload), top frames printed")
+  @Option(names = "--jfr", paramLabel = "SECONDS", description = "JFR profile of node 1 during twin-patch (or --jfr-workload; mqtt-storm and mqtt-bare: of their resumed reconnects), top frames printed")
   public Integer jfr;
   @Option(names = "--jfr-workload", paramLabel = "WORKLOAD", description = "profile this workload instead; alone it records its whole measured phase")
   public String jfrWorkload;
@@ -130,9 +132,9 @@ public final class BenchCommand implements Callable<Integer> {
     String prefix;
     @Option(names = "--connect-rate", paramLabel = "R", descriptionKey = "workload", description = "connects per second (default 200)")
     String connectRate;
-    @Option(names = "--connect-inflight", paramLabel = "K", descriptionKey = "workload", description = "connects in progress at once (default 200, storm 1000)")
+    @Option(names = "--connect-inflight", paramLabel = "K", descriptionKey = "workload", description = "connects in progress at once (default 200, storm and bare 1000)")
     String connectInflight;
-    @Option(names = "--reconnect", paramLabel = "true|false", descriptionKey = "workload", description = "mqtt-storm: then every device connects twice more, with a full and with a resumed TLS handshake (default true)")
+    @Option(names = "--reconnect", paramLabel = "true|false", descriptionKey = "workload", description = "mqtt-storm, mqtt-bare: then every device connects twice more, with a full and with a resumed TLS handshake (default true)")
     String reconnect;
     @Option(names = "--keep-alive", paramLabel = "S", descriptionKey = "workload", description = "MQTT keep-alive seconds (default 60)")
     String keepAlive;

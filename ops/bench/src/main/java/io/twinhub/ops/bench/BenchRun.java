@@ -101,6 +101,7 @@ public final class BenchRun implements AutoCloseable {
 
   List<BenchResult> runOne(BenchOptions o, BenchTable table) throws Exception {
     String w = o.workload();
+    if (w.equals("mqtt-bare")) return mqttBare(o);
     if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target, cassandraPid());
     // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
@@ -348,26 +349,14 @@ public final class BenchRun implements AutoCloseable {
     RestClient.Answer twin = client.sendAndWait(0, "GET", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION, null);
     if (!twin.ok()) throw new IllegalStateException("GET of " + RestWorkloads.id(0) + " answered " + twin.status());
     int bytes = twin.body().size();
-    Path dir = target.workDir().resolve("http-bare");
-    Files.createDirectories(dir.resolve("tls"));
-    Files.copy(target.caPem(), dir.resolve("tls/ca.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
-    Path caKey = target.caPem().resolveSibling("ca.key");
-    if (!Files.exists(caKey)) throw new IllegalStateException("http-bare needs the hub's CA key beside " + target.caPem());
-    Files.copy(caKey, dir.resolve("tls/ca.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
     int port = BenchNodes.freePort();
-    Path log = target.workDir().resolve("http-bare.log");
-    List<String> cmd = new ArrayList<>();
-    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    cmd.addAll(List.of(o.nodeJavaOpts().trim().split("\\s+")));
-    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), BareHttpServer.class.getName(),
-        dir.toString(), Integer.toString(port), Integer.toString(bytes)));
+    List<String> args = new ArrayList<>(List.of(Integer.toString(port), Integer.toString(bytes)));
     if (store) {
       InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("http-cassandra needs --cassandra H:P"));
-      cmd.add(cql.getHostString() + ":" + cql.getPort());
+      args.add(cql.getHostString() + ":" + cql.getPort());
     }
-    Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    Process server = startBaseline(o, "http-bare", BareHttpServer.class, args, "bare http ready");
     try {
-      BenchNodes.awaitLine(server, log, "bare http ready");
       try (RestClient bare = new RestClient(List.of(URI.create("https://127.0.0.1:" + port)), target.caPem(),
           target.ownerConnectionString(), o.concurrency(), o.httpClient())) {
         java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
@@ -385,6 +374,57 @@ public final class BenchRun implements AutoCloseable {
     } finally {
       server.destroy();
       if (!server.waitFor(30, TimeUnit.SECONDS)) server.destroyForcibly();
+    }
+  }
+
+  /**
+   * {@code mqtt-storm}'s floor (issue 23): the same storm (first connects, full and resumed reconnects,
+   * the same client) against {@link io.twinhub.ops.bench.mqtt.BareMqttServer}, the node's MQTT transport
+   * and TLS with nothing of the hub behind it, started in a JVM of its own with {@code --node-java-opts};
+   * its CPU per connect is the server CPU the node's is compared with.
+   */
+  private List<BenchResult> mqttBare(BenchOptions o) throws Exception {
+    io.twinhub.ops.bench.mqtt.MqttBench.Options storm = io.twinhub.ops.bench.mqtt.MqttBench.options(o, target, -1);
+    int port = BenchNodes.freePort();
+    Process server = startBaseline(o, "mqtt-bare", io.twinhub.ops.bench.mqtt.BareMqttServer.class,
+        List.of(Integer.toString(port), storm.host()), io.twinhub.ops.bench.mqtt.BareMqttServer.READY);
+    try {
+      String ready = Files.readAllLines(target.workDir().resolve("mqtt-bare.log")).stream()
+          .filter(l -> l.contains(io.twinhub.ops.bench.mqtt.BareMqttServer.READY)).findFirst().orElse("");
+      System.out.println("bench: " + ready);
+      return io.twinhub.ops.bench.mqtt.MqttBench.run(storm.againstBare(port, server.pid())).results().stream()
+          .map(r -> r.withNote("server = bare MQTT endpoint " + ready.substring(ready.indexOf('(')) + "; " + r.note())).toList();
+    } finally {
+      server.destroy();
+      if (!server.waitFor(30, TimeUnit.SECONDS)) server.destroyForcibly();
+    }
+  }
+
+  /**
+   * Starts a baseline server ({@code main} with {@code args} after its data directory, which gets the
+   * hub's CA and CA key to issue its own certificate from) in a JVM of its own with the nodes' JVM
+   * options; returns once its log ({@code <work>/<name>.log}) shows {@code ready}.
+   */
+  private Process startBaseline(BenchOptions o, String name, Class<?> main, List<String> args, String ready) throws Exception {
+    Path dir = target.workDir().resolve(name);
+    Files.createDirectories(dir.resolve("tls"));
+    Files.copy(target.caPem(), dir.resolve("tls/ca.pem"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Path caKey = target.caPem().resolveSibling("ca.key");
+    if (!Files.exists(caKey)) throw new IllegalStateException(name + " needs the hub's CA key beside " + target.caPem());
+    Files.copy(caKey, dir.resolve("tls/ca.key"), java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+    Path log = target.workDir().resolve(name + ".log");
+    List<String> cmd = new ArrayList<>();
+    cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    cmd.addAll(List.of(o.nodeJavaOpts().trim().split("\\s+")));
+    cmd.addAll(List.of("-cp", System.getProperty("java.class.path"), main.getName(), dir.toString()));
+    cmd.addAll(args);
+    Process server = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile()).start();
+    try {
+      BenchNodes.awaitLine(server, log, ready);
+      return server;
+    } catch (Exception e) {
+      server.destroyForcibly();
+      throw e;
     }
   }
 

@@ -26,6 +26,10 @@ public final class BenchTable {
       "twin-get", new Baseline("http-bare", 0.7),
       "mixed", new Baseline("http-bare", Double.NaN),
       "mqtt-reported", new Baseline("http-cassandra", 1.0),
+      // Connects (issue 23): each storm phase against the same phase on the node's TLS transport alone.
+      "mqtt-storm", new Baseline("mqtt-bare", Double.NaN),
+      "mqtt-storm/full", new Baseline("mqtt-bare/full", Double.NaN),
+      "mqtt-storm/resumed", new Baseline("mqtt-bare/resumed", Double.NaN),
       // The least a durable HTTPS write costs (TLS + HTTP + one insert), against bare inserts.
       "http-cassandra", new Baseline("cassandra-insert", Double.NaN));
 

@@ -91,6 +91,33 @@ class BenchIT {
   }
 
   /**
+   * {@code mqtt-storm}'s floor: the bare MQTT endpoint in a JVM of its own (the node's TLS transport,
+   * CONNACK after the SAS HMAC) takes every connect of the three storm phases, the reconnects resume
+   * their TLS sessions, and each phase is a row of the table.
+   */
+  @Test
+  void theConnectFloorAnswersEveryConnectOfTheStormPhases() throws Exception {
+    BenchOptions o = BenchOptions.parse("mqtt-bare",
+        "--url", "https://127.0.0.1:" + node.api().httpsPort(),
+        "--connection-string", node.policies().ownerConnectionString(node.settings().hostName()),
+        "--ca", node.api().tls().caPemPath().toString(),
+        "--pid", Long.toString(ProcessHandle.current().pid()),
+        "--node-java-opts", "-Xmx256m",
+        "--devices", "200", "--connect-inflight", "20");
+    BenchTable table = BenchRun.run(o);
+    List<BenchResult> rows = table.rows();
+    assertEquals(List.of("mqtt-bare", "mqtt-bare/full", "mqtt-bare/resumed"), rows.stream().map(BenchResult::workload).toList());
+    for (BenchResult r : rows) {
+      assertEquals(200, r.operations(), r.toString());
+      assertEquals(0, r.errors(), r.toString());
+      assertTrue(r.nodeCpuPercent() > 0, "the floor's own CPU is measured: " + r);
+    }
+    assertTrue(rows.get(0).note().contains("server = bare MQTT endpoint (TLS compact stage"), rows.get(0).note());
+    assertTrue(rows.get(1).note().contains("0 of 200 TLS sessions resumed"), rows.get(1).note());
+    assertTrue(rows.get(2).note().contains("200 of 200 TLS sessions resumed"), rows.get(2).note());
+  }
+
+  /**
    * Rows the bare endpoint stored (its partition key is the request path, /twins/bench-N, of one of
    * the 50 twins; cassandra-insert's are bench-N), read straight from Cassandra.
    */

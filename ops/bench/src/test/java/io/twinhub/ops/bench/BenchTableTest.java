@@ -55,6 +55,22 @@ class BenchTableTest {
   }
 
   @Test
+  void eachStormPhaseIsComparedWithTheSamePhaseOfItsFloor() {
+    BenchTable t = new BenchTable()
+        .add(result("mqtt-bare", 2000, 0, 4).withNode(100, -1))            // 500/s, 2 ms CPU per connect
+        .add(result("mqtt-bare/resumed", 2000, 0, 2).withNode(100, -1))    // 1000/s, 1 ms
+        .add(result("mqtt-storm", 2000, 0, 8).withNode(100, -1))           // 250/s, 4 ms
+        .add(result("mqtt-storm/resumed", 2000, 0, 5).withNode(80, -1));   // 400/s, 2 ms
+    BenchResult resumed = t.rows().get(3);
+    assertEquals(0.4, t.ratio(resumed).orElseThrow(), 1e-9);
+    assertEquals(0.5, t.cpuRatio(resumed).orElseThrow(), 1e-9);   // the floor's CPU per connect over the node's
+    assertEquals(0.5, t.ratio(t.rows().get(2)).orElseThrow(), 1e-9);
+    assertEquals(Optional.empty(), t.ratio(result("mqtt-storm/full", 2000, 0, 5)));   // its floor's phase is not in the table
+    assertTrue(t.markdown().contains("| mqtt-storm/resumed | 2,000 | 0 | 400 | mqtt-bare/resumed | **0.40**; by CPU/op 0.50 |"),
+        t.markdown());
+  }
+
+  @Test
   void markdownRowsSayWhetherTheGoalIsMet() {
     BenchTable t = new BenchTable()
         .add(result("http-cassandra", 10_000, 0, 10).withNode(95.4, 100 << 20))

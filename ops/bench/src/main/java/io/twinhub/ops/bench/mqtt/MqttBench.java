@@ -82,7 +82,17 @@ public final class MqttBench {
                         int keepAlive, double rate, int concurrency, Duration warmup, Duration duration, Duration hold,
                         int payloadBytes, long nodePid, int threads, boolean policyAuth, int restConnections,
                         int jfrSeconds, Path jfrFile, boolean reconnect, List<String> loads, int managementPort,
-                        long cassandraPid, boolean threadCpu) {}
+                        long cassandraPid, boolean threadCpu) {
+    /**
+     * The same run against {@code mqtt-storm}'s floor ({@link BareMqttServer} on {@code port}, process
+     * {@code pid}): its devices need no creation, and it has no management port nor Cassandra.
+     */
+    public Options againstBare(int port, long pid) {
+      return new Options(workload, host, port, url, ca, keyName, key, devices, false, prefix,
+          connectRate, connectInflight, keepAlive, rate, concurrency, warmup, duration, hold, payloadBytes, pid, threads,
+          policyAuth, restConnections, jfrSeconds, jfrFile, reconnect, loads, 0, -1, threadCpu);
+    }
+  }
 
   /** One measured figure of a run. */
   public record Figure(String name, String value) {}
@@ -108,7 +118,7 @@ public final class MqttBench {
       case "mqtt-idle" -> idle(o);
       case "mqtt-reported" -> reported(o, false);
       case "mqtt-notify" -> notify(o);
-      case "mqtt-storm" -> storm(o);
+      case "mqtt-storm", "mqtt-bare" -> storm(o); // mqtt-bare: the storm against its floor (BareMqttServer)
       case "mosquitto" -> mosquitto(o);
       default -> throw new IllegalArgumentException("unknown workload " + o.workload());
     };
@@ -501,10 +511,13 @@ public final class MqttBench {
         failed.sum());
   }
 
-  /** JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase. */
+  /**
+   * JFR (profile settings) on the node for the first {@code --jfr} seconds of the measured phase
+   * (mqtt-storm, mqtt-bare: of the resumed reconnects, stopped when they end).
+   */
   private static boolean startJfr(Options o) {
     if (o.jfrSeconds() <= 0 || o.nodePid() <= 0) return false;
-    long seconds = Math.min(o.jfrSeconds(), Math.max(1, o.duration().toSeconds()));
+    long seconds = o.reconnect() ? o.jfrSeconds() : Math.min(o.jfrSeconds(), Math.max(1, o.duration().toSeconds()));
     return JdkTools.run(Duration.ofMinutes(2), JdkTools.tool("jcmd"), Long.toString(o.nodePid()), "JFR.start",
         "name=mqtt-bench", "settings=profile", "duration=" + seconds + "s", "filename=" + o.jfrFile()) != null;
   }
@@ -701,11 +714,12 @@ public final class MqttBench {
       long cycleCql = cqlRequests(o);
       long cycleStart = System.nanoTime();
       disconnectAll(c.devices);
-      BenchResult result = c.result("mqtt-storm").withNode(cpu, -1);
+      BenchResult result = c.result(o.workload()).withNode(cpu, -1);
       String note = String.format(Locale.ROOT,
           "%d devices connecting at once, at most %d in progress (rate = connects/s, latency = TCP+TLS+CONNECT → CONNACK); "
               + "first connects: %d of %d TLS sessions resumed",
           o.devices(), o.connectInflight(), c.resumed(), c.devices().size() - c.failed());
+      List<BenchResult> phases = new ArrayList<>();
       if (o.reconnect()) {
         // Twice more with the twins and sessions warm: once with fresh TLS contexts (full handshakes,
         // as after a device restart), once offering each device's session of its previous connect.
@@ -716,11 +730,22 @@ public final class MqttBench {
           String what = resume ? "reconnect resumed" : "reconnect full";
           mark = probe.mark();
           long rcql = cqlRequests(o);
+          // --thread-cpu on: where the server's CPU of this phase goes, by thread group, per connect.
+          ThreadCpu.Probe threads = o.threadCpu() ? threadProbe(o) : null;
+          if (threads != null) threads.start();
+          // --jfr N: a profile of the server during the resumed phase (at most N s), where node and floor differ most.
+          boolean profiling = resume && startJfr(o);
           Connected r = connectAll(o, o.devices(), 0, o.connectInflight(), id -> List.of(), (id, password) -> resume
               ? client.reconnect(earlier.get(id), password, new MqttLoadClient.Listener() {})
               : client.connect(id, o.host() + "/" + id + "/?api-version=2021-04-12", password, o.keepAlive(),
                   new MqttLoadClient.Listener() {}));
           double rcpu = probe.cpuPercentSince(mark);
+          if (profiling) {
+            JdkTools.run(Duration.ofMinutes(2), JdkTools.tool("jcmd"), Long.toString(o.nodePid()), "JFR.stop", "name=mqtt-bench");
+            printProfile(o);
+          }
+          if (threads != null) System.out.print(what + " by thread group:\n" + threads.end(Math.max(1, r.devices().size() - r.failed()),
+              r.elapsedNanos() / 1e9));
           out.addAll(r.figures(what));
           addCpuPerConnect(out, what, rcpu, r);
           addCqlPerConnect(out, what, rcql, cqlRequests(o), r);
@@ -730,14 +755,22 @@ public final class MqttBench {
           cycleStart = System.nanoTime();
           disconnectAll(r.devices);
           for (MqttLoadClient.Device d : r.devices()) earlier.put(d.clientId, d);
+          // A row of its own per reconnect phase, so the table compares each with its floor's (mqtt-bare).
+          phases.add(r.result(o.workload() + (resume ? RESUMED : FULL)).withNode(rcpu, -1).withNote(String.format(Locale.ROOT,
+              "%s of the same devices: %d of %d TLS sessions resumed", what, r.resumed(), r.devices().size() - r.failed())));
           note += String.format(Locale.ROOT, "; %s: %.0f connects/s, %d of %d TLS sessions resumed, node CPU %.2f ms per connect",
               what, (r.devices().size() - r.failed()) * 1e9 / r.elapsedNanos(), r.resumed(), r.devices().size() - r.failed(),
               rcpu / 100 * r.elapsedNanos() / 1e6 / Math.max(1, r.devices().size()));
         }
       }
-      return new Report(out, result.withNote(note));
+      List<BenchResult> rows = new ArrayList<>(List.of(result.withNote(note)));
+      rows.addAll(phases);
+      return new Report(out, rows.get(0), rows);
     }
   }
+
+  /** The table rows of {@code mqtt-storm}'s (and {@code mqtt-bare}'s) reconnect phases: the workload's name and this. */
+  public static final String FULL = "/full", RESUMED = "/resumed";
 
   /**
    * Journal round trips of a phase: the node's CQL requests ({@code twinhub_cassandra_requests_total}
@@ -1106,7 +1139,7 @@ public final class MqttBench {
     }
     BenchTarget.Node node = t.nodes().get(0);
     String workload = b.workload();
-    boolean storm = workload.equals("mqtt-storm");
+    boolean storm = workload.equals("mqtt-storm") || workload.equals("mqtt-bare");
     boolean notify = workload.equals("mqtt-notify");
     try {
       return new Options(workload, cs.getOrDefault("HostName", node.restUrl().getHost()), node.mqttPort(), node.restUrl(),
