@@ -203,6 +203,9 @@ final class NodeProcesses implements AutoCloseable {
         // C1 only: four JVMs and Cassandra share two cores, and C2 compiling the node's start-up
         // code costs more CPU than the short test saves with it.
         "-XX:TieredStopAtLevel=1",
+        // No bytecode verification of the class path's classes (the JDK's own are not verified
+        // either): a fifth of a node start's CPU (docs/BENCHMARKS.md "Session 17: suite time").
+        "-XX:+UnlockDiagnosticVMOptions", "-XX:-BytecodeVerificationRemote",
         // Each node its own AMQP port (5671 by default; no command-line flag yet).
         "-Dtwinhub.amqp.port=" + n.amqpPort(),
         "-Dakka.persistence.cassandra.journal.keyspace=" + keyspace,
