@@ -97,8 +97,7 @@ public final class MqttGateway {
       CoordinatedShutdown cs = CoordinatedShutdown.get(Adapter.toClassic(system));
       cs.addTask(CoordinatedShutdown.PhaseServiceUnbind(), "mqtt-unbind", () -> b.unbind().thenApply(x -> Done.getInstance()));
       cs.addTask(CoordinatedShutdown.PhaseServiceRequestsDone(), "mqtt-close-sessions", gateway::closeSessions);
-      log.info("MQTT gateway listening on {} (TLS, {} stage, {})", b.localAddress(), settings.compactTls() ? "compact" : "akka",
-          settings.openSsl() ? "BoringSSL" : "JDK");
+      log.info("MQTT gateway listening on {} (TLS, {})", b.localAddress(), settings.tlsDescription());
       return gateway;
     });
   }

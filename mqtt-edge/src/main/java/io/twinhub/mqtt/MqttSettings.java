@@ -125,6 +125,11 @@ public record MqttSettings(
 
   private static final java.util.concurrent.atomic.AtomicBoolean AUTO_LOGGED = new java.util.concurrent.atomic.AtomicBoolean();
 
+  /** The TLS stack in force, for logs and the bench's floor: e.g. "compact stage, BoringSSL". */
+  public String tlsDescription() {
+    return (compactTls ? "compact" : "akka") + " stage, " + (openSsl() ? "BoringSSL" : "JDK");
+  }
+
   public MqttSettings withPort(int p) {
     return new MqttSettings(bindInterface, p, hostNames, maxPacketSize, maxTelemetrySize, maxInflight, maxOutboundQueue,
         maxPendingMethods, connectTimeout, maxKeepAlive, heartbeatInterval, gapGrace, twinOpsPerSecond, twinOpsBurst,

@@ -372,8 +372,7 @@ public final class BenchRun implements AutoCloseable {
             + (store ? " + one Cassandra insert of the request body per request" : "") + "; " + r.note());
       }
     } finally {
-      server.destroy();
-      if (!server.waitFor(30, TimeUnit.SECONDS)) server.destroyForcibly();
+      stopBaseline(server);
     }
   }
 
@@ -395,8 +394,7 @@ public final class BenchRun implements AutoCloseable {
       return io.twinhub.ops.bench.mqtt.MqttBench.run(storm.againstBare(port, server.pid())).results().stream()
           .map(r -> r.withNote("server = bare MQTT endpoint " + ready.substring(ready.indexOf('(')) + "; " + r.note())).toList();
     } finally {
-      server.destroy();
-      if (!server.waitFor(30, TimeUnit.SECONDS)) server.destroyForcibly();
+      stopBaseline(server);
     }
   }
 
@@ -426,6 +424,11 @@ public final class BenchRun implements AutoCloseable {
       server.destroyForcibly();
       throw e;
     }
+  }
+
+  private static void stopBaseline(Process server) throws InterruptedException {
+    server.destroy();
+    if (!server.waitFor(30, TimeUnit.SECONDS)) server.destroyForcibly();
   }
 
   /**

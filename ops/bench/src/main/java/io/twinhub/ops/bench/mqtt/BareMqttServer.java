@@ -58,8 +58,7 @@ public final class BareMqttServer {
   record Running(ActorSystem<Void> system, Tcp.ServerBinding binding, MqttSettings settings, String serverKey)
       implements AutoCloseable {
     String describe() {
-      return "TLS " + (settings.compactTls() ? "compact" : "akka") + " stage, " + (settings.openSsl() ? "BoringSSL" : "JDK")
-          + ", " + serverKey + " server key; CONNACK after the SAS HMAC only";
+      return "TLS " + settings.tlsDescription() + ", " + serverKey + " server key; CONNACK after the SAS HMAC only";
     }
 
     @Override

@@ -496,9 +496,8 @@ public final class MqttBench {
                 rest = null;
               }
             }
-            Matcher at = r == null ? null : reported.matcher(r.body());
-            Matcher v = r == null ? null : version.matcher(r.body());
-            if (r != null && r.status() == 200 && at.find() && v.find(at.end())) check.readBack(device, Long.parseLong(v.group(1)));
+            long reportedVersion = r == null || r.status() != 200 ? -1 : reportedVersion(r.body(), reported, version);
+            if (reportedVersion >= 0) check.readBack(device, reportedVersion);
             else failed.increment();
           }
         } finally {
@@ -509,6 +508,13 @@ public final class MqttBench {
     CompletableFuture.allOf(workers.toArray(CompletableFuture[]::new)).get(10, TimeUnit.MINUTES);
     System.out.printf(Locale.ROOT, "read back %d twins in %.1f s (%d not read)%n", todo.size(), (System.nanoTime() - t0) / 1e9,
         failed.sum());
+  }
+
+  /** The {@code $version} of a twin's {@code reported} section in its JSON, or -1. */
+  private static long reportedVersion(String twinJson, Pattern reported, Pattern version) {
+    Matcher at = reported.matcher(twinJson);
+    Matcher v = version.matcher(twinJson);
+    return at.find() && v.find(at.end()) ? Long.parseLong(v.group(1)) : -1;
   }
 
   /**
