@@ -131,6 +131,7 @@ public record IndexProjectionSettings(
         c.getDouble("segments-per-tier"),
         c.getDouble("floor-segment-mb"),
         c.getDouble("nrt-cache.max-merge-mb"),
-        c.getDouble("nrt-cache.max-mb"));
+        c.getDouble("nrt-cache.max-mb"),
+        c.getBoolean("compound-files"));
   }
 }

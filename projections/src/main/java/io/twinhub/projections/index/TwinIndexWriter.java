@@ -115,7 +115,7 @@ final class TwinIndexWriter implements AutoCloseable {
    * thread and sees only written documents.
    */
   private final java.util.LinkedHashMap<TwinKey, Folded> unwritten = new java.util.LinkedHashMap<>();
-  /** Set by the refresh thread too ({@code refresh-in-background}); read on the writer thread. */
+  /** When the index last refreshed, by whichever thread (the writer's, the refresh thread, a query's); read on the writer thread. */
   private volatile long lastRefresh;
   /** How long after the last refresh the next may run (adapts to what refreshing costs). */
   private volatile long refreshDelay;
@@ -157,6 +157,12 @@ final class TwinIndexWriter implements AutoCloseable {
       return t;
     }) : null;
     index.observe(stages);
+    // Any refresh counts as the writer's own (queries' refresh-on-query, group refresh): the next
+    // is due refresh-delay after the last one whoever ran it. Under queries that keep the index
+    // fresh the writer then adds no reopens of its own: each is a flushed segment (≈ 19 ms of CPU
+    // on the slow box, and merges 60 % more) that would not make a write visible any sooner
+    // (docs/BENCHMARKS.md "Session 18: index lag").
+    index.addRefreshListener(() -> lastRefresh = Math.max(lastRefresh, clock.millis()));
     readOffsets(index.committedData());
     // Short ticks, so a refresh a read-your-writes query asks for happens within ~20 ms; the
     // refresh intervals only bound how stale other queries may be.

@@ -557,6 +557,68 @@ class TwinIndexWriterTest {
         .withFallback(kit.system().settings().config())));
   }
 
+  /** A clock the test moves by hand. */
+  static final class HandClock extends Clock {
+    volatile long millis = T0.toEpochMilli();
+
+    @Override
+    public long millis() {
+      return millis;
+    }
+
+    @Override
+    public Instant instant() {
+      return Instant.ofEpochMilli(millis);
+    }
+
+    @Override
+    public java.time.ZoneId getZone() {
+      return java.time.ZoneOffset.UTC;
+    }
+
+    @Override
+    public Clock withZone(java.time.ZoneId zone) {
+      return this;
+    }
+  }
+
+  @Test
+  void aQuerysRefreshCountsAsTheWritersSoItsNextIsDueOnlyARefreshIntervalAfterThat() throws Exception {
+    writer.close();
+    HandClock clock = new HandClock();
+    writer = new TwinIndexWriter(index, new TwinStateCodec(kit.system()), null, IndexProjectionSettings.from(ConfigFactory.parseString("""
+        twinhub.projections.index.refresh-interval = 1s
+        twinhub.projections.index.min-refresh-interval = 1s
+        twinhub.projections.index.commit-interval = 1h
+        twinhub.projections.index.refresh-in-background = off
+        """).withFallback(kit.system().settings().config())), clock);
+    Journal a = new Journal("Device|q1");
+    a.add(new TwinEvent.DeviceCreated(identity("q1", null), new TwinEvent.Versions(1, 1, 1), T0));
+    writer.apply(0, a.envelopes).toCompletableFuture().get(60, TimeUnit.SECONDS); // the writer's first refresh, at T0
+    assertNotNull(indexed("SELECT * FROM devices WHERE deviceId = 'q1'"));
+    long reopens = index.layout().refreshes();
+
+    clock.millis += 900;
+    Journal b = new Journal("Device|q2");
+    b.add(new TwinEvent.DeviceCreated(identity("q2", null), new TwinEvent.Versions(1, 1, 1), T0));
+    writer.apply(0, b.envelopes).toCompletableFuture().get(60, TimeUnit.SECONDS); // not due: 900 ms after its own
+    assertEquals(reopens, index.layout().refreshes());
+    assertTrue(index.refreshIfStale(0), "a query's refresh-on-query shows it, at T0 + 900 ms");
+    reopens = index.layout().refreshes();
+
+    clock.millis += 600; // 1.5 s after the writer's own refresh, 600 ms after the query's
+    Journal c = new Journal("Device|q3");
+    c.add(new TwinEvent.DeviceCreated(identity("q3", null), new TwinEvent.Versions(1, 1, 1), T0));
+    writer.apply(0, c.envelopes).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    assertEquals(reopens, index.layout().refreshes(), "not due: the index refreshed 600 ms ago");
+    assertEquals(2, index.twinCount());
+
+    clock.millis += 400; // 1 s after the query's refresh
+    writer.apply(0, List.of()).toCompletableFuture().get(60, TimeUnit.SECONDS);
+    assertEquals(reopens + 1, index.layout().refreshes(), "due now");
+    assertEquals(3, index.twinCount());
+  }
+
   @SafeVarargs
   static <T> List<T> concat(List<T>... lists) {
     List<T> out = new ArrayList<>();

@@ -129,11 +129,21 @@ public final class TwinIndex implements Closeable {
    * @param floorSegmentMB   TieredMergePolicy: smaller segments count as this big; -1: Lucene's (2 MB)
    * @param nrtCacheMaxMergeMB NRTCachingDirectory: flushed or merged segments up to this size stay in memory
    * @param nrtCacheMaxMB    NRTCachingDirectory: in memory at most
+   * @param compoundFiles    segments (flushed by refreshes and commits, and merged) packed into one compound file
    */
   public record Tuning(double ramBufferMB, int mergeThreads, int maxMerges, boolean mergeIoThrottle,
-                       double segmentsPerTier, double floorSegmentMB, double nrtCacheMaxMergeMB, double nrtCacheMaxMB) {
+                       double segmentsPerTier, double floorSegmentMB, double nrtCacheMaxMergeMB, double nrtCacheMaxMB,
+                       boolean compoundFiles) {
     /** What the index used before these were settings. */
-    public static final Tuning DEFAULT = new Tuning(48, -1, -1, true, -1, -1, 8, 64);
+    public static final Tuning DEFAULT = new Tuning(48, -1, -1, true, -1, -1, 8, 64, true);
+
+    public Tuning withCompoundFiles(boolean on) {
+      return new Tuning(ramBufferMB, mergeThreads, maxMerges, mergeIoThrottle, segmentsPerTier, floorSegmentMB, nrtCacheMaxMergeMB, nrtCacheMaxMB, on);
+    }
+
+    public Tuning withMergePolicy(double segmentsPerTier, double floorSegmentMB) {
+      return new Tuning(ramBufferMB, mergeThreads, maxMerges, mergeIoThrottle, segmentsPerTier, floorSegmentMB, nrtCacheMaxMergeMB, nrtCacheMaxMB, compoundFiles);
+    }
   }
 
   /** What the writer last stored for a twin. {@code deleted}: the twin is gone (the document stays as a marker). */
@@ -147,6 +157,7 @@ public final class TwinIndex implements Closeable {
     TieredMergePolicy mergePolicy = new TieredMergePolicy();
     if (tuning.segmentsPerTier() > 0) mergePolicy.setSegmentsPerTier(tuning.segmentsPerTier());
     if (tuning.floorSegmentMB() > 0) mergePolicy.setFloorSegmentMB(tuning.floorSegmentMB());
+    if (!tuning.compoundFiles()) mergePolicy.setNoCFSRatio(0);
     ConcurrentMergeScheduler scheduler = new ObservedMergeScheduler();
     if (tuning.mergeThreads() > 0 || tuning.maxMerges() > 0) {
       int threads = tuning.mergeThreads() > 0 ? tuning.mergeThreads() : Math.max(1, Math.min(4, Runtime.getRuntime().availableProcessors() / 2));
@@ -155,6 +166,8 @@ public final class TwinIndex implements Closeable {
     if (!tuning.mergeIoThrottle()) scheduler.disableAutoIOThrottle();
     IndexWriterConfig config = new IndexWriterConfig()
         .setIndexSort(INDEX_SORT)
+        // Off: a refresh's segment is written as its parts, not packed into one file after (NRTCachingDirectory keeps them in memory).
+        .setUseCompoundFile(tuning.compoundFiles())
         .setCommitOnClose(false)
         .setRAMBufferSizeMB(tuning.ramBufferMB())
         .setMergeScheduler(scheduler)
