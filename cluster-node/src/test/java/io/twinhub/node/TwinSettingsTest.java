@@ -24,6 +24,14 @@ class TwinSettingsTest {
   }
 
   @Test
+  void theJournalTargetIsBoundAndZeroTurnsItOff() {
+    var defaults = TwinSettings.from(ConfigFactory.load());
+    assertEquals(java.time.Duration.ofMillis(100), defaults.admission().orElseThrow().journalTarget());
+    var off = TwinSettings.from(ConfigFactory.parseString("twinhub.twin.admission.journal-target = 0").withFallback(ConfigFactory.load()));
+    assertTrue(off.admission().orElseThrow().journalTarget().isZero());
+  }
+
+  @Test
   void offMeansNoProbe() {
     var settings = TwinSettings.from(ConfigFactory.load());
     var admission = new io.twinhub.twin.service.AdmissionLimit(settings.admission().orElseThrow());

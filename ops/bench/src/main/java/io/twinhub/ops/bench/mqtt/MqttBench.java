@@ -1062,7 +1062,8 @@ public final class MqttBench {
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_slow_total"),
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journaled_total"),
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journal_seconds_total"),
-          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_refused_behind_total")};
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_refused_behind_total"),
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journal_capped_windows_total")};
       return Double.isNaN(c[0]) ? null : c;
     } catch (Exception e) {
       return null;
@@ -1083,6 +1084,9 @@ public final class MqttBench {
     }
     if (before.length > 5 && !Double.isNaN(after[5]) && !Double.isNaN(before[5]) && after[5] - before[5] > 0) {
       s += String.format(Locale.ROOT, "; %.0f refused with slots free, the node behind (max-node-lag)", after[5] - before[5]);
+    }
+    if (before.length > 6 && !Double.isNaN(after[6]) && !Double.isNaN(before[6]) && after[6] - before[6] > 0) {
+      s += String.format(Locale.ROOT, "; limit capped by journal-target in %.0f one-second windows", after[6] - before[6]);
     }
     return s;
   }

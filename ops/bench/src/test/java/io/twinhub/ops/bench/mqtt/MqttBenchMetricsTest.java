@@ -31,4 +31,13 @@ class MqttBenchMetricsTest {
     double[] old1 = {300, 110, 51, Double.NaN, Double.NaN, Double.NaN};
     assertEquals("200 answered, mean 500 ms from admission to answer, 50 slower than target-latency", MqttBench.admissionDelta(old0, old1));
   }
+
+  @Test
+  void thePhasesAdmissionLineSaysInHowManyWindowsTheJournalTargetCappedTheLimit() {
+    // answered, answered seconds, slow, journaled, journal seconds, refused behind, capped windows
+    double[] before = {100, 10, 1, 100, 5, 0, 3};
+    double[] after = {300, 110, 51, 300, 25, 0, 21};
+    assertEquals("200 answered, mean 500 ms from admission to answer, 50 slower than target-latency; journal mean 100 ms (200 writes); "
+        + "limit capped by journal-target in 18 one-second windows", MqttBench.admissionDelta(before, after));
+  }
 }
