@@ -67,7 +67,14 @@ class EdgeRuntimeIT {
 
   @AfterAll
   static void stop() throws Exception {
-    if (edge != null) edge.close();
+    if (edge == null) return;
+    long t0 = System.nanoTime();
+    edge.close();
+    phase("edge runtime closed", t0);
+    // close returns once the agent's thread has ended and its modules are stopped: the temp
+    // directory is deleted next, and nothing may still write into it (CI once saw edge/agent refilled).
+    assertTrue(moduleProcess(SenderModule.class).isEmpty() && moduleProcess(RelayModule.class).isEmpty(),
+        "modules still running after close");
   }
 
   @Test

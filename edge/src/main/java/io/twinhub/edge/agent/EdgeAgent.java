@@ -80,6 +80,8 @@ public final class EdgeAgent implements AutoCloseable {
   private String lastDesiredDescription = "";
   private boolean reportScheduled;
   private boolean closed;
+  /** Set by {@link #close} before its task is queued: work already queued ahead of it starts nothing new. */
+  private volatile boolean closing;
   private final Path stateFile;
   /** The last deployment applied ({@code $edgeAgent}'s desired), IoT Edge's {@code backup.json}. */
   private final Path backupFile;
@@ -134,7 +136,7 @@ public final class EdgeAgent implements AutoCloseable {
   // ------------------------------------------------------------------ the hub connection
 
   private void connect() {
-    if (closed || hub != null) return;
+    if (closing || closed || hub != null) return;
     HubClient.Target target = new HubClient.Target(settings.hostName(), settings.hostName(), settings.hubMqttPort(),
         hubTls, settings.deviceId(), MODULE_ID, settings.deviceKey());
     try {
@@ -216,6 +218,7 @@ public final class EdgeAgent implements AutoCloseable {
 
   /** Reconciles the running modules to {@code desired} and reports the outcome. */
   void apply(JsonNode desired) {
+    if (closing) return; // read before close was asked: nothing new starts now
     Deployment d = Deployment.read(desired);
     if (d.version() < lastDesiredVersion) return; // an older read overtaken by a newer one
     lastDesiredVersion = d.version();
@@ -533,17 +536,28 @@ public final class EdgeAgent implements AutoCloseable {
     return t == null ? null : t.truncatedTo(ChronoUnit.MILLIS).toString();
   }
 
+  /**
+   * Stops the modules and the hub connection on the agent's thread and returns once that thread has
+   * ended, so no state file is written after close (the loop may first finish a blocking connect:
+   * at most the connect and subscribe timeouts; stopping a module is bounded by its grace).
+   */
   @Override
   public void close() {
+    closing = true;
     try {
       loop.submit(() -> {
         closed = true;
         for (Module m : modules.values()) stop(m, "edge runtime stopping");
         if (hub != null) hub.close();
-      }).get(60, TimeUnit.SECONDS);
+      }).get(3, TimeUnit.MINUTES);
     } catch (Exception e) {
       log.warn("edgeAgent did not stop cleanly: {}", e.toString());
     }
     loop.shutdownNow();
+    try {
+      if (!loop.awaitTermination(1, TimeUnit.MINUTES)) log.warn("edgeAgent's thread is still running after close");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
   }
 }
