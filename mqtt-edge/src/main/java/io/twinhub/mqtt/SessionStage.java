@@ -227,7 +227,9 @@ final class SessionStage extends GraphStage<FlowShape<MqttPacket, ByteString>> {
       session = system.systemActorOf(MqttSession.create(deps, this, remote),
           "mqtt-session-" + COUNTER.incrementAndGet(), Props.empty());
       sessions.add(session);
-      session.tell(new MqttSession.StreamInit(ackTo));
+      // The session takes its first packet at once (each Inbound carries the ack's address): no
+      // StreamInit round trip (a message to the session and a callback back into this stage per connection).
+      sessionWaits = true;
       pull(in);
     }
 

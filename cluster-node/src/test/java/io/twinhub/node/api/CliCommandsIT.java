@@ -2,10 +2,9 @@ package io.twinhub.node.api;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import io.twinhub.node.cli.CliRun;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -18,9 +17,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * {@code ./twinhub device|twin|query ...} against a real node, as the README tour runs them: the
  * hub's answers, IoT Hub's errors named, and the exit codes scripts rely on (0 ok, 1 failure, 2 usage).
  */
+@Order(SharedApiNode.ORDER) // shares SharedApiNode's node with the other users, one after the other
 class CliCommandsIT {
 
-  @TempDir
   static Path dataDir;
 
   static ApiTestNode hub;
@@ -32,12 +31,8 @@ class CliCommandsIT {
 
   @BeforeAll
   static void start() throws Exception {
-    hub = ApiTestNode.start(dataDir);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (hub != null) hub.close();
+    hub = SharedApiNode.acquire();
+    dataDir = SharedApiNode.dataDir();
   }
 
   /** The command with this node's --data-dir and --url appended. */

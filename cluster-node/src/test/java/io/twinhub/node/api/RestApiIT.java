@@ -4,16 +4,14 @@ import com.fasterxml.jackson.databind.JsonNode;
 import io.twinhub.twin.auth.SasToken;
 import io.twinhub.twin.auth.SymmetricKeyPair;
 import io.twinhub.twin.domain.TwinJson;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Path;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -28,10 +26,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The REST API end to end over HTTPS on a real node (embedded Cassandra): identities, twins,
  * conditional writes, bulk, rights per policy, the plain-HTTP listener.
  */
+@Order(SharedApiNode.ORDER) // shares SharedApiNode's node with the other users, one after the other
 class RestApiIT {
-
-  @TempDir
-  static Path dataDir;
 
   static ApiTestNode hub;
   static ApiClient api;
@@ -39,14 +35,9 @@ class RestApiIT {
 
   @BeforeAll
   static void start() throws Exception {
-    plainPort = ApiTestNode.freePort();
-    hub = ApiTestNode.start(dataDir, Map.of("twinhub.http.plain-port", String.valueOf(plainPort)));
+    hub = SharedApiNode.acquire();
+    plainPort = SharedApiNode.plainPort();
     api = hub.client;
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (hub != null) hub.close();
   }
 
   static String id(String prefix) {

@@ -3,10 +3,9 @@ package io.twinhub.node.api;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.twinhub.node.cli.CliRun;
 import io.twinhub.node.security.SharedAccessPolicies;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 import java.nio.file.Path;
 import java.time.Instant;
@@ -19,21 +18,17 @@ import static org.junit.jupiter.api.Assertions.*;
  * past twin the API answered is what the journal gives back, with its author; the delta is in the
  * query index; bad arguments are IoT Hub errors.
  */
+@Order(SharedApiNode.ORDER) // shares SharedApiNode's node with the other users, one after the other
 class TwinHistoryIT {
 
-  @TempDir
   static Path dataDir;
 
   static ApiTestNode hub;
 
   @BeforeAll
   static void start() throws Exception {
-    hub = ApiTestNode.start(dataDir);
-  }
-
-  @AfterAll
-  static void stop() throws Exception {
-    if (hub != null) hub.close();
+    hub = SharedApiNode.acquire();
+    dataDir = SharedApiNode.dataDir();
   }
 
   private static ApiClient.Reply patchAs(String policy, String path, String body) throws Exception {

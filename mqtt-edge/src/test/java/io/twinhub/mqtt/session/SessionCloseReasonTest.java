@@ -108,5 +108,14 @@ class SessionCloseReasonTest {
     ILoggingEvent line = closeLine(dev);
     assertEquals(Level.DEBUG, line.getLevel(), line.getFormattedMessage());
     assertTrue(line.getFormattedMessage().endsWith("device disconnected"), line.getFormattedMessage());
+    // The connect's own line (level checked before ctx.getLog() since session 18): still there at DEBUG,
+    // with the actor's logging context.
+    ILoggingEvent connected;
+    synchronized (log) {
+      connected = log.list.stream().filter(e -> e.getFormattedMessage().startsWith(dev + " connected from ")).findFirst()
+          .orElseGet(() -> fail("no connect logged for " + dev));
+    }
+    assertEquals(Level.DEBUG, connected.getLevel());
+    assertTrue(connected.getMDCPropertyMap().containsKey("akkaSource"), connected.getMDCPropertyMap().toString());
   }
 }

@@ -217,6 +217,22 @@ public final class SasVerifier {
     return path.get().size() == target.size() && coversPath(path.get(), target);
   }
 
+  /**
+   * What {@link #verifyDevice(SasToken, String, String, DeviceKeyLookup, PolicyLookup)} answers for a
+   * token that {@link #needsOnlyOwnKeys} and that the identity's twin found {@link #signedByIdentity}
+   * (it attached the CONNECT at its lookup): valid for the device or module until its expiry, unless
+   * it expired since. The scope was checked and the signature computed already; a CONNECT does not
+   * compute them a second time.
+   */
+  public SasOutcome signedByTwin(SasToken t, String deviceId, String moduleId) {
+    if (isExpired(t)) {
+      return new Invalid(Reason.EXPIRED, "token expired");
+    }
+    String module = moduleId == null || moduleId.isEmpty() ? null : moduleId;
+    return new SasOutcome.Valid(module == null ? new Principal.Device(deviceId) : new Principal.Module(deviceId, module),
+        t.expiryEpochSeconds());
+  }
+
   /** Whether {@code t} is signed with the primary or the secondary key of {@code keys}. */
   public static boolean signedByIdentity(SasToken t, SymmetricKeyPair keys) {
     return signedWithAny(t, keys);

@@ -734,6 +734,10 @@ public final class MqttBench {
         for (boolean resume : new boolean[] {false, true}) {
           Thread.sleep(3_000); // the hub detaches the closed sessions from their twins
           String what = resume ? "reconnect resumed" : "reconnect full";
+          // The server's CPU with nothing connecting, just before the resumed phase: what it spends per
+          // second whatever the connects (a node's projections' polls, cluster and sharding ticks), which
+          // a phase's CPU per connect includes at that phase's rate.
+          double idle = resume ? idleCpu(probe, IDLE_WINDOW) : Double.NaN;
           mark = probe.mark();
           long rcql = cqlRequests(o);
           // --thread-cpu on: where the server's CPU of this phase goes, by thread group, per connect.
@@ -754,6 +758,7 @@ public final class MqttBench {
               r.elapsedNanos() / 1e9));
           out.addAll(r.figures(what));
           addCpuPerConnect(out, what, rcpu, r);
+          addIdle(out, what, idle, rcpu, r);
           addCqlPerConnect(out, what, rcql, cqlRequests(o), r);
           addCycle(out, what, probe.cpuPercentSince(cycleMark), System.nanoTime() - cycleStart, cycleCql, cqlRequests(o), r);
           cycleMark = probe.mark();
@@ -827,6 +832,36 @@ public final class MqttBench {
       }
     }
     return found ? (long) sum : -1;
+  }
+
+  /** How long {@code mqtt-storm}'s server is measured idle before the resumed phase. */
+  static final Duration IDLE_WINDOW = Duration.ofSeconds(5);
+
+  /** The server's CPU (% of one core) over {@code window} with no load; NaN without a pid. */
+  private static double idleCpu(NodeProbe probe, Duration window) throws InterruptedException {
+    NodeProbe.Mark m = probe.mark();
+    Thread.sleep(window.toMillis());
+    return probe.cpuPercentSince(m);
+  }
+
+  /**
+   * The server's idle CPU, and the phase's CPU per connect net of it: {@link #netOfIdleMillis}.
+   */
+  private static void addIdle(List<Figure> out, String what, double idle, double cpu, Connected c) {
+    if (Double.isNaN(idle) || Double.isNaN(cpu)) return;
+    double gross = cpu / 100 * c.elapsedNanos() / 1e6 / Math.max(1, c.devices().size());
+    out.add(new Figure(what + ": node CPU idle before it", String.format(Locale.ROOT,
+        "%.1f %% of one core (%d s, nothing connecting); per connect net of idle %.2f ms (gross %.2f)",
+        idle, IDLE_WINDOW.toSeconds(), netOfIdleMillis(cpu, idle, c.elapsedNanos(), c.devices().size()), gross)));
+  }
+
+  /**
+   * CPU per operation in ms net of the server's idle: ({@code cpuPercent} − {@code idlePercent}) of a
+   * core over {@code nanos}, per operation. The idle part is a cost per second, not per connect: it
+   * weighs 10 × less per connect at 10 × the rate.
+   */
+  static double netOfIdleMillis(double cpuPercent, double idlePercent, long nanos, int operations) {
+    return Math.max(0, cpuPercent - idlePercent) / 100 * nanos / 1e6 / Math.max(1, operations);
   }
 
   private static void addCpuPerConnect(List<Figure> out, String what, double cpu, Connected c) {

@@ -40,4 +40,16 @@ class MqttBenchMetricsTest {
     assertEquals("200 answered, mean 500 ms from admission to answer, 50 slower than target-latency; journal mean 100 ms (200 writes); "
         + "limit capped by journal-target in 18 one-second windows", MqttBench.admissionDelta(before, after));
   }
+
+  @Test
+  void aConnectsCpuNetOfIdleTakesTheIdleShareOfTheCoreOffBeforeDividing() {
+    // 60 % of a core for 20 s over 2,000 connects = 6 ms each; 10 % of it idle: 5 ms each net.
+    long twentySeconds = 20_000_000_000L;
+    assertEquals(6.0, MqttBench.netOfIdleMillis(60, 0, twentySeconds, 2000), 1e-9);
+    assertEquals(5.0, MqttBench.netOfIdleMillis(60, 10, twentySeconds, 2000), 1e-9);
+    // The idle share weighs less per connect at a higher rate: the same 10 % over 2 s for 2,000 connects.
+    assertEquals(0.5, MqttBench.netOfIdleMillis(60, 10, twentySeconds / 10, 2000), 1e-9);
+    // Never negative (an idle window busier than the phase, e.g. a GC in it).
+    assertEquals(0.0, MqttBench.netOfIdleMillis(5, 10, twentySeconds, 2000), 1e-9);
+  }
 }
