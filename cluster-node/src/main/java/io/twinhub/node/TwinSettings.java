@@ -65,7 +65,8 @@ public record TwinSettings(TwinLimits limits, Duration askTimeout, Duration sess
     Config a = t.getConfig("admission");
     var admission = a.getBoolean("enabled")
         ? java.util.Optional.of(new AdmissionLimit.Settings(a.getInt("initial-limit"), a.getInt("min-limit"),
-            a.getInt("max-limit"), a.getDuration("target-latency"), a.getDouble("backoff"), adaptToJournal(a.getString("adapt-to"))))
+            a.getInt("max-limit"), a.getDuration("target-latency"), a.getDouble("backoff"), adaptToJournal(a.getString("adapt-to")),
+            a.getDuration("journal-target")))
         : java.util.Optional.<AdmissionLimit.Settings>empty();
     return new TwinSettings(limits, t.getDuration("ask-timeout"), t.getDuration("session-timeout"), admission,
         a.getDuration("deadline"), t.getDuration("disconnect-grace"), t.getDuration("unreachable-hold"),

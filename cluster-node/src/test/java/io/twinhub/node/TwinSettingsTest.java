@@ -24,6 +24,14 @@ class TwinSettingsTest {
   }
 
   @Test
+  void theJournalTargetIsOffByDefaultAndBoundWhenSet() {
+    var defaults = TwinSettings.from(ConfigFactory.load());
+    assertTrue(defaults.admission().orElseThrow().journalTarget().isZero(), "0 = off until measured on a quiet box");
+    var set = TwinSettings.from(ConfigFactory.parseString("twinhub.twin.admission.journal-target = 100ms").withFallback(ConfigFactory.load()));
+    assertEquals(java.time.Duration.ofMillis(100), set.admission().orElseThrow().journalTarget());
+  }
+
+  @Test
   void offMeansNoProbe() {
     var settings = TwinSettings.from(ConfigFactory.load());
     var admission = new io.twinhub.twin.service.AdmissionLimit(settings.admission().orElseThrow());

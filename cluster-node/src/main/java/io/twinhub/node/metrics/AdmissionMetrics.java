@@ -34,6 +34,11 @@ public final class AdmissionMetrics {
         .description("admitted twin writes answered later than target-latency after admission").register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.refused.behind", admission, AdmissionLimit::refusedBehind)
         .description("twin writes refused with slots free because the node was behind (max-node-lag)").register(Metrics.globalRegistry);
+    Gauge.builder("twinhub.twin.admission.journal.capped", admission, a -> a.standingQueue() ? 1 : 0)
+        .description("1 while the limit is capped by journal-target (a standing queue in the journal), else 0")
+        .register(Metrics.globalRegistry);
+    FunctionCounter.builder("twinhub.twin.admission.journal.capped.windows", admission, AdmissionLimit::standingWindows)
+        .description("one-second windows that ended with the journal-target cap on").register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.journaled", admission, AdmissionLimit::journaled)
         .description("admitted twin writes whose answer carried the journal's time for them").register(Metrics.globalRegistry);
     FunctionCounter.builder("twinhub.twin.admission.journal.seconds", admission, AdmissionLimit::journalSeconds)

@@ -52,11 +52,27 @@ public final class AdmissionLimit {
    *                      the node, not in the journal, and the limit shrank to its floor, refusing
    *                      more). An answer without a journal time (an older node, a rejection) is
    *                      judged by its whole time as before.
+   * @param journalTarget  above 0: a bound on the journal's standing queue (session 18). When even the
+   *                      fastest journal time of a one-second window is above it, every admitted write
+   *                      waited in the journal's queue (a standing queue, not a burst: CoDel's test),
+   *                      and the limit in force is capped at completion rate × this (Little's law: the
+   *                      journal then holds about this much work) until a window's mean journal time
+   *                      falls below half of it (the journal has room again). Without it the limit in
+   *                      force under sustained overload is completion rate × {@code targetLatency}, i.e.
+   *                      every admitted write waits ~{@code targetLatency} in the journal. A journal
+   *                      slow by itself (a starved box, whose fastest writes are slower than this)
+   *                      is not squeezed below what it needs: the cap is at least rate × twice the
+   *                      fastest journal time of the recent windows without the cap. 0 = off.
    */
   public record Settings(int initialLimit, int minLimit, int maxLimit, Duration targetLatency, double backoff,
-                         boolean adaptToJournal) {
+                         boolean adaptToJournal, Duration journalTarget) {
     public Settings(int initialLimit, int minLimit, int maxLimit, Duration targetLatency, double backoff) {
       this(initialLimit, minLimit, maxLimit, targetLatency, backoff, false);
+    }
+
+    public Settings(int initialLimit, int minLimit, int maxLimit, Duration targetLatency, double backoff,
+                    boolean adaptToJournal) {
+      this(initialLimit, minLimit, maxLimit, targetLatency, backoff, adaptToJournal, Duration.ZERO);
     }
 
     public Settings {
@@ -65,6 +81,7 @@ public final class AdmissionLimit {
       }
       if (!(backoff > 0 && backoff < 1)) throw new IllegalArgumentException("admission backoff must be in (0, 1)");
       if (targetLatency.isNegative() || targetLatency.isZero()) throw new IllegalArgumentException("target-latency must be > 0");
+      if (journalTarget.isNegative()) throw new IllegalArgumentException("journal-target must be >= 0 (0 = off)");
     }
 
     /** A fixed limit (min = initial = max): nothing adapts. */
@@ -118,8 +135,20 @@ public final class AdmissionLimit {
   private long windowAnswers;
   /** Highest answers per second of the recent windows (×0.75 per second since). */
   private double peakRate;
-  /** max(limit, peakRate × targetLatency), within maxLimit: the limit in force. */
+  /** max(limit, peakRate × targetLatency), within maxLimit (and the standing-queue cap): the limit in force. */
   private int effective;
+  /** journal-target in nanos (0 = off), and the current window's journaled answers: count, fastest, sum. */
+  private final long journalTargetNanos;
+  private long windowJournaled;
+  private long windowJournalMin = Long.MAX_VALUE;
+  private long windowJournalSum;
+  /** The last window showed a standing queue in the journal and none has shown room since: the cap is on. */
+  private boolean standingQueue;
+  private long standingWindows;
+  /** The fastest journal time of each of the last {@link #FLOOR_WINDOWS} windows without the cap (0 = none yet). */
+  private final long[] uncappedMins = new long[FLOOR_WINDOWS];
+  private int uncappedNext;
+  static final int FLOOR_WINDOWS = 10;
 
   /** Whether the node is behind in its own CPU queue (see {@link #refuseWhileBehind}); never, unless set. */
   private volatile java.util.function.BooleanSupplier behind = () -> false;
@@ -135,6 +164,7 @@ public final class AdmissionLimit {
   public AdmissionLimit(Settings settings, java.util.function.LongSupplier clock) {
     this.settings = settings;
     this.targetNanos = settings.targetLatency().toNanos();
+    this.journalTargetNanos = settings.journalTarget().toNanos();
     this.limit = settings.initialLimit();
     this.clock = clock;
     this.windowStart = clock.getAsLong();
@@ -186,6 +216,9 @@ public final class AdmissionLimit {
     if (journalNanos > 0) {
       journaled++;
       this.journalNanos += journalNanos;
+      windowJournaled++;
+      windowJournalSum += journalNanos;
+      windowJournalMin = Math.min(windowJournalMin, journalNanos);
     }
     countAnswer();
     // What the limit adapts to: the journal's own time when asked to and known, else the whole time.
@@ -329,11 +362,46 @@ public final class AdmissionLimit {
     peakRate = Math.max(rate, decayed);
     windowStart = now;
     windowAnswers = 0;
+    judgeJournalQueue();
+  }
+
+  /**
+   * At a window's end: a standing queue in the journal when even its fastest write waited longer than
+   * journal-target (a burst leaves some fast ones); room again when the window's mean is below half
+   * of it. A window without journaled answers changes nothing.
+   */
+  private void judgeJournalQueue() {
+    if (journalTargetNanos > 0 && windowJournaled > 0) {
+      if (!standingQueue) {
+        uncappedMins[uncappedNext] = windowJournalMin;
+        uncappedNext = (uncappedNext + 1) % FLOOR_WINDOWS;
+      }
+      if (windowJournalMin > journalTargetNanos) standingQueue = true;
+      else if (windowJournalSum / windowJournaled < journalTargetNanos / 2) standingQueue = false;
+      if (standingQueue) standingWindows++;
+    }
+    windowJournaled = 0;
+    windowJournalSum = 0;
+    windowJournalMin = Long.MAX_VALUE;
   }
 
   private int effectiveLimit() {
     double byRate = peakRate * targetNanos / 1e9;
-    return (int) Math.min(settings.maxLimit(), Math.max(limit, byRate));
+    double inForce = Math.min(settings.maxLimit(), Math.max(limit, byRate));
+    if (standingQueue) {
+      // Little's law: about journal-target of work in the journal at the rate it completes, but
+      // never less than the journal needs when it is slow by itself (twice its recent fastest write).
+      long bound = Math.max(journalTargetNanos, 2 * journalFloorNanos());
+      inForce = Math.min(inForce, Math.max(settings.minLimit(), peakRate * bound / 1e9));
+    }
+    return (int) inForce;
+  }
+
+  /** The fastest journal time of the recent windows without the cap: what a write costs the journal without a queue. */
+  private long journalFloorNanos() {
+    long floor = Long.MAX_VALUE;
+    for (long m : uncappedMins) if (m > 0) floor = Math.min(floor, m);
+    return floor == Long.MAX_VALUE ? 0 : floor;
   }
 
   /**
@@ -369,6 +437,16 @@ public final class AdmissionLimit {
   /** Writes that may be in flight now: the AIMD limit, or the completion rate × target latency if higher. */
   public synchronized int limit() {
     return effective;
+  }
+
+  /** Whether the journal-target cap is on now (a standing queue in the journal, see {@link Settings#journalTarget}). */
+  public synchronized boolean standingQueue() {
+    return standingQueue;
+  }
+
+  /** One-second windows that ended with the journal-target cap on, since start. */
+  public synchronized long standingWindows() {
+    return standingWindows;
   }
 
   /** The highest recent completion rate (answers per second) the limit is measured against. */

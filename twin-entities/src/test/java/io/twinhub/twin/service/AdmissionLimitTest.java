@@ -394,4 +394,96 @@ class AdmissionLimitTest {
     assertFalse(a.refuseIfFull());
     assertEquals(0, a.refused(), "answers are not refusals");
   }
+
+  // ---------------------------------------------------------------- journal-target (session 18)
+
+  static final long JOURNAL_FAST = Duration.ofMillis(10).toNanos();
+  static final long JOURNAL_QUEUED = Duration.ofMillis(300).toNanos();
+
+  /** target-latency 500 ms (the default), journal-target as given (0 = off), on a clock the test moves. */
+  private static AdmissionLimit withJournalTarget(Duration journalTarget, long[] now) {
+    return new AdmissionLimit(new AdmissionLimit.Settings(4, 1, 100_000, Duration.ofMillis(500), 0.9, false, journalTarget),
+        () -> now[0]);
+  }
+
+  /** {@code n} answers over one second, each with the given journal time (write time = journal time). */
+  private static void journaledInOneSecond(AdmissionLimit a, long[] now, int n, long journal) {
+    for (int i = 0; i < n; i++) {
+      assertTrue(a.tryAcquire());
+      now[0] += SECOND / n;
+      a.release(journal, journal, false);
+    }
+  }
+
+  @Test
+  void aStandingQueueInTheJournalCapsTheLimitAtTheRateTimesTheJournalTarget() {
+    long[] now = {0};
+    AdmissionLimit a = withJournalTarget(Duration.ofMillis(100), now);
+    journaledInOneSecond(a, now, 2000, JOURNAL_FAST);
+    assertEquals(1000, a.limit(), 10, "2,000/s × target-latency 500 ms, no standing queue");
+    assertFalse(a.standingQueue());
+    // A second in which even the fastest write waited 300 ms in the journal: a standing queue.
+    journaledInOneSecond(a, now, 2000, JOURNAL_QUEUED);
+    assertTrue(a.standingQueue());
+    assertEquals(200, a.limit(), 10, "capped at 2,000/s × journal-target 100 ms");
+    assertEquals(1, a.standingWindows());
+    int admitted = 0;
+    while (a.tryAcquire()) admitted++;
+    assertEquals(a.limit(), admitted, "admitted up to the cap, then refused");
+  }
+
+  @Test
+  void withoutAJournalTargetTheStandingQueueKeepsTheRateTimesTheTargetLatency() {
+    long[] now = {0};
+    AdmissionLimit a = withJournalTarget(Duration.ZERO, now);
+    journaledInOneSecond(a, now, 2000, JOURNAL_FAST);
+    journaledInOneSecond(a, now, 2000, JOURNAL_QUEUED);
+    assertFalse(a.standingQueue());
+    assertEquals(1000, a.limit(), 10, "0 = off: as before session 18");
+    var defaults = new AdmissionLimit.Settings(4, 1, 10, Duration.ofMillis(500), 0.9, true);
+    assertEquals(Duration.ZERO, defaults.journalTarget(), "off unless set");
+  }
+
+  @Test
+  void aBurstWithSomeFastJournalWritesIsNotAStandingQueue() {
+    long[] now = {0};
+    AdmissionLimit a = withJournalTarget(Duration.ofMillis(100), now);
+    journaledInOneSecond(a, now, 2000, JOURNAL_FAST);
+    // Most writes of the second queued, but not all: a burst the limit absorbs, not a standing queue.
+    for (int i = 0; i < 2000; i++) {
+      assertTrue(a.tryAcquire());
+      now[0] += SECOND / 2000;
+      long journal = i % 100 == 0 ? JOURNAL_FAST : JOURNAL_QUEUED;
+      a.release(journal, journal, false);
+    }
+    assertFalse(a.standingQueue());
+    assertEquals(1000, a.limit(), 10);
+  }
+
+  @Test
+  void theCapIsLiftedOnceTheJournalHasRoomAgain() {
+    long[] now = {0};
+    AdmissionLimit a = withJournalTarget(Duration.ofMillis(100), now);
+    journaledInOneSecond(a, now, 2000, JOURNAL_FAST);
+    journaledInOneSecond(a, now, 2000, JOURNAL_QUEUED);
+    assertTrue(a.standingQueue());
+    // Under the cap the journal holds ~100 ms of work: mean 60 ms is not yet "room" (below 50 ms is).
+    journaledInOneSecond(a, now, 2000, Duration.ofMillis(60).toNanos());
+    assertTrue(a.standingQueue(), "the cap stays while the journal is about as busy as the cap allows");
+    journaledInOneSecond(a, now, 2000, JOURNAL_FAST);
+    assertFalse(a.standingQueue());
+    assertEquals(1000, a.limit(), 10, "back to the rate × target-latency");
+  }
+
+  @Test
+  void aJournalSlowByItselfIsNotSqueezedBelowWhatItNeeds() {
+    long[] now = {0};
+    AdmissionLimit a = withJournalTarget(Duration.ofMillis(100), now);
+    // A starved box: no write is faster than 300 ms in the journal, queue or not.
+    journaledInOneSecond(a, now, 2000, JOURNAL_QUEUED);
+    journaledInOneSecond(a, now, 2000, JOURNAL_QUEUED);
+    assertTrue(a.standingQueue());
+    // Twice its fastest write (600 ms) × 2,000/s is above rate × target-latency: the cap leaves it as it was.
+    assertEquals(1000, a.limit(), 10);
+  }
 }

@@ -1024,24 +1024,48 @@ public final class MqttBench {
 
   // ---------------------------------------------------------------- setup and plumbing
 
+  static final int SETUP_ATTEMPTS = 5;
+
   /** Creates the bench devices (bulk createOrUpdate, 100 per call) with the bench key. */
   static void setupIfAsked(Options o) throws Exception {
     if (!o.setup()) return;
     long t0 = System.nanoTime();
     String token = serviceToken(o);
     int failedCalls = 0;
-    try (HubRest rest = new HubRest(HubRest.trusting(o.ca()), o.url().getHost(), o.url().getPort())) {
+    HubRest rest = new HubRest(HubRest.trusting(o.ca()), o.url().getHost(), o.url().getPort());
+    try {
       for (int from = 0; from < o.devices(); from += 100) {
         String body = IntStream.range(from, Math.min(from + 100, o.devices()))
             .mapToObj(i -> "{\"id\":\"" + o.prefix() + i + "\",\"importMode\":\"createOrUpdate\",\"authentication\":"
                 + "{\"type\":\"sas\",\"symmetricKey\":{\"primaryKey\":\"" + DEVICE_KEY + "\",\"secondaryKey\":\"" + DEVICE_KEY + "\"}}}")
             .collect(Collectors.joining(",", "[", "]"));
-        HubRest.Response r = rest.exchange("POST", "/devices?" + HubRest.API_VERSION, token, body);
+        // A fresh node on a loaded box may answer its first bulk calls 503 after 15 s and close the
+        // connection: retried on a new connection as an SDK would (createOrUpdate is idempotent).
+        HubRest.Response r = null;
+        for (int attempt = 1; r == null; attempt++) {
+          try {
+            r = rest.exchange("POST", "/devices?" + HubRest.API_VERSION, token, body);
+            if (r.status() == 503 && attempt < SETUP_ATTEMPTS) {
+              System.out.println("bulk call: 503, retrying (attempt " + attempt + ")");
+              r = null;
+            }
+          } catch (java.io.IOException e) {
+            if (attempt >= SETUP_ATTEMPTS) throw e;
+            System.out.println("bulk call: " + e + ", retrying on a new connection (attempt " + attempt + ")");
+          }
+          if (r == null) {
+            rest.close();
+            Thread.sleep(1000);
+            rest = new HubRest(HubRest.trusting(o.ca()), o.url().getHost(), o.url().getPort());
+          }
+        }
         if (r.status() != 200 || r.body().contains("\"isSuccessful\":false")) {
           failedCalls++;
           if (failedCalls <= 3) System.out.println("bulk call: " + r.status() + " " + r.body().substring(0, Math.min(300, r.body().length())));
         }
       }
+    } finally {
+      rest.close();
     }
     System.out.printf(Locale.ROOT, "setup: %d devices in %.1f s (%d bulk calls not fully successful)%n",
         o.devices(), (System.nanoTime() - t0) / 1e9, failedCalls);
@@ -1097,7 +1121,8 @@ public final class MqttBench {
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_answered_slow_total"),
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journaled_total"),
           io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journal_seconds_total"),
-          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_refused_behind_total")};
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_refused_behind_total"),
+          io.twinhub.ops.bench.BenchRun.metric(body, "twinhub_twin_admission_journal_capped_windows_total")};
       return Double.isNaN(c[0]) ? null : c;
     } catch (Exception e) {
       return null;
@@ -1118,6 +1143,9 @@ public final class MqttBench {
     }
     if (before.length > 5 && !Double.isNaN(after[5]) && !Double.isNaN(before[5]) && after[5] - before[5] > 0) {
       s += String.format(Locale.ROOT, "; %.0f refused with slots free, the node behind (max-node-lag)", after[5] - before[5]);
+    }
+    if (before.length > 6 && !Double.isNaN(after[6]) && !Double.isNaN(before[6]) && after[6] - before[6] > 0) {
+      s += String.format(Locale.ROOT, "; limit capped by journal-target in %.0f one-second windows", after[6] - before[6]);
     }
     return s;
   }

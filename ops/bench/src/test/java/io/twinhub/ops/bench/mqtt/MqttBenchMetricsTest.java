@@ -33,6 +33,15 @@ class MqttBenchMetricsTest {
   }
 
   @Test
+  void thePhasesAdmissionLineSaysInHowManyWindowsTheJournalTargetCappedTheLimit() {
+    // answered, answered seconds, slow, journaled, journal seconds, refused behind, capped windows
+    double[] before = {100, 10, 1, 100, 5, 0, 3};
+    double[] after = {300, 110, 51, 300, 25, 0, 21};
+    assertEquals("200 answered, mean 500 ms from admission to answer, 50 slower than target-latency; journal mean 100 ms (200 writes); "
+        + "limit capped by journal-target in 18 one-second windows", MqttBench.admissionDelta(before, after));
+  }
+
+  @Test
   void aConnectsCpuNetOfIdleTakesTheIdleShareOfTheCoreOffBeforeDividing() {
     // 60 % of a core for 20 s over 2,000 connects = 6 ms each; 10 % of it idle: 5 ms each net.
     long twentySeconds = 20_000_000_000L;
