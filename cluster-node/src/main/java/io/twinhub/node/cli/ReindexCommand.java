@@ -74,7 +74,12 @@ public final class ReindexCommand implements Callable<Integer> {
         out.println();
         throw new TwinhubCli.CommandFailure("the reindex failed: " + rebuild.get("error").asText());
       }
-      if (p.done() && "live".equals(status.path("state").asText())) {
+      if ("live".equals(status.path("state").asText())) {
+        // Live again after the POST made it "rebuilding": the reindex is over, swapped in or not.
+        if (!p.done()) {
+          out.println();
+          throw new TwinhubCli.CommandFailure("the reindex ended without completing (" + rebuild + "); see the node's log");
+        }
         bar.done(p.events(), String.format("%,d twins: query index rebuilt and swapped in", status.path("twins").asLong()));
         return 0;
       }

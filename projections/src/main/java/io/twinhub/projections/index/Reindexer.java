@@ -47,7 +47,15 @@ public final class Reindexer {
     TwinIndex index = TwinIndex.open(target, settings.lucene());
     TwinIndexWriter writer = new TwinIndexWriter(index, codec, journal, settings, Clock.systemUTC());
     java.util.concurrent.atomic.AtomicIntegerArray finished = new java.util.concurrent.atomic.AtomicIntegerArray(TwinTags.COUNT);
-    Runnable report = () -> listener.onProgress(progress(writer, index, finished, start, began, false));
+    // The ticker's reports and the final one never overlap, and none follows the final one: a tick
+    // that ran beside the end once left "done": false for good (the CLI waited on it forever).
+    Object reporting = new Object();
+    boolean[] over = {false};
+    Runnable report = () -> {
+      synchronized (reporting) {
+        if (!over[0]) listener.onProgress(progress(writer, index, finished, start, began, false));
+      }
+    };
     Cancellable ticker = system.scheduler().scheduleAtFixedRate(Duration.ofMillis(500), Duration.ofMillis(500), report,
         system.executionContext());
     try {
@@ -63,7 +71,11 @@ public final class Reindexer {
           .toCompletableFuture().get(7, TimeUnit.DAYS);
       writer.flush().toCompletableFuture().get(60, TimeUnit.SECONDS);
       Progress last = progress(writer, index, finished, start, began, true);
-      listener.onProgress(last);
+      synchronized (reporting) {
+        over[0] = true;
+        ticker.cancel();
+        listener.onProgress(last);
+      }
       return last;
     } catch (Exception e) {
       throw new IllegalStateException("rebuilding the query index from the journal failed: " + e, e);
