@@ -39,8 +39,7 @@ class AdmissionLimitTest {
     // 2,000 answers/s × 100 ms: a burst of 200 is admitted although the AIMD limit never grew (unused).
     assertEquals(200, a.limit(), 2);
     assertEquals(2000, a.completionRate(), 20);
-    int admitted = 0;
-    while (a.tryAcquire()) admitted++;
+    int admitted = fill(a);
     assertEquals(a.limit(), admitted, "admitted up to the rate-based limit, then refused");
   }
 
@@ -427,8 +426,7 @@ class AdmissionLimitTest {
     assertTrue(a.standingQueue());
     assertEquals(200, a.limit(), 10, "capped at 2,000/s × journal-target 100 ms");
     assertEquals(1, a.standingWindows());
-    int admitted = 0;
-    while (a.tryAcquire()) admitted++;
+    int admitted = fill(a);
     assertEquals(a.limit(), admitted, "admitted up to the cap, then refused");
   }
 
