@@ -56,12 +56,14 @@ public final class WorkloadApi implements AutoCloseable {
   private final ModuleIdentities identities;
   private final Path caPem;
   private final List<HttpServer> servers;
+  /** The servers' handler threads: HttpServer.stop leaves an executor set by the caller running. */
+  private final java.util.concurrent.ExecutorService executor;
 
   public WorkloadApi(ModuleIdentities identities, Path caPem) throws IOException {
     this.identities = identities;
     this.caPem = caPem;
     this.servers = bindLocalhost();
-    var executor = Executors.newFixedThreadPool(2, r -> {
+    this.executor = Executors.newFixedThreadPool(2, r -> {
       Thread t = new Thread(r, "workload-api");
       t.setDaemon(true);
       return t;
@@ -175,5 +177,6 @@ public final class WorkloadApi implements AutoCloseable {
   @Override
   public void close() {
     servers.forEach(s -> s.stop(0));
+    executor.shutdownNow();
   }
 }
