@@ -700,8 +700,8 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
    * consulted: the refusal is the same 429 either way.
    */
   public static ByteString refusalAtAdmission(MqttPacket p, boolean respond, io.twinhub.twin.service.TwinService twins) {
-    if (!(p instanceof Publish pub) || pub.qos() > 1 || !pub.topic().startsWith(DeviceTopics.TWIN_PATCH_REPORTED)) return null;
-    Optional<String> rid = DeviceTopics.rid(pub.topic().substring(DeviceTopics.TWIN_PATCH_REPORTED.length()));
+    if (!(p instanceof Publish pub) || pub.qos() > 1) return null;
+    Optional<String> rid = DeviceTopics.reportedPatchRid(pub.topic());
     if (rid.isEmpty()) return null;
     Optional<TwinReply> refused = twins.refusedAtLimit(TwinUpdate.PatchReported.class);
     if (refused.isEmpty()) return null;
