@@ -708,7 +708,8 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     IotHubError e = errorOf(refused.get(), null);
     int status = mqttStatus(e);
     ByteString response = respond
-        ? io.twinhub.mqtt.codec.MqttCodec.encode(Publish.qos0(DeviceTopics.twinResponse(status, rid.get()), errorBody(status, e)))
+        ? io.twinhub.mqtt.codec.MqttCodec.encode(Publish.qos0(DeviceTopics.twinResponse(status, rid.get()),
+            refused.get() == io.twinhub.twin.service.TwinService.THROTTLED ? THROTTLED_BODY : errorBody(status, e)))
         : ByteString.emptyByteString();
     return pub.qos() == 1 ? io.twinhub.mqtt.codec.MqttCodec.encode(PacketIdOnly.pubAck(pub.packetId())).concat(response) : response;
   }
@@ -723,6 +724,10 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     answer(p, DeviceTopics.twinResponse(status, rid), body == null ? errorBody(status, error) : body);
     done();
   }
+
+  /** The body of the admission limit's refusal, encoded once: under overload most answers are this. */
+  private static final ByteString THROTTLED_BODY =
+      errorBody(mqttStatus(io.twinhub.twin.service.TwinService.THROTTLED.error()), io.twinhub.twin.service.TwinService.THROTTLED.error());
 
   private static ByteString errorBody(int status, IotHubError error) {
     ObjectNode e = JsonNodeFactory.instance.objectNode();
