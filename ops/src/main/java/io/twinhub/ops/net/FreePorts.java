@@ -1,7 +1,6 @@
 package io.twinhub.ops.net;
 
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.ServerSocket;
@@ -52,6 +51,7 @@ public final class FreePorts {
   private final Optional<Path> lockFile;
   private final Set<Integer> handedOut = new HashSet<>();
   private FileChannel locks;
+  private boolean claimsOff;
 
   /** Picks from {@code low..high} (inclusive); {@code lockFile}: the file that claims ports across JVMs, if any. */
   public FreePorts(int[] lowHigh, Optional<Path> lockFile) {
@@ -88,7 +88,7 @@ public final class FreePorts {
   }
 
   private boolean claim(int port) {
-    if (lockFile.isEmpty()) return true;
+    if (lockFile.isEmpty() || claimsOff) return true;
     try {
       if (locks == null) {
         Files.createDirectories(lockFile.get().toAbsolutePath().getParent());
@@ -98,7 +98,9 @@ public final class FreePorts {
     } catch (OverlappingFileLockException e) {
       return false; // claimed by this JVM already (another picker)
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot claim a port in " + lockFile.get(), e);
+      // Another user's file, a read-only tmp: go on without the claims across JVMs (the rest still holds).
+      claimsOff = true;
+      return true;
     }
   }
 
