@@ -101,7 +101,7 @@ public final class BenchRun implements AutoCloseable {
 
   List<BenchResult> runOne(BenchOptions o, BenchTable table) throws Exception {
     String w = o.workload();
-    if (w.equals("mqtt-bare")) return mqttBare(o);
+    if (w.equals("mqtt-bare") || w.equals("mqtt-reported-bare")) return mqttBare(o);
     if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target, cassandraPid());
     // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
@@ -349,14 +349,14 @@ public final class BenchRun implements AutoCloseable {
     RestClient.Answer twin = client.sendAndWait(0, "GET", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION, null);
     if (!twin.ok()) throw new IllegalStateException("GET of " + RestWorkloads.id(0) + " answered " + twin.status());
     int bytes = twin.body().size();
-    int port = BenchNodes.freePort();
-    List<String> args = new ArrayList<>(List.of(Integer.toString(port), Integer.toString(bytes)));
+    List<String> args = new ArrayList<>(List.of("0", Integer.toString(bytes)));
     if (store) {
       InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("http-cassandra needs --cassandra H:P"));
       args.add(cql.getHostString() + ":" + cql.getPort());
     }
     Process server = startBaseline(o, "http-bare", BareHttpServer.class, args, "bare http ready");
     try {
+      int port = boundPort(target.workDir().resolve("http-bare.log"), "bare http ready");
       try (RestClient bare = new RestClient(List.of(URI.create("https://127.0.0.1:" + port)), target.caPem(),
           target.ownerConnectionString(), o.concurrency(), o.httpClient())) {
         java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
@@ -380,14 +380,17 @@ public final class BenchRun implements AutoCloseable {
    * {@code mqtt-storm}'s floor (issue 23): the same storm (first connects, full and resumed reconnects,
    * the same client) against {@link io.twinhub.ops.bench.mqtt.BareMqttServer}, the node's MQTT transport
    * and TLS with nothing of the hub behind it, started in a JVM of its own with {@code --node-java-opts};
-   * its CPU per connect is the server CPU the node's is compared with.
+   * its CPU per connect is the server CPU the node's is compared with. {@code mqtt-reported-bare}:
+   * {@code mqtt-reported}'s load against the same endpoint, which answers every reported patch 204 at
+   * once ({@code BareMqttServer.twinAnswer}); run after {@code mqtt-reported} in one bench, its "Nx"
+   * loads are the node's packet rates.
    */
   private List<BenchResult> mqttBare(BenchOptions o) throws Exception {
     io.twinhub.ops.bench.mqtt.MqttBench.Options storm = io.twinhub.ops.bench.mqtt.MqttBench.options(o, target, -1);
-    int port = BenchNodes.freePort();
     Process server = startBaseline(o, "mqtt-bare", io.twinhub.ops.bench.mqtt.BareMqttServer.class,
-        List.of(Integer.toString(port), storm.host()), io.twinhub.ops.bench.mqtt.BareMqttServer.READY);
+        List.of("0", storm.host()), io.twinhub.ops.bench.mqtt.BareMqttServer.READY);
     try {
+      int port = boundPort(target.workDir().resolve("mqtt-bare.log"), io.twinhub.ops.bench.mqtt.BareMqttServer.READY);
       String ready = Files.readAllLines(target.workDir().resolve("mqtt-bare.log")).stream()
           .filter(l -> l.contains(io.twinhub.ops.bench.mqtt.BareMqttServer.READY)).findFirst().orElse("");
       System.out.println("bench: " + ready);
@@ -424,6 +427,14 @@ public final class BenchRun implements AutoCloseable {
       server.destroyForcibly();
       throw e;
     }
+  }
+
+  /** The port of a baseline server's "{@code ready} on /host:port ..." line: it binds port 0 and says what it got. */
+  static int boundPort(Path log, String ready) throws java.io.IOException {
+    String line = Files.readAllLines(log).stream().filter(l -> l.contains(ready + " on ")).findFirst()
+        .orElseThrow(() -> new java.io.IOException("no '" + ready + " on' line in " + log));
+    String address = line.substring(line.indexOf(ready + " on ") + ready.length() + 4).split("[\\s,]+")[0];
+    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
   }
 
   private static void stopBaseline(Process server) throws InterruptedException {
