@@ -223,7 +223,7 @@ public final class TwinIndex implements Closeable {
       Files.createDirectories(dir);
       // Small segments flushed by frequent near-real-time refreshes stay in memory until a commit
       // or a merge writes them out: a refresh then costs no file creation and mapping.
-      org.apache.lucene.store.Directory directory = new org.apache.lucene.store.NRTCachingDirectory(FSDirectory.open(dir),
+      org.apache.lucene.store.Directory directory = new CommitCopyDirectory(FSDirectory.open(dir),
           tuning.nrtCacheMaxMergeMB(), tuning.nrtCacheMaxMB());
       try {
         if (DirectoryReader.indexExists(directory)) {
