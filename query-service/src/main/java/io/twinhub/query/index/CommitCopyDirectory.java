@@ -39,6 +39,13 @@ final class CommitCopyDirectory extends NRTCachingDirectory {
       disk.copyFrom(this, name, name, IOContext.DEFAULT); // reads the cached copy; the lock only to open it
     } catch (FileAlreadyExistsException e) {
       return; // copied already (by Lucene's own path)
+    } catch (IOException | RuntimeException e) {
+      try {
+        disk.deleteFile(name); // no partial copy left to block the next commit's
+      } catch (IOException | RuntimeException gone) {
+        e.addSuppressed(gone);
+      }
+      throw e;
     }
     synchronized (this) {
       // From here on readers open the disk copy; the cached one goes (and leaves the cache's size).
