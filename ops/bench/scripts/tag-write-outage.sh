@@ -13,8 +13,24 @@ FLUSH="${1:?flush interval (e.g. 0ms, 50ms, default)}"
 WINDOW="${2:-30}"
 EXTRA="${3:-}"
 D="$(mktemp -d /tmp/tag-write-outage.XXXXXX)"
-free_port() { python3 -c 'import socket;s=socket.socket();s.bind(("127.0.0.1",0));print(s.getsockname()[1])'; }
-CP=$(free_port); SP=$(free_port); HP=$(free_port); PP=$(free_port); MQ=$(free_port); AQ=$(free_port); MP=$(free_port); RP=$(free_port)
+# Eight different ports below the kernel's ephemeral range, each bindable now (as io.twinhub.ops.net.FreePorts
+# picks them: bind port 0 and close hands the same port out again, and Cassandra cannot bind port 0).
+free_ports() { python3 -c '
+import random, socket
+low = int(open("/proc/sys/net/ipv4/ip_local_port_range").read().split()[0])
+out = []
+while len(out) < 8:
+    p = random.randrange(10000, low)
+    s = socket.socket(); s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", p))
+        if p not in out: out.append(p)
+    except OSError:
+        pass
+    finally:
+        s.close()
+print(*out)'; }
+read -r CP SP HP PP MQ AQ MP RP < <(free_ports)
 ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 HZ=$(getconf CLK_TCK)
 CPID=""; NPID=""

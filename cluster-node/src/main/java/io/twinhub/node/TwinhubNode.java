@@ -55,12 +55,13 @@ public final class TwinhubNode {
   private final QueryIndex queryIndex;
   private final io.twinhub.node.functions.FunctionsModule functions;
   private final Duration startedIn;
+  private final Listening listening;
   private volatile CompletableFuture<Done> stopped;
 
   private TwinhubNode(NodeSettings settings, DataDirLock lock, EmbeddedCassandra cassandra,
                       io.twinhub.ops.kafka.EmbeddedKafka kafka, ActorSystem<Void> system, TwinService twins, CloudToDeviceService c2d, SharedAccessPolicies policies,
                       ApiServer api, QueryIndex queryIndex, io.twinhub.node.functions.FunctionsModule functions,
-                      Duration startedIn) {
+                      Duration startedIn, Listening listening) {
     this.settings = settings;
     this.lock = lock;
     this.cassandra = cassandra;
@@ -73,7 +74,15 @@ public final class TwinhubNode {
     this.queryIndex = queryIndex;
     this.functions = functions;
     this.startedIn = startedIn;
+    this.listening = listening;
   }
+
+  /**
+   * The ports this node's listeners bound (a port configured as 0 is the one the OS picked), -1 for
+   * one not started on this member; the REST API's are {@link ApiServer#httpsPort()} and
+   * {@link ApiServer#plainPort()}.
+   */
+  public record Listening(int mqtt, int amqp, int management, int remoting) {}
 
   public static TwinhubNode start(NodeSettings settings) {
     long t0 = System.nanoTime();
@@ -127,11 +136,11 @@ public final class TwinhubNode {
       if (resolved.seedNodes().isEmpty() && !bootstrap) {
         cluster.manager().tell(Join.create(cluster.selfMember().address()));
       }
-      AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS);
+      int managementPort = AkkaManagement.get(system).start().toCompletableFuture().get(30, TimeUnit.SECONDS).port();
       if (bootstrap) {
         akka.management.cluster.bootstrap.ClusterBootstrap.get(system).start();
       }
-      awaitReady(resolved);
+      awaitReady(resolved, managementPort);
       io.twinhub.node.metrics.CassandraMetrics.start(system, io.micrometer.core.instrument.Metrics.globalRegistry);
       var homes = twinSettings.unreachableHold().isZero() || twinSettings.unreachableHold().isNegative() ? null
           : io.twinhub.twin.service.UnreachableHomes.start(system, twinSettings.unreachableHold(), NodeSettings.TWIN_ROLE,
@@ -143,7 +152,7 @@ public final class TwinhubNode {
         twinSettings.refuseWhileBehind(system, twins.admission().get()).ifPresent(io.twinhub.node.metrics.AdmissionMetrics::register);
       }
       CloudToDeviceService c2d = new CloudToDeviceService(system, twins, twinSettings.askTimeout());
-      if (serveMqtt) DeviceGateway.start(system, twins, c2d, twinSettings.limits(), resolved);
+      io.twinhub.mqtt.MqttGateway mqtt = serveMqtt ? DeviceGateway.start(system, twins, c2d, twinSettings.limits(), resolved) : null;
       SharedAccessPolicies policies = SharedAccessPolicies.loadOrCreate(resolved.dataDir());
       GatewayDirectMethods methods = new GatewayDirectMethods(twins, system);
       JobsModule jobs = JobsModule.start(system, resolved.config(), twins, methods, NodeSettings.QUERY_ROLE, NodeSettings.TWIN_ROLE);
@@ -155,8 +164,12 @@ public final class TwinhubNode {
           resolved.dataDir(), resolved.startupTimeout(), resolved.hostName());
       ApiServer api = serveApi ? startApi(system, twins, c2d, twinSettings, apiSettings, policies, resolved, queryIndex, methods,
           jobs, configurations, functions) : null;
+      io.twinhub.node.amqp.AmqpServer amqp = api != null ? startAmqp(system, c2d, twinSettings, apiSettings, policies, api.tls(), resolved) : null;
+      Listening listening = new Listening(mqtt != null ? mqtt.localAddress().getPort() : -1,
+          amqp != null ? amqp.localAddress().getPort() : -1, managementPort,
+          cluster.selfMember().address().getPort().orElse(resolved.remotingPort()));
       return new TwinhubNode(resolved, lock, cassandra, kafka, system, twins, c2d, policies, api, queryIndex, functions,
-          Duration.ofNanos(System.nanoTime() - t0));
+          Duration.ofNanos(System.nanoTime() - t0), listening);
     } catch (NodeStartException e) {
       if (kafka != null) kafka.stop();
       abort(system, cassandra, lock);
@@ -196,7 +209,6 @@ public final class TwinhubNode {
     routes.add(new io.twinhub.node.api.ConsoleRoutes(system, server).route());
     server.countCloudToDeviceWith(c2d::depth);
     server.bind(s.bindInterface(), routes, Duration.ofSeconds(10));
-    startAmqp(system, c2d, twin, api, policies, tls, s);
     return server;
   }
 
@@ -204,14 +216,14 @@ public final class TwinhubNode {
    * IoT Hub's AMQPS service endpoint (cloud-to-device send and feedback) beside the REST API: same
    * TLS identity, same policies and host names for its SAS tokens.
    */
-  private static void startAmqp(ActorSystem<Void> system, CloudToDeviceService c2d, TwinSettings twin, ApiSettings api,
-                                SharedAccessPolicies policies, TlsMaterial tls, NodeSettings s) {
+  private static io.twinhub.node.amqp.AmqpServer startAmqp(ActorSystem<Void> system, CloudToDeviceService c2d, TwinSettings twin,
+                                                          ApiSettings api, SharedAccessPolicies policies, TlsMaterial tls, NodeSettings s) {
     var amqp = io.twinhub.node.amqp.AmqpSettings.from(s.config());
     java.util.Set<String> names = new java.util.LinkedHashSet<>();
     names.add(s.hostName());
     names.addAll(api.extraHostNames());
     try {
-      io.twinhub.node.amqp.AmqpServer.start(system, s.bindInterface(), amqp, tls.serverSslContext(),
+      return io.twinhub.node.amqp.AmqpServer.start(system, s.bindInterface(), amqp, tls.serverSslContext(),
           new io.twinhub.twin.auth.SasVerifier(names, Clock.systemUTC()), policies, c2d,
           io.twinhub.twin.c2d.CloudToDeviceSettings.from(s.config()), s.config().getString("twinhub.streams.read-journal"),
           twin.askTimeout(), io.micrometer.core.instrument.Metrics.globalRegistry);
@@ -282,9 +294,9 @@ public final class TwinhubNode {
   }
 
   /** The node is started when its own management endpoint says ready (cluster Up, journal reachable). */
-  private static void awaitReady(NodeSettings s) throws InterruptedException {
+  private static void awaitReady(NodeSettings s, int managementPort) throws InterruptedException {
     HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
-    URI ready = URI.create("http://" + hostForUri(s.bindInterface()) + ":" + s.managementPort() + "/ready");
+    URI ready = URI.create("http://" + hostForUri(s.bindInterface()) + ":" + managementPort + "/ready");
     long deadline = System.nanoTime() + s.startupTimeout().toNanos();
     String last = "no answer";
     while (System.nanoTime() < deadline) {
@@ -391,6 +403,10 @@ public final class TwinhubNode {
 
   public Duration startedIn() {
     return startedIn;
+  }
+
+  public Listening listening() {
+    return listening;
   }
 
   /** The embedded Kafka broker, or null (none asked for, or an external cluster). */

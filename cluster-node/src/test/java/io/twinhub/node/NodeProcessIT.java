@@ -143,9 +143,7 @@ class NodeProcessIT {
     return sink.stream().anyMatch(line);
   }
 
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+  static int freePort() {
+    return io.twinhub.ops.net.FreePorts.next();
   }
 }

@@ -206,11 +206,8 @@ class RefusedDowningTest {
 
   @Test
   void aRefusedConnectIsSeenAsRefusedAndAListeningPortAsListening() throws Exception {
-    // A port nobody listens on (bound then closed) and one a server socket holds, on loopback.
-    int closed;
-    try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      closed = s.getLocalPort();
-    }
+    // A port nobody listens on (claimed by this JVM, bound by no one) and one a server socket holds, on loopback.
+    int closed = io.twinhub.ops.net.FreePorts.next();
     assertEquals(Probe.REFUSED, RefusedMemberDowner.probe(new Address("akka", "twinhub", "127.0.0.1", closed)).outcome());
     try (var s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
       assertEquals(Probe.LISTENING, RefusedMemberDowner.probe(new Address("akka", "twinhub", "127.0.0.1", s.getLocalPort())).outcome());

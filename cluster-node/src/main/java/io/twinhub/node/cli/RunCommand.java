@@ -100,17 +100,20 @@ public final class RunCommand implements Callable<Integer> {
     }
     if (node.api() != null) {
       out.printf("  AMQPS        amqps://%s:%d (cloud-to-device messages and feedback; the service SDKs need port 5671)%n",
-          apiHost, s.config().getInt("twinhub.amqp.port"));
+          apiHost, node.listening().amqp());
     }
     if (s.hasRole(NodeSettings.MQTT_ROLE)) {
-      out.printf("  MQTT         mqtts://%s:%d (devices, MQTT 3.1.1 over TLS with the same CA; the device SDKs need port 8883)%n", apiHost, s.mqttPort());
+      out.printf("  MQTT         mqtts://%s:%d (devices, MQTT 3.1.1 over TLS with the same CA; the device SDKs need port 8883)%n", apiHost,
+          node.listening().mqtt());
     } else {
       out.println("  MQTT         off (no mqtt role)");
     }
     out.printf("  roles        %s%n", String.join(",", s.roles()));
-    out.printf("  health       http://%s:%d/ready  http://%s:%d/alive%n", host, s.managementPort(), host, s.managementPort());
+    // The ports bound: a port given as 0 shows the one the OS picked (the bench starts nodes so).
+    int management = node.listening().management();
+    out.printf("  health       http://%s:%d/ready  http://%s:%d/alive%n", host, management, host, management);
     out.printf("  cluster      akka://twinhub@%s:%d (management http://%s:%d/cluster/members)%n",
-        s.config().getString("akka.remote.artery.canonical.hostname"), s.remotingPort(), host, s.managementPort());
+        s.config().getString("akka.remote.artery.canonical.hostname"), node.listening().remoting(), host, management);
     out.println("  stop with Ctrl-C (or SIGTERM)");
     out.flush();
   }

@@ -79,8 +79,10 @@ public final class EdgeAgent implements AutoCloseable {
   private int lastDesiredCode = 200;
   private String lastDesiredDescription = "";
   private boolean reportScheduled;
-  private boolean closed;
-  /** Set by {@link #close} before its task is queued: work already queued ahead of it starts nothing new. */
+  /**
+   * Set by {@link #close} before its task is queued, read on the loop: work already queued ahead of
+   * that task (a reconnect, a deployment read, a module's restart) starts nothing new.
+   */
   private volatile boolean closing;
   private final Path stateFile;
   /** The last deployment applied ({@code $edgeAgent}'s desired), IoT Edge's {@code backup.json}. */
@@ -136,7 +138,7 @@ public final class EdgeAgent implements AutoCloseable {
   // ------------------------------------------------------------------ the hub connection
 
   private void connect() {
-    if (closing || closed || hub != null) return;
+    if (closing || hub != null) return;
     HubClient.Target target = new HubClient.Target(settings.hostName(), settings.hostName(), settings.hubMqttPort(),
         hubTls, settings.deviceId(), MODULE_ID, settings.deviceKey());
     try {
@@ -157,7 +159,7 @@ public final class EdgeAgent implements AutoCloseable {
   private void onDisconnected() {
     if (hub != null && !hub.isOpen()) {
       hub = null;
-      if (!closed) loop.schedule(this::connect, RECONNECT.toMillis(), TimeUnit.MILLISECONDS);
+      if (!closing) loop.schedule(this::connect, RECONNECT.toMillis(), TimeUnit.MILLISECONDS);
     }
   }
 
@@ -404,7 +406,7 @@ public final class EdgeAgent implements AutoCloseable {
 
   private void restart(Module m) {
     m.restart = null;
-    if (modules.get(m.spec.name()) != m || m.running != null || closed) return;
+    if (modules.get(m.spec.name()) != m || m.running != null || closing) return;
     m.restartCount++;
     m.lastRestart = clock.instant();
     startModule(m);
@@ -546,7 +548,6 @@ public final class EdgeAgent implements AutoCloseable {
     closing = true;
     try {
       loop.submit(() -> {
-        closed = true;
         for (Module m : modules.values()) stop(m, "edge runtime stopping");
         if (hub != null) hub.close();
       }).get(3, TimeUnit.MINUTES);

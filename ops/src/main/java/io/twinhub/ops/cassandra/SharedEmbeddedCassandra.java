@@ -1,8 +1,9 @@
 package io.twinhub.ops.cassandra;
 
+import io.twinhub.ops.net.FreePorts;
+
 import java.io.IOException;
 import java.io.UncheckedIOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -45,9 +46,8 @@ public final class SharedEmbeddedCassandra {
     return "127.0.0.1:" + get().nativePort();
   }
 
+  /** A loopback port for a listener told its port before it binds: {@link FreePorts#next()}. */
   public static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+    return FreePorts.next();
   }
 }

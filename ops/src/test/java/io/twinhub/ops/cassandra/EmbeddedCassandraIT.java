@@ -44,7 +44,6 @@ class EmbeddedCassandraIT {
     @TempDir
     static Path tmp;
 
-    private static final Set<Integer> HANDED_OUT = new HashSet<>();
     private static Path sharedDir;
     private static EmbeddedCassandra shared;
 
@@ -278,16 +277,7 @@ class EmbeddedCassandraIT {
     }
 
     /** A port free right now, never the same one twice in this run. */
-    private static synchronized int freePort() {
-        while (true) {
-            try (ServerSocket s = new ServerSocket()) {
-                s.bind(new InetSocketAddress("127.0.0.1", 0));
-                if (HANDED_OUT.add(s.getLocalPort())) {
-                    return s.getLocalPort();
-                }
-            } catch (IOException e) {
-                throw new IllegalStateException(e);
-            }
-        }
+    private static int freePort() {
+        return io.twinhub.ops.net.FreePorts.next();
     }
 }

@@ -349,14 +349,14 @@ public final class BenchRun implements AutoCloseable {
     RestClient.Answer twin = client.sendAndWait(0, "GET", "/twins/" + RestWorkloads.id(0) + "?" + RestClient.API_VERSION, null);
     if (!twin.ok()) throw new IllegalStateException("GET of " + RestWorkloads.id(0) + " answered " + twin.status());
     int bytes = twin.body().size();
-    int port = BenchNodes.freePort();
-    List<String> args = new ArrayList<>(List.of(Integer.toString(port), Integer.toString(bytes)));
+    List<String> args = new ArrayList<>(List.of("0", Integer.toString(bytes)));
     if (store) {
       InetSocketAddress cql = target.cassandra().orElseThrow(() -> new IllegalArgumentException("http-cassandra needs --cassandra H:P"));
       args.add(cql.getHostString() + ":" + cql.getPort());
     }
     Process server = startBaseline(o, "http-bare", BareHttpServer.class, args, "bare http ready");
     try {
+      int port = boundPort(target.workDir().resolve("http-bare.log"), "bare http ready");
       try (RestClient bare = new RestClient(List.of(URI.create("https://127.0.0.1:" + port)), target.caPem(),
           target.ownerConnectionString(), o.concurrency(), o.httpClient())) {
         java.util.concurrent.atomic.AtomicLong n = new java.util.concurrent.atomic.AtomicLong();
@@ -384,10 +384,10 @@ public final class BenchRun implements AutoCloseable {
    */
   private List<BenchResult> mqttBare(BenchOptions o) throws Exception {
     io.twinhub.ops.bench.mqtt.MqttBench.Options storm = io.twinhub.ops.bench.mqtt.MqttBench.options(o, target, -1);
-    int port = BenchNodes.freePort();
     Process server = startBaseline(o, "mqtt-bare", io.twinhub.ops.bench.mqtt.BareMqttServer.class,
-        List.of(Integer.toString(port), storm.host()), io.twinhub.ops.bench.mqtt.BareMqttServer.READY);
+        List.of("0", storm.host()), io.twinhub.ops.bench.mqtt.BareMqttServer.READY);
     try {
+      int port = boundPort(target.workDir().resolve("mqtt-bare.log"), io.twinhub.ops.bench.mqtt.BareMqttServer.READY);
       String ready = Files.readAllLines(target.workDir().resolve("mqtt-bare.log")).stream()
           .filter(l -> l.contains(io.twinhub.ops.bench.mqtt.BareMqttServer.READY)).findFirst().orElse("");
       System.out.println("bench: " + ready);
@@ -424,6 +424,14 @@ public final class BenchRun implements AutoCloseable {
       server.destroyForcibly();
       throw e;
     }
+  }
+
+  /** The port of a baseline server's "{@code ready} on /host:port ..." line: it binds port 0 and says what it got. */
+  static int boundPort(Path log, String ready) throws java.io.IOException {
+    String line = Files.readAllLines(log).stream().filter(l -> l.contains(ready + " on ")).findFirst()
+        .orElseThrow(() -> new java.io.IOException("no '" + ready + " on' line in " + log));
+    String address = line.substring(line.indexOf(ready + " on ") + ready.length() + 4).split("[\\s,]+")[0];
+    return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
   }
 
   private static void stopBaseline(Process server) throws InterruptedException {

@@ -233,10 +233,8 @@ final class EdgeBench {
     return used == 0 ? -1 : used;
   }
 
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
+  static int freePort() {
+    return io.twinhub.ops.net.FreePorts.next();
   }
 
   static void awaitPort(int port) throws InterruptedException {

@@ -46,11 +46,8 @@ class BenchIT {
     keyspace = "bench_it_" + UUID.randomUUID().toString().replace("-", "").substring(0, 12);
     Map<String, Object> o = new HashMap<>();
     o.put("twinhub.data-dir", dir.resolve("node").toString());
-    o.put("twinhub.http.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.mqtt.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.amqp.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.management.port", SharedEmbeddedCassandra.freePort());
-    o.put("twinhub.remoting.port", SharedEmbeddedCassandra.freePort());
+    // Every listener on port 0, as the bench starts its nodes: the node reports what it bound.
+    for (String port : List.of("http", "mqtt", "amqp", "management", "remoting")) o.put("twinhub." + port + ".port", 0);
     o.put("twinhub.cassandra.contact-points", SharedEmbeddedCassandra.contactPoint());
     o.put("akka.persistence.cassandra.journal.keyspace", keyspace);
     o.put("akka.persistence.cassandra.snapshot.keyspace", keyspace + "_snapshot");
@@ -62,6 +59,18 @@ class BenchIT {
   @AfterAll
   static void stopNode() throws Exception {
     if (node != null) node.stop().toCompletableFuture().get(90, TimeUnit.SECONDS);
+  }
+
+  /** Listeners configured on port 0 bind one the OS picks, and the node says which (its banner prints these). */
+  @Test
+  void listenersOnPortZeroReportWhatTheyBound() throws Exception {
+    var l = node.listening();
+    for (int port : new int[] {node.api().httpsPort(), l.mqtt(), l.amqp(), l.management(), l.remoting()}) {
+      assertTrue(port > 0, "bound port " + port + " in " + l);
+      try (java.net.Socket s = new java.net.Socket()) {
+        s.connect(new java.net.InetSocketAddress("127.0.0.1", port), 10_000); // refused if nothing listens there
+      }
+    }
   }
 
   @Test

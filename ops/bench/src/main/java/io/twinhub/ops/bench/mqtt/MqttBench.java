@@ -1174,10 +1174,8 @@ public final class MqttBench {
         h.getValueAtPercentile(99.9) / 1000.0, h.getMaxValue() / 1000.0, h.getTotalCount());
   }
 
-  static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
-      return s.getLocalPort();
-    }
+  static int freePort() {
+    return io.twinhub.ops.net.FreePorts.next();
   }
 
   static boolean listening(int port) {
