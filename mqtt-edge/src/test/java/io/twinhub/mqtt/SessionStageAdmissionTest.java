@@ -152,6 +152,23 @@ class SessionStageAdmissionTest {
   }
 
   @Test
+  void aRefusalAtTheLimitIsOneReplyBuiltOnceAndCountedEachTime() {
+    long refusedBefore = ADMISSION.refused();
+    assertTrue(ADMISSION.tryAcquire(), "the test holds the node's only write in flight");
+    try {
+      var first = hub.twins.refusedAtLimit(io.twinhub.twin.domain.TwinUpdate.PatchReported.class).orElseThrow();
+      var second = hub.twins.refusedAtLimit(io.twinhub.twin.domain.TwinUpdate.PatchReported.class).orElseThrow();
+      // Under overload most answers are refusals: nothing is built per refusal (the MQTT body is encoded once for this reply).
+      assertSame(io.twinhub.twin.service.TwinService.THROTTLED, first);
+      assertSame(first, second);
+    } finally {
+      ADMISSION.release(0, false);
+    }
+    assertEquals(refusedBefore + 2, ADMISSION.refused(), "each refusal counted by the node's admission");
+    assertTrue(hub.twins.refusedAtLimit(io.twinhub.twin.domain.TwinUpdate.PatchReported.class).isEmpty(), "room again");
+  }
+
+  @Test
   void theStageRefusesReportedPatchesAtTheLimitWithoutTheSessionAndNeverAppliesThem() throws Exception {
     String dev = hub.createDevice("stage-admission");
     Connection c = connectedToTwinResponses(dev);

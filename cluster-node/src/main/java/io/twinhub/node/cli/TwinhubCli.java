@@ -40,10 +40,25 @@ public final class TwinhubCli implements Runnable {
   CommandLine.Model.CommandSpec spec;
 
   public static void main(String[] args) {
+    keepIdleHttpConnectionsUnderServerIdle();
     int code = commandLine().execute(args);
     // Commands that keep running (a node) return from execute with their work in other threads.
     if (code != RunCommand.KEEP_RUNNING) System.exit(code);
   }
+
+  /**
+   * The JDK 17 HttpClient keeps an idle connection 1,200 s; our REST API (Akka HTTP) aborts one idle
+   * for 60 s, and a POST sent on a connection just as it is aborted fails ("header parser received
+   * no bytes") without a retry. The CLI, the edge runtime (module identities, leaf devices) and the
+   * node's own clients run in this JVM: their idle connections go after 30 s (JDK 20's default).
+   * Read once by the JDK's connection pool, so it must be set before any client exists; a value the
+   * user gave wins.
+   */
+  static void keepIdleHttpConnectionsUnderServerIdle() {
+    if (System.getProperty(HTTP_KEEPALIVE_PROPERTY) == null) System.setProperty(HTTP_KEEPALIVE_PROPERTY, "30");
+  }
+
+  static final String HTTP_KEEPALIVE_PROPERTY = "jdk.httpclient.keepalive.timeout";
 
   /** The command tree with twinhub's defaults, error handling and exit codes. */
   public static CommandLine commandLine() {

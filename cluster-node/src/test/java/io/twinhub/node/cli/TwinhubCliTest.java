@@ -24,6 +24,25 @@ class TwinhubCliTest {
   }
 
   @Test
+  void idleHttpConnectionsGoBeforeTheServerAbortsThem() {
+    String given = System.getProperty(TwinhubCli.HTTP_KEEPALIVE_PROPERTY);
+    try {
+      System.clearProperty(TwinhubCli.HTTP_KEEPALIVE_PROPERTY);
+      TwinhubCli.keepIdleHttpConnectionsUnderServerIdle();
+      long clientSeconds = Long.parseLong(System.getProperty(TwinhubCli.HTTP_KEEPALIVE_PROPERTY));
+      long serverSeconds = com.typesafe.config.ConfigFactory.load()
+          .getDuration("akka.http.server.idle-timeout", java.util.concurrent.TimeUnit.SECONDS);
+      assertTrue(clientSeconds < serverSeconds, clientSeconds + " s vs the server's " + serverSeconds + " s");
+      System.setProperty(TwinhubCli.HTTP_KEEPALIVE_PROPERTY, "7");
+      TwinhubCli.keepIdleHttpConnectionsUnderServerIdle();
+      assertEquals("7", System.getProperty(TwinhubCli.HTTP_KEEPALIVE_PROPERTY), "the user's value wins");
+    } finally {
+      if (given == null) System.clearProperty(TwinhubCli.HTTP_KEEPALIVE_PROPERTY);
+      else System.setProperty(TwinhubCli.HTTP_KEEPALIVE_PROPERTY, given);
+    }
+  }
+
+  @Test
   void helpListsEveryCommandAndEachCommandHasItsOwn() {
     CliRun overview = run("help");
     assertEquals(0, overview.exit());

@@ -351,6 +351,8 @@ public final class MqttCodec {
     /** A UTF-8 encoded string (1.5.3): well-formed, no U+0000, no control characters. */
     String string(String what) {
       ByteString b = binary(what);
+      // Topics and ids are printable ASCII (the common case, every packet): no decoder, no second pass.
+      if (printableAscii(b)) return b.decodeString(StandardCharsets.ISO_8859_1);
       String s;
       try {
         s = StandardCharsets.UTF_8.newDecoder()
@@ -368,6 +370,14 @@ public final class MqttCodec {
         }
       }
       return s;
+    }
+
+    private static boolean printableAscii(ByteString b) {
+      for (int i = 0, n = b.size(); i < n; i++) {
+        int c = b.apply(i);
+        if (c < 0x20 || c >= 0x7f) return false; // negative bytes (>= 0x80) too
+      }
+      return true;
     }
 
     ByteString rest() {

@@ -111,6 +111,15 @@ public final class DeviceTopics {
   }
 
   /**
+   * The {@code $rid} of a reported-properties patch's topic
+   * ({@code $iothub/twin/PATCH/properties/reported/?$rid=…}); empty for any other topic or one
+   * without a valid {@code $rid}.
+   */
+  public static Optional<String> reportedPatchRid(String topic) {
+    return topic.startsWith(TWIN_PATCH_REPORTED) ? rid(topic.substring(TWIN_PATCH_REPORTED.length())) : Optional.empty();
+  }
+
+  /**
    * {@code ?$rid=<rid>[&...]} (IoT Hub also accepts it without '?'). The rid is what the
    * device chose; the hub echoes it. Letters, digits and {@code -_.:} only, at most 128.
    */

@@ -700,15 +700,16 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
    * consulted: the refusal is the same 429 either way.
    */
   public static ByteString refusalAtAdmission(MqttPacket p, boolean respond, io.twinhub.twin.service.TwinService twins) {
-    if (!(p instanceof Publish pub) || pub.qos() > 1 || !pub.topic().startsWith(DeviceTopics.TWIN_PATCH_REPORTED)) return null;
-    Optional<String> rid = DeviceTopics.rid(pub.topic().substring(DeviceTopics.TWIN_PATCH_REPORTED.length()));
+    if (!(p instanceof Publish pub) || pub.qos() > 1) return null;
+    Optional<String> rid = DeviceTopics.reportedPatchRid(pub.topic());
     if (rid.isEmpty()) return null;
     Optional<TwinReply> refused = twins.refusedAtLimit(TwinUpdate.PatchReported.class);
     if (refused.isEmpty()) return null;
     IotHubError e = errorOf(refused.get(), null);
     int status = mqttStatus(e);
     ByteString response = respond
-        ? io.twinhub.mqtt.codec.MqttCodec.encode(Publish.qos0(DeviceTopics.twinResponse(status, rid.get()), errorBody(status, e)))
+        ? io.twinhub.mqtt.codec.MqttCodec.encode(Publish.qos0(DeviceTopics.twinResponse(status, rid.get()),
+            refused.get() == io.twinhub.twin.service.TwinService.THROTTLED ? THROTTLED_BODY : errorBody(status, e)))
         : ByteString.emptyByteString();
     return pub.qos() == 1 ? io.twinhub.mqtt.codec.MqttCodec.encode(PacketIdOnly.pubAck(pub.packetId())).concat(response) : response;
   }
@@ -723,6 +724,10 @@ public final class MqttSession extends AbstractOnMessageBehavior<Object> {
     answer(p, DeviceTopics.twinResponse(status, rid), body == null ? errorBody(status, error) : body);
     done();
   }
+
+  /** The body of the admission limit's refusal, encoded once: under overload most answers are this. */
+  private static final ByteString THROTTLED_BODY =
+      errorBody(mqttStatus(io.twinhub.twin.service.TwinService.THROTTLED.error()), io.twinhub.twin.service.TwinService.THROTTLED.error());
 
   private static ByteString errorBody(int status, IotHubError error) {
     ObjectNode e = JsonNodeFactory.instance.objectNode();

@@ -223,14 +223,21 @@ public final class TwinService {
    */
   public Optional<TwinReply> refusedAtLimit(Class<? extends TwinUpdate> kind) {
     if (admission == null || !admission.refuseIfFull()) return Optional.empty();
-    TwinReply refused = throttled();
-    record(kind == TwinUpdate.PatchReported.class ? "patchReported" : "updateTwin", refused, 0);
-    return Optional.of(refused);
+    // Under overload most answers are these: nothing is built per refusal (one reply, one timer per kind).
+    (kind == TwinUpdate.PatchReported.class ? refusedReported : refusedUpdate).record(0, TimeUnit.NANOSECONDS);
+    return REFUSED;
   }
 
-  private TwinReply throttled() {
-    return new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ThrottlingException,
-        "the hub is at its limit of " + admission.limit() + " twin writes in flight on this node; not applied, retry later"));
+  /**
+   * The answer to a twin write refused at the node's admission limit (ThrottlingException, never
+   * applied): one value, so that a gateway can encode its answer once (the limit itself is in /metrics).
+   */
+  public static final TwinReply.Rejected THROTTLED = new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ThrottlingException,
+      "the hub is at its limit of twin writes in flight on this node; not applied, retry later"));
+  private static final Optional<TwinReply> REFUSED = Optional.of(THROTTLED);
+
+  private static TwinReply throttled() {
+    return THROTTLED;
   }
 
   /** An answer that shows the node is overloaded: refused by its deadline, or no answer in time (both 503). */
@@ -436,13 +443,20 @@ public final class TwinService {
    */
   private void record(String operation, TwinReply reply, long nanos) {
     String outcome = reply instanceof TwinReply.Rejected r ? r.error().code().name() : "accepted";
-    timers.computeIfAbsent(operation + ' ' + outcome, k -> Timer.builder("twinhub.twin.requests")
-            .description("Twin entity round trips (journal write included for writes)")
-            .tag("operation", operation).tag("outcome", outcome)
-            .publishPercentileHistogram()
-            .register(Metrics.globalRegistry))
-        .record(nanos, TimeUnit.NANOSECONDS);
+    timer(operation, outcome).record(nanos, TimeUnit.NANOSECONDS);
   }
+
+  private Timer timer(String operation, String outcome) {
+    return timers.computeIfAbsent(operation + ' ' + outcome, k -> Timer.builder("twinhub.twin.requests")
+        .description("Twin entity round trips (journal write included for writes)")
+        .tag("operation", operation).tag("outcome", outcome)
+        .publishPercentileHistogram()
+        .register(Metrics.globalRegistry));
+  }
+
+  /** {@link #refusedAtLimit}'s timers, resolved once. */
+  private final Timer refusedReported = timer("patchReported", THROTTLED.error().code().name());
+  private final Timer refusedUpdate = timer("updateTwin", THROTTLED.error().code().name());
 
   /** Checked before anything reaches an entity: a malformed id never creates one. */
   static IotHubError checkIds(String deviceId, String moduleId) {

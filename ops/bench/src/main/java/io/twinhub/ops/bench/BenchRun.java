@@ -101,7 +101,7 @@ public final class BenchRun implements AutoCloseable {
 
   List<BenchResult> runOne(BenchOptions o, BenchTable table) throws Exception {
     String w = o.workload();
-    if (w.equals("mqtt-bare")) return mqttBare(o);
+    if (w.equals("mqtt-bare") || w.equals("mqtt-reported-bare")) return mqttBare(o);
     if (BenchMain.isMqtt(w)) return BenchMain.runMqtt(o, target, cassandraPid());
     // Change streams (issue #8): options --phases, --events, --rates, --idle-streams, --stream-twins.
     if (w.equals("streams")) return io.twinhub.ops.bench.streams.StreamBench.run(o, target, cassandraPid());
@@ -380,7 +380,10 @@ public final class BenchRun implements AutoCloseable {
    * {@code mqtt-storm}'s floor (issue 23): the same storm (first connects, full and resumed reconnects,
    * the same client) against {@link io.twinhub.ops.bench.mqtt.BareMqttServer}, the node's MQTT transport
    * and TLS with nothing of the hub behind it, started in a JVM of its own with {@code --node-java-opts};
-   * its CPU per connect is the server CPU the node's is compared with.
+   * its CPU per connect is the server CPU the node's is compared with. {@code mqtt-reported-bare}:
+   * {@code mqtt-reported}'s load against the same endpoint, which answers every reported patch 204 at
+   * once ({@code BareMqttServer.twinAnswer}); run after {@code mqtt-reported} in one bench, its "Nx"
+   * loads are the node's packet rates.
    */
   private List<BenchResult> mqttBare(BenchOptions o) throws Exception {
     io.twinhub.ops.bench.mqtt.MqttBench.Options storm = io.twinhub.ops.bench.mqtt.MqttBench.options(o, target, -1);

@@ -12,6 +12,7 @@ import io.twinhub.mqtt.MqttGateway;
 import io.twinhub.mqtt.MqttSettings;
 import io.twinhub.mqtt.codec.MqttCodec;
 import io.twinhub.mqtt.codec.MqttPacket;
+import io.twinhub.mqtt.session.DeviceTopics;
 import io.twinhub.mqtt.tls.TlsMaterial;
 import io.twinhub.twin.auth.SasOutcome;
 import io.twinhub.twin.auth.SasVerifier;
@@ -34,6 +35,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * {@code MqttFraming} — and answers each CONNECT whose SAS token verifies (parse + HMAC-SHA256 with
  * the bench devices' key: the only part of a hub's CONNECT kept) with CONNACK 0, a PINGREQ with
  * PINGRESP, and ends the connection at DISCONNECT. No session actor, no twin, no sharding, no journal.
+ * It is also {@code mqtt-reported}'s floor ({@code ./twinhub bench mqtt-reported-bare}): a SUBSCRIBE
+ * gets its SUBACK and every reported patch PUBACK + {@code res/204} at once ({@link #twinAnswer}).
  *
  * <pre>java -cp ... io.twinhub.ops.bench.mqtt.BareMqttServer DATA_DIR PORT HOST_NAME</pre>
  * DATA_DIR must hold {@code tls/ca.pem} and {@code tls/ca.key} (copied from the node); HOST_NAME is
@@ -95,11 +98,48 @@ public final class BareMqttServer {
     return key.getAlgorithm();
   }
 
-  /** A connection's packets to its answers: until DISCONNECT, each packet's {@link #answer}. */
+  /**
+   * A connection's packets to its answers: until DISCONNECT, each packet's {@link #answer}, and
+   * {@link #twinAnswer} for subscriptions and reported patches (the connection's reported
+   * {@code $version} counts its patches, as its twin's would).
+   */
   static Flow<MqttPacket, ByteString, NotUsed> session(SasVerifier sas, SymmetricKeyPair keys) {
     return Flow.<MqttPacket>create()
         .takeWhile(p -> p.type() != MqttPacket.DISCONNECT)
-        .mapConcat(p -> answer(p, sas, keys).map(a -> List.of(MqttCodec.encode(a))).orElse(List.of()));
+        .statefulMapConcat(() -> {
+          long[] reportedVersion = {1}; // a new twin's
+          return p -> {
+            List<MqttPacket> twin = twinAnswer(p, reportedVersion);
+            if (!twin.isEmpty()) return List.of(encode(twin));
+            return answer(p, sas, keys).map(a -> List.of(MqttCodec.encode(a))).orElse(List.of());
+          };
+        });
+  }
+
+  /** Packets written together (one socket write, as the node writes PUBACK and a twin answer). */
+  static ByteString encode(List<MqttPacket> packets) {
+    ByteString out = ByteString.emptyByteString();
+    for (MqttPacket p : packets) out = out.concat(MqttCodec.encode(p));
+    return out;
+  }
+
+  /**
+   * {@code mqtt-reported}'s floor: what a hub that accepts every reported patch at once would answer,
+   * with no parse, admission, entity or journal. SUBSCRIBE: SUBACK granting each filter at most QoS 1
+   * (as the hub does); a reported patch (QoS 0 or 1, valid {@code $rid}): PUBACK (QoS 1) and
+   * {@code $iothub/twin/res/204/?$rid=…&$version=…} with the connection's next reported version.
+   * Anything else: nothing here.
+   */
+  static List<MqttPacket> twinAnswer(MqttPacket p, long[] reportedVersion) {
+    if (p instanceof MqttPacket.Subscribe s) {
+      return List.of(new MqttPacket.SubAck(s.packetId(), s.filters().stream().map(f -> Math.min(f.qos(), 1)).toList()));
+    }
+    if (!(p instanceof MqttPacket.Publish pub) || pub.qos() > 1) return List.of();
+    Optional<String> rid = DeviceTopics.reportedPatchRid(pub.topic());
+    if (rid.isEmpty()) return List.of();
+    MqttPacket.Publish response = MqttPacket.Publish.qos0(DeviceTopics.twinPatchResponse(204, rid.get(), ++reportedVersion[0]),
+        ByteString.emptyByteString());
+    return pub.qos() == 1 ? List.of(MqttPacket.PacketIdOnly.pubAck(pub.packetId()), response) : List.of(response);
   }
 
   /**

@@ -117,6 +117,8 @@ public final class MqttBench {
     Report r = switch (o.workload()) {
       case "mqtt-idle" -> idle(o);
       case "mqtt-reported" -> reported(o, false);
+      // mqtt-reported's floor: the same load against BareMqttServer, which accepts every patch at once
+      case "mqtt-reported-bare" -> reported(o, false);
       case "mqtt-notify" -> notify(o);
       case "mqtt-storm", "mqtt-bare" -> storm(o); // mqtt-bare: the storm against its floor (BareMqttServer)
       case "mosquitto" -> mosquitto(o);
@@ -305,8 +307,11 @@ public final class MqttBench {
       idle[0] = new IdleDevices(holder[0].size());
       refusedAt[0] = new long[holder[0].size()];
       check[0] = new AppliedCheck(holder[0].size());
-      // Each load in turn on the same connected devices; "Nx" = N × the closed-loop goodput measured before it.
-      double capacity = Double.NaN;
+      // Each load in turn on the same connected devices; "Nx" = N × the closed-loop goodput measured before it,
+      // or for the floor (mqtt-reported-bare) × the node's, measured by mqtt-reported earlier in this run:
+      // the floor is then offered the node's packet rates.
+      boolean floor = o.workload().equals("mqtt-reported-bare");
+      double capacity = floor ? nodeCapacity : Double.NaN;
       List<BenchResult> rows = new ArrayList<>();
       for (String load : o.loads()) {
         double rate = offeredRate(load, capacity);
@@ -366,7 +371,10 @@ public final class MqttBench {
         String phase = o.loads().size() > 1 ? "[" + load + "] " : "";
         long good = answered.getOrDefault(plainBroker ? "PUBACK" : "204", 0L);
         double goodput = good * 1e9 / elapsed;
-        if (closed && Double.isNaN(capacity)) capacity = goodput;
+        if (closed && Double.isNaN(capacity)) {
+          capacity = goodput;
+          if (!floor && !plainBroker) nodeCapacity = goodput;
+        }
         out.add(new Figure(phase + what + " throughput", String.format(Locale.ROOT, "%.0f /s (%d in %.1f s, %s)",
             completed * 1e9 / elapsed, completed, elapsed / 1e9, offered)));
         out.add(new Figure(phase + what + " latency", latencyLine(h)));
@@ -395,7 +403,7 @@ public final class MqttBench {
         }
         if (threads != null) System.out.print(phase + "by thread group:\n" + threads.end(Math.max(1, good), elapsed / 1e9));
         // The row's latency is the accepted answers' (the baseline's are all accepted); refusals are in its note.
-        rows.add(BenchResult.of(plainBroker ? "mosquitto" : "mqtt-reported", completed, Math.max(0, completed - good),
+        rows.add(BenchResult.of(plainBroker ? "mosquitto" : o.workload(), completed, Math.max(0, completed - good),
                 Duration.ofNanos(elapsed), ok)
             .withNode(cpuPercent, plainBroker ? -1 : probe.heapAfterGc())
             .withNote(String.format(Locale.ROOT, "%d devices, %s, %d B payload, QoS 1%s%s", holder[0].size(), offered,
@@ -434,6 +442,9 @@ public final class MqttBench {
       return new Report(out, result, rows);
     }
   }
+
+  /** The last closed-loop goodput of {@code mqtt-reported} in this JVM: what the floor's "Nx" loads multiply. */
+  private static volatile double nodeCapacity = Double.NaN;
 
   /** How long a closed-loop device refused with 429 waits before the fleet's next request (the node's throttle-pause). */
   static final long CLOSED_LOOP_BACK_OFF_MS = 100;

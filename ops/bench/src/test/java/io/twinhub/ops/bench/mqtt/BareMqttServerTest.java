@@ -66,6 +66,24 @@ class BareMqttServerTest {
   }
 
   @Test
+  void aSubscribeIsGrantedAtMostQos1AndEachReportedPatchIsAcceptedWithTheConnectionsNextVersion() {
+    long[] version = {1};
+    assertEquals(List.of(new MqttPacket.SubAck(7, List.of(1, 0))), BareMqttServer.twinAnswer(new MqttPacket.Subscribe(7,
+        List.of(new MqttPacket.TopicFilter("$iothub/twin/res/#", 2), new MqttPacket.TopicFilter("x", 0))), version));
+    MqttPacket.Publish patch = new MqttPacket.Publish(false, 1, false, "$iothub/twin/PATCH/properties/reported/?$rid=41", 9,
+        ByteString.fromString("{\"a\":1}"));
+    assertEquals(List.of(MqttPacket.PacketIdOnly.pubAck(9), MqttPacket.Publish.qos0("$iothub/twin/res/204/?$rid=41&$version=2",
+        ByteString.emptyByteString())), BareMqttServer.twinAnswer(patch, version));
+    assertEquals(List.of(MqttPacket.PacketIdOnly.pubAck(9), MqttPacket.Publish.qos0("$iothub/twin/res/204/?$rid=41&$version=3",
+        ByteString.emptyByteString())), BareMqttServer.twinAnswer(patch, version));
+    assertEquals(List.of(), BareMqttServer.twinAnswer(new MqttPacket.Publish(false, 1, false,
+        "$iothub/twin/PATCH/properties/reported/?rid=41", 9, ByteString.fromString("{}")), version), "no $rid");
+    assertEquals(List.of(), BareMqttServer.twinAnswer(MqttPacket.Publish.qos0("devices/d1/messages/events/", ByteString.fromString("x")),
+        version), "telemetry");
+    assertEquals(3, version[0]);
+  }
+
+  @Test
   void aConnectionIsAnsweredUntilItsDisconnect() throws Exception {
     ActorSystem<Void> system = ActorSystem.create(Behaviors.empty(), "bare-test");
     try {
