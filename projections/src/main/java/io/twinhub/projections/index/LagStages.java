@@ -1,6 +1,7 @@
 package io.twinhub.projections.index;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.twinhub.query.index.ThreadTimes;
 import io.twinhub.query.index.TwinIndex;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -32,6 +33,13 @@ final class LagStages implements TwinIndex.Observer {
   final Recorder refreshOnQuery = recorder();
   /** Refreshes asked for (the writer's or a query's) that a reopen started by another thread covered: the wait. */
   final Recorder refreshShared = recorder();
+  /** A reopen's time split (what makes a refresh's wall time, docs/BENCHMARKS.md "Session 19"): waiting for another's reopen, */
+  final Recorder reopenLockWait = recorder();
+  /** then its own: wall, on a CPU, runnable waiting for a CPU (the box's load), blocked (locks, I/O: the rest). */
+  final Recorder reopenWall = recorder();
+  final Recorder reopenCpu = recorder();
+  final Recorder reopenRunQueue = recorder();
+  final Recorder reopenBlocked = recorder();
   final Recorder commit = recorder();
   final Recorder merge = recorder();
   final Recorder stall = recorder();
@@ -92,6 +100,16 @@ final class LagStages implements TwinIndex.Observer {
   }
 
   @Override
+  public void reopenTimes(long lockNanos, long reopenNanos, ThreadTimes spent, boolean onQuery) {
+    record(reopenLockWait, lockNanos / 1000);
+    record(reopenWall, reopenNanos / 1000);
+    if (spent == null) return;
+    record(reopenCpu, spent.cpuNanos() / 1000);
+    record(reopenRunQueue, spent.runQueueNanos() / 1000);
+    record(reopenBlocked, (reopenNanos - spent.cpuNanos() - spent.runQueueNanos()) / 1000);
+  }
+
+  @Override
   public void committed(long nanos) {
     record(commit, nanos / 1000);
   }
@@ -117,6 +135,11 @@ final class LagStages implements TwinIndex.Observer {
     put(o, "refresh", refresh, true);
     put(o, "refreshOnQuery", refreshOnQuery, true);
     put(o, "refreshShared", refreshShared, true);
+    put(o, "reopenLockWait", reopenLockWait, true);
+    put(o, "reopenWall", reopenWall, true);
+    put(o, "reopenCpu", reopenCpu, true);
+    put(o, "reopenRunQueue", reopenRunQueue, true);
+    put(o, "reopenBlocked", reopenBlocked, true);
     put(o, "commit", commit, true);
     put(o, "merge", merge, true);
     put(o, "mergeStall", stall, true);

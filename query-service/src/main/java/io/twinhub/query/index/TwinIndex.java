@@ -103,6 +103,14 @@ public final class TwinIndex implements Closeable {
     /** A refresh made every write up to {@code generation} visible; it took {@code nanos} (waiting for another refresh included). */
     default void refreshed(long generation, long nanos, boolean onQuery) {}
 
+    /**
+     * Where a reopen's time went ({@link #refreshed} counts it whole): {@code lockNanos} waiting for
+     * another thread's reopen to end, then {@code reopenNanos} of its own, of which {@code spent} on a
+     * CPU and runnable but waiting for one (the rest: blocked on a lock or I/O); {@code spent} is null
+     * where the kernel does not say ({@link ThreadTimes}).
+     */
+    default void reopenTimes(long lockNanos, long reopenNanos, ThreadTimes spent, boolean onQuery) {}
+
     /** A refresh asked for was covered by one another thread started after the ask (group refresh); waited {@code nanos}. */
     default void refreshShared(long nanos, boolean onQuery) {}
 
@@ -215,7 +223,7 @@ public final class TwinIndex implements Closeable {
       Files.createDirectories(dir);
       // Small segments flushed by frequent near-real-time refreshes stay in memory until a commit
       // or a merge writes them out: a refresh then costs no file creation and mapping.
-      org.apache.lucene.store.Directory directory = new org.apache.lucene.store.NRTCachingDirectory(FSDirectory.open(dir),
+      org.apache.lucene.store.Directory directory = new CommitCopyDirectory(FSDirectory.open(dir),
           tuning.nrtCacheMaxMergeMB(), tuning.nrtCacheMaxMB());
       try {
         if (DirectoryReader.indexExists(directory)) {
@@ -339,12 +347,16 @@ public final class TwinIndex implements Closeable {
       long generation = writeGeneration.get();
       // Cleared before the reopen: a reader still waiting afterwards asks again from its listener.
       refreshWanted = false;
+      long locked = System.nanoTime();
+      ThreadTimes before = ThreadTimes.now();
       try {
         searchers.maybeRefreshBlocking();
       } catch (IOException e) {
         throw new UncheckedIOException(e);
       }
       lastRefreshNanos = System.nanoTime();
+      ThreadTimes after = before == null ? null : ThreadTimes.now();
+      observer.reopenTimes(locked - t0, lastRefreshNanos - locked, after == null ? null : after.since(before), onQuery);
       synchronized (this) {
         visibleGeneration = Math.max(visibleGeneration, generation);
       }
