@@ -151,7 +151,7 @@ public final class TwinService {
    */
   public Optional<TwinReply> stopWaiting(AdmissionLimit.Waiter waiter, Class<? extends TwinUpdate> kind) {
     if (!admission.cancel(waiter)) return Optional.empty();
-    TwinReply refused = throttled();
+    TwinReply refused = THROTTLED;
     record(kind == TwinUpdate.PatchReported.class ? "patchReported" : "updateTwin", refused, 0);
     return Optional.of(refused);
   }
@@ -196,7 +196,7 @@ public final class TwinService {
                                               io.twinhub.twin.domain.Author by) {
     if (!admission.tryAcquire()) {
       // Refused before anything is queued: the entity never sees it, so it is never applied.
-      TwinReply refused = throttled();
+      TwinReply refused = THROTTLED;
       record(operation(update), refused, 0);
       return done(refused);
     }
@@ -235,10 +235,6 @@ public final class TwinService {
   public static final TwinReply.Rejected THROTTLED = new TwinReply.Rejected(IotHubError.of(IotHubErrorCode.ThrottlingException,
       "the hub is at its limit of twin writes in flight on this node; not applied, retry later"));
   private static final Optional<TwinReply> REFUSED = Optional.of(THROTTLED);
-
-  private static TwinReply throttled() {
-    return THROTTLED;
-  }
 
   /** An answer that shows the node is overloaded: refused by its deadline, or no answer in time (both 503). */
   private static boolean overloaded(IotHubError e) {

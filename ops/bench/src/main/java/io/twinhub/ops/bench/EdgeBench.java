@@ -15,7 +15,6 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import java.io.IOException;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -62,8 +61,8 @@ final class EdgeBench {
     String host = target.connectionStringPart("HostName");
     BenchTarget.Node node = target.nodes().get(0);
     Path data = target.workDir().resolve("edge-" + device);
-    int edgePort = freePort();
-    int closedPort = freePort();
+    int edgePort = BenchNodes.freePort();
+    int closedPort = BenchNodes.freePort();
     List<String> base = new ArrayList<>();
     base.add(ProcessHandle.current().info().command().orElse("java"));
     base.addAll(EDGE_JVM);
@@ -231,10 +230,6 @@ final class EdgeBench {
     java.util.regex.Matcher m = java.util.regex.Pattern.compile("(?:generation|heap)\\s+total\\s+\\d+K,\\s+used\\s+(\\d+)K").matcher(info);
     while (m.find()) used += Long.parseLong(m.group(1)) * 1024;
     return used == 0 ? -1 : used;
-  }
-
-  static int freePort() {
-    return io.twinhub.ops.net.FreePorts.next();
   }
 
   static void awaitPort(int port) throws InterruptedException {
